@@ -1,0 +1,1 @@
+//! The demo vendor partner console (axum). STUB: being written on the `demo-vendor` branch.

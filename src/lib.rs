@@ -1,0 +1,14 @@
+//! panelwright: automates SaaS vendor control panels that have no API.
+//!
+//! Module map:
+//! - [`playbook`]: TOML playbooks: raw shapes, two-phase validation, templating, step kinds.
+//! - [`engine`]: runs a validated playbook against a [`browser::Browser`]; step trace, outputs, failure classes.
+//! - [`browser`]: the `Browser` trait, its fantoccini implementation and chromedriver supervision.
+//! - [`secrets`]: secret values, TOTP codes and the one redactor all output passes through.
+//! - [`retry`]: the one place that retries (wraps the `backoff` crate).
+//! - [`demo_vendor`]: a realistic fake vendor partner console used by the demo and the tests.
+//! - [`cli`]: one file per subcommand; `main.rs` only dispatches.
+
+pub mod browser;
+pub mod demo_vendor;
+pub mod retry;
