@@ -12,3 +12,7 @@
 pub mod browser;
 pub mod demo_vendor;
 pub mod retry;
+pub mod engine;
+pub mod playbook;
+pub mod secrets;
+pub mod cli;

@@ -1,0 +1,17 @@
+//! Runs a validated playbook against a [`Browser`](crate::browser::Browser).
+//!
+//! - [`run`]: the step interpreter: auto-waits, templating, control flow.
+//! - [`extract`]: tables from one page-source fetch (scraper).
+//! - [`failure`]: step errors and the one classifier (transient / permanent / playbook-broken).
+//! - [`report`]: the step trace, outputs and failure of a run.
+//! - [`artifacts`]: screenshots, page HTML and traces written on failure, redacted.
+
+pub mod artifacts;
+pub mod extract;
+pub mod failure;
+pub mod report;
+pub mod run;
+
+pub use failure::{FailureClass, StepError, classify};
+pub use report::{CapturedValue, Failure, Output, RunReport, StepRecord, StepStatus};
+pub use run::{EngineConfig, NoopObserver, RunInputs, RunObserver, run_playbook};

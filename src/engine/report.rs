@@ -1,0 +1,104 @@
+//! What a run produced: the step trace, the outputs, the failure.
+
+use super::failure::FailureClass;
+use super::extract::Row;
+use secrecy::{ExposeSecret, SecretString};
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepStatus {
+    Ok,
+    Failed,
+}
+
+/// One executed step (a step inside a loop appears once per item).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct StepRecord {
+    pub path: String,
+    /// Index of the innermost `for_each` item, when inside one.
+    pub item: Option<usize>,
+    /// Nesting depth (flows, conditions, loops, frames).
+    pub depth: usize,
+    pub action: &'static str,
+    /// Secret-free description (`click #sign-in`).
+    pub label: String,
+    #[serde(with = "millis")]
+    pub duration: Duration,
+    pub status: StepStatus,
+    /// For conditions: which branch was taken; for extraction: rows found.
+    pub note: Option<String>,
+}
+
+mod millis {
+    pub fn serialize<S: serde::Serializer>(d: &std::time::Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_f64((d.as_secs_f64() * 1000.0 * 10.0).round() / 10.0)
+    }
+}
+
+/// A captured value.
+#[derive(Clone)]
+pub enum CapturedValue {
+    Text(SecretString),
+    Rows(Vec<Row>),
+}
+
+impl std::fmt::Debug for CapturedValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Text(_) => f.write_str("Text(..)"),
+            Self::Rows(r) => write!(f, "Rows({} rows)", r.len()),
+        }
+    }
+}
+
+impl CapturedValue {
+    /// The value as text; for rows, a JSON array. Exposes secrets: callers
+    /// must mask (`secret`) or redact before printing.
+    pub fn expose_text(&self) -> String {
+        match self {
+            Self::Text(s) => s.expose_secret().to_string(),
+            Self::Rows(r) => serde_json::to_string(r).unwrap_or_default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Output {
+    pub name: String,
+    pub value: CapturedValue,
+    pub secret: bool,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Failure {
+    pub class: FailureClass,
+    /// The failing step's path.
+    pub step: String,
+    pub label: String,
+    /// Already redacted.
+    pub message: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct RunReport {
+    pub run_id: String,
+    pub playbook: String,
+    pub duration: Duration,
+    pub steps: Vec<StepRecord>,
+    pub outputs: Vec<Output>,
+    pub failure: Option<Failure>,
+    /// Screenshots, page HTML, traces and downloads written by the run.
+    pub artifacts: Vec<PathBuf>,
+}
+
+impl RunReport {
+    pub fn succeeded(&self) -> bool {
+        self.failure.is_none()
+    }
+
+    pub fn output(&self, name: &str) -> Option<&Output> {
+        self.outputs.iter().find(|o| o.name == name)
+    }
+}

@@ -1,0 +1,785 @@
+//! The step interpreter.
+//!
+//! Every element action auto-waits: it polls until the element exists, is
+//! displayed and enabled, then acts; if the page re-rendered underneath (stale
+//! or covered element) it waits and tries again, all within the step's
+//! budget. No fixed sleeps: the only pause is the poll interval between two
+//! checks of a condition.
+
+use super::artifacts;
+use super::extract::{CompiledExtract, Row, extract_rows};
+use super::failure::{FailureClass, StepError, classify};
+use super::report::*;
+use crate::browser::{Browser, BrowserError, ReadKind};
+use crate::playbook::{Action, Condition, DownloadParse, ExtractSpec, ParamValue, Playbook, Step, Template, VarRef};
+use crate::secrets::{Redactor, SecretValues};
+use secrecy::{ExposeSecret, SecretString};
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::time::{Duration, Instant};
+
+/// Pause between two checks of a waited-for condition.
+pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_millis(100);
+
+/// Bound on the artifact-collecting calls after a failure: the browser may be
+/// the thing that failed, and evidence is not worth a hang.
+const ARTIFACT_CALL_BUDGET: Duration = Duration::from_secs(10);
+
+/// How a run behaves, independent of the playbook.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    pub poll_interval: Duration,
+    /// Runs write their artifacts to `<artifacts_dir>/<run id>/`.
+    pub artifacts_dir: PathBuf,
+    /// Overrides the playbook's default step timeout (not per-step ones).
+    pub default_timeout: Option<Duration>,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            poll_interval: DEFAULT_POLL_INTERVAL,
+            artifacts_dir: PathBuf::from("artifacts"),
+            default_timeout: None,
+        }
+    }
+}
+
+/// What one run is given.
+#[derive(Debug, Clone, Default)]
+pub struct RunInputs {
+    /// Already resolved against the playbook's declarations (defaults applied).
+    pub params: BTreeMap<String, ParamValue>,
+    pub secrets: SecretValues,
+    /// `{{ vendor.base_url }}`, without a trailing slash.
+    pub vendor_base_url: String,
+}
+
+/// Hears about a run as it goes. `captured` is called the moment a value is
+/// read, before the next step runs, so a one-time secret can be made durable
+/// at once; an error there stops the run.
+#[async_trait::async_trait]
+pub trait RunObserver: Send {
+    async fn step_started(&mut self, _step: &Step, _depth: usize, _item: Option<usize>) {}
+    async fn step_finished(&mut self, _record: &StepRecord) {}
+    async fn captured(&mut self, _output: &Output) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+pub struct NoopObserver;
+impl RunObserver for NoopObserver {}
+
+/// Runs `playbook` and reports. Never closes the browser: its owner does, on
+/// every path.
+pub async fn run_playbook(
+    playbook: &Playbook,
+    browser: &mut dyn Browser,
+    inputs: &RunInputs,
+    config: &EngineConfig,
+    observer: &mut dyn RunObserver,
+    redactor: &Redactor,
+) -> RunReport {
+    let run_id = new_run_id();
+    inputs.secrets.register(redactor);
+    let mut engine = Engine {
+        playbook,
+        browser,
+        inputs,
+        config,
+        observer,
+        redactor,
+        run_dir: config.artifacts_dir.join(&run_id),
+        captures: BTreeMap::new(),
+        outputs: Vec::new(),
+        locals: Vec::new(),
+        records: Vec::new(),
+        depth: 0,
+        failed_at: None,
+        downloads: None,
+        artifacts: Vec::new(),
+    };
+    let started = Instant::now();
+    let result = engine.prepare().await;
+    let result = match result {
+        Ok(()) => engine.exec_list(&playbook.steps).await,
+        Err(e) => Err(e),
+    };
+    let failure = match result {
+        Ok(()) => None,
+        Err(error) => {
+            let (step, label) = engine
+                .failed_at
+                .clone()
+                .unwrap_or_else(|| ("playbook".to_string(), "prepare".to_string()));
+            let failure = Failure {
+                class: classify(&error),
+                step,
+                label,
+                message: redactor.redact(&error.to_string()),
+            };
+            tracing::warn!(class = %failure.class, step = %failure.step, "step failed: {}", failure.message);
+            engine.save_failure_artifacts(&failure).await;
+            Some(failure)
+        }
+    };
+    RunReport {
+        run_id,
+        playbook: playbook.name.clone(),
+        duration: started.elapsed(),
+        steps: engine.records,
+        outputs: engine.outputs,
+        failure,
+        artifacts: engine.artifacts,
+    }
+}
+
+fn new_run_id() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    format!("run-{secs}-{:06x}", rand::random::<u32>() & 0xff_ffff)
+}
+
+/// What a step asks the interpreter to do after its own part.
+enum Next<'s> {
+    Done(Option<String>),
+    Steps(&'s [Step], Option<String>),
+    Loop { rows: Vec<Row>, alias: &'s str, body: &'s [Step] },
+    Frame(&'s [Step]),
+}
+
+/// One element action, retried as a whole when the page re-renders under it.
+enum ElementOp<'a> {
+    Click,
+    Fill(&'a str),
+    Select(&'a str),
+    Check(bool),
+    Upload(&'a Path),
+    Press(&'a str),
+}
+
+type StepFuture<'s> = Pin<Box<dyn Future<Output = Result<(), StepError>> + Send + 's>>;
+
+struct Engine<'r> {
+    playbook: &'r Playbook,
+    browser: &'r mut dyn Browser,
+    inputs: &'r RunInputs,
+    config: &'r EngineConfig,
+    observer: &'r mut dyn RunObserver,
+    redactor: &'r Redactor,
+    run_dir: PathBuf,
+    captures: BTreeMap<String, CapturedValue>,
+    outputs: Vec<Output>,
+    /// Loop aliases in scope: (alias, current row, item index).
+    locals: Vec<(String, Row, usize)>,
+    records: Vec<StepRecord>,
+    depth: usize,
+    /// The innermost step that failed: (path, label).
+    failed_at: Option<(String, String)>,
+    downloads: Option<PathBuf>,
+    artifacts: Vec<PathBuf>,
+}
+
+impl<'r> Engine<'r> {
+    async fn prepare(&mut self) -> Result<(), StepError> {
+        for name in &self.playbook.secrets {
+            if self.inputs.secrets.get(name).is_none() {
+                return Err(StepError::Input(format!("secret `{name}` was not given")));
+            }
+        }
+        if self.playbook.downloads() {
+            let dir = std::path::absolute(self.run_dir.join("downloads")).map_err(|e| {
+                StepError::Download(format!("cannot resolve the download folder: {e}"))
+            })?;
+            std::fs::create_dir_all(&dir)
+                .map_err(|e| StepError::Download(format!("cannot create {}: {e}", dir.display())))?;
+            self.browser.set_download_dir(&dir).await?;
+            self.downloads = Some(dir);
+        }
+        Ok(())
+    }
+
+    fn exec_list<'s>(&'s mut self, steps: &'r [Step]) -> StepFuture<'s> {
+        Box::pin(async move {
+            for step in steps {
+                self.exec_step(step).await?;
+            }
+            Ok(())
+        })
+    }
+
+    fn item(&self) -> Option<usize> {
+        self.locals.last().map(|(_, _, i)| *i)
+    }
+
+    async fn exec_step(&mut self, step: &'r Step) -> Result<(), StepError> {
+        let t0 = Instant::now();
+        self.observer.step_started(step, self.depth, self.item()).await;
+        let outcome = self.head(step).await;
+        let (status, note) = match &outcome {
+            Ok(Next::Done(n) | Next::Steps(_, n)) => (StepStatus::Ok, n.clone()),
+            Ok(Next::Loop { rows, .. }) => (StepStatus::Ok, Some(format!("{} items", rows.len()))),
+            Ok(Next::Frame(_)) => (StepStatus::Ok, None),
+            Err(_) => (StepStatus::Failed, None),
+        };
+        let record = StepRecord {
+            path: step.path.clone(),
+            item: self.item(),
+            depth: self.depth,
+            action: step.action.keyword(),
+            label: step.label.clone(),
+            duration: t0.elapsed(),
+            status,
+            note,
+        };
+        self.observer.step_finished(&record).await;
+        self.records.push(record);
+        let next = match outcome {
+            Ok(n) => n,
+            Err(e) => {
+                if self.failed_at.is_none() {
+                    self.failed_at = Some((step.path.clone(), step.label.clone()));
+                }
+                return Err(e);
+            }
+        };
+        self.depth += 1;
+        let result = match next {
+            Next::Done(_) => Ok(()),
+            Next::Steps(steps, _) => self.exec_list(steps).await,
+            Next::Loop { rows, alias, body } => {
+                let mut result = Ok(());
+                for (i, row) in rows.into_iter().enumerate() {
+                    self.locals.push((alias.to_string(), row, i));
+                    result = self.exec_list(body).await;
+                    self.locals.pop();
+                    if result.is_err() {
+                        break;
+                    }
+                }
+                result
+            }
+            Next::Frame(body) => {
+                let result = self.exec_list(body).await;
+                // Leave the frame only on success: on failure the artifacts
+                // should show the frame's page, where the step failed.
+                if result.is_ok() {
+                    self.browser.leave_frame().await?;
+                }
+                result
+            }
+        };
+        self.depth -= 1;
+        result
+    }
+
+    fn timeout(&self, step: &Step) -> Duration {
+        step.timeout
+            .or(self.config.default_timeout)
+            .unwrap_or(self.playbook.default_timeout)
+    }
+
+    /// Renders a template against params, secrets, captures, vendor and loop rows.
+    fn render(&self, template: &Template) -> Result<String, StepError> {
+        template.render(|var| self.resolve(var))
+    }
+
+    fn resolve(&self, var: &VarRef) -> Result<String, StepError> {
+        let missing = || StepError::Input(format!("`{var}` has no value in this run"));
+        match var.root.as_str() {
+            "params" => self
+                .inputs
+                .params
+                .get(&var.name)
+                .and_then(ParamValue::as_text)
+                .ok_or_else(missing),
+            "secrets" => self
+                .inputs
+                .secrets
+                .get(&var.name)
+                .map(|s| s.expose_secret().to_string())
+                .ok_or_else(missing),
+            "captures" => match self.captures.get(&var.name) {
+                Some(CapturedValue::Text(s)) => Ok(s.expose_secret().to_string()),
+                Some(CapturedValue::Rows(_)) => Err(StepError::Input(format!("`{var}` holds rows"))),
+                None => Err(StepError::Input(format!("`{var}` was not captured before this step"))),
+            },
+            "vendor" => match var.name.as_str() {
+                "base_url" => Ok(self.inputs.vendor_base_url.trim_end_matches('/').to_string()),
+                "name" => Ok(self.playbook.vendor.clone()),
+                _ => Err(missing()),
+            },
+            alias => self
+                .locals
+                .iter()
+                .rev()
+                .find(|(a, _, _)| a == alias)
+                .and_then(|(_, row, _)| row.get(&var.name).cloned())
+                .ok_or_else(missing),
+        }
+    }
+
+    /// Runs the step's own part; containers return what to run next.
+    async fn head(&mut self, step: &'r Step) -> Result<Next<'r>, StepError> {
+        let budget = self.timeout(step);
+        match &step.action {
+            Action::Goto { url } => {
+                let url = self.render(url)?;
+                self.browser.goto(&url).await?;
+                self.check_http_status(&url).await?;
+            }
+            Action::Click { css } => self.perform(css, ElementOp::Click, budget).await?,
+            Action::Fill { css, value } => {
+                let value = self.render(value)?;
+                self.perform(css, ElementOp::Fill(&value), budget).await?
+            }
+            Action::Select { css, option } => {
+                let option = self.render(option)?;
+                self.perform(css, ElementOp::Select(&option), budget).await?
+            }
+            Action::SetChecked { css, checked } => self.perform(css, ElementOp::Check(*checked), budget).await?,
+            Action::Upload { css, file } => {
+                let file = PathBuf::from(self.render(file)?);
+                let file = if file.is_absolute() { file } else { self.playbook.dir().join(file) };
+                let file = std::path::absolute(&file).unwrap_or(file);
+                if !file.is_file() {
+                    return Err(StepError::Input(format!("upload file {} does not exist", file.display())));
+                }
+                self.perform(css, ElementOp::Upload(&file), budget).await?
+            }
+            Action::Press { keys, on } => match on {
+                Some(css) => self.perform(css, ElementOp::Press(keys), budget).await?,
+                None => self.browser.press(None, keys).await?,
+            },
+            Action::WaitFor { css } => {
+                let css = self.render(css)?;
+                self.wait_displayed(&css, budget, true).await?;
+            }
+            Action::WaitGone { css } => {
+                let css = self.render(css)?;
+                self.wait_displayed(&css, budget, false).await?;
+            }
+            Action::WaitText { text, within } => {
+                let text = self.render(text)?;
+                let within = within.as_ref().map(|w| self.render(w)).transpose()?;
+                if !self.poll_text(&text, within.as_deref(), budget).await? {
+                    return Err(StepError::WaitTimeout { what: format!("text `{text}` to appear"), after: budget });
+                }
+            }
+            Action::WaitUrl { contains } => {
+                let want = self.render(contains)?;
+                let deadline = Instant::now() + budget;
+                loop {
+                    if self.browser.current_url().await?.contains(&want) {
+                        break;
+                    }
+                    if Instant::now() >= deadline {
+                        return Err(StepError::WaitTimeout { what: format!("the URL to contain `{want}`"), after: budget });
+                    }
+                    tokio::time::sleep(self.config.poll_interval).await;
+                }
+            }
+            Action::Capture { name, css, read, secret } => {
+                let css = self.render(css)?;
+                // Text must be visible to be read as a person would; values and
+                // attributes of hidden inputs are legitimately invisible.
+                let need_displayed = matches!(read, ReadKind::Text);
+                self.wait_present(&css, budget, need_displayed).await?;
+                let value = self.browser.read(&css, read).await?;
+                self.store(name, CapturedValue::Text(SecretString::from(value)), *secret, false).await?;
+                return Ok(Next::Done(None));
+            }
+            Action::Extract(spec) => {
+                let rows = self.extract(spec, budget).await?;
+                let note = format!("{} rows", rows.len());
+                self.store(&spec.save_as, CapturedValue::Rows(rows), false, false).await?;
+                return Ok(Next::Done(Some(note)));
+            }
+            Action::Assert { condition, expect, message } => {
+                let holds = match condition {
+                    // Presence and text may take a moment to render: wait for
+                    // them. Absence is checked as the page is now.
+                    Condition::Present { css, .. } if *expect => {
+                        let css = self.render(css)?;
+                        self.poll_displayed(&css, budget, true).await?
+                    }
+                    Condition::Text { text, within } => {
+                        let text = self.render(text)?;
+                        let within = within.as_ref().map(|w| self.render(w)).transpose()?;
+                        self.poll_text(&text, within.as_deref(), budget).await?
+                    }
+                    other => self.condition(other).await?,
+                };
+                if holds != *expect {
+                    let message = match message {
+                        Some(m) => self.render(m)?,
+                        None => default_assert_message(condition, *expect),
+                    };
+                    return Err(StepError::Assertion { message });
+                }
+            }
+            Action::If { condition, negate, then, otherwise } => {
+                let holds = self.condition(condition).await? != *negate;
+                let branch: &'r [Step] = if holds { then } else { otherwise };
+                return Ok(Next::Steps(branch, Some(if holds { "then".into() } else { "else".into() })));
+            }
+            Action::ForEach { source, alias, body } => {
+                let rows = self.loop_rows(source)?;
+                return Ok(Next::Loop { rows, alias, body });
+            }
+            Action::Call { flow } => {
+                let steps = self.playbook.flows.get(flow).map(Vec::as_slice).unwrap_or_default();
+                return Ok(Next::Steps(steps, None));
+            }
+            Action::Totp { secret, save_as } => {
+                let seed = self
+                    .inputs
+                    .secrets
+                    .get(secret)
+                    .ok_or_else(|| StepError::Input(format!("secret `{secret}` was not given")))?;
+                let code = crate::secrets::totp_now(seed).map_err(|e| StepError::Input(format!("secret `{secret}`: {e}")))?;
+                self.store(save_as, CapturedValue::Text(SecretString::from(code)), true, true).await?;
+            }
+            Action::Download { css, save_as, parse } => {
+                let (path, value) = self.download(css, *parse, budget).await?;
+                self.artifacts.push(path);
+                self.store(save_as, value, false, false).await?;
+            }
+            Action::Frame { css, body } => {
+                let css = self.render(css)?;
+                self.wait_present(&css, budget, true).await?;
+                self.browser.enter_frame(&css).await?;
+                return Ok(Next::Frame(body));
+            }
+            Action::Screenshot { name } => {
+                let png = artifacts::masked_screenshot(self.browser, self.redactor)
+                    .await
+                    .ok_or_else(|| StepError::Browser(BrowserError::Driver { call: "screenshot", detail: "no image".into() }))?;
+                let path = artifacts::write(&self.run_dir, &format!("{name}.png"), &png)
+                    .map_err(|e| StepError::Download(format!("cannot save screenshot: {e}")))?;
+                self.artifacts.push(path);
+            }
+            Action::Fail { message, class } => {
+                let message = self.render(message)?;
+                return Err(StepError::Declared { message, class: *class });
+            }
+        }
+        Ok(Next::Done(None))
+    }
+
+    /// Keeps a captured value: redactor first (so nothing logs it after this
+    /// point), then the run's state, then the observer (the store, in a worker).
+    async fn store(&mut self, name: &str, value: CapturedValue, secret: bool, ephemeral: bool) -> Result<(), StepError> {
+        if secret && let CapturedValue::Text(s) = &value {
+            self.redactor.add(&format!("captures.{name}"), s.expose_secret());
+        }
+        self.captures.insert(name.to_string(), value.clone());
+        if ephemeral {
+            return Ok(());
+        }
+        let output = Output { name: name.to_string(), value, secret };
+        self.observer
+            .captured(&output)
+            .await
+            .map_err(|reason| StepError::Record { name: name.to_string(), reason })?;
+        self.outputs.retain(|o| o.name != name);
+        self.outputs.push(output);
+        Ok(())
+    }
+
+    fn loop_rows(&self, source: &VarRef) -> Result<Vec<Row>, StepError> {
+        match source.root.as_str() {
+            "params" => match self.inputs.params.get(&source.name) {
+                Some(ParamValue::List(items)) => Ok(items
+                    .iter()
+                    .map(|item| item.iter().map(|(k, v)| (k.clone(), v.as_text().unwrap_or_default())).collect())
+                    .collect()),
+                None => Ok(Vec::new()),
+                Some(_) => Err(StepError::Input(format!("`{source}` is not a list"))),
+            },
+            _ => match self.captures.get(&source.name) {
+                Some(CapturedValue::Rows(rows)) => Ok(rows.clone()),
+                _ => Err(StepError::Input(format!("`{source}` holds no rows in this run"))),
+            },
+        }
+    }
+
+    async fn condition(&mut self, condition: &Condition) -> Result<bool, StepError> {
+        match condition {
+            Condition::Present { css, wait } => {
+                let css = self.render(css)?;
+                match wait {
+                    Some(w) => self.poll_displayed(&css, *w, true).await,
+                    None => Ok(self.browser.probe(&css).await?.is_some_and(|s| s.displayed)),
+                }
+            }
+            Condition::Text { text, within } => {
+                let text = self.render(text)?;
+                let within = within.as_ref().map(|w| self.render(w)).transpose()?;
+                self.poll_text(&text, within.as_deref(), Duration::ZERO).await
+            }
+            Condition::Var(var) => Ok(match var.root.as_str() {
+                "params" => self.inputs.params.get(&var.name).is_some_and(ParamValue::is_truthy),
+                "captures" => match self.captures.get(&var.name) {
+                    Some(CapturedValue::Rows(r)) => !r.is_empty(),
+                    Some(CapturedValue::Text(t)) => !t.expose_secret().is_empty(),
+                    None => false,
+                },
+                _ => self.resolve(var).is_ok_and(|v| !v.is_empty() && v != "false" && v != "0"),
+            }),
+        }
+    }
+
+    /// Polls until the element's displayed state equals `want`; Ok(false) on timeout.
+    async fn poll_displayed(&mut self, css: &str, budget: Duration, want: bool) -> Result<bool, StepError> {
+        let deadline = Instant::now() + budget;
+        loop {
+            let shown = self.browser.probe(css).await?.is_some_and(|s| s.displayed);
+            if shown == want {
+                return Ok(true);
+            }
+            if Instant::now() >= deadline {
+                return Ok(false);
+            }
+            tokio::time::sleep(self.config.poll_interval).await;
+        }
+    }
+
+    async fn wait_displayed(&mut self, css: &str, budget: Duration, want: bool) -> Result<(), StepError> {
+        if self.poll_displayed(css, budget, want).await? {
+            Ok(())
+        } else {
+            let what = if want { format!("`{css}` to appear") } else { format!("`{css}` to disappear") };
+            Err(StepError::WaitTimeout { what, after: budget })
+        }
+    }
+
+    async fn wait_present(&mut self, css: &str, budget: Duration, displayed: bool) -> Result<(), StepError> {
+        let deadline = Instant::now() + budget;
+        loop {
+            match self.browser.probe(css).await? {
+                Some(s) if s.displayed || !displayed => return Ok(()),
+                _ if Instant::now() >= deadline => {
+                    return Err(StepError::WaitTimeout { what: format!("`{css}` to appear"), after: budget });
+                }
+                _ => tokio::time::sleep(self.config.poll_interval).await,
+            }
+        }
+    }
+
+    /// Text in the page (or in `within`) as the user sees it (`innerText`).
+    async fn poll_text(&mut self, text: &str, within: Option<&str>, budget: Duration) -> Result<bool, StepError> {
+        const SCRIPT: &str = "const el = arguments[0] ? document.querySelector(arguments[0]) : document.body; return el ? el.innerText : null;";
+        let deadline = Instant::now() + budget;
+        let arg = within.map_or(serde_json::Value::Null, |w| serde_json::Value::String(w.to_string()));
+        loop {
+            let got = self.browser.execute(SCRIPT, vec![arg.clone()]).await?;
+            if got.as_str().is_some_and(|t| t.contains(text)) {
+                return Ok(true);
+            }
+            if Instant::now() >= deadline {
+                return Ok(false);
+            }
+            tokio::time::sleep(self.config.poll_interval).await;
+        }
+    }
+
+    /// Auto-wait, act, and on a re-render retry within the same budget.
+    async fn perform(&mut self, css: &Template, op: ElementOp<'_>, budget: Duration) -> Result<(), StepError> {
+        let css = self.render(css)?;
+        let deadline = Instant::now() + budget;
+        loop {
+            let state = self.browser.probe(&css).await?;
+            if state.is_some_and(|s| s.actionable()) {
+                let result = match &op {
+                    ElementOp::Click => self.browser.click(&css).await,
+                    ElementOp::Fill(v) => self.browser.fill(&css, v).await,
+                    ElementOp::Select(v) => self.browser.select(&css, v).await,
+                    ElementOp::Check(c) => self.browser.set_checked(&css, *c).await,
+                    ElementOp::Upload(p) => self.browser.upload(&css, p).await,
+                    ElementOp::Press(k) => self.browser.press(Some(&css), k).await,
+                };
+                match result {
+                    Ok(()) => return Ok(()),
+                    Err(e) if e.is_retryable_in_step() && Instant::now() < deadline => {}
+                    Err(e) => return Err(e.into()),
+                }
+            } else if Instant::now() >= deadline {
+                let why = match state {
+                    None => "to appear",
+                    Some(s) if !s.displayed => "to become visible",
+                    Some(_) => "to become enabled",
+                };
+                return Err(StepError::WaitTimeout { what: format!("`{css}` {why}"), after: budget });
+            }
+            tokio::time::sleep(self.config.poll_interval).await;
+        }
+    }
+
+    /// One page-source fetch per page; pagination by clicking `next`.
+    async fn extract(&mut self, spec: &ExtractSpec, budget: Duration) -> Result<Vec<Row>, StepError> {
+        let rows_css = self.render(&spec.rows)?;
+        let empty_css = spec.empty.as_ref().map(|e| self.render(e)).transpose()?;
+        let next_css = spec.next.as_ref().map(|n| self.render(n)).transpose()?;
+        let compiled = std::sync::Arc::new(
+            CompiledExtract::new(&rows_css, &spec.fields).map_err(StepError::Input)?,
+        );
+        let mut all = Vec::new();
+        let mut previous: Option<Vec<Row>> = None;
+        for page in 1..=spec.max_pages {
+            let deadline = Instant::now() + budget;
+            // Wait until this page's rows (or its empty marker) are there and,
+            // after a page change, differ from the previous page's.
+            let rows = loop {
+                let html = self.browser.page_source().await?;
+                let c = compiled.clone();
+                let rows = tokio::task::spawn_blocking(move || extract_rows(&html, &c))
+                    .await
+                    .map_err(|e| StepError::Input(format!("extraction panicked: {e}")))?;
+                let changed = previous.as_ref().is_none_or(|p| *p != rows);
+                let empty_shown = match &empty_css {
+                    Some(e) if rows.is_empty() => self.browser.probe(e).await?.is_some_and(|s| s.displayed),
+                    _ => false,
+                };
+                if (!rows.is_empty() && changed) || empty_shown {
+                    break rows;
+                }
+                if Instant::now() >= deadline {
+                    let what = if page == 1 {
+                        format!("rows `{rows_css}` to appear")
+                    } else {
+                        format!("page {page} of `{rows_css}` to load")
+                    };
+                    return Err(StepError::WaitTimeout { what, after: budget });
+                }
+                tokio::time::sleep(self.config.poll_interval).await;
+            };
+            all.extend(rows.iter().cloned());
+            previous = Some(rows);
+            let Some(next) = &next_css else { break };
+            if page == spec.max_pages {
+                break;
+            }
+            match self.browser.probe(next).await? {
+                Some(s) if s.actionable() => self.browser.click(next).await?,
+                _ => break,
+            }
+        }
+        Ok(all)
+    }
+
+    async fn download(&mut self, css: &Template, parse: DownloadParse, budget: Duration) -> Result<(PathBuf, CapturedValue), StepError> {
+        let dir = self.downloads.clone().ok_or_else(|| StepError::Download("no download folder prepared".into()))?;
+        let before = list_files(&dir);
+        self.perform(css, ElementOp::Click, budget).await?;
+        let deadline = Instant::now() + budget;
+        let mut last_size: Option<(PathBuf, u64)> = None;
+        let path = loop {
+            let fresh = list_files(&dir)
+                .into_iter()
+                .find(|p| !before.contains(p) && !is_partial(p));
+            if let Some(p) = fresh {
+                let size = std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0);
+                // Complete when its size held still across one poll.
+                if last_size.as_ref().is_some_and(|(lp, ls)| *lp == p && *ls == size) {
+                    break p;
+                }
+                last_size = Some((p, size));
+            }
+            if Instant::now() >= deadline {
+                return Err(StepError::Download(format!("no file arrived in {budget:?}")));
+            }
+            tokio::time::sleep(self.config.poll_interval).await;
+        };
+        let value = match parse {
+            DownloadParse::None => CapturedValue::Text(SecretString::from(path.display().to_string())),
+            DownloadParse::Csv => CapturedValue::Rows(read_csv(&path).map_err(StepError::Download)?),
+        };
+        Ok((path, value))
+    }
+
+    /// A navigation that landed on a vendor error page is not a success.
+    async fn check_http_status(&mut self, url: &str) -> Result<(), StepError> {
+        const SCRIPT: &str = "const e = performance.getEntriesByType('navigation')[0]; return e && e.responseStatus ? e.responseStatus : 0;";
+        let status = self.browser.execute(SCRIPT, vec![]).await?.as_u64().unwrap_or(0) as u16;
+        if status >= 400 {
+            return Err(StepError::VendorHttp { status, url: url.to_string() });
+        }
+        Ok(())
+    }
+
+    /// Screenshot, page HTML and trace of a failed run, all redacted.
+    async fn save_failure_artifacts(&mut self, failure: &Failure) {
+        let dir = self.run_dir.clone();
+        let browser_usable = failure.class != FailureClass::Transient || !self.records.is_empty();
+        if browser_usable {
+            let grab = async {
+                let png = artifacts::masked_screenshot(self.browser, self.redactor).await;
+                let html = self.browser.page_source().await.ok();
+                let url = self.browser.current_url().await.ok();
+                (png, html, url)
+            };
+            if let Ok((png, html, url)) = tokio::time::timeout(ARTIFACT_CALL_BUDGET, grab).await {
+                if let Some(png) = png
+                    && let Ok(p) = artifacts::write(&dir, "failure.png", &png)
+                {
+                    self.artifacts.push(p);
+                }
+                if let Some(html) = html {
+                    let mut doc = self.redactor.redact(&html);
+                    if let Some(url) = url {
+                        doc = format!("<!-- url: {} -->\n{doc}", self.redactor.redact(&url));
+                    }
+                    if let Ok(p) = artifacts::write(&dir, "page.html", doc.as_bytes()) {
+                        self.artifacts.push(p);
+                    }
+                }
+            }
+        }
+        let trace = serde_json::json!({
+            "playbook": self.playbook.name,
+            "file": self.playbook.file,
+            "failure": failure,
+            "steps": self.records,
+        });
+        let text = self.redactor.redact(&serde_json::to_string_pretty(&trace).unwrap_or_default());
+        if let Ok(p) = artifacts::write(&dir, "trace.json", text.as_bytes()) {
+            self.artifacts.push(p);
+        }
+    }
+}
+
+fn default_assert_message(condition: &Condition, expect: bool) -> String {
+    match (condition, expect) {
+        (Condition::Present { css, .. }, true) => format!("expected `{css}` to be present"),
+        (Condition::Present { css, .. }, false) => format!("expected `{css}` to be absent"),
+        (Condition::Text { text, .. }, _) => format!("expected text `{text}`"),
+        (Condition::Var(v), _) => format!("expected `{v}`"),
+    }
+}
+
+fn list_files(dir: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default()
+}
+
+fn is_partial(p: &Path) -> bool {
+    let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    name.ends_with(".crdownload") || name.ends_with(".tmp") || name.starts_with(".com.google.Chrome")
+}
+
+fn read_csv(path: &Path) -> Result<Vec<Row>, String> {
+    let mut reader = csv::Reader::from_path(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let headers = reader.headers().map_err(|e| format!("{}: {e}", path.display()))?.clone();
+    reader
+        .records()
+        .map(|rec| {
+            let rec = rec.map_err(|e| format!("{}: {e}", path.display()))?;
+            Ok(headers.iter().zip(rec.iter()).map(|(h, v)| (h.to_string(), v.to_string())).collect())
+        })
+        .collect()
+}

@@ -1,0 +1,125 @@
+//! Phase two: validated steps. Every selector has parsed, every variable is
+//! declared, every flow exists. The engine only ever sees these.
+
+use super::template::{Template, VarRef};
+use crate::browser::ReadKind;
+use crate::engine::FailureClass;
+use std::time::Duration;
+
+/// Where a step was written, for messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    pub line: usize,
+    pub column: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct Step {
+    /// `steps[3].then[1]`, `flows.login[2]`.
+    pub path: String,
+    pub location: Location,
+    /// Short, secret-free description for progress lines: `click #sign-in`.
+    pub label: String,
+    /// Wait budget for this step; `None` uses the playbook's default.
+    pub timeout: Option<Duration>,
+    pub action: Action,
+}
+
+/// How `extract` reads one field of a row.
+#[derive(Debug, Clone)]
+pub struct FieldSpec {
+    pub name: String,
+    /// Relative to the row; `None` reads the row element itself.
+    pub css: Option<String>,
+    /// `None` reads the text.
+    pub attr: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ExtractSpec {
+    pub save_as: String,
+    /// Matches one element per row, e.g. `table#customers tr.customer-row`.
+    pub rows: Template,
+    pub fields: Vec<FieldSpec>,
+    /// Clicked to reach the next page; extraction stops when it is absent.
+    pub next: Option<Template>,
+    pub max_pages: usize,
+    /// Present when a page legitimately has no rows (e.g. `p.empty`).
+    pub empty: Option<Template>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DownloadParse {
+    /// Keep the file only (its path is the output).
+    None,
+    /// Parse as CSV with a header row into rows.
+    Csv,
+}
+
+#[derive(Debug, Clone)]
+pub enum Condition {
+    /// The selector matches something (waiting up to `wait`, default none).
+    Present { css: Template, wait: Option<Duration> },
+    /// The text appears in the page (or within `within`).
+    Text { text: Template, within: Option<Template> },
+    /// The variable is truthy: non-empty text, `true`, non-zero, non-empty list.
+    Var(VarRef),
+}
+
+#[derive(Debug, Clone)]
+pub enum Action {
+    Goto { url: Template },
+    Click { css: Template },
+    Fill { css: Template, value: Template },
+    Select { css: Template, option: Template },
+    SetChecked { css: Template, checked: bool },
+    /// `keys` already holds WebDriver key code points.
+    Press { keys: String, on: Option<Template> },
+    Upload { css: Template, file: Template },
+    WaitFor { css: Template },
+    WaitGone { css: Template },
+    WaitText { text: Template, within: Option<Template> },
+    WaitUrl { contains: Template },
+    Capture { name: String, css: Template, read: ReadKind, secret: bool },
+    Extract(ExtractSpec),
+    Assert { condition: Condition, expect: bool, message: Option<Template> },
+    If { condition: Condition, negate: bool, then: Vec<Step>, otherwise: Vec<Step> },
+    ForEach { source: VarRef, alias: String, body: Vec<Step> },
+    Call { flow: String },
+    Totp { secret: String, save_as: String },
+    Download { css: Template, save_as: String, parse: DownloadParse },
+    Frame { css: Template, body: Vec<Step> },
+    Screenshot { name: String },
+    Fail { message: Template, class: FailureClass },
+}
+
+impl Action {
+    /// The action's keyword as written in TOML.
+    pub fn keyword(&self) -> &'static str {
+        match self {
+            Self::Goto { .. } => "goto",
+            Self::Click { .. } => "click",
+            Self::Fill { .. } => "fill",
+            Self::Select { .. } => "select",
+            Self::SetChecked { checked: true, .. } => "check",
+            Self::SetChecked { checked: false, .. } => "uncheck",
+            Self::Press { .. } => "press",
+            Self::Upload { .. } => "upload",
+            Self::WaitFor { .. } => "wait_for",
+            Self::WaitGone { .. } => "wait_gone",
+            Self::WaitText { .. } => "wait_text",
+            Self::WaitUrl { .. } => "wait_url",
+            Self::Capture { .. } => "capture",
+            Self::Extract(_) => "extract",
+            Self::Assert { .. } => "assert",
+            Self::If { .. } => "if",
+            Self::ForEach { .. } => "for_each",
+            Self::Call { .. } => "call",
+            Self::Totp { .. } => "totp",
+            Self::Download { .. } => "download",
+            Self::Frame { .. } => "frame",
+            Self::Screenshot { .. } => "screenshot",
+            Self::Fail { .. } => "fail",
+        }
+    }
+}

@@ -1,0 +1,923 @@
+//! Phase two: from the spanned TOML tree to a validated [`Playbook`].
+//!
+//! Why walk the spanned tree ourselves instead of one `toml::from_str`: serde
+//! stops at the first error, and operators want every problem of a file at
+//! once, each with its line, column and step path. So each step is
+//! deserialised on its own (into [`RawStep`]), and cross-step checks
+//! (variables, flows, capture names) run after all steps are known.
+
+use super::error::{PlaybookError, line_col};
+use super::params::{ParamSpec, ParamType};
+use super::raw::{NESTED_KEYS, RawField, RawMeta, RawParam, RawStep};
+use super::step::*;
+use super::template::{Template, VarRef};
+use super::{CaptureInfo, CaptureKind, DEFAULT_STEP_TIMEOUT, Playbook};
+use crate::browser::ReadKind;
+use crate::engine::FailureClass;
+use serde::Deserialize;
+use serde::de::IntoDeserializer;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::time::Duration;
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
+
+/// Action keywords, in the order the reference lists them.
+const ACTIONS: &[&str] = &[
+    "goto", "click", "fill", "select", "check", "uncheck", "press", "upload", "wait_for",
+    "wait_gone", "wait_text", "wait_url", "capture", "extract", "assert", "assert_absent",
+    "assert_text", "if_present", "if_missing", "if_text", "if", "unless", "for_each", "call",
+    "totp", "download", "frame", "screenshot", "fail",
+];
+
+/// Modifiers every step may carry.
+const COMMON: &[&str] = &["timeout", "name"];
+
+/// Which modifiers (and nested lists) each action accepts, and which it requires.
+fn modifiers(action: &str) -> (&'static [&'static str], &'static [&'static str]) {
+    match action {
+        "fill" => (&["with"], &["with"]),
+        "select" => (&["option"], &["option"]),
+        "press" => (&["on"], &[]),
+        "upload" => (&["file"], &["file"]),
+        "wait_text" | "assert_text" => (&["in", "message"], &[]),
+        "capture" => (&["from", "attr", "read", "secret"], &["from"]),
+        "extract" => (&["from", "fields", "next", "max_pages", "empty"], &["from", "fields"]),
+        "assert" | "assert_absent" => (&["message"], &[]),
+        "if_present" | "if_missing" => (&["wait", "then", "else"], &["then"]),
+        "if_text" => (&["in", "then", "else"], &["then"]),
+        "if" | "unless" => (&["then", "else"], &["then"]),
+        "for_each" => (&["as", "do"], &["do"]),
+        "totp" => (&["save_as"], &["save_as"]),
+        "download" => (&["save_as", "parse"], &["save_as"]),
+        "frame" => (&["steps"], &["steps"]),
+        "fail" => (&["class"], &[]),
+        _ => (&[], &[]),
+    }
+}
+
+const VENDOR_VARS: &[&str] = &["base_url", "name"];
+
+/// A step after phase one: its raw fields, where it was, and its nested lists.
+struct RawNode {
+    path: String,
+    loc: Location,
+    /// Key name → location of the key, for precise messages.
+    keys: Vec<(String, Location)>,
+    raw: RawStep,
+    /// Order of `fields` as written (the raw map is sorted).
+    field_order: Vec<String>,
+    children: BTreeMap<&'static str, Vec<RawNode>>,
+}
+
+/// Names visible to templates at some point: loop aliases and their fields
+/// (`None` = fields unknown, e.g. the columns of a downloaded CSV).
+#[derive(Clone, Default)]
+struct Scope {
+    aliases: Vec<(String, Option<BTreeSet<String>>)>,
+}
+
+pub(super) struct Validator<'a> {
+    file: &'a Path,
+    src: &'a str,
+    errors: Vec<PlaybookError>,
+    params: BTreeMap<String, ParamSpec>,
+    secrets: BTreeSet<String>,
+    captures: BTreeMap<String, CaptureInfo>,
+    flow_names: BTreeSet<String>,
+}
+
+impl<'a> Validator<'a> {
+    pub(super) fn new(file: &'a Path, src: &'a str) -> Self {
+        Self {
+            file,
+            src,
+            errors: Vec::new(),
+            params: BTreeMap::new(),
+            secrets: BTreeSet::new(),
+            captures: BTreeMap::new(),
+            flow_names: BTreeSet::new(),
+        }
+    }
+
+    fn loc(&self, offset: usize) -> Location {
+        let (line, column) = line_col(self.src, offset);
+        Location { line, column }
+    }
+
+    fn error_at(&mut self, loc: &Location, path: &str, message: impl Into<String>) {
+        self.errors.push(PlaybookError {
+            file: self.file.to_path_buf(),
+            line: loc.line,
+            column: loc.column,
+            path: path.to_string(),
+            message: message.into(),
+        });
+    }
+
+    fn toml_error(&mut self, err: &toml::de::Error, fallback: &Location, path: &str) {
+        let loc = err.span().map_or_else(|| fallback.clone(), |s| self.loc(s.start));
+        let message = err.message().trim().to_string();
+        self.error_at(&loc, path, message);
+    }
+
+    pub(super) fn validate(mut self) -> Result<Playbook, Vec<PlaybookError>> {
+        let (doc, syntax) = DeTable::parse_recoverable(self.src);
+        if !syntax.is_empty() {
+            let start = Location { line: 1, column: 1 };
+            for e in &syntax {
+                self.toml_error(e, &start, "");
+            }
+            return Err(self.errors);
+        }
+        let doc = doc.into_inner();
+        let start = Location { line: 1, column: 1 };
+
+        for (key, _) in doc.iter() {
+            if !["playbook", "params", "flows", "steps"].contains(&key.get_ref().as_ref()) {
+                let loc = self.loc(key.span().start);
+                self.error_at(
+                    &loc,
+                    "",
+                    format!(
+                        "unknown top-level key `{}` (expected playbook, params, flows, steps)",
+                        key.get_ref()
+                    ),
+                );
+            }
+        }
+
+        // [playbook]
+        let meta = match doc.get("playbook") {
+            None => {
+                self.error_at(&start, "playbook", "missing [playbook] table with `name` and `vendor`");
+                None
+            }
+            Some(v) => {
+                let fallback = self.loc(v.span().start);
+                match RawMeta::deserialize(v.clone().into_deserializer()) {
+                    Ok(m) => Some((m, fallback)),
+                    Err(e) => {
+                        self.toml_error(&e, &fallback, "playbook");
+                        None
+                    }
+                }
+            }
+        };
+        let mut default_timeout = DEFAULT_STEP_TIMEOUT;
+        if let Some((meta, loc)) = &meta {
+            for s in &meta.secrets {
+                if super::template::VarRef::parse(&format!("secrets.{s}")).is_err() {
+                    self.error_at(loc, "playbook.secrets", format!("`{s}` is not a valid secret name"));
+                }
+                if !self.secrets.insert(s.clone()) {
+                    self.error_at(loc, "playbook.secrets", format!("secret `{s}` is declared twice"));
+                }
+            }
+            if let Some(t) = &meta.timeout {
+                match parse_duration(t) {
+                    Ok(d) => default_timeout = d,
+                    Err(e) => self.error_at(loc, "playbook.timeout", e),
+                }
+            }
+        }
+
+        // [params]
+        if let Some(p) = doc.get("params") {
+            self.params(p);
+        }
+
+        // Phase one for steps and flows.
+        let mut flows_raw = Vec::new();
+        if let Some(f) = doc.get("flows") {
+            match f.get_ref() {
+                DeValue::Table(t) => {
+                    for (name, list) in t.iter() {
+                        let name = name.get_ref().to_string();
+                        let path = format!("flows.{name}");
+                        self.flow_names.insert(name.clone());
+                        let nodes = self.step_list(list, &path);
+                        flows_raw.push((name, nodes));
+                    }
+                }
+                _ => {
+                    let loc = self.loc(f.span().start);
+                    self.error_at(&loc, "flows", "`flows` must be a table of step lists ([[flows.NAME]])");
+                }
+            }
+        }
+        let steps_raw = match doc.get("steps") {
+            Some(s) => self.step_list(s, "steps"),
+            None => {
+                self.error_at(&start, "steps", "the playbook has no [[steps]]");
+                Vec::new()
+            }
+        };
+
+        // Captures are known before any template is checked.
+        for (_, nodes) in &flows_raw {
+            self.collect_captures(nodes);
+        }
+        self.collect_captures(&steps_raw);
+
+        let flows: BTreeMap<String, Vec<Step>> = flows_raw
+            .iter()
+            .map(|(name, nodes)| (name.clone(), self.build_list(nodes, &Scope::default())))
+            .collect();
+        let steps = self.build_list(&steps_raw, &Scope::default());
+        self.check_flow_cycles(&flows);
+
+        if !self.errors.is_empty() {
+            self.errors.sort_by_key(|e| (e.line, e.column));
+            return Err(self.errors);
+        }
+        let (meta, _) = meta.expect("no errors implies the meta table parsed");
+        Ok(Playbook {
+            file: self.file.to_path_buf(),
+            name: meta.name,
+            vendor: meta.vendor,
+            description: meta.description,
+            secrets: self.secrets.into_iter().collect(),
+            default_timeout,
+            params: self.params,
+            captures: self.captures,
+            flows,
+            steps,
+        })
+    }
+
+    fn params(&mut self, value: &Spanned<DeValue<'_>>) {
+        let DeValue::Table(table) = value.get_ref() else {
+            let loc = self.loc(value.span().start);
+            self.error_at(&loc, "params", "`params` must be a table");
+            return;
+        };
+        for (name, v) in table.iter() {
+            let name = name.get_ref().to_string();
+            let path = format!("params.{name}");
+            let loc = self.loc(v.span().start);
+            let raw = match RawParam::deserialize(v.clone().into_deserializer()) {
+                Ok(r) => r,
+                Err(e) => {
+                    self.toml_error(&e, &loc, &path);
+                    continue;
+                }
+            };
+            let Some(kind) = ParamType::parse(&raw.kind) else {
+                self.error_at(
+                    &loc,
+                    &path,
+                    format!("unknown type `{}` (expected string, int, decimal, bool, list)", raw.kind),
+                );
+                continue;
+            };
+            let mut fields = BTreeMap::new();
+            match (kind, &raw.fields) {
+                (ParamType::List, None) => {
+                    self.error_at(&loc, &path, "a list parameter needs `fields = { name = \"type\", ... }`")
+                }
+                (ParamType::List, Some(f)) => {
+                    for (field, t) in f {
+                        match ParamType::parse(t) {
+                            Some(ParamType::List) | None => self.error_at(
+                                &loc,
+                                &path,
+                                format!("field `{field}` has type `{t}` (expected string, int, decimal, bool)"),
+                            ),
+                            Some(t) => {
+                                fields.insert(field.clone(), t);
+                            }
+                        }
+                    }
+                }
+                (_, Some(_)) => self.error_at(&loc, &path, "`fields` only applies to `type = \"list\"`"),
+                (_, None) => {}
+            }
+            let mut spec = ParamSpec {
+                name: name.clone(),
+                kind,
+                required: raw.required,
+                default: None,
+                description: raw.description,
+                fields,
+            };
+            if let Some(d) = &raw.default {
+                if raw.required {
+                    self.error_at(&loc, &path, "a parameter is either required or has a default, not both");
+                }
+                match super::params::from_toml(&spec, d) {
+                    Ok(v) => spec.default = Some(v),
+                    Err(e) => self.error_at(&loc, &path, format!("default does not match type {kind}: {e}")),
+                }
+            }
+            self.params.insert(name, spec);
+        }
+    }
+
+    /// Phase one for a list of steps: each deserialised on its own.
+    fn step_list(&mut self, value: &Spanned<DeValue<'_>>, path: &str) -> Vec<RawNode> {
+        let DeValue::Array(items) = value.get_ref() else {
+            let loc = self.loc(value.span().start);
+            self.error_at(&loc, path, "expected a list of steps");
+            return Vec::new();
+        };
+        let mut nodes = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            let path = format!("{path}[{i}]");
+            if let Some(node) = self.raw_step(item, path) {
+                nodes.push(node);
+            }
+        }
+        nodes
+    }
+
+    fn raw_step(&mut self, item: &Spanned<DeValue<'_>>, path: String) -> Option<RawNode> {
+        let DeValue::Table(table) = item.get_ref() else {
+            let loc = self.loc(item.span().start);
+            self.error_at(&loc, &path, "a step must be a table, e.g. { click = \"#save\" }");
+            return None;
+        };
+        // The first key is the most useful place to point at: `[[steps]]`
+        // headers and inline tables both start right before it.
+        let loc = table
+            .iter()
+            .next()
+            .map_or_else(|| self.loc(item.span().start), |(k, _)| self.loc(k.span().start));
+        let keys: Vec<(String, Location)> = table
+            .iter()
+            .map(|(k, _)| (k.get_ref().to_string(), self.loc(k.span().start)))
+            .collect();
+        let mut flat = table.clone();
+        let mut children = BTreeMap::new();
+        for key in NESTED_KEYS {
+            if let Some(list) = flat.remove(key) {
+                let nodes = self.step_list(&list, &format!("{path}.{key}"));
+                children.insert(key, nodes);
+            }
+        }
+        let field_order = match flat.get("fields").map(|f| f.get_ref()) {
+            Some(DeValue::Table(t)) => t.iter().map(|(k, _)| k.get_ref().to_string()).collect(),
+            _ => Vec::new(),
+        };
+        let spanned = Spanned::new(item.span(), DeValue::Table(flat));
+        match RawStep::deserialize(spanned.into_deserializer()) {
+            Ok(raw) => Some(RawNode { path, loc, keys, raw, field_order, children }),
+            Err(e) => {
+                let mut message = e.message().trim().to_string();
+                if message.starts_with("unknown field") {
+                    message = message.replace("unknown field", "unknown key");
+                    // serde lists every key; the reference is the better guide.
+                    if let Some(cut) = message.find(", expected") {
+                        message.truncate(cut);
+                        message.push_str(" (see the step reference in README.md)");
+                    }
+                }
+                let at = e.span().map_or(loc.clone(), |s| self.loc(s.start));
+                self.error_at(&at, &path, message);
+                None
+            }
+        }
+    }
+
+    fn collect_captures(&mut self, nodes: &[RawNode]) {
+        for node in nodes {
+            let r = &node.raw;
+            let found = if let Some(name) = &r.capture {
+                Some((name.clone(), CaptureKind::Text, r.secret.unwrap_or(false), false))
+            } else if let Some(name) = &r.extract {
+                let fields = node.field_order.iter().cloned().collect();
+                Some((name.clone(), CaptureKind::Rows(Some(fields)), false, false))
+            } else if let (Some(_), Some(name)) = (&r.totp, &r.save_as) {
+                Some((name.clone(), CaptureKind::Text, true, true))
+            } else if let (Some(_), Some(name)) = (&r.download, &r.save_as) {
+                let kind = match r.parse.as_deref() {
+                    Some("none") => CaptureKind::Text,
+                    _ => CaptureKind::Rows(None),
+                };
+                Some((name.clone(), kind, false, false))
+            } else {
+                None
+            };
+            if let Some((name, kind, secret, ephemeral)) = found {
+                if VarRef::parse(&format!("captures.{name}")).is_err() || name.contains('.') {
+                    self.error_at(&node.loc, &node.path, format!("`{name}` is not a valid capture name (letters, digits, _ and -)"));
+                } else if self.captures.contains_key(&name) {
+                    self.error_at(&node.loc, &node.path, format!("capture name `{name}` is already used by another step"));
+                } else {
+                    self.captures.insert(name, CaptureInfo { kind, secret, ephemeral });
+                }
+            }
+            for list in node.children.values() {
+                self.collect_captures(list);
+            }
+        }
+    }
+
+    fn build_list(&mut self, nodes: &[RawNode], scope: &Scope) -> Vec<Step> {
+        nodes.iter().filter_map(|n| self.build(n, scope)).collect()
+    }
+
+    fn key_loc(node: &RawNode, key: &str) -> Location {
+        node.keys
+            .iter()
+            .find(|(k, _)| k == key)
+            .map_or_else(|| node.loc.clone(), |(_, l)| l.clone())
+    }
+
+    /// Phase two for one step: exactly one action, allowed modifiers only,
+    /// selectors parse, variables declared.
+    fn build(&mut self, node: &RawNode, scope: &Scope) -> Option<Step> {
+        let present: Vec<&str> = node
+            .keys
+            .iter()
+            .map(|(k, _)| k.as_str())
+            .filter(|k| ACTIONS.contains(k))
+            .collect();
+        let action = match present.as_slice() {
+            [one] => *one,
+            [] => {
+                self.error_at(
+                    &node.loc,
+                    &node.path,
+                    format!("step has no action (expected one of: {})", ACTIONS.join(", ")),
+                );
+                return None;
+            }
+            [first, second, ..] => {
+                let loc = Self::key_loc(node, second);
+                self.error_at(
+                    &loc,
+                    &node.path,
+                    format!("step has more than one action: `{first}` and `{second}` (write two steps)"),
+                );
+                return None;
+            }
+        };
+        let (allowed, required) = modifiers(action);
+        let before = self.errors.len();
+        for (key, loc) in &node.keys {
+            if key == action || COMMON.contains(&key.as_str()) || allowed.contains(&key.as_str()) {
+                continue;
+            }
+            let hint = if allowed.is_empty() {
+                format!("`{action}` takes no other keys besides timeout and name")
+            } else {
+                format!("`{action}` accepts: {}", allowed.join(", "))
+            };
+            self.error_at(loc, &node.path, format!("`{key}` does not apply to a `{action}` step ({hint})"));
+        }
+        for req in required {
+            if !node.keys.iter().any(|(k, _)| k == req) {
+                self.error_at(&node.loc, &node.path, format!("a `{action}` step needs `{req}`"));
+            }
+        }
+        if self.errors.len() > before {
+            return None;
+        }
+
+        let r = &node.raw;
+        let timeout = r.timeout.as_deref().and_then(|t| match parse_duration(t) {
+            Ok(d) => Some(d),
+            Err(e) => {
+                let loc = Self::key_loc(node, "timeout");
+                self.error_at(&loc, &node.path, e);
+                None
+            }
+        });
+
+        let main = |r: &RawStep| -> String {
+            [
+                &r.goto, &r.click, &r.fill, &r.select, &r.check, &r.uncheck, &r.press, &r.upload,
+                &r.wait_for, &r.wait_gone, &r.wait_text, &r.wait_url, &r.capture, &r.extract,
+                &r.assert_present, &r.assert_absent, &r.assert_text, &r.if_present, &r.if_missing,
+                &r.if_text, &r.if_var, &r.unless, &r.for_each, &r.call, &r.totp, &r.download,
+                &r.frame, &r.screenshot, &r.fail,
+            ]
+            .into_iter()
+            .find_map(|v| v.clone())
+            .unwrap_or_default()
+        };
+        let arg = main(r);
+        let action_loc = Self::key_loc(node, action);
+        let label = r.name.clone().unwrap_or_else(|| {
+            let shown: String = arg.chars().take(70).collect();
+            format!("{action} {shown}")
+        });
+
+        let t = |v: &mut Self, text: &str, key: &str| -> Option<Template> {
+            v.template(node, key, text, scope)
+        };
+        let css = |v: &mut Self, text: &str, key: &str| -> Option<Template> {
+            v.selector(node, key, text, scope)
+        };
+
+        let action = match action {
+            "goto" => Action::Goto { url: t(self, &arg, "goto")? },
+            "click" => Action::Click { css: css(self, &arg, "click")? },
+            "fill" => {
+                let target = css(self, &arg, "fill");
+                let value = t(self, r.with.as_deref().unwrap_or_default(), "with");
+                Action::Fill { css: target?, value: value? }
+            }
+            "select" => {
+                let target = css(self, &arg, "select");
+                let option = t(self, r.option.as_deref().unwrap_or_default(), "option");
+                Action::Select { css: target?, option: option? }
+            }
+            "check" | "uncheck" => Action::SetChecked { css: css(self, &arg, action)?, checked: action == "check" },
+            "press" => {
+                let keys = match super::keys::parse(&arg) {
+                    Ok(k) => Some(k),
+                    Err(e) => {
+                        self.error_at(&action_loc, &node.path, e);
+                        None
+                    }
+                };
+                let on = r.on.as_deref().map(|s| css(self, s, "on"));
+                Action::Press { keys: keys?, on: on.map_or(Some(None), |o| o.map(Some))? }
+            }
+            "upload" => {
+                let target = css(self, &arg, "upload");
+                let file = t(self, r.file.as_deref().unwrap_or_default(), "file");
+                Action::Upload { css: target?, file: file? }
+            }
+            "wait_for" => Action::WaitFor { css: css(self, &arg, "wait_for")? },
+            "wait_gone" => Action::WaitGone { css: css(self, &arg, "wait_gone")? },
+            "wait_text" => {
+                let text = t(self, &arg, "wait_text");
+                let within = r.within.as_deref().map(|s| css(self, s, "in"));
+                Action::WaitText { text: text?, within: within.map_or(Some(None), |o| o.map(Some))? }
+            }
+            "wait_url" => Action::WaitUrl { contains: t(self, &arg, "wait_url")? },
+            "capture" => {
+                let target = css(self, r.from.as_deref().unwrap_or_default(), "from");
+                let read = match (r.read.as_deref(), &r.attr) {
+                    (None | Some("text"), None) => Some(ReadKind::Text),
+                    (Some("value"), None) => Some(ReadKind::Value),
+                    (None, Some(a)) => Some(ReadKind::Attr(a.clone())),
+                    (Some(_), Some(_)) => {
+                        self.error_at(&Self::key_loc(node, "read"), &node.path, "use either `read` or `attr`, not both");
+                        None
+                    }
+                    (Some(other), None) => {
+                        self.error_at(
+                            &Self::key_loc(node, "read"),
+                            &node.path,
+                            format!("`read` must be \"text\" or \"value\", not `{other}` (use `attr = \"...\"` for attributes)"),
+                        );
+                        None
+                    }
+                };
+                Action::Capture { name: arg.clone(), css: target?, read: read?, secret: r.secret.unwrap_or(false) }
+            }
+            "extract" => Action::Extract(self.extract(node, scope)?),
+            "assert" | "assert_absent" => {
+                let target = css(self, &arg, action);
+                let message = r.message.as_deref().map(|m| t(self, m, "message"));
+                Action::Assert {
+                    condition: Condition::Present { css: target?, wait: None },
+                    expect: action == "assert",
+                    message: message.map_or(Some(None), |o| o.map(Some))?,
+                }
+            }
+            "assert_text" => {
+                let text = t(self, &arg, "assert_text");
+                let within = r.within.as_deref().map(|s| css(self, s, "in"));
+                let message = r.message.as_deref().map(|m| t(self, m, "message"));
+                Action::Assert {
+                    condition: Condition::Text { text: text?, within: within.map_or(Some(None), |o| o.map(Some))? },
+                    expect: true,
+                    message: message.map_or(Some(None), |o| o.map(Some))?,
+                }
+            }
+            "if_present" | "if_missing" | "if_text" | "if" | "unless" => {
+                let condition = match action {
+                    "if_present" | "if_missing" => {
+                        let target = css(self, &arg, action);
+                        let wait = r.wait.as_deref().map(parse_duration).transpose().unwrap_or_else(|e| {
+                            self.error_at(&Self::key_loc(node, "wait"), &node.path, e);
+                            None
+                        });
+                        Condition::Present { css: target?, wait }
+                    }
+                    "if_text" => {
+                        let text = t(self, &arg, "if_text");
+                        let within = r.within.as_deref().map(|s| css(self, s, "in"));
+                        Condition::Text { text: text?, within: within.map_or(Some(None), |o| o.map(Some))? }
+                    }
+                    _ => Condition::Var(self.var_condition(node, &arg, action_loc.clone(), scope)?),
+                };
+                let then = self.build_list(node.children.get("then").map_or(&[][..], |v| v), scope);
+                let otherwise = self.build_list(node.children.get("else").map_or(&[][..], |v| v), scope);
+                Action::If { condition, negate: matches!(action, "if_missing" | "unless"), then, otherwise }
+            }
+            "for_each" => {
+                let (source, fields) = self.loop_source(node, &arg, &action_loc)?;
+                let alias = r.alias.clone().unwrap_or_else(|| "row".to_string());
+                if ["params", "secrets", "captures", "vendor"].contains(&alias.as_str()) {
+                    self.error_at(&Self::key_loc(node, "as"), &node.path, format!("`as = \"{alias}\"` would hide the `{alias}` namespace"));
+                    return None;
+                }
+                let mut inner = scope.clone();
+                inner.aliases.push((alias.clone(), fields));
+                let body = self.build_list(node.children.get("do").map_or(&[][..], |v| v), &inner);
+                Action::ForEach { source, alias, body }
+            }
+            "call" => {
+                if !self.flow_names.contains(&arg) {
+                    let known: Vec<&str> = self.flow_names.iter().map(String::as_str).collect();
+                    self.error_at(
+                        &action_loc,
+                        &node.path,
+                        format!("unknown flow `{arg}` (defined flows: {})", if known.is_empty() { "none".to_string() } else { known.join(", ") }),
+                    );
+                    return None;
+                }
+                Action::Call { flow: arg.clone() }
+            }
+            "totp" => {
+                if !self.secrets.contains(&arg) {
+                    self.error_at(&action_loc, &node.path, format!("`{arg}` is not declared in [playbook] secrets"));
+                    return None;
+                }
+                Action::Totp { secret: arg.clone(), save_as: r.save_as.clone().unwrap_or_default() }
+            }
+            "download" => {
+                let target = css(self, &arg, "download");
+                let parse = match r.parse.as_deref() {
+                    None | Some("csv") => DownloadParse::Csv,
+                    Some("none") => DownloadParse::None,
+                    Some(other) => {
+                        self.error_at(&Self::key_loc(node, "parse"), &node.path, format!("`parse` must be \"csv\" or \"none\", not `{other}`"));
+                        return None;
+                    }
+                };
+                Action::Download { css: target?, save_as: r.save_as.clone().unwrap_or_default(), parse }
+            }
+            "frame" => {
+                let target = css(self, &arg, "frame");
+                let body = self.build_list(node.children.get("steps").map_or(&[][..], |v| v), scope);
+                Action::Frame { css: target?, body }
+            }
+            "screenshot" => {
+                if arg.is_empty() || !arg.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+                    self.error_at(&action_loc, &node.path, "a screenshot name uses letters, digits, _ and - only");
+                    return None;
+                }
+                Action::Screenshot { name: arg.clone() }
+            }
+            "fail" => {
+                let message = t(self, &arg, "fail");
+                let class = match r.class.as_deref() {
+                    None | Some("permanent") => FailureClass::Permanent,
+                    Some("transient") => FailureClass::Transient,
+                    Some("playbook") => FailureClass::PlaybookBroken,
+                    Some(other) => {
+                        self.error_at(&Self::key_loc(node, "class"), &node.path, format!("`class` must be permanent, transient or playbook, not `{other}`"));
+                        return None;
+                    }
+                };
+                Action::Fail { message: message?, class }
+            }
+            other => unreachable!("action list and match disagree on `{other}`"),
+        };
+        Some(Step { path: node.path.clone(), location: node.loc.clone(), label, timeout, action })
+    }
+
+    fn extract(&mut self, node: &RawNode, scope: &Scope) -> Option<ExtractSpec> {
+        let r = &node.raw;
+        let rows = self.selector(node, "from", r.from.as_deref().unwrap_or_default(), scope);
+        let next = r.next.as_deref().map(|s| self.selector(node, "next", s, scope));
+        let empty = r.empty.as_deref().map(|s| self.selector(node, "empty", s, scope));
+        let mut fields = Vec::new();
+        let raw_fields = r.fields.as_ref()?;
+        if raw_fields.is_empty() {
+            self.error_at(&Self::key_loc(node, "fields"), &node.path, "`fields` needs at least one field");
+        }
+        for name in &node.field_order {
+            let Some(f) = raw_fields.get(name) else { continue };
+            let (css, attr) = match f {
+                RawField::Css(c) => (Some(c.clone()), None),
+                RawField::Spec(s) => (s.css.clone(), s.attr.clone()),
+            };
+            if let Some(c) = &css
+                && let Err(e) = scraper::Selector::parse(c)
+            {
+                self.error_at(
+                    &Self::key_loc(node, "fields"),
+                    &node.path,
+                    format!("field `{name}`: invalid CSS selector `{c}`: {e}"),
+                );
+            }
+            if css.is_none() && attr.is_none() {
+                self.error_at(&Self::key_loc(node, "fields"), &node.path, format!("field `{name}` needs `css`, `attr` or both"));
+            }
+            fields.push(FieldSpec { name: name.clone(), css, attr });
+        }
+        let max_pages = match r.max_pages {
+            None if r.next.is_some() => 50,
+            None => 1,
+            Some(n) if n >= 1 => n as usize,
+            Some(n) => {
+                self.error_at(&Self::key_loc(node, "max_pages"), &node.path, format!("`max_pages` must be at least 1, not {n}"));
+                return None;
+            }
+        };
+        if r.max_pages.is_some() && r.next.is_none() {
+            self.error_at(&Self::key_loc(node, "max_pages"), &node.path, "`max_pages` needs `next` (the selector of the next-page link)");
+        }
+        Some(ExtractSpec {
+            save_as: r.extract.clone().unwrap_or_default(),
+            rows: rows?,
+            fields,
+            next: next.map_or(Some(None), |o| o.map(Some))?,
+            max_pages,
+            empty: empty.map_or(Some(None), |o| o.map(Some))?,
+        })
+    }
+
+    /// `for_each = "params.devices"` or `"captures.rows"` (or a field of an
+    /// outer loop is not supported: lists are flat).
+    fn loop_source(&mut self, node: &RawNode, arg: &str, loc: &Location) -> Option<(VarRef, Option<BTreeSet<String>>)> {
+        let var = match VarRef::parse(arg) {
+            Ok(v) => v,
+            Err(e) => {
+                self.error_at(loc, &node.path, e);
+                return None;
+            }
+        };
+        let fields = match var.root.as_str() {
+            "params" => match self.params.get(&var.name) {
+                Some(p) if p.kind == ParamType::List => Some(p.fields.keys().cloned().collect()),
+                Some(p) => {
+                    self.error_at(loc, &node.path, format!("`{var}` is a {} parameter; for_each needs a list", p.kind));
+                    return None;
+                }
+                None => {
+                    self.error_at(loc, &node.path, format!("`{var}` is not declared in [params]"));
+                    return None;
+                }
+            },
+            "captures" => match self.captures.get(&var.name) {
+                Some(CaptureInfo { kind: CaptureKind::Rows(fields), .. }) => fields.clone(),
+                Some(_) => {
+                    self.error_at(loc, &node.path, format!("`{var}` is a single value; for_each needs rows from extract or download"));
+                    return None;
+                }
+                None => {
+                    self.error_at(loc, &node.path, format!("`{var}` is not captured by any step"));
+                    return None;
+                }
+            },
+            _ => {
+                self.error_at(loc, &node.path, format!("for_each takes `params.NAME` or `captures.NAME`, not `{var}`"));
+                return None;
+            }
+        };
+        Some((var, fields))
+    }
+
+    fn var_condition(&mut self, node: &RawNode, arg: &str, loc: Location, scope: &Scope) -> Option<VarRef> {
+        let var = match VarRef::parse(arg) {
+            Ok(v) => v,
+            Err(e) => {
+                self.error_at(&loc, &node.path, e);
+                return None;
+            }
+        };
+        // Lists are allowed here (truthy when non-empty).
+        if var.root == "params" && self.params.get(&var.name).is_some_and(|p| p.kind == ParamType::List) {
+            return Some(var);
+        }
+        if var.root == "captures" && matches!(self.captures.get(&var.name), Some(CaptureInfo { kind: CaptureKind::Rows(_), .. })) {
+            return Some(var);
+        }
+        match self.check_var(&var, scope) {
+            Ok(()) => Some(var),
+            Err(e) => {
+                self.error_at(&loc, &node.path, e);
+                None
+            }
+        }
+    }
+
+    fn check_var(&self, var: &VarRef, scope: &Scope) -> Result<(), String> {
+        match var.root.as_str() {
+            "params" => match self.params.get(&var.name) {
+                Some(p) if p.kind == ParamType::List => Err(format!("`{var}` is a list; use it with for_each")),
+                Some(_) => Ok(()),
+                None => Err(format!("`{var}` is not declared in [params]")),
+            },
+            "secrets" if self.secrets.contains(&var.name) => Ok(()),
+            "secrets" => Err(format!("`{var}` is not declared in [playbook] secrets")),
+            "captures" => match self.captures.get(&var.name) {
+                Some(CaptureInfo { kind: CaptureKind::Rows(_), .. }) => {
+                    Err(format!("`{var}` holds rows; use it with for_each"))
+                }
+                Some(_) => Ok(()),
+                None => Err(format!("`{var}` is not captured by any step")),
+            },
+            "vendor" if VENDOR_VARS.contains(&var.name.as_str()) => Ok(()),
+            "vendor" => Err(format!("`{var}` is unknown (vendor has: {})", VENDOR_VARS.join(", "))),
+            alias => match scope.aliases.iter().rev().find(|(a, _)| a == alias) {
+                Some((_, Some(fields))) if !fields.contains(&var.name) => Err(format!(
+                    "`{var}`: `{alias}` has no field `{}` (fields: {})",
+                    var.name,
+                    fields.iter().cloned().collect::<Vec<_>>().join(", ")
+                )),
+                Some(_) => Ok(()),
+                None => Err(format!(
+                    "`{var}` is undeclared (expected params, secrets, captures, vendor{})",
+                    scope.aliases.iter().map(|(a, _)| format!(", {a}")).collect::<String>()
+                )),
+            },
+        }
+    }
+
+    fn template(&mut self, node: &RawNode, key: &str, text: &str, scope: &Scope) -> Option<Template> {
+        let loc = Self::key_loc(node, key);
+        let tpl = match Template::parse(text) {
+            Ok(t) => t,
+            Err(e) => {
+                self.error_at(&loc, &node.path, format!("`{key}`: {e}"));
+                return None;
+            }
+        };
+        let mut ok = true;
+        for var in tpl.vars() {
+            if let Err(e) = self.check_var(var, scope) {
+                self.error_at(&loc, &node.path, format!("`{key}`: {e}"));
+                ok = false;
+            }
+        }
+        ok.then_some(tpl)
+    }
+
+    fn selector(&mut self, node: &RawNode, key: &str, text: &str, scope: &Scope) -> Option<Template> {
+        let tpl = self.template(node, key, text, scope)?;
+        let probe = tpl.with_placeholders();
+        if probe.trim().is_empty() {
+            self.error_at(&Self::key_loc(node, key), &node.path, format!("`{key}`: the CSS selector is empty"));
+            return None;
+        }
+        if let Err(e) = scraper::Selector::parse(&probe) {
+            self.error_at(&Self::key_loc(node, key), &node.path, format!("`{key}`: invalid CSS selector `{text}`: {e}"));
+            return None;
+        }
+        Some(tpl)
+    }
+
+    fn check_flow_cycles(&mut self, flows: &BTreeMap<String, Vec<Step>>) {
+        fn calls(steps: &[Step], out: &mut Vec<(String, Step)>) {
+            for s in steps {
+                match &s.action {
+                    Action::Call { flow } => out.push((flow.clone(), s.clone())),
+                    Action::If { then, otherwise, .. } => {
+                        calls(then, out);
+                        calls(otherwise, out);
+                    }
+                    Action::ForEach { body, .. } | Action::Frame { body, .. } => calls(body, out),
+                    _ => {}
+                }
+            }
+        }
+        let graph: BTreeMap<&String, Vec<(String, Step)>> = flows
+            .iter()
+            .map(|(name, steps)| {
+                let mut out = Vec::new();
+                calls(steps, &mut out);
+                (name, out)
+            })
+            .collect();
+        for start in flows.keys() {
+            // Depth-first from `start`; a path back to `start` is a cycle.
+            let mut stack = vec![(start.clone(), vec![start.clone()])];
+            let mut seen = BTreeSet::new();
+            while let Some((flow, trail)) = stack.pop() {
+                for (callee, step) in graph.get(&flow).into_iter().flatten() {
+                    if callee == start {
+                        let chain = trail.join(" → ");
+                        self.error_at(&step.location, &step.path, format!("flow `{start}` calls itself ({chain} → {start})"));
+                    } else if seen.insert(callee.clone()) {
+                        let mut t = trail.clone();
+                        t.push(callee.clone());
+                        stack.push((callee.clone(), t));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `"500ms"`, `"15s"`, `"2m"`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    let (num, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len()));
+    let n: u64 = num.parse().map_err(|_| format!("`{text}` is not a duration like \"500ms\", \"15s\" or \"2m\""))?;
+    match unit {
+        "ms" => Ok(Duration::from_millis(n)),
+        "s" => Ok(Duration::from_secs(n)),
+        "m" => Ok(Duration::from_secs(n * 60)),
+        _ => Err(format!("`{text}` is not a duration like \"500ms\", \"15s\" or \"2m\"")),
+    }
+}

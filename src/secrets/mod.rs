@@ -1,0 +1,150 @@
+//! Secrets: the values a run is given (vendor logins, TOTP seeds), TOTP codes,
+//! and the one [`Redactor`] that logs, artifacts, outputs and snapshots all
+//! pass through.
+
+pub mod redact;
+
+pub use redact::{Redactor, RedactingWriter};
+
+use secrecy::{ExposeSecret, SecretString};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Named secret values (`login.password` → value). Never `Debug`-printed in clear.
+#[derive(Default, Clone)]
+pub struct SecretValues {
+    values: BTreeMap<String, SecretString>,
+}
+
+impl std::fmt::Debug for SecretValues {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_set().entries(self.values.keys()).finish()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SecretsError {
+    #[error("cannot read secrets file {path}: {source}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The parser's message is not kept: it may quote the secret file's text.
+    #[error("secrets file {path} is not valid TOML (line {line})")]
+    Parse { path: String, line: usize },
+    #[error("secrets file {path}: `{key}` must be a string")]
+    NotString { path: String, key: String },
+}
+
+impl SecretValues {
+    pub fn insert(&mut self, name: impl Into<String>, value: impl Into<String>) {
+        self.values.insert(name.into(), SecretString::from(value.into()));
+    }
+
+    pub fn get(&self, name: &str) -> Option<&SecretString> {
+        self.values.get(name)
+    }
+
+    pub fn names(&self) -> impl Iterator<Item = &String> {
+        self.values.keys()
+    }
+
+    /// Reads a TOML file of nested tables: `[login] password = "..."` gives
+    /// `login.password`.
+    pub fn from_toml_file(path: &Path) -> Result<Self, SecretsError> {
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| SecretsError::Read {
+            path: shown.clone(),
+            source,
+        })?;
+        let table: toml::Table = toml::from_str(&text).map_err(|e| SecretsError::Parse {
+            path: shown.clone(),
+            line: e
+                .span()
+                .map_or(1, |s| text[..s.start].matches('\n').count() + 1),
+        })?;
+        let mut out = Self::default();
+        fn walk(
+            prefix: &str,
+            table: &toml::Table,
+            out: &mut SecretValues,
+            path: &str,
+        ) -> Result<(), SecretsError> {
+            for (k, v) in table {
+                let key = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                match v {
+                    toml::Value::String(s) => out.insert(key, s.clone()),
+                    toml::Value::Table(t) => walk(&key, t, out, path)?,
+                    _ => {
+                        return Err(SecretsError::NotString {
+                            path: path.to_string(),
+                            key,
+                        });
+                    }
+                }
+            }
+            Ok(())
+        }
+        walk("", &table, &mut out, &shown)?;
+        Ok(out)
+    }
+
+    /// Registers every value with the redactor.
+    pub fn register(&self, redactor: &Redactor) {
+        for (name, value) in &self.values {
+            redactor.add(&format!("secrets.{name}"), value.expose_secret());
+        }
+    }
+}
+
+/// The current 6-digit TOTP code (SHA-1, 30 s) for a base32 seed.
+///
+/// Why `new_unchecked`: many vendor consoles hand out 80-bit seeds, below the
+/// 128 bits `totp-rs` insists on by default.
+pub fn totp_now(seed: &SecretString) -> Result<String, String> {
+    let cleaned: String = seed
+        .expose_secret()
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .collect::<String>()
+        .to_uppercase();
+    let bytes = totp_rs::Secret::Encoded(cleaned)
+        .to_bytes()
+        .map_err(|_| "the TOTP seed is not valid base32".to_string())?;
+    let totp = totp_rs::TOTP::new_unchecked(totp_rs::Algorithm::SHA1, 6, 1, 30, bytes);
+    totp.generate_current()
+        .map_err(|e| format!("system clock before 1970: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn totp_matches_reference() {
+        let seed = SecretString::from("JBSWY3DPEHPK3PXP");
+        let code = totp_now(&seed).unwrap();
+        let bytes = totp_rs::Secret::Encoded("JBSWY3DPEHPK3PXP".into()).to_bytes().unwrap();
+        let reference = totp_rs::TOTP::new_unchecked(totp_rs::Algorithm::SHA1, 6, 1, 30, bytes);
+        assert!(reference.check_current(&code).unwrap());
+        assert!(totp_now(&SecretString::from("not base32 !!")).is_err());
+    }
+
+    #[test]
+    fn secrets_file_flattens_and_never_leaks_on_parse_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("s.toml");
+        std::fs::write(&p, "[login]\nusername = \"u\"\npassword = \"hunter2-very-secret\"\n").unwrap();
+        let s = SecretValues::from_toml_file(&p).unwrap();
+        assert_eq!(s.names().cloned().collect::<Vec<_>>(), ["login.password", "login.username"]);
+        assert!(!format!("{s:?}").contains("hunter2"));
+        std::fs::write(&p, "[login]\npassword = \"hunter2-very-secret\n").unwrap();
+        let err = SecretValues::from_toml_file(&p).unwrap_err().to_string();
+        assert!(!err.contains("hunter2"), "{err}");
+    }
+}

@@ -1,0 +1,166 @@
+//! The one place secrets are taken out of text.
+//!
+//! Every secret value known to a run (given secrets and captured credentials)
+//! is registered here; logs ([`RedactingWriter`]), artifacts, printed outputs
+//! and snapshots pass their text through [`Redactor::redact`]. Besides the raw
+//! value, its HTML-escaped and URL-encoded forms are removed too, since page
+//! sources and URLs carry them that way.
+
+use std::io::Write;
+use std::sync::{Arc, RwLock};
+
+/// Values shorter than this are not redacted: they would blank out ordinary
+/// text (a 2-character secret is not a secret anyway).
+const MIN_SECRET_LEN: usize = 4;
+
+#[derive(Clone, Default)]
+pub struct Redactor {
+    needles: Arc<RwLock<Vec<(String, String)>>>,
+}
+
+impl std::fmt::Debug for Redactor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Redactor { .. }")
+    }
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+impl Redactor {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Registers a secret value under a label (`captures.api_key`).
+    pub fn add(&self, label: &str, value: &str) {
+        if value.chars().count() < MIN_SECRET_LEN {
+            return;
+        }
+        let replacement = format!("[redacted:{label}]");
+        let mut forms = vec![value.to_string(), html_escape(value)];
+        forms.push(crate::playbook::template::urlencode(value));
+        forms.push(value.replace('\'', "&#x27;"));
+        let mut needles = self.needles.write().unwrap_or_else(|e| e.into_inner());
+        for form in forms {
+            if !needles.iter().any(|(n, _)| *n == form) {
+                needles.push((form, replacement.clone()));
+            }
+        }
+        // Longest first, so a secret containing another is removed whole.
+        needles.sort_by_key(|(n, _)| std::cmp::Reverse(n.len()));
+    }
+
+    /// The values currently registered (raw forms), for DOM-side masking.
+    pub fn values(&self) -> Vec<String> {
+        let needles = self.needles.read().unwrap_or_else(|e| e.into_inner());
+        needles.iter().map(|(n, _)| n.clone()).collect()
+    }
+
+    pub fn redact(&self, text: &str) -> String {
+        let needles = self.needles.read().unwrap_or_else(|e| e.into_inner());
+        let mut out = text.to_string();
+        for (needle, replacement) in needles.iter() {
+            if out.contains(needle.as_str()) {
+                out = out.replace(needle.as_str(), replacement);
+            }
+        }
+        out
+    }
+
+    /// Bytes version for logs and files; non-UTF-8 input is redacted lossily.
+    pub fn redact_bytes(&self, bytes: &[u8]) -> Vec<u8> {
+        self.redact(&String::from_utf8_lossy(bytes)).into_bytes()
+    }
+}
+
+/// A `tracing_subscriber` writer that redacts every log line before it
+/// reaches standard error (or any other sink).
+#[derive(Clone)]
+pub struct RedactingWriter {
+    redactor: Redactor,
+    sink: Arc<dyn Fn() -> Box<dyn Write + Send> + Send + Sync>,
+}
+
+impl RedactingWriter {
+    pub fn stderr(redactor: Redactor) -> Self {
+        Self {
+            redactor,
+            sink: Arc::new(|| Box::new(std::io::stderr())),
+        }
+    }
+
+    pub fn new(redactor: Redactor, sink: Arc<dyn Fn() -> Box<dyn Write + Send> + Send + Sync>) -> Self {
+        Self { redactor, sink }
+    }
+}
+
+/// One log event's bytes, redacted and written on drop (tracing writes an
+/// event in pieces; redacting whole events catches secrets split across them).
+pub struct RedactingLine {
+    redactor: Redactor,
+    buf: Vec<u8>,
+    sink: Box<dyn Write + Send>,
+}
+
+impl Write for RedactingLine {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for RedactingLine {
+    fn drop(&mut self) {
+        let clean = self.redactor.redact_bytes(&self.buf);
+        let _ = self.sink.write_all(&clean);
+        let _ = self.sink.flush();
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for RedactingWriter {
+    type Writer = RedactingLine;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        RedactingLine {
+            redactor: self.redactor.clone(),
+            buf: Vec::new(),
+            sink: (self.sink)(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn removes_raw_escaped_and_encoded_forms() {
+        let r = Redactor::new();
+        r.add("captures.admin_password", "p&ss<w>rd 1");
+        let text = "raw p&ss<w>rd 1, html p&amp;ss&lt;w&gt;rd 1, url p%26ss%3Cw%3Erd%201";
+        let out = r.redact(text);
+        assert!(!out.contains("ss<w>"), "{out}");
+        assert!(!out.contains("ss&lt;w"), "{out}");
+        assert!(!out.contains("ss%3Cw"), "{out}");
+        assert_eq!(out.matches("[redacted:captures.admin_password]").count(), 3);
+    }
+
+    #[test]
+    fn short_values_are_ignored_and_longest_wins() {
+        let r = Redactor::new();
+        r.add("a", "abc");
+        r.add("inner", "secret");
+        r.add("outer", "supersecret!");
+        assert_eq!(r.redact("abc supersecret! secret"), "abc [redacted:outer] [redacted:inner]");
+    }
+}
