@@ -144,10 +144,12 @@ impl Env {
 async fn wait_actionable(b: &mut WebDriverBrowser, css: &str) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     loop {
-        if let Some(s) = b.probe(css).await.expect("probe") {
-            if s.actionable() {
-                return;
-            }
+        if b.probe(css)
+            .await
+            .expect("probe")
+            .is_some_and(|s| s.actionable())
+        {
+            return;
         }
         assert!(
             tokio::time::Instant::now() < deadline,

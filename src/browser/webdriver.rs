@@ -310,17 +310,29 @@ impl WebDriverBrowser {
         selector: Option<&str>,
         fut: impl Future<Output = Result<T, CmdError>>,
     ) -> BrowserResult<T> {
+        self.bounded_secret(call, selector, "", fut).await
+    }
+
+    /// Like [`Self::bounded`], for a call that carries typed text: `secret` is
+    /// redacted from the error before it is logged, kept or returned.
+    async fn bounded_secret<T>(
+        &mut self,
+        call: &'static str,
+        selector: Option<&str>,
+        secret: &str,
+        fut: impl Future<Output = Result<T, CmdError>>,
+    ) -> BrowserResult<T> {
         let after = self.call_timeout;
         let result = match tokio::time::timeout(after, fut).await {
             Ok(Ok(v)) => Ok(v),
-            Ok(Err(e)) => Err(map_cmd_error(call, selector, e)),
+            Ok(Err(e)) => Err(redact_error(map_cmd_error(call, selector, e), secret)),
             Err(_) => Err(BrowserError::Timeout { call, after }),
         };
-        if let Err(e) = &result {
-            if e.is_transient() {
-                tracing::warn!(call, error = %e, "webdriver session poisoned");
-                self.poisoned = Some(e.to_string());
-            }
+        if let Err(e) = &result
+            && e.is_transient()
+        {
+            tracing::warn!(call, error = %e, "webdriver session poisoned");
+            self.poisoned = Some(e.to_string());
         }
         result
     }
@@ -378,9 +390,8 @@ impl Browser for WebDriverBrowser {
             Err(BrowserError::NotInteractable { .. }) => {}
             Err(e) => return Err(e),
         }
-        self.bounded("fill", Some(css), el.send_keys(text))
+        self.bounded_secret("fill", Some(css), text, el.send_keys(text))
             .await
-            .map_err(|e| redact_error(e, text))
     }
 
     async fn select(&mut self, css: &str, choice: &str) -> BrowserResult<()> {
@@ -436,9 +447,8 @@ impl Browser for WebDriverBrowser {
                 self.bounded("press", None, c.active_element()).await?
             }
         };
-        self.bounded("press", css, el.send_keys(keys))
+        self.bounded_secret("press", css, keys, el.send_keys(keys))
             .await
-            .map_err(|e| redact_error(e, keys))
     }
 
     async fn upload(&mut self, css: &str, file: &Path) -> BrowserResult<()> {
