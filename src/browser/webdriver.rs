@@ -1,16 +1,577 @@
 //! The fantoccini implementation of [`Browser`](super::Browser).
 //!
-//! STUB: the real implementation is being written on the `browser` branch.
+//! Every WebDriver call is bounded by [`SessionOptions::call_timeout`]
+//! (fantoccini itself sets no HTTP timeout). A call that times out poisons the
+//! session: fantoccini serialises commands per session, so the hung request
+//! would block everything after it. Later calls then fail fast with
+//! [`BrowserError::SessionLost`]; [`Browser::close`] still tries a bounded
+//! delete and removes the profile folder.
+//!
+//! Typed text (fill values, pressed keys) may be a secret: it never appears in
+//! an error or a log line, see [`redact`].
 
-use std::path::PathBuf;
+use super::{Browser, BrowserError, BrowserResult, ElementState, ReadKind};
+use fantoccini::elements::{Element, ElementRef};
+use fantoccini::error::{CmdError, ErrorStatus, NewSessionError};
+use fantoccini::wd::WebDriverCompatibleCommand;
+use fantoccini::{Client, Locator};
+use serde_json::{Value, json};
+use std::future::Future;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
+use tempfile::TempDir;
 
+/// How long `close()` may take on a healthy session (the delete also quits Chromium).
+pub(crate) const CLOSE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long `close()` may take on a poisoned session (a hung request may be ahead of it).
+pub(crate) const POISONED_CLOSE_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// The W3C key under which WebDriver serialises element references.
+const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+/// Per-session settings.
 #[derive(Debug, Clone)]
 pub struct SessionOptions {
     /// Bound on every single WebDriver call.
     pub call_timeout: Duration,
+    /// WebDriver page-load timeout (navigation waits at most this long).
+    pub page_load_timeout: Duration,
     /// Where downloads go (absolute); `None` leaves Chromium's default.
     pub download_dir: Option<PathBuf>,
+    /// Run Chromium headless (`--headless=new`).
+    pub headless: bool,
+    /// Window size in CSS pixels (width, height).
+    pub window: (u32, u32),
+    /// Extra Chromium command-line arguments, appended to the defaults.
+    pub extra_args: Vec<String>,
 }
 
-pub struct WebDriverBrowser {}
+impl Default for SessionOptions {
+    fn default() -> Self {
+        Self {
+            call_timeout: Duration::from_secs(30),
+            page_load_timeout: Duration::from_secs(30),
+            download_dir: None,
+            headless: true,
+            window: (1280, 900),
+            extra_args: Vec::new(),
+        }
+    }
+}
+
+/// One WebDriver session (one Chromium) driven through fantoccini.
+pub struct WebDriverBrowser {
+    /// `None` once closed.
+    client: Option<Client>,
+    call_timeout: Duration,
+    /// Set after a timeout or a lost connection: later calls fail fast.
+    poisoned: Option<String>,
+    /// The per-session Chromium profile; removed after close.
+    profile: Option<TempDir>,
+}
+
+/// `POST /session/{id}/goog/cdp/execute`: chromedriver's door to the Chrome DevTools Protocol.
+#[derive(Debug)]
+struct CdpExecute {
+    cmd: &'static str,
+    params: Value,
+}
+
+impl WebDriverCompatibleCommand for CdpExecute {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        let id = session_id.unwrap_or_default();
+        base_url.join(&format!("session/{id}/goog/cdp/execute"))
+    }
+
+    fn method_and_body(&self, _request_url: &url::Url) -> (http::Method, Option<String>) {
+        let body = json!({ "cmd": self.cmd, "params": self.params });
+        (http::Method::POST, Some(body.to_string()))
+    }
+}
+
+/// Returns `{found, displayed, enabled}` for the first match, in one round trip.
+const PROBE_JS: &str = r#"
+const el = document.querySelector(arguments[0]);
+if (!el) { return { found: false, displayed: false, enabled: false }; }
+let displayed = el.getClientRects().length > 0;
+if (displayed) {
+  const v = getComputedStyle(el).visibility;
+  if (v === 'hidden' || v === 'collapse') { displayed = false; }
+}
+for (let n = el; displayed && n && n.nodeType === 1; n = n.parentElement) {
+  if (getComputedStyle(n).display === 'none') { displayed = false; }
+}
+const enabled = !(el.disabled === true || el.matches(':disabled'));
+return { found: true, displayed: displayed, enabled: enabled };
+"#;
+
+/// Finds the `<option>` to choose: by value, else by trimmed visible text.
+const SELECT_OPTION_JS: &str = r#"
+const sel = document.querySelector(arguments[0]);
+if (!sel) { return { missing: 'select' }; }
+const choice = arguments[1];
+const opts = Array.from(sel.options || sel.querySelectorAll('option'));
+const opt = opts.find(o => o.value === choice)
+  || opts.find(o => (o.text || '').trim() === choice.trim());
+if (!opt) { return { missing: 'option' }; }
+return { option: opt };
+"#;
+
+/// Replaces every occurrence of `secret` in `s` (no-op for an empty secret).
+pub(crate) fn redact(s: &str, secret: &str) -> String {
+    if secret.is_empty() {
+        s.to_string()
+    } else {
+        s.replace(secret, "[redacted]")
+    }
+}
+
+/// Strips typed text out of an error's message fields.
+fn redact_error(e: BrowserError, secret: &str) -> BrowserError {
+    match e {
+        BrowserError::SessionLost { call, detail } => BrowserError::SessionLost {
+            call,
+            detail: redact(&detail, secret),
+        },
+        BrowserError::NotInteractable { selector, detail } => BrowserError::NotInteractable {
+            selector,
+            detail: redact(&detail, secret),
+        },
+        BrowserError::Driver { call, detail } => BrowserError::Driver {
+            call,
+            detail: redact(&detail, secret),
+        },
+        other => other,
+    }
+}
+
+/// Messages chromedriver uses when Chromium or the session went away.
+fn looks_lost(msg: &str) -> bool {
+    let m = msg.to_ascii_lowercase();
+    [
+        "session deleted",
+        "chrome not reachable",
+        "disconnected",
+        "invalid session id",
+        "tab crashed",
+        "connection refused",
+        "connection reset",
+    ]
+    .iter()
+    .any(|p| m.contains(p))
+}
+
+/// The one mapping from fantoccini errors to [`BrowserError`].
+pub(crate) fn map_cmd_error(
+    call: &'static str,
+    selector: Option<&str>,
+    err: CmdError,
+) -> BrowserError {
+    let selector_name = || selector.unwrap_or("<focused element>").to_string();
+    match err {
+        CmdError::Standard(w) => {
+            let detail = w.message.to_string();
+            match w.error {
+                ErrorStatus::NoSuchElement => BrowserError::NoSuchElement {
+                    selector: selector_name(),
+                },
+                ErrorStatus::StaleElementReference
+                | ErrorStatus::ElementNotInteractable
+                | ErrorStatus::ElementClickIntercepted
+                | ErrorStatus::InvalidElementState => BrowserError::NotInteractable {
+                    selector: selector_name(),
+                    detail,
+                },
+                ErrorStatus::InvalidSessionId => BrowserError::SessionLost { call, detail },
+                _ if looks_lost(&detail) => BrowserError::SessionLost { call, detail },
+                _ => BrowserError::Driver {
+                    call,
+                    detail: format!("{}: {detail}", w.error.description()),
+                },
+            }
+        }
+        e @ (CmdError::Lost(_) | CmdError::Failed(_) | CmdError::FailedC(_)) => {
+            BrowserError::SessionLost {
+                call,
+                detail: e.to_string(),
+            }
+        }
+        other => {
+            let detail = other.to_string();
+            if looks_lost(&detail) {
+                BrowserError::SessionLost { call, detail }
+            } else {
+                BrowserError::Driver { call, detail }
+            }
+        }
+    }
+}
+
+/// Maps a session-creation failure; `Ok(true)` in the tuple means "worth retrying".
+pub(crate) fn map_new_session_error(err: NewSessionError) -> (BrowserError, bool) {
+    let call = "new_session";
+    match err {
+        e @ (NewSessionError::Failed(_)
+        | NewSessionError::FailedC(_)
+        | NewSessionError::Lost(_)) => (
+            BrowserError::SessionLost {
+                call,
+                detail: e.to_string(),
+            },
+            true,
+        ),
+        NewSessionError::UnexpectedError(e) => {
+            let mapped = map_cmd_error(call, None, e);
+            let retry = matches!(mapped, BrowserError::SessionLost { .. });
+            (mapped, retry)
+        }
+        other => (
+            BrowserError::Driver {
+                call,
+                detail: other.to_string(),
+            },
+            false,
+        ),
+    }
+}
+
+impl WebDriverBrowser {
+    /// Wraps a freshly created session. `profile` is removed after close.
+    pub(crate) async fn from_client(
+        client: Client,
+        options: &SessionOptions,
+        profile: Option<TempDir>,
+    ) -> BrowserResult<Self> {
+        let mut browser = Self {
+            client: Some(client),
+            call_timeout: options.call_timeout,
+            poisoned: None,
+            profile,
+        };
+        let setup = async {
+            let c = browser.client("set_timeouts")?;
+            let timeouts = fantoccini::wd::TimeoutConfiguration::new(
+                Some(options.call_timeout),
+                Some(options.page_load_timeout),
+                Some(Duration::ZERO),
+            );
+            browser
+                .bounded("set_timeouts", None, c.update_timeouts(timeouts))
+                .await?;
+            if let Some(dir) = &options.download_dir {
+                browser.set_download_dir(dir).await?;
+            }
+            Ok::<(), BrowserError>(())
+        };
+        if let Err(e) = setup.await {
+            let _ = browser.close().await;
+            return Err(e);
+        }
+        Ok(browser)
+    }
+
+    /// The WebDriver session id, if the session is open.
+    pub async fn session_id(&mut self) -> Option<String> {
+        let c = self.client("session_id").ok()?;
+        self.bounded("session_id", None, c.session_id())
+            .await
+            .ok()
+            .flatten()
+    }
+
+    /// True once `close()` ran.
+    pub fn is_closed(&self) -> bool {
+        self.client.is_none()
+    }
+
+    /// A handle on the session for one call, or the reason there is none.
+    fn client(&self, call: &'static str) -> BrowserResult<Client> {
+        match (&self.client, &self.poisoned) {
+            (None, _) => Err(BrowserError::SessionLost {
+                call,
+                detail: "session already closed".into(),
+            }),
+            (Some(_), Some(why)) => Err(BrowserError::SessionLost {
+                call,
+                detail: format!("session unusable after earlier failure: {why}"),
+            }),
+            (Some(c), None) => Ok(c.clone()),
+        }
+    }
+
+    /// Runs one WebDriver call within `call_timeout`, mapping its error.
+    async fn bounded<T>(
+        &mut self,
+        call: &'static str,
+        selector: Option<&str>,
+        fut: impl Future<Output = Result<T, CmdError>>,
+    ) -> BrowserResult<T> {
+        self.bounded_secret(call, selector, "", fut).await
+    }
+
+    /// Like [`Self::bounded`], for a call that carries typed text: `secret` is
+    /// redacted from the error before it is logged, kept or returned.
+    async fn bounded_secret<T>(
+        &mut self,
+        call: &'static str,
+        selector: Option<&str>,
+        secret: &str,
+        fut: impl Future<Output = Result<T, CmdError>>,
+    ) -> BrowserResult<T> {
+        let after = self.call_timeout;
+        let result = match tokio::time::timeout(after, fut).await {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) => Err(redact_error(map_cmd_error(call, selector, e), secret)),
+            Err(_) => Err(BrowserError::Timeout { call, after }),
+        };
+        if let Err(e) = &result
+            && e.is_transient()
+        {
+            tracing::warn!(call, error = %e, "webdriver session poisoned");
+            self.poisoned = Some(e.to_string());
+        }
+        result
+    }
+
+    async fn find(&mut self, call: &'static str, css: &str) -> BrowserResult<Element> {
+        let c = self.client(call)?;
+        self.bounded(call, Some(css), c.find(Locator::Css(css)))
+            .await
+    }
+}
+
+#[async_trait::async_trait]
+impl Browser for WebDriverBrowser {
+    async fn goto(&mut self, url: &str) -> BrowserResult<()> {
+        let c = self.client("goto")?;
+        self.bounded("goto", None, c.goto(url)).await
+    }
+
+    async fn current_url(&mut self) -> BrowserResult<String> {
+        let c = self.client("current_url")?;
+        let url = self.bounded("current_url", None, c.current_url()).await?;
+        Ok(url.to_string())
+    }
+
+    async fn page_source(&mut self) -> BrowserResult<String> {
+        let c = self.client("page_source")?;
+        self.bounded("page_source", None, c.source()).await
+    }
+
+    async fn probe(&mut self, css: &str) -> BrowserResult<Option<ElementState>> {
+        let c = self.client("probe")?;
+        let v = self
+            .bounded("probe", Some(css), c.execute(PROBE_JS, vec![json!(css)]))
+            .await?;
+        let flag = |k: &str| v.get(k).and_then(Value::as_bool).unwrap_or(false);
+        if !flag("found") {
+            return Ok(None);
+        }
+        Ok(Some(ElementState {
+            displayed: flag("displayed"),
+            enabled: flag("enabled"),
+        }))
+    }
+
+    async fn click(&mut self, css: &str) -> BrowserResult<()> {
+        let el = self.find("click", css).await?;
+        self.bounded("click", Some(css), el.click()).await
+    }
+
+    async fn fill(&mut self, css: &str, text: &str) -> BrowserResult<()> {
+        let el = self.find("fill", css).await?;
+        match self.bounded("fill", Some(css), el.clear()).await {
+            Ok(()) => {}
+            // Not a clearable text control (e.g. some date inputs): just type.
+            Err(BrowserError::NotInteractable { .. }) => {}
+            Err(e) => return Err(e),
+        }
+        self.bounded_secret("fill", Some(css), text, el.send_keys(text))
+            .await
+    }
+
+    async fn select(&mut self, css: &str, choice: &str) -> BrowserResult<()> {
+        let c = self.client("select")?;
+        let v = self
+            .bounded(
+                "select",
+                Some(css),
+                c.execute(SELECT_OPTION_JS, vec![json!(css), json!(choice)]),
+            )
+            .await?;
+        match v.get("missing").and_then(Value::as_str) {
+            Some("select") => {
+                return Err(BrowserError::NoSuchElement {
+                    selector: css.to_string(),
+                });
+            }
+            Some(_) => {
+                return Err(BrowserError::NoSuchElement {
+                    selector: format!("{css} > option with value or text {choice:?}"),
+                });
+            }
+            None => {}
+        }
+        let id = v
+            .get("option")
+            .and_then(|o| o.get(ELEMENT_KEY))
+            .and_then(Value::as_str)
+            .ok_or_else(|| BrowserError::Driver {
+                call: "select",
+                detail: "script did not return an option element".into(),
+            })?;
+        let option = Element::from_element_id(c, ElementRef::from(id.to_string()));
+        self.bounded("select", Some(css), option.click()).await
+    }
+
+    async fn set_checked(&mut self, css: &str, checked: bool) -> BrowserResult<()> {
+        let el = self.find("set_checked", css).await?;
+        let now = self
+            .bounded("set_checked", Some(css), el.is_selected())
+            .await?;
+        if now != checked {
+            self.bounded("set_checked", Some(css), el.click()).await?;
+        }
+        Ok(())
+    }
+
+    async fn press(&mut self, css: Option<&str>, keys: &str) -> BrowserResult<()> {
+        let el = match css {
+            Some(css) => self.find("press", css).await?,
+            None => {
+                let c = self.client("press")?;
+                self.bounded("press", None, c.active_element()).await?
+            }
+        };
+        self.bounded_secret("press", css, keys, el.send_keys(keys))
+            .await
+    }
+
+    async fn upload(&mut self, css: &str, file: &Path) -> BrowserResult<()> {
+        let abs = std::path::absolute(file).map_err(|source| BrowserError::Io {
+            context: format!("upload: resolving {}", file.display()),
+            source,
+        })?;
+        std::fs::metadata(&abs).map_err(|source| BrowserError::Io {
+            context: format!("upload: reading {}", abs.display()),
+            source,
+        })?;
+        let el = self.find("upload", css).await?;
+        let path = abs.to_string_lossy().into_owned();
+        self.bounded("upload", Some(css), el.send_keys(&path)).await
+    }
+
+    async fn read(&mut self, css: &str, what: &ReadKind) -> BrowserResult<String> {
+        let el = self.find("read", css).await?;
+        match what {
+            ReadKind::Text => {
+                let t = self.bounded("read", Some(css), el.text()).await?;
+                Ok(t.trim().to_string())
+            }
+            ReadKind::Attr(name) => Ok(self
+                .bounded("read", Some(css), el.attr(name))
+                .await?
+                .unwrap_or_default()),
+            ReadKind::Value => Ok(self
+                .bounded("read", Some(css), el.prop("value"))
+                .await?
+                .unwrap_or_default()),
+        }
+    }
+
+    async fn screenshot(&mut self) -> BrowserResult<Vec<u8>> {
+        let c = self.client("screenshot")?;
+        self.bounded("screenshot", None, c.screenshot()).await
+    }
+
+    async fn enter_frame(&mut self, css: &str) -> BrowserResult<()> {
+        let el = self.find("enter_frame", css).await?;
+        self.bounded("enter_frame", Some(css), el.enter_frame())
+            .await
+    }
+
+    async fn leave_frame(&mut self) -> BrowserResult<()> {
+        let c = self.client("leave_frame")?;
+        self.bounded("leave_frame", None, c.enter_parent_frame())
+            .await
+    }
+
+    async fn set_download_dir(&mut self, dir: &Path) -> BrowserResult<()> {
+        if !dir.is_absolute() {
+            return Err(BrowserError::Io {
+                context: format!("download folder {} is not absolute", dir.display()),
+                source: std::io::Error::from(std::io::ErrorKind::InvalidInput),
+            });
+        }
+        std::fs::create_dir_all(dir).map_err(|source| BrowserError::Io {
+            context: format!("creating download folder {}", dir.display()),
+            source,
+        })?;
+        let c = self.client("set_download_dir")?;
+        let cmd = CdpExecute {
+            cmd: "Browser.setDownloadBehavior",
+            params: json!({
+                "behavior": "allow",
+                "downloadPath": dir.to_string_lossy(),
+                "eventsEnabled": true,
+            }),
+        };
+        self.bounded("set_download_dir", None, c.issue_cmd(cmd))
+            .await
+            .map(|_| ())
+    }
+
+    async fn execute(&mut self, script: &str, args: Vec<Value>) -> BrowserResult<Value> {
+        let c = self.client("execute")?;
+        self.bounded("execute", None, c.execute(script, args)).await
+    }
+
+    async fn close(&mut self) -> BrowserResult<()> {
+        let Some(client) = self.client.take() else {
+            return Ok(());
+        };
+        let bound = if self.poisoned.is_some() {
+            POISONED_CLOSE_TIMEOUT
+        } else {
+            CLOSE_TIMEOUT
+        };
+        let result = match tokio::time::timeout(bound, client.close()).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(map_cmd_error("close", None, e)),
+            Err(_) => Err(BrowserError::Timeout {
+                call: "close",
+                after: bound,
+            }),
+        };
+        // Chromium is gone (or unreachable); the profile folder is ours to remove.
+        drop(self.profile.take());
+        match result {
+            // A poisoned or lost session failing to delete is expected: nothing more to do.
+            Err(e) if self.poisoned.is_some() || matches!(e, BrowserError::SessionLost { .. }) => {
+                tracing::debug!(error = %e, "closing an already broken session");
+                Ok(())
+            }
+            other => other,
+        }
+    }
+}
+
+impl Drop for WebDriverBrowser {
+    fn drop(&mut self) {
+        let Some(client) = self.client.take() else {
+            return;
+        };
+        tracing::warn!("WebDriverBrowser dropped without close(); closing it in the background");
+        let profile = self.profile.take();
+        if let Ok(handle) = tokio::runtime::Handle::try_current() {
+            handle.spawn(async move {
+                let _ = tokio::time::timeout(CLOSE_TIMEOUT, client.close()).await;
+                drop(profile);
+            });
+        }
+    }
+}

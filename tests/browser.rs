@@ -1,0 +1,466 @@
+//! Browser layer against a REAL chromedriver + Chromium and a tiny local site.
+//!
+//! These tests never skip: without chromedriver they fail and say how to install it
+//! (`webdriver/install.sh`), or how to point at a remote one (`PANELWRIGHT_WEBDRIVER_URL`).
+
+use axum::Router;
+use axum::extract::Query;
+use axum::http::header;
+use axum::response::{Html, IntoResponse};
+use axum::routing::get;
+use panelwright::browser::{
+    Browser, BrowserError, DriverEndpoint, DriverSupervisor, ElementState, ReadKind,
+    SessionOptions, WebDriverBrowser,
+};
+use std::collections::HashMap;
+use std::time::Duration;
+
+const FORM: &str = r#"<!doctype html><html><body>
+<form id="f" action="/submitted" method="get">
+  <input id="name" name="name" value="old text">
+  <select id="plan" name="plan">
+    <option value="">--</option>
+    <option value="basic">Basic plan</option>
+    <option value="pro">Pro plan</option>
+  </select>
+  <input type="checkbox" id="agree" name="agree">
+  <button type="button" id="later" disabled>Later</button>
+  <div id="hidden" style="display:none"><span id="hidden-child">secret</span></div>
+  <div id="invisible" style="visibility:hidden">x</div>
+  <p id="msg" title="greeting">   Hello   world   </p>
+  <button type="button" id="clicker"
+    onclick="document.getElementById('out').textContent='clicked'">Click</button>
+  <span id="out"></span>
+</form>
+<script>setTimeout(() => { document.getElementById('later').disabled = false; }, 700);</script>
+</body></html>"#;
+
+const UPLOAD: &str = r#"<!doctype html><html><body>
+<form method="post" action="/upload" enctype="multipart/form-data">
+  <input type="file" id="file" name="file">
+</form></body></html>"#;
+
+const FRAME: &str = r#"<!doctype html><html><body>
+<p id="outside">Outside</p>
+<iframe id="inner" src="/inner"></iframe>
+</body></html>"#;
+
+const INNER: &str = r#"<!doctype html><html><body><p id="inside">Inside frame</p></body></html>"#;
+
+const DOWNLOAD: &str = r#"<!doctype html><html><body>
+<a id="dl" href="/report.csv">Download report</a></body></html>"#;
+
+const CSV: &str = "account,seats\nacme,12\n";
+
+async fn submitted(Query(q): Query<HashMap<String, String>>) -> Html<String> {
+    let name = q.get("name").cloned().unwrap_or_default();
+    let name = name.replace('&', "&amp;").replace('<', "&lt;");
+    Html(format!(
+        r#"<!doctype html><html><body><p id="result">Submitted: {name}</p></body></html>"#
+    ))
+}
+
+async fn report() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"report.csv\"",
+            ),
+        ],
+        CSV,
+    )
+}
+
+async fn slow() -> Html<&'static str> {
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    Html("<p>slow</p>")
+}
+
+/// Serves the fixture site on 127.0.0.1:0; returns its base URL (no trailing slash).
+async fn fixture_site() -> String {
+    let app = Router::new()
+        .route("/form", get(|| async { Html(FORM) }))
+        .route("/submitted", get(submitted))
+        .route("/upload", get(|| async { Html(UPLOAD) }))
+        .route("/frame", get(|| async { Html(FRAME) }))
+        .route("/inner", get(|| async { Html(INNER) }))
+        .route("/download", get(|| async { Html(DOWNLOAD) }))
+        .route("/report.csv", get(report))
+        .route("/slow", get(slow));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind fixture server");
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(listener, app).await.unwrap();
+    });
+    format!("http://{addr}")
+}
+
+/// Starts the WebDriver server; a missing chromedriver FAILS the test with a clear message.
+async fn supervisor() -> DriverSupervisor {
+    let endpoint = DriverEndpoint::from_env();
+    match DriverSupervisor::start(endpoint.clone()).await {
+        Ok(s) => s,
+        Err(e) => panic!(
+            "cannot start WebDriver ({endpoint:?}): {e}\n\
+             These tests need chromedriver + Chromium: run webdriver/install.sh \
+             (or set PANELWRIGHT_WEBDRIVER_URL)."
+        ),
+    }
+}
+
+struct Env {
+    sup: DriverSupervisor,
+    b: WebDriverBrowser,
+    site: String,
+}
+
+impl Env {
+    async fn new(options: SessionOptions) -> Self {
+        let site = fixture_site().await;
+        let sup = supervisor().await;
+        let b = sup
+            .new_session(&options)
+            .await
+            .expect("new WebDriver session");
+        Self { sup, b, site }
+    }
+
+    async fn goto(&mut self, path: &str) {
+        let url = format!("{}{path}", self.site);
+        self.b.goto(&url).await.expect("goto");
+    }
+
+    async fn finish(mut self) {
+        self.b.close().await.expect("close");
+        self.sup.shutdown().await;
+    }
+}
+
+/// Polls `probe` until the element is actionable, bounded.
+async fn wait_actionable(b: &mut WebDriverBrowser, css: &str) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        if b.probe(css)
+            .await
+            .expect("probe")
+            .is_some_and(|s| s.actionable())
+        {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{css} never became actionable"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn probe_click_read_and_page_info() {
+    let mut env = Env::new(SessionOptions::default()).await;
+    env.goto("/form").await;
+    let b = &mut env.b;
+
+    assert_eq!(
+        b.probe("#name").await.unwrap(),
+        Some(ElementState {
+            displayed: true,
+            enabled: true
+        })
+    );
+    assert_eq!(b.probe("#nope").await.unwrap(), None);
+    let hidden = b.probe("#hidden").await.unwrap().unwrap();
+    assert!(!hidden.displayed);
+    let hidden_child = b.probe("#hidden-child").await.unwrap().unwrap();
+    assert!(!hidden_child.displayed, "display:none ancestor hides it");
+    assert!(!b.probe("#invisible").await.unwrap().unwrap().displayed);
+    let later = b.probe("#later").await.unwrap().unwrap();
+    assert!(later.displayed && !later.enabled, "disabled at first");
+    wait_actionable(b, "#later").await;
+
+    b.click("#clicker").await.unwrap();
+    assert_eq!(b.read("#out", &ReadKind::Text).await.unwrap(), "clicked");
+    assert!(matches!(
+        b.click("#nope").await,
+        Err(BrowserError::NoSuchElement { selector }) if selector == "#nope"
+    ));
+    assert!(matches!(
+        b.click("#hidden-child").await,
+        Err(BrowserError::NotInteractable { .. })
+    ));
+
+    assert_eq!(
+        b.read("#msg", &ReadKind::Text).await.unwrap(),
+        "Hello world"
+    );
+    assert_eq!(
+        b.read("#msg", &ReadKind::Attr("title".into()))
+            .await
+            .unwrap(),
+        "greeting"
+    );
+    assert_eq!(b.read("#name", &ReadKind::Value).await.unwrap(), "old text");
+
+    assert!(b.current_url().await.unwrap().ends_with("/form"));
+    assert!(b.page_source().await.unwrap().contains("id=\"clicker\""));
+    let png = b.screenshot().await.unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    let v = b
+        .execute("return arguments[0] + 1;", vec![serde_json::json!(41)])
+        .await
+        .unwrap();
+    assert_eq!(v, serde_json::json!(42));
+    env.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fill_select_check_and_press_enter() {
+    let mut env = Env::new(SessionOptions::default()).await;
+    env.goto("/form").await;
+    let b = &mut env.b;
+
+    b.fill("#name", "new value").await.unwrap();
+    assert_eq!(
+        b.read("#name", &ReadKind::Value).await.unwrap(),
+        "new value"
+    );
+
+    b.select("#plan", "pro").await.unwrap();
+    assert_eq!(b.read("#plan", &ReadKind::Value).await.unwrap(), "pro");
+    b.select("#plan", "Basic plan").await.unwrap();
+    assert_eq!(b.read("#plan", &ReadKind::Value).await.unwrap(), "basic");
+    match b.select("#plan", "Enterprise").await {
+        Err(BrowserError::NoSuchElement { selector }) => {
+            assert!(selector.contains("Enterprise"), "{selector}")
+        }
+        other => panic!("expected NoSuchElement, got {other:?}"),
+    }
+
+    for want in [true, true, false, false, true] {
+        b.set_checked("#agree", want).await.unwrap();
+        let on = b
+            .execute("return document.querySelector('#agree').checked;", vec![])
+            .await
+            .unwrap();
+        assert_eq!(on, serde_json::json!(want));
+    }
+
+    // A secret typed into a missing field must not leak into the error.
+    let err = b.fill("#nope", "hunter2-secret").await.unwrap_err();
+    assert!(!format!("{err} {err:?}").contains("hunter2"));
+
+    b.press(Some("#name"), "\u{E007}").await.unwrap();
+    wait_actionable(b, "#result").await;
+    assert_eq!(
+        b.read("#result", &ReadKind::Text).await.unwrap(),
+        "Submitted: new value"
+    );
+    assert!(b.current_url().await.unwrap().contains("/submitted?"));
+
+    // press without a selector goes to the focused element.
+    env.goto("/form").await;
+    let b = &mut env.b;
+    b.click("#name").await.unwrap();
+    b.press(None, "!").await.unwrap();
+    assert_eq!(
+        b.read("#name", &ReadKind::Value).await.unwrap(),
+        "old text!"
+    );
+    env.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upload_frames_and_download() {
+    let downloads = tempfile::tempdir().unwrap();
+    let mut env = Env::new(SessionOptions::default()).await;
+
+    // upload
+    env.goto("/upload").await;
+    let file_dir = tempfile::tempdir().unwrap();
+    let file = file_dir.path().join("invoice-42.txt");
+    std::fs::write(&file, "hello upload").unwrap();
+    env.b.upload("#file", &file).await.unwrap();
+    let value = env.b.read("#file", &ReadKind::Value).await.unwrap();
+    assert!(value.ends_with("invoice-42.txt"), "{value}");
+    let size = env
+        .b
+        .execute(
+            "return document.querySelector('#file').files[0].size;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(size, serde_json::json!(12));
+    assert!(matches!(
+        env.b
+            .upload("#file", &file_dir.path().join("missing.txt"))
+            .await,
+        Err(BrowserError::Io { .. })
+    ));
+
+    // frames
+    env.goto("/frame").await;
+    let b = &mut env.b;
+    wait_actionable(b, "#inner").await;
+    assert_eq!(b.probe("#inside").await.unwrap(), None);
+    b.enter_frame("#inner").await.unwrap();
+    wait_actionable(b, "#inside").await;
+    assert_eq!(
+        b.read("#inside", &ReadKind::Text).await.unwrap(),
+        "Inside frame"
+    );
+    assert!(b.page_source().await.unwrap().contains("Inside frame"));
+    assert_eq!(b.probe("#outside").await.unwrap(), None);
+    b.leave_frame().await.unwrap();
+    assert!(b.probe("#outside").await.unwrap().is_some());
+
+    // download
+    b.set_download_dir(downloads.path()).await.unwrap();
+    env.goto("/download").await;
+    env.b.click("#dl").await.unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let got = loop {
+        let done: Vec<_> = std::fs::read_dir(downloads.path())
+            .unwrap()
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_none_or(|x| x != "crdownload"))
+            .collect();
+        if let Some(p) = done.first() {
+            break p.clone();
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no download appeared in {}",
+            downloads.path().display()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(got.file_name().unwrap(), "report.csv");
+    assert_eq!(std::fs::read_to_string(&got).unwrap(), CSV);
+    env.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn download_dir_from_session_options() {
+    let downloads = tempfile::tempdir().unwrap();
+    let options = SessionOptions {
+        download_dir: Some(downloads.path().to_path_buf()),
+        ..SessionOptions::default()
+    };
+    let mut env = Env::new(options).await;
+    env.goto("/download").await;
+    env.b.click("#dl").await.unwrap();
+    let target = downloads.path().join("report.csv");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !target.exists() {
+        assert!(tokio::time::Instant::now() < deadline, "no download");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    env.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn close_is_idempotent_and_later_calls_fail() {
+    let mut env = Env::new(SessionOptions::default()).await;
+    env.goto("/form").await;
+    env.b.close().await.unwrap();
+    env.b.close().await.unwrap();
+    assert!(env.b.is_closed());
+    assert!(matches!(
+        env.b.goto("about:blank").await,
+        Err(BrowserError::SessionLost { .. })
+    ));
+    assert!(matches!(
+        env.b.probe("#name").await,
+        Err(BrowserError::SessionLost { .. })
+    ));
+    env.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_chromedriver_is_restarted() {
+    let site = fixture_site().await;
+    let sup = supervisor().await;
+    let Some(pid) = sup.driver_pid() else {
+        panic!("this test needs a managed chromedriver (unset PANELWRIGHT_WEBDRIVER_URL)");
+    };
+    let mut first = sup.new_session(&SessionOptions::default()).await.unwrap();
+    first.goto(&format!("{site}/form")).await.unwrap();
+
+    let status = std::process::Command::new("kill")
+        .args(["-9", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    // The old session is gone, and says so.
+    assert!(matches!(
+        first.current_url().await,
+        Err(BrowserError::SessionLost { .. })
+    ));
+    // Fails fast from now on, and close() still succeeds.
+    assert!(matches!(
+        first.probe("#name").await,
+        Err(BrowserError::SessionLost { .. })
+    ));
+    first.close().await.unwrap();
+
+    let mut second = sup.new_session(&SessionOptions::default()).await.unwrap();
+    let new_pid = sup.driver_pid().unwrap();
+    assert_ne!(new_pid, pid);
+    second.goto(&format!("{site}/form")).await.unwrap();
+    assert!(second.probe("#name").await.unwrap().is_some());
+    second.close().await.unwrap();
+    sup.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn short_call_timeout_gives_timeout_and_poisons() {
+    let options = SessionOptions {
+        call_timeout: Duration::from_millis(500),
+        ..SessionOptions::default()
+    };
+    let mut env = Env::new(options).await;
+    let url = format!("{}/slow", env.site);
+    let started = std::time::Instant::now();
+    match env.b.goto(&url).await {
+        Err(BrowserError::Timeout { call, after }) => {
+            assert_eq!(call, "goto");
+            assert_eq!(after, Duration::from_millis(500));
+        }
+        other => panic!("expected Timeout, got {other:?}"),
+    }
+    assert!(started.elapsed() < Duration::from_millis(1500));
+    let started = std::time::Instant::now();
+    assert!(matches!(
+        env.b.current_url().await,
+        Err(BrowserError::SessionLost { .. })
+    ));
+    assert!(started.elapsed() < Duration::from_millis(100), "fails fast");
+    let started = std::time::Instant::now();
+    env.b.close().await.unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "close is bounded"
+    );
+    env.sup.shutdown().await;
+}
+
+#[tokio::test]
+async fn missing_chromedriver_is_a_clear_error() {
+    let err = DriverSupervisor::start(DriverEndpoint::Managed {
+        binary: "/nonexistent/chromedriver".into(),
+    })
+    .await
+    .err()
+    .expect("must fail");
+    let msg = err.to_string();
+    assert!(msg.contains("/nonexistent/chromedriver"), "{msg}");
+    assert!(msg.contains("webdriver/install.sh"), "{msg}");
+}
