@@ -159,11 +159,11 @@ pub fn csrf_failure(user: Option<&str>) -> Response {
     )
 }
 
-/// Checks the CSRF token of a logged-in form post.
-pub fn check_csrf(sess: &Sess, form: &FormData) -> Result<(), Response> {
+/// Checks the CSRF token of a logged-in form post: `Some(403 page)` when it is wrong.
+pub fn check_csrf(sess: &Sess, form: &FormData) -> Option<Response> {
     match form.get("csrf_token") {
-        Some(t) if !t.is_empty() && t == sess.csrf => Ok(()),
-        _ => Err(csrf_failure(Some(&sess.username))),
+        Some(t) if !t.is_empty() && t == sess.csrf => None,
+        _ => Some(csrf_failure(Some(&sess.username))),
     }
 }
 

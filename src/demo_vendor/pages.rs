@@ -199,7 +199,7 @@ pub async fn create_customer(
     body: Bytes,
 ) -> Response {
     let form = FormData::parse(content_type(&headers), &body);
-    if let Err(r) = check_csrf(&sess, &form) {
+    if let Some(r) = check_csrf(&sess, &form) {
         return r;
     }
     tokio::time::sleep(state.config.delays.create_customer).await;
@@ -431,7 +431,7 @@ pub async fn enrol_device(
         return not_found(Some(&sess.username));
     };
     let form = FormData::parse(content_type(&headers), &body);
-    if let Err(r) = check_csrf(&sess, &form) {
+    if let Some(r) = check_csrf(&sess, &form) {
         return r;
     }
     let v = DeviceFormValues {
@@ -640,7 +640,7 @@ pub async fn save_seats(
         return not_found(Some(&sess.username));
     };
     let form = FormData::parse(content_type(&headers), &body);
-    if let Err(r) = check_csrf(&sess, &form) {
+    if let Some(r) = check_csrf(&sess, &form) {
         return r;
     }
     let sku = form.text("sku");
