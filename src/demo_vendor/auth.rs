@@ -225,9 +225,9 @@ fn login_page(csrf: &str, info: &str, error: &str, username: &str, next: Option<
             "<h1>Sign in</h1>\n{info}{error}\
              <form id=\"login-form\" method=\"post\" action=\"/login\">\n{}{next_field}\n\
              <label for=\"username\">Email</label>\
-             <input id=\"username\" name=\"username\" type=\"email\" autocomplete=\"username\" value=\"{}\" required>\n\
+             <input id=\"username\" name=\"username\" type=\"text\" autocomplete=\"username\" value=\"{}\">\n\
              <label for=\"password\">Password</label>\
-             <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required>\n\
+             <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\">\n\
              <div><button id=\"sign-in\" type=\"submit\">Sign in</button></div>\n</form>",
             csrf_field(csrf),
             esc(username),
@@ -321,7 +321,7 @@ fn totp_page(csrf: &str, error: &str) -> String {
             "<h1>Two-step verification</h1>\n<p>Enter the 6-digit code from your authenticator app.</p>\n{error}\
              <form id=\"totp-form\" method=\"post\" action=\"/login/2fa\">\n{}\n\
              <label for=\"totp\">Verification code</label>\
-             <input id=\"totp\" name=\"code\" inputmode=\"numeric\" autocomplete=\"one-time-code\" maxlength=\"6\" required>\n\
+             <input id=\"totp\" name=\"code\" inputmode=\"numeric\" autocomplete=\"one-time-code\">\n\
              <div><button id=\"verify\" type=\"submit\">Verify</button></div>\n</form>",
             csrf_field(csrf)
         ),

@@ -161,11 +161,11 @@ fn customer_form(state: &DemoState, sess: &Sess, v: &CustomerFormValues, error: 
     let delay = state.config.delays.enable_submit.as_millis();
     format!(
         "<h1>New customer</h1>\n{error}\
-         <form id=\"customer-form\" method=\"post\" action=\"/customers\" enctype=\"multipart/form-data\">\n{csrf}\n\
+         <form id=\"customer-form\" method=\"post\" action=\"/customers\" enctype=\"multipart/form-data\" novalidate>\n{csrf}\n\
          <label for=\"name\">Company name</label><input id=\"name\" name=\"name\" value=\"{name}\" required>\n\
-         <label for=\"contact-email\">Contact email</label><input id=\"contact-email\" name=\"contact_email\" type=\"email\" value=\"{contact}\">\n\
+         <label for=\"contact-email\">Contact email</label><input id=\"contact-email\" name=\"contact_email\" type=\"text\" inputmode=\"email\" value=\"{contact}\">\n\
          <label for=\"region\">Data region</label><select id=\"region\" name=\"region\">{regions}</select>\n\
-         <label for=\"seats\">Workstation seats</label><input id=\"seats\" name=\"seats\" type=\"number\" min=\"0\" value=\"{seats}\">\n\
+         <label for=\"seats\">Workstation seats</label><input id=\"seats\" name=\"seats\" type=\"number\" value=\"{seats}\">\n\
          <label for=\"logo\">Logo (optional)</label><input id=\"logo\" name=\"logo\" type=\"file\" accept=\"image/*\">\n\
          <label><input id=\"terms\" name=\"terms\" type=\"checkbox\" value=\"yes\"{terms}> I accept the partner terms</label>\n\
          <div><button id=\"create\" type=\"submit\" disabled>Create customer</button></div>\n</form>\n\
@@ -382,10 +382,10 @@ fn device_form(sess: &Sess, c: &Customer, v: &DeviceFormValues, error: &str) -> 
         .collect();
     format!(
         "<h1>Enrol device for {name}</h1>\n{error}\
-         <form id=\"device-form\" method=\"post\" action=\"/customers/{id}/devices\">\n{csrf}\n\
-         <label for=\"hostname\">Hostname</label><input id=\"hostname\" name=\"hostname\" value=\"{h}\" required>\n\
-         <label for=\"serial\">Serial number</label><input id=\"serial\" name=\"serial\" value=\"{s}\" required>\n\
-         <label for=\"quota-gb\">Storage quota (GB)</label><input id=\"quota-gb\" name=\"quota_gb\" type=\"number\" min=\"1\" value=\"{q}\">\n\
+         <form id=\"device-form\" method=\"post\" action=\"/customers/{id}/devices\" novalidate>\n{csrf}\n\
+         <label for=\"hostname\">Hostname</label><input id=\"hostname\" name=\"hostname\" value=\"{h}\" aria-required=\"true\">\n\
+         <label for=\"serial\">Serial number</label><input id=\"serial\" name=\"serial\" value=\"{s}\" aria-required=\"true\">\n\
+         <label for=\"quota-gb\">Storage quota (GB)</label><input id=\"quota-gb\" name=\"quota_gb\" type=\"number\" value=\"{q}\">\n\
          <label for=\"os\">Operating system</label><select id=\"os\" name=\"os\">{oses}</select>\n\
          <label><input id=\"auto-update\" name=\"auto_update\" type=\"checkbox\" value=\"on\"{au}> Automatic agent updates</label>\n\
          <div><button id=\"enrol\" type=\"submit\">Enrol device</button></div>\n</form>\n\
@@ -602,9 +602,9 @@ fn subscriptions_page(sess: &Sess, c: &Customer, msg: &str) -> String {
          <table id=\"subscriptions\">\n<thead><tr><th>SKU</th><th>Product</th><th>Seats</th><th>Unit price</th></tr></thead>\n\
          <tbody>\n{rows}</tbody>\n</table>\n\
          <h2>Change seats</h2>\n\
-         <form id=\"seats-form\" method=\"post\" action=\"/customers/{id}/subscriptions\">\n{csrf}\n\
+         <form id=\"seats-form\" method=\"post\" action=\"/customers/{id}/subscriptions\" novalidate>\n{csrf}\n\
          <label for=\"sku\">Product</label><select id=\"sku\" name=\"sku\">{options}</select>\n\
-         <label for=\"seat-count\">Seats</label><input id=\"seat-count\" name=\"seats\" type=\"number\" min=\"0\" value=\"0\">\n\
+         <label for=\"seat-count\">Seats</label><input id=\"seat-count\" name=\"seats\" type=\"number\" value=\"0\">\n\
          <div><button id=\"save-seats\" type=\"submit\">Save</button></div>\n</form>\n\
          <h2>Billing</h2>\n\
          <iframe id=\"billing-frame\" src=\"/customers/{id}/billing-widget\" title=\"Billing\" width=\"420\" height=\"160\"></iframe>\n\
