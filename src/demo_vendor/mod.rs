@@ -1,1 +1,309 @@
-//! The demo vendor partner console (axum). STUB: being written on the `demo-vendor` branch.
+//! The demo vendor partner console: a realistic, deterministic, in-memory fake
+//! SaaS vendor web panel (axum) used by the end-to-end tests and `panelwright demo`.
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! use panelwright::demo_vendor::{DemoVendor, DemoVendorConfig};
+//! let vendor = DemoVendor::start(DemoVendorConfig::fast()).await?;
+//! println!("console at {}/login", vendor.base_url());
+//! vendor.shutdown().await;
+//! # Ok(()) }
+//! ```
+//!
+//! The routes and CSS selectors are a contract with the playbooks; see the
+//! module files: [`auth`] (login, TOTP, sessions, CSRF), [`pages`] (customers,
+//! devices, subscriptions, usage) and [`admin`] (`/_admin` outside changes).
+
+pub mod admin;
+pub mod auth;
+pub mod html;
+pub mod pages;
+pub mod state;
+
+#[cfg(test)]
+mod tests;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{delete, get, post};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use state::{CustomerView, DemoState, DeviceView, UsageRow};
+
+/// Deliberate server-side latencies, like a real (slow) console.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DemoDelays {
+    /// `GET /customers`.
+    pub customers_list: Duration,
+    /// `POST /customers`.
+    pub create_customer: Duration,
+    /// `GET /api/customers/{id}/usage` (the XHR of the usage page).
+    pub usage_xhr: Duration,
+    /// How long the "Create customer" button stays disabled (client side JS).
+    pub enable_submit: Duration,
+}
+
+impl Default for DemoDelays {
+    fn default() -> Self {
+        DemoDelays {
+            customers_list: Duration::from_millis(150),
+            create_customer: Duration::from_millis(400),
+            usage_xhr: Duration::from_millis(600),
+            enable_submit: Duration::from_millis(300),
+        }
+    }
+}
+
+impl DemoDelays {
+    /// Short delays for tests (still non-zero so waits are exercised).
+    pub fn fast() -> Self {
+        DemoDelays {
+            customers_list: Duration::from_millis(20),
+            create_customer: Duration::from_millis(40),
+            usage_xhr: Duration::from_millis(50),
+            enable_submit: Duration::from_millis(30),
+        }
+    }
+}
+
+/// Configuration of the demo vendor.
+#[derive(Debug, Clone)]
+pub struct DemoVendorConfig {
+    pub username: String,
+    pub password: String,
+    /// Base32 TOTP seed (at least 128 bits).
+    pub totp_seed: String,
+    /// Server-side lifetime of a session.
+    pub session_ttl: Duration,
+    /// Seed of the RNG that generates every secret.
+    pub seed: u64,
+    /// Pre-existing customers "Acme 01".."Acme NN".
+    pub seed_customers: usize,
+    /// Customers per page.
+    pub page_size: usize,
+    pub delays: DemoDelays,
+    /// Token for the `/_admin` API (`X-Admin-Token` header).
+    pub admin_token: String,
+}
+
+impl Default for DemoVendorConfig {
+    fn default() -> Self {
+        DemoVendorConfig {
+            username: "partner@msp.example".into(),
+            password: "demo-Passw0rd!".into(),
+            totp_seed: "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP".into(),
+            session_ttl: Duration::from_secs(30 * 60),
+            seed: 7,
+            seed_customers: 23,
+            page_size: 10,
+            delays: DemoDelays::default(),
+            admin_token: "demo-admin-token".into(),
+        }
+    }
+}
+
+impl DemoVendorConfig {
+    /// The default configuration with short delays (for tests).
+    pub fn fast() -> Self {
+        DemoVendorConfig {
+            delays: DemoDelays::fast(),
+            ..Self::default()
+        }
+    }
+}
+
+async fn count_requests(State(state): State<DemoState>, req: Request, next: Next) -> Response {
+    {
+        let mut store = state.lock();
+        *store
+            .request_counts
+            .entry(req.uri().path().to_string())
+            .or_insert(0) += 1;
+    }
+    next.run(req).await
+}
+
+/// The axum router of the console.
+pub fn router(state: DemoState) -> Router {
+    Router::new()
+        .route("/", get(pages::root))
+        .route("/login", get(auth::login_form).post(auth::login_submit))
+        .route("/login/2fa", get(auth::totp_form).post(auth::totp_submit))
+        .route("/logout", get(auth::logout))
+        .route(
+            "/customers",
+            get(pages::customers_list).post(pages::create_customer),
+        )
+        .route("/customers/new", get(pages::new_customer))
+        .route("/customers/{id}", get(pages::customer_detail))
+        .route("/customers/{id}/welcome", get(pages::welcome))
+        .route("/customers/{id}/devices", post(pages::enrol_device))
+        .route("/customers/{id}/devices/new", get(pages::new_device))
+        .route(
+            "/customers/{id}/devices/{device_id}",
+            get(pages::device_detail),
+        )
+        .route(
+            "/customers/{id}/subscriptions",
+            get(pages::subscriptions).post(pages::save_seats),
+        )
+        .route("/customers/{id}/billing-widget", get(pages::billing_widget))
+        .route("/customers/{id}/usage", get(pages::usage_page))
+        .route("/customers/{id}/usage.csv", get(pages::usage_csv))
+        .route("/api/customers/{id}/usage", get(pages::usage_api))
+        .route("/downloads/installer/{token}", get(pages::installer))
+        .route("/_admin/state", get(admin::state))
+        .route("/_admin/customers/{name}/seats", post(admin::set_seats))
+        .route(
+            "/_admin/customers/{name}/devices/{hostname}",
+            delete(admin::remove_device),
+        )
+        .route("/_admin/expire-sessions", post(admin::expire_sessions))
+        .fallback(pages::fallback)
+        .layer(DefaultBodyLimit::max(16 * 1024 * 1024))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            count_requests,
+        ))
+        .with_state(state)
+}
+
+/// A running demo vendor console.
+pub struct DemoVendor {
+    base_url: String,
+    state: DemoState,
+    shutdown: Option<oneshot::Sender<()>>,
+    handle: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for DemoVendor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DemoVendor")
+            .field("base_url", &self.base_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DemoVendor {
+    /// Starts the console on `127.0.0.1` with an ephemeral port.
+    pub async fn start(config: DemoVendorConfig) -> std::io::Result<DemoVendor> {
+        Self::start_on(config, SocketAddr::from(([127, 0, 0, 1], 0))).await
+    }
+
+    /// Starts the console on the given address.
+    pub async fn start_on(
+        config: DemoVendorConfig,
+        addr: SocketAddr,
+    ) -> std::io::Result<DemoVendor> {
+        let state = DemoState::new(config)?;
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let local = listener.local_addr()?;
+        let host = if local.ip().is_unspecified() {
+            format!("127.0.0.1:{}", local.port())
+        } else {
+            local.to_string()
+        };
+        let base_url = format!("http://{host}");
+        *state.base_url.lock().unwrap_or_else(|e| e.into_inner()) = base_url.clone();
+        let (tx, rx) = oneshot::channel::<()>();
+        let app = router(state.clone());
+        let handle = tokio::spawn(async move {
+            let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+                let _ = rx.await;
+            });
+            if let Err(e) = server.await {
+                tracing::warn!(error = %e, "demo vendor server stopped with an error");
+            }
+        });
+        tracing::info!(%base_url, "demo vendor console started");
+        Ok(DemoVendor {
+            base_url,
+            state,
+            shutdown: Some(tx),
+            handle: Some(handle),
+        })
+    }
+
+    /// `http://127.0.0.1:PORT` (no trailing slash).
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The configuration it runs with.
+    pub fn config(&self) -> &DemoVendorConfig {
+        self.state.config()
+    }
+
+    /// The shared state (same as the router's).
+    pub fn state(&self) -> &DemoState {
+        &self.state
+    }
+
+    /// The TOTP code valid now.
+    pub fn current_totp(&self) -> String {
+        self.state.current_totp()
+    }
+
+    /// Stops the server gracefully (open connections get up to 5 s).
+    pub async fn shutdown(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(mut handle) = self.handle.take()
+            && tokio::time::timeout(Duration::from_secs(5), &mut handle)
+                .await
+                .is_err()
+        {
+            handle.abort();
+        }
+    }
+
+    /// All customers, sorted by id.
+    pub fn customers(&self) -> Vec<CustomerView> {
+        self.state.customers()
+    }
+
+    /// Number of customers with exactly this name.
+    pub fn count_customers_named(&self, name: &str) -> usize {
+        self.state.count_customers_named(name)
+    }
+
+    /// (admin username, admin password, api key) of a customer.
+    pub fn admin_credentials_of(&self, name: &str) -> Option<(String, String, String)> {
+        self.state.admin_credentials_of(name)
+    }
+
+    /// Outside change: sets the seats of a SKU.
+    pub fn set_seats(&self, customer: &str, sku: &str, seats: u32) -> bool {
+        self.state.set_seats(customer, sku, seats)
+    }
+
+    /// Outside change: removes a device.
+    pub fn remove_device(&self, customer: &str, hostname: &str) -> bool {
+        self.state.remove_device(customer, hostname)
+    }
+
+    /// Expires every session.
+    pub fn expire_sessions(&self) {
+        self.state.expire_sessions()
+    }
+
+    /// Requests whose path starts with `path_prefix`.
+    pub fn request_count(&self, path_prefix: &str) -> usize {
+        self.state.request_count(path_prefix)
+    }
+}
+
+impl Drop for DemoVendor {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}

@@ -1,0 +1,558 @@
+//! In-memory state of the demo vendor: customers, devices, sessions.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use serde::Serialize;
+use totp_rs::{Algorithm, Secret, TOTP};
+
+use super::DemoVendorConfig;
+
+/// The SKUs the vendor sells: (sku, product name, unit price in cents).
+pub const SKUS: [(&str, &str, u64); 3] = [
+    ("BK-WS", "Workstation Backup", 450),
+    ("BK-SRV", "Server Backup", 1200),
+    ("BK-M365", "Microsoft 365 Backup", 200),
+];
+
+/// Regions: (value, label).
+pub const REGIONS: [(&str, &str); 3] = [
+    ("eu-west", "EU West"),
+    ("us-east", "US East"),
+    ("ap-south", "Asia Pacific South"),
+];
+
+/// Operating systems: (value, label).
+pub const OSES: [(&str, &str); 3] = [
+    ("windows", "Windows"),
+    ("linux", "Linux"),
+    ("macos", "macOS"),
+];
+
+/// Usage periods offered in the period selector.
+pub const PERIODS: [&str; 4] = ["2026-08", "2026-09", "2026-10", "2026-11"];
+/// The default usage period.
+pub const DEFAULT_PERIOD: &str = "2026-10";
+/// The billing period shown in the billing widget.
+pub const BILLING_PERIOD: &str = "2026-11";
+
+/// A read-only view of one customer (no secrets).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CustomerView {
+    pub id: u64,
+    pub name: String,
+    pub contact_email: String,
+    pub region: String,
+    pub seats: BTreeMap<String, u32>,
+    pub devices: Vec<DeviceView>,
+    /// (file name, size in bytes) of the uploaded logo.
+    pub logo: Option<(String, usize)>,
+}
+
+/// A read-only view of one enrolled device.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeviceView {
+    pub hostname: String,
+    pub serial: String,
+    pub quota_gb: u32,
+    pub os: String,
+    pub auto_update: bool,
+    pub licence_key: String,
+    pub status: String,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Device {
+    pub id: u64,
+    pub hostname: String,
+    pub serial: String,
+    pub quota_gb: u32,
+    pub os: String,
+    pub auto_update: bool,
+    pub licence_key: String,
+    pub installer_token: String,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Customer {
+    pub id: u64,
+    pub name: String,
+    pub contact_email: String,
+    pub region: String,
+    pub seats: BTreeMap<String, u32>,
+    pub devices: Vec<Device>,
+    pub logo: Option<(String, usize)>,
+    pub admin_username: String,
+    pub admin_password: String,
+    pub api_key: String,
+    /// The one-time welcome page has been served.
+    pub welcome_shown: bool,
+}
+
+impl Customer {
+    pub fn total_seats(&self) -> u32 {
+        self.seats.values().sum()
+    }
+
+    pub fn view(&self) -> CustomerView {
+        CustomerView {
+            id: self.id,
+            name: self.name.clone(),
+            contact_email: self.contact_email.clone(),
+            region: self.region.clone(),
+            seats: self.seats.clone(),
+            devices: self
+                .devices
+                .iter()
+                .map(|d| DeviceView {
+                    hostname: d.hostname.clone(),
+                    serial: d.serial.clone(),
+                    quota_gb: d.quota_gb,
+                    os: d.os.clone(),
+                    auto_update: d.auto_update,
+                    licence_key: d.licence_key.clone(),
+                    status: "protected".to_string(),
+                })
+                .collect(),
+            logo: self.logo.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Session {
+    pub username: String,
+    pub csrf: String,
+    pub expires_at: Instant,
+    pub flash: Option<(String, String)>,
+}
+
+/// A pre-login session: carries the login CSRF token and the 2FA step.
+#[derive(Debug, Clone)]
+pub(crate) struct PreSession {
+    pub csrf: String,
+    pub pending_user: Option<String>,
+    pub next: Option<String>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Store {
+    /// Seeded RNG: every generated secret comes from here.
+    pub rng: StdRng,
+    pub customers: BTreeMap<u64, Customer>,
+    pub next_customer_id: u64,
+    pub next_device_id: u64,
+    pub sessions: HashMap<String, Session>,
+    pub presessions: HashMap<String, PreSession>,
+    /// installer token -> (customer id, device id)
+    pub installers: HashMap<String, (u64, u64)>,
+    pub request_counts: HashMap<String, usize>,
+}
+
+/// Input for creating a customer.
+#[derive(Debug, Clone)]
+pub(crate) struct NewCustomer {
+    pub name: String,
+    pub contact_email: String,
+    pub region: String,
+    pub ws_seats: u32,
+    pub logo: Option<(String, usize)>,
+}
+
+/// Input for enrolling a device.
+#[derive(Debug, Clone)]
+pub(crate) struct NewDevice {
+    pub hostname: String,
+    pub serial: String,
+    pub quota_gb: u32,
+    pub os: String,
+    pub auto_update: bool,
+}
+
+const ALNUM_UPPER: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+const LOWER: &[u8] = b"abcdefghijkmnopqrstuvwxyz";
+const UPPER: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ";
+const DIGITS: &[u8] = b"23456789";
+const SYMBOLS: &[u8] = b"!#%*+-=?@_";
+
+fn pick(rng: &mut StdRng, set: &[u8]) -> char {
+    set[rng.random_range(0..set.len())] as char
+}
+
+pub(crate) fn random_hex(rng: &mut impl Rng, n: usize) -> String {
+    const HEX: &[u8] = b"0123456789abcdef";
+    (0..n)
+        .map(|_| HEX[rng.random_range(0..16)] as char)
+        .collect()
+}
+
+/// `acme-01` style slug of a customer name.
+pub fn slug(name: &str) -> String {
+    let mut out = String::new();
+    for c in name.chars().flat_map(|c| c.to_lowercase()) {
+        if c.is_ascii_alphanumeric() {
+            out.push(c);
+        } else if !out.ends_with('-') && !out.is_empty() {
+            out.push('-');
+        }
+    }
+    while out.ends_with('-') {
+        out.pop();
+    }
+    if out.is_empty() {
+        "customer".to_string()
+    } else {
+        out
+    }
+}
+
+/// Deterministic pseudo storage usage ("123.45") for a serial in a period (FNV-1a).
+pub fn storage_used(serial: &str, period: &str) -> String {
+    let mut h: u64 = 0xcbf29ce484222325;
+    for b in serial.bytes().chain([b'|']).chain(period.bytes()) {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x100000001b3);
+    }
+    let cents = h % 50_000 + 100;
+    format!("{}.{:02}", cents / 100, cents % 100)
+}
+
+/// One usage row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UsageRow {
+    pub sku: String,
+    pub metric: String,
+    pub quantity: String,
+    pub unit: String,
+}
+
+/// Usage rows of a customer for a period.
+pub(crate) fn usage_rows(c: &Customer, period: &str) -> Vec<UsageRow> {
+    let mut rows = Vec::new();
+    for (sku, _, _) in SKUS {
+        let seats = c.seats.get(sku).copied().unwrap_or(0);
+        if seats > 0 {
+            rows.push(UsageRow {
+                sku: sku.to_string(),
+                metric: "seats".to_string(),
+                quantity: seats.to_string(),
+                unit: "seat".to_string(),
+            });
+        }
+    }
+    for d in &c.devices {
+        rows.push(UsageRow {
+            sku: if d.os == "linux" { "BK-SRV" } else { "BK-WS" }.to_string(),
+            metric: "storage_used".to_string(),
+            quantity: storage_used(&d.serial, period),
+            unit: "GiB".to_string(),
+        });
+    }
+    rows
+}
+
+/// Formats cents as "123.00 EUR".
+pub fn eur(cents: u64) -> String {
+    format!("{}.{:02} EUR", cents / 100, cents % 100)
+}
+
+impl Store {
+    pub fn new(config: &DemoVendorConfig) -> Store {
+        let mut store = Store {
+            rng: StdRng::seed_from_u64(config.seed),
+            customers: BTreeMap::new(),
+            next_customer_id: 1,
+            next_device_id: 1,
+            sessions: HashMap::new(),
+            presessions: HashMap::new(),
+            installers: HashMap::new(),
+            request_counts: HashMap::new(),
+        };
+        for i in 1..=config.seed_customers {
+            let id = store.create_customer(NewCustomer {
+                name: format!("Acme {i:02}"),
+                contact_email: format!("it@acme{i:02}.example"),
+                region: REGIONS[(i - 1) % REGIONS.len()].0.to_string(),
+                ws_seats: 5 + (i as u32 * 3) % 10,
+                logo: None,
+            });
+            let c = store.customers.get_mut(&id).expect("just created");
+            c.welcome_shown = true;
+            c.seats.insert("BK-SRV".into(), (i % 3) as u32);
+            c.seats
+                .insert("BK-M365".into(), if i % 2 == 0 { 10 + i as u32 } else { 0 });
+            if i % 4 == 1 {
+                store
+                    .enrol_device(
+                        id,
+                        NewDevice {
+                            hostname: format!("acme{i:02}-ws01"),
+                            serial: format!("SN-ACME{i:02}-0001"),
+                            quota_gb: 100,
+                            os: "windows".into(),
+                            auto_update: true,
+                        },
+                    )
+                    .expect("seed device");
+            }
+        }
+        store
+    }
+
+    pub fn find_by_name(&self, name: &str) -> Option<&Customer> {
+        self.customers
+            .values()
+            .find(|c| c.name == name)
+            .or_else(|| {
+                let lower = name.to_lowercase();
+                self.customers
+                    .values()
+                    .find(|c| c.name.to_lowercase() == lower)
+            })
+    }
+
+    pub fn find_id_by_name(&self, name: &str) -> Option<u64> {
+        self.find_by_name(name).map(|c| c.id)
+    }
+
+    pub fn name_taken(&self, name: &str) -> bool {
+        let lower = name.to_lowercase();
+        self.customers
+            .values()
+            .any(|c| c.name.to_lowercase() == lower)
+    }
+
+    fn admin_password(&mut self) -> String {
+        let rng = &mut self.rng;
+        let mut chars: Vec<char> = Vec::with_capacity(16);
+        for set in [LOWER, UPPER, DIGITS, SYMBOLS] {
+            chars.push(pick(rng, set));
+        }
+        let all: Vec<u8> = [LOWER, UPPER, DIGITS, SYMBOLS].concat();
+        while chars.len() < 16 {
+            chars.push(pick(rng, &all));
+        }
+        chars.shuffle(rng);
+        chars.into_iter().collect()
+    }
+
+    /// Creates a customer (no validation) and returns its id.
+    pub fn create_customer(&mut self, new: NewCustomer) -> u64 {
+        let id = self.next_customer_id;
+        self.next_customer_id += 1;
+        let admin_username = format!("admin@{}.demo-backup.example", slug(&new.name));
+        let admin_password = self.admin_password();
+        let api_key = format!("dbk_live_{}", random_hex(&mut self.rng, 32));
+        let mut seats = BTreeMap::new();
+        seats.insert("BK-WS".to_string(), new.ws_seats);
+        seats.insert("BK-SRV".to_string(), 0);
+        seats.insert("BK-M365".to_string(), 0);
+        self.customers.insert(
+            id,
+            Customer {
+                id,
+                name: new.name,
+                contact_email: new.contact_email,
+                region: new.region,
+                seats,
+                devices: Vec::new(),
+                logo: new.logo,
+                admin_username,
+                admin_password,
+                api_key,
+                welcome_shown: false,
+            },
+        );
+        id
+    }
+
+    pub fn serial_taken(&self, serial: &str) -> bool {
+        let lower = serial.to_lowercase();
+        self.customers
+            .values()
+            .flat_map(|c| c.devices.iter())
+            .any(|d| d.serial.to_lowercase() == lower)
+    }
+
+    /// Enrols a device; `None` if the customer does not exist.
+    pub fn enrol_device(&mut self, customer_id: u64, new: NewDevice) -> Option<u64> {
+        if !self.customers.contains_key(&customer_id) {
+            return None;
+        }
+        let id = self.next_device_id;
+        self.next_device_id += 1;
+        let mut licence_key = String::from("DBK");
+        for _ in 0..4 {
+            licence_key.push('-');
+            for _ in 0..4 {
+                licence_key.push(pick(&mut self.rng, ALNUM_UPPER));
+            }
+        }
+        let installer_token = random_hex(&mut self.rng, 32);
+        self.installers
+            .insert(installer_token.clone(), (customer_id, id));
+        let c = self.customers.get_mut(&customer_id)?;
+        c.devices.push(Device {
+            id,
+            hostname: new.hostname,
+            serial: new.serial,
+            quota_gb: new.quota_gb,
+            os: new.os,
+            auto_update: new.auto_update,
+            licence_key,
+            installer_token,
+        });
+        Some(id)
+    }
+
+    pub fn set_seats(&mut self, customer: &str, sku: &str, seats: u32) -> bool {
+        if !SKUS.iter().any(|(s, _, _)| *s == sku) {
+            return false;
+        }
+        let Some(id) = self.find_id_by_name(customer) else {
+            return false;
+        };
+        match self.customers.get_mut(&id) {
+            Some(c) => {
+                c.seats.insert(sku.to_string(), seats);
+                true
+            }
+            None => false,
+        }
+    }
+
+    pub fn remove_device(&mut self, customer: &str, hostname: &str) -> bool {
+        let Some(id) = self.find_id_by_name(customer) else {
+            return false;
+        };
+        let Some(c) = self.customers.get_mut(&id) else {
+            return false;
+        };
+        let Some(pos) = c.devices.iter().position(|d| d.hostname == hostname) else {
+            return false;
+        };
+        let d = c.devices.remove(pos);
+        self.installers.remove(&d.installer_token);
+        true
+    }
+
+    pub fn expire_sessions(&mut self) {
+        let now = Instant::now();
+        for s in self.sessions.values_mut() {
+            s.expires_at = now;
+        }
+    }
+}
+
+/// Shared state of one demo vendor: configuration plus the locked store.
+#[derive(Clone)]
+pub struct DemoState {
+    pub(crate) config: Arc<DemoVendorConfig>,
+    pub(crate) store: Arc<Mutex<Store>>,
+    pub(crate) totp: Arc<TOTP>,
+    /// Fallback base URL when a request has no `Host` header.
+    pub(crate) base_url: Arc<Mutex<String>>,
+}
+
+impl std::fmt::Debug for DemoState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DemoState")
+            .field(
+                "base_url",
+                &*self.base_url.lock().unwrap_or_else(|e| e.into_inner()),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+impl DemoState {
+    /// Builds the state (seeds the customers). Fails if the TOTP seed is invalid.
+    pub fn new(config: DemoVendorConfig) -> std::io::Result<DemoState> {
+        let invalid = |e: String| std::io::Error::new(std::io::ErrorKind::InvalidInput, e);
+        let secret = Secret::Encoded(config.totp_seed.clone())
+            .to_bytes()
+            .map_err(|e| invalid(format!("invalid TOTP seed: {e:?}")))?;
+        let totp = TOTP::new(Algorithm::SHA1, 6, 1, 30, secret)
+            .map_err(|e| invalid(format!("invalid TOTP seed: {e}")))?;
+        let store = Store::new(&config);
+        Ok(DemoState {
+            config: Arc::new(config),
+            store: Arc::new(Mutex::new(store)),
+            totp: Arc::new(totp),
+            base_url: Arc::new(Mutex::new(String::from("http://127.0.0.1"))),
+        })
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Store> {
+        self.store.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &DemoVendorConfig {
+        &self.config
+    }
+
+    /// The TOTP code valid right now.
+    pub fn current_totp(&self) -> String {
+        self.totp.generate_current().unwrap_or_default()
+    }
+
+    pub(crate) fn check_totp(&self, code: &str) -> bool {
+        let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
+        code.len() == 6 && self.totp.check_current(&code).unwrap_or(false)
+    }
+
+    /// All customers sorted by id.
+    pub fn customers(&self) -> Vec<CustomerView> {
+        self.lock().customers.values().map(Customer::view).collect()
+    }
+
+    /// How many customers have exactly this name.
+    pub fn count_customers_named(&self, name: &str) -> usize {
+        self.lock()
+            .customers
+            .values()
+            .filter(|c| c.name == name)
+            .count()
+    }
+
+    /// (admin username, admin password, api key) of a customer.
+    pub fn admin_credentials_of(&self, name: &str) -> Option<(String, String, String)> {
+        self.lock().find_by_name(name).map(|c| {
+            (
+                c.admin_username.clone(),
+                c.admin_password.clone(),
+                c.api_key.clone(),
+            )
+        })
+    }
+
+    /// Sets the seats of a SKU (outside change). False if customer or SKU unknown.
+    pub fn set_seats(&self, customer: &str, sku: &str, seats: u32) -> bool {
+        self.lock().set_seats(customer, sku, seats)
+    }
+
+    /// Removes a device by hostname (outside change).
+    pub fn remove_device(&self, customer: &str, hostname: &str) -> bool {
+        self.lock().remove_device(customer, hostname)
+    }
+
+    /// Expires every session.
+    pub fn expire_sessions(&self) {
+        self.lock().expire_sessions();
+    }
+
+    /// How many requests hit paths starting with `path_prefix`.
+    pub fn request_count(&self, path_prefix: &str) -> usize {
+        self.lock()
+            .request_counts
+            .iter()
+            .filter(|(p, _)| p.starts_with(path_prefix))
+            .map(|(_, n)| *n)
+            .sum()
+    }
+}

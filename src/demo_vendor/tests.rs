@@ -1,0 +1,964 @@
+//! Tests of the demo vendor through the router (`tower::ServiceExt::oneshot`)
+//! and one through a real started server.
+
+use std::collections::HashMap;
+
+use axum::Router;
+use axum::body::{Body, to_bytes};
+use axum::http::{HeaderMap, Method, Request, StatusCode, header};
+use totp_rs::{Algorithm, Secret, TOTP};
+use tower::ServiceExt;
+
+use super::*;
+
+struct Resp {
+    status: StatusCode,
+    headers: HeaderMap,
+    bytes: Vec<u8>,
+}
+
+impl Resp {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.bytes).into_owned()
+    }
+    fn location(&self) -> String {
+        self.headers
+            .get(header::LOCATION)
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default()
+    }
+    fn header(&self, name: header::HeaderName) -> String {
+        self.headers
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default()
+    }
+}
+
+/// A tiny browser: a router plus a cookie jar.
+struct Client {
+    app: Router,
+    state: DemoState,
+    cookies: HashMap<String, String>,
+}
+
+impl Client {
+    fn new(config: DemoVendorConfig) -> Client {
+        let state = DemoState::new(config).unwrap();
+        Client {
+            app: router(state.clone()),
+            state,
+            cookies: HashMap::new(),
+        }
+    }
+
+    async fn send(&mut self, mut req: Request<Body>) -> Resp {
+        if !self.cookies.is_empty() {
+            let c: Vec<String> = self
+                .cookies
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            req.headers_mut()
+                .insert(header::COOKIE, c.join("; ").parse().unwrap());
+        }
+        if !req.headers().contains_key(header::HOST) {
+            req.headers_mut()
+                .insert(header::HOST, "127.0.0.1:4444".parse().unwrap());
+        }
+        let resp = self.app.clone().oneshot(req).await.unwrap();
+        for sc in resp.headers().get_all(header::SET_COOKIE) {
+            let sc = sc.to_str().unwrap();
+            let (kv, attrs) = sc.split_once(';').unwrap_or((sc, ""));
+            let (k, v) = kv.split_once('=').unwrap();
+            if attrs.contains("Max-Age=0") {
+                self.cookies.remove(k);
+            } else {
+                self.cookies.insert(k.to_string(), v.to_string());
+            }
+        }
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let bytes = to_bytes(resp.into_body(), usize::MAX)
+            .await
+            .unwrap()
+            .to_vec();
+        Resp {
+            status,
+            headers,
+            bytes,
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> Resp {
+        self.send(Request::get(path).body(Body::empty()).unwrap())
+            .await
+    }
+
+    async fn post_form(&mut self, path: &str, fields: &[(&str, &str)]) -> Resp {
+        let body: Vec<String> = fields
+            .iter()
+            .map(|(k, v)| format!("{}={}", html::url_encode(k), html::url_encode(v)))
+            .collect();
+        self.send(
+            Request::post(path)
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from(body.join("&")))
+                .unwrap(),
+        )
+        .await
+    }
+
+    async fn post_multipart(
+        &mut self,
+        path: &str,
+        fields: &[(&str, &str)],
+        file: Option<(&str, &str, &[u8])>,
+    ) -> Resp {
+        let b = "----demoBoundary7MA4YWxk";
+        let mut body: Vec<u8> = Vec::new();
+        for (k, v) in fields {
+            body.extend_from_slice(
+                format!("--{b}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n")
+                    .as_bytes(),
+            );
+        }
+        if let Some((name, filename, data)) = file {
+            body.extend_from_slice(
+                format!(
+                    "--{b}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{filename}\"\r\nContent-Type: image/png\r\n\r\n"
+                )
+                .as_bytes(),
+            );
+            body.extend_from_slice(data);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{b}--\r\n").as_bytes());
+        self.send(
+            Request::post(path)
+                .header(
+                    header::CONTENT_TYPE,
+                    format!("multipart/form-data; boundary={b}"),
+                )
+                .body(Body::from(body))
+                .unwrap(),
+        )
+        .await
+    }
+
+    /// Full login: password, then TOTP.
+    async fn login(&mut self) {
+        let page = self.get("/login").await;
+        let csrf = csrf_of(&page.text());
+        let cfg = self.state.config().clone();
+        let r = self
+            .post_form(
+                "/login",
+                &[
+                    ("csrf_token", &csrf),
+                    ("username", &cfg.username),
+                    ("password", &cfg.password),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER);
+        assert_eq!(r.location(), "/login/2fa");
+        let page = self.get("/login/2fa").await;
+        let csrf = csrf_of(&page.text());
+        let code = test_totp(&cfg.totp_seed).generate_current().unwrap();
+        let r = self
+            .post_form("/login/2fa", &[("csrf_token", &csrf), ("code", &code)])
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER);
+        assert!(self.cookies.contains_key("demo_session"));
+    }
+
+    /// The CSRF token of a logged-in page.
+    async fn csrf(&mut self, path: &str) -> String {
+        let page = self.get(path).await;
+        assert_eq!(page.status, StatusCode::OK, "{path}");
+        csrf_of(&page.text())
+    }
+
+    async fn create_customer(&mut self, name: &str, terms: bool) -> Resp {
+        let csrf = self.csrf("/customers/new").await;
+        let mut fields = vec![
+            ("csrf_token", csrf.as_str()),
+            ("name", name),
+            ("contact_email", "it@example.org"),
+            ("region", "us-east"),
+            ("seats", "12"),
+        ];
+        if terms {
+            fields.push(("terms", "yes"));
+        }
+        self.post_multipart("/customers", &fields, Some(("logo", "", b"")))
+            .await
+    }
+}
+
+fn test_totp(seed: &str) -> TOTP {
+    let secret = Secret::Encoded(seed.to_string()).to_bytes().unwrap();
+    TOTP::new(Algorithm::SHA1, 6, 1, 30, secret).unwrap()
+}
+
+fn csrf_of(html: &str) -> String {
+    let marker = "name=\"csrf_token\" value=\"";
+    let start = html.find(marker).expect("csrf field") + marker.len();
+    let end = html[start..].find('"').unwrap() + start;
+    html[start..end].to_string()
+}
+
+/// Number of non-overlapping occurrences.
+fn count(hay: &str, needle: &str) -> usize {
+    hay.matches(needle).count()
+}
+
+async fn logged_in() -> Client {
+    let mut c = Client::new(DemoVendorConfig::fast());
+    c.login().await;
+    c
+}
+
+#[tokio::test]
+async fn login_requires_csrf() {
+    let mut c = Client::new(DemoVendorConfig::fast());
+    let r = c
+        .post_form(
+            "/login",
+            &[
+                ("username", "partner@msp.example"),
+                ("password", "demo-Passw0rd!"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(r.text().contains("class=\"alert-error\""));
+    assert!(r.text().contains("Invalid or missing CSRF token"));
+    // With the pre-session cookie but a wrong token.
+    let page = c.get("/login").await;
+    assert!(c.cookies.contains_key("demo_presession"));
+    assert!(page.text().contains("id=\"login-form\""));
+    let r = c
+        .post_form(
+            "/login",
+            &[
+                ("csrf_token", "nope"),
+                ("username", "partner@msp.example"),
+                ("password", "demo-Passw0rd!"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn wrong_password_is_rejected() {
+    let mut c = Client::new(DemoVendorConfig::fast());
+    let csrf = csrf_of(&c.get("/login").await.text());
+    let r = c
+        .post_form(
+            "/login",
+            &[
+                ("csrf_token", &csrf),
+                ("username", "partner@msp.example"),
+                ("password", "wrong"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.text().contains("alert-error"));
+    assert!(r.text().contains("Invalid username or password"));
+    assert!(!c.cookies.contains_key("demo_session"));
+    // No 2FA step without a correct password.
+    let r = c.get("/login/2fa").await;
+    assert_eq!(r.location(), "/login");
+}
+
+#[tokio::test]
+async fn totp_is_required() {
+    let mut c = Client::new(DemoVendorConfig::fast());
+    let csrf = csrf_of(&c.get("/login").await.text());
+    let r = c
+        .post_form(
+            "/login",
+            &[
+                ("csrf_token", &csrf),
+                ("username", "partner@msp.example"),
+                ("password", "demo-Passw0rd!"),
+            ],
+        )
+        .await;
+    assert_eq!(r.location(), "/login/2fa");
+    assert!(!c.cookies.contains_key("demo_session"));
+    let page = c.get("/login/2fa").await.text();
+    assert!(page.contains("id=\"totp-form\""));
+    assert!(page.contains("id=\"totp\" name=\"code\""));
+    let csrf = csrf_of(&page);
+    // A code that is valid in none of the accepted windows.
+    let totp = test_totp(&c.state.config().totp_seed);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let valid: Vec<String> = [now - 60, now - 30, now, now + 30, now + 60]
+        .iter()
+        .map(|t| totp.generate(*t))
+        .collect();
+    let wrong = (0..1000)
+        .map(|i| format!("{:06}", 123_456 + i))
+        .find(|c| !valid.contains(c))
+        .unwrap();
+    let r = c
+        .post_form("/login/2fa", &[("csrf_token", &csrf), ("code", &wrong)])
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.text().contains("Invalid verification code"));
+    assert!(!c.cookies.contains_key("demo_session"));
+    // The right code.
+    let code = totp.generate_current().unwrap();
+    assert_eq!(code, c.state.current_totp());
+    let r = c
+        .post_form("/login/2fa", &[("csrf_token", &csrf), ("code", &code)])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.location(), "/customers");
+    let sc = r.header(header::SET_COOKIE);
+    assert!(sc.starts_with("demo_session="), "{sc}");
+    assert!(sc.contains("HttpOnly") && sc.contains("Path=/"), "{sc}");
+    let r = c.get("/customers").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(
+        r.text()
+            .contains("<span id=\"current-user\">partner@msp.example</span>")
+    );
+}
+
+#[tokio::test]
+async fn protected_pages_redirect_and_sessions_expire() {
+    let mut c = Client::new(DemoVendorConfig::fast());
+    let r = c.get("/customers").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(r.location().starts_with("/login"), "{}", r.location());
+    assert!(!r.location().contains("expired=1"));
+    let r = c.get("/").await;
+    assert_eq!(r.location(), "/customers");
+
+    c.login().await;
+    assert_eq!(c.get("/customers/1").await.status, StatusCode::OK);
+    c.state.expire_sessions();
+    let r = c.get("/customers/1").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(
+        r.location().starts_with("/login?expired=1"),
+        "{}",
+        r.location()
+    );
+    let login = c.get(&r.location()).await.text();
+    assert!(login.contains("id=\"session-expired\""));
+    assert!(login.contains("Your session has expired, please sign in again"));
+    assert!(login.contains("name=\"next\" value=\"/customers/1\""));
+    // XHR endpoints answer 401 JSON.
+    let r = c.get("/api/customers/1/usage").await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(r.text().contains("\"error\""));
+    // Logging in again goes back to `next`.
+    c.login().await;
+    // Logout ends the session.
+    let r = c.get("/logout").await;
+    assert_eq!(r.location(), "/login");
+    assert!(!c.cookies.contains_key("demo_session"));
+    assert_eq!(c.get("/customers").await.status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn relogin_returns_to_next() {
+    let mut c = logged_in().await;
+    c.state.expire_sessions();
+    let r = c.get("/customers/3/subscriptions").await;
+    let login = c.get(&r.location()).await.text();
+    let csrf = csrf_of(&login);
+    c.post_form(
+        "/login",
+        &[
+            ("csrf_token", &csrf),
+            ("username", "partner@msp.example"),
+            ("password", "demo-Passw0rd!"),
+            ("next", "/customers/3/subscriptions"),
+        ],
+    )
+    .await;
+    let csrf = csrf_of(&c.get("/login/2fa").await.text());
+    let code = c.state.current_totp();
+    let r = c
+        .post_form("/login/2fa", &[("csrf_token", &csrf), ("code", &code)])
+        .await;
+    assert_eq!(r.location(), "/customers/3/subscriptions");
+}
+
+#[tokio::test]
+async fn customers_are_paginated() {
+    let mut c = logged_in().await;
+    let p1 = c.get("/customers").await.text();
+    assert_eq!(count(&p1, "class=\"customer-row\""), 10);
+    assert!(p1.contains("<span class=\"page-info\">Page 1 of 3</span>"));
+    assert!(p1.contains("class=\"next\" href=\"/customers?page=2\""));
+    assert!(!p1.contains("class=\"prev\""));
+    assert!(p1.contains("data-customer=\"Acme 01\" data-id=\"1\""));
+    assert!(p1.contains("<td class=\"name\"><a href=\"/customers/1\">Acme 01</a></td>"));
+    assert!(p1.contains("id=\"new-customer\" href=\"/customers/new\""));
+    assert!(p1.contains("<table id=\"customers\">"));
+
+    let p2 = c.get("/customers?page=2").await.text();
+    assert_eq!(count(&p2, "class=\"customer-row\""), 10);
+    assert!(p2.contains("Page 2 of 3"));
+    assert!(p2.contains("class=\"next\""));
+    assert!(p2.contains("class=\"prev\" href=\"/customers?page=1\""));
+    assert!(p2.contains("data-customer=\"Acme 11\""));
+
+    let p3 = c.get("/customers?page=3").await.text();
+    assert_eq!(count(&p3, "class=\"customer-row\""), 3);
+    assert!(p3.contains("Page 3 of 3"));
+    assert!(!p3.contains("class=\"next\""));
+    assert!(p3.contains("class=\"prev\""));
+    assert!(p3.contains("data-customer=\"Acme 23\""));
+    assert!(c.state.request_count("/customers") >= 3);
+}
+
+#[tokio::test]
+async fn customers_search() {
+    let mut c = logged_in().await;
+    let r = c.get("/customers?q=acme+0").await.text();
+    assert_eq!(count(&r, "class=\"customer-row\""), 9);
+    assert!(r.contains("Page 1 of 1"));
+    assert!(r.contains(
+        "id=\"search\" name=\"q\" type=\"search\" placeholder=\"Search by name\" value=\"acme 0\""
+    ));
+    let r = c.get("/customers?q=ACME%2017").await.text();
+    assert_eq!(count(&r, "class=\"customer-row\""), 1);
+    assert!(r.contains("data-customer=\"Acme 17\""));
+    let r = c.get("/customers?q=zzz").await.text();
+    assert!(r.contains("<p class=\"empty\">No customers match</p>"));
+    assert!(!r.contains("customer-row"));
+    // q is kept in the pagination links.
+    let r = c.get("/customers?q=acme").await.text();
+    assert!(r.contains("href=\"/customers?page=2&amp;q=acme\""));
+}
+
+#[tokio::test]
+async fn create_customer_shows_secrets_once() {
+    let mut c = logged_in().await;
+    let new = c.get("/customers/new").await.text();
+    assert!(new.contains("enctype=\"multipart/form-data\""));
+    assert!(new.contains("<button id=\"create\" type=\"submit\" disabled>"));
+    assert!(new.contains("<option value=\"ap-south\">Asia Pacific South</option>"));
+    let csrf = csrf_of(&new);
+    let r = c
+        .post_multipart(
+            "/customers",
+            &[
+                ("csrf_token", &csrf),
+                ("name", "Globex <Corp>"),
+                ("contact_email", "ops@globex.example"),
+                ("region", "ap-south"),
+                ("seats", "7"),
+                ("terms", "yes"),
+            ],
+            Some(("logo", "globex.png", &[0x89, b'P', b'N', b'G', 1, 2, 3, 4])),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.location(), "/customers/24/welcome");
+    let (user, pass, key) = c.state.admin_credentials_of("Globex <Corp>").unwrap();
+    assert_eq!(user, "admin@globex-corp.demo-backup.example");
+    assert_eq!(pass.chars().count(), 16);
+    assert!(pass.chars().any(|c| c.is_ascii_uppercase()));
+    assert!(pass.chars().any(|c| c.is_ascii_lowercase()));
+    assert!(pass.chars().any(|c| c.is_ascii_digit()));
+    assert!(key.starts_with("dbk_live_") && key.len() == 9 + 32);
+
+    let w1 = c.get("/customers/24/welcome").await.text();
+    assert!(w1.contains("<h1>Customer created</h1>"));
+    assert!(w1.contains("id=\"welcome-customer\">Globex &lt;Corp&gt;<"));
+    assert!(w1.contains("<div id=\"credentials\" style=\"display:none\">"));
+    assert!(w1.contains(&format!("<code id=\"admin-username\">{user}</code>")));
+    assert!(w1.contains(&format!(
+        "<code id=\"admin-password\">{}</code>",
+        html::esc(&pass)
+    )));
+    assert!(w1.contains(&format!("<code id=\"api-key\">{key}</code>")));
+    assert!(w1.contains("id=\"continue\" href=\"/customers/24\""));
+
+    let w2 = c.get("/customers/24/welcome").await.text();
+    assert!(w2.contains("id=\"secrets-gone\""));
+    assert!(w2.contains("These credentials were shown once and are no longer available."));
+    assert!(!w2.contains(&key));
+    assert!(!w2.contains(&html::esc(&pass)));
+    assert!(!w2.contains(&pass));
+    assert!(!w2.contains("admin-password"));
+
+    let detail = c.get("/customers/24").await.text();
+    assert!(detail.contains("<h1 id=\"customer-name\">Globex &lt;Corp&gt;</h1>"));
+    assert!(detail.contains("<dd id=\"customer-region\">ap-south</dd>"));
+    assert!(detail.contains("<dd id=\"customer-logo\">globex.png</dd>"));
+    assert!(detail.contains("<p class=\"empty\">No devices enrolled</p>"));
+    let view = c.state.customers().pop().unwrap();
+    assert_eq!(view.name, "Globex <Corp>");
+    assert_eq!(view.logo, Some(("globex.png".to_string(), 8)));
+    assert_eq!(view.seats["BK-WS"], 7);
+    assert_eq!(view.seats["BK-SRV"], 0);
+    assert_eq!(view.seats["BK-M365"], 0);
+    // Listed with escaping.
+    let list = c.get("/customers?q=globex").await.text();
+    assert!(list.contains("data-customer=\"Globex &lt;Corp&gt;\" data-id=\"24\""));
+    assert!(list.contains("<td class=\"seats\">7</td>"));
+}
+
+#[tokio::test]
+async fn customer_form_validation() {
+    let mut c = logged_in().await;
+    let r = c.create_customer("acme 01", true).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(
+        r.text()
+            .contains("A customer with this name already exists")
+    );
+    assert!(r.text().contains("class=\"alert-error\""));
+    assert_eq!(c.state.count_customers_named("Acme 01"), 1);
+    let r = c.create_customer("  ", true).await;
+    assert!(r.text().contains("Name is required"));
+    let r = c.create_customer("Initech", false).await;
+    assert!(r.text().contains("You must accept the terms"));
+    // Values are kept.
+    assert!(
+        r.text()
+            .contains("id=\"name\" name=\"name\" value=\"Initech\"")
+    );
+    assert_eq!(c.state.count_customers_named("Initech"), 0);
+    let r = c.create_customer("Initech", true).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(c.state.count_customers_named("Initech"), 1);
+    // Form without CSRF token.
+    let r = c
+        .post_multipart("/customers", &[("name", "X"), ("terms", "yes")], None)
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(r.text().contains("Invalid or missing CSRF token"));
+}
+
+#[tokio::test]
+async fn device_enrolment_and_installer() {
+    let mut c = logged_in().await;
+    let form = c.get("/customers/2/devices/new").await.text();
+    assert!(form.contains("action=\"/customers/2/devices\""));
+    assert!(form.contains(
+        "id=\"auto-update\" name=\"auto_update\" type=\"checkbox\" value=\"on\" checked"
+    ));
+    let csrf = csrf_of(&form);
+    let r = c
+        .post_form(
+            "/customers/2/devices",
+            &[
+                ("csrf_token", &csrf),
+                ("hostname", "fs01"),
+                ("serial", "SN-1"),
+                ("quota_gb", "0"),
+                ("os", "linux"),
+            ],
+        )
+        .await;
+    assert!(r.text().contains("Quota must be a positive number of GB"));
+    let r = c
+        .post_form(
+            "/customers/2/devices",
+            &[("csrf_token", &csrf), ("serial", "SN-1"), ("quota_gb", "5")],
+        )
+        .await;
+    assert!(r.text().contains("Hostname is required"));
+    let r = c
+        .post_form(
+            "/customers/2/devices",
+            &[
+                ("csrf_token", &csrf),
+                ("hostname", "fs01"),
+                ("quota_gb", "5"),
+            ],
+        )
+        .await;
+    assert!(r.text().contains("Serial number is required"));
+    let r = c
+        .post_form(
+            "/customers/2/devices",
+            &[
+                ("csrf_token", &csrf),
+                ("hostname", "fs01"),
+                ("serial", "SN-ACME01-0001"),
+                ("quota_gb", "5"),
+                ("os", "linux"),
+            ],
+        )
+        .await;
+    assert!(
+        r.text()
+            .contains("A device with this serial number is already enrolled")
+    );
+
+    let r = c
+        .post_form(
+            "/customers/2/devices",
+            &[
+                ("csrf_token", &csrf),
+                ("hostname", "fs01"),
+                ("serial", "SN-FS01"),
+                ("quota_gb", "250"),
+                ("os", "linux"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let loc = r.location();
+    assert!(loc.starts_with("/customers/2/devices/"), "{loc}");
+    let dev = c.state.customers()[1].devices[0].clone();
+    assert_eq!(dev.hostname, "fs01");
+    assert_eq!(dev.quota_gb, 250);
+    assert!(!dev.auto_update);
+    let lk = &dev.licence_key;
+    assert_eq!(lk.len(), 23);
+    assert!(lk.starts_with("DBK-"));
+    assert!(lk.split('-').skip(1).all(|g| {
+        g.len() == 4
+            && g.chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+    }));
+
+    let page = c
+        .send(
+            Request::get(&loc)
+                .header(header::HOST, "vendor.test:8443")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .text();
+    assert!(page.contains("<h1 id=\"device-hostname\">fs01</h1>"));
+    assert!(page.contains(&format!("<code id=\"licence-key\">{lk}</code>")));
+    assert!(page.contains("<dd id=\"device-quota\">250</dd>"));
+    assert!(page.contains("id=\"back-to-customer\" href=\"/customers/2\""));
+    let marker = "id=\"installer-link\" href=\"";
+    let start = page.find(marker).unwrap() + marker.len();
+    let href = &page[start..start + page[start..].find('"').unwrap()];
+    assert!(
+        href.starts_with("http://vendor.test:8443/downloads/installer/"),
+        "{href}"
+    );
+    let path = href.trim_start_matches("http://vendor.test:8443");
+
+    let detail = c.get("/customers/2").await.text();
+    assert!(detail.contains("data-hostname=\"fs01\" data-serial=\"SN-FS01\""));
+    assert!(detail.contains("<td class=\"quota\">250</td>"));
+    assert!(detail.contains(&format!("<td class=\"licence\">{lk}</td>")));
+    assert!(detail.contains("<td class=\"status\">protected</td>"));
+
+    // Download works without a session.
+    let mut anon = Client {
+        app: c.app.clone(),
+        state: c.state.clone(),
+        cookies: HashMap::new(),
+    };
+    let dl = anon.get(path).await;
+    assert_eq!(dl.status, StatusCode::OK);
+    assert_eq!(dl.header(header::CONTENT_TYPE), "application/octet-stream");
+    assert_eq!(
+        dl.header(header::CONTENT_DISPOSITION),
+        "attachment; filename=\"demo-backup-setup-fs01.msi\""
+    );
+    assert!(dl.bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]));
+    assert!(!dl.text().contains(lk.as_str()));
+    assert_eq!(
+        anon.get("/downloads/installer/nope").await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(c.get("/customers/999").await.status, StatusCode::NOT_FOUND);
+    assert_eq!(c.get("/no/such/page").await.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn usage_page_api_and_csv() {
+    let mut c = logged_in().await;
+    // Acme 01 has seats on BK-WS, BK-SRV and one device.
+    let page = c.get("/customers/1/usage").await.text();
+    assert!(
+        page.contains("<div id=\"usage-root\"><p id=\"usage-loading\">Loading usage…</p></div>")
+    );
+    assert!(!page.contains("<table id=\"usage\""));
+    assert!(!page.contains("usage-row\""));
+    assert!(page.contains("<option value=\"2026-10\" selected>"));
+    assert!(page.contains("id=\"export-csv\" href=\"/customers/1/usage.csv?period=2026-10\""));
+    assert!(page.contains("fetch('/api/customers/1/usage?period=2026-10'"));
+    let page = c.get("/customers/1/usage?period=2026-08").await.text();
+    assert!(page.contains("<option value=\"2026-08\" selected>"));
+    assert_eq!(
+        c.get("/customers/1/usage?period=bad").await.status,
+        StatusCode::BAD_REQUEST
+    );
+
+    let api = c.get("/api/customers/1/usage?period=2026-09").await;
+    assert_eq!(api.status, StatusCode::OK);
+    let json: serde_json::Value = serde_json::from_slice(&api.bytes).unwrap();
+    assert_eq!(json["period"], "2026-09");
+    let rows = json["rows"].as_array().unwrap();
+    let seats = &c.state.customers()[0].seats;
+    assert_eq!(rows[0]["sku"], "BK-WS");
+    assert_eq!(rows[0]["metric"], "seats");
+    assert_eq!(rows[0]["quantity"], seats["BK-WS"].to_string());
+    assert_eq!(rows[0]["unit"], "seat");
+    let storage = rows.last().unwrap();
+    assert_eq!(storage["metric"], "storage_used");
+    assert_eq!(storage["unit"], "GiB");
+    let expected = state::storage_used("SN-ACME01-0001", "2026-09");
+    assert_eq!(storage["quantity"], expected.as_str());
+
+    let csv = c.get("/customers/1/usage.csv?period=2026-09").await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert!(csv.header(header::CONTENT_TYPE).starts_with("text/csv"));
+    assert_eq!(
+        csv.header(header::CONTENT_DISPOSITION),
+        "attachment; filename=\"usage-1-2026-09.csv\""
+    );
+    let text = csv.text();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "sku,metric,quantity,unit,period");
+    assert_eq!(
+        lines[1],
+        format!("BK-WS,seats,{},seat,2026-09", seats["BK-WS"])
+    );
+    assert_eq!(
+        *lines.last().unwrap(),
+        format!("BK-WS,storage_used,{expected},GiB,2026-09")
+    );
+    assert_eq!(lines.len(), rows.len() + 1);
+    // Deterministic.
+    let again = c.get("/customers/1/usage.csv?period=2026-09").await.text();
+    assert_eq!(again, text);
+}
+
+#[tokio::test]
+async fn subscriptions_seats_and_billing() {
+    let mut c = logged_in().await;
+    let page = c.get("/customers/1/subscriptions").await.text();
+    assert!(page.contains("<tr class=\"sku-row\" data-sku=\"BK-WS\">"));
+    assert!(page.contains("<td class=\"product\">Microsoft 365 Backup</td>"));
+    assert!(page.contains("<td class=\"unit-price\">12.00 EUR</td>"));
+    assert!(page.contains("<iframe id=\"billing-frame\" src=\"/customers/1/billing-widget\""));
+    let csrf = csrf_of(&page);
+    let r = c
+        .post_form(
+            "/customers/1/subscriptions",
+            &[("csrf_token", &csrf), ("sku", "BK-M365"), ("seats", "40")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.location(), "/customers/1/subscriptions");
+    let page = c.get("/customers/1/subscriptions").await.text();
+    assert!(page.contains("class=\"alert-success\""));
+    assert!(page.contains("Seats updated"));
+    assert!(page.contains("data-sku=\"BK-M365\"><td class=\"sku\">BK-M365</td><td class=\"product\">Microsoft 365 Backup</td><td class=\"seats\">40</td>"));
+    // Flash shown once.
+    assert!(
+        !c.get("/customers/1/subscriptions")
+            .await
+            .text()
+            .contains("Seats updated")
+    );
+    // Billing: Acme 01 has BK-WS 8, BK-SRV 1, BK-M365 40 -> 36 + 12 + 80 = 128.00 EUR.
+    let v = &c.state.customers()[0];
+    assert_eq!(v.seats["BK-WS"], 8);
+    assert_eq!(v.seats["BK-SRV"], 1);
+    let w = c.get("/customers/1/billing-widget").await.text();
+    assert!(w.contains("<span id=\"billing-plan\">Partner Silver</span>"));
+    assert!(w.contains("<span id=\"billing-period\">2026-11</span>"));
+    assert!(w.contains("<span id=\"billing-total\">128.00 EUR</span>"));
+    let r = c
+        .post_form(
+            "/customers/1/subscriptions",
+            &[("csrf_token", &csrf), ("sku", "BK-M365"), ("seats", "-1")],
+        )
+        .await;
+    assert!(r.text().contains("alert-error"));
+}
+
+#[tokio::test]
+async fn admin_api() {
+    let mut c = logged_in().await;
+    let admin = |method: Method, path: &str, token: Option<&str>, body: &str| {
+        let mut b = Request::builder().method(method).uri(path);
+        if let Some(t) = token {
+            b = b.header("X-Admin-Token", t);
+        }
+        b.header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body.to_string()))
+            .unwrap()
+    };
+    let r = c.send(admin(Method::GET, "/_admin/state", None, "")).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    let r = c
+        .send(admin(Method::GET, "/_admin/state", Some("wrong"), ""))
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    let r = c
+        .send(admin(
+            Method::POST,
+            "/_admin/customers/Acme%2002/seats",
+            None,
+            r#"{"sku":"BK-SRV","seats":9}"#,
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+
+    let r = c
+        .send(admin(
+            Method::GET,
+            "/_admin/state",
+            Some("demo-admin-token"),
+            "",
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let json: serde_json::Value = serde_json::from_slice(&r.bytes).unwrap();
+    assert_eq!(json["customers"].as_array().unwrap().len(), 23);
+    assert!(!r.text().contains("dbk_live_"));
+    assert!(!r.text().contains("admin@"));
+
+    let r = c
+        .send(admin(
+            Method::POST,
+            "/_admin/customers/Acme%2002/seats",
+            Some("demo-admin-token"),
+            r#"{"sku":"BK-SRV","seats":9}"#,
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let page = c.get("/customers/2/subscriptions").await.text();
+    assert!(page.contains("data-sku=\"BK-SRV\"><td class=\"sku\">BK-SRV</td><td class=\"product\">Server Backup</td><td class=\"seats\">9</td>"));
+    let r = c
+        .send(admin(
+            Method::POST,
+            "/_admin/customers/Nobody/seats",
+            Some("demo-admin-token"),
+            r#"{"sku":"BK-SRV","seats":9}"#,
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+
+    // Remove the seeded device of Acme 05.
+    assert_eq!(c.state.customers()[4].devices.len(), 1);
+    let r = c
+        .send(admin(
+            Method::DELETE,
+            "/_admin/customers/Acme%2005/devices/acme05-ws01",
+            Some("demo-admin-token"),
+            "",
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(c.state.customers()[4].devices.is_empty());
+    assert!(
+        c.get("/customers/5")
+            .await
+            .text()
+            .contains("No devices enrolled")
+    );
+
+    let r = c
+        .send(admin(
+            Method::POST,
+            "/_admin/expire-sessions",
+            Some("demo-admin-token"),
+            "",
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let r = c.get("/customers").await;
+    assert!(r.location().starts_with("/login?expired=1"));
+
+    // The same effects through the methods.
+    assert!(c.state.set_seats("Acme 03", "BK-WS", 1));
+    assert!(!c.state.set_seats("Acme 03", "NOPE", 1));
+    assert!(!c.state.remove_device("Acme 03", "nothing"));
+}
+
+#[tokio::test]
+async fn deterministic_secrets() {
+    async fn run() -> (Option<(String, String, String)>, String) {
+        let mut c = logged_in().await;
+        let r = c.create_customer("Umbrella", true).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER);
+        let csrf = c.csrf("/customers/24/devices/new").await;
+        c.post_form(
+            "/customers/24/devices",
+            &[
+                ("csrf_token", &csrf),
+                ("hostname", "u1"),
+                ("serial", "U-1"),
+                ("quota_gb", "10"),
+                ("os", "windows"),
+            ],
+        )
+        .await;
+        let lk = c.state.customers()[23].devices[0].licence_key.clone();
+        (c.state.admin_credentials_of("Umbrella"), lk)
+    }
+    let a = run().await;
+    let b = run().await;
+    assert!(a.0.is_some());
+    assert_eq!(a, b);
+    // A different seed gives different secrets.
+    let other = DemoState::new(DemoVendorConfig {
+        seed: 8,
+        ..DemoVendorConfig::fast()
+    })
+    .unwrap();
+    assert_ne!(
+        other.admin_credentials_of("Acme 01"),
+        DemoState::new(DemoVendorConfig::fast())
+            .unwrap()
+            .admin_credentials_of("Acme 01")
+    );
+}
+
+#[tokio::test]
+async fn real_server_start_and_shutdown() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let vendor = DemoVendor::start(DemoVendorConfig::fast()).await.unwrap();
+    let base = vendor.base_url().to_string();
+    assert!(base.starts_with("http://127.0.0.1:") && !base.ends_with('/'));
+    let addr = base.trim_start_matches("http://");
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    s.write_all(
+        format!("GET /login HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
+    .await
+    .unwrap();
+    let mut buf = String::new();
+    s.read_to_string(&mut buf).await.unwrap();
+    assert!(buf.starts_with("HTTP/1.1 200"), "{buf}");
+    assert!(buf.contains("<title>Demo Backup Partner Console</title>"));
+    assert!(buf.contains("id=\"sign-in\" type=\"submit\""));
+    assert_eq!(vendor.request_count("/login"), 1);
+    assert_eq!(vendor.request_count("/customers"), 0);
+    assert_eq!(vendor.customers().len(), 23);
+    assert_eq!(vendor.count_customers_named("Acme 07"), 1);
+    assert_eq!(vendor.current_totp().len(), 6);
+    assert_eq!(vendor.config().page_size, 10);
+    vendor.shutdown().await;
+    assert!(tokio::net::TcpStream::connect(addr).await.is_err());
+}
+
+#[test]
+fn bad_totp_seed_is_rejected() {
+    let r = DemoState::new(DemoVendorConfig {
+        totp_seed: "JBSWY3DP".into(),
+        ..DemoVendorConfig::fast()
+    });
+    assert!(r.is_err());
+}
