@@ -147,7 +147,7 @@ fn new_run_id() -> String {
 enum Next<'s> {
     Done(Option<String>),
     Steps(&'s [Step], Option<String>),
-    Loop { rows: Vec<Row>, alias: &'s str, body: &'s [Step] },
+    Loop { rows: Vec<Row>, alias: &'s str, key: Option<&'s Template>, body: &'s [Step] },
     Frame(&'s [Step]),
 }
 
@@ -159,6 +159,15 @@ enum ElementOp<'a> {
     Check(bool),
     Upload(&'a Path),
     Press(&'a str),
+}
+
+/// One `for_each` level in scope.
+struct Local {
+    alias: String,
+    row: Row,
+    index: usize,
+    /// Suffix for outputs captured inside (`key`, or the index).
+    key: String,
 }
 
 type StepFuture<'s> = Pin<Box<dyn Future<Output = Result<(), StepError>> + Send + 's>>;
@@ -173,8 +182,8 @@ struct Engine<'r> {
     run_dir: PathBuf,
     captures: BTreeMap<String, CapturedValue>,
     outputs: Vec<Output>,
-    /// Loop aliases in scope: (alias, current row, item index).
-    locals: Vec<(String, Row, usize)>,
+    /// Loop aliases in scope, innermost last.
+    locals: Vec<Local>,
     records: Vec<StepRecord>,
     depth: usize,
     /// The innermost step that failed: (path, label).
@@ -212,7 +221,7 @@ impl<'r> Engine<'r> {
     }
 
     fn item(&self) -> Option<usize> {
-        self.locals.last().map(|(_, _, i)| *i)
+        self.locals.last().map(|l| l.index)
     }
 
     async fn exec_step(&mut self, step: &'r Step) -> Result<(), StepError> {
@@ -250,10 +259,20 @@ impl<'r> Engine<'r> {
         let result = match next {
             Next::Done(_) => Ok(()),
             Next::Steps(steps, _) => self.exec_list(steps).await,
-            Next::Loop { rows, alias, body } => {
+            Next::Loop { rows, alias, key, body } => {
                 let mut result = Ok(());
                 for (i, row) in rows.into_iter().enumerate() {
-                    self.locals.push((alias.to_string(), row, i));
+                    self.locals.push(Local { alias: alias.to_string(), row, index: i, key: i.to_string() });
+                    if let Some(k) = key {
+                        match self.render(k) {
+                            Ok(k) => self.locals.last_mut().expect("just pushed").key = k,
+                            Err(e) => {
+                                self.locals.pop();
+                                result = Err(e);
+                                break;
+                            }
+                        }
+                    }
                     result = self.exec_list(body).await;
                     self.locals.pop();
                     if result.is_err() {
@@ -316,8 +335,8 @@ impl<'r> Engine<'r> {
                 .locals
                 .iter()
                 .rev()
-                .find(|(a, _, _)| a == alias)
-                .and_then(|(_, row, _)| row.get(&var.name).cloned())
+                .find(|l| l.alias == alias)
+                .and_then(|l| l.row.get(&var.name).cloned())
                 .ok_or_else(missing),
         }
     }
@@ -426,9 +445,9 @@ impl<'r> Engine<'r> {
                 let branch: &'r [Step] = if holds { then } else { otherwise };
                 return Ok(Next::Steps(branch, Some(if holds { "then".into() } else { "else".into() })));
             }
-            Action::ForEach { source, alias, body } => {
+            Action::ForEach { source, alias, key, body } => {
                 let rows = self.loop_rows(source)?;
-                return Ok(Next::Loop { rows, alias, body });
+                return Ok(Next::Loop { rows, alias, key: key.as_ref(), body });
             }
             Action::Call { flow } => {
                 let steps = self.playbook.flows.get(flow).map(Vec::as_slice).unwrap_or_default();
@@ -480,12 +499,14 @@ impl<'r> Engine<'r> {
         if ephemeral {
             return Ok(());
         }
-        let output = Output { name: name.to_string(), value, secret };
+        // Inside loops every item's value is its own output: `licence_key[SN-1]`.
+        let suffix: String = self.locals.iter().map(|l| format!("[{}]", l.key)).collect();
+        let output = Output { name: format!("{name}{suffix}"), value, secret };
         self.observer
             .captured(&output)
             .await
-            .map_err(|reason| StepError::Record { name: name.to_string(), reason })?;
-        self.outputs.retain(|o| o.name != name);
+            .map_err(|reason| StepError::Record { name: output.name.clone(), reason })?;
+        self.outputs.retain(|o| o.name != output.name);
         self.outputs.push(output);
         Ok(())
     }

@@ -111,6 +111,7 @@ pub(crate) struct RawStep {
     pub wait: Option<String>,
     #[serde(rename = "as")]
     pub alias: Option<String>,
+    pub key: Option<String>,
     pub save_as: Option<String>,
     pub parse: Option<String>,
     pub class: Option<String>,

@@ -84,7 +84,9 @@ pub enum Action {
     Extract(ExtractSpec),
     Assert { condition: Condition, expect: bool, message: Option<Template> },
     If { condition: Condition, negate: bool, then: Vec<Step>, otherwise: Vec<Step> },
-    ForEach { source: VarRef, alias: String, body: Vec<Step> },
+    /// Outputs captured inside are named `name[key]` (`key` rendered per
+    /// item, else the item's index), so every item's values are kept.
+    ForEach { source: VarRef, alias: String, key: Option<Template>, body: Vec<Step> },
     Call { flow: String },
     Totp { secret: String, save_as: String },
     Download { css: Template, save_as: String, parse: DownloadParse },

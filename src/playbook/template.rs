@@ -15,6 +15,9 @@ pub enum Filter {
     Lower,
     Upper,
     Trim,
+    /// Escapes `\`, `'` and `"` for use inside a quoted CSS attribute value,
+    /// e.g. `tr[data-customer='{{ params.name | css }}']`.
+    Css,
 }
 
 impl Filter {
@@ -24,6 +27,7 @@ impl Filter {
             "lower" => Self::Lower,
             "upper" => Self::Upper,
             "trim" => Self::Trim,
+            "css" => Self::Css,
             _ => return None,
         })
     }
@@ -34,6 +38,10 @@ impl Filter {
             Self::Lower => value.to_lowercase(),
             Self::Upper => value.to_uppercase(),
             Self::Trim => value.trim().to_string(),
+            Self::Css => value
+                .replace('\\', "\\\\")
+                .replace('\'', "\\'")
+                .replace('"', "\\\""),
         }
     }
 }
@@ -123,7 +131,7 @@ impl Template {
                 .map(|f| {
                     let f = f.trim();
                     Filter::parse(f).ok_or_else(|| {
-                        format!("unknown filter `{f}` (known: urlencode, lower, upper, trim)")
+                        format!("unknown filter `{f}` (known: urlencode, lower, upper, trim, css)")
                     })
                 })
                 .collect::<Result<Vec<_>, _>>()?;
@@ -228,12 +236,17 @@ mod tests {
         );
         assert_eq!(
             Template::parse("{{ params.x | shout }}").unwrap_err(),
-            "unknown filter `shout` (known: urlencode, lower, upper, trim)"
+            "unknown filter `shout` (known: urlencode, lower, upper, trim, css)"
         );
         assert_eq!(
             Template::parse("a }} b").unwrap_err(),
             "`}}` without `{{` in template `a }} b`"
         );
+    }
+
+    #[test]
+    fn css_filter_escapes_quotes() {
+        assert_eq!(Filter::Css.apply(r#"O'Brien "IT" \ Co"#), r#"O\'Brien \"IT\" \\ Co"#);
     }
 
     #[test]

@@ -47,7 +47,7 @@ fn modifiers(action: &str) -> (&'static [&'static str], &'static [&'static str])
         "if_present" | "if_missing" => (&["wait", "then", "else"], &["then"]),
         "if_text" => (&["in", "then", "else"], &["then"]),
         "if" | "unless" => (&["then", "else"], &["then"]),
-        "for_each" => (&["as", "do"], &["do"]),
+        "for_each" => (&["as", "key", "do"], &["do"]),
         "totp" => (&["save_as"], &["save_as"]),
         "download" => (&["save_as", "parse"], &["save_as"]),
         "frame" => (&["steps"], &["steps"]),
@@ -620,8 +620,9 @@ impl<'a> Validator<'a> {
                 }
                 let mut inner = scope.clone();
                 inner.aliases.push((alias.clone(), fields));
+                let key = r.key.as_deref().map(|k| self.template(node, "key", k, &inner));
                 let body = self.build_list(node.children.get("do").map_or(&[][..], |v| v), &inner);
-                Action::ForEach { source, alias, body }
+                Action::ForEach { source, alias, key: key.map_or(Some(None), |o| o.map(Some))?, body }
             }
             "call" => {
                 if !self.flow_names.contains(&arg) {
