@@ -414,6 +414,27 @@ async fn killed_chromedriver_is_restarted() {
     let mut second = sup.new_session(&SessionOptions::default()).await.unwrap();
     let new_pid = sup.driver_pid().unwrap();
     assert_ne!(new_pid, pid);
+    // The dead chromedriver's orphaned Chromium (same process group) was cleaned up.
+    // (Killed processes may linger briefly as zombies: look at live ones only.)
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
+    loop {
+        let ps = std::process::Command::new("ps")
+            .args(["-o", "stat=", "-g", &pid.to_string()])
+            .output()
+            .unwrap();
+        let live = String::from_utf8_lossy(&ps.stdout)
+            .lines()
+            .filter(|stat| !stat.trim_start().starts_with('Z'))
+            .count();
+        if live == 0 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{live} orphaned process(es) of the killed chromedriver's group {pid}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     second.goto(&format!("{site}/form")).await.unwrap();
     assert!(second.probe("#name").await.unwrap().is_some());
     second.close().await.unwrap();

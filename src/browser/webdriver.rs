@@ -575,3 +575,69 @@ impl Drop for WebDriverBrowser {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fantoccini::error::WebDriver;
+
+    fn std_err(status: ErrorStatus, msg: &'static str) -> CmdError {
+        CmdError::Standard(WebDriver::new(status, msg))
+    }
+
+    #[test]
+    fn maps_webdriver_statuses() {
+        assert!(matches!(
+            map_cmd_error("click", Some("#a"), std_err(ErrorStatus::NoSuchElement, "x")),
+            BrowserError::NoSuchElement { selector } if selector == "#a"
+        ));
+        for s in [
+            ErrorStatus::StaleElementReference,
+            ErrorStatus::ElementNotInteractable,
+            ErrorStatus::ElementClickIntercepted,
+            ErrorStatus::InvalidElementState,
+        ] {
+            assert!(matches!(
+                map_cmd_error("click", Some("#a"), std_err(s, "x")),
+                BrowserError::NotInteractable { .. }
+            ));
+        }
+        assert!(matches!(
+            map_cmd_error("goto", None, std_err(ErrorStatus::InvalidSessionId, "x")),
+            BrowserError::SessionLost { .. }
+        ));
+        for msg in [
+            "session deleted because of page crash",
+            "chrome not reachable",
+            "disconnected: not connected to DevTools",
+        ] {
+            assert!(matches!(
+                map_cmd_error("goto", None, std_err(ErrorStatus::UnknownError, msg)),
+                BrowserError::SessionLost { .. }
+            ));
+        }
+        assert!(matches!(
+            map_cmd_error("goto", None, CmdError::Lost(std::io::Error::other("reset"))),
+            BrowserError::SessionLost { .. }
+        ));
+        assert!(matches!(
+            map_cmd_error(
+                "execute",
+                None,
+                std_err(ErrorStatus::JavascriptError, "boom")
+            ),
+            BrowserError::Driver { .. }
+        ));
+    }
+
+    #[test]
+    fn redacts_typed_text() {
+        let e = BrowserError::NotInteractable {
+            selector: "#pw".into(),
+            detail: "cannot type hunter2 here".into(),
+        };
+        let shown = redact_error(e, "hunter2").to_string();
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert_eq!(redact("abc", ""), "abc");
+    }
+}
