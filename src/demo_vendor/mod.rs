@@ -10,9 +10,33 @@
 //! # Ok(()) }
 //! ```
 //!
-//! The routes and CSS selectors are a contract with the playbooks; see the
-//! module files: [`auth`] (login, TOTP, sessions, CSRF), [`pages`] (customers,
-//! devices, subscriptions, usage) and [`admin`] (`/_admin` outside changes).
+//! The routes and CSS selectors are a contract with the playbooks (add, never rename):
+//!
+//! | Route | Selectors |
+//! |---|---|
+//! | `GET/POST /login`, `?expired=1&next=` | `form#login-form`, `#username`, `#password`, `#sign-in`, `.alert-error`, `#session-expired` |
+//! | `GET/POST /login/2fa` | `form#totp-form`, `#totp[name=code]`, `#verify` |
+//! | `GET /logout` | ends the session |
+//! | `GET /customers?page=&q=` | `#search-form`, `#search`, `#search-btn`, `#new-customer`, `table#customers tr.customer-row[data-customer][data-id]`, `nav.pagination a.prev/a.next span.page-info`, `p.empty` |
+//! | `GET /customers/new`, `POST /customers` | `form#customer-form`, `#name`, `#contact-email`, `#region`, `#seats`, `#terms`, `#logo`, `#create` (disabled, enabled by JS) |
+//! | `GET /customers/{id}/welcome` | `#welcome-customer`, `div#credentials` (hidden ~200 ms) with `code#admin-username/#admin-password/#api-key`, `#continue`; later: `#secrets-gone` |
+//! | `GET /customers/{id}` | `#customer-name/-id/-region/-contact/-logo`, `#enrol-device`, `#subscriptions`, `#usage`, `table#devices tr.device-row` |
+//! | `GET /customers/{id}/devices/new`, `POST /customers/{id}/devices` | `form#device-form`, `#hostname`, `#serial`, `#quota-gb`, `#os`, `#auto-update`, `#enrol` |
+//! | `GET /customers/{id}/devices/{device_id}` | `#licence-key`, `#installer-link` (absolute), `#device-quota`, `#back-to-customer` |
+//! | `GET /downloads/installer/{token}` | the installer (no login) |
+//! | `GET/POST /customers/{id}/subscriptions` | `table#subscriptions tr.sku-row[data-sku]`, `form#seats-form`, `#sku`, `#seat-count`, `#save-seats`, `iframe#billing-frame` |
+//! | `GET /customers/{id}/billing-widget` | `#billing-plan`, `#billing-period`, `#billing-total` |
+//! | `GET /customers/{id}/usage?period=` | `#period`, `#usage-root`, `#usage-loading`, JS-rendered `table#usage tr.usage-row`, `#export-csv` |
+//! | `GET /api/customers/{id}/usage?period=` | JSON, 401 JSON without session |
+//! | `GET /customers/{id}/usage.csv?period=` | CSV download |
+//! | `/_admin/...` | JSON, `X-Admin-Token` header |
+//!
+//! Sessions expire server side after `session_ttl` (absolute, from login) or
+//! on [`DemoVendor::expire_sessions`]; a protected page then answers
+//! `303 /login?expired=1&next=...` (without any session cookie: `303 /login?next=...`).
+//! Implementation: [`auth`] (login, TOTP, sessions, CSRF), [`pages`] (customers,
+//! devices, subscriptions, usage), [`admin`] (`/_admin` outside changes),
+//! [`state`] (the in-memory store) and [`html`] (escaping, layout, forms).
 
 pub mod admin;
 pub mod auth;
@@ -20,6 +44,8 @@ pub mod html;
 pub mod pages;
 pub mod state;
 
+#[cfg(test)]
+mod browser_smoke;
 #[cfg(test)]
 mod tests;
 
@@ -143,7 +169,10 @@ pub fn router(state: DemoState) -> Router {
         .route("/customers/new", get(pages::new_customer))
         .route("/customers/{id}", get(pages::customer_detail))
         .route("/customers/{id}/welcome", get(pages::welcome))
-        .route("/customers/{id}/devices", post(pages::enrol_device))
+        .route(
+            "/customers/{id}/devices",
+            get(pages::devices_index).post(pages::enrol_device),
+        )
         .route("/customers/{id}/devices/new", get(pages::new_device))
         .route(
             "/customers/{id}/devices/{device_id}",

@@ -72,7 +72,13 @@ pub async fn customers_list(
             .cloned()
             .collect()
     };
-    matching.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
+    matching.sort_by(|a, b| {
+        a.name
+            .to_lowercase()
+            .cmp(&b.name.to_lowercase())
+            .then_with(|| a.name.cmp(&b.name))
+            .then(a.id.cmp(&b.id))
+    });
     let pages = matching.len().div_ceil(page_size).max(1);
     let page_no = page_no.min(pages);
     let flash = take_flash(&state, &sess);
@@ -398,6 +404,14 @@ fn device_form(sess: &Sess, c: &Customer, v: &DeviceFormValues, error: &str) -> 
         q = esc(&v.quota_gb),
         au = if v.auto_update { " checked" } else { "" },
     )
+}
+
+/// `GET /customers/{id}/devices` (no list page of its own): back to the customer.
+pub async fn devices_index(_sess: Sess, Path(id): Path<String>) -> Response {
+    match parse_id(&id) {
+        Some(id) => redirect(&format!("/customers/{id}")),
+        None => not_found(None),
+    }
 }
 
 /// `GET /customers/{id}/devices/new`
