@@ -10,9 +10,9 @@
 //! - [`cli`]: one file per subcommand; `main.rs` only dispatches.
 
 pub mod browser;
+pub mod cli;
 pub mod demo_vendor;
-pub mod retry;
 pub mod engine;
 pub mod playbook;
+pub mod retry;
 pub mod secrets;
-pub mod cli;

@@ -104,7 +104,11 @@ mod tests {
         let out: Result<u32, &str> = fast()
             .run(|| async {
                 let n = tries.fetch_add(1, Ordering::SeqCst) + 1;
-                if n < 3 { Err(Attempt::Retry("flaky")) } else { Ok(n) }
+                if n < 3 {
+                    Err(Attempt::Retry("flaky"))
+                } else {
+                    Ok(n)
+                }
             })
             .await;
         assert_eq!(out, Ok(3));

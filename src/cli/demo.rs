@@ -47,17 +47,46 @@ fn demo_secrets(config: &DemoVendorConfig) -> SecretValues {
 /// The scenario the demo plays, in order: (playbook file, params as `k=v`,
 /// params file relative to the playbooks folder, what it shows).
 const SCENARIO: &[(&str, &[&str], Option<&str>, &str)] = &[
-    ("provision.toml", &["customer_name=Contoso Dental", "contact_email=it@contoso-dental.example", "seats=8"], None,
-     "create a customer and capture its one-time admin password and API key"),
-    ("provision.toml", &["customer_name=Contoso Dental", "seats=8"], None,
-     "run it again: the customer exists, nothing is created twice"),
-    ("enrol-devices.toml", &[], Some("params/devices.toml"),
-     "enrol two machines and capture licence keys and installer links"),
-    ("customers.toml", &[], None, "list every customer across the paginated table"),
-    ("subscriptions.toml", &["customer_name=Contoso Dental"], None,
-     "seats per SKU, and the plan inside the billing iframe"),
-    ("usage.toml", &["customer_name=Contoso Dental"], None,
-     "the JavaScript-rendered usage table and its CSV export"),
+    (
+        "provision.toml",
+        &[
+            "customer_name=Contoso Dental",
+            "contact_email=it@contoso-dental.example",
+            "seats=8",
+        ],
+        None,
+        "create a customer and capture its one-time admin password and API key",
+    ),
+    (
+        "provision.toml",
+        &["customer_name=Contoso Dental", "seats=8"],
+        None,
+        "run it again: the customer exists, nothing is created twice",
+    ),
+    (
+        "enrol-devices.toml",
+        &[],
+        Some("params/devices.toml"),
+        "enrol two machines and capture licence keys and installer links",
+    ),
+    (
+        "customers.toml",
+        &[],
+        None,
+        "list every customer across the paginated table",
+    ),
+    (
+        "subscriptions.toml",
+        &["customer_name=Contoso Dental"],
+        None,
+        "seats per SKU, and the plan inside the billing iframe",
+    ),
+    (
+        "usage.toml",
+        &["customer_name=Contoso Dental"],
+        None,
+        "the JavaScript-rendered usage table and its CSV export",
+    ),
 ];
 
 pub async fn run(args: DemoArgs, redactor: Redactor) -> u8 {
@@ -80,12 +109,31 @@ pub async fn run(args: DemoArgs, redactor: Redactor) -> u8 {
     };
     let secrets = demo_secrets(&config);
     secrets.register(&redactor);
-    let engine = EngineConfig { artifacts_dir: args.artifacts.clone(), ..EngineConfig::default() };
+    let engine = EngineConfig {
+        artifacts_dir: args.artifacts.clone(),
+        ..EngineConfig::default()
+    };
     let mut code = exit::OK;
     for (i, (file, pairs, params_file, what)) in SCENARIO.iter().enumerate() {
         let path = args.playbooks.join(file);
-        println!("\n== {}/{}: {} — {what}", i + 1, SCENARIO.len(), path.display());
-        code = play(&path, pairs, params_file.map(|p| args.playbooks.join(p)).as_deref(), &secrets, &vendor, &supervisor, &engine, &redactor, args.reveal).await;
+        println!(
+            "\n== {}/{}: {} — {what}",
+            i + 1,
+            SCENARIO.len(),
+            path.display()
+        );
+        code = play(
+            &path,
+            pairs,
+            params_file.map(|p| args.playbooks.join(p)).as_deref(),
+            &secrets,
+            &vendor,
+            &supervisor,
+            &engine,
+            &redactor,
+            args.reveal,
+        )
+        .await;
         if code != exit::OK {
             break;
         }
@@ -94,12 +142,18 @@ pub async fn run(args: DemoArgs, redactor: Redactor) -> u8 {
     let customers = vendor.customers();
     vendor.shutdown().await;
     if code == exit::OK {
-        let contoso = customers.iter().filter(|c| c.name == "Contoso Dental").count();
+        let contoso = customers
+            .iter()
+            .filter(|c| c.name == "Contoso Dental")
+            .count();
         println!(
             "\ndemo finished: the vendor now has {} customers ({} named Contoso Dental, with {} devices)",
             customers.len(),
             contoso,
-            customers.iter().find(|c| c.name == "Contoso Dental").map_or(0, |c| c.devices.len())
+            customers
+                .iter()
+                .find(|c| c.name == "Contoso Dental")
+                .map_or(0, |c| c.devices.len())
         );
     }
     code
@@ -132,8 +186,21 @@ async fn play(
             return exit::PERMANENT;
         }
     };
-    let inputs = RunInputs { params, secrets: secrets.clone(), vendor_base_url: vendor.base_url().to_string() };
-    match run_in_session(&playbook, &inputs, supervisor, engine, &mut ProgressPrinter, redactor).await {
+    let inputs = RunInputs {
+        params,
+        secrets: secrets.clone(),
+        vendor_base_url: vendor.base_url().to_string(),
+    };
+    match run_in_session(
+        &playbook,
+        &inputs,
+        supervisor,
+        engine,
+        &mut ProgressPrinter,
+        redactor,
+    )
+    .await
+    {
         Ok(Some(report)) => print_report(&report, reveal, redactor),
         Ok(None) => exit::INTERRUPTED,
         Err(e) => {
@@ -164,8 +231,14 @@ pub async fn serve(args: DemoVendorArgs) -> u8 {
         vendor.shutdown().await;
         return exit::INTERNAL;
     }
-    println!("demo vendor panel at {}/login (Ctrl-C to stop)", vendor.base_url());
-    println!("its login is in {} (demo values, not real secrets)", args.secrets_file.display());
+    println!(
+        "demo vendor panel at {}/login (Ctrl-C to stop)",
+        vendor.base_url()
+    );
+    println!(
+        "its login is in {} (demo values, not real secrets)",
+        args.secrets_file.display()
+    );
     println!(
         "try: panelwright run playbooks/demo-backup/provision.toml --base-url {} --secrets {} --param customer_name=Example",
         vendor.base_url(),

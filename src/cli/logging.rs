@@ -1,6 +1,6 @@
 //! tracing set-up: human-readable or JSON, always through the redactor.
 
-use crate::secrets::{Redactor, RedactingWriter};
+use crate::secrets::{RedactingWriter, Redactor};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -12,7 +12,9 @@ pub enum LogFormat {
 pub fn init(format: LogFormat, filter: &str, redactor: Redactor) {
     let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("warn"));
     let writer = RedactingWriter::stderr(redactor);
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(writer);
     let _ = match format {
         LogFormat::Human => builder.with_target(false).try_init(),
         LogFormat::Json => builder.json().try_init(),

@@ -27,10 +27,20 @@ pub mod exit {
 }
 
 #[derive(Debug, Parser)]
-#[command(name = "panelwright", version, about = "Automates SaaS vendor control panels that have no API")]
+#[command(
+    name = "panelwright",
+    version,
+    about = "Automates SaaS vendor control panels that have no API"
+)]
 pub struct Cli {
     /// Log format on standard error.
-    #[arg(long, global = true, value_enum, default_value = "human", env = "PANELWRIGHT_LOG_FORMAT")]
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "human",
+        env = "PANELWRIGHT_LOG_FORMAT"
+    )]
     pub log_format: logging::LogFormat,
     /// Log filter (tracing's EnvFilter syntax), e.g. `panelwright=debug`.
     #[arg(long, global = true, default_value = "warn", env = "PANELWRIGHT_LOG")]

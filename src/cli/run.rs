@@ -3,7 +3,8 @@
 use super::{exit, exit_for};
 use crate::browser::{Browser, BrowserError, DriverEndpoint, DriverSupervisor, SessionOptions};
 use crate::engine::{
-    CapturedValue, EngineConfig, Output, RunInputs, RunObserver, RunReport, StepRecord, StepStatus, run_playbook,
+    CapturedValue, EngineConfig, Output, RunInputs, RunObserver, RunReport, StepRecord, StepStatus,
+    run_playbook,
 };
 use crate::playbook::params::{self, ParamValue};
 use crate::playbook::{Playbook, validate::parse_duration};
@@ -62,7 +63,11 @@ pub(crate) fn progress_line(r: &StepRecord) -> String {
         StepStatus::Ok => "ok",
         StepStatus::Failed => "FAILED",
     };
-    let note = r.note.as_deref().map(|n| format!(" ({n})")).unwrap_or_default();
+    let note = r
+        .note
+        .as_deref()
+        .map(|n| format!(" ({n})"))
+        .unwrap_or_default();
     format!(
         "{indent}{path:<28} {:<52} {status:<6} {:>7.1} ms{note}",
         r.label,
@@ -92,7 +97,11 @@ pub(crate) fn format_outputs(outputs: &[Output], reveal: bool, redactor: &Redact
         };
         let line = format!("  {} = {shown}\n", o.name);
         // Revealed captures are printed on request; given secrets never are.
-        out.push_str(&if reveal && o.secret { line } else { redactor.redact(&line) });
+        out.push_str(&if reveal && o.secret {
+            line
+        } else {
+            redactor.redact(&line)
+        });
     }
     out
 }
@@ -116,7 +125,9 @@ pub(crate) fn collect_params(
                             }
                             Err(e) => errors.push(format!("parameter `{k}`: {e}")),
                         },
-                        None => errors.push(format!("unknown parameter `{k}` in {}", file.display())),
+                        None => {
+                            errors.push(format!("unknown parameter `{k}` in {}", file.display()))
+                        }
                     }
                 }
             }
@@ -145,16 +156,21 @@ pub(crate) fn collect_params(
 }
 
 fn read_params_file(file: &Path) -> Result<serde_json::Map<String, serde_json::Value>, String> {
-    let text = std::fs::read_to_string(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
     let value: serde_json::Value = if file.extension().is_some_and(|e| e == "json") {
         serde_json::from_str(&text).map_err(|e| format!("{}: {e}", file.display()))?
     } else {
-        let t: toml::Table = toml::from_str(&text).map_err(|e| format!("{}: {}", file.display(), e.message()))?;
+        let t: toml::Table =
+            toml::from_str(&text).map_err(|e| format!("{}: {}", file.display(), e.message()))?;
         serde_json::to_value(t).map_err(|e| e.to_string())?
     };
     match value {
         serde_json::Value::Object(m) => Ok(m),
-        _ => Err(format!("{} must hold a table of parameters", file.display())),
+        _ => Err(format!(
+            "{} must hold a table of parameters",
+            file.display()
+        )),
     }
 }
 
@@ -198,10 +214,17 @@ pub async fn run(args: RunArgs, redactor: Redactor) -> u8 {
         None => SecretValues::default(),
     };
     secrets.register(&redactor);
-    let missing: Vec<&String> = playbook.secrets.iter().filter(|s| secrets.get(s).is_none()).collect();
+    let missing: Vec<&String> = playbook
+        .secrets
+        .iter()
+        .filter(|s| secrets.get(s).is_none())
+        .collect();
     if !missing.is_empty() {
         let names: Vec<&str> = missing.iter().map(|s| s.as_str()).collect();
-        eprintln!("error: missing secrets: {} (give them with --secrets FILE)", names.join(", "));
+        eprintln!(
+            "error: missing secrets: {} (give them with --secrets FILE)",
+            names.join(", ")
+        );
         return exit::PERMANENT;
     }
     let params = match collect_params(&playbook, &args.params, args.params_file.as_deref()) {
@@ -213,7 +236,10 @@ pub async fn run(args: RunArgs, redactor: Redactor) -> u8 {
             return exit::PERMANENT;
         }
     };
-    let mut config = EngineConfig { artifacts_dir: args.artifacts.clone(), ..EngineConfig::default() };
+    let mut config = EngineConfig {
+        artifacts_dir: args.artifacts.clone(),
+        ..EngineConfig::default()
+    };
     if let Some(t) = &args.timeout {
         match parse_duration(t) {
             Ok(d) => config.default_timeout = Some(d),
@@ -234,9 +260,26 @@ pub async fn run(args: RunArgs, redactor: Redactor) -> u8 {
             return exit::TRANSIENT;
         }
     };
-    let inputs = RunInputs { params, secrets, vendor_base_url: args.base_url.clone() };
-    println!("running {} ({}) against {}", playbook.name, args.playbook.display(), args.base_url);
-    let outcome = run_in_session(&playbook, &inputs, &supervisor, &config, &mut ProgressPrinter, &redactor).await;
+    let inputs = RunInputs {
+        params,
+        secrets,
+        vendor_base_url: args.base_url.clone(),
+    };
+    println!(
+        "running {} ({}) against {}",
+        playbook.name,
+        args.playbook.display(),
+        args.base_url
+    );
+    let outcome = run_in_session(
+        &playbook,
+        &inputs,
+        &supervisor,
+        &config,
+        &mut ProgressPrinter,
+        &redactor,
+    )
+    .await;
     supervisor.shutdown().await;
     let report = match outcome {
         Ok(Some(r)) => r,
@@ -245,7 +288,10 @@ pub async fn run(args: RunArgs, redactor: Redactor) -> u8 {
             return exit::INTERRUPTED;
         }
         Err(e) => {
-            eprintln!("error: no browser session: {}", redactor.redact(&e.to_string()));
+            eprintln!(
+                "error: no browser session: {}",
+                redactor.redact(&e.to_string())
+            );
             return exit::TRANSIENT;
         }
     };
@@ -256,14 +302,27 @@ pub async fn run(args: RunArgs, redactor: Redactor) -> u8 {
 pub(crate) fn print_report(report: &RunReport, reveal: bool, redactor: &Redactor) -> u8 {
     let mut stdout = std::io::stdout().lock();
     let _ = writeln!(stdout, "outputs:");
-    let _ = write!(stdout, "{}", format_outputs(&report.outputs, reveal, redactor));
+    let _ = write!(
+        stdout,
+        "{}",
+        format_outputs(&report.outputs, reveal, redactor)
+    );
     match &report.failure {
         None => {
-            let _ = writeln!(stdout, "succeeded in {:.2} s ({} steps)", report.duration.as_secs_f64(), report.steps.len());
+            let _ = writeln!(
+                stdout,
+                "succeeded in {:.2} s ({} steps)",
+                report.duration.as_secs_f64(),
+                report.steps.len()
+            );
             exit::OK
         }
         Some(f) => {
-            let _ = writeln!(stdout, "FAILED at {} ({}): {} [{}]", f.step, f.label, f.message, f.class);
+            let _ = writeln!(
+                stdout,
+                "FAILED at {} ({}): {} [{}]",
+                f.step, f.label, f.message, f.class
+            );
             for a in &report.artifacts {
                 let _ = writeln!(stdout, "  artifact: {}", a.display());
             }

@@ -45,8 +45,6 @@ pub mod pages;
 pub mod state;
 
 #[cfg(test)]
-mod browser_smoke;
-#[cfg(test)]
 mod tests;
 
 use std::net::SocketAddr;

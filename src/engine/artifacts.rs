@@ -28,8 +28,15 @@ return true;
 
 /// Takes a screenshot with secrets masked in the DOM, restoring the page after.
 pub async fn masked_screenshot(browser: &mut dyn Browser, redactor: &Redactor) -> Option<Vec<u8>> {
-    let values: Vec<serde_json::Value> = redactor.values().into_iter().map(serde_json::Value::String).collect();
-    let masked = browser.execute(MASK_JS, vec![serde_json::Value::Array(values)]).await.is_ok();
+    let values: Vec<serde_json::Value> = redactor
+        .values()
+        .into_iter()
+        .map(serde_json::Value::String)
+        .collect();
+    let masked = browser
+        .execute(MASK_JS, vec![serde_json::Value::Array(values)])
+        .await
+        .is_ok();
     let png = browser.screenshot().await.ok();
     if masked {
         let _ = browser.execute(UNMASK_JS, vec![]).await;

@@ -16,12 +16,20 @@ pub struct CompiledExtract {
 
 impl CompiledExtract {
     pub fn new(rows: &str, fields: &[FieldSpec]) -> Result<Self, String> {
-        let parse = |css: &str| Selector::parse(css).map_err(|e| format!("invalid CSS selector `{css}`: {e}"));
+        let parse = |css: &str| {
+            Selector::parse(css).map_err(|e| format!("invalid CSS selector `{css}`: {e}"))
+        };
         Ok(Self {
             rows: parse(rows)?,
             fields: fields
                 .iter()
-                .map(|f| Ok((f.name.clone(), f.css.as_deref().map(parse).transpose()?, f.attr.clone())))
+                .map(|f| {
+                    Ok((
+                        f.name.clone(),
+                        f.css.as_deref().map(parse).transpose()?,
+                        f.attr.clone(),
+                    ))
+                })
                 .collect::<Result<_, String>>()?,
         })
     }
@@ -71,7 +79,11 @@ mod tests {
     use super::*;
 
     fn field(name: &str, css: Option<&str>, attr: Option<&str>) -> FieldSpec {
-        FieldSpec { name: name.into(), css: css.map(Into::into), attr: attr.map(Into::into) }
+        FieldSpec {
+            name: name.into(),
+            css: css.map(Into::into),
+            attr: attr.map(Into::into),
+        }
     }
 
     #[test]
@@ -80,7 +92,11 @@ mod tests {
             <b>01</b></td><td class="s">5</td></tr><tr class="r" data-id="2"><td class="n">Beta</td></tr></table>"#;
         let spec = CompiledExtract::new(
             "table#t tr.r",
-            &[field("name", Some("td.n"), None), field("id", None, Some("data-id")), field("seats", Some("td.s"), None)],
+            &[
+                field("name", Some("td.n"), None),
+                field("id", None, Some("data-id")),
+                field("seats", Some("td.s"), None),
+            ],
         )
         .unwrap();
         let rows = extract_rows(html, &spec);

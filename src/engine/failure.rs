@@ -48,7 +48,10 @@ pub enum StepError {
     Assertion { message: String },
     /// A `fail` step: the playbook itself decided.
     #[error("{message}")]
-    Declared { message: String, class: FailureClass },
+    Declared {
+        message: String,
+        class: FailureClass,
+    },
     /// A value the run needs is missing or unusable (param, secret, file).
     #[error("bad input: {0}")]
     Input(String),
@@ -71,9 +74,9 @@ pub fn classify(error: &StepError) -> FailureClass {
     match error {
         StepError::Browser(b) if b.is_transient() => FailureClass::Transient,
         StepError::Browser(BrowserError::Io { .. }) => FailureClass::Transient,
-        StepError::Browser(BrowserError::NoSuchElement { .. } | BrowserError::NotInteractable { .. }) => {
-            FailureClass::PlaybookBroken
-        }
+        StepError::Browser(
+            BrowserError::NoSuchElement { .. } | BrowserError::NotInteractable { .. },
+        ) => FailureClass::PlaybookBroken,
         StepError::Browser(BrowserError::Driver { detail, .. }) => {
             // An invalid selector is the playbook's fault; any other driver
             // complaint is assumed to be a passing browser problem.
@@ -87,9 +90,13 @@ pub fn classify(error: &StepError) -> FailureClass {
         StepError::WaitTimeout { .. } | StepError::Assertion { .. } => FailureClass::PlaybookBroken,
         StepError::Declared { class, .. } => *class,
         StepError::Input(_) => FailureClass::Permanent,
-        StepError::VendorHttp { status, .. } if *status >= 500 || *status == 429 => FailureClass::Transient,
+        StepError::VendorHttp { status, .. } if *status >= 500 || *status == 429 => {
+            FailureClass::Transient
+        }
         StepError::VendorHttp { .. } => FailureClass::PlaybookBroken,
-        StepError::Download(_) | StepError::Record { .. } | StepError::Interrupted => FailureClass::Transient,
+        StepError::Download(_) | StepError::Record { .. } | StepError::Interrupted => {
+            FailureClass::Transient
+        }
     }
 }
 
@@ -99,16 +106,43 @@ mod tests {
 
     #[test]
     fn classes() {
-        let t = StepError::Browser(BrowserError::Timeout { call: "click", after: Duration::from_secs(1) });
+        let t = StepError::Browser(BrowserError::Timeout {
+            call: "click",
+            after: Duration::from_secs(1),
+        });
         assert_eq!(classify(&t), FailureClass::Transient);
-        let gone = StepError::Browser(BrowserError::SessionLost { call: "goto", detail: "refused".into() });
+        let gone = StepError::Browser(BrowserError::SessionLost {
+            call: "goto",
+            detail: "refused".into(),
+        });
         assert_eq!(classify(&gone), FailureClass::Transient);
-        let wait = StepError::WaitTimeout { what: "#x".into(), after: Duration::from_secs(1) };
+        let wait = StepError::WaitTimeout {
+            what: "#x".into(),
+            after: Duration::from_secs(1),
+        };
         assert_eq!(classify(&wait), FailureClass::PlaybookBroken);
-        assert_eq!(classify(&StepError::Input("missing secret".into())), FailureClass::Permanent);
-        assert_eq!(classify(&StepError::VendorHttp { status: 503, url: "u".into() }), FailureClass::Transient);
-        assert_eq!(classify(&StepError::VendorHttp { status: 404, url: "u".into() }), FailureClass::PlaybookBroken);
-        let declared = StepError::Declared { message: "login rejected".into(), class: FailureClass::Permanent };
+        assert_eq!(
+            classify(&StepError::Input("missing secret".into())),
+            FailureClass::Permanent
+        );
+        assert_eq!(
+            classify(&StepError::VendorHttp {
+                status: 503,
+                url: "u".into()
+            }),
+            FailureClass::Transient
+        );
+        assert_eq!(
+            classify(&StepError::VendorHttp {
+                status: 404,
+                url: "u".into()
+            }),
+            FailureClass::PlaybookBroken
+        );
+        let declared = StepError::Declared {
+            message: "login rejected".into(),
+            class: FailureClass::Permanent,
+        };
         assert_eq!(classify(&declared), FailureClass::Permanent);
     }
 }

@@ -1,7 +1,7 @@
 //! What a run produced: the step trace, the outputs, the failure.
 
-use super::failure::FailureClass;
 use super::extract::Row;
+use super::failure::FailureClass;
 use secrecy::{ExposeSecret, SecretString};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -32,7 +32,10 @@ pub struct StepRecord {
 }
 
 mod millis {
-    pub fn serialize<S: serde::Serializer>(d: &std::time::Duration, s: S) -> Result<S::Ok, S::Error> {
+    pub fn serialize<S: serde::Serializer>(
+        d: &std::time::Duration,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
         s.serialize_f64((d.as_secs_f64() * 1000.0 * 10.0).round() / 10.0)
     }
 }

@@ -11,7 +11,9 @@ use super::extract::{CompiledExtract, Row, extract_rows};
 use super::failure::{FailureClass, StepError, classify};
 use super::report::*;
 use crate::browser::{Browser, BrowserError, ReadKind};
-use crate::playbook::{Action, Condition, DownloadParse, ExtractSpec, ParamValue, Playbook, Step, Template, VarRef};
+use crate::playbook::{
+    Action, Condition, DownloadParse, ExtractSpec, ParamValue, Playbook, Step, Template, VarRef,
+};
 use crate::secrets::{Redactor, SecretValues};
 use secrecy::{ExposeSecret, SecretString};
 use std::collections::BTreeMap;
@@ -147,7 +149,12 @@ fn new_run_id() -> String {
 enum Next<'s> {
     Done(Option<String>),
     Steps(&'s [Step], Option<String>),
-    Loop { rows: Vec<Row>, alias: &'s str, key: Option<&'s Template>, body: &'s [Step] },
+    Loop {
+        rows: Vec<Row>,
+        alias: &'s str,
+        key: Option<&'s Template>,
+        body: &'s [Step],
+    },
     Frame(&'s [Step]),
 }
 
@@ -203,8 +210,9 @@ impl<'r> Engine<'r> {
             let dir = std::path::absolute(self.run_dir.join("downloads")).map_err(|e| {
                 StepError::Download(format!("cannot resolve the download folder: {e}"))
             })?;
-            std::fs::create_dir_all(&dir)
-                .map_err(|e| StepError::Download(format!("cannot create {}: {e}", dir.display())))?;
+            std::fs::create_dir_all(&dir).map_err(|e| {
+                StepError::Download(format!("cannot create {}: {e}", dir.display()))
+            })?;
             self.browser.set_download_dir(&dir).await?;
             self.downloads = Some(dir);
         }
@@ -226,7 +234,9 @@ impl<'r> Engine<'r> {
 
     async fn exec_step(&mut self, step: &'r Step) -> Result<(), StepError> {
         let t0 = Instant::now();
-        self.observer.step_started(step, self.depth, self.item()).await;
+        self.observer
+            .step_started(step, self.depth, self.item())
+            .await;
         let outcome = self.head(step).await;
         let (status, note) = match &outcome {
             Ok(Next::Done(n) | Next::Steps(_, n)) => (StepStatus::Ok, n.clone()),
@@ -259,10 +269,20 @@ impl<'r> Engine<'r> {
         let result = match next {
             Next::Done(_) => Ok(()),
             Next::Steps(steps, _) => self.exec_list(steps).await,
-            Next::Loop { rows, alias, key, body } => {
+            Next::Loop {
+                rows,
+                alias,
+                key,
+                body,
+            } => {
                 let mut result = Ok(());
                 for (i, row) in rows.into_iter().enumerate() {
-                    self.locals.push(Local { alias: alias.to_string(), row, index: i, key: i.to_string() });
+                    self.locals.push(Local {
+                        alias: alias.to_string(),
+                        row,
+                        index: i,
+                        key: i.to_string(),
+                    });
                     if let Some(k) = key {
                         match self.render(k) {
                             Ok(k) => self.locals.last_mut().expect("just pushed").key = k,
@@ -323,11 +343,19 @@ impl<'r> Engine<'r> {
                 .ok_or_else(missing),
             "captures" => match self.captures.get(&var.name) {
                 Some(CapturedValue::Text(s)) => Ok(s.expose_secret().to_string()),
-                Some(CapturedValue::Rows(_)) => Err(StepError::Input(format!("`{var}` holds rows"))),
-                None => Err(StepError::Input(format!("`{var}` was not captured before this step"))),
+                Some(CapturedValue::Rows(_)) => {
+                    Err(StepError::Input(format!("`{var}` holds rows")))
+                }
+                None => Err(StepError::Input(format!(
+                    "`{var}` was not captured before this step"
+                ))),
             },
             "vendor" => match var.name.as_str() {
-                "base_url" => Ok(self.inputs.vendor_base_url.trim_end_matches('/').to_string()),
+                "base_url" => Ok(self
+                    .inputs
+                    .vendor_base_url
+                    .trim_end_matches('/')
+                    .to_string()),
                 "name" => Ok(self.playbook.vendor.clone()),
                 _ => Err(missing()),
             },
@@ -357,15 +385,26 @@ impl<'r> Engine<'r> {
             }
             Action::Select { css, option } => {
                 let option = self.render(option)?;
-                self.perform(css, ElementOp::Select(&option), budget).await?
+                self.perform(css, ElementOp::Select(&option), budget)
+                    .await?
             }
-            Action::SetChecked { css, checked } => self.perform(css, ElementOp::Check(*checked), budget).await?,
+            Action::SetChecked { css, checked } => {
+                self.perform(css, ElementOp::Check(*checked), budget)
+                    .await?
+            }
             Action::Upload { css, file } => {
                 let file = PathBuf::from(self.render(file)?);
-                let file = if file.is_absolute() { file } else { self.playbook.dir().join(file) };
+                let file = if file.is_absolute() {
+                    file
+                } else {
+                    self.playbook.dir().join(file)
+                };
                 let file = std::path::absolute(&file).unwrap_or(file);
                 if !file.is_file() {
-                    return Err(StepError::Input(format!("upload file {} does not exist", file.display())));
+                    return Err(StepError::Input(format!(
+                        "upload file {} does not exist",
+                        file.display()
+                    )));
                 }
                 self.perform(css, ElementOp::Upload(&file), budget).await?
             }
@@ -385,7 +424,10 @@ impl<'r> Engine<'r> {
                 let text = self.render(text)?;
                 let within = within.as_ref().map(|w| self.render(w)).transpose()?;
                 if !self.poll_text(&text, within.as_deref(), budget).await? {
-                    return Err(StepError::WaitTimeout { what: format!("text `{text}` to appear"), after: budget });
+                    return Err(StepError::WaitTimeout {
+                        what: format!("text `{text}` to appear"),
+                        after: budget,
+                    });
                 }
             }
             Action::WaitUrl { contains } => {
@@ -396,28 +438,47 @@ impl<'r> Engine<'r> {
                         break;
                     }
                     if Instant::now() >= deadline {
-                        return Err(StepError::WaitTimeout { what: format!("the URL to contain `{want}`"), after: budget });
+                        return Err(StepError::WaitTimeout {
+                            what: format!("the URL to contain `{want}`"),
+                            after: budget,
+                        });
                     }
                     tokio::time::sleep(self.config.poll_interval).await;
                 }
             }
-            Action::Capture { name, css, read, secret } => {
+            Action::Capture {
+                name,
+                css,
+                read,
+                secret,
+            } => {
                 let css = self.render(css)?;
                 // Text must be visible to be read as a person would; values and
                 // attributes of hidden inputs are legitimately invisible.
                 let need_displayed = matches!(read, ReadKind::Text);
                 self.wait_present(&css, budget, need_displayed).await?;
                 let value = self.browser.read(&css, read).await?;
-                self.store(name, CapturedValue::Text(SecretString::from(value)), *secret, false).await?;
+                self.store(
+                    name,
+                    CapturedValue::Text(SecretString::from(value)),
+                    *secret,
+                    false,
+                )
+                .await?;
                 return Ok(Next::Done(None));
             }
             Action::Extract(spec) => {
                 let rows = self.extract(spec, budget).await?;
                 let note = format!("{} rows", rows.len());
-                self.store(&spec.save_as, CapturedValue::Rows(rows), false, false).await?;
+                self.store(&spec.save_as, CapturedValue::Rows(rows), false, false)
+                    .await?;
                 return Ok(Next::Done(Some(note)));
             }
-            Action::Assert { condition, expect, message } => {
+            Action::Assert {
+                condition,
+                expect,
+                message,
+            } => {
                 let holds = match condition {
                     // Presence and text may take a moment to render: wait for
                     // them. Absence is checked as the page is now.
@@ -440,29 +501,62 @@ impl<'r> Engine<'r> {
                     return Err(StepError::Assertion { message });
                 }
             }
-            Action::If { condition, negate, then, otherwise } => {
+            Action::If {
+                condition,
+                negate,
+                then,
+                otherwise,
+            } => {
                 let holds = self.condition(condition).await? != *negate;
                 let branch: &'r [Step] = if holds { then } else { otherwise };
-                return Ok(Next::Steps(branch, Some(if holds { "then".into() } else { "else".into() })));
+                return Ok(Next::Steps(
+                    branch,
+                    Some(if holds { "then".into() } else { "else".into() }),
+                ));
             }
-            Action::ForEach { source, alias, key, body } => {
+            Action::ForEach {
+                source,
+                alias,
+                key,
+                body,
+            } => {
                 let rows = self.loop_rows(source)?;
-                return Ok(Next::Loop { rows, alias, key: key.as_ref(), body });
+                return Ok(Next::Loop {
+                    rows,
+                    alias,
+                    key: key.as_ref(),
+                    body,
+                });
             }
             Action::Call { flow } => {
-                let steps = self.playbook.flows.get(flow).map(Vec::as_slice).unwrap_or_default();
+                let steps = self
+                    .playbook
+                    .flows
+                    .get(flow)
+                    .map(Vec::as_slice)
+                    .unwrap_or_default();
                 return Ok(Next::Steps(steps, None));
             }
             Action::Totp { secret, save_as } => {
-                let seed = self
-                    .inputs
-                    .secrets
-                    .get(secret)
-                    .ok_or_else(|| StepError::Input(format!("secret `{secret}` was not given")))?;
-                let code = crate::secrets::totp_now(seed).map_err(|e| StepError::Input(format!("secret `{secret}`: {e}")))?;
-                self.store(save_as, CapturedValue::Text(SecretString::from(code)), true, true).await?;
+                let seed =
+                    self.inputs.secrets.get(secret).ok_or_else(|| {
+                        StepError::Input(format!("secret `{secret}` was not given"))
+                    })?;
+                let code = crate::secrets::totp_now(seed)
+                    .map_err(|e| StepError::Input(format!("secret `{secret}`: {e}")))?;
+                self.store(
+                    save_as,
+                    CapturedValue::Text(SecretString::from(code)),
+                    true,
+                    true,
+                )
+                .await?;
             }
-            Action::Download { css, save_as, parse } => {
+            Action::Download {
+                css,
+                save_as,
+                parse,
+            } => {
                 let (path, value) = self.download(css, *parse, budget).await?;
                 self.artifacts.push(path);
                 self.store(save_as, value, false, false).await?;
@@ -476,14 +570,22 @@ impl<'r> Engine<'r> {
             Action::Screenshot { name } => {
                 let png = artifacts::masked_screenshot(self.browser, self.redactor)
                     .await
-                    .ok_or_else(|| StepError::Browser(BrowserError::Driver { call: "screenshot", detail: "no image".into() }))?;
+                    .ok_or_else(|| {
+                        StepError::Browser(BrowserError::Driver {
+                            call: "screenshot",
+                            detail: "no image".into(),
+                        })
+                    })?;
                 let path = artifacts::write(&self.run_dir, &format!("{name}.png"), &png)
                     .map_err(|e| StepError::Download(format!("cannot save screenshot: {e}")))?;
                 self.artifacts.push(path);
             }
             Action::Fail { message, class } => {
                 let message = self.render(message)?;
-                return Err(StepError::Declared { message, class: *class });
+                return Err(StepError::Declared {
+                    message,
+                    class: *class,
+                });
             }
         }
         Ok(Next::Done(None))
@@ -491,9 +593,16 @@ impl<'r> Engine<'r> {
 
     /// Keeps a captured value: redactor first (so nothing logs it after this
     /// point), then the run's state, then the observer (the store, in a worker).
-    async fn store(&mut self, name: &str, value: CapturedValue, secret: bool, ephemeral: bool) -> Result<(), StepError> {
+    async fn store(
+        &mut self,
+        name: &str,
+        value: CapturedValue,
+        secret: bool,
+        ephemeral: bool,
+    ) -> Result<(), StepError> {
         if secret && let CapturedValue::Text(s) = &value {
-            self.redactor.add(&format!("captures.{name}"), s.expose_secret());
+            self.redactor
+                .add(&format!("captures.{name}"), s.expose_secret());
         }
         self.captures.insert(name.to_string(), value.clone());
         if ephemeral {
@@ -501,11 +610,18 @@ impl<'r> Engine<'r> {
         }
         // Inside loops every item's value is its own output: `licence_key[SN-1]`.
         let suffix: String = self.locals.iter().map(|l| format!("[{}]", l.key)).collect();
-        let output = Output { name: format!("{name}{suffix}"), value, secret };
+        let output = Output {
+            name: format!("{name}{suffix}"),
+            value,
+            secret,
+        };
         self.observer
             .captured(&output)
             .await
-            .map_err(|reason| StepError::Record { name: output.name.clone(), reason })?;
+            .map_err(|reason| StepError::Record {
+                name: output.name.clone(),
+                reason,
+            })?;
         self.outputs.retain(|o| o.name != output.name);
         self.outputs.push(output);
         Ok(())
@@ -516,14 +632,20 @@ impl<'r> Engine<'r> {
             "params" => match self.inputs.params.get(&source.name) {
                 Some(ParamValue::List(items)) => Ok(items
                     .iter()
-                    .map(|item| item.iter().map(|(k, v)| (k.clone(), v.as_text().unwrap_or_default())).collect())
+                    .map(|item| {
+                        item.iter()
+                            .map(|(k, v)| (k.clone(), v.as_text().unwrap_or_default()))
+                            .collect()
+                    })
                     .collect()),
                 None => Ok(Vec::new()),
                 Some(_) => Err(StepError::Input(format!("`{source}` is not a list"))),
             },
             _ => match self.captures.get(&source.name) {
                 Some(CapturedValue::Rows(rows)) => Ok(rows.clone()),
-                _ => Err(StepError::Input(format!("`{source}` holds no rows in this run"))),
+                _ => Err(StepError::Input(format!(
+                    "`{source}` holds no rows in this run"
+                ))),
             },
         }
     }
@@ -540,22 +662,34 @@ impl<'r> Engine<'r> {
             Condition::Text { text, within } => {
                 let text = self.render(text)?;
                 let within = within.as_ref().map(|w| self.render(w)).transpose()?;
-                self.poll_text(&text, within.as_deref(), Duration::ZERO).await
+                self.poll_text(&text, within.as_deref(), Duration::ZERO)
+                    .await
             }
             Condition::Var(var) => Ok(match var.root.as_str() {
-                "params" => self.inputs.params.get(&var.name).is_some_and(ParamValue::is_truthy),
+                "params" => self
+                    .inputs
+                    .params
+                    .get(&var.name)
+                    .is_some_and(ParamValue::is_truthy),
                 "captures" => match self.captures.get(&var.name) {
                     Some(CapturedValue::Rows(r)) => !r.is_empty(),
                     Some(CapturedValue::Text(t)) => !t.expose_secret().is_empty(),
                     None => false,
                 },
-                _ => self.resolve(var).is_ok_and(|v| !v.is_empty() && v != "false" && v != "0"),
+                _ => self
+                    .resolve(var)
+                    .is_ok_and(|v| !v.is_empty() && v != "false" && v != "0"),
             }),
         }
     }
 
     /// Polls until the element's displayed state equals `want`; Ok(false) on timeout.
-    async fn poll_displayed(&mut self, css: &str, budget: Duration, want: bool) -> Result<bool, StepError> {
+    async fn poll_displayed(
+        &mut self,
+        css: &str,
+        budget: Duration,
+        want: bool,
+    ) -> Result<bool, StepError> {
         let deadline = Instant::now() + budget;
         loop {
             let shown = self.browser.probe(css).await?.is_some_and(|s| s.displayed);
@@ -569,22 +703,42 @@ impl<'r> Engine<'r> {
         }
     }
 
-    async fn wait_displayed(&mut self, css: &str, budget: Duration, want: bool) -> Result<(), StepError> {
+    async fn wait_displayed(
+        &mut self,
+        css: &str,
+        budget: Duration,
+        want: bool,
+    ) -> Result<(), StepError> {
         if self.poll_displayed(css, budget, want).await? {
             Ok(())
         } else {
-            let what = if want { format!("`{css}` to appear") } else { format!("`{css}` to disappear") };
-            Err(StepError::WaitTimeout { what, after: budget })
+            let what = if want {
+                format!("`{css}` to appear")
+            } else {
+                format!("`{css}` to disappear")
+            };
+            Err(StepError::WaitTimeout {
+                what,
+                after: budget,
+            })
         }
     }
 
-    async fn wait_present(&mut self, css: &str, budget: Duration, displayed: bool) -> Result<(), StepError> {
+    async fn wait_present(
+        &mut self,
+        css: &str,
+        budget: Duration,
+        displayed: bool,
+    ) -> Result<(), StepError> {
         let deadline = Instant::now() + budget;
         loop {
             match self.browser.probe(css).await? {
                 Some(s) if s.displayed || !displayed => return Ok(()),
                 _ if Instant::now() >= deadline => {
-                    return Err(StepError::WaitTimeout { what: format!("`{css}` to appear"), after: budget });
+                    return Err(StepError::WaitTimeout {
+                        what: format!("`{css}` to appear"),
+                        after: budget,
+                    });
                 }
                 _ => tokio::time::sleep(self.config.poll_interval).await,
             }
@@ -592,10 +746,17 @@ impl<'r> Engine<'r> {
     }
 
     /// Text in the page (or in `within`) as the user sees it (`innerText`).
-    async fn poll_text(&mut self, text: &str, within: Option<&str>, budget: Duration) -> Result<bool, StepError> {
+    async fn poll_text(
+        &mut self,
+        text: &str,
+        within: Option<&str>,
+        budget: Duration,
+    ) -> Result<bool, StepError> {
         const SCRIPT: &str = "const el = arguments[0] ? document.querySelector(arguments[0]) : document.body; return el ? el.innerText : null;";
         let deadline = Instant::now() + budget;
-        let arg = within.map_or(serde_json::Value::Null, |w| serde_json::Value::String(w.to_string()));
+        let arg = within.map_or(serde_json::Value::Null, |w| {
+            serde_json::Value::String(w.to_string())
+        });
         loop {
             let got = self.browser.execute(SCRIPT, vec![arg.clone()]).await?;
             if got.as_str().is_some_and(|t| t.contains(text)) {
@@ -609,7 +770,12 @@ impl<'r> Engine<'r> {
     }
 
     /// Auto-wait, act, and on a re-render retry within the same budget.
-    async fn perform(&mut self, css: &Template, op: ElementOp<'_>, budget: Duration) -> Result<(), StepError> {
+    async fn perform(
+        &mut self,
+        css: &Template,
+        op: ElementOp<'_>,
+        budget: Duration,
+    ) -> Result<(), StepError> {
         let css = self.render(css)?;
         let deadline = Instant::now() + budget;
         loop {
@@ -634,14 +800,21 @@ impl<'r> Engine<'r> {
                     Some(s) if !s.displayed => "to become visible",
                     Some(_) => "to become enabled",
                 };
-                return Err(StepError::WaitTimeout { what: format!("`{css}` {why}"), after: budget });
+                return Err(StepError::WaitTimeout {
+                    what: format!("`{css}` {why}"),
+                    after: budget,
+                });
             }
             tokio::time::sleep(self.config.poll_interval).await;
         }
     }
 
     /// One page-source fetch per page; pagination by clicking `next`.
-    async fn extract(&mut self, spec: &ExtractSpec, budget: Duration) -> Result<Vec<Row>, StepError> {
+    async fn extract(
+        &mut self,
+        spec: &ExtractSpec,
+        budget: Duration,
+    ) -> Result<Vec<Row>, StepError> {
         let rows_css = self.render(&spec.rows)?;
         let empty_css = spec.empty.as_ref().map(|e| self.render(e)).transpose()?;
         let next_css = spec.next.as_ref().map(|n| self.render(n)).transpose()?;
@@ -662,7 +835,9 @@ impl<'r> Engine<'r> {
                     .map_err(|e| StepError::Input(format!("extraction panicked: {e}")))?;
                 let changed = previous.as_ref().is_none_or(|p| *p != rows);
                 let empty_shown = match &empty_css {
-                    Some(e) if rows.is_empty() => self.browser.probe(e).await?.is_some_and(|s| s.displayed),
+                    Some(e) if rows.is_empty() => {
+                        self.browser.probe(e).await?.is_some_and(|s| s.displayed)
+                    }
                     _ => false,
                 };
                 if (!rows.is_empty() && changed) || empty_shown {
@@ -674,7 +849,10 @@ impl<'r> Engine<'r> {
                     } else {
                         format!("page {page} of `{rows_css}` to load")
                     };
-                    return Err(StepError::WaitTimeout { what, after: budget });
+                    return Err(StepError::WaitTimeout {
+                        what,
+                        after: budget,
+                    });
                 }
                 tokio::time::sleep(self.config.poll_interval).await;
             };
@@ -692,8 +870,16 @@ impl<'r> Engine<'r> {
         Ok(all)
     }
 
-    async fn download(&mut self, css: &Template, parse: DownloadParse, budget: Duration) -> Result<(PathBuf, CapturedValue), StepError> {
-        let dir = self.downloads.clone().ok_or_else(|| StepError::Download("no download folder prepared".into()))?;
+    async fn download(
+        &mut self,
+        css: &Template,
+        parse: DownloadParse,
+        budget: Duration,
+    ) -> Result<(PathBuf, CapturedValue), StepError> {
+        let dir = self
+            .downloads
+            .clone()
+            .ok_or_else(|| StepError::Download("no download folder prepared".into()))?;
         let before = list_files(&dir);
         self.perform(css, ElementOp::Click, budget).await?;
         let deadline = Instant::now() + budget;
@@ -705,19 +891,28 @@ impl<'r> Engine<'r> {
             if let Some(p) = fresh {
                 let size = std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0);
                 // Complete when its size held still across one poll.
-                if last_size.as_ref().is_some_and(|(lp, ls)| *lp == p && *ls == size) {
+                if last_size
+                    .as_ref()
+                    .is_some_and(|(lp, ls)| *lp == p && *ls == size)
+                {
                     break p;
                 }
                 last_size = Some((p, size));
             }
             if Instant::now() >= deadline {
-                return Err(StepError::Download(format!("no file arrived in {budget:?}")));
+                return Err(StepError::Download(format!(
+                    "no file arrived in {budget:?}"
+                )));
             }
             tokio::time::sleep(self.config.poll_interval).await;
         };
         let value = match parse {
-            DownloadParse::None => CapturedValue::Text(SecretString::from(path.display().to_string())),
-            DownloadParse::Csv => CapturedValue::Rows(read_csv(&path).map_err(StepError::Download)?),
+            DownloadParse::None => {
+                CapturedValue::Text(SecretString::from(path.display().to_string()))
+            }
+            DownloadParse::Csv => {
+                CapturedValue::Rows(read_csv(&path).map_err(StepError::Download)?)
+            }
         };
         Ok((path, value))
     }
@@ -725,9 +920,17 @@ impl<'r> Engine<'r> {
     /// A navigation that landed on a vendor error page is not a success.
     async fn check_http_status(&mut self, url: &str) -> Result<(), StepError> {
         const SCRIPT: &str = "const e = performance.getEntriesByType('navigation')[0]; return e && e.responseStatus ? e.responseStatus : 0;";
-        let status = self.browser.execute(SCRIPT, vec![]).await?.as_u64().unwrap_or(0) as u16;
+        let status = self
+            .browser
+            .execute(SCRIPT, vec![])
+            .await?
+            .as_u64()
+            .unwrap_or(0) as u16;
         if status >= 400 {
-            return Err(StepError::VendorHttp { status, url: url.to_string() });
+            return Err(StepError::VendorHttp {
+                status,
+                url: url.to_string(),
+            });
         }
         Ok(())
     }
@@ -766,7 +969,9 @@ impl<'r> Engine<'r> {
             "failure": failure,
             "steps": self.records,
         });
-        let text = self.redactor.redact(&serde_json::to_string_pretty(&trace).unwrap_or_default());
+        let text = self
+            .redactor
+            .redact(&serde_json::to_string_pretty(&trace).unwrap_or_default());
         if let Ok(p) = artifacts::write(&dir, "trace.json", text.as_bytes()) {
             self.artifacts.push(p);
         }
@@ -790,17 +995,27 @@ fn list_files(dir: &Path) -> Vec<PathBuf> {
 
 fn is_partial(p: &Path) -> bool {
     let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-    name.ends_with(".crdownload") || name.ends_with(".tmp") || name.starts_with(".com.google.Chrome")
+    name.ends_with(".crdownload")
+        || name.ends_with(".tmp")
+        || name.starts_with(".com.google.Chrome")
 }
 
 fn read_csv(path: &Path) -> Result<Vec<Row>, String> {
-    let mut reader = csv::Reader::from_path(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let headers = reader.headers().map_err(|e| format!("{}: {e}", path.display()))?.clone();
+    let mut reader =
+        csv::Reader::from_path(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let headers = reader
+        .headers()
+        .map_err(|e| format!("{}: {e}", path.display()))?
+        .clone();
     reader
         .records()
         .map(|rec| {
             let rec = rec.map_err(|e| format!("{}: {e}", path.display()))?;
-            Ok(headers.iter().zip(rec.iter()).map(|(h, v)| (h.to_string(), v.to_string())).collect())
+            Ok(headers
+                .iter()
+                .zip(rec.iter())
+                .map(|(h, v)| (h.to_string(), v.to_string()))
+                .collect())
         })
         .collect()
 }

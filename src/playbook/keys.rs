@@ -59,6 +59,10 @@ mod tests {
         assert_eq!(parse("Enter").unwrap(), "\u{E007}");
         assert_eq!(parse("enter").unwrap(), "\u{E007}");
         assert_eq!(parse("Control+a").unwrap(), "\u{E009}a\u{E000}");
-        assert!(parse("Entr").unwrap_err().starts_with("unknown key `Entr` in `Entr`"));
+        assert!(
+            parse("Entr")
+                .unwrap_err()
+                .starts_with("unknown key `Entr` in `Entr`")
+        );
     }
 }

@@ -93,7 +93,9 @@ impl Playbook {
         fn any(steps: &[Step]) -> bool {
             steps.iter().any(|s| match &s.action {
                 Action::Download { .. } => true,
-                Action::If { then, otherwise, .. } => any(then) || any(otherwise),
+                Action::If {
+                    then, otherwise, ..
+                } => any(then) || any(otherwise),
                 Action::ForEach { body, .. } | Action::Frame { body, .. } => any(body),
                 _ => false,
             })

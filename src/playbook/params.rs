@@ -121,7 +121,9 @@ pub fn from_json(spec: &ParamSpec, value: &serde_json::Value) -> Result<ParamVal
     fn scalar(kind: ParamType, v: &J) -> Result<ParamValue, String> {
         match (kind, v) {
             (ParamType::String, J::String(s)) => Ok(ParamValue::Str(s.clone())),
-            (ParamType::Int, J::Number(n)) if n.is_i64() => Ok(ParamValue::Int(n.as_i64().unwrap_or_default())),
+            (ParamType::Int, J::Number(n)) if n.is_i64() => {
+                Ok(ParamValue::Int(n.as_i64().unwrap_or_default()))
+            }
             (ParamType::Decimal, J::Number(n)) => scalar_from_text(kind, &n.to_string()),
             (ParamType::Decimal | ParamType::Int | ParamType::Bool, J::String(s)) => {
                 scalar_from_text(kind, s)
@@ -135,14 +137,20 @@ pub fn from_json(spec: &ParamSpec, value: &serde_json::Value) -> Result<ParamVal
             let mut rows = Vec::with_capacity(items.len());
             for (i, item) in items.iter().enumerate() {
                 let J::Object(obj) = item else {
-                    return Err(format!("item {i}: expected a table, got {}", json_kind(item)));
+                    return Err(format!(
+                        "item {i}: expected a table, got {}",
+                        json_kind(item)
+                    ));
                 };
                 let mut row = Row::new();
                 for (field, kind) in &spec.fields {
                     let v = obj
                         .get(field)
                         .ok_or_else(|| format!("item {i}: missing field `{field}`"))?;
-                    row.insert(field.clone(), scalar(*kind, v).map_err(|e| format!("item {i}.{field}: {e}"))?);
+                    row.insert(
+                        field.clone(),
+                        scalar(*kind, v).map_err(|e| format!("item {i}.{field}: {e}"))?,
+                    );
                 }
                 if let Some(extra) = obj.keys().find(|k| !spec.fields.contains_key(*k)) {
                     return Err(format!("item {i}: unknown field `{extra}`"));
@@ -193,11 +201,18 @@ pub fn resolve(
             Some(v) => {
                 out.insert(name.clone(), v);
             }
-            None if spec.required => errors.push(format!("missing required parameter `{name}` ({})", spec.kind)),
+            None if spec.required => errors.push(format!(
+                "missing required parameter `{name}` ({})",
+                spec.kind
+            )),
             None => {}
         }
     }
-    if errors.is_empty() { Ok(out) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
 }
 
 #[cfg(test)]
@@ -211,30 +226,53 @@ mod tests {
             required: false,
             default: None,
             description: None,
-            fields: BTreeMap::from([("serial".to_string(), ParamType::String), ("quota".to_string(), ParamType::Int)]),
+            fields: BTreeMap::from([
+                ("serial".to_string(), ParamType::String),
+                ("quota".to_string(), ParamType::Int),
+            ]),
         }
     }
 
     #[test]
     fn scalars_from_text() {
-        assert_eq!(scalar_from_text(ParamType::Int, "5"), Ok(ParamValue::Int(5)));
-        assert_eq!(scalar_from_text(ParamType::Int, "five").unwrap_err(), "expected an int, got `five`");
-        assert_eq!(scalar_from_text(ParamType::Decimal, "4.50"), Ok(ParamValue::Decimal("4.50".into())));
+        assert_eq!(
+            scalar_from_text(ParamType::Int, "5"),
+            Ok(ParamValue::Int(5))
+        );
+        assert_eq!(
+            scalar_from_text(ParamType::Int, "five").unwrap_err(),
+            "expected an int, got `five`"
+        );
+        assert_eq!(
+            scalar_from_text(ParamType::Decimal, "4.50"),
+            Ok(ParamValue::Decimal("4.50".into()))
+        );
         assert!(scalar_from_text(ParamType::Decimal, "4.").is_err());
         assert!(scalar_from_text(ParamType::Decimal, "1e3").is_err());
-        assert_eq!(scalar_from_text(ParamType::Bool, "yes"), Ok(ParamValue::Bool(true)));
+        assert_eq!(
+            scalar_from_text(ParamType::Bool, "yes"),
+            Ok(ParamValue::Bool(true))
+        );
     }
 
     #[test]
     fn lists_from_json() {
         let v = serde_json::json!([{"serial": "S1", "quota": 10}]);
         let out = from_json(&spec(ParamType::List), &v).unwrap();
-        let ParamValue::List(rows) = out else { panic!() };
+        let ParamValue::List(rows) = out else {
+            panic!()
+        };
         assert_eq!(rows[0]["quota"], ParamValue::Int(10));
         let bad = serde_json::json!([{"serial": "S1"}]);
-        assert_eq!(from_json(&spec(ParamType::List), &bad).unwrap_err(), "item 0: missing field `quota`");
+        assert_eq!(
+            from_json(&spec(ParamType::List), &bad).unwrap_err(),
+            "item 0: missing field `quota`"
+        );
         let extra = serde_json::json!([{"serial": "S1", "quota": 1, "x": 2}]);
-        assert_eq!(from_json(&spec(ParamType::List), &extra).unwrap_err(), "item 0: unknown field `x`");
+        assert_eq!(
+            from_json(&spec(ParamType::List), &extra).unwrap_err(),
+            "item 0: unknown field `x`"
+        );
     }
 
     #[test]
@@ -246,7 +284,10 @@ mod tests {
         let given = BTreeMap::from([("nmae".to_string(), ParamValue::Str("x".into()))]);
         assert_eq!(
             resolve(&specs, given).unwrap_err(),
-            ["unknown parameter `nmae`", "missing required parameter `name` (string)"]
+            [
+                "unknown parameter `nmae`",
+                "missing required parameter `name` (string)"
+            ]
         );
     }
 }

@@ -59,40 +59,110 @@ pub enum DownloadParse {
 #[derive(Debug, Clone)]
 pub enum Condition {
     /// The selector matches something (waiting up to `wait`, default none).
-    Present { css: Template, wait: Option<Duration> },
+    Present {
+        css: Template,
+        wait: Option<Duration>,
+    },
     /// The text appears in the page (or within `within`).
-    Text { text: Template, within: Option<Template> },
+    Text {
+        text: Template,
+        within: Option<Template>,
+    },
     /// The variable is truthy: non-empty text, `true`, non-zero, non-empty list.
     Var(VarRef),
 }
 
 #[derive(Debug, Clone)]
 pub enum Action {
-    Goto { url: Template },
-    Click { css: Template },
-    Fill { css: Template, value: Template },
-    Select { css: Template, option: Template },
-    SetChecked { css: Template, checked: bool },
+    Goto {
+        url: Template,
+    },
+    Click {
+        css: Template,
+    },
+    Fill {
+        css: Template,
+        value: Template,
+    },
+    Select {
+        css: Template,
+        option: Template,
+    },
+    SetChecked {
+        css: Template,
+        checked: bool,
+    },
     /// `keys` already holds WebDriver key code points.
-    Press { keys: String, on: Option<Template> },
-    Upload { css: Template, file: Template },
-    WaitFor { css: Template },
-    WaitGone { css: Template },
-    WaitText { text: Template, within: Option<Template> },
-    WaitUrl { contains: Template },
-    Capture { name: String, css: Template, read: ReadKind, secret: bool },
+    Press {
+        keys: String,
+        on: Option<Template>,
+    },
+    Upload {
+        css: Template,
+        file: Template,
+    },
+    WaitFor {
+        css: Template,
+    },
+    WaitGone {
+        css: Template,
+    },
+    WaitText {
+        text: Template,
+        within: Option<Template>,
+    },
+    WaitUrl {
+        contains: Template,
+    },
+    Capture {
+        name: String,
+        css: Template,
+        read: ReadKind,
+        secret: bool,
+    },
     Extract(ExtractSpec),
-    Assert { condition: Condition, expect: bool, message: Option<Template> },
-    If { condition: Condition, negate: bool, then: Vec<Step>, otherwise: Vec<Step> },
+    Assert {
+        condition: Condition,
+        expect: bool,
+        message: Option<Template>,
+    },
+    If {
+        condition: Condition,
+        negate: bool,
+        then: Vec<Step>,
+        otherwise: Vec<Step>,
+    },
     /// Outputs captured inside are named `name[key]` (`key` rendered per
     /// item, else the item's index), so every item's values are kept.
-    ForEach { source: VarRef, alias: String, key: Option<Template>, body: Vec<Step> },
-    Call { flow: String },
-    Totp { secret: String, save_as: String },
-    Download { css: Template, save_as: String, parse: DownloadParse },
-    Frame { css: Template, body: Vec<Step> },
-    Screenshot { name: String },
-    Fail { message: Template, class: FailureClass },
+    ForEach {
+        source: VarRef,
+        alias: String,
+        key: Option<Template>,
+        body: Vec<Step>,
+    },
+    Call {
+        flow: String,
+    },
+    Totp {
+        secret: String,
+        save_as: String,
+    },
+    Download {
+        css: Template,
+        save_as: String,
+        parse: DownloadParse,
+    },
+    Frame {
+        css: Template,
+        body: Vec<Step>,
+    },
+    Screenshot {
+        name: String,
+    },
+    Fail {
+        message: Template,
+        class: FailureClass,
+    },
 }
 
 impl Action {

@@ -221,7 +221,10 @@ mod tests {
     fn nested_secret_path() {
         let t = Template::parse("{{secrets.login.password}}").unwrap();
         let v = t.vars().next().unwrap();
-        assert_eq!((v.root.as_str(), v.name.as_str()), ("secrets", "login.password"));
+        assert_eq!(
+            (v.root.as_str(), v.name.as_str()),
+            ("secrets", "login.password")
+        );
     }
 
     #[test]
@@ -246,7 +249,10 @@ mod tests {
 
     #[test]
     fn css_filter_escapes_quotes() {
-        assert_eq!(Filter::Css.apply(r#"O'Brien "IT" \ Co"#), r#"O\'Brien \"IT\" \\ Co"#);
+        assert_eq!(
+            Filter::Css.apply(r#"O'Brien "IT" \ Co"#),
+            r#"O\'Brien \"IT\" \\ Co"#
+        );
     }
 
     #[test]

@@ -24,10 +24,35 @@ use toml::de::{DeTable, DeValue};
 
 /// Action keywords, in the order the reference lists them.
 const ACTIONS: &[&str] = &[
-    "goto", "click", "fill", "select", "check", "uncheck", "press", "upload", "wait_for",
-    "wait_gone", "wait_text", "wait_url", "capture", "extract", "assert", "assert_absent",
-    "assert_text", "if_present", "if_missing", "if_text", "if", "unless", "for_each", "call",
-    "totp", "download", "frame", "screenshot", "fail",
+    "goto",
+    "click",
+    "fill",
+    "select",
+    "check",
+    "uncheck",
+    "press",
+    "upload",
+    "wait_for",
+    "wait_gone",
+    "wait_text",
+    "wait_url",
+    "capture",
+    "extract",
+    "assert",
+    "assert_absent",
+    "assert_text",
+    "if_present",
+    "if_missing",
+    "if_text",
+    "if",
+    "unless",
+    "for_each",
+    "call",
+    "totp",
+    "download",
+    "frame",
+    "screenshot",
+    "fail",
 ];
 
 /// Modifiers every step may carry.
@@ -42,7 +67,10 @@ fn modifiers(action: &str) -> (&'static [&'static str], &'static [&'static str])
         "upload" => (&["file"], &["file"]),
         "wait_text" | "assert_text" => (&["in", "message"], &[]),
         "capture" => (&["from", "attr", "read", "secret"], &["from"]),
-        "extract" => (&["from", "fields", "next", "max_pages", "empty"], &["from", "fields"]),
+        "extract" => (
+            &["from", "fields", "next", "max_pages", "empty"],
+            &["from", "fields"],
+        ),
         "assert" | "assert_absent" => (&["message"], &[]),
         "if_present" | "if_missing" => (&["wait", "then", "else"], &["then"]),
         "if_text" => (&["in", "then", "else"], &["then"]),
@@ -116,7 +144,9 @@ impl<'a> Validator<'a> {
     }
 
     fn toml_error(&mut self, err: &toml::de::Error, fallback: &Location, path: &str) {
-        let loc = err.span().map_or_else(|| fallback.clone(), |s| self.loc(s.start));
+        let loc = err
+            .span()
+            .map_or_else(|| fallback.clone(), |s| self.loc(s.start));
         let message = err.message().trim().to_string();
         self.error_at(&loc, path, message);
     }
@@ -150,7 +180,11 @@ impl<'a> Validator<'a> {
         // [playbook]
         let meta = match doc.get("playbook") {
             None => {
-                self.error_at(&start, "playbook", "missing [playbook] table with `name` and `vendor`");
+                self.error_at(
+                    &start,
+                    "playbook",
+                    "missing [playbook] table with `name` and `vendor`",
+                );
                 None
             }
             Some(v) => {
@@ -168,10 +202,18 @@ impl<'a> Validator<'a> {
         if let Some((meta, loc)) = &meta {
             for s in &meta.secrets {
                 if super::template::VarRef::parse(&format!("secrets.{s}")).is_err() {
-                    self.error_at(loc, "playbook.secrets", format!("`{s}` is not a valid secret name"));
+                    self.error_at(
+                        loc,
+                        "playbook.secrets",
+                        format!("`{s}` is not a valid secret name"),
+                    );
                 }
                 if !self.secrets.insert(s.clone()) {
-                    self.error_at(loc, "playbook.secrets", format!("secret `{s}` is declared twice"));
+                    self.error_at(
+                        loc,
+                        "playbook.secrets",
+                        format!("secret `{s}` is declared twice"),
+                    );
                 }
             }
             if let Some(t) = &meta.timeout {
@@ -202,7 +244,11 @@ impl<'a> Validator<'a> {
                 }
                 _ => {
                     let loc = self.loc(f.span().start);
-                    self.error_at(&loc, "flows", "`flows` must be a table of step lists ([[flows.NAME]])");
+                    self.error_at(
+                        &loc,
+                        "flows",
+                        "`flows` must be a table of step lists ([[flows.NAME]])",
+                    );
                 }
             }
         }
@@ -267,15 +313,20 @@ impl<'a> Validator<'a> {
                 self.error_at(
                     &loc,
                     &path,
-                    format!("unknown type `{}` (expected string, int, decimal, bool, list)", raw.kind),
+                    format!(
+                        "unknown type `{}` (expected string, int, decimal, bool, list)",
+                        raw.kind
+                    ),
                 );
                 continue;
             };
             let mut fields = BTreeMap::new();
             match (kind, &raw.fields) {
-                (ParamType::List, None) => {
-                    self.error_at(&loc, &path, "a list parameter needs `fields = { name = \"type\", ... }`")
-                }
+                (ParamType::List, None) => self.error_at(
+                    &loc,
+                    &path,
+                    "a list parameter needs `fields = { name = \"type\", ... }`",
+                ),
                 (ParamType::List, Some(f)) => {
                     for (field, t) in f {
                         match ParamType::parse(t) {
@@ -290,7 +341,9 @@ impl<'a> Validator<'a> {
                         }
                     }
                 }
-                (_, Some(_)) => self.error_at(&loc, &path, "`fields` only applies to `type = \"list\"`"),
+                (_, Some(_)) => {
+                    self.error_at(&loc, &path, "`fields` only applies to `type = \"list\"`")
+                }
                 (_, None) => {}
             }
             let mut spec = ParamSpec {
@@ -303,11 +356,19 @@ impl<'a> Validator<'a> {
             };
             if let Some(d) = &raw.default {
                 if raw.required {
-                    self.error_at(&loc, &path, "a parameter is either required or has a default, not both");
+                    self.error_at(
+                        &loc,
+                        &path,
+                        "a parameter is either required or has a default, not both",
+                    );
                 }
                 match super::params::from_toml(&spec, d) {
                     Ok(v) => spec.default = Some(v),
-                    Err(e) => self.error_at(&loc, &path, format!("default does not match type {kind}: {e}")),
+                    Err(e) => self.error_at(
+                        &loc,
+                        &path,
+                        format!("default does not match type {kind}: {e}"),
+                    ),
                 }
             }
             self.params.insert(name, spec);
@@ -334,15 +395,19 @@ impl<'a> Validator<'a> {
     fn raw_step(&mut self, item: &Spanned<DeValue<'_>>, path: String) -> Option<RawNode> {
         let DeValue::Table(table) = item.get_ref() else {
             let loc = self.loc(item.span().start);
-            self.error_at(&loc, &path, "a step must be a table, e.g. { click = \"#save\" }");
+            self.error_at(
+                &loc,
+                &path,
+                "a step must be a table, e.g. { click = \"#save\" }",
+            );
             return None;
         };
         // The first key is the most useful place to point at: `[[steps]]`
         // headers and inline tables both start right before it.
-        let loc = table
-            .iter()
-            .next()
-            .map_or_else(|| self.loc(item.span().start), |(k, _)| self.loc(k.span().start));
+        let loc = table.iter().next().map_or_else(
+            || self.loc(item.span().start),
+            |(k, _)| self.loc(k.span().start),
+        );
         let keys: Vec<(String, Location)> = table
             .iter()
             .map(|(k, _)| (k.get_ref().to_string(), self.loc(k.span().start)))
@@ -361,7 +426,14 @@ impl<'a> Validator<'a> {
         };
         let spanned = Spanned::new(item.span(), DeValue::Table(flat));
         match RawStep::deserialize(spanned.into_deserializer()) {
-            Ok(raw) => Some(RawNode { path, loc, keys, raw, field_order, children }),
+            Ok(raw) => Some(RawNode {
+                path,
+                loc,
+                keys,
+                raw,
+                field_order,
+                children,
+            }),
             Err(e) => {
                 let mut message = e.message().trim().to_string();
                 if message.starts_with("unknown field") {
@@ -383,7 +455,12 @@ impl<'a> Validator<'a> {
         for node in nodes {
             let r = &node.raw;
             let found = if let Some(name) = &r.capture {
-                Some((name.clone(), CaptureKind::Text, r.secret.unwrap_or(false), false))
+                Some((
+                    name.clone(),
+                    CaptureKind::Text,
+                    r.secret.unwrap_or(false),
+                    false,
+                ))
             } else if let Some(name) = &r.extract {
                 let fields = node.field_order.iter().cloned().collect();
                 Some((name.clone(), CaptureKind::Rows(Some(fields)), false, false))
@@ -400,11 +477,28 @@ impl<'a> Validator<'a> {
             };
             if let Some((name, kind, secret, ephemeral)) = found {
                 if VarRef::parse(&format!("captures.{name}")).is_err() || name.contains('.') {
-                    self.error_at(&node.loc, &node.path, format!("`{name}` is not a valid capture name (letters, digits, _ and -)"));
-                } else if self.captures.contains_key(&name) {
-                    self.error_at(&node.loc, &node.path, format!("capture name `{name}` is already used by another step"));
+                    self.error_at(
+                        &node.loc,
+                        &node.path,
+                        format!("`{name}` is not a valid capture name (letters, digits, _ and -)"),
+                    );
                 } else {
-                    self.captures.insert(name, CaptureInfo { kind, secret, ephemeral });
+                    let info = CaptureInfo {
+                        kind,
+                        secret,
+                        ephemeral,
+                    };
+                    if let std::collections::btree_map::Entry::Vacant(slot) =
+                        self.captures.entry(name.clone())
+                    {
+                        slot.insert(info);
+                    } else {
+                        self.error_at(
+                            &node.loc,
+                            &node.path,
+                            format!("capture name `{name}` is already used by another step"),
+                        );
+                    }
                 }
             }
             for list in node.children.values() {
@@ -439,7 +533,10 @@ impl<'a> Validator<'a> {
                 self.error_at(
                     &node.loc,
                     &node.path,
-                    format!("step has no action (expected one of: {})", ACTIONS.join(", ")),
+                    format!(
+                        "step has no action (expected one of: {})",
+                        ACTIONS.join(", ")
+                    ),
                 );
                 return None;
             }
@@ -448,7 +545,9 @@ impl<'a> Validator<'a> {
                 self.error_at(
                     &loc,
                     &node.path,
-                    format!("step has more than one action: `{first}` and `{second}` (write two steps)"),
+                    format!(
+                        "step has more than one action: `{first}` and `{second}` (write two steps)"
+                    ),
                 );
                 return None;
             }
@@ -464,11 +563,19 @@ impl<'a> Validator<'a> {
             } else {
                 format!("`{action}` accepts: {}", allowed.join(", "))
             };
-            self.error_at(loc, &node.path, format!("`{key}` does not apply to a `{action}` step ({hint})"));
+            self.error_at(
+                loc,
+                &node.path,
+                format!("`{key}` does not apply to a `{action}` step ({hint})"),
+            );
         }
         for req in required {
             if !node.keys.iter().any(|(k, _)| k == req) {
-                self.error_at(&node.loc, &node.path, format!("a `{action}` step needs `{req}`"));
+                self.error_at(
+                    &node.loc,
+                    &node.path,
+                    format!("a `{action}` step needs `{req}`"),
+                );
             }
         }
         if self.errors.len() > before {
@@ -487,11 +594,35 @@ impl<'a> Validator<'a> {
 
         let main = |r: &RawStep| -> String {
             [
-                &r.goto, &r.click, &r.fill, &r.select, &r.check, &r.uncheck, &r.press, &r.upload,
-                &r.wait_for, &r.wait_gone, &r.wait_text, &r.wait_url, &r.capture, &r.extract,
-                &r.assert_present, &r.assert_absent, &r.assert_text, &r.if_present, &r.if_missing,
-                &r.if_text, &r.if_var, &r.unless, &r.for_each, &r.call, &r.totp, &r.download,
-                &r.frame, &r.screenshot, &r.fail,
+                &r.goto,
+                &r.click,
+                &r.fill,
+                &r.select,
+                &r.check,
+                &r.uncheck,
+                &r.press,
+                &r.upload,
+                &r.wait_for,
+                &r.wait_gone,
+                &r.wait_text,
+                &r.wait_url,
+                &r.capture,
+                &r.extract,
+                &r.assert_present,
+                &r.assert_absent,
+                &r.assert_text,
+                &r.if_present,
+                &r.if_missing,
+                &r.if_text,
+                &r.if_var,
+                &r.unless,
+                &r.for_each,
+                &r.call,
+                &r.totp,
+                &r.download,
+                &r.frame,
+                &r.screenshot,
+                &r.fail,
             ]
             .into_iter()
             .find_map(|v| v.clone())
@@ -512,19 +643,32 @@ impl<'a> Validator<'a> {
         };
 
         let action = match action {
-            "goto" => Action::Goto { url: t(self, &arg, "goto")? },
-            "click" => Action::Click { css: css(self, &arg, "click")? },
+            "goto" => Action::Goto {
+                url: t(self, &arg, "goto")?,
+            },
+            "click" => Action::Click {
+                css: css(self, &arg, "click")?,
+            },
             "fill" => {
                 let target = css(self, &arg, "fill");
                 let value = t(self, r.with.as_deref().unwrap_or_default(), "with");
-                Action::Fill { css: target?, value: value? }
+                Action::Fill {
+                    css: target?,
+                    value: value?,
+                }
             }
             "select" => {
                 let target = css(self, &arg, "select");
                 let option = t(self, r.option.as_deref().unwrap_or_default(), "option");
-                Action::Select { css: target?, option: option? }
+                Action::Select {
+                    css: target?,
+                    option: option?,
+                }
             }
-            "check" | "uncheck" => Action::SetChecked { css: css(self, &arg, action)?, checked: action == "check" },
+            "check" | "uncheck" => Action::SetChecked {
+                css: css(self, &arg, action)?,
+                checked: action == "check",
+            },
             "press" => {
                 let keys = match super::keys::parse(&arg) {
                     Ok(k) => Some(k),
@@ -534,21 +678,36 @@ impl<'a> Validator<'a> {
                     }
                 };
                 let on = r.on.as_deref().map(|s| css(self, s, "on"));
-                Action::Press { keys: keys?, on: on.map_or(Some(None), |o| o.map(Some))? }
+                Action::Press {
+                    keys: keys?,
+                    on: on.map_or(Some(None), |o| o.map(Some))?,
+                }
             }
             "upload" => {
                 let target = css(self, &arg, "upload");
                 let file = t(self, r.file.as_deref().unwrap_or_default(), "file");
-                Action::Upload { css: target?, file: file? }
+                Action::Upload {
+                    css: target?,
+                    file: file?,
+                }
             }
-            "wait_for" => Action::WaitFor { css: css(self, &arg, "wait_for")? },
-            "wait_gone" => Action::WaitGone { css: css(self, &arg, "wait_gone")? },
+            "wait_for" => Action::WaitFor {
+                css: css(self, &arg, "wait_for")?,
+            },
+            "wait_gone" => Action::WaitGone {
+                css: css(self, &arg, "wait_gone")?,
+            },
             "wait_text" => {
                 let text = t(self, &arg, "wait_text");
                 let within = r.within.as_deref().map(|s| css(self, s, "in"));
-                Action::WaitText { text: text?, within: within.map_or(Some(None), |o| o.map(Some))? }
+                Action::WaitText {
+                    text: text?,
+                    within: within.map_or(Some(None), |o| o.map(Some))?,
+                }
             }
-            "wait_url" => Action::WaitUrl { contains: t(self, &arg, "wait_url")? },
+            "wait_url" => Action::WaitUrl {
+                contains: t(self, &arg, "wait_url")?,
+            },
             "capture" => {
                 let target = css(self, r.from.as_deref().unwrap_or_default(), "from");
                 let read = match (r.read.as_deref(), &r.attr) {
@@ -556,7 +715,11 @@ impl<'a> Validator<'a> {
                     (Some("value"), None) => Some(ReadKind::Value),
                     (None, Some(a)) => Some(ReadKind::Attr(a.clone())),
                     (Some(_), Some(_)) => {
-                        self.error_at(&Self::key_loc(node, "read"), &node.path, "use either `read` or `attr`, not both");
+                        self.error_at(
+                            &Self::key_loc(node, "read"),
+                            &node.path,
+                            "use either `read` or `attr`, not both",
+                        );
                         None
                     }
                     (Some(other), None) => {
@@ -568,14 +731,22 @@ impl<'a> Validator<'a> {
                         None
                     }
                 };
-                Action::Capture { name: arg.clone(), css: target?, read: read?, secret: r.secret.unwrap_or(false) }
+                Action::Capture {
+                    name: arg.clone(),
+                    css: target?,
+                    read: read?,
+                    secret: r.secret.unwrap_or(false),
+                }
             }
             "extract" => Action::Extract(self.extract(node, scope)?),
             "assert" | "assert_absent" => {
                 let target = css(self, &arg, action);
                 let message = r.message.as_deref().map(|m| t(self, m, "message"));
                 Action::Assert {
-                    condition: Condition::Present { css: target?, wait: None },
+                    condition: Condition::Present {
+                        css: target?,
+                        wait: None,
+                    },
                     expect: action == "assert",
                     message: message.map_or(Some(None), |o| o.map(Some))?,
                 }
@@ -585,7 +756,10 @@ impl<'a> Validator<'a> {
                 let within = r.within.as_deref().map(|s| css(self, s, "in"));
                 let message = r.message.as_deref().map(|m| t(self, m, "message"));
                 Action::Assert {
-                    condition: Condition::Text { text: text?, within: within.map_or(Some(None), |o| o.map(Some))? },
+                    condition: Condition::Text {
+                        text: text?,
+                        within: within.map_or(Some(None), |o| o.map(Some))?,
+                    },
                     expect: true,
                     message: message.map_or(Some(None), |o| o.map(Some))?,
                 }
@@ -594,35 +768,63 @@ impl<'a> Validator<'a> {
                 let condition = match action {
                     "if_present" | "if_missing" => {
                         let target = css(self, &arg, action);
-                        let wait = r.wait.as_deref().map(parse_duration).transpose().unwrap_or_else(|e| {
-                            self.error_at(&Self::key_loc(node, "wait"), &node.path, e);
-                            None
-                        });
+                        let wait = r
+                            .wait
+                            .as_deref()
+                            .map(parse_duration)
+                            .transpose()
+                            .unwrap_or_else(|e| {
+                                self.error_at(&Self::key_loc(node, "wait"), &node.path, e);
+                                None
+                            });
                         Condition::Present { css: target?, wait }
                     }
                     "if_text" => {
                         let text = t(self, &arg, "if_text");
                         let within = r.within.as_deref().map(|s| css(self, s, "in"));
-                        Condition::Text { text: text?, within: within.map_or(Some(None), |o| o.map(Some))? }
+                        Condition::Text {
+                            text: text?,
+                            within: within.map_or(Some(None), |o| o.map(Some))?,
+                        }
                     }
-                    _ => Condition::Var(self.var_condition(node, &arg, action_loc.clone(), scope)?),
+                    _ => {
+                        Condition::Var(self.var_condition(node, &arg, action_loc.clone(), scope)?)
+                    }
                 };
                 let then = self.build_list(node.children.get("then").map_or(&[][..], |v| v), scope);
-                let otherwise = self.build_list(node.children.get("else").map_or(&[][..], |v| v), scope);
-                Action::If { condition, negate: matches!(action, "if_missing" | "unless"), then, otherwise }
+                let otherwise =
+                    self.build_list(node.children.get("else").map_or(&[][..], |v| v), scope);
+                Action::If {
+                    condition,
+                    negate: matches!(action, "if_missing" | "unless"),
+                    then,
+                    otherwise,
+                }
             }
             "for_each" => {
                 let (source, fields) = self.loop_source(node, &arg, &action_loc)?;
                 let alias = r.alias.clone().unwrap_or_else(|| "row".to_string());
                 if ["params", "secrets", "captures", "vendor"].contains(&alias.as_str()) {
-                    self.error_at(&Self::key_loc(node, "as"), &node.path, format!("`as = \"{alias}\"` would hide the `{alias}` namespace"));
+                    self.error_at(
+                        &Self::key_loc(node, "as"),
+                        &node.path,
+                        format!("`as = \"{alias}\"` would hide the `{alias}` namespace"),
+                    );
                     return None;
                 }
                 let mut inner = scope.clone();
                 inner.aliases.push((alias.clone(), fields));
-                let key = r.key.as_deref().map(|k| self.template(node, "key", k, &inner));
+                let key = r
+                    .key
+                    .as_deref()
+                    .map(|k| self.template(node, "key", k, &inner));
                 let body = self.build_list(node.children.get("do").map_or(&[][..], |v| v), &inner);
-                Action::ForEach { source, alias, key: key.map_or(Some(None), |o| o.map(Some))?, body }
+                Action::ForEach {
+                    source,
+                    alias,
+                    key: key.map_or(Some(None), |o| o.map(Some))?,
+                    body,
+                }
             }
             "call" => {
                 if !self.flow_names.contains(&arg) {
@@ -630,7 +832,14 @@ impl<'a> Validator<'a> {
                     self.error_at(
                         &action_loc,
                         &node.path,
-                        format!("unknown flow `{arg}` (defined flows: {})", if known.is_empty() { "none".to_string() } else { known.join(", ") }),
+                        format!(
+                            "unknown flow `{arg}` (defined flows: {})",
+                            if known.is_empty() {
+                                "none".to_string()
+                            } else {
+                                known.join(", ")
+                            }
+                        ),
                     );
                     return None;
                 }
@@ -638,10 +847,17 @@ impl<'a> Validator<'a> {
             }
             "totp" => {
                 if !self.secrets.contains(&arg) {
-                    self.error_at(&action_loc, &node.path, format!("`{arg}` is not declared in [playbook] secrets"));
+                    self.error_at(
+                        &action_loc,
+                        &node.path,
+                        format!("`{arg}` is not declared in [playbook] secrets"),
+                    );
                     return None;
                 }
-                Action::Totp { secret: arg.clone(), save_as: r.save_as.clone().unwrap_or_default() }
+                Action::Totp {
+                    secret: arg.clone(),
+                    save_as: r.save_as.clone().unwrap_or_default(),
+                }
             }
             "download" => {
                 let target = css(self, &arg, "download");
@@ -649,20 +865,37 @@ impl<'a> Validator<'a> {
                     None | Some("csv") => DownloadParse::Csv,
                     Some("none") => DownloadParse::None,
                     Some(other) => {
-                        self.error_at(&Self::key_loc(node, "parse"), &node.path, format!("`parse` must be \"csv\" or \"none\", not `{other}`"));
+                        self.error_at(
+                            &Self::key_loc(node, "parse"),
+                            &node.path,
+                            format!("`parse` must be \"csv\" or \"none\", not `{other}`"),
+                        );
                         return None;
                     }
                 };
-                Action::Download { css: target?, save_as: r.save_as.clone().unwrap_or_default(), parse }
+                Action::Download {
+                    css: target?,
+                    save_as: r.save_as.clone().unwrap_or_default(),
+                    parse,
+                }
             }
             "frame" => {
                 let target = css(self, &arg, "frame");
-                let body = self.build_list(node.children.get("steps").map_or(&[][..], |v| v), scope);
+                let body =
+                    self.build_list(node.children.get("steps").map_or(&[][..], |v| v), scope);
                 Action::Frame { css: target?, body }
             }
             "screenshot" => {
-                if arg.is_empty() || !arg.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
-                    self.error_at(&action_loc, &node.path, "a screenshot name uses letters, digits, _ and - only");
+                if arg.is_empty()
+                    || !arg
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+                {
+                    self.error_at(
+                        &action_loc,
+                        &node.path,
+                        "a screenshot name uses letters, digits, _ and - only",
+                    );
                     return None;
                 }
                 Action::Screenshot { name: arg.clone() }
@@ -674,29 +907,56 @@ impl<'a> Validator<'a> {
                     Some("transient") => FailureClass::Transient,
                     Some("playbook") => FailureClass::PlaybookBroken,
                     Some(other) => {
-                        self.error_at(&Self::key_loc(node, "class"), &node.path, format!("`class` must be permanent, transient or playbook, not `{other}`"));
+                        self.error_at(
+                            &Self::key_loc(node, "class"),
+                            &node.path,
+                            format!(
+                                "`class` must be permanent, transient or playbook, not `{other}`"
+                            ),
+                        );
                         return None;
                     }
                 };
-                Action::Fail { message: message?, class }
+                Action::Fail {
+                    message: message?,
+                    class,
+                }
             }
             other => unreachable!("action list and match disagree on `{other}`"),
         };
-        Some(Step { path: node.path.clone(), location: node.loc.clone(), label, timeout, action })
+        Some(Step {
+            path: node.path.clone(),
+            location: node.loc.clone(),
+            label,
+            timeout,
+            action,
+        })
     }
 
     fn extract(&mut self, node: &RawNode, scope: &Scope) -> Option<ExtractSpec> {
         let r = &node.raw;
         let rows = self.selector(node, "from", r.from.as_deref().unwrap_or_default(), scope);
-        let next = r.next.as_deref().map(|s| self.selector(node, "next", s, scope));
-        let empty = r.empty.as_deref().map(|s| self.selector(node, "empty", s, scope));
+        let next = r
+            .next
+            .as_deref()
+            .map(|s| self.selector(node, "next", s, scope));
+        let empty = r
+            .empty
+            .as_deref()
+            .map(|s| self.selector(node, "empty", s, scope));
         let mut fields = Vec::new();
         let raw_fields = r.fields.as_ref()?;
         if raw_fields.is_empty() {
-            self.error_at(&Self::key_loc(node, "fields"), &node.path, "`fields` needs at least one field");
+            self.error_at(
+                &Self::key_loc(node, "fields"),
+                &node.path,
+                "`fields` needs at least one field",
+            );
         }
         for name in &node.field_order {
-            let Some(f) = raw_fields.get(name) else { continue };
+            let Some(f) = raw_fields.get(name) else {
+                continue;
+            };
             let (css, attr) = match f {
                 RawField::Css(c) => (Some(c.clone()), None),
                 RawField::Spec(s) => (s.css.clone(), s.attr.clone()),
@@ -711,21 +971,37 @@ impl<'a> Validator<'a> {
                 );
             }
             if css.is_none() && attr.is_none() {
-                self.error_at(&Self::key_loc(node, "fields"), &node.path, format!("field `{name}` needs `css`, `attr` or both"));
+                self.error_at(
+                    &Self::key_loc(node, "fields"),
+                    &node.path,
+                    format!("field `{name}` needs `css`, `attr` or both"),
+                );
             }
-            fields.push(FieldSpec { name: name.clone(), css, attr });
+            fields.push(FieldSpec {
+                name: name.clone(),
+                css,
+                attr,
+            });
         }
         let max_pages = match r.max_pages {
             None if r.next.is_some() => 50,
             None => 1,
             Some(n) if n >= 1 => n as usize,
             Some(n) => {
-                self.error_at(&Self::key_loc(node, "max_pages"), &node.path, format!("`max_pages` must be at least 1, not {n}"));
+                self.error_at(
+                    &Self::key_loc(node, "max_pages"),
+                    &node.path,
+                    format!("`max_pages` must be at least 1, not {n}"),
+                );
                 return None;
             }
         };
         if r.max_pages.is_some() && r.next.is_none() {
-            self.error_at(&Self::key_loc(node, "max_pages"), &node.path, "`max_pages` needs `next` (the selector of the next-page link)");
+            self.error_at(
+                &Self::key_loc(node, "max_pages"),
+                &node.path,
+                "`max_pages` needs `next` (the selector of the next-page link)",
+            );
         }
         Some(ExtractSpec {
             save_as: r.extract.clone().unwrap_or_default(),
@@ -739,7 +1015,12 @@ impl<'a> Validator<'a> {
 
     /// `for_each = "params.devices"` or `"captures.rows"` (or a field of an
     /// outer loop is not supported: lists are flat).
-    fn loop_source(&mut self, node: &RawNode, arg: &str, loc: &Location) -> Option<(VarRef, Option<BTreeSet<String>>)> {
+    fn loop_source(
+        &mut self,
+        node: &RawNode,
+        arg: &str,
+        loc: &Location,
+    ) -> Option<(VarRef, Option<BTreeSet<String>>)> {
         let var = match VarRef::parse(arg) {
             Ok(v) => v,
             Err(e) => {
@@ -751,34 +1032,59 @@ impl<'a> Validator<'a> {
             "params" => match self.params.get(&var.name) {
                 Some(p) if p.kind == ParamType::List => Some(p.fields.keys().cloned().collect()),
                 Some(p) => {
-                    self.error_at(loc, &node.path, format!("`{var}` is a {} parameter; for_each needs a list", p.kind));
+                    self.error_at(
+                        loc,
+                        &node.path,
+                        format!("`{var}` is a {} parameter; for_each needs a list", p.kind),
+                    );
                     return None;
                 }
                 None => {
-                    self.error_at(loc, &node.path, format!("`{var}` is not declared in [params]"));
+                    self.error_at(
+                        loc,
+                        &node.path,
+                        format!("`{var}` is not declared in [params]"),
+                    );
                     return None;
                 }
             },
             "captures" => match self.captures.get(&var.name) {
-                Some(CaptureInfo { kind: CaptureKind::Rows(fields), .. }) => fields.clone(),
+                Some(CaptureInfo {
+                    kind: CaptureKind::Rows(fields),
+                    ..
+                }) => fields.clone(),
                 Some(_) => {
                     self.error_at(loc, &node.path, format!("`{var}` is a single value; for_each needs rows from extract or download"));
                     return None;
                 }
                 None => {
-                    self.error_at(loc, &node.path, format!("`{var}` is not captured by any step"));
+                    self.error_at(
+                        loc,
+                        &node.path,
+                        format!("`{var}` is not captured by any step"),
+                    );
                     return None;
                 }
             },
             _ => {
-                self.error_at(loc, &node.path, format!("for_each takes `params.NAME` or `captures.NAME`, not `{var}`"));
+                self.error_at(
+                    loc,
+                    &node.path,
+                    format!("for_each takes `params.NAME` or `captures.NAME`, not `{var}`"),
+                );
                 return None;
             }
         };
         Some((var, fields))
     }
 
-    fn var_condition(&mut self, node: &RawNode, arg: &str, loc: Location, scope: &Scope) -> Option<VarRef> {
+    fn var_condition(
+        &mut self,
+        node: &RawNode,
+        arg: &str,
+        loc: Location,
+        scope: &Scope,
+    ) -> Option<VarRef> {
         let var = match VarRef::parse(arg) {
             Ok(v) => v,
             Err(e) => {
@@ -787,10 +1093,23 @@ impl<'a> Validator<'a> {
             }
         };
         // Lists are allowed here (truthy when non-empty).
-        if var.root == "params" && self.params.get(&var.name).is_some_and(|p| p.kind == ParamType::List) {
+        if var.root == "params"
+            && self
+                .params
+                .get(&var.name)
+                .is_some_and(|p| p.kind == ParamType::List)
+        {
             return Some(var);
         }
-        if var.root == "captures" && matches!(self.captures.get(&var.name), Some(CaptureInfo { kind: CaptureKind::Rows(_), .. })) {
+        if var.root == "captures"
+            && matches!(
+                self.captures.get(&var.name),
+                Some(CaptureInfo {
+                    kind: CaptureKind::Rows(_),
+                    ..
+                })
+            )
+        {
             return Some(var);
         }
         match self.check_var(&var, scope) {
@@ -805,21 +1124,27 @@ impl<'a> Validator<'a> {
     fn check_var(&self, var: &VarRef, scope: &Scope) -> Result<(), String> {
         match var.root.as_str() {
             "params" => match self.params.get(&var.name) {
-                Some(p) if p.kind == ParamType::List => Err(format!("`{var}` is a list; use it with for_each")),
+                Some(p) if p.kind == ParamType::List => {
+                    Err(format!("`{var}` is a list; use it with for_each"))
+                }
                 Some(_) => Ok(()),
                 None => Err(format!("`{var}` is not declared in [params]")),
             },
             "secrets" if self.secrets.contains(&var.name) => Ok(()),
             "secrets" => Err(format!("`{var}` is not declared in [playbook] secrets")),
             "captures" => match self.captures.get(&var.name) {
-                Some(CaptureInfo { kind: CaptureKind::Rows(_), .. }) => {
-                    Err(format!("`{var}` holds rows; use it with for_each"))
-                }
+                Some(CaptureInfo {
+                    kind: CaptureKind::Rows(_),
+                    ..
+                }) => Err(format!("`{var}` holds rows; use it with for_each")),
                 Some(_) => Ok(()),
                 None => Err(format!("`{var}` is not captured by any step")),
             },
             "vendor" if VENDOR_VARS.contains(&var.name.as_str()) => Ok(()),
-            "vendor" => Err(format!("`{var}` is unknown (vendor has: {})", VENDOR_VARS.join(", "))),
+            "vendor" => Err(format!(
+                "`{var}` is unknown (vendor has: {})",
+                VENDOR_VARS.join(", ")
+            )),
             alias => match scope.aliases.iter().rev().find(|(a, _)| a == alias) {
                 Some((_, Some(fields))) if !fields.contains(&var.name) => Err(format!(
                     "`{var}`: `{alias}` has no field `{}` (fields: {})",
@@ -829,13 +1154,23 @@ impl<'a> Validator<'a> {
                 Some(_) => Ok(()),
                 None => Err(format!(
                     "`{var}` is undeclared (expected params, secrets, captures, vendor{})",
-                    scope.aliases.iter().map(|(a, _)| format!(", {a}")).collect::<String>()
+                    scope
+                        .aliases
+                        .iter()
+                        .map(|(a, _)| format!(", {a}"))
+                        .collect::<String>()
                 )),
             },
         }
     }
 
-    fn template(&mut self, node: &RawNode, key: &str, text: &str, scope: &Scope) -> Option<Template> {
+    fn template(
+        &mut self,
+        node: &RawNode,
+        key: &str,
+        text: &str,
+        scope: &Scope,
+    ) -> Option<Template> {
         let loc = Self::key_loc(node, key);
         let tpl = match Template::parse(text) {
             Ok(t) => t,
@@ -854,15 +1189,29 @@ impl<'a> Validator<'a> {
         ok.then_some(tpl)
     }
 
-    fn selector(&mut self, node: &RawNode, key: &str, text: &str, scope: &Scope) -> Option<Template> {
+    fn selector(
+        &mut self,
+        node: &RawNode,
+        key: &str,
+        text: &str,
+        scope: &Scope,
+    ) -> Option<Template> {
         let tpl = self.template(node, key, text, scope)?;
         let probe = tpl.with_placeholders();
         if probe.trim().is_empty() {
-            self.error_at(&Self::key_loc(node, key), &node.path, format!("`{key}`: the CSS selector is empty"));
+            self.error_at(
+                &Self::key_loc(node, key),
+                &node.path,
+                format!("`{key}`: the CSS selector is empty"),
+            );
             return None;
         }
         if let Err(e) = scraper::Selector::parse(&probe) {
-            self.error_at(&Self::key_loc(node, key), &node.path, format!("`{key}`: invalid CSS selector `{text}`: {e}"));
+            self.error_at(
+                &Self::key_loc(node, key),
+                &node.path,
+                format!("`{key}`: invalid CSS selector `{text}`: {e}"),
+            );
             return None;
         }
         Some(tpl)
@@ -873,7 +1222,9 @@ impl<'a> Validator<'a> {
             for s in steps {
                 match &s.action {
                     Action::Call { flow } => out.push((flow.clone(), s.clone())),
-                    Action::If { then, otherwise, .. } => {
+                    Action::If {
+                        then, otherwise, ..
+                    } => {
                         calls(then, out);
                         calls(otherwise, out);
                     }
@@ -898,7 +1249,11 @@ impl<'a> Validator<'a> {
                 for (callee, step) in graph.get(&flow).into_iter().flatten() {
                     if callee == start {
                         let chain = trail.join(" → ");
-                        self.error_at(&step.location, &step.path, format!("flow `{start}` calls itself ({chain} → {start})"));
+                        self.error_at(
+                            &step.location,
+                            &step.path,
+                            format!("flow `{start}` calls itself ({chain} → {start})"),
+                        );
                     } else if seen.insert(callee.clone()) {
                         let mut t = trail.clone();
                         t.push(callee.clone());
@@ -914,11 +1269,15 @@ impl<'a> Validator<'a> {
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let t = text.trim();
     let (num, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len()));
-    let n: u64 = num.parse().map_err(|_| format!("`{text}` is not a duration like \"500ms\", \"15s\" or \"2m\""))?;
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration like \"500ms\", \"15s\" or \"2m\""))?;
     match unit {
         "ms" => Ok(Duration::from_millis(n)),
         "s" => Ok(Duration::from_secs(n)),
         "m" => Ok(Duration::from_secs(n * 60)),
-        _ => Err(format!("`{text}` is not a duration like \"500ms\", \"15s\" or \"2m\"")),
+        _ => Err(format!(
+            "`{text}` is not a duration like \"500ms\", \"15s\" or \"2m\""
+        )),
     }
 }

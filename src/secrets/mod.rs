@@ -4,7 +4,7 @@
 
 pub mod redact;
 
-pub use redact::{Redactor, RedactingWriter};
+pub use redact::{RedactingWriter, Redactor};
 
 use secrecy::{ExposeSecret, SecretString};
 use std::collections::BTreeMap;
@@ -39,7 +39,8 @@ pub enum SecretsError {
 
 impl SecretValues {
     pub fn insert(&mut self, name: impl Into<String>, value: impl Into<String>) {
-        self.values.insert(name.into(), SecretString::from(value.into()));
+        self.values
+            .insert(name.into(), SecretString::from(value.into()));
     }
 
     pub fn get(&self, name: &str) -> Option<&SecretString> {
@@ -129,7 +130,9 @@ mod tests {
     fn totp_matches_reference() {
         let seed = SecretString::from("JBSWY3DPEHPK3PXP");
         let code = totp_now(&seed).unwrap();
-        let bytes = totp_rs::Secret::Encoded("JBSWY3DPEHPK3PXP".into()).to_bytes().unwrap();
+        let bytes = totp_rs::Secret::Encoded("JBSWY3DPEHPK3PXP".into())
+            .to_bytes()
+            .unwrap();
         let reference = totp_rs::TOTP::new_unchecked(totp_rs::Algorithm::SHA1, 6, 1, 30, bytes);
         assert!(reference.check_current(&code).unwrap());
         assert!(totp_now(&SecretString::from("not base32 !!")).is_err());
@@ -139,9 +142,16 @@ mod tests {
     fn secrets_file_flattens_and_never_leaks_on_parse_error() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("s.toml");
-        std::fs::write(&p, "[login]\nusername = \"u\"\npassword = \"hunter2-very-secret\"\n").unwrap();
+        std::fs::write(
+            &p,
+            "[login]\nusername = \"u\"\npassword = \"hunter2-very-secret\"\n",
+        )
+        .unwrap();
         let s = SecretValues::from_toml_file(&p).unwrap();
-        assert_eq!(s.names().cloned().collect::<Vec<_>>(), ["login.password", "login.username"]);
+        assert_eq!(
+            s.names().cloned().collect::<Vec<_>>(),
+            ["login.password", "login.username"]
+        );
         assert!(!format!("{s:?}").contains("hunter2"));
         std::fs::write(&p, "[login]\npassword = \"hunter2-very-secret\n").unwrap();
         let err = SecretValues::from_toml_file(&p).unwrap_err().to_string();

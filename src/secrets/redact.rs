@@ -95,7 +95,10 @@ impl RedactingWriter {
         }
     }
 
-    pub fn new(redactor: Redactor, sink: Arc<dyn Fn() -> Box<dyn Write + Send> + Send + Sync>) -> Self {
+    pub fn new(
+        redactor: Redactor,
+        sink: Arc<dyn Fn() -> Box<dyn Write + Send> + Send + Sync>,
+    ) -> Self {
         Self { redactor, sink }
     }
 }
@@ -161,6 +164,9 @@ mod tests {
         r.add("a", "abc");
         r.add("inner", "secret");
         r.add("outer", "supersecret!");
-        assert_eq!(r.redact("abc supersecret! secret"), "abc [redacted:outer] [redacted:inner]");
+        assert_eq!(
+            r.redact("abc supersecret! secret"),
+            "abc [redacted:outer] [redacted:inner]"
+        );
     }
 }
