@@ -103,3 +103,6 @@ impl Playbook {
         any(&self.steps) || self.flows.values().any(|f| any(f))
     }
 }
+
+#[cfg(test)]
+mod tests;

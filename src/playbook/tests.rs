@@ -1,0 +1,1588 @@
+//! Parsing and validation of playbooks: every error message, with its line,
+//! column and step path, pinned by the snapshots in `snapshots/validation/`.
+//!
+//! Most sources start with [`HEAD`] (four lines), so the first line of a
+//! case's body is line 5 of the file.
+
+use super::*;
+use std::path::Path;
+
+/// A valid `[playbook]` table of four lines.
+const HEAD: &str = r###"[playbook]
+name = "t"
+vendor = "v"
+secrets = ["login.password", "login.totp_seed"]
+"###;
+
+fn render(src: &str) -> String {
+    match Playbook::parse(Path::new("test.toml"), src) {
+        Ok(_) => "ok".to_string(),
+        Err(e) => e.to_string(),
+    }
+}
+
+fn snap(name: &str, src: &str) {
+    let out = render(src);
+    insta::with_settings!({
+        snapshot_path => concat!(env!("CARGO_MANIFEST_DIR"), "/snapshots/validation"),
+        prepend_module_to_snapshot => false,
+        description => src,
+        omit_expression => true,
+    }, {
+        insta::assert_snapshot!(name, out);
+    });
+}
+
+/// `body` (top-level keys such as `steps = [...]`, which would otherwise
+/// belong to `[playbook]`) followed by `HEAD`: the body starts on line 1.
+fn before_head(body: &str) -> String {
+    format!("{body}{HEAD}")
+}
+
+/// `HEAD` followed by `body`.
+fn with_head(body: &str) -> String {
+    format!("{HEAD}{body}")
+}
+
+fn errors(src: &str) -> Vec<PlaybookError> {
+    Playbook::parse(Path::new("test.toml"), src)
+        .expect_err("expected validation errors")
+        .0
+}
+
+fn ok(src: &str) -> Playbook {
+    match Playbook::parse(Path::new("test.toml"), src) {
+        Ok(p) => p,
+        Err(e) => panic!("expected a valid playbook, got:\n{e}"),
+    }
+}
+
+// --- file level --------------------------------------------------------------
+
+#[test]
+fn toml_syntax_error() {
+    snap(
+        "toml_syntax_error",
+        &with_head("[[steps]]\nclick = \"#a\n\n[[steps]]\nclick = \"#b\"\n"),
+    );
+}
+
+#[test]
+fn toml_duplicate_key() {
+    snap(
+        "toml_duplicate_key",
+        &with_head("[[steps]]\nclick = \"#a\"\nclick = \"#b\"\n"),
+    );
+}
+
+#[test]
+fn unknown_top_level_key() {
+    snap(
+        "unknown_top_level_key",
+        &with_head("[param]\nx = { type = \"string\" }\n\n[[steps]]\nclick = \"#a\"\n"),
+    );
+}
+
+#[test]
+fn missing_playbook_table() {
+    snap("missing_playbook_table", "[[steps]]\nclick = \"#a\"\n");
+}
+
+#[test]
+fn missing_playbook_and_steps() {
+    snap("missing_playbook_and_steps", "# empty\n");
+}
+
+#[test]
+fn playbook_not_a_table() {
+    snap(
+        "playbook_not_a_table",
+        "playbook = \"t\"\n\n[[steps]]\nclick = \"#a\"\n",
+    );
+}
+
+#[test]
+fn unknown_key_in_playbook() {
+    snap(
+        "unknown_key_in_playbook",
+        "[playbook]\nname = \"t\"\nvendor = \"v\"\nsecret = [\"x\"]\n\n[[steps]]\nclick = \"#a\"\n",
+    );
+}
+
+#[test]
+fn missing_vendor_in_playbook() {
+    snap(
+        "missing_vendor_in_playbook",
+        "[playbook]\nname = \"t\"\n\n[[steps]]\nclick = \"#a\"\n",
+    );
+}
+
+#[test]
+fn bad_playbook_timeout() {
+    snap(
+        "bad_playbook_timeout",
+        "[playbook]\nname = \"t\"\nvendor = \"v\"\ntimeout = \"soon\"\n\n[[steps]]\nclick = \"#a\"\n",
+    );
+}
+
+#[test]
+fn bad_and_duplicate_secret_names() {
+    snap(
+        "bad_and_duplicate_secret_names",
+        "[playbook]\nname = \"t\"\nvendor = \"v\"\nsecrets = [\"login password\", \"a.b\", \"a.b\"]\n\n[[steps]]\nclick = \"#a\"\n",
+    );
+}
+
+#[test]
+fn no_steps() {
+    snap("no_steps", HEAD);
+}
+
+#[test]
+fn steps_as_single_table() {
+    snap(
+        "steps_as_single_table",
+        &with_head("[steps]\nclick = \"#a\"\n"),
+    );
+}
+
+#[test]
+fn flows_not_a_table() {
+    snap(
+        "flows_not_a_table",
+        &before_head("flows = 5\n\n[[steps]]\nclick = \"#a\"\n"),
+    );
+}
+
+#[test]
+fn flow_as_single_table() {
+    snap(
+        "flow_as_single_table",
+        &with_head("[flows.login]\nclick = \"#a\"\n\n[[steps]]\ncall = \"login\"\n"),
+    );
+}
+
+#[test]
+fn step_not_a_table() {
+    snap("step_not_a_table", &before_head("steps = [\"#a\"]\n"));
+}
+
+// --- step shape --------------------------------------------------------------
+
+#[test]
+fn unknown_key_in_step() {
+    snap(
+        "unknown_key_in_step",
+        &with_head("[[steps]]\nfil = \"#name\"\nwith = \"x\"\n"),
+    );
+}
+
+#[test]
+fn unknown_key_in_inline_step() {
+    snap(
+        "unknown_key_in_inline_step",
+        &with_head(
+            "[[steps]]\nif_present = \"#a\"\nthen = [\n  { click = \"#b\" },\n  { click = \"#c\", tiemout = \"5s\" },\n]\n",
+        ),
+    );
+}
+
+#[test]
+fn wrong_value_type_in_step() {
+    snap(
+        "wrong_value_type_in_step",
+        &with_head(
+            "[[steps]]\nclick = 5\n\n[[steps]]\ncapture = \"x\"\nfrom = \"#x\"\nsecret = \"yes\"\n",
+        ),
+    );
+}
+
+#[test]
+fn step_with_no_action() {
+    snap(
+        "step_with_no_action",
+        &with_head("[[steps]]\nwith = \"x\"\ntimeout = \"5s\"\n"),
+    );
+}
+
+#[test]
+fn empty_step() {
+    snap(
+        "empty_step",
+        &with_head("[[steps]]\n\n[[steps]]\nclick = \"#a\"\n"),
+    );
+}
+
+#[test]
+fn step_with_two_actions() {
+    snap(
+        "step_with_two_actions",
+        &with_head("[[steps]]\nclick = \"#a\"\ngoto = \"/x\"\n"),
+    );
+}
+
+#[test]
+fn step_with_three_actions_inline() {
+    snap(
+        "step_with_three_actions_inline",
+        &before_head(
+            "steps = [{ name = \"n\", fill = \"#a\", with = \"x\", click = \"#b\", goto = \"/\" }]\n",
+        ),
+    );
+}
+
+#[test]
+fn modifier_that_does_not_apply() {
+    snap(
+        "modifier_that_does_not_apply",
+        &with_head("[[steps]]\nclick = \"#a\"\nwith = \"x\"\n"),
+    );
+}
+
+#[test]
+fn modifiers_that_do_not_apply_to_fill() {
+    snap(
+        "modifiers_that_do_not_apply_to_fill",
+        &with_head(
+            "[[steps]]\nfill = \"#a\"\nwith = \"x\"\noption = \"y\"\nthen = [{ click = \"#b\" }]\n",
+        ),
+    );
+}
+
+#[test]
+fn missing_with_on_fill() {
+    snap(
+        "missing_with_on_fill",
+        &with_head("[[steps]]\nfill = \"#a\"\n"),
+    );
+}
+
+#[test]
+fn missing_fields_on_extract() {
+    snap(
+        "missing_fields_on_extract",
+        &with_head("[[steps]]\nextract = \"rows\"\nfrom = \"tr\"\n"),
+    );
+}
+
+#[test]
+fn missing_from_and_fields_on_extract() {
+    snap(
+        "missing_from_and_fields_on_extract",
+        &with_head("[[steps]]\nextract = \"rows\"\n"),
+    );
+}
+
+#[test]
+fn missing_required_modifiers_of_each_action() {
+    snap(
+        "missing_required_modifiers_of_each_action",
+        &before_head(
+            r###"steps = [
+  { select = "#a" },
+  { upload = "#a" },
+  { capture = "c" },
+  { if_present = "#a" },
+  { if = "params.x" },
+  { for_each = "params.x" },
+  { totp = "login.totp_seed" },
+  { download = "a" },
+  { frame = "iframe" },
+]
+"###,
+        ),
+    );
+}
+
+// --- selectors ---------------------------------------------------------------
+
+#[test]
+fn invalid_css_selector() {
+    snap(
+        "invalid_css_selector",
+        &with_head("[[steps]]\nclick = \"button[type=\"\n"),
+    );
+}
+
+#[test]
+fn empty_css_selector() {
+    snap(
+        "empty_css_selector",
+        &with_head("[[steps]]\nwait_for = \"  \"\n"),
+    );
+}
+
+#[test]
+fn invalid_templated_css_selector() {
+    snap(
+        "invalid_templated_css_selector",
+        &with_head(
+            "[params]\na = { type = \"string\" }\n\n[[steps]]\nclick = \"tr[data-x='{{ params.a }}'] >\"\n\n[[steps]]\nclick = \"tr[data-x={{ params.a }} td\"\n",
+        ),
+    );
+}
+
+#[test]
+fn unclosed_attribute_selector_is_accepted() {
+    // The CSS parser closes a `[` left open at the end of the selector, so
+    // these typos pass validation (see the report: arguably a missed error).
+    snap(
+        "unclosed_attribute_selector_is_accepted",
+        &with_head(
+            "[params]\na = { type = \"string\" }\n\n[[steps]]\nclick = \"tr[data-x='a'\"\n\n[[steps]]\nclick = \"tr[data-x='{{ params.a }}'\"\n",
+        ),
+    );
+}
+
+#[test]
+fn steps_key_inside_playbook_table() {
+    // `steps = [...]` written after `[playbook]` belongs to that table.
+    snap(
+        "steps_key_inside_playbook_table",
+        &with_head("steps = [{ click = \"#a\" }]\n"),
+    );
+}
+
+#[test]
+fn invalid_selectors_in_modifiers() {
+    snap(
+        "invalid_selectors_in_modifiers",
+        &before_head(
+            r###"steps = [
+  { press = "Enter", on = "#" },
+  { wait_text = "Saved", in = ">>" },
+  { capture = "c", from = "a[" },
+  { download = "a:nope", save_as = "d" },
+]
+"###,
+        ),
+    );
+}
+
+#[test]
+fn invalid_selectors_in_extract() {
+    snap(
+        "invalid_selectors_in_extract",
+        &with_head(
+            r###"[[steps]]
+extract = "rows"
+from = "tr["
+fields = { a = "td" }
+next = "a..next"
+max_pages = 3
+empty = "p!"
+"###,
+        ),
+    );
+}
+
+#[test]
+fn invalid_field_selector_in_extract() {
+    snap(
+        "invalid_field_selector_in_extract",
+        &with_head(
+            r###"[[steps]]
+extract = "rows"
+from = "tr"
+fields = { name = "td.name", seats = "td..seats", id = { css = "a[", attr = "href" }, empty = {} }
+"###,
+        ),
+    );
+}
+
+#[test]
+fn extract_field_with_unknown_key() {
+    snap(
+        "extract_field_with_unknown_key",
+        &with_head(
+            "[[steps]]\nextract = \"rows\"\nfrom = \"tr\"\nfields = { id = { atr = \"href\" } }\n",
+        ),
+    );
+}
+
+#[test]
+fn extract_empty_fields_and_bad_pages() {
+    snap(
+        "extract_empty_fields_and_bad_pages",
+        &with_head(
+            r###"[[steps]]
+extract = "a"
+from = "tr"
+fields = {}
+
+[[steps]]
+extract = "b"
+from = "tr"
+fields = { x = "td" }
+max_pages = 0
+next = "a.next"
+
+[[steps]]
+extract = "c"
+from = "tr"
+fields = { x = "td" }
+max_pages = 5
+"###,
+        ),
+    );
+}
+
+#[test]
+fn templated_nth_child_selector() {
+    // A placeholder in an `:nth-child()` argument is a reasonable selector
+    // (the index comes from an int parameter).
+    snap(
+        "templated_nth_child_selector",
+        &with_head(
+            "[params]\nrow = { type = \"int\", default = 2 }\n\n[[steps]]\nclick = \"table tr:nth-child({{ params.row }}) a\"\n",
+        ),
+    );
+}
+
+// --- variables ---------------------------------------------------------------
+
+#[test]
+fn undeclared_param() {
+    snap(
+        "undeclared_param",
+        &with_head("[[steps]]\nfill = \"#a\"\nwith = \"{{ params.nope }}\"\n"),
+    );
+}
+
+#[test]
+fn undeclared_secret() {
+    snap(
+        "undeclared_secret",
+        &with_head("[[steps]]\nfill = \"#a\"\nwith = \"{{ secrets.login.passwd }}\"\n"),
+    );
+}
+
+#[test]
+fn undeclared_capture() {
+    snap(
+        "undeclared_capture",
+        &with_head("[[steps]]\ngoto = \"{{ vendor.base_url }}/c/{{ captures.id }}\"\n"),
+    );
+}
+
+#[test]
+fn unknown_vendor_var() {
+    snap(
+        "unknown_vendor_var",
+        &with_head("[[steps]]\ngoto = \"{{ vendor.url }}/login\"\n"),
+    );
+}
+
+#[test]
+fn unknown_namespace() {
+    snap(
+        "unknown_namespace",
+        &with_head("[[steps]]\ngoto = \"{{ param.x }}\"\n"),
+    );
+}
+
+#[test]
+fn unknown_namespace_inside_loop_lists_aliases() {
+    snap(
+        "unknown_namespace_inside_loop_lists_aliases",
+        &with_head(
+            r###"[params]
+devices = { type = "list", fields = { serial = "string" } }
+
+[[steps]]
+for_each = "params.devices"
+as = "device"
+do = [{ fill = "#a", with = "{{ dev.serial }}" }]
+"###,
+        ),
+    );
+}
+
+#[test]
+fn unknown_loop_alias_field() {
+    snap(
+        "unknown_loop_alias_field",
+        &with_head(
+            r###"[params]
+devices = { type = "list", fields = { serial = "string", quota = "int" } }
+
+[[steps]]
+for_each = "params.devices"
+as = "device"
+key = "{{ device.id }}"
+do = [{ fill = "#a", with = "{{ device.serail }}" }]
+"###,
+        ),
+    );
+}
+
+#[test]
+fn loop_alias_used_outside_loop() {
+    snap(
+        "loop_alias_used_outside_loop",
+        &with_head(
+            r###"[params]
+devices = { type = "list", fields = { serial = "string" } }
+
+[[steps]]
+for_each = "params.devices"
+do = [{ fill = "#a", with = "{{ row.serial }}" }]
+
+[[steps]]
+fill = "#b"
+with = "{{ row.serial }}"
+"###,
+        ),
+    );
+}
+
+#[test]
+fn unknown_field_of_extracted_rows() {
+    snap(
+        "unknown_field_of_extracted_rows",
+        &with_head(
+            r###"[[steps]]
+extract = "customers"
+from = "tr"
+fields = { name = "td.name" }
+
+[[steps]]
+for_each = "captures.customers"
+as = "c"
+do = [{ fill = "#a", with = "{{ c.name }} {{ c.seats }}" }]
+"###,
+        ),
+    );
+}
+
+#[test]
+fn list_param_in_template() {
+    snap(
+        "list_param_in_template",
+        &with_head(
+            "[params]\ndevices = { type = \"list\", fields = { serial = \"string\" } }\n\n[[steps]]\nfill = \"#a\"\nwith = \"{{ params.devices }}\"\n",
+        ),
+    );
+}
+
+#[test]
+fn rows_capture_in_template() {
+    snap(
+        "rows_capture_in_template",
+        &with_head(
+            "[[steps]]\nextract = \"rows\"\nfrom = \"tr\"\nfields = { a = \"td\" }\n\n[[steps]]\nfill = \"#a\"\nwith = \"{{ captures.rows }}\"\n",
+        ),
+    );
+}
+
+#[test]
+fn template_syntax_errors() {
+    snap(
+        "template_syntax_errors",
+        &with_head(
+            r###"[params]
+a = { type = "string" }
+
+[[steps]]
+goto = "/x?q={{ params.a"
+
+[[steps]]
+goto = "/x?q={{ a }}"
+
+[[steps]]
+goto = "/x?q={{ params.a | shout }}"
+
+[[steps]]
+goto = "/x?q=}}"
+"###,
+        ),
+    );
+}
+
+#[test]
+fn several_bad_vars_in_one_template() {
+    snap(
+        "several_bad_vars_in_one_template",
+        &with_head("[[steps]]\ngoto = \"{{ params.a }}/{{ captures.b }}/{{ vendor.c }}\"\n"),
+    );
+}
+
+#[test]
+fn for_each_over_scalar() {
+    snap(
+        "for_each_over_scalar",
+        &with_head(
+            r###"[params]
+name = { type = "string" }
+
+[[steps]]
+for_each = "params.name"
+do = [{ click = "#a" }]
+
+[[steps]]
+capture = "title"
+from = "h1"
+
+[[steps]]
+for_each = "captures.title"
+do = [{ click = "#a" }]
+"###,
+        ),
+    );
+}
+
+#[test]
+fn for_each_bad_sources() {
+    snap(
+        "for_each_bad_sources",
+        &before_head(
+            r###"steps = [
+  { for_each = "params.nope", do = [{ click = "#a" }] },
+  { for_each = "captures.nope", do = [{ click = "#a" }] },
+  { for_each = "secrets.login.password", do = [{ click = "#a" }] },
+  { for_each = "devices", do = [{ click = "#a" }] },
+  { for_each = "{{ params.devices }}", do = [{ click = "#a" }] },
+]
+"###,
+        ),
+    );
+}
+
+#[test]
+fn for_each_alias_hides_namespace() {
+    snap(
+        "for_each_alias_hides_namespace",
+        &with_head(
+            "[params]\nd = { type = \"list\", fields = { s = \"string\" } }\n\n[[steps]]\nfor_each = \"params.d\"\nas = \"params\"\ndo = [{ click = \"#a\" }]\n",
+        ),
+    );
+}
+
+#[test]
+fn if_var_conditions() {
+    snap(
+        "if_var_conditions",
+        &with_head(
+            r###"[params]
+devices = { type = "list", fields = { s = "string" } }
+
+[[steps]]
+if = "params.devices"
+then = [{ click = "#a" }]
+
+[[steps]]
+unless = "params.nope"
+then = [{ click = "#a" }]
+
+[[steps]]
+if = "{{ params.devices }}"
+then = [{ click = "#a" }]
+"###,
+        ),
+    );
+}
+
+#[test]
+fn totp_undeclared_secret() {
+    snap(
+        "totp_undeclared_secret",
+        &with_head("[[steps]]\ntotp = \"login.seed\"\nsave_as = \"otp\"\n"),
+    );
+}
+
+// --- flows -------------------------------------------------------------------
+
+#[test]
+fn unknown_flow() {
+    snap(
+        "unknown_flow",
+        &with_head("[[flows.login]]\nclick = \"#a\"\n\n[[steps]]\ncall = \"logon\"\n"),
+    );
+}
+
+#[test]
+fn unknown_flow_none_defined() {
+    snap(
+        "unknown_flow_none_defined",
+        &with_head("[[steps]]\ncall = \"login\"\n"),
+    );
+}
+
+#[test]
+fn flow_calls_itself_directly() {
+    snap(
+        "flow_calls_itself_directly",
+        &with_head(
+            "[[flows.login]]\nclick = \"#a\"\n\n[[flows.login]]\ncall = \"login\"\n\n[[steps]]\ncall = \"login\"\n",
+        ),
+    );
+}
+
+#[test]
+fn flow_calls_itself_via_another_flow() {
+    snap(
+        "flow_calls_itself_via_another_flow",
+        &with_head(
+            r###"[[flows.a]]
+call = "b"
+
+[[flows.b]]
+if_present = "#x"
+then = [{ call = "c" }]
+
+[[flows.c]]
+call = "a"
+
+[[steps]]
+call = "a"
+"###,
+        ),
+    );
+}
+
+// --- captures ----------------------------------------------------------------
+
+#[test]
+fn duplicate_capture_names() {
+    snap(
+        "duplicate_capture_names",
+        &with_head(
+            r###"[[steps]]
+capture = "id"
+from = "#id"
+
+[[steps]]
+extract = "id"
+from = "tr"
+fields = { a = "td" }
+
+[[steps]]
+totp = "login.totp_seed"
+save_as = "id"
+"###,
+        ),
+    );
+}
+
+#[test]
+fn duplicate_capture_between_flow_and_steps() {
+    snap(
+        "duplicate_capture_between_flow_and_steps",
+        &with_head(
+            r###"[[steps]]
+call = "f"
+
+[[steps]]
+capture = "id"
+from = "#id"
+
+[[flows.f]]
+capture = "id"
+from = "#id"
+"###,
+        ),
+    );
+}
+
+#[test]
+fn invalid_capture_names() {
+    snap(
+        "invalid_capture_names",
+        &before_head(
+            "steps = [\n  { capture = \"a b\", from = \"#a\" },\n  { capture = \"\", from = \"#a\" },\n  { download = \"a\", save_as = \"x.y\" },\n]\n",
+        ),
+    );
+}
+
+#[test]
+fn capture_read_and_attr() {
+    snap(
+        "capture_read_and_attr",
+        &before_head(
+            r###"steps = [
+  { capture = "a", from = "#a", read = "html" },
+  { capture = "b", from = "#b", read = "value", attr = "href" },
+  { capture = "c", from = "#c", read = "value" },
+  { capture = "d", from = "#d", attr = "href" },
+]
+"###,
+        ),
+    );
+}
+
+// --- params ------------------------------------------------------------------
+
+#[test]
+fn param_default_wrong_type() {
+    snap(
+        "param_default_wrong_type",
+        &with_head(
+            r###"[params]
+seats = { type = "int", default = "x" }
+price = { type = "decimal", default = 4.5 }
+enabled = { type = "bool", default = "maybe" }
+name = { type = "string", default = 5 }
+ratio = { type = "int", default = 2.5 }
+
+[[steps]]
+click = "#a"
+"###,
+        ),
+    );
+}
+
+#[test]
+fn param_default_text_for_bool_and_int() {
+    // Defaults written as strings are converted like CLI text.
+    snap(
+        "param_default_text_for_bool_and_int",
+        &with_head(
+            r###"[params]
+enabled = { type = "bool", default = "true" }
+seats = { type = "int", default = "5" }
+
+[[steps]]
+click = "#a"
+"###,
+        ),
+    );
+}
+
+#[test]
+fn unknown_param_type() {
+    snap(
+        "unknown_param_type",
+        &with_head("[params]\nseats = { type = \"integer\" }\n\n[[steps]]\nclick = \"#a\"\n"),
+    );
+}
+
+#[test]
+fn list_param_without_fields() {
+    snap(
+        "list_param_without_fields",
+        &with_head("[params]\ndevices = { type = \"list\" }\n\n[[steps]]\nclick = \"#a\"\n"),
+    );
+}
+
+#[test]
+fn list_param_bad_field_types_and_fields_on_scalar() {
+    snap(
+        "list_param_bad_field_types_and_fields_on_scalar",
+        &with_head(
+            r###"[params]
+devices = { type = "list", fields = { serial = "text", sub = "list" } }
+name = { type = "string", fields = { a = "string" } }
+
+[[steps]]
+click = "#a"
+"###,
+        ),
+    );
+}
+
+#[test]
+fn list_param_bad_default() {
+    snap(
+        "list_param_bad_default",
+        &with_head(
+            r###"[params]
+devices = { type = "list", fields = { serial = "string", quota = "int" }, default = [{ serial = "a" }] }
+
+[[steps]]
+click = "#a"
+"###,
+        ),
+    );
+}
+
+#[test]
+fn required_and_default() {
+    snap(
+        "required_and_default",
+        &with_head(
+            "[params]\nseats = { type = \"int\", required = true, default = 5 }\n\n[[steps]]\nclick = \"#a\"\n",
+        ),
+    );
+}
+
+#[test]
+fn param_table_form_errors() {
+    snap(
+        "param_table_form_errors",
+        &with_head(
+            "[params.seats]\ntype = \"int\"\ndefault = \"many\"\n\n[params.region]\ntype = \"sting\"\n\n[[steps]]\nclick = \"#a\"\n",
+        ),
+    );
+}
+
+#[test]
+fn param_unknown_key_and_not_a_table() {
+    snap(
+        "param_unknown_key_and_not_a_table",
+        &with_head(
+            "[params]\nseats = { type = \"int\", defualt = 5 }\nname = \"string\"\n\n[[steps]]\nclick = \"#a\"\n",
+        ),
+    );
+}
+
+// --- other step arguments ----------------------------------------------------
+
+#[test]
+fn bad_step_timeout() {
+    snap(
+        "bad_step_timeout",
+        &with_head(
+            "[[steps]]\nclick = \"#a\"\ntimeout = \"soon\"\n\n[[steps]]\nclick = \"#b\"\ntimeout = \"5 s\"\n",
+        ),
+    );
+}
+
+#[test]
+fn bad_if_present_wait() {
+    snap(
+        "bad_if_present_wait",
+        &with_head("[[steps]]\nif_present = \"#a\"\nwait = \"2h\"\nthen = [{ click = \"#b\" }]\n"),
+    );
+}
+
+#[test]
+fn unknown_key_name_in_press() {
+    snap(
+        "unknown_key_name_in_press",
+        &with_head("[[steps]]\npress = \"Control+Entr\"\n"),
+    );
+}
+
+#[test]
+fn bad_read_value() {
+    snap(
+        "bad_read_value",
+        &with_head("[[steps]]\ncapture = \"x\"\nfrom = \"#x\"\nread = \"innerHTML\"\n"),
+    );
+}
+
+#[test]
+fn fail_with_bad_class() {
+    snap(
+        "fail_with_bad_class",
+        &with_head("[[steps]]\nfail = \"nope\"\nclass = \"fatal\"\n"),
+    );
+}
+
+#[test]
+fn bad_download_parse_and_screenshot_name() {
+    snap(
+        "bad_download_parse_and_screenshot_name",
+        &with_head(
+            "[[steps]]\ndownload = \"a\"\nsave_as = \"f\"\nparse = \"json\"\n\n[[steps]]\nscreenshot = \"after save\"\n",
+        ),
+    );
+}
+
+// --- nested paths and locations ----------------------------------------------
+
+#[test]
+fn nested_error_in_then() {
+    snap(
+        "nested_error_in_then",
+        &with_head(
+            r###"[[steps]]
+click = "#a"
+
+[[steps]]
+click = "#b"
+
+[[steps]]
+if_present = "#c"
+then = [
+  { click = "#d" },
+  { fill = "#e", with = "{{ params.nope }}" },
+]
+else = [{ click = "#f", with = "x" }]
+"###,
+        ),
+    );
+}
+
+#[test]
+fn nested_error_in_flow() {
+    snap(
+        "nested_error_in_flow",
+        &with_head(
+            r###"[[flows.login]]
+goto = "/login"
+
+[[flows.login]]
+click = "##sign-in"
+
+[[steps]]
+call = "login"
+"###,
+        ),
+    );
+}
+
+#[test]
+fn nested_error_in_for_each_then() {
+    snap(
+        "nested_error_in_for_each_then",
+        &with_head(
+            r###"[params]
+devices = { type = "list", fields = { serial = "string" } }
+
+[[steps]]
+click = "#a"
+
+[[steps]]
+for_each = "params.devices"
+do = [
+  { if_missing = "tr[data-serial='{{ row.serial | css }}']", then = [
+      { fill = "#serial", with = "{{ row.serial }}", option = "x" },
+  ] },
+]
+"###,
+        ),
+    );
+}
+
+#[test]
+fn nested_error_in_frame() {
+    snap(
+        "nested_error_in_frame",
+        &with_head(
+            "[[steps]]\nframe = \"iframe#billing\"\nsteps = [\n  { capture = \"plan\", from = \"#plan\" },\n  { capture = \"period\", from = \"#period[\" },\n]\n",
+        ),
+    );
+}
+
+#[test]
+fn inline_table_columns_count_characters() {
+    // `ü` and `→` are one column each, though several bytes.
+    snap(
+        "inline_table_columns_count_characters",
+        &before_head("steps = [{ name = \"Zürich → Genf\", click = \"##\" }]\n"),
+    );
+}
+
+#[test]
+fn crlf_line_endings() {
+    let src =
+        with_head("[[steps]]\nclick = \"#a\"\n\n[[steps]]\nclick = \"#\"\n").replace('\n', "\r\n");
+    snap("crlf_line_endings", &src);
+}
+
+#[test]
+fn nested_steps_under_invalid_parent() {
+    // Errors inside a step whose own condition or modifiers are wrong.
+    snap(
+        "nested_steps_under_invalid_parent",
+        &with_head(
+            r###"[[steps]]
+if_present = "#a["
+then = [{ click = "##b" }]
+
+[[steps]]
+if = "params.nope"
+then = [{ click = "##c" }]
+
+[[steps]]
+for_each = "params.nope"
+do = [{ click = "##d" }]
+
+[[steps]]
+if_missing = "#e"
+with = "x"
+then = [{ click = "##f" }]
+"###,
+        ),
+    );
+}
+
+#[test]
+fn cascading_errors_from_skipped_declarations() {
+    // A step or parameter that fails to parse is left out; later uses of
+    // what it declares are then reported too.
+    snap(
+        "cascading_errors_from_skipped_declarations",
+        &with_head(
+            r###"[params]
+seats = { type = "integer", default = 5 }
+
+[[steps]]
+capture = "id"
+from = "#id"
+secert = true
+
+[[steps]]
+fill = "#seats"
+with = "{{ params.seats }}"
+
+[[steps]]
+goto = "/c/{{ captures.id }}"
+"###,
+        ),
+    );
+}
+
+#[test]
+fn two_unknown_keys_in_one_step() {
+    snap(
+        "two_unknown_keys_in_one_step",
+        &with_head("[[steps]]\nfil = \"#a\"\nwiht = \"x\"\n"),
+    );
+}
+
+// --- many errors in one file -------------------------------------------------
+
+const MANY_ERRORS: &str = r###"[playbook]
+name = "t"
+vendor = "v"
+timeout = "soon"
+
+[params]
+seats = { type = "int", default = "x" }
+
+[[flows.login]]
+click = "#a"
+with = "x"
+
+[[steps]]
+call = "logon"
+
+[[steps]]
+fill = "#a"
+
+[[steps]]
+goto = "{{ params.nope }}"
+
+[[steps]]
+if_present = "#b"
+then = [
+  { click = "#ok" },
+  { press = "Entr" },
+]
+
+[[steps]]
+fil = "#c"
+
+[[steps]]
+wait_for = "div["
+"###;
+
+#[test]
+fn many_errors_in_source_order() {
+    snap("many_errors_in_source_order", MANY_ERRORS);
+    let errs = errors(MANY_ERRORS);
+    assert_eq!(errs.len(), 9, "{}", PlaybookErrors(errs.clone()));
+    let positions: Vec<(usize, usize)> = errs.iter().map(|e| (e.line, e.column)).collect();
+    let mut sorted = positions.clone();
+    sorted.sort();
+    assert_eq!(positions, sorted, "errors are in source order");
+    let paths: Vec<&str> = errs.iter().map(|e| e.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "playbook.timeout",
+            "params.seats",
+            "flows.login[0]",
+            "steps[0]",
+            "steps[1]",
+            "steps[2]",
+            "steps[3].then[1]",
+            "steps[4]",
+            "steps[5]",
+        ]
+    );
+    assert!(errs.iter().all(|e| e.file == Path::new("test.toml")));
+}
+
+// --- valid playbooks ---------------------------------------------------------
+
+const COMPLEX: &str = r###"[playbook]
+name = "acme.complex"
+vendor = "acme"
+description = "Everything at once"
+secrets = ["login.username", "login.password", "login.totp_seed"]
+timeout = "20s"
+
+[params]
+customer = { type = "string", required = true }
+seats = { type = "int", default = 5 }
+price = { type = "decimal", default = "4.50" }
+notify = { type = "bool", default = false }
+devices = { type = "list", fields = { serial = "string", quota = "int" } }
+
+[[flows.login]]
+goto = "{{ vendor.base_url }}/login"
+
+[[flows.login]]
+fill = "#user"
+with = "{{ secrets.login.username }}"
+
+[[flows.login]]
+fill = "#pass"
+with = "{{ secrets.login.password }}"
+
+[[flows.login]]
+totp = "login.totp_seed"
+save_as = "otp"
+
+[[flows.login]]
+fill = "#otp"
+with = "{{ captures.otp }}"
+timeout = "500ms"
+
+[[flows.login]]
+press = "Control+Enter"
+on = "#otp"
+
+[[flows.open]]
+call = "login"
+
+[[flows.open]]
+click = "tr[data-customer='{{ params.customer | css }}'] a"
+name = "open the customer"
+
+[[steps]]
+call = "open"
+
+[[steps]]
+if_present = ".banner"
+wait = "2s"
+then = [{ click = ".banner .close" }]
+else = [{ wait_text = "Welcome", in = "h1" }]
+
+[[steps]]
+for_each = "params.devices"
+as = "device"
+key = "{{ device.serial }}"
+do = [
+  { unless = "params.notify", then = [{ uncheck = "#notify" }] },
+  { fill = "#serial", with = "{{ device.serial }}" },
+  { fill = "#quota", with = "{{ device.quota }}" },
+  { capture = "licence", from = "#licence", secret = true },
+]
+
+[[steps]]
+frame = "iframe#billing"
+steps = [
+  { capture = "plan", from = "#plan", read = "value" },
+  { capture = "link", from = "a.invoice", attr = "href" },
+]
+
+[[steps]]
+extract = "customers"
+from = "table#customers tr.row"
+fields = { id = { attr = "data-id" }, name = "td.name", seats = { css = "td.seats", attr = "title" } }
+next = "a.next"
+max_pages = 10
+empty = "p.empty"
+
+[[steps]]
+for_each = "captures.customers"
+as = "c"
+do = [{ if_text = "{{ c.name }}", in = "#list", then = [{ screenshot = "found-customer" }] }]
+
+[[steps]]
+download = "a#export"
+save_as = "export"
+
+[[steps]]
+for_each = "captures.export"
+do = [{ assert_text = "{{ row.any_column }}", message = "missing {{ row.other }}" }]
+
+[[steps]]
+download = "a#pdf"
+save_as = "invoice"
+parse = "none"
+
+[[steps]]
+assert = "#done"
+message = "not done for {{ params.customer }}"
+
+[[steps]]
+if = "captures.plan"
+then = [{ fail = "plan {{ captures.plan }} is wrong", class = "transient" }]
+"###;
+
+#[test]
+fn complex_playbook_is_valid() {
+    let p = ok(COMPLEX);
+    assert_eq!(p.name, "acme.complex");
+    assert_eq!(p.vendor, "acme");
+    assert_eq!(p.description.as_deref(), Some("Everything at once"));
+    assert_eq!(
+        p.secrets,
+        ["login.password", "login.totp_seed", "login.username"]
+    );
+    assert_eq!(p.default_timeout, Duration::from_secs(20));
+    assert_eq!(p.params.len(), 5);
+    assert_eq!(p.params["seats"].default, Some(ParamValue::Int(5)));
+    assert_eq!(
+        p.params["price"].default,
+        Some(ParamValue::Decimal("4.50".into()))
+    );
+    assert!(p.params["customer"].required);
+    assert_eq!(
+        p.params["devices"].fields.keys().collect::<Vec<_>>(),
+        ["quota", "serial"]
+    );
+
+    assert_eq!(p.flows.len(), 2);
+    assert_eq!(p.flows["login"].len(), 6);
+    assert_eq!(p.flows["open"].len(), 2);
+    assert_eq!(p.steps.len(), 11);
+    assert!(p.downloads());
+
+    // Captures: name, kind, secret, ephemeral.
+    let text = |secret, ephemeral| CaptureInfo {
+        kind: CaptureKind::Text,
+        secret,
+        ephemeral,
+    };
+    let expected = BTreeMap::from([
+        ("otp".to_string(), text(true, true)),
+        ("licence".to_string(), text(true, false)),
+        ("plan".to_string(), text(false, false)),
+        ("link".to_string(), text(false, false)),
+        (
+            "customers".to_string(),
+            CaptureInfo {
+                kind: CaptureKind::Rows(Some(BTreeSet::from([
+                    "id".to_string(),
+                    "name".to_string(),
+                    "seats".to_string(),
+                ]))),
+                secret: false,
+                ephemeral: false,
+            },
+        ),
+        (
+            "export".to_string(),
+            CaptureInfo {
+                kind: CaptureKind::Rows(None),
+                secret: false,
+                ephemeral: false,
+            },
+        ),
+        ("invoice".to_string(), text(false, false)),
+    ]);
+    assert_eq!(p.captures, expected);
+
+    // Labels, paths and locations.
+    let labels: Vec<&str> = p.steps.iter().map(|s| s.label.as_str()).collect();
+    assert_eq!(
+        labels,
+        [
+            "call open",
+            "if_present .banner",
+            "for_each params.devices",
+            "frame iframe#billing",
+            "extract customers",
+            "for_each captures.customers",
+            "download a#export",
+            "for_each captures.export",
+            "download a#pdf",
+            "assert #done",
+            "if captures.plan",
+        ]
+    );
+    assert_eq!(p.flows["open"][1].label, "open the customer");
+    assert_eq!(
+        p.flows["login"][4].timeout,
+        Some(Duration::from_millis(500))
+    );
+    assert_eq!(p.flows["login"][4].path, "flows.login[4]");
+    assert_eq!(
+        p.flows["login"][4].location,
+        Location {
+            line: 31,
+            column: 1
+        }
+    );
+    assert_eq!(p.steps[0].timeout, None);
+
+    // Actions.
+    match &p.flows["login"][5].action {
+        Action::Press { keys, on } => {
+            assert_eq!(keys, "\u{E009}\u{E007}\u{E000}");
+            assert_eq!(on.as_ref().map(|t| t.source.as_str()), Some("#otp"));
+        }
+        other => panic!("expected press, got {other:?}"),
+    }
+    match &p.steps[1].action {
+        Action::If {
+            condition: Condition::Present { css, wait },
+            negate,
+            then,
+            otherwise,
+        } => {
+            assert_eq!(css.source, ".banner");
+            assert_eq!(*wait, Some(Duration::from_secs(2)));
+            assert!(!negate);
+            assert_eq!(then.len(), 1);
+            assert_eq!(then[0].path, "steps[1].then[0]");
+            assert_eq!(otherwise.len(), 1);
+            assert_eq!(otherwise[0].path, "steps[1].else[0]");
+            assert_eq!(otherwise[0].label, "wait_text Welcome");
+        }
+        other => panic!("expected if_present, got {other:?}"),
+    }
+    match &p.steps[2].action {
+        Action::ForEach {
+            source,
+            alias,
+            key,
+            body,
+        } => {
+            assert_eq!(source.to_string(), "params.devices");
+            assert_eq!(alias, "device");
+            assert_eq!(
+                key.as_ref().map(|k| k.source.as_str()),
+                Some("{{ device.serial }}")
+            );
+            assert_eq!(body.len(), 4);
+            assert_eq!(body[3].path, "steps[2].do[3]");
+            // `capture` in `  { capture = ...` on line 63.
+            assert_eq!(
+                body[3].location,
+                Location {
+                    line: 63,
+                    column: 5
+                }
+            );
+            match &body[0].action {
+                Action::If {
+                    condition: Condition::Var(v),
+                    negate: true,
+                    then,
+                    ..
+                } => {
+                    assert_eq!(v.to_string(), "params.notify");
+                    assert_eq!(then[0].path, "steps[2].do[0].then[0]");
+                }
+                other => panic!("expected unless, got {other:?}"),
+            }
+        }
+        other => panic!("expected for_each, got {other:?}"),
+    }
+    match &p.steps[3].action {
+        Action::Frame { css, body } => {
+            assert_eq!(css.source, "iframe#billing");
+            assert_eq!(body.len(), 2);
+            assert_eq!(body[1].path, "steps[3].steps[1]");
+        }
+        other => panic!("expected frame, got {other:?}"),
+    }
+    match &p.steps[4].action {
+        Action::Extract(e) => {
+            assert_eq!(e.save_as, "customers");
+            assert_eq!(e.rows.source, "table#customers tr.row");
+            assert_eq!(e.max_pages, 10);
+            assert_eq!(e.next.as_ref().map(|t| t.source.as_str()), Some("a.next"));
+            assert_eq!(e.empty.as_ref().map(|t| t.source.as_str()), Some("p.empty"));
+            let fields: Vec<(&str, Option<&str>, Option<&str>)> = e
+                .fields
+                .iter()
+                .map(|f| (f.name.as_str(), f.css.as_deref(), f.attr.as_deref()))
+                .collect();
+            // In the order written, not sorted.
+            assert_eq!(
+                fields,
+                [
+                    ("id", None, Some("data-id")),
+                    ("name", Some("td.name"), None),
+                    ("seats", Some("td.seats"), Some("title")),
+                ]
+            );
+        }
+        other => panic!("expected extract, got {other:?}"),
+    }
+    match &p.steps[6].action {
+        Action::Download { parse, save_as, .. } => {
+            assert_eq!(*parse, DownloadParse::Csv);
+            assert_eq!(save_as, "export");
+        }
+        other => panic!("expected download, got {other:?}"),
+    }
+    match &p.steps[8].action {
+        Action::Download { parse, .. } => assert_eq!(*parse, DownloadParse::None),
+        other => panic!("expected download, got {other:?}"),
+    }
+    match &p.steps[10].action {
+        Action::If { then, .. } => match &then[0].action {
+            Action::Fail { class, .. } => {
+                assert_eq!(*class, crate::engine::FailureClass::Transient)
+            }
+            other => panic!("expected fail, got {other:?}"),
+        },
+        other => panic!("expected if, got {other:?}"),
+    }
+}
+
+#[test]
+fn defaults_of_a_minimal_playbook() {
+    let p = ok("[playbook]\nname = \"n\"\nvendor = \"v\"\n\n[[steps]]\nclick = \"#a\"\n");
+    assert_eq!(p.default_timeout, DEFAULT_STEP_TIMEOUT);
+    assert!(p.secrets.is_empty() && p.params.is_empty() && p.flows.is_empty());
+    assert!(p.captures.is_empty());
+    assert!(!p.downloads());
+    assert_eq!(p.steps[0].label, "click #a");
+    assert_eq!(p.steps[0].path, "steps[0]");
+    assert_eq!(p.steps[0].location, Location { line: 6, column: 1 });
+}
+
+#[test]
+fn extract_without_next_reads_one_page() {
+    let p = ok(&with_head(
+        "[[steps]]\nextract = \"r\"\nfrom = \"tr\"\nfields = { a = \"td\" }\n\n[[steps]]\nextract = \"s\"\nfrom = \"tr\"\nfields = { a = \"td\" }\nnext = \"a.next\"\n",
+    ));
+    let pages: Vec<usize> = p
+        .steps
+        .iter()
+        .map(|s| match &s.action {
+            Action::Extract(e) => e.max_pages,
+            other => panic!("expected extract, got {other:?}"),
+        })
+        .collect();
+    assert_eq!(pages, [1, 50]);
+}
+
+#[test]
+fn long_labels_are_cut_at_70_characters() {
+    let long = "a".repeat(100);
+    let p = ok(&with_head(&format!("[[steps]]\nwait_url = \"{long}\"\n")));
+    assert_eq!(p.steps[0].label, format!("wait_url {}", "a".repeat(70)));
+}
+
+/// Every playbook shipped under `playbooks/` (except parameter files).
+fn shipped_playbooks(dir: &Path, out: &mut Vec<PathBuf>) {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
+        .map(|e| e.expect("directory entry").path())
+        .collect();
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            if path.file_name().is_some_and(|n| n == "params") {
+                continue;
+            }
+            shipped_playbooks(&path, out);
+        } else if path.extension().is_some_and(|e| e == "toml") {
+            out.push(path);
+        }
+    }
+}
+
+#[test]
+fn shipped_playbooks_are_valid() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("playbooks");
+    let mut files = Vec::new();
+    shipped_playbooks(&root, &mut files);
+    assert!(!files.is_empty(), "no playbooks under {}", root.display());
+    let failures: Vec<String> = files
+        .iter()
+        .filter_map(|f| Playbook::load(f).err().map(|e| e.to_string()))
+        .collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
