@@ -15,12 +15,18 @@ use tokio::process::Command;
 
 fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_panelwright"));
-    c.current_dir(repo()).env_remove("PANELWRIGHT_WEBDRIVER_URL").kill_on_drop(true);
+    c.current_dir(repo())
+        .env_remove("PANELWRIGHT_WEBDRIVER_URL")
+        .kill_on_drop(true);
     c
 }
 
 fn out(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
 
 #[tokio::test]
@@ -32,33 +38,67 @@ async fn check_reports_every_error_with_location_and_exit_2() {
         "[playbook]\nname = \"x\"\nvendor = \"v\"\n\n[[steps]]\nclik = \"#a\"\n\n[[steps]]\nfill = \"#b\"\nwith = \"{{ params.nope }}\"\n",
     )
     .unwrap();
-    let o = bin().arg("check").arg(&file).arg("playbooks/demo-backup/provision.toml").output().await.unwrap();
+    let o = bin()
+        .arg("check")
+        .arg(&file)
+        .arg("playbooks/demo-backup/provision.toml")
+        .output()
+        .await
+        .unwrap();
     assert_eq!(o.status.code(), Some(2), "{}", out(&o));
     let stderr = String::from_utf8_lossy(&o.stderr);
     let f = file.display();
-    assert!(stderr.contains(&format!("{f}:6:1: steps[0]: unknown key `clik`")), "{stderr}");
-    assert!(stderr.contains(&format!("{f}:10:1: steps[1]: `with`: `params.nope` is not declared in [params]")), "{stderr}");
+    assert!(
+        stderr.contains(&format!("{f}:6:1: steps[0]: unknown key `clik`")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "{f}:10:1: steps[1]: `with`: `params.nope` is not declared in [params]"
+        )),
+        "{stderr}"
+    );
     assert!(stderr.contains("2 error(s)"), "{stderr}");
-    assert!(String::from_utf8_lossy(&o.stdout).contains("ok: playbooks/demo-backup/provision.toml"));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("ok: playbooks/demo-backup/provision.toml")
+    );
 }
 
 #[tokio::test]
 async fn bad_params_and_missing_secrets_fail_before_any_browser() {
     // No base URL server and no secrets: the checks come first, so no browser starts.
     let o = bin()
-        .args(["run", "playbooks/demo-backup/provision.toml", "--base-url", "http://127.0.0.1:9"])
+        .args([
+            "run",
+            "playbooks/demo-backup/provision.toml",
+            "--base-url",
+            "http://127.0.0.1:9",
+        ])
         .args(["--param", "seats=many", "--param", "colour=blue"])
         .output()
         .await
         .unwrap();
     assert_eq!(o.status.code(), Some(4), "{}", out(&o));
-    assert!(out(&o).contains("missing secrets: login.password, login.totp_seed, login.username"), "{}", out(&o));
+    assert!(
+        out(&o).contains("missing secrets: login.password, login.totp_seed, login.username"),
+        "{}",
+        out(&o)
+    );
 
     let dir = tempfile::tempdir().unwrap();
     let secrets = dir.path().join("s.toml");
-    std::fs::write(&secrets, "[login]\nusername = \"u\"\npassword = \"p\"\ntotp_seed = \"JBSWY3DPEHPK3PXP\"\n").unwrap();
+    std::fs::write(
+        &secrets,
+        "[login]\nusername = \"u\"\npassword = \"p\"\ntotp_seed = \"JBSWY3DPEHPK3PXP\"\n",
+    )
+    .unwrap();
     let o = bin()
-        .args(["run", "playbooks/demo-backup/provision.toml", "--base-url", "http://127.0.0.1:9"])
+        .args([
+            "run",
+            "playbooks/demo-backup/provision.toml",
+            "--base-url",
+            "http://127.0.0.1:9",
+        ])
         .arg("--secrets")
         .arg(&secrets)
         .args(["--param", "seats=many", "--param", "colour=blue"])
@@ -67,30 +107,50 @@ async fn bad_params_and_missing_secrets_fail_before_any_browser() {
         .unwrap();
     assert_eq!(o.status.code(), Some(4), "{}", out(&o));
     let text = out(&o);
-    assert!(text.contains("error: parameter `seats`: expected an int, got `many`"), "{text}");
+    assert!(
+        text.contains("error: parameter `seats`: expected an int, got `many`"),
+        "{text}"
+    );
     assert!(text.contains("error: unknown parameter `colour`"), "{text}");
     assert!(!text.contains("running"), "no run may start: {text}");
 }
 
 /// Runs the provisioning playbook through the CLI with trace logging and
 /// returns (exit code, everything printed, artifacts dir).
-async fn provision_via_cli(vendor: &DemoVendor, customer: &str, extra: &[&str]) -> (Option<i32>, String, tempfile::TempDir) {
+async fn provision_via_cli(
+    vendor: &DemoVendor,
+    customer: &str,
+    extra: &[&str],
+) -> (Option<i32>, String, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let secrets = dir.path().join("secrets.toml");
     let c = vendor.config();
     std::fs::write(
         &secrets,
-        format!("[login]\nusername = \"{}\"\npassword = \"{}\"\ntotp_seed = \"{}\"\n", c.username, c.password, c.totp_seed),
+        format!(
+            "[login]\nusername = \"{}\"\npassword = \"{}\"\ntotp_seed = \"{}\"\n",
+            c.username, c.password, c.totp_seed
+        ),
     )
     .unwrap();
     let artifacts = tempfile::tempdir().unwrap();
     let o = bin()
-        .args(["run", "playbooks/demo-backup/provision.toml", "--base-url", vendor.base_url()])
+        .args([
+            "run",
+            "playbooks/demo-backup/provision.toml",
+            "--base-url",
+            vendor.base_url(),
+        ])
         .arg("--secrets")
         .arg(&secrets)
         .arg("--artifacts")
         .arg(artifacts.path())
-        .args(["--param", &format!("customer_name={customer}"), "--log", "trace"])
+        .args([
+            "--param",
+            &format!("customer_name={customer}"),
+            "--log",
+            "trace",
+        ])
         .args(extra)
         .output()
         .await
@@ -103,15 +163,32 @@ async fn run_prints_progress_and_masks_secrets_everywhere() {
     let vendor = DemoVendor::start(DemoVendorConfig::fast()).await.unwrap();
     let (code, printed, artifacts) = provision_via_cli(&vendor, "Northwind Clinic", &[]).await;
     assert_eq!(code, Some(0), "{printed}");
-    assert!(printed.contains("admin_password = ******** (secret; --reveal to show)"), "{printed}");
-    assert!(printed.contains("api_key = ******** (secret; --reveal to show)"), "{printed}");
-    assert!(printed.contains("flows.login[6]"), "a progress line per step: {printed}");
+    assert!(
+        printed.contains("admin_password = ******** (secret; --reveal to show)"),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("api_key = ******** (secret; --reveal to show)"),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("flows.login[6]"),
+        "a progress line per step: {printed}"
+    );
     assert!(printed.contains("succeeded in"), "{printed}");
-    assert!(printed.contains("TRACE") || printed.contains("DEBUG"), "trace logging was on: {printed}");
+    assert!(
+        printed.contains("TRACE") || printed.contains("DEBUG"),
+        "trace logging was on: {printed}"
+    );
 
     let (_, password, api_key) = vendor.admin_credentials_of("Northwind Clinic").unwrap();
     let c = vendor.config();
-    let secrets = [password.as_str(), api_key.as_str(), c.password.as_str(), c.totp_seed.as_str()];
+    let secrets = [
+        password.as_str(),
+        api_key.as_str(),
+        c.password.as_str(),
+        c.totp_seed.as_str(),
+    ];
     for s in secrets {
         assert!(!printed.contains(s), "a secret was printed");
         for (path, bytes) in all_files(artifacts.path()) {
@@ -120,8 +197,12 @@ async fn run_prints_progress_and_masks_secrets_everywhere() {
     }
 
     // JSON logs with a short step budget: still nothing in clear.
-    let (code, printed, artifacts) =
-        provision_via_cli(&vendor, "Northwind Clinic", &["--log-format", "json", "--timeout", "1s"]).await;
+    let (code, printed, artifacts) = provision_via_cli(
+        &vendor,
+        "Northwind Clinic",
+        &["--log-format", "json", "--timeout", "1s"],
+    )
+    .await;
     assert_eq!(code, Some(0), "{printed}");
     assert!(printed.contains("\"level\""), "json logs: {printed}");
     for s in secrets {
@@ -135,8 +216,14 @@ async fn run_prints_progress_and_masks_secrets_everywhere() {
     let (code, printed, _) = provision_via_cli(&vendor, "Tailspin Toys", &["--reveal"]).await;
     assert_eq!(code, Some(0), "{printed}");
     let (_, password, _) = vendor.admin_credentials_of("Tailspin Toys").unwrap();
-    assert!(printed.contains(&format!("admin_password = {password}")), "{printed}");
-    assert!(!printed.contains(c.password.as_str()), "given secrets are never revealed");
+    assert!(
+        printed.contains(&format!("admin_password = {password}")),
+        "{printed}"
+    );
+    assert!(
+        !printed.contains(c.password.as_str()),
+        "given secrets are never revealed"
+    );
     vendor.shutdown().await;
 }
 
@@ -172,10 +259,19 @@ async fn playbook_broken_run_exits_3_and_lists_artifacts() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_command_runs_end_to_end() {
     let artifacts = tempfile::tempdir().unwrap();
-    let o = bin().arg("demo").arg("--artifacts").arg(artifacts.path()).output().await.unwrap();
+    let o = bin()
+        .arg("demo")
+        .arg("--artifacts")
+        .arg(artifacts.path())
+        .output()
+        .await
+        .unwrap();
     let text = out(&o);
     assert_eq!(o.status.code(), Some(0), "{text}");
     assert!(text.contains("demo finished: the vendor now has 24 customers (1 named Contoso Dental, with 2 devices)"), "{text}");
-    assert!(text.contains("admin_password = ******** (secret; --reveal to show)"), "{text}");
+    assert!(
+        text.contains("admin_password = ******** (secret; --reveal to show)"),
+        "{text}"
+    );
     assert!(!text.contains(DemoVendorConfig::default().password.as_str()));
 }

@@ -29,6 +29,9 @@ const RELEASE: char = '\u{E000}';
 /// Parses `"Enter"`, `"Control+a"`, `"Shift+Tab"`. Each `+`-separated part is a
 /// key name or a single character.
 pub fn parse(spec: &str) -> Result<String, String> {
+    if spec.trim().is_empty() {
+        return Err("`press` needs a key, e.g. \"Enter\"".to_string());
+    }
     let mut out = String::new();
     let parts: Vec<&str> = spec.split('+').map(str::trim).collect();
     for part in &parts {
@@ -39,7 +42,7 @@ pub fn parse(spec: &str) -> Result<String, String> {
         } else {
             let known: Vec<&str> = NAMED.iter().map(|(n, _)| *n).collect();
             return Err(format!(
-                "unknown key `{part}` in `{spec}` (use a single character or one of: {})",
+                "`{part}` is not a key name (in `{spec}`; use a single character or one of: {})",
                 known.join(", ")
             ));
         }
@@ -62,7 +65,7 @@ mod tests {
         assert!(
             parse("Entr")
                 .unwrap_err()
-                .starts_with("unknown key `Entr` in `Entr`")
+                .starts_with("`Entr` is not a key name (in `Entr`;")
         );
     }
 }

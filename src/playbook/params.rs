@@ -166,8 +166,22 @@ pub fn from_json(spec: &ParamSpec, value: &serde_json::Value) -> Result<ParamVal
 /// Converts a TOML value (defaults, TOML params files) to the declared type.
 pub fn from_toml(spec: &ParamSpec, value: &toml::Value) -> Result<ParamValue, String> {
     let json = serde_json::to_value(value).map_err(|e| e.to_string())?;
-    if let (ParamType::Decimal, toml::Value::Float(_)) = (spec.kind, value) {
-        return Err("write decimals as strings (\"4.50\"), floats lose precision".to_string());
+    match (spec.kind, value) {
+        (ParamType::Decimal, toml::Value::Float(_)) => {
+            return Err("write decimals as strings (\"4.50\"), floats lose precision".to_string());
+        }
+        // In a playbook, types are written as TOML types: 5, true.
+        (ParamType::Int, toml::Value::String(s)) => {
+            return Err(format!(
+                "expected an int, got the string \"{s}\" (write it without quotes)"
+            ));
+        }
+        (ParamType::Bool, toml::Value::String(s)) => {
+            return Err(format!(
+                "expected true or false, got the string \"{s}\" (write it without quotes)"
+            ));
+        }
+        _ => {}
     }
     from_json(spec, &json)
 }

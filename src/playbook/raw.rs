@@ -36,14 +36,6 @@ pub(crate) struct RawParam {
     pub fields: Option<BTreeMap<String, String>>,
 }
 
-/// One field of an `extract` row: a selector (its text), or a table.
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-pub(crate) enum RawField {
-    Css(String),
-    Spec(RawFieldSpec),
-}
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawFieldSpec {
@@ -103,7 +95,9 @@ pub(crate) struct RawStep {
     pub attr: Option<String>,
     pub read: Option<String>,
     pub secret: Option<bool>,
-    pub fields: Option<BTreeMap<String, RawField>>,
+    /// Each field: a selector string or a [`RawFieldSpec`] table (converted
+    /// by the validator, which names the field in its messages).
+    pub fields: Option<BTreeMap<String, toml::Value>>,
     pub next: Option<String>,
     pub max_pages: Option<i64>,
     pub empty: Option<String>,
@@ -118,6 +112,32 @@ pub(crate) struct RawStep {
     pub timeout: Option<String>,
     pub name: Option<String>,
 }
+
+/// Every modifier key a step may carry (which ones apply depends on the action).
+pub(crate) const MODIFIER_KEYS: &[&str] = &[
+    "with",
+    "option",
+    "on",
+    "file",
+    "in",
+    "from",
+    "attr",
+    "read",
+    "secret",
+    "fields",
+    "next",
+    "max_pages",
+    "empty",
+    "message",
+    "wait",
+    "as",
+    "key",
+    "save_as",
+    "parse",
+    "class",
+    "timeout",
+    "name",
+];
 
 /// Keys that hold nested step lists.
 pub(crate) const NESTED_KEYS: [&str; 4] = ["then", "else", "do", "steps"];

@@ -185,7 +185,12 @@ impl Template {
     /// The template with every placeholder replaced by `x`: used to check
     /// that a templated CSS selector is well formed before any run.
     pub fn with_placeholders(&self) -> String {
-        self.render::<()>(|_| Ok("x".to_string()))
+        self.with_placeholder("x")
+    }
+
+    /// The template with every placeholder replaced by `value`.
+    pub fn with_placeholder(&self, value: &str) -> String {
+        self.render::<()>(|_| Ok(value.to_string()))
             .unwrap_or_default()
     }
 }

@@ -8,7 +8,7 @@
 
 use super::error::{PlaybookError, line_col};
 use super::params::{ParamSpec, ParamType};
-use super::raw::{NESTED_KEYS, RawField, RawMeta, RawParam, RawStep};
+use super::raw::{MODIFIER_KEYS, NESTED_KEYS, RawFieldSpec, RawMeta, RawParam, RawStep};
 use super::step::*;
 use super::template::{Template, VarRef};
 use super::{CaptureInfo, CaptureKind, DEFAULT_STEP_TIMEOUT, Playbook};
@@ -96,6 +96,10 @@ struct RawNode {
     /// Order of `fields` as written (the raw map is sorted).
     field_order: Vec<String>,
     children: BTreeMap<&'static str, Vec<RawNode>>,
+    /// The step itself could not be read (unknown key, wrong type): it is
+    /// not built, but its captures are declared and its nested steps
+    /// checked, so one mistake does not hide others or cascade.
+    broken: bool,
 }
 
 /// Names visible to templates at some point: loop aliases and their fields
@@ -113,6 +117,8 @@ pub(super) struct Validator<'a> {
     secrets: BTreeSet<String>,
     captures: BTreeMap<String, CaptureInfo>,
     flow_names: BTreeSet<String>,
+    /// Paths of steps whose nested lists have been built already.
+    children_built: BTreeSet<String>,
 }
 
 impl<'a> Validator<'a> {
@@ -125,6 +131,7 @@ impl<'a> Validator<'a> {
             secrets: BTreeSet::new(),
             captures: BTreeMap::new(),
             flow_names: BTreeSet::new(),
+            children_built: BTreeSet::new(),
         }
     }
 
@@ -147,8 +154,7 @@ impl<'a> Validator<'a> {
         let loc = err
             .span()
             .map_or_else(|| fallback.clone(), |s| self.loc(s.start));
-        let message = err.message().trim().to_string();
-        self.error_at(&loc, path, message);
+        self.error_at(&loc, path, humanize(err.message()));
     }
 
     pub(super) fn validate(mut self) -> Result<Playbook, Vec<PlaybookError>> {
@@ -190,7 +196,16 @@ impl<'a> Validator<'a> {
             Some(v) => {
                 let fallback = self.loc(v.span().start);
                 match RawMeta::deserialize(v.clone().into_deserializer()) {
-                    Ok(m) => Some((m, fallback)),
+                    Ok(m) => {
+                        // Point at keys where they were written.
+                        let mut at = BTreeMap::new();
+                        if let DeValue::Table(t) = v.get_ref() {
+                            for (k, _) in t.iter() {
+                                at.insert(k.get_ref().to_string(), self.loc(k.span().start));
+                            }
+                        }
+                        Some((m, fallback, at))
+                    }
                     Err(e) => {
                         self.toml_error(&e, &fallback, "playbook");
                         None
@@ -199,18 +214,19 @@ impl<'a> Validator<'a> {
             }
         };
         let mut default_timeout = DEFAULT_STEP_TIMEOUT;
-        if let Some((meta, loc)) = &meta {
+        if let Some((meta, fallback, at)) = &meta {
+            let secrets_loc = at.get("secrets").unwrap_or(fallback);
             for s in &meta.secrets {
                 if super::template::VarRef::parse(&format!("secrets.{s}")).is_err() {
                     self.error_at(
-                        loc,
+                        secrets_loc,
                         "playbook.secrets",
                         format!("`{s}` is not a valid secret name"),
                     );
                 }
                 if !self.secrets.insert(s.clone()) {
                     self.error_at(
-                        loc,
+                        secrets_loc,
                         "playbook.secrets",
                         format!("secret `{s}` is declared twice"),
                     );
@@ -219,7 +235,9 @@ impl<'a> Validator<'a> {
             if let Some(t) = &meta.timeout {
                 match parse_duration(t) {
                     Ok(d) => default_timeout = d,
-                    Err(e) => self.error_at(loc, "playbook.timeout", e),
+                    Err(e) => {
+                        self.error_at(at.get("timeout").unwrap_or(fallback), "playbook.timeout", e)
+                    }
                 }
             }
         }
@@ -277,7 +295,7 @@ impl<'a> Validator<'a> {
             self.errors.sort_by_key(|e| (e.line, e.column));
             return Err(self.errors);
         }
-        let (meta, _) = meta.expect("no errors implies the meta table parsed");
+        let (meta, _, _) = meta.expect("no errors implies the meta table parsed");
         Ok(Playbook {
             file: self.file.to_path_buf(),
             name: meta.name,
@@ -317,6 +335,18 @@ impl<'a> Validator<'a> {
                         "unknown type `{}` (expected string, int, decimal, bool, list)",
                         raw.kind
                     ),
+                );
+                // Still declared (as a string), so its uses are not reported too.
+                self.params.insert(
+                    name.clone(),
+                    ParamSpec {
+                        name,
+                        kind: ParamType::String,
+                        required: false,
+                        default: None,
+                        description: None,
+                        fields: BTreeMap::new(),
+                    },
                 );
                 continue;
             };
@@ -424,31 +454,64 @@ impl<'a> Validator<'a> {
             Some(DeValue::Table(t)) => t.iter().map(|(k, _)| k.get_ref().to_string()).collect(),
             _ => Vec::new(),
         };
-        let spanned = Spanned::new(item.span(), DeValue::Table(flat));
-        match RawStep::deserialize(spanned.into_deserializer()) {
-            Ok(raw) => Some(RawNode {
-                path,
-                loc,
-                keys,
-                raw,
-                field_order,
-                children,
-            }),
-            Err(e) => {
-                let mut message = e.message().trim().to_string();
-                if message.starts_with("unknown field") {
-                    message = message.replace("unknown field", "unknown key");
-                    // serde lists every key; the reference is the better guide.
-                    if let Some(cut) = message.find(", expected") {
-                        message.truncate(cut);
-                        message.push_str(" (see the step reference in README.md)");
-                    }
-                }
-                let at = e.span().map_or(loc.clone(), |s| self.loc(s.start));
-                self.error_at(&at, &path, message);
-                None
+        // Unknown keys first, all of them, each where it was written.
+        let mut broken = false;
+        for (key, at) in &keys {
+            let known = ACTIONS.contains(&key.as_str())
+                || MODIFIER_KEYS.contains(&key.as_str())
+                || NESTED_KEYS.contains(&key.as_str());
+            if !known {
+                broken = true;
+                let hint = match suggest(key) {
+                    Some(s) => format!(" (did you mean `{s}`?)"),
+                    None => " (see the step reference in README.md)".to_string(),
+                };
+                self.error_at(at, &path, format!("unknown key `{key}`{hint}"));
             }
         }
+        let partial = |flat: &DeTable<'_>| {
+            let text = |k: &str| match flat.get(k).map(|v| v.get_ref()) {
+                Some(DeValue::String(s)) => Some(s.to_string()),
+                _ => None,
+            };
+            RawStep {
+                capture: text("capture"),
+                extract: text("extract"),
+                totp: text("totp"),
+                download: text("download"),
+                save_as: text("save_as"),
+                parse: text("parse"),
+                secret: matches!(
+                    flat.get("secret").map(|v| v.get_ref()),
+                    Some(DeValue::Boolean(true))
+                )
+                .then_some(true),
+                ..RawStep::default()
+            }
+        };
+        let raw = if broken {
+            partial(&flat)
+        } else {
+            let spanned = Spanned::new(item.span(), DeValue::Table(flat.clone()));
+            match RawStep::deserialize(spanned.into_deserializer()) {
+                Ok(raw) => raw,
+                Err(e) => {
+                    broken = true;
+                    let at = e.span().map_or(loc.clone(), |s| self.loc(s.start));
+                    self.error_at(&at, &path, humanize(e.message()));
+                    partial(&flat)
+                }
+            }
+        };
+        Some(RawNode {
+            path,
+            loc,
+            keys,
+            raw,
+            field_order,
+            children,
+            broken,
+        })
     }
 
     fn collect_captures(&mut self, nodes: &[RawNode]) {
@@ -518,9 +581,34 @@ impl<'a> Validator<'a> {
             .map_or_else(|| node.loc.clone(), |(_, l)| l.clone())
     }
 
+    fn build(&mut self, node: &RawNode, scope: &Scope) -> Option<Step> {
+        let step = if node.broken {
+            None
+        } else {
+            self.build_step(node, scope)
+        };
+        if step.is_none() && !self.children_built.contains(&node.path) {
+            // Check the nested steps anyway, so their errors are not hidden.
+            let mut inner = scope.clone();
+            if node.keys.iter().any(|(k, _)| k == "for_each") {
+                let alias = node.raw.alias.clone().unwrap_or_else(|| "row".to_string());
+                inner.aliases.push((alias, None));
+            }
+            for list in node.children.values() {
+                self.build_list(list, &inner);
+            }
+        }
+        step
+    }
+
+    fn children(&mut self, node: &RawNode, key: &str, scope: &Scope) -> Vec<Step> {
+        self.children_built.insert(node.path.clone());
+        self.build_list(node.children.get(key).map_or(&[][..], |v| v), scope)
+    }
+
     /// Phase two for one step: exactly one action, allowed modifiers only,
     /// selectors parse, variables declared.
-    fn build(&mut self, node: &RawNode, scope: &Scope) -> Option<Step> {
+    fn build_step(&mut self, node: &RawNode, scope: &Scope) -> Option<Step> {
         let present: Vec<&str> = node
             .keys
             .iter()
@@ -566,7 +654,10 @@ impl<'a> Validator<'a> {
             self.error_at(
                 loc,
                 &node.path,
-                format!("`{key}` does not apply to a `{action}` step ({hint})"),
+                format!(
+                    "`{key}` does not apply to {} `{action}` step ({hint})",
+                    article(action)
+                ),
             );
         }
         for req in required {
@@ -574,7 +665,7 @@ impl<'a> Validator<'a> {
                 self.error_at(
                     &node.loc,
                     &node.path,
-                    format!("a `{action}` step needs `{req}`"),
+                    format!("{} `{action}` step needs `{req}`", article(action)),
                 );
             }
         }
@@ -791,9 +882,8 @@ impl<'a> Validator<'a> {
                         Condition::Var(self.var_condition(node, &arg, action_loc.clone(), scope)?)
                     }
                 };
-                let then = self.build_list(node.children.get("then").map_or(&[][..], |v| v), scope);
-                let otherwise =
-                    self.build_list(node.children.get("else").map_or(&[][..], |v| v), scope);
+                let then = self.children(node, "then", scope);
+                let otherwise = self.children(node, "else", scope);
                 Action::If {
                     condition,
                     negate: matches!(action, "if_missing" | "unless"),
@@ -818,7 +908,7 @@ impl<'a> Validator<'a> {
                     .key
                     .as_deref()
                     .map(|k| self.template(node, "key", k, &inner));
-                let body = self.build_list(node.children.get("do").map_or(&[][..], |v| v), &inner);
+                let body = self.children(node, "do", &inner);
                 Action::ForEach {
                     source,
                     alias,
@@ -881,8 +971,7 @@ impl<'a> Validator<'a> {
             }
             "frame" => {
                 let target = css(self, &arg, "frame");
-                let body =
-                    self.build_list(node.children.get("steps").map_or(&[][..], |v| v), scope);
+                let body = self.children(node, "steps", scope);
                 Action::Frame { css: target?, body }
             }
             "screenshot" => {
@@ -958,8 +1047,29 @@ impl<'a> Validator<'a> {
                 continue;
             };
             let (css, attr) = match f {
-                RawField::Css(c) => (Some(c.clone()), None),
-                RawField::Spec(s) => (s.css.clone(), s.attr.clone()),
+                toml::Value::String(c) => (Some(c.clone()), None),
+                toml::Value::Table(_) => match RawFieldSpec::deserialize(f.clone()) {
+                    Ok(s) => (s.css, s.attr),
+                    Err(e) => {
+                        self.error_at(
+                            &Self::key_loc(node, "fields"),
+                            &node.path,
+                            format!(
+                                "field `{name}`: {} (a field table takes `css` and `attr`)",
+                                humanize(&e.to_string())
+                            ),
+                        );
+                        continue;
+                    }
+                },
+                _ => {
+                    self.error_at(
+                        &Self::key_loc(node, "fields"),
+                        &node.path,
+                        format!("field `{name}`: expected a CSS selector or {{ css = \"…\", attr = \"…\" }}"),
+                    );
+                    continue;
+                }
             };
             if let Some(c) = &css
                 && let Err(e) = scraper::Selector::parse(c)
@@ -967,7 +1077,10 @@ impl<'a> Validator<'a> {
                 self.error_at(
                     &Self::key_loc(node, "fields"),
                     &node.path,
-                    format!("field `{name}`: invalid CSS selector `{c}`: {e}"),
+                    format!(
+                        "field `{name}`: invalid CSS selector `{c}`: {}",
+                        css_error(&e)
+                    ),
                 );
             }
             if css.is_none() && attr.is_none() {
@@ -1197,7 +1310,10 @@ impl<'a> Validator<'a> {
         scope: &Scope,
     ) -> Option<Template> {
         let tpl = self.template(node, key, text, scope)?;
-        let probe = tpl.with_placeholders();
+        // A placeholder may stand for a word (`#{{ x }}`) or a number
+        // (`:nth-child({{ n }})`): the selector is valid if either reading parses.
+        let probe = tpl.with_placeholder("x");
+        let numeric = tpl.with_placeholder("1");
         if probe.trim().is_empty() {
             self.error_at(
                 &Self::key_loc(node, key),
@@ -1206,11 +1322,13 @@ impl<'a> Validator<'a> {
             );
             return None;
         }
-        if let Err(e) = scraper::Selector::parse(&probe) {
+        if let Err(e) = scraper::Selector::parse(&probe)
+            && scraper::Selector::parse(&numeric).is_err()
+        {
             self.error_at(
                 &Self::key_loc(node, key),
                 &node.path,
-                format!("`{key}`: invalid CSS selector `{text}`: {e}"),
+                format!("`{key}`: invalid CSS selector `{text}`: {}", css_error(&e)),
             );
             return None;
         }
@@ -1247,14 +1365,15 @@ impl<'a> Validator<'a> {
             let mut seen = BTreeSet::new();
             while let Some((flow, trail)) = stack.pop() {
                 for (callee, step) in graph.get(&flow).into_iter().flatten() {
-                    if callee == start {
+                    // A cycle is reported once, from its alphabetically first flow.
+                    if callee == start && trail.iter().all(|f| f >= start) {
                         let chain = trail.join(" → ");
                         self.error_at(
                             &step.location,
                             &step.path,
                             format!("flow `{start}` calls itself ({chain} → {start})"),
                         );
-                    } else if seen.insert(callee.clone()) {
+                    } else if callee != start && seen.insert(callee.clone()) {
                         let mut t = trail.clone();
                         t.push(callee.clone());
                         stack.push((callee.clone(), t));
@@ -1275,9 +1394,150 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     match unit {
         "ms" => Ok(Duration::from_millis(n)),
         "s" => Ok(Duration::from_secs(n)),
-        "m" => Ok(Duration::from_secs(n * 60)),
+        "m" => n
+            .checked_mul(60)
+            .map(Duration::from_secs)
+            .ok_or_else(|| format!("`{text}` is too long a duration")),
         _ => Err(format!(
             "`{text}` is not a duration like \"500ms\", \"15s\" or \"2m\""
         )),
+    }
+}
+
+/// A known key within two edits of `key`, for "did you mean". Ties go to a
+/// key that starts with what was typed, then to actions (`fil` → `fill`).
+fn suggest(key: &str) -> Option<&'static str> {
+    /// Edit distance counting a swap of two neighbours as one edit.
+    fn distance(a: &str, b: &str) -> usize {
+        let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+        let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+        for (i, row) in d.iter_mut().enumerate() {
+            row[0] = i;
+        }
+        for (j, cell) in d[0].iter_mut().enumerate() {
+            *cell = j;
+        }
+        for i in 1..=a.len() {
+            for j in 1..=b.len() {
+                let cost = usize::from(a[i - 1] != b[j - 1]);
+                d[i][j] = (d[i - 1][j] + 1)
+                    .min(d[i][j - 1] + 1)
+                    .min(d[i - 1][j - 1] + cost);
+                if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                    d[i][j] = d[i][j].min(d[i - 2][j - 2] + 1);
+                }
+            }
+        }
+        d[a.len()][b.len()]
+    }
+    ACTIONS
+        .iter()
+        .chain(MODIFIER_KEYS)
+        .chain(NESTED_KEYS.iter())
+        .map(|k| {
+            (
+                distance(key, k),
+                !k.starts_with(key),
+                !ACTIONS.contains(k),
+                *k,
+            )
+        })
+        .filter(|(d, ..)| *d <= 2)
+        .min()
+        .map(|(.., k)| k)
+}
+
+/// serde's messages, in an operator's words (no Rust type names, "key" not "field").
+fn humanize(message: &str) -> String {
+    let mut m = message.trim().replace("unknown field", "unknown key");
+    for (from, to) in [
+        (
+            "struct RawParam",
+            "a parameter table like { type = \"string\" }",
+        ),
+        ("struct RawMeta", "a table with `name` and `vendor`"),
+        (
+            "struct RawFieldSpec",
+            "a table { css = \"…\", attr = \"…\" }",
+        ),
+        ("struct RawStep", "a step table"),
+    ] {
+        m = m.replace(from, to);
+    }
+    m
+}
+
+/// A CSS parse error on one line, in plain words.
+fn css_error(e: &scraper::error::SelectorErrorKind<'_>) -> String {
+    let shown = e.to_string();
+    if !shown.contains("Please report") {
+        return shown.split_whitespace().collect::<Vec<_>>().join(" ");
+    }
+    let debug = format!("{e:?}");
+    let plain = [
+        ("EmptySelector", "the selector is empty"),
+        (
+            "DanglingCombinator",
+            "a combinator (>, +, ~) has nothing after it",
+        ),
+        ("ClassNeedsIdent", "`.` must be followed by a class name"),
+        ("ExpectedIdent", "`#` must be followed by an id"),
+        (
+            "UnsupportedPseudoClassOrElement",
+            "unsupported pseudo-class or pseudo-element",
+        ),
+        ("EmptyNegation", "`:not()` is empty"),
+        ("InvalidState", "the selector is incomplete"),
+        (
+            "NoQualifiedNameInAttributeSelector",
+            "an attribute selector needs a name",
+        ),
+        (
+            "UnexpectedTokenInAttributeSelector",
+            "unexpected character in an attribute selector",
+        ),
+        (
+            "ExpectedBarInAttr",
+            "unexpected character in an attribute selector",
+        ),
+        (
+            "PseudoElementExpectedIdent",
+            "a pseudo-element needs a name",
+        ),
+    ]
+    .iter()
+    .find(|(k, _)| debug.contains(k))
+    .map(|(_, p)| p.to_string());
+    plain.unwrap_or_else(|| debug.split_whitespace().collect::<Vec<_>>().join(" "))
+}
+
+/// "a" or "an", for messages that name an action.
+fn article(word: &str) -> &'static str {
+    if word.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    }
+}
+
+#[cfg(test)]
+mod regression {
+    use super::*;
+
+    /// A huge minute count used to overflow (a panic in debug builds).
+    #[test]
+    fn duration_overflow_is_an_error_not_a_panic() {
+        assert_eq!(
+            parse_duration("999999999999999999m").unwrap_err(),
+            "`999999999999999999m` is too long a duration"
+        );
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+    }
+
+    #[test]
+    fn suggestions_prefer_prefix_and_actions() {
+        assert_eq!(suggest("fil"), Some("fill"));
+        assert_eq!(suggest("wiht"), Some("with"));
+        assert_eq!(suggest("zzzzzz"), None);
     }
 }

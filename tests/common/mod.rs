@@ -8,7 +8,9 @@
 
 use panelwright::browser::{Browser, DriverEndpoint, DriverSupervisor};
 use panelwright::demo_vendor::{DemoVendor, DemoVendorConfig};
-use panelwright::engine::{EngineConfig, Output, RunInputs, RunObserver, RunReport, StepRecord, run_playbook};
+use panelwright::engine::{
+    EngineConfig, Output, RunInputs, RunObserver, RunReport, StepRecord, run_playbook,
+};
 use panelwright::playbook::params::{self, ParamValue};
 use panelwright::playbook::{Playbook, Step};
 use panelwright::secrets::{Redactor, SecretValues};
@@ -70,7 +72,12 @@ impl Harness {
         let supervisor = DriverSupervisor::start(DriverEndpoint::from_env()).await.unwrap_or_else(|e| {
             panic!("chromedriver is required for end-to-end tests (run `bash webdriver/install.sh`): {e}")
         });
-        Self { vendor, supervisor, redactor: Redactor::new(), artifacts: tempfile::tempdir().unwrap() }
+        Self {
+            vendor,
+            supervisor,
+            redactor: Redactor::new(),
+            artifacts: tempfile::tempdir().unwrap(),
+        }
     }
 
     pub fn secrets(&self) -> SecretValues {
@@ -78,8 +85,14 @@ impl Harness {
     }
 
     /// Runs a playbook file with `k=v` params (and optional JSON params).
-    pub async fn run(&self, file: &Path, pairs: &[(&str, &str)], json: serde_json::Value) -> RunReport {
-        self.run_with(file, pairs, json, self.secrets(), &mut Recorder::default()).await
+    pub async fn run(
+        &self,
+        file: &Path,
+        pairs: &[(&str, &str)],
+        json: serde_json::Value,
+    ) -> RunReport {
+        self.run_with(file, pairs, json, self.secrets(), &mut Recorder::default())
+            .await
     }
 
     pub async fn run_with(
@@ -94,18 +107,44 @@ impl Harness {
         let mut given = BTreeMap::new();
         for (k, v) in pairs {
             let spec = &playbook.params[*k];
-            given.insert(k.to_string(), params::scalar_from_text(spec.kind, v).unwrap());
+            given.insert(
+                k.to_string(),
+                params::scalar_from_text(spec.kind, v).unwrap(),
+            );
         }
         if let serde_json::Value::Object(map) = json {
             for (k, v) in map {
-                given.insert(k.clone(), params::from_json(&playbook.params[&k], &v).unwrap());
+                given.insert(
+                    k.clone(),
+                    params::from_json(&playbook.params[&k], &v).unwrap(),
+                );
             }
         }
-        let params: BTreeMap<String, ParamValue> = params::resolve(&playbook.params, given).unwrap();
-        let inputs = RunInputs { params, secrets, vendor_base_url: self.vendor.base_url().to_string() };
-        let config = EngineConfig { artifacts_dir: self.artifacts.path().to_path_buf(), ..EngineConfig::default() };
-        let mut browser = self.supervisor.new_session(&Default::default()).await.expect("browser session");
-        let report = run_playbook(&playbook, &mut browser, &inputs, &config, observer, &self.redactor).await;
+        let params: BTreeMap<String, ParamValue> =
+            params::resolve(&playbook.params, given).unwrap();
+        let inputs = RunInputs {
+            params,
+            secrets,
+            vendor_base_url: self.vendor.base_url().to_string(),
+        };
+        let config = EngineConfig {
+            artifacts_dir: self.artifacts.path().to_path_buf(),
+            ..EngineConfig::default()
+        };
+        let mut browser = self
+            .supervisor
+            .new_session(&Default::default())
+            .await
+            .expect("browser session");
+        let report = run_playbook(
+            &playbook,
+            &mut browser,
+            &inputs,
+            &config,
+            observer,
+            &self.redactor,
+        )
+        .await;
         browser.close().await.expect("session closes");
         report
     }
@@ -117,11 +156,19 @@ impl Harness {
 }
 
 pub fn text(report: &RunReport, name: &str) -> String {
-    report.output(name).unwrap_or_else(|| panic!("no output `{name}`")).value.expose_text()
+    report
+        .output(name)
+        .unwrap_or_else(|| panic!("no output `{name}`"))
+        .value
+        .expose_text()
 }
 
 pub fn rows(report: &RunReport, name: &str) -> Vec<BTreeMap<String, String>> {
-    match &report.output(name).unwrap_or_else(|| panic!("no output `{name}`")).value {
+    match &report
+        .output(name)
+        .unwrap_or_else(|| panic!("no output `{name}`"))
+        .value
+    {
         panelwright::engine::CapturedValue::Rows(r) => r.clone(),
         other => panic!("`{name}` is not rows: {other:?}"),
     }
@@ -148,5 +195,7 @@ pub fn all_files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
 }
 
 pub fn contains(haystack: &[u8], needle: &str) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle.as_bytes())
+    haystack
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
 }
