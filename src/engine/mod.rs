@@ -15,3 +15,6 @@ pub mod run;
 pub use failure::{FailureClass, StepError, classify};
 pub use report::{CapturedValue, Failure, Output, RunReport, StepRecord, StepStatus};
 pub use run::{EngineConfig, NoopObserver, RunInputs, RunObserver, run_playbook};
+
+#[cfg(test)]
+mod tests;

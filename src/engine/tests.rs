@@ -1,0 +1,436 @@
+//! Engine unit tests against a scripted fake browser: auto-wait, in-step
+//! retries, failure classes, control flow, output naming, redaction.
+
+use super::*;
+use crate::browser::{Browser, BrowserError, BrowserResult, ElementState, ReadKind};
+use crate::playbook::{ParamValue, Playbook};
+use crate::secrets::{Redactor, SecretValues};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+/// One element of the fake page.
+#[derive(Clone)]
+struct FakeElement {
+    state: ElementState,
+    text: String,
+    /// Probes before it shows up (simulates rendering after a delay).
+    appears_after: usize,
+}
+
+/// A scripted browser: elements by exact selector, a call log, and
+/// injected failures for named calls.
+#[derive(Default)]
+struct FakeBrowser {
+    elements: BTreeMap<String, FakeElement>,
+    probes: BTreeMap<String, usize>,
+    calls: Vec<String>,
+    /// call name → errors to return, in order, before succeeding.
+    failures: BTreeMap<&'static str, Vec<BrowserError>>,
+    http_status: u64,
+    source: String,
+}
+
+impl FakeBrowser {
+    fn with(mut self, css: &str, text: &str) -> Self {
+        self.elements.insert(
+            css.to_string(),
+            FakeElement {
+                state: ElementState {
+                    displayed: true,
+                    enabled: true,
+                },
+                text: text.to_string(),
+                appears_after: 0,
+            },
+        );
+        self
+    }
+
+    fn later(mut self, css: &str, probes: usize) -> Self {
+        self.elements.get_mut(css).expect("element").appears_after = probes;
+        self
+    }
+
+    fn fail(mut self, call: &'static str, error: BrowserError) -> Self {
+        self.failures.entry(call).or_default().push(error);
+        self
+    }
+
+    fn injected(&mut self, call: &'static str) -> BrowserResult<()> {
+        match self.failures.get_mut(call) {
+            Some(list) if !list.is_empty() => Err(list.remove(0)),
+            _ => Ok(()),
+        }
+    }
+
+    fn element(&self, css: &str) -> BrowserResult<&FakeElement> {
+        self.elements
+            .get(css)
+            .ok_or_else(|| BrowserError::NoSuchElement {
+                selector: css.to_string(),
+            })
+    }
+}
+
+#[async_trait::async_trait]
+impl Browser for FakeBrowser {
+    async fn goto(&mut self, url: &str) -> BrowserResult<()> {
+        self.calls.push(format!("goto {url}"));
+        self.injected("goto")
+    }
+    async fn current_url(&mut self) -> BrowserResult<String> {
+        Ok("http://vendor.test/".into())
+    }
+    async fn page_source(&mut self) -> BrowserResult<String> {
+        Ok(self.source.clone())
+    }
+    async fn probe(&mut self, css: &str) -> BrowserResult<Option<ElementState>> {
+        self.injected("probe")?;
+        let n = self.probes.entry(css.to_string()).or_default();
+        *n += 1;
+        Ok(self
+            .elements
+            .get(css)
+            .filter(|e| *n > e.appears_after)
+            .map(|e| e.state))
+    }
+    async fn click(&mut self, css: &str) -> BrowserResult<()> {
+        self.injected("click")?;
+        self.calls.push(format!("click {css}"));
+        Ok(())
+    }
+    async fn fill(&mut self, css: &str, text: &str) -> BrowserResult<()> {
+        self.calls.push(format!("fill {css} {text}"));
+        Ok(())
+    }
+    async fn select(&mut self, css: &str, choice: &str) -> BrowserResult<()> {
+        self.calls.push(format!("select {css} {choice}"));
+        Ok(())
+    }
+    async fn set_checked(&mut self, css: &str, checked: bool) -> BrowserResult<()> {
+        self.calls.push(format!("check {css} {checked}"));
+        Ok(())
+    }
+    async fn press(&mut self, css: Option<&str>, keys: &str) -> BrowserResult<()> {
+        self.calls.push(format!("press {css:?} {keys:?}"));
+        Ok(())
+    }
+    async fn upload(&mut self, css: &str, file: &Path) -> BrowserResult<()> {
+        self.calls.push(format!("upload {css} {}", file.display()));
+        Ok(())
+    }
+    async fn read(&mut self, css: &str, _what: &ReadKind) -> BrowserResult<String> {
+        Ok(self.element(css)?.text.clone())
+    }
+    async fn screenshot(&mut self) -> BrowserResult<Vec<u8>> {
+        Ok(b"\x89PNG fake".to_vec())
+    }
+    async fn enter_frame(&mut self, css: &str) -> BrowserResult<()> {
+        self.calls.push(format!("enter {css}"));
+        Ok(())
+    }
+    async fn leave_frame(&mut self) -> BrowserResult<()> {
+        self.calls.push("leave".into());
+        Ok(())
+    }
+    async fn set_download_dir(&mut self, _dir: &Path) -> BrowserResult<()> {
+        Ok(())
+    }
+    async fn execute(
+        &mut self,
+        script: &str,
+        _args: Vec<serde_json::Value>,
+    ) -> BrowserResult<serde_json::Value> {
+        if script.contains("responseStatus") {
+            return Ok(serde_json::json!(self.http_status));
+        }
+        Ok(serde_json::Value::Null)
+    }
+    async fn close(&mut self) -> BrowserResult<()> {
+        Ok(())
+    }
+}
+
+const HEAD: &str = "[playbook]\nname = \"t\"\nvendor = \"v\"\nsecrets = [\"login.password\"]\n\n";
+
+fn playbook(body: &str) -> Playbook {
+    Playbook::parse(Path::new("t.toml"), &format!("{HEAD}{body}")).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn inputs(params: &[(&str, ParamValue)]) -> RunInputs {
+    let mut secrets = SecretValues::default();
+    secrets.insert("login.password", "hunter2-hunter2");
+    RunInputs {
+        params: params
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect(),
+        secrets,
+        vendor_base_url: "http://vendor.test/".into(),
+    }
+}
+
+/// Runs against the fake browser; artifacts go to a folder that lives as
+/// long as the returned `TempDir`.
+async fn run_kept(
+    pb: &Playbook,
+    browser: &mut FakeBrowser,
+    inputs: &RunInputs,
+) -> (RunReport, Redactor, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = EngineConfig {
+        poll_interval: Duration::from_millis(1),
+        artifacts_dir: dir.path().to_path_buf(),
+        default_timeout: None,
+    };
+    let redactor = Redactor::new();
+    let report = run_playbook(pb, browser, inputs, &config, &mut NoopObserver, &redactor).await;
+    (report, redactor, dir)
+}
+
+async fn run(
+    pb: &Playbook,
+    browser: &mut FakeBrowser,
+    inputs: &RunInputs,
+) -> (RunReport, Redactor) {
+    let (report, redactor, _) = run_kept(pb, browser, inputs).await;
+    (report, redactor)
+}
+
+#[tokio::test]
+async fn element_actions_wait_until_the_element_shows_up() {
+    let pb = playbook("[[steps]]\nclick = \"#save\"\n");
+    let mut b = FakeBrowser::default().with("#save", "").later("#save", 3);
+    let (report, _) = run(&pb, &mut b, &inputs(&[])).await;
+    assert!(report.succeeded(), "{:?}", report.failure);
+    assert_eq!(b.probes["#save"], 4);
+    assert_eq!(b.calls, ["click #save"]);
+}
+
+#[tokio::test]
+async fn a_disabled_element_is_not_clicked_and_times_out_as_playbook_broken() {
+    let pb = playbook("[[steps]]\nclick = \"#save\"\ntimeout = \"20ms\"\n");
+    let mut b = FakeBrowser::default().with("#save", "");
+    b.elements.get_mut("#save").unwrap().state.enabled = false;
+    let (report, _) = run(&pb, &mut b, &inputs(&[])).await;
+    let f = report.failure.unwrap();
+    assert_eq!(f.class, FailureClass::PlaybookBroken);
+    assert_eq!(f.message, "waited 20ms for `#save` to become enabled");
+    assert_eq!(f.step, "steps[0]");
+    assert!(b.calls.is_empty());
+}
+
+#[tokio::test]
+async fn a_rerendered_element_is_retried_within_the_step() {
+    let pb = playbook("[[steps]]\nclick = \"#save\"\n");
+    let mut b = FakeBrowser::default().with("#save", "").fail(
+        "click",
+        BrowserError::NotInteractable {
+            selector: "#save".into(),
+            detail: "stale".into(),
+        },
+    );
+    let (report, _) = run(&pb, &mut b, &inputs(&[])).await;
+    assert!(report.succeeded(), "{:?}", report.failure);
+    assert_eq!(b.calls, ["click #save"]);
+}
+
+#[tokio::test]
+async fn a_lost_session_is_transient_and_not_retried_in_step() {
+    let pb = playbook("[[steps]]\nclick = \"#save\"\n[[steps]]\nclick = \"#next\"\n");
+    let mut b = FakeBrowser::default()
+        .with("#save", "")
+        .with("#next", "")
+        .fail(
+            "click",
+            BrowserError::SessionLost {
+                call: "click",
+                detail: "connection refused".into(),
+            },
+        );
+    let (report, _) = run(&pb, &mut b, &inputs(&[])).await;
+    let f = report.failure.unwrap();
+    assert_eq!(f.class, FailureClass::Transient);
+    assert_eq!(f.step, "steps[0]");
+    assert!(
+        b.calls.is_empty(),
+        "nothing after the failure: {:?}",
+        b.calls
+    );
+}
+
+#[tokio::test]
+async fn vendor_5xx_after_goto_is_transient() {
+    let pb = playbook("[[steps]]\ngoto = \"{{ vendor.base_url }}/customers\"\n");
+    let mut b = FakeBrowser {
+        http_status: 503,
+        ..FakeBrowser::default()
+    };
+    let (report, _) = run(&pb, &mut b, &inputs(&[])).await;
+    let f = report.failure.unwrap();
+    assert_eq!(f.class, FailureClass::Transient);
+    assert_eq!(
+        f.message,
+        "the vendor answered HTTP 503 for http://vendor.test/customers"
+    );
+}
+
+#[tokio::test]
+async fn a_missing_secret_fails_permanently_before_any_step() {
+    let pb = playbook("[[steps]]\nclick = \"#a\"\n");
+    let mut i = inputs(&[]);
+    i.secrets = SecretValues::default();
+    let mut b = FakeBrowser::default().with("#a", "");
+    let (report, _) = run(&pb, &mut b, &i).await;
+    let f = report.failure.unwrap();
+    assert_eq!(f.class, FailureClass::Permanent);
+    assert_eq!(
+        f.message,
+        "bad input: secret `login.password` was not given"
+    );
+    assert!(report.steps.is_empty());
+}
+
+#[tokio::test]
+async fn loops_name_outputs_by_key_and_branches_are_recorded() {
+    let pb = playbook(
+        r##"[params]
+devices = { type = "list", fields = { serial = "string" } }
+
+[[steps]]
+for_each = "params.devices"
+as = "d"
+key = "{{ d.serial }}"
+do = [
+  { fill = "#serial", with = "{{ d.serial }}" },
+  { capture = "licence", from = "#licence", secret = true },
+  { if_present = "#warning", then = [{ click = "#dismiss" }], else = [{ click = "#ok" }] },
+]
+"##,
+    );
+    let devices = ParamValue::List(
+        ["SN-1", "SN-2"]
+            .iter()
+            .map(|s| BTreeMap::from([("serial".to_string(), ParamValue::Str(s.to_string()))]))
+            .collect(),
+    );
+    let mut b = FakeBrowser::default()
+        .with("#serial", "")
+        .with("#licence", "KEY-1234-5678")
+        .with("#ok", "");
+    let (report, redactor) = run(&pb, &mut b, &inputs(&[("devices", devices)])).await;
+    assert!(report.succeeded(), "{:?}", report.failure);
+    let names: Vec<&str> = report.outputs.iter().map(|o| o.name.as_str()).collect();
+    assert_eq!(names, ["licence[SN-1]", "licence[SN-2]"]);
+    assert_eq!(
+        b.calls,
+        [
+            "fill #serial SN-1",
+            "click #ok",
+            "fill #serial SN-2",
+            "click #ok"
+        ]
+    );
+    let branch: Vec<Option<&str>> = report
+        .steps
+        .iter()
+        .filter(|s| s.action == "if")
+        .map(|s| s.note.as_deref())
+        .collect();
+    assert_eq!(branch, [Some("else"), Some("else")]);
+    assert_eq!(report.steps.iter().filter(|s| s.item == Some(1)).count(), 4);
+    assert_eq!(
+        redactor.redact("key KEY-1234-5678"),
+        "key [redacted:captures.licence]"
+    );
+}
+
+#[tokio::test]
+async fn secrets_are_redacted_from_failure_messages_and_artifacts() {
+    let pb = playbook(
+        "[[steps]]\ncapture = \"pw\"\nfrom = \"#pw\"\nsecret = true\n\n[[steps]]\nfail = \"got {{ captures.pw }} and {{ secrets.login.password }}\"\n",
+    );
+    let mut b = FakeBrowser::default().with("#pw", "one-time-S3cret");
+    b.source = "<p>one-time-S3cret</p><input value=\"hunter2-hunter2\">".into();
+    let (report, _, _dir) = run_kept(&pb, &mut b, &inputs(&[])).await;
+    let f = report.failure.unwrap();
+    assert_eq!(f.class, FailureClass::Permanent);
+    assert_eq!(
+        f.message,
+        "got [redacted:captures.pw] and [redacted:secrets.login.password]"
+    );
+    for path in &report.artifacts {
+        let text = String::from_utf8_lossy(&std::fs::read(path).unwrap()).into_owned();
+        assert!(
+            !text.contains("one-time-S3cret") && !text.contains("hunter2-hunter2"),
+            "{}",
+            path.display()
+        );
+    }
+    let page = report
+        .artifacts
+        .iter()
+        .find(|p| p.ends_with("page.html"))
+        .expect("page.html");
+    assert!(
+        std::fs::read_to_string(page)
+            .unwrap()
+            .contains("[redacted:captures.pw]")
+    );
+}
+
+struct FailingStore;
+
+#[async_trait::async_trait]
+impl RunObserver for FailingStore {
+    async fn captured(&mut self, _output: &Output) -> Result<(), String> {
+        Err("disk full".into())
+    }
+}
+
+#[tokio::test]
+async fn a_capture_that_cannot_be_recorded_stops_the_run() {
+    let pb =
+        playbook("[[steps]]\ncapture = \"id\"\nfrom = \"#id\"\n[[steps]]\nclick = \"#next\"\n");
+    let mut b = FakeBrowser::default().with("#id", "42").with("#next", "");
+    let config = EngineConfig {
+        poll_interval: Duration::from_millis(1),
+        ..EngineConfig::default()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let config = EngineConfig {
+        artifacts_dir: dir.path().to_path_buf(),
+        ..config
+    };
+    let report = run_playbook(
+        &pb,
+        &mut b,
+        &inputs(&[]),
+        &config,
+        &mut FailingStore,
+        &Redactor::new(),
+    )
+    .await;
+    let f = report.failure.unwrap();
+    assert_eq!(f.class, FailureClass::Transient);
+    assert_eq!(f.message, "could not record capture `id`: disk full");
+    assert!(b.calls.is_empty(), "no step after an unrecorded capture");
+}
+
+#[tokio::test]
+async fn frames_are_entered_and_left() {
+    let pb = playbook(
+        "[[steps]]\nframe = \"iframe#b\"\nsteps = [{ click = \"#in\" }]\n[[steps]]\nclick = \"#out\"\n",
+    );
+    let mut b = FakeBrowser::default()
+        .with("iframe#b", "")
+        .with("#in", "")
+        .with("#out", "");
+    let (report, _) = run(&pb, &mut b, &inputs(&[])).await;
+    assert!(report.succeeded(), "{:?}", report.failure);
+    assert_eq!(
+        b.calls,
+        ["enter iframe#b", "click #in", "leave", "click #out"]
+    );
+}
