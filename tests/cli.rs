@@ -275,3 +275,80 @@ async fn demo_command_runs_end_to_end() {
     );
     assert!(!text.contains(DemoVendorConfig::default().password.as_str()));
 }
+
+/// Ctrl-C (SIGINT) or SIGTERM in the middle of a run: the browser session is
+/// closed, chromedriver stopped, no Chromium left behind, exit code 130.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn interrupt_closes_the_browser_and_leaves_no_process() {
+    let vendor = DemoVendor::start(DemoVendorConfig::fast()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("slow.toml");
+    std::fs::write(
+        &file,
+        "[playbook]\nname = \"slow\"\nvendor = \"demo\"\n\n[[steps]]\ngoto = \"{{ vendor.base_url }}/login\"\n\n[[steps]]\nwait_for = \"#never\"\ntimeout = \"60s\"\n",
+    )
+    .unwrap();
+    // Chromium's profile folder is created under TMPDIR: a private one lets
+    // us find this run's processes and files.
+    let tmp = tempfile::tempdir().unwrap();
+    for signal in ["-INT", "-TERM"] {
+        let mut child = bin()
+            .arg("run")
+            .arg(&file)
+            .args(["--base-url", vendor.base_url()])
+            .env("TMPDIR", tmp.path())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdout = tokio::io::BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        loop {
+            line.clear();
+            use tokio::io::AsyncBufReadExt;
+            assert!(
+                stdout.read_line(&mut line).await.unwrap() > 0,
+                "run ended early"
+            );
+            if line.starts_with("steps[0]") {
+                break;
+            }
+        }
+        let pid = child.id().unwrap().to_string();
+        let chromium_running = std::process::Command::new("pgrep")
+            .args(["-f", &tmp.path().display().to_string()])
+            .output()
+            .unwrap();
+        assert!(
+            chromium_running.status.success(),
+            "a browser runs with its profile in our TMPDIR"
+        );
+        std::process::Command::new("kill")
+            .args([signal, &pid])
+            .status()
+            .unwrap();
+        let status = tokio::time::timeout(std::time::Duration::from_secs(20), child.wait())
+            .await
+            .expect("exits promptly")
+            .unwrap();
+        assert_eq!(status.code(), Some(130), "{signal}");
+        let left = std::process::Command::new("pgrep")
+            .args(["-f", &tmp.path().display().to_string()])
+            .output()
+            .unwrap();
+        assert!(
+            !left.status.success(),
+            "{signal}: processes left: {}",
+            String::from_utf8_lossy(&left.stdout)
+        );
+        let leftovers: Vec<_> = std::fs::read_dir(tmp.path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .collect();
+        assert!(
+            leftovers.is_empty(),
+            "{signal}: profile folders left: {leftovers:?}"
+        );
+    }
+    vendor.shutdown().await;
+}

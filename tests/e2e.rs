@@ -398,7 +398,7 @@ async fn failure_artifacts_never_contain_secrets() {
         failure.message,
         "waited 1s for `#this-never-appears` to appear"
     );
-    assert!(failure.step == "steps[4].then[13]", "{}", failure.step);
+    assert!(failure.step == "steps[4].then[14]", "{}", failure.step);
     // The secrets were captured before the failure and are not lost.
     let (_, password, api_key) = h.vendor.admin_credentials_of("Fabrikam Legal").unwrap();
     assert_eq!(text(&report, "admin_password"), password);

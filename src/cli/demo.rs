@@ -244,7 +244,7 @@ pub async fn serve(args: DemoVendorArgs) -> u8 {
         vendor.base_url(),
         args.secrets_file.display()
     );
-    let _ = tokio::signal::ctrl_c().await;
+    super::run::shutdown_signal().await;
     vendor.shutdown().await;
     exit::OK
 }

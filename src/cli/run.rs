@@ -174,8 +174,24 @@ fn read_params_file(file: &Path) -> Result<serde_json::Map<String, serde_json::V
     }
 }
 
+/// Ctrl-C or SIGTERM.
+pub(crate) async fn shutdown_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term => {}
+    }
+}
+
 /// Creates a session, runs the playbook, and closes the session on every
-/// path, Ctrl-C included. `Err` only when no session could be had.
+/// path, Ctrl-C and SIGTERM included. `Err` only when no session could be had.
 pub(crate) async fn run_in_session(
     playbook: &Playbook,
     inputs: &RunInputs,
@@ -187,7 +203,7 @@ pub(crate) async fn run_in_session(
     let mut browser = supervisor.new_session(&SessionOptions::default()).await?;
     let outcome = tokio::select! {
         report = run_playbook(playbook, &mut browser, inputs, config, observer, redactor) => Some(report),
-        _ = tokio::signal::ctrl_c() => None,
+        _ = shutdown_signal() => None,
     };
     if let Err(e) = browser.close().await {
         tracing::warn!("closing the browser session failed: {e}");
