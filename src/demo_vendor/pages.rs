@@ -155,15 +155,7 @@ struct CustomerFormValues {
 }
 
 fn customer_form(state: &DemoState, sess: &Sess, v: &CustomerFormValues, error: &str) -> String {
-    let regions: String = REGIONS
-        .iter()
-        .map(|(val, label)| {
-            format!(
-                "<option value=\"{val}\"{}>{label}</option>",
-                if *val == v.region { " selected" } else { "" }
-            )
-        })
-        .collect();
+    let regions = options(REGIONS.iter().copied(), &v.region);
     let delay = state.config.delays.enable_submit.as_millis();
     format!(
         "<h1>New customer</h1>\n{error}\
@@ -377,15 +369,7 @@ struct DeviceFormValues {
 }
 
 fn device_form(sess: &Sess, c: &Customer, v: &DeviceFormValues, error: &str) -> String {
-    let oses: String = OSES
-        .iter()
-        .map(|(val, label)| {
-            format!(
-                "<option value=\"{val}\"{}>{label}</option>",
-                if *val == v.os { " selected" } else { "" }
-            )
-        })
-        .collect();
+    let oses = options(OSES.iter().copied(), &v.os);
     format!(
         "<h1>Enrol device for {name}</h1>\n{error}\
          <form id=\"device-form\" method=\"post\" action=\"/customers/{id}/devices\" novalidate>\n{csrf}\n\
@@ -738,15 +722,7 @@ pub async fn usage_page(
     let Ok(period) = period_of(&q) else {
         return bad_period();
     };
-    let options: String = PERIODS
-        .iter()
-        .map(|p| {
-            format!(
-                "<option value=\"{p}\"{}>{p}</option>",
-                if *p == period { " selected" } else { "" }
-            )
-        })
-        .collect();
+    let options = options(PERIODS.iter().map(|p| (*p, *p)), &period);
     // `period` is validated as YYYY-MM and the id is numeric: safe in JS.
     let body = format!(
         "<h1>Usage of <span id=\"usage-customer\">{name}</span></h1>\n\
@@ -842,4 +818,14 @@ pub async fn usage_csv(
             .into_response(),
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
     }
+}
+
+/// `<option>`s for (value, label) pairs, with `selected` marking one value.
+fn options<'a>(choices: impl Iterator<Item = (&'a str, &'a str)>, selected: &str) -> String {
+    choices
+        .map(|(val, label)| {
+            let mark = if val == selected { " selected" } else { "" };
+            format!("<option value=\"{val}\"{mark}>{label}</option>")
+        })
+        .collect()
 }
