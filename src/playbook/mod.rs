@@ -49,6 +49,8 @@ pub struct CaptureInfo {
 #[derive(Debug, Clone)]
 pub struct Playbook {
     pub file: PathBuf,
+    /// Files of shared flows it includes (`[playbook] include`).
+    pub includes: Vec<PathBuf>,
     pub name: String,
     pub vendor: String,
     pub description: Option<String>,

@@ -18,6 +18,9 @@ pub(crate) struct RawMeta {
     /// Default wait budget of every step, e.g. `"15s"`.
     #[serde(default)]
     pub timeout: Option<String>,
+    /// Files of shared flows (`[[flows.NAME]]` only), relative to this file.
+    #[serde(default)]
+    pub include: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -6,9 +6,11 @@ use crate::browser::ReadKind;
 use crate::engine::FailureClass;
 use std::time::Duration;
 
-/// Where a step was written, for messages.
+/// Where a step was written, for messages: the playbook itself or a file it
+/// includes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Location {
+    pub file: std::sync::Arc<std::path::Path>,
     pub line: usize,
     pub column: usize,
 }

@@ -6,6 +6,7 @@
 
 use super::*;
 use std::path::Path;
+use std::sync::Arc;
 
 /// A valid `[playbook]` table of four lines.
 const HEAD: &str = r###"[playbook]
@@ -1396,6 +1397,7 @@ fn complex_playbook_is_valid() {
     assert_eq!(
         p.flows["login"][4].location,
         Location {
+            file: Arc::from(Path::new("test.toml")),
             line: 31,
             column: 1
         }
@@ -1447,6 +1449,7 @@ fn complex_playbook_is_valid() {
             assert_eq!(
                 body[3].location,
                 Location {
+                    file: Arc::from(Path::new("test.toml")),
                     line: 63,
                     column: 5
                 }
@@ -1529,7 +1532,14 @@ fn defaults_of_a_minimal_playbook() {
     assert!(!p.downloads());
     assert_eq!(p.steps[0].label, "click #a");
     assert_eq!(p.steps[0].path, "steps[0]");
-    assert_eq!(p.steps[0].location, Location { line: 6, column: 1 });
+    assert_eq!(
+        p.steps[0].location,
+        Location {
+            file: Arc::from(Path::new("test.toml")),
+            line: 6,
+            column: 1
+        }
+    );
 }
 
 #[test]
@@ -1555,7 +1565,8 @@ fn long_labels_are_cut_at_70_characters() {
     assert_eq!(p.steps[0].label, format!("wait_url {}", "a".repeat(70)));
 }
 
-/// Every playbook shipped under `playbooks/` (except parameter files).
+/// Every playbook shipped under `playbooks/` (except parameter files and
+/// included flow files, which are checked through the playbooks that include them).
 fn shipped_playbooks(dir: &Path, out: &mut Vec<PathBuf>) {
     let mut entries: Vec<_> = std::fs::read_dir(dir)
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
@@ -1564,7 +1575,10 @@ fn shipped_playbooks(dir: &Path, out: &mut Vec<PathBuf>) {
     entries.sort();
     for path in entries {
         if path.is_dir() {
-            if path.file_name().is_some_and(|n| n == "params") {
+            if path
+                .file_name()
+                .is_some_and(|n| n == "params" || n == "flows")
+            {
                 continue;
             }
             shipped_playbooks(&path, out);
@@ -1585,4 +1599,44 @@ fn shipped_playbooks_are_valid() {
         .filter_map(|f| Playbook::load(f).err().map(|e| e.to_string()))
         .collect();
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Flows shared through `include`: errors inside an included file name that
+/// file; unknown includes and duplicate flows are reported.
+#[test]
+fn included_flows_and_their_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("flows")).unwrap();
+    std::fs::write(
+        dir.path().join("flows/login.toml"),
+        "[[flows.login]]\ngoto = \"{{ vendor.base_url }}/login\"\n\n[[flows.login]]\nfill = \"#user\"\nwith = \"{{ secrets.login.user }}\"\n",
+    )
+    .unwrap();
+    let main = dir.path().join("p.toml");
+    let ok = "[playbook]\nname = \"p\"\nvendor = \"v\"\nsecrets = [\"login.user\"]\ninclude = [\"flows/login.toml\"]\n\n[[steps]]\ncall = \"login\"\n";
+    std::fs::write(&main, ok).unwrap();
+    let p = Playbook::load(&main).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(p.flows["login"].len(), 2);
+    assert_eq!(
+        p.flows["login"][1].location.file.as_ref(),
+        dir.path().join("flows/login.toml")
+    );
+    assert_eq!(p.includes, [dir.path().join("flows/login.toml")]);
+
+    // The included flow uses a secret the playbook does not declare, the
+    // playbook redefines the flow, and includes a missing file.
+    let bad = "[playbook]\nname = \"p\"\nvendor = \"v\"\ninclude = [\"flows/login.toml\", \"flows/nope.toml\"]\n\n[[flows.login]]\nclick = \"#x\"\n\n[[steps]]\ncall = \"login\"\n";
+    std::fs::write(&main, bad).unwrap();
+    let errors = Playbook::load(&main).unwrap_err().to_string();
+    let m = main.display();
+    let inc = dir.path().join("flows/login.toml");
+    let inc = inc.display();
+    assert_eq!(
+        errors,
+        format!(
+            "{m}:4:1: playbook.include: cannot read included file `flows/nope.toml`: No such file or directory (os error 2)\n\
+             {m}:6:9: flows.login: flow `login` is already defined in an included file\n\
+             {inc}:6:1: flows.login[1]: `with`: `secrets.login.user` is not declared in [playbook] secrets"
+        )
+    );
 }

@@ -111,6 +111,8 @@ struct Scope {
 
 pub(super) struct Validator<'a> {
     file: &'a Path,
+    /// `file`, shared by every [`Location`] made from it.
+    shared_file: std::sync::Arc<Path>,
     src: &'a str,
     errors: Vec<PlaybookError>,
     params: BTreeMap<String, ParamSpec>,
@@ -125,6 +127,7 @@ impl<'a> Validator<'a> {
     pub(super) fn new(file: &'a Path, src: &'a str) -> Self {
         Self {
             file,
+            shared_file: std::sync::Arc::from(file),
             src,
             errors: Vec::new(),
             params: BTreeMap::new(),
@@ -137,12 +140,16 @@ impl<'a> Validator<'a> {
 
     fn loc(&self, offset: usize) -> Location {
         let (line, column) = line_col(self.src, offset);
-        Location { line, column }
+        Location {
+            file: self.shared_file.clone(),
+            line,
+            column,
+        }
     }
 
     fn error_at(&mut self, loc: &Location, path: &str, message: impl Into<String>) {
         self.errors.push(PlaybookError {
-            file: self.file.to_path_buf(),
+            file: loc.file.to_path_buf(),
             line: loc.line,
             column: loc.column,
             path: path.to_string(),
@@ -160,14 +167,14 @@ impl<'a> Validator<'a> {
     pub(super) fn validate(mut self) -> Result<Playbook, Vec<PlaybookError>> {
         let (doc, syntax) = DeTable::parse_recoverable(self.src);
         if !syntax.is_empty() {
-            let start = Location { line: 1, column: 1 };
+            let start = self.loc(0);
             for e in &syntax {
                 self.toml_error(e, &start, "");
             }
             return Err(self.errors);
         }
         let doc = doc.into_inner();
-        let start = Location { line: 1, column: 1 };
+        let start = self.loc(0);
 
         for (key, _) in doc.iter() {
             if !["playbook", "params", "flows", "steps"].contains(&key.get_ref().as_ref()) {
@@ -247,15 +254,28 @@ impl<'a> Validator<'a> {
             self.params(p);
         }
 
-        // Phase one for steps and flows.
+        // Phase one for steps and flows (included files' flows first).
         let mut flows_raw = Vec::new();
+        if let Some((m, _, at)) = &meta {
+            let include_loc = at.get("include").cloned().unwrap_or_else(|| start.clone());
+            for inc in &m.include {
+                self.include(inc, &include_loc, &mut flows_raw);
+            }
+        }
         if let Some(f) = doc.get("flows") {
             match f.get_ref() {
                 DeValue::Table(t) => {
-                    for (name, list) in t.iter() {
-                        let name = name.get_ref().to_string();
+                    for (key, list) in t.iter() {
+                        let name = key.get_ref().to_string();
                         let path = format!("flows.{name}");
-                        self.flow_names.insert(name.clone());
+                        if !self.flow_names.insert(name.clone()) {
+                            let loc = self.loc(key.span().start);
+                            self.error_at(
+                                &loc,
+                                &path,
+                                format!("flow `{name}` is already defined in an included file"),
+                            );
+                        }
                         let nodes = self.step_list(list, &path);
                         flows_raw.push((name, nodes));
                     }
@@ -292,12 +312,26 @@ impl<'a> Validator<'a> {
         self.check_flow_cycles(&flows);
 
         if !self.errors.is_empty() {
-            self.errors.sort_by_key(|e| (e.line, e.column));
+            // The playbook's own errors first, then each included file's.
+            let main = self.file.to_path_buf();
+            self.errors.sort_by(|a, b| {
+                (a.file != main, &a.file, a.line, a.column).cmp(&(
+                    b.file != main,
+                    &b.file,
+                    b.line,
+                    b.column,
+                ))
+            });
             return Err(self.errors);
         }
         let (meta, _, _) = meta.expect("no errors implies the meta table parsed");
         Ok(Playbook {
             file: self.file.to_path_buf(),
+            includes: meta
+                .include
+                .iter()
+                .map(|i| self.file.parent().unwrap_or(Path::new("")).join(i))
+                .collect(),
             name: meta.name,
             vendor: meta.vendor,
             description: meta.description,
@@ -308,6 +342,66 @@ impl<'a> Validator<'a> {
             flows,
             steps,
         })
+    }
+
+    /// Reads the flows of an included file (path relative to the playbook).
+    /// Its steps carry their own file in their locations, so every later
+    /// message points into the right file.
+    fn include(&mut self, name: &str, at: &Location, flows_raw: &mut Vec<(String, Vec<RawNode>)>) {
+        let path = self.file.parent().unwrap_or(Path::new("")).join(name);
+        let src = match std::fs::read_to_string(&path) {
+            Ok(s) => s,
+            Err(e) => {
+                self.error_at(
+                    at,
+                    "playbook.include",
+                    format!("cannot read included file `{name}`: {e}"),
+                );
+                return;
+            }
+        };
+        let mut child = Validator::new(&path, &src);
+        let (doc, syntax) = DeTable::parse_recoverable(&src);
+        let start = child.loc(0);
+        for e in &syntax {
+            child.toml_error(e, &start, "");
+        }
+        if syntax.is_empty() {
+            for (key, value) in doc.get_ref().iter() {
+                if key.get_ref() != "flows" {
+                    let loc = child.loc(key.span().start);
+                    child.error_at(
+                        &loc,
+                        "",
+                        format!(
+                            "an included file holds only [[flows.NAME]], not `{}`",
+                            key.get_ref()
+                        ),
+                    );
+                    continue;
+                }
+                let DeValue::Table(t) = value.get_ref() else {
+                    let loc = child.loc(value.span().start);
+                    child.error_at(
+                        &loc,
+                        "flows",
+                        "`flows` must be a table of step lists ([[flows.NAME]])",
+                    );
+                    continue;
+                };
+                for (key, list) in t.iter() {
+                    let flow = key.get_ref().to_string();
+                    let path = format!("flows.{flow}");
+                    if !self.flow_names.insert(flow.clone()) {
+                        let loc = child.loc(key.span().start);
+                        child.error_at(&loc, &path, format!("flow `{flow}` is defined twice"));
+                    }
+                    let nodes = child.step_list(list, &path);
+                    flows_raw.push((flow, nodes));
+                }
+            }
+        }
+        self.errors.append(&mut child.errors);
     }
 
     fn params(&mut self, value: &Spanned<DeValue<'_>>) {
