@@ -385,6 +385,12 @@ async fn failure_artifacts_never_contain_secrets() {
         dir.path().join("logo.png"),
     )
     .unwrap();
+    std::fs::create_dir(dir.path().join("flows")).unwrap();
+    std::fs::copy(
+        playbook_path("flows/login.toml"),
+        dir.path().join("flows/login.toml"),
+    )
+    .unwrap();
     let report = h
         .run(
             &file,
