@@ -8,7 +8,7 @@
 
 use super::artifacts;
 use super::extract::{CompiledExtract, Row, extract_rows};
-use super::failure::{FailureClass, StepError, classify};
+use super::failure::{StepError, classify};
 use super::report::*;
 use crate::browser::{Browser, BrowserError, ReadKind};
 use crate::playbook::{
@@ -938,28 +938,27 @@ impl<'r> Engine<'r> {
     /// Screenshot, page HTML and trace of a failed run, all redacted.
     async fn save_failure_artifacts(&mut self, failure: &Failure) {
         let dir = self.run_dir.clone();
-        let browser_usable = failure.class != FailureClass::Transient || !self.records.is_empty();
-        if browser_usable {
-            let grab = async {
-                let png = artifacts::masked_screenshot(self.browser, self.redactor).await;
-                let html = self.browser.page_source().await.ok();
-                let url = self.browser.current_url().await.ok();
-                (png, html, url)
-            };
-            if let Ok((png, html, url)) = tokio::time::timeout(ARTIFACT_CALL_BUDGET, grab).await {
-                if let Some(png) = png
-                    && let Ok(p) = artifacts::write(&dir, "failure.png", &png)
-                {
-                    self.artifacts.push(p);
+        // Bounded: the browser may be what failed (a poisoned session
+        // answers at once; a hung one is cut off by the budget).
+        let grab = async {
+            let png = artifacts::masked_screenshot(self.browser, self.redactor).await;
+            let html = self.browser.page_source().await.ok();
+            let url = self.browser.current_url().await.ok();
+            (png, html, url)
+        };
+        if let Ok((png, html, url)) = tokio::time::timeout(ARTIFACT_CALL_BUDGET, grab).await {
+            if let Some(png) = png
+                && let Ok(p) = artifacts::write(&dir, "failure.png", &png)
+            {
+                self.artifacts.push(p);
+            }
+            if let Some(html) = html {
+                let mut doc = self.redactor.redact(&html);
+                if let Some(url) = url {
+                    doc = format!("<!-- url: {} -->\n{doc}", self.redactor.redact(&url));
                 }
-                if let Some(html) = html {
-                    let mut doc = self.redactor.redact(&html);
-                    if let Some(url) = url {
-                        doc = format!("<!-- url: {} -->\n{doc}", self.redactor.redact(&url));
-                    }
-                    if let Ok(p) = artifacts::write(&dir, "page.html", doc.as_bytes()) {
-                        self.artifacts.push(p);
-                    }
+                if let Ok(p) = artifacts::write(&dir, "page.html", doc.as_bytes()) {
+                    self.artifacts.push(p);
                 }
             }
         }
