@@ -7,6 +7,7 @@
 //! - [`secrets`]: secret values, TOTP codes and the one redactor all output passes through.
 //! - [`retry`]: the one place that retries (wraps the `backoff` crate).
 //! - [`demo_vendor`]: a realistic fake vendor partner console used by the demo and the tests.
+//! - [`store`]: the RMM store in SQLite: schema, job queue, credentials.
 //! - [`cli`]: one file per subcommand; `main.rs` only dispatches.
 
 pub mod browser;
@@ -16,3 +17,4 @@ pub mod engine;
 pub mod playbook;
 pub mod retry;
 pub mod secrets;
+pub mod store;

@@ -2,6 +2,7 @@
 //! and the one [`Redactor`] that logs, artifacts, outputs and snapshots all
 //! pass through.
 
+pub mod crypto;
 pub mod redact;
 
 pub use redact::{RedactingWriter, Redactor};
