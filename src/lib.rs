@@ -8,13 +8,17 @@
 //! - [`retry`]: the one place that retries (wraps the `backoff` crate).
 //! - [`demo_vendor`]: a realistic fake vendor partner console used by the demo and the tests.
 //! - [`store`]: the RMM store in SQLite: schema, job queue, credentials.
+//! - [`jobs`]: one file per job kind (provision, noop): what a claimed job does.
+//! - [`worker`]: the daemon: claims, heartbeats, session reuse, graceful shutdown.
 //! - [`cli`]: one file per subcommand; `main.rs` only dispatches.
 
 pub mod browser;
 pub mod cli;
 pub mod demo_vendor;
 pub mod engine;
+pub mod jobs;
 pub mod playbook;
 pub mod retry;
 pub mod secrets;
 pub mod store;
+pub mod worker;

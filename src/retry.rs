@@ -64,6 +64,21 @@ impl RetryPolicy {
         Duration::from_secs_f64(secs)
     }
 
+    /// The wait before retry number `attempt` (1-based) with the policy's
+    /// jitter, as `backoff` computes it: what the job queue uses for `run_at`,
+    /// so many failed jobs do not come back in lockstep.
+    pub fn jittered_delay(&self, attempt: u32) -> Duration {
+        use backoff::backoff::Backoff;
+        let mut b = self.to_backoff();
+        // No elapsed-time limit here: the queue counts attempts instead.
+        b.max_elapsed_time = None;
+        let mut delay = self.initial;
+        for _ in 0..attempt.max(1) {
+            delay = b.next_backoff().unwrap_or(self.max_interval);
+        }
+        delay
+    }
+
     /// Runs `op` until it succeeds, gives up, or the policy's time runs out
     /// (then the last error is returned).
     pub async fn run<T, E, F, Fut>(&self, mut op: F) -> Result<T, E>
@@ -125,6 +140,20 @@ mod tests {
             .await;
         assert_eq!(out, Err("login rejected"));
         assert_eq!(tries.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn jitter_stays_around_the_exponential_delay() {
+        let p = RetryPolicy::default();
+        for attempt in 1..6 {
+            let base = p.delay_for(attempt).as_secs_f64();
+            let d = p.jittered_delay(attempt).as_secs_f64();
+            assert!(
+                d >= base * (1.0 - p.jitter) - 1e-9
+                    && d <= (base * (1.0 + p.jitter)).max(base) + 1e-9,
+                "{attempt}: {d} vs {base}"
+            );
+        }
     }
 
     #[test]

@@ -121,7 +121,7 @@ async fn wrong_password_is_a_permanent_failure_with_artifacts() {
     let failure = report.failure.clone().expect("must fail");
     assert_eq!(failure.class, FailureClass::Permanent, "{failure:?}");
     assert_eq!(failure.message, "the vendor rejected the login");
-    assert_eq!(failure.step, "flows.login[5].then[0]");
+    assert_eq!(failure.step, "flows.login[2].then[4].then[0]");
     let names: Vec<String> = report
         .artifacts
         .iter()

@@ -2,9 +2,14 @@
 //! maps outcomes to the documented exit codes.
 
 mod check;
+mod credentials;
 mod demo;
+mod jobs;
 mod logging;
 mod run;
+mod store;
+mod submit;
+mod worker;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -45,6 +50,17 @@ pub struct Cli {
     /// Log filter (tracing's EnvFilter syntax), e.g. `panelwright=debug`.
     #[arg(long, global = true, default_value = "warn", env = "PANELWRIGHT_LOG")]
     pub log: String,
+    /// The RMM store (SQLite file), created on first use.
+    #[arg(
+        long,
+        global = true,
+        default_value = "panelwright.sqlite",
+        env = "PANELWRIGHT_STORE"
+    )]
+    pub store: std::path::PathBuf,
+    /// File holding the credential encryption key (else $PANELWRIGHT_KEY).
+    #[arg(long, global = true, env = "PANELWRIGHT_KEY_FILE")]
+    pub key_file: Option<std::path::PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -59,6 +75,25 @@ pub enum Command {
     Demo(demo::DemoArgs),
     /// Serve the demo vendor panel alone (for writing and debugging playbooks).
     DemoVendor(demo::DemoVendorArgs),
+    /// Create or fill the RMM store.
+    #[command(subcommand)]
+    Store(store::StoreCommand),
+    /// Manage the credential encryption key.
+    #[command(subcommand)]
+    Key(store::KeyCommand),
+    /// Put a job in the queue.
+    Submit(submit::SubmitArgs),
+    /// List jobs.
+    Jobs(jobs::JobsArgs),
+    /// Show one job: params, attempts, events, outputs (masked), artifacts.
+    Job { id: i64 },
+    /// Cancel a queued or running job.
+    Cancel { id: i64 },
+    /// Run the worker daemon: claim jobs and run them with real Chromium.
+    Worker(worker::WorkerArgs),
+    /// Captured credentials: list, or show one (--reveal, recorded).
+    #[command(subcommand)]
+    Credentials(credentials::CredentialsCommand),
 }
 
 pub async fn run(cli: Cli) -> ExitCode {
@@ -69,6 +104,18 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Run(args) => run::run(args, redactor).await,
         Command::Demo(args) => demo::run(args, redactor).await,
         Command::DemoVendor(args) => demo::serve(args).await,
+        Command::Store(cmd) => store::run(cmd, &cli.store).await,
+        Command::Key(cmd) => store::key(cmd),
+        Command::Submit(args) => submit::run(args, &cli.store).await,
+        Command::Jobs(args) => jobs::list(args, &cli.store).await,
+        Command::Job { id } => jobs::show(id, &cli.store).await,
+        Command::Cancel { id } => jobs::cancel(id, &cli.store).await,
+        Command::Worker(args) => {
+            worker::run(args, &cli.store, cli.key_file.as_deref(), redactor).await
+        }
+        Command::Credentials(cmd) => {
+            credentials::run(cmd, &cli.store, cli.key_file.as_deref()).await
+        }
     };
     ExitCode::from(code)
 }

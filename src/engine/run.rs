@@ -237,7 +237,16 @@ impl<'r> Engine<'r> {
         self.observer
             .step_started(step, self.depth, self.item())
             .await;
-        let outcome = self.head(step).await;
+        let span = tracing::info_span!("step", path = %step.path, action = step.action.keyword());
+        let outcome = tracing::Instrument::instrument(self.head(step), span.clone()).await;
+        span.in_scope(|| match &outcome {
+            Ok(_) => tracing::debug!(ms = t0.elapsed().as_millis() as u64, "step done"),
+            Err(e) => tracing::debug!(
+                ms = t0.elapsed().as_millis() as u64,
+                "step failed: {}",
+                self.redactor.redact(&e.to_string())
+            ),
+        });
         let (status, note) = match &outcome {
             Ok(Next::Done(n) | Next::Steps(_, n)) => (StepStatus::Ok, n.clone()),
             Ok(Next::Loop { rows, .. }) => (StepStatus::Ok, Some(format!("{} items", rows.len()))),

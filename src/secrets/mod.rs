@@ -96,6 +96,36 @@ impl SecretValues {
         Ok(out)
     }
 
+    /// Resolves references as stored for a vendor account: `env:VAR` reads
+    /// an environment variable, `file:/path` a file (trimmed). Errors name
+    /// the secret and its reference, never a value.
+    pub fn from_refs(refs: &BTreeMap<String, String>) -> Result<Self, String> {
+        let mut out = Self::default();
+        let mut missing = Vec::new();
+        for (name, reference) in refs {
+            let value = if let Some(var) = reference.strip_prefix("env:") {
+                std::env::var(var).ok()
+            } else if let Some(path) = reference.strip_prefix("file:") {
+                std::fs::read_to_string(path)
+                    .ok()
+                    .map(|s| s.trim().to_string())
+            } else {
+                return Err(format!(
+                    "secret `{name}`: `{reference}` is not an env: or file: reference"
+                ));
+            };
+            match value {
+                Some(v) if !v.is_empty() => out.insert(name.clone(), v),
+                _ => missing.push(format!("`{name}` ({reference})")),
+            }
+        }
+        if missing.is_empty() {
+            Ok(out)
+        } else {
+            Err(format!("secrets not available: {}", missing.join(", ")))
+        }
+    }
+
     /// Registers every value with the redactor.
     pub fn register(&self, redactor: &Redactor) {
         for (name, value) in &self.values {

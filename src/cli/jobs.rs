@@ -1,0 +1,161 @@
+//! `panelwright jobs`, `panelwright job ID`, `panelwright cancel ID`.
+
+use super::exit;
+use crate::store::{JobFilter, JobKind, JobStatus, Millis, Store};
+use std::path::Path;
+
+#[derive(Debug, clap::Args)]
+pub struct JobsArgs {
+    #[arg(long, value_parser = |s: &str| s.parse::<JobStatus>().map_err(|e| e.to_string()))]
+    pub status: Option<JobStatus>,
+    #[arg(long, value_parser = |s: &str| s.parse::<JobKind>().map_err(|e| e.to_string()))]
+    pub kind: Option<JobKind>,
+    #[arg(long)]
+    pub company: Option<String>,
+    #[arg(long)]
+    pub vendor_account: Option<String>,
+    #[arg(long, default_value_t = 50)]
+    pub limit: usize,
+}
+
+/// A stored time for people (UTC, seconds).
+pub(crate) fn when(ms: Millis) -> String {
+    let t = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms.max(0) as u64);
+    humantime::format_rfc3339_seconds(t).to_string()
+}
+
+async fn open(path: &Path) -> Option<Store> {
+    match Store::open(path).await {
+        Ok(s) => Some(s),
+        Err(e) => {
+            eprintln!("error: {e}");
+            None
+        }
+    }
+}
+
+pub async fn list(args: JobsArgs, path: &Path) -> u8 {
+    let Some(store) = open(path).await else {
+        return exit::INTERNAL;
+    };
+    let filter = JobFilter {
+        status: args.status,
+        kind: args.kind,
+        company: args.company,
+        vendor_account: args.vendor_account,
+        limit: Some(args.limit),
+    };
+    match store.jobs(filter).await {
+        Ok(jobs) => {
+            println!(
+                "{:>6}  {:<9}  {:<9}  {:>7}  {:<20}  {:<20}  {}",
+                "id", "kind", "status", "tries", "company", "updated", "error"
+            );
+            for j in jobs {
+                let error = match (&j.error_class, &j.error_message) {
+                    (Some(c), Some(m)) => format!("[{c}] {}", m.lines().next().unwrap_or_default()),
+                    _ => String::new(),
+                };
+                println!(
+                    "{:>6}  {:<9}  {:<9}  {:>3}/{:<3}  {:<20}  {:<20}  {error}",
+                    j.id,
+                    j.kind.to_string(),
+                    j.status.to_string(),
+                    j.attempts,
+                    j.max_attempts,
+                    j.company.as_deref().unwrap_or("-"),
+                    when(j.updated_at)
+                );
+            }
+            exit::OK
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            exit::INTERNAL
+        }
+    }
+}
+
+pub async fn show(id: i64, path: &Path) -> u8 {
+    let Some(store) = open(path).await else {
+        return exit::INTERNAL;
+    };
+    let job = match store.job(id).await {
+        Ok(j) => j,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::INVALID;
+        }
+    };
+    println!("job {} ({}): {}", job.id, job.kind, job.status);
+    println!(
+        "  company:         {}",
+        job.company.as_deref().unwrap_or("-")
+    );
+    println!(
+        "  vendor account:  {}",
+        job.vendor_account.as_deref().unwrap_or("-")
+    );
+    println!(
+        "  playbook:        {}",
+        job.playbook.as_deref().unwrap_or("(default)")
+    );
+    println!("  params:          {}", job.params);
+    println!("  attempts:        {}/{}", job.attempts, job.max_attempts);
+    println!("  priority:        {}", job.priority);
+    println!("  created:         {}", when(job.created_at));
+    println!("  run at:          {}", when(job.run_at));
+    if let Some(k) = &job.idempotency_key {
+        println!("  idempotency key: {k}");
+    }
+    if let Some(f) = job.finished_at {
+        println!("  finished:        {}", when(f));
+    }
+    if let (Some(c), Some(m)) = (&job.error_class, &job.error_message) {
+        println!("  error:           [{c}] {m}");
+    }
+    if let Ok(events) = store.events(id).await {
+        println!("events:");
+        for e in events {
+            println!("  {}  {:<16} {}", when(e.at), e.kind, e.message);
+        }
+    }
+    if let Ok(creds) = store.credentials(None, Some(id)).await {
+        println!(
+            "outputs (stored credentials; `panelwright credentials show ID --reveal` to read one):"
+        );
+        for c in creds {
+            let shown = if c.secret {
+                "********"
+            } else {
+                "(stored encrypted)"
+            };
+            println!("  #{:<5} {:<28} {:<12} {shown}", c.id, c.name, c.kind);
+        }
+    }
+    if let Ok(arts) = store.artifacts(id).await {
+        if !arts.is_empty() {
+            println!("artifacts:");
+        }
+        for (kind, p) in arts {
+            println!("  {kind:<6} {}", p.display());
+        }
+    }
+    exit::OK
+}
+
+pub async fn cancel(id: i64, path: &Path) -> u8 {
+    let Some(store) = open(path).await else {
+        return exit::INTERNAL;
+    };
+    match store.cancel(id).await {
+        Ok(status) => {
+            println!("job {id}: {status}");
+            exit::OK
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            exit::INVALID
+        }
+    }
+}

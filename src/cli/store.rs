@@ -1,0 +1,91 @@
+//! `panelwright store init|import` and `panelwright key generate`.
+
+use super::exit;
+use crate::store::Store;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, clap::Subcommand)]
+pub enum StoreCommand {
+    /// Create the store file (if missing) and apply migrations.
+    Init,
+    /// Load companies, sites, machines and vendor accounts from a TOML or JSON file (upsert).
+    Import {
+        /// The file (see docs/store.md for its shape).
+        file: PathBuf,
+    },
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum KeyCommand {
+    /// Write a new random encryption key to FILE (mode 0600); refuses to overwrite.
+    Generate {
+        /// Where to write the key.
+        file: PathBuf,
+    },
+}
+
+pub async fn run(cmd: StoreCommand, path: &Path) -> u8 {
+    let store = match Store::open(path).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::INTERNAL;
+        }
+    };
+    match cmd {
+        StoreCommand::Init => {
+            println!("store ready: {}", path.display());
+            exit::OK
+        }
+        StoreCommand::Import { file } => match store.import(&file).await {
+            Ok(c) => {
+                println!(
+                    "imported {}: {} companies, {} sites, {} machines, {} vendor accounts",
+                    file.display(),
+                    c.companies,
+                    c.sites,
+                    c.machines,
+                    c.vendor_accounts
+                );
+                exit::OK
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                exit::INVALID
+            }
+        },
+    }
+}
+
+pub fn key(cmd: KeyCommand) -> u8 {
+    let KeyCommand::Generate { file } = cmd;
+    if file.exists() {
+        eprintln!("error: {} exists; not overwriting a key", file.display());
+        return exit::INVALID;
+    }
+    let (_, hex) = crate::secrets::crypto::StoreKey::generate();
+    let write = || -> std::io::Result<()> {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&file)?;
+        f.write_all(hex.as_bytes())?;
+        f.write_all(b"\n")
+    };
+    match write() {
+        Ok(()) => {
+            println!(
+                "new key written to {} (keep it out of the store and out of backups of the store)",
+                file.display()
+            );
+            exit::OK
+        }
+        Err(e) => {
+            eprintln!("error: cannot write {}: {e}", file.display());
+            exit::INTERNAL
+        }
+    }
+}

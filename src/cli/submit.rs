@@ -1,0 +1,111 @@
+//! `panelwright submit`: put a job in the queue (the RMM may also insert
+//! job rows directly; see docs/store.md).
+
+use super::exit;
+use crate::store::{JobKind, NewJob, Store};
+use std::path::Path;
+
+#[derive(Debug, clap::Args)]
+pub struct SubmitArgs {
+    /// provision or noop.
+    #[arg(long, value_parser = parse_kind, default_value = "provision")]
+    pub kind: JobKind,
+    /// Company: the RMM's external id or exact name.
+    #[arg(long)]
+    pub company: Option<String>,
+    /// Vendor account name.
+    #[arg(long)]
+    pub vendor_account: Option<String>,
+    /// Playbook file (default: playbooks/<vendor>/provision.toml).
+    #[arg(long)]
+    pub playbook: Option<String>,
+    /// Machines to provision, by hostname or serial (repeatable; default all of the company's).
+    #[arg(long = "machine")]
+    pub machines: Vec<String>,
+    /// A playbook parameter, NAME=VALUE (repeatable).
+    #[arg(long = "param", value_name = "NAME=VALUE")]
+    pub params: Vec<String>,
+    /// Parameters as a JSON object.
+    #[arg(long)]
+    pub params_json: Option<String>,
+    #[arg(long, default_value_t = 0)]
+    pub priority: i64,
+    /// Run no earlier than this many seconds from now.
+    #[arg(long)]
+    pub delay_secs: Option<u64>,
+    /// A duplicate submission with the same key returns the live job instead.
+    #[arg(long)]
+    pub idempotency_key: Option<String>,
+    #[arg(long)]
+    pub max_attempts: Option<u32>,
+}
+
+fn parse_kind(s: &str) -> Result<JobKind, String> {
+    s.parse::<JobKind>().map_err(|e| e.to_string())
+}
+
+pub async fn run(args: SubmitArgs, store_path: &Path) -> u8 {
+    let mut params = match args
+        .params_json
+        .as_deref()
+        .map(serde_json::from_str::<serde_json::Value>)
+    {
+        None => serde_json::Map::new(),
+        Some(Ok(serde_json::Value::Object(m))) => m,
+        Some(Ok(_)) => {
+            eprintln!("error: --params-json must be a JSON object");
+            return exit::INVALID;
+        }
+        Some(Err(e)) => {
+            eprintln!("error: --params-json: {e}");
+            return exit::INVALID;
+        }
+    };
+    for pair in &args.params {
+        let Some((k, v)) = pair.split_once('=') else {
+            eprintln!("error: `--param {pair}` is not NAME=VALUE");
+            return exit::INVALID;
+        };
+        params.insert(k.to_string(), serde_json::Value::String(v.to_string()));
+    }
+    if !args.machines.is_empty() {
+        params.insert("machines".into(), serde_json::json!(args.machines));
+    }
+    let store = match Store::open(store_path).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::INTERNAL;
+        }
+    };
+    let job = NewJob {
+        kind: Some(args.kind),
+        vendor_account: args.vendor_account,
+        company: args.company,
+        playbook: args.playbook,
+        params: serde_json::Value::Object(params),
+        priority: args.priority,
+        run_at: args
+            .delay_secs
+            .map(|d| crate::store::now_millis() + d as i64 * 1000),
+        idempotency_key: args.idempotency_key,
+        max_attempts: args.max_attempts,
+    };
+    match store.submit(job).await {
+        Ok((job, true)) => {
+            println!("job {} queued", job.id);
+            exit::OK
+        }
+        Ok((job, false)) => {
+            println!(
+                "job {} already {} with this idempotency key",
+                job.id, job.status
+            );
+            exit::OK
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            exit::INVALID
+        }
+    }
+}

@@ -1,0 +1,148 @@
+//! `panelwright worker`: the daemon.
+
+use super::exit;
+use crate::browser::DriverEndpoint;
+use crate::playbook::validate::parse_duration;
+use crate::secrets::Redactor;
+use crate::secrets::crypto::StoreKey;
+use crate::store::{JobKind, Store};
+use crate::worker::{WorkerConfig, run_worker};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+#[derive(Debug, clap::Args)]
+pub struct WorkerArgs {
+    /// Jobs (browser sessions) at once [default: 2].
+    #[arg(long, env = "PANELWRIGHT_CONCURRENCY")]
+    pub concurrency: Option<usize>,
+    /// Lease of a claimed job, e.g. 60s.
+    #[arg(long)]
+    pub lease: Option<String>,
+    /// Heartbeat period, e.g. 15s (well under the lease).
+    #[arg(long)]
+    pub heartbeat: Option<String>,
+    /// How long running jobs may finish after SIGINT/SIGTERM, e.g. 30s.
+    #[arg(long)]
+    pub drain_timeout: Option<String>,
+    /// First retry delay of a transient failure, e.g. 5s (exponential, with jitter).
+    #[arg(long)]
+    pub retry_initial: Option<String>,
+    /// Pause between claims when no job is due, e.g. 500ms.
+    #[arg(long)]
+    pub idle_poll: Option<String>,
+    /// Do not keep logged-in sessions between jobs of a vendor account.
+    #[arg(long)]
+    pub no_session_reuse: bool,
+    /// Only these job kinds (repeatable).
+    #[arg(long = "kind", value_parser = |s: &str| s.parse::<JobKind>().map_err(|e| e.to_string()))]
+    pub kinds: Vec<JobKind>,
+    /// Exit when no job is due.
+    #[arg(long)]
+    pub exit_when_idle: bool,
+    /// Worker id in leases and events [default: hostname-pid].
+    #[arg(long)]
+    pub id: Option<String>,
+    #[arg(long, default_value = "artifacts")]
+    pub artifacts: PathBuf,
+    #[arg(long, default_value = "playbooks")]
+    pub playbooks: PathBuf,
+    /// Remote WebDriver instead of a local chromedriver.
+    #[arg(long, env = "PANELWRIGHT_WEBDRIVER_URL")]
+    pub webdriver: Option<String>,
+}
+
+pub async fn run(
+    args: WorkerArgs,
+    store_path: &Path,
+    key_file: Option<&Path>,
+    redactor: Redactor,
+) -> u8 {
+    let mut config = WorkerConfig {
+        artifacts_dir: args.artifacts,
+        playbooks_dir: args.playbooks,
+        ..WorkerConfig::default()
+    };
+    let durations = [
+        (&args.lease, &mut config.lease),
+        (&args.heartbeat, &mut config.heartbeat),
+        (&args.drain_timeout, &mut config.drain_timeout),
+        (&args.retry_initial, &mut config.retry.initial),
+        (&args.idle_poll, &mut config.idle_poll),
+    ];
+    for (text, slot) in durations {
+        if let Some(t) = text {
+            match parse_duration(t) {
+                Ok(d) => *slot = d,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return exit::INVALID;
+                }
+            }
+        }
+    }
+    if let Some(c) = args.concurrency {
+        config.concurrency = c.max(1);
+    }
+    if let Some(id) = args.id {
+        config.id = id;
+    }
+    config.reuse_sessions = !args.no_session_reuse;
+    config.exit_when_idle = args.exit_when_idle;
+    if !args.kinds.is_empty() {
+        config.kinds = Some(args.kinds);
+    }
+    // Without a key the worker still runs jobs that capture nothing; the
+    // others fail permanently with a clear message.
+    let key = match StoreKey::load(key_file) {
+        Ok(k) => Some(Arc::new(k)),
+        Err(e) => {
+            tracing::warn!("no encryption key: {e}");
+            None
+        }
+    };
+    let store = match Store::open(store_path).await {
+        Ok(s) => Arc::new(s),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::INTERNAL;
+        }
+    };
+    let endpoint = match args.webdriver {
+        Some(url) => DriverEndpoint::Remote { url },
+        None => DriverEndpoint::from_env(),
+    };
+    let id = config.id.clone();
+    eprintln!(
+        "worker {id} on {} ({} at once)",
+        store_path.display(),
+        config.concurrency
+    );
+    match run_worker(
+        store,
+        key,
+        config,
+        endpoint,
+        redactor,
+        super::run::shutdown_signal(),
+    )
+    .await
+    {
+        Ok(stats) => {
+            eprintln!(
+                "worker {id} stopped: {} succeeded, {} failed, {} retried, {} released, {} lease lost; sessions {} created, {} reused",
+                stats.succeeded,
+                stats.failed,
+                stats.retried,
+                stats.released,
+                stats.lease_lost,
+                stats.sessions_created,
+                stats.sessions_reused
+            );
+            exit::OK
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            exit::INTERNAL
+        }
+    }
+}

@@ -1,0 +1,401 @@
+//! Provisioning: for a company and some of its machines, run the vendor
+//! account's provisioning playbook, and keep what the vendor generates.
+//!
+//! Everything that can be wrong with the job (company, vendor account,
+//! playbook, parameters, secrets) is checked before a browser is touched, and
+//! fails permanently. Each captured value is encrypted into the store the
+//! moment it is read — before the next step — so a one-time password survives
+//! any later failure or crash. Re-running is safe because the playbooks look
+//! before they create.
+
+use super::{CancelSignal, JobFailure, Services, cancelled};
+use crate::engine::{
+    CapturedValue, EngineConfig, FailureClass, Output, RunInputs, RunObserver, run_playbook,
+};
+use crate::playbook::Playbook;
+use crate::playbook::params::{self, ParamType, ParamValue};
+use crate::secrets::SecretValues;
+use crate::secrets::crypto::StoreKey;
+use crate::store::{Company, Job, Lease, Machine, NewCredential, Store};
+use crate::worker::StoragePolicy;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Job params that steer the job itself and are not passed to the playbook.
+const MACHINES_PARAM: &str = "machines";
+
+/// Everything a provisioning run needs, resolved before any browser starts.
+struct Prepared {
+    playbook: Playbook,
+    inputs: RunInputs,
+    company: Company,
+    machines: Vec<Machine>,
+    account: String,
+}
+
+async fn prepare(job: &Job, s: &Services) -> Result<Prepared, JobFailure> {
+    let company_key = job
+        .company
+        .as_deref()
+        .ok_or_else(|| JobFailure::permanent("a provision job needs a company"))?;
+    let account_name = job
+        .vendor_account
+        .as_deref()
+        .ok_or_else(|| JobFailure::permanent("a provision job needs a vendor account"))?;
+    let company = s
+        .store
+        .company(company_key)
+        .await
+        .map_err(JobFailure::from_store)?;
+    let account = s
+        .store
+        .vendor_account(account_name)
+        .await
+        .map_err(JobFailure::from_store)?;
+    let path = match &job.playbook {
+        Some(p) => PathBuf::from(p),
+        None => s
+            .config
+            .playbooks_dir
+            .join(&account.vendor)
+            .join("provision.toml"),
+    };
+    let playbook = Playbook::load(&path)
+        .map_err(|e| JobFailure::permanent(format!("the playbook fails check:\n{e}")))?;
+    if playbook.vendor != account.vendor {
+        return Err(JobFailure::permanent(format!(
+            "playbook {} is for vendor `{}`, the vendor account `{}` is `{}`",
+            path.display(),
+            playbook.vendor,
+            account.name,
+            account.vendor
+        )));
+    }
+    let secrets = SecretValues::from_refs(&account.secret_refs)
+        .map_err(|e| JobFailure::permanent(format!("vendor account `{}`: {e}", account.name)))?;
+    let missing: Vec<&str> = playbook
+        .secrets
+        .iter()
+        .filter(|n| secrets.get(n).is_none())
+        .map(String::as_str)
+        .collect();
+    if !missing.is_empty() {
+        return Err(JobFailure::permanent(format!(
+            "vendor account `{}` has no reference for secret(s) {} the playbook needs",
+            account.name,
+            missing.join(", ")
+        )));
+    }
+    let only: Vec<String> = match job.params.get(MACHINES_PARAM) {
+        None => Vec::new(),
+        Some(serde_json::Value::Array(items)) => items
+            .iter()
+            .map(|v| {
+                v.as_str().map(str::to_string).ok_or_else(|| {
+                    JobFailure::permanent("`machines` must list hostnames or serial numbers")
+                })
+            })
+            .collect::<Result<_, _>>()?,
+        Some(_) => {
+            return Err(JobFailure::permanent(
+                "`machines` must list hostnames or serial numbers",
+            ));
+        }
+    };
+    let machines = s
+        .store
+        .machines(company.id, only.clone())
+        .await
+        .map_err(JobFailure::from_store)?;
+    if let Some(unknown) = only.iter().find(|k| {
+        !machines
+            .iter()
+            .any(|m| m.hostname == **k || m.serial_number == **k)
+    }) {
+        return Err(JobFailure::permanent(format!(
+            "machine `{unknown}` is not one of {}'s machines",
+            company.name
+        )));
+    }
+    let params = build_params(&playbook, job, &company, &machines, &s.config.storage)?;
+    Ok(Prepared {
+        inputs: RunInputs {
+            params,
+            secrets,
+            vendor_base_url: account.base_url.clone(),
+        },
+        playbook,
+        company,
+        machines,
+        account: account.name,
+    })
+}
+
+/// The playbook's parameters: job params by name, then what the store knows
+/// for the parameters the playbook declares (`customer_name`, `devices`, …).
+fn build_params(
+    playbook: &Playbook,
+    job: &Job,
+    company: &Company,
+    machines: &[Machine],
+    policy: &StoragePolicy,
+) -> Result<BTreeMap<String, ParamValue>, JobFailure> {
+    let bad = |e: String| JobFailure::permanent(format!("bad params: {e}"));
+    let mut given = BTreeMap::new();
+    if let Some(obj) = job.params.as_object() {
+        for (k, v) in obj {
+            if k == MACHINES_PARAM {
+                continue;
+            }
+            let spec = playbook
+                .params
+                .get(k)
+                .ok_or_else(|| bad(format!("the playbook has no parameter `{k}`")))?;
+            given.insert(
+                k.clone(),
+                params::from_json(spec, v).map_err(|e| bad(format!("`{k}`: {e}")))?,
+            );
+        }
+    } else if !job.params.is_null() {
+        return Err(bad("params must be a JSON object".into()));
+    }
+    let company_values: [(&str, Option<String>); 5] = [
+        ("customer_name", Some(company.name.clone())),
+        ("company_id", Some(company.external_id.clone())),
+        ("contact_email", company.contact_email.clone()),
+        ("account_id", company.account_id.clone()),
+        (
+            "credit_limit",
+            company
+                .credit_limit_minor
+                .map(|m| format!("{}.{:02}", m / 100, (m % 100).abs())),
+        ),
+    ];
+    for (name, value) in company_values {
+        if let (Some(spec), Some(value)) = (playbook.params.get(name), value)
+            && !given.contains_key(name)
+        {
+            given.insert(
+                name.to_string(),
+                params::scalar_from_text(spec.kind, &value)
+                    .map_err(|e| bad(format!("`{name}`: {e}")))?,
+            );
+        }
+    }
+    if let Some(spec) = playbook.params.get("devices")
+        && spec.kind == ParamType::List
+        && !given.contains_key("devices")
+    {
+        let mut rows = Vec::new();
+        for m in machines {
+            let mut row = BTreeMap::new();
+            for (field, kind) in &spec.fields {
+                let text = match field.as_str() {
+                    "hostname" => m.hostname.clone(),
+                    "serial" | "serial_number" => m.serial_number.clone(),
+                    "quota_gb" => policy.allocation_gb(m.storage_free).to_string(),
+                    "os" => m.os.clone().unwrap_or_default(),
+                    "storage_free_gb" => (m.storage_free / GIB).to_string(),
+                    "storage_total_gb" => (m.storage_total / GIB).to_string(),
+                    "site" => m.site.clone().unwrap_or_default(),
+                    other => {
+                        return Err(bad(format!(
+                            "`devices.{other}` cannot be filled from the RMM's machines"
+                        )));
+                    }
+                };
+                row.insert(
+                    field.clone(),
+                    params::scalar_from_text(*kind, &text)
+                        .map_err(|e| bad(format!("`devices.{field}`: {e}")))?,
+                );
+            }
+            rows.push(row);
+        }
+        given.insert("devices".to_string(), ParamValue::List(rows));
+    }
+    params::resolve(&playbook.params, given).map_err(|e| bad(e.join("; ")))
+}
+
+const GIB: i64 = 1024 * 1024 * 1024;
+
+/// Stores every capture the moment the engine reads it.
+struct StoreRecorder<'a> {
+    store: &'a Store,
+    key: &'a StoreKey,
+    job_id: i64,
+    company: &'a Company,
+    machines: &'a [Machine],
+    account: &'a str,
+    stored: Vec<String>,
+}
+
+/// The kind of credential an output name suggests.
+fn credential_kind(name: &str) -> &'static str {
+    let n = name.to_ascii_lowercase();
+    if n.contains("password") {
+        "password"
+    } else if n.contains("api_key") || n.contains("apikey") {
+        "api_key"
+    } else if n.contains("licence") || n.contains("license") {
+        "licence_key"
+    } else if n.contains("token") {
+        "token"
+    } else if n.contains("link") || n.contains("url") {
+        "link"
+    } else if n.contains("username") || n.contains("login") {
+        "username"
+    } else {
+        "other"
+    }
+}
+
+#[async_trait::async_trait]
+impl RunObserver for StoreRecorder<'_> {
+    async fn captured(&mut self, output: &Output) -> Result<(), String> {
+        let CapturedValue::Text(value) = &output.value else {
+            return Ok(());
+        };
+        // `licence_key[SN-1]`: the machine the value belongs to.
+        let machine_id = output.name.split_once('[').and_then(|(_, rest)| {
+            let key = rest.trim_end_matches(']');
+            self.machines
+                .iter()
+                .find(|m| m.serial_number == key || m.hostname == key)
+                .map(|m| m.id)
+        });
+        let kind = credential_kind(&output.name);
+        self.store
+            .put_credential(
+                self.key,
+                NewCredential {
+                    name: &output.name,
+                    kind,
+                    company_id: Some(self.company.id),
+                    machine_id,
+                    vendor_account: Some(self.account),
+                    job_id: Some(self.job_id),
+                    secret: output.secret,
+                    value,
+                },
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        if output.name == "vendor_customer_id" {
+            use secrecy::ExposeSecret;
+            self.store
+                .map_vendor_customer(
+                    self.account,
+                    value.expose_secret(),
+                    &self.company.name,
+                    Some(self.company.id),
+                )
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        let what = if output.secret { "secret " } else { "" };
+        let _ = self
+            .store
+            .add_event(
+                self.job_id,
+                "captured",
+                &format!("{}{kind} `{}` stored", what, output.name),
+            )
+            .await;
+        self.stored.push(output.name.clone());
+        Ok(())
+    }
+}
+
+pub async fn run(
+    job: &Job,
+    _lease: &Lease,
+    s: &Services,
+    cancel: CancelSignal,
+) -> Result<serde_json::Value, JobFailure> {
+    let key: Arc<StoreKey> = s.key.clone().ok_or_else(|| {
+        JobFailure::permanent("no encryption key (PANELWRIGHT_KEY or --key-file): captured credentials could not be stored")
+    })?;
+    let prepared = prepare(job, s).await?;
+    prepared.inputs.secrets.register(&s.redactor);
+    let config = EngineConfig {
+        artifacts_dir: s.config.artifacts_dir.join(format!("job-{}", job.id)),
+        ..EngineConfig::default()
+    };
+    let mut browser = s.browsers.acquire(&prepared.account).await.map_err(|e| {
+        JobFailure::transient(s.redactor.redact(&format!("no browser session: {e}")))
+    })?;
+    let mut recorder = StoreRecorder {
+        store: &s.store,
+        key: &key,
+        job_id: job.id,
+        company: &prepared.company,
+        machines: &prepared.machines,
+        account: &prepared.account,
+        stored: Vec::new(),
+    };
+    let outcome = tokio::select! {
+        report = run_playbook(&prepared.playbook, &mut browser, &prepared.inputs, &config, &mut recorder, &s.redactor) => Some(report),
+        _ = cancelled(cancel) => None,
+    };
+    let stored = std::mem::take(&mut recorder.stored);
+    let Some(report) = outcome else {
+        s.browsers.discard(browser).await;
+        return Err(JobFailure::transient(
+            "stopped: lease lost, cancelled or shutting down",
+        ));
+    };
+    let healthy = report
+        .failure
+        .as_ref()
+        .is_none_or(|f| f.class != FailureClass::Transient);
+    s.browsers
+        .give_back(&prepared.account, browser, healthy)
+        .await;
+    for a in &report.artifacts {
+        let kind = a
+            .extension()
+            .and_then(|e| e.to_str())
+            .unwrap_or("file")
+            .to_string();
+        let _ = s.store.add_artifact(job.id, &kind, a).await;
+    }
+    if let Some(f) = &report.failure {
+        let _ = s
+            .store
+            .add_event(
+                job.id,
+                "step_failed",
+                &format!("{} ({}): {}", f.step, f.label, f.message),
+            )
+            .await;
+        return Err(JobFailure {
+            class: f.class,
+            message: format!("{} at {}: {}", f.class, f.step, f.message),
+        });
+    }
+    Ok(serde_json::json!({
+        "playbook": report.playbook,
+        "run_id": report.run_id,
+        "steps": report.steps.len(),
+        "duration_ms": report.duration.as_millis() as u64,
+        "credentials": stored,
+        "outputs": report.outputs.iter().map(|o| o.name.clone()).collect::<Vec<_>>(),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_from_names() {
+        assert_eq!(credential_kind("admin_password"), "password");
+        assert_eq!(credential_kind("api_key"), "api_key");
+        assert_eq!(credential_kind("licence_key[SN-1]"), "licence_key");
+        assert_eq!(credential_kind("installer_link[SN-1]"), "link");
+        assert_eq!(credential_kind("admin_username"), "username");
+        assert_eq!(credential_kind("vendor_customer_id"), "other");
+    }
+}

@@ -1,0 +1,631 @@
+//! The worker end to end: real `panelwright worker` processes, a real SQLite
+//! store file, real Chromium against the demo vendor.
+//!
+//! - queue: two worker processes, 200 jobs, each run exactly once
+//! - crash: SIGKILL after the vendor showed a one-time secret → lease expires, another worker finishes, secret kept, no duplicate
+//! - chromedriver killed mid-step → transient failure, retried, succeeds
+//! - bad input → permanent failure before any browser starts; other jobs unaffected
+//! - session reuse between jobs of one vendor account, and recovery when the session expired
+//! - no secret in clear in the store file or in any log line
+
+mod common;
+
+use common::contains;
+use panelwright::demo_vendor::{DemoDelays, DemoVendor, DemoVendorConfig};
+use panelwright::secrets::crypto::StoreKey;
+use panelwright::store::{JobKind, JobStatus, NewJob, Store};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+use tokio::process::{Child, Command};
+
+const ACCOUNT: &str = "demo-backup-main";
+const COMPANY: &str = "C-1001";
+const COMPANY_NAME: &str = "Contoso Dental";
+
+/// A store file, a key, and the demo vendor's login in environment variables.
+struct Env {
+    dir: tempfile::TempDir,
+    store: PathBuf,
+    key_hex: String,
+    vendor: DemoVendor,
+}
+
+impl Env {
+    async fn new(config: DemoVendorConfig) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let store = dir.path().join("rmm.sqlite");
+        let vendor = DemoVendor::start(config).await.unwrap();
+        let (_, key_hex) = StoreKey::generate();
+        let rmm = format!(
+            r#"
+[[companies]]
+external_id = "{COMPANY}"
+name = "{COMPANY_NAME}"
+contact_name = "Ana Ruiz"
+contact_email = "it@contoso-dental.example"
+account_id = "ACC-1001"
+credit_limit = "2500.00"
+
+[[companies.sites]]
+name = "Main office"
+
+[[companies.sites.machines]]
+hostname = "CD-FRONTDESK-01"
+serial_number = "SN-4C1A-0001"
+storage_total_gb = 512
+storage_free_gb = 300
+os = "windows"
+
+[[companies.sites.machines]]
+hostname = "CD-SERVER-01"
+serial_number = "SN-4C1A-0002"
+storage_total_gb = 4096
+storage_free_gb = 3000
+os = "linux"
+
+[[vendor_accounts]]
+name = "{ACCOUNT}"
+vendor = "demo-backup"
+base_url = "{}"
+max_sessions = 1
+secrets = {{ "login.username" = "env:PW_TEST_USER", "login.password" = "env:PW_TEST_PASSWORD", "login.totp_seed" = "env:PW_TEST_TOTP" }}
+
+[[vendor_accounts]]
+name = "no-secrets"
+vendor = "demo-backup"
+base_url = "{}"
+secrets = {{ "login.username" = "env:PW_TEST_UNSET_USER" }}
+"#,
+            vendor.base_url(),
+            vendor.base_url()
+        );
+        let file = dir.path().join("rmm.toml");
+        std::fs::write(&file, rmm).unwrap();
+        let s = Store::open(&store).await.unwrap();
+        s.import(&file).await.unwrap();
+        Self {
+            dir,
+            store,
+            key_hex,
+            vendor,
+        }
+    }
+
+    async fn open(&self) -> Store {
+        Store::open(&self.store).await.unwrap()
+    }
+
+    fn key(&self) -> StoreKey {
+        let f = self.dir.path().join("key");
+        if !f.exists() {
+            std::fs::write(&f, &self.key_hex).unwrap();
+        }
+        StoreKey::from_file(&f).unwrap()
+    }
+
+    fn tmp(&self) -> PathBuf {
+        let t = self.dir.path().join("tmp");
+        std::fs::create_dir_all(&t).unwrap();
+        t
+    }
+
+    /// `panelwright worker` with this store, key and vendor login; its
+    /// browsers keep their profiles under our tmp folder.
+    fn worker(&self, args: &[&str]) -> Child {
+        let c = self.vendor.config();
+        let log = self
+            .dir
+            .path()
+            .join(format!("worker-{}.log", rand_suffix()));
+        Command::new(env!("CARGO_BIN_EXE_panelwright"))
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .args(["--store"])
+            .arg(&self.store)
+            .args(["--log", "debug", "worker", "--artifacts"])
+            .arg(self.dir.path().join("artifacts"))
+            .args(args)
+            .env("PANELWRIGHT_KEY", &self.key_hex)
+            .env("PW_TEST_USER", &c.username)
+            .env("PW_TEST_PASSWORD", &c.password)
+            .env("PW_TEST_TOTP", &c.totp_seed)
+            .env("TMPDIR", self.tmp())
+            .env_remove("PANELWRIGHT_WEBDRIVER_URL")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(log).unwrap())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap()
+    }
+
+    /// All worker logs written so far.
+    fn logs(&self) -> String {
+        let mut out = String::new();
+        for e in std::fs::read_dir(self.dir.path()).unwrap().flatten() {
+            if e.file_name().to_string_lossy().starts_with("worker-") {
+                out.push_str(&std::fs::read_to_string(e.path()).unwrap());
+            }
+        }
+        out
+    }
+
+    /// Every browser process of this test is gone, whatever happened.
+    fn kill_leftovers(&self) {
+        let _ = std::process::Command::new("pkill")
+            .args(["-9", "-f", &self.tmp().display().to_string()])
+            .status();
+    }
+
+    async fn provision_job(&self, store: &Store, key: Option<&str>) -> i64 {
+        let (job, _) = store
+            .submit(NewJob {
+                kind: Some(JobKind::Provision),
+                vendor_account: Some(ACCOUNT.into()),
+                company: Some(COMPANY.into()),
+                playbook: Some("playbooks/demo-backup/provision.toml".into()),
+                params: serde_json::json!({}),
+                idempotency_key: key.map(str::to_string),
+                ..NewJob::default()
+            })
+            .await
+            .unwrap();
+        job.id
+    }
+}
+
+fn rand_suffix() -> String {
+    format!("{:08x}", rand::random::<u32>())
+}
+
+async fn wait_until<F, Fut>(what: &str, limit: Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let start = Instant::now();
+    while !check().await {
+        assert!(start.elapsed() < limit, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn status(store: &Store, id: i64) -> JobStatus {
+    store.job(id).await.unwrap().status
+}
+
+fn kill(pid: u32, signal: &str) {
+    std::process::Command::new("kill")
+        .args([signal, &pid.to_string()])
+        .status()
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_worker_processes_run_200_jobs_exactly_once() {
+    let env = Env::new(DemoVendorConfig::fast()).await;
+    let store = env.open().await;
+    let mut ids = Vec::new();
+    for i in 0..200 {
+        let (job, created) = store
+            .submit(NewJob {
+                kind: Some(JobKind::Noop),
+                params: serde_json::json!({ "sleep_ms": i % 7 }),
+                idempotency_key: Some(format!("noop-{i}")),
+                ..NewJob::default()
+            })
+            .await
+            .unwrap();
+        assert!(created);
+        ids.push(job.id);
+    }
+    let args = [
+        "--kind",
+        "noop",
+        "--exit-when-idle",
+        "--concurrency",
+        "4",
+        "--idle-poll",
+        "20ms",
+    ];
+    let mut a = env.worker(&args);
+    let mut b = env.worker(&args);
+    let (ra, rb) = tokio::join!(a.wait(), b.wait());
+    assert!(
+        ra.unwrap().success() && rb.unwrap().success(),
+        "{}",
+        env.logs()
+    );
+    for id in ids {
+        let job = store.job(id).await.unwrap();
+        assert_eq!(job.status, JobStatus::Succeeded, "job {id}");
+        assert_eq!(job.attempts, 1, "job {id} ran once");
+        let claims = store
+            .events(id)
+            .await
+            .unwrap()
+            .iter()
+            .filter(|e| e.kind == "claimed")
+            .count();
+        assert_eq!(claims, 1, "job {id} claimed once");
+    }
+    let logs = env.logs();
+    assert!(logs.matches("succeeded").count() >= 200, "{logs}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_worker_loses_no_secret_and_creates_no_duplicate() {
+    // Slow enough that the kill lands between the one-time secret and the end.
+    let config = DemoVendorConfig {
+        delays: DemoDelays {
+            create_customer: Duration::from_millis(300),
+            ..DemoDelays::fast()
+        },
+        ..DemoVendorConfig::fast()
+    };
+    let env = Env::new(config).await;
+    let store = env.open().await;
+    let id = env.provision_job(&store, Some("provision-C-1001")).await;
+    let mut first = env.worker(&[
+        "--lease",
+        "3s",
+        "--heartbeat",
+        "1s",
+        "--retry-initial",
+        "200ms",
+    ]);
+    wait_until(
+        "the one-time password in the store",
+        Duration::from_secs(60),
+        || async {
+            store
+                .credentials(None, Some(id))
+                .await
+                .unwrap()
+                .iter()
+                .any(|c| c.name == "admin_password")
+        },
+    )
+    .await;
+    // SIGKILL the worker, then its orphaned chromedriver and browsers.
+    let children = std::process::Command::new("pgrep")
+        .args(["-P", &first.id().unwrap().to_string()])
+        .output()
+        .unwrap();
+    first.start_kill().unwrap();
+    first.wait().await.unwrap();
+    for pid in String::from_utf8_lossy(&children.stdout).split_whitespace() {
+        kill(pid.parse().unwrap(), "-9");
+    }
+    env.kill_leftovers();
+    assert_eq!(
+        status(&store, id).await,
+        JobStatus::Running,
+        "killed mid-job"
+    );
+
+    let mut second = env.worker(&["--lease", "3s", "--heartbeat", "1s"]);
+    wait_until("the job to finish", Duration::from_secs(90), || async {
+        status(&store, id).await == JobStatus::Succeeded
+    })
+    .await;
+    kill(second.id().unwrap(), "-TERM");
+    assert!(second.wait().await.unwrap().success());
+    env.kill_leftovers();
+
+    let job = store.job(id).await.unwrap();
+    assert_eq!(job.attempts, 2, "one attempt per worker");
+    assert_eq!(
+        env.vendor.count_customers_named(COMPANY_NAME),
+        1,
+        "no duplicate customer"
+    );
+    let devices = env
+        .vendor
+        .customers()
+        .into_iter()
+        .find(|c| c.name == COMPANY_NAME)
+        .unwrap()
+        .devices;
+    assert_eq!(devices.len(), 2, "no duplicate device");
+    assert_eq!(
+        devices
+            .iter()
+            .find(|d| d.serial == "SN-4C1A-0001")
+            .unwrap()
+            .quota_gb,
+        150,
+        "half the free space"
+    );
+    assert_eq!(
+        devices
+            .iter()
+            .find(|d| d.serial == "SN-4C1A-0002")
+            .unwrap()
+            .quota_gb,
+        1024,
+        "capped"
+    );
+
+    // The secret read before the crash is in the store, and decrypts to the vendor's.
+    let (_, password, api_key) = env.vendor.admin_credentials_of(COMPANY_NAME).unwrap();
+    let key = env.key();
+    let creds = store.credentials(None, Some(id)).await.unwrap();
+    let pw = creds.iter().find(|c| c.name == "admin_password").unwrap();
+    let (_, value) = store.reveal_credential(&key, pw.id, "test").await.unwrap();
+    assert_eq!(secrecy::ExposeSecret::expose_secret(&value), password);
+    assert!(
+        creds.iter().any(|c| c.name == "licence_key[SN-4C1A-0001]"),
+        "{creds:?}"
+    );
+    let events: Vec<String> = store
+        .events(id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    assert!(events.contains(&"lease_expired".to_string()), "{events:?}");
+    assert!(events.contains(&"revealed".to_string()), "{events:?}");
+    let mapped = store.vendor_customers(Some(ACCOUNT.into())).await.unwrap();
+    assert_eq!(mapped.len(), 1);
+    assert!(mapped[0].company_id.is_some());
+
+    // No secret in clear: not in the store file, not in any log line.
+    drop(store);
+    let mut bytes = Vec::new();
+    for suffix in ["", "-wal", "-shm"] {
+        let p = PathBuf::from(format!("{}{suffix}", env.store.display()));
+        if let Ok(b) = std::fs::read(&p) {
+            bytes.extend(b);
+        }
+    }
+    let logs = env.logs();
+    let c = env.vendor.config();
+    let licences: Vec<String> = devices.iter().map(|d| d.licence_key.clone()).collect();
+    let mut secrets = vec![
+        password.as_str(),
+        api_key.as_str(),
+        c.password.as_str(),
+        c.totp_seed.as_str(),
+        env.key_hex.as_str(),
+    ];
+    secrets.extend(licences.iter().map(String::as_str));
+    for s in secrets {
+        assert!(
+            !contains(&bytes, s),
+            "a secret is in the store file in clear"
+        );
+        assert!(!logs.contains(s), "a secret is in the worker logs");
+    }
+    assert!(
+        logs.contains("DEBUG") || logs.contains("INFO"),
+        "logs were written"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromedriver_killed_mid_step_is_retried_and_succeeds() {
+    let config = DemoVendorConfig {
+        delays: DemoDelays {
+            create_customer: Duration::from_millis(1500),
+            ..DemoDelays::fast()
+        },
+        ..DemoVendorConfig::fast()
+    };
+    let env = Env::new(config).await;
+    let store = env.open().await;
+    let id = env.provision_job(&store, None).await;
+    let mut worker = env.worker(&["--retry-initial", "200ms"]);
+    let pid = worker.id().unwrap();
+    // The job is inside the slow "create customer" step when the driver dies.
+    wait_until("the create request", Duration::from_secs(60), || async {
+        env.vendor.request_count("/customers/new") > 0
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let out = std::process::Command::new("pgrep")
+        .args(["-P", &pid.to_string(), "chromedriver"])
+        .output()
+        .unwrap();
+    let driver = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert!(!driver.is_empty(), "the worker runs a chromedriver");
+    kill(driver.parse().unwrap(), "-9");
+    wait_until("the job to finish", Duration::from_secs(90), || async {
+        matches!(
+            status(&store, id).await,
+            JobStatus::Succeeded | JobStatus::Failed | JobStatus::Dead
+        )
+    })
+    .await;
+    kill(pid, "-TERM");
+    worker.wait().await.unwrap();
+    env.kill_leftovers();
+    let job = store.job(id).await.unwrap();
+    assert_eq!(
+        job.status,
+        JobStatus::Succeeded,
+        "{:?}\n{}",
+        job.error_message,
+        env.logs()
+    );
+    assert_eq!(job.attempts, 2);
+    let events = store.events(id).await.unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|e| e.kind == "retry_scheduled" && e.message.contains("transient")),
+        "{events:?}"
+    );
+    assert_eq!(env.vendor.count_customers_named(COMPANY_NAME), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_jobs_fail_permanently_before_any_browser_and_others_run() {
+    let env = Env::new(DemoVendorConfig::fast()).await;
+    let store = env.open().await;
+    let broken = env.dir.path().join("broken.toml");
+    std::fs::write(
+        &broken,
+        "[playbook]\nname = \"b\"\nvendor = \"demo-backup\"\n\n[[steps]]\nclik = \"#x\"\n",
+    )
+    .unwrap();
+    let base = NewJob {
+        kind: Some(JobKind::Provision),
+        vendor_account: Some(ACCOUNT.into()),
+        company: Some(COMPANY.into()),
+        playbook: Some("playbooks/demo-backup/provision.toml".into()),
+        params: serde_json::json!({}),
+        ..NewJob::default()
+    };
+    let cases: Vec<(NewJob, &str)> = vec![
+        (
+            NewJob {
+                params: serde_json::json!({ "seats": "many" }),
+                ..base.clone()
+            },
+            "bad params: `seats`: expected an int, got `many`",
+        ),
+        (
+            NewJob {
+                params: serde_json::json!({ "colour": "blue" }),
+                ..base.clone()
+            },
+            "bad params: the playbook has no parameter `colour`",
+        ),
+        (
+            NewJob {
+                company: Some("C-404".into()),
+                ..base.clone()
+            },
+            "company \"C-404\" not found",
+        ),
+        (
+            NewJob {
+                vendor_account: Some("nope".into()),
+                ..base.clone()
+            },
+            "vendor account \"nope\" not found",
+        ),
+        (
+            NewJob {
+                vendor_account: Some("no-secrets".into()),
+                ..base.clone()
+            },
+            "secrets not available: `login.username` (env:PW_TEST_UNSET_USER)",
+        ),
+        (
+            NewJob {
+                playbook: Some(broken.display().to_string()),
+                ..base.clone()
+            },
+            "unknown key `clik`",
+        ),
+        (
+            NewJob {
+                params: serde_json::json!({ "machines": ["NOT-A-MACHINE"] }),
+                ..base.clone()
+            },
+            "machine `NOT-A-MACHINE` is not one of Contoso Dental's machines",
+        ),
+    ];
+    let mut ids = Vec::new();
+    for (job, msg) in cases {
+        ids.push((store.submit(job).await.unwrap().0.id, msg));
+    }
+    let (ok, _) = store
+        .submit(NewJob {
+            kind: Some(JobKind::Noop),
+            ..NewJob::default()
+        })
+        .await
+        .unwrap();
+    // No browser can start: a job that tried would fail transiently instead.
+    let mut worker = Command::new(env!("CARGO_BIN_EXE_panelwright"));
+    let child = worker
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .arg("--store")
+        .arg(&env.store)
+        .args(["worker", "--exit-when-idle"])
+        .env("PANELWRIGHT_KEY", &env.key_hex)
+        .env("PANELWRIGHT_CHROMEDRIVER", "/nonexistent/chromedriver")
+        .env("PW_TEST_USER", "u")
+        .env("PW_TEST_PASSWORD", "p")
+        .env("PW_TEST_TOTP", "JBSWY3DPEHPK3PXP")
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        child.status.success(),
+        "{}",
+        String::from_utf8_lossy(&child.stderr)
+    );
+    for (id, msg) in ids {
+        let job = store.job(id).await.unwrap();
+        assert_eq!(
+            job.status,
+            JobStatus::Failed,
+            "job {id}: {:?}",
+            job.error_message
+        );
+        assert_eq!(
+            job.error_class,
+            Some(panelwright::engine::FailureClass::Permanent),
+            "job {id}"
+        );
+        assert_eq!(job.attempts, 1);
+        let m = job.error_message.unwrap_or_default();
+        assert!(m.contains(msg), "job {id}: `{m}` should say `{msg}`");
+    }
+    assert_eq!(status(&store, ok.id).await, JobStatus::Succeeded);
+    assert_eq!(
+        env.vendor.request_count("/"),
+        0,
+        "no browser reached the vendor"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_are_reused_and_recover_from_expiry() {
+    let env = Env::new(DemoVendorConfig::fast()).await;
+    let store = env.open().await;
+    let first = env.provision_job(&store, None).await;
+    let mut worker = env.worker(&["--concurrency", "1"]);
+    wait_until("job 1", Duration::from_secs(60), || async {
+        status(&store, first).await == JobStatus::Succeeded
+    })
+    .await;
+    assert_eq!(
+        env.vendor.request_count("/login/2fa"),
+        2,
+        "one login: the 2FA form and its post"
+    );
+
+    // Same account again: the kept session is still signed in.
+    let second = env.provision_job(&store, None).await;
+    wait_until("job 2", Duration::from_secs(60), || async {
+        status(&store, second).await == JobStatus::Succeeded
+    })
+    .await;
+    assert_eq!(env.vendor.request_count("/login/2fa"), 2, "no second login");
+
+    // The vendor expires the session: the next job signs in again.
+    env.vendor.expire_sessions();
+    let third = env.provision_job(&store, None).await;
+    wait_until("job 3", Duration::from_secs(60), || async {
+        status(&store, third).await == JobStatus::Succeeded
+    })
+    .await;
+    assert_eq!(
+        env.vendor.request_count("/login/2fa"),
+        4,
+        "signed in again after expiry"
+    );
+    kill(worker.id().unwrap(), "-TERM");
+    assert!(worker.wait().await.unwrap().success());
+    env.kill_leftovers();
+    assert!(env.logs().contains("2 reused"), "{}", env.logs());
+    assert_eq!(env.vendor.count_customers_named(COMPANY_NAME), 1);
+}
+
+#[allow(dead_code)]
+fn _unused(_: &Path) {}
