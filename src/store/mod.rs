@@ -10,10 +10,17 @@
 //! - `rmm`: companies, sites, machines, vendors, vendor accounts, vendor customers; import from TOML/JSON.
 //! - `credentials`: captured secrets, encrypted (see `secrets::crypto`).
 //!
-//! STUB: the implementation is being written on the `store` branch.
+//! The schema, and what an RMM may read and write directly, is documented in
+//! `docs/store.md`.
+
+mod credentials;
+mod queue;
+mod rmm;
+mod schema;
 
 use crate::engine::FailureClass;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 /// Milliseconds since the Unix epoch: how every time is stored.
@@ -232,29 +239,212 @@ pub struct NewCredential<'a> {
     pub value: &'a secrecy::SecretString,
 }
 
-pub struct Store {
-    _path: PathBuf,
+/// Default for [`NewJob::max_attempts`] (also the `jobs.max_attempts` column default).
+pub const DEFAULT_MAX_ATTEMPTS: u32 = 3;
+/// How long a statement waits for another connection's write lock before
+/// failing with "database is locked".
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// The schema version this build migrates to (`PRAGMA user_version`).
+pub const SCHEMA_VERSION: usize = 1;
+/// Default for [`JobFilter::limit`].
+pub const DEFAULT_JOB_LIST_LIMIT: usize = 100;
+
+/// Why a text column did not hold one of an enum's values.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {what} `{value}` (expected one of: {expected})")]
+pub struct ParseTextError {
+    pub what: &'static str,
+    pub value: String,
+    pub expected: String,
 }
 
-#[allow(unused_variables, clippy::unused_async)]
+/// `Display`, `FromStr` and the rusqlite conversions for an enum stored as
+/// text, from one table of variant ↔ text.
+macro_rules! text_enum {
+    ($ty:ident, $what:literal, { $($variant:ident => $text:literal),+ $(,)? }) => {
+        impl $ty {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$ty] = &[$($ty::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($ty::$variant => $text),+
+                }
+            }
+        }
+
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl std::str::FromStr for $ty {
+            type Err = ParseTextError;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                match s {
+                    $($text => Ok($ty::$variant),)+
+                    _ => Err(ParseTextError {
+                        what: $what,
+                        value: s.to_string(),
+                        expected: [$($text),+].join(", "),
+                    }),
+                }
+            }
+        }
+
+        impl rusqlite::types::ToSql for $ty {
+            fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+                Ok(self.as_str().into())
+            }
+        }
+
+        impl rusqlite::types::FromSql for $ty {
+            fn column_result(
+                value: rusqlite::types::ValueRef<'_>,
+            ) -> rusqlite::types::FromSqlResult<Self> {
+                value
+                    .as_str()?
+                    .parse()
+                    .map_err(|e| rusqlite::types::FromSqlError::Other(Box::new(e)))
+            }
+        }
+    };
+}
+
+text_enum!(JobKind, "job kind", { Provision => "provision", Noop => "noop" });
+text_enum!(JobStatus, "job status", {
+    Queued => "queued",
+    Running => "running",
+    Succeeded => "succeeded",
+    Failed => "failed",
+    Dead => "dead",
+    Cancelled => "cancelled",
+});
+text_enum!(MappingStatus, "mapping status", {
+    Mapped => "mapped",
+    Unmapped => "unmapped",
+    Excluded => "excluded",
+});
+
+impl JobStatus {
+    /// Succeeded, failed, dead or cancelled: nothing will run it again.
+    pub fn is_finished(self) -> bool {
+        !matches!(self, Self::Queued | Self::Running)
+    }
+}
+
+/// An error inside a blocking store call, before the store's path is known.
+/// `?` works on both rusqlite errors and `StoreError`s.
+#[derive(Debug)]
+pub(crate) enum DbError {
+    Sqlite(rusqlite::Error),
+    Store(StoreError),
+}
+
+impl From<rusqlite::Error> for DbError {
+    fn from(e: rusqlite::Error) -> Self {
+        Self::Sqlite(e)
+    }
+}
+
+impl From<StoreError> for DbError {
+    fn from(e: StoreError) -> Self {
+        Self::Store(e)
+    }
+}
+
+impl DbError {
+    fn into_store(self, path: &Path) -> StoreError {
+        match self {
+            Self::Sqlite(source) => StoreError::Sqlite {
+                path: path.to_path_buf(),
+                source,
+            },
+            Self::Store(e) => e,
+        }
+    }
+}
+
+pub(crate) type DbResult<T> = Result<T, DbError>;
+
+/// A handle on the store file: one SQLite connection, shared by clones.
+///
+/// Why one connection behind a mutex: SQLite serialises writers anyway, and
+/// calls are short; several processes (or several `Store::open` on the same
+/// file) coordinate through SQLite's own locks and the busy timeout.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    conn: Mutex<rusqlite::Connection>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("path", &self.inner.path)
+            .finish()
+    }
+}
+
 impl Store {
     /// Opens (creating if needed) the store file and applies migrations.
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
-        unimplemented!("store branch")
+        let path = path.to_path_buf();
+        let conn = tokio::task::spawn_blocking({
+            let path = path.clone();
+            move || schema::open(&path)
+        })
+        .await
+        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                path,
+                conn: Mutex::new(conn),
+            }),
+        })
     }
+
     pub fn path(&self) -> &Path {
-        &self._path
+        &self.inner.path
+    }
+
+    /// Runs `work` on the connection on a blocking thread.
+    async fn run<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut rusqlite::Connection) -> DbResult<T> + Send + 'static,
+    {
+        let inner = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || {
+            // A panic while holding the lock leaves no open transaction
+            // (dropping a rusqlite `Transaction` rolls back), so the
+            // connection is still usable.
+            let mut conn = inner.conn.lock().unwrap_or_else(PoisonError::into_inner);
+            work(&mut conn).map_err(|e| e.into_store(&inner.path))
+        })
+        .await
+        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
     }
 
     // --- queue ---------------------------------------------------------------
     /// Inserts a job, or returns the live job (queued/running) with the same
     /// idempotency key (`created` = false).
     pub async fn submit(&self, job: NewJob) -> Result<(Job, bool), StoreError> {
-        unimplemented!("store branch")
+        self.run(move |conn| queue::submit(conn, job, now_millis()))
+            .await
     }
     /// Atomically claims the best due job (`status = queued`, `run_at <= now`,
     /// highest priority then oldest), or one whose lease expired, skipping
     /// jobs of `busy_accounts`; only `kinds` when given.
+    ///
+    /// A job whose lease expired after its last allowed attempt is marked
+    /// `dead` instead of being claimed again (a job that kills its worker
+    /// must not loop forever).
     pub async fn claim(
         &self,
         owner: &str,
@@ -262,11 +452,16 @@ impl Store {
         kinds: Option<Vec<JobKind>>,
         busy_accounts: Vec<String>,
     ) -> Result<Option<(Job, Lease)>, StoreError> {
-        unimplemented!("store branch")
+        let owner = owner.to_string();
+        self.run(move |conn| queue::claim(conn, &owner, lease, kinds, &busy_accounts, now_millis()))
+            .await
     }
-    /// Extends the lease; false when it is no longer ours.
+    /// Extends the lease; false when it is no longer ours (expired and taken
+    /// by another worker, cancelled, finished).
     pub async fn heartbeat(&self, lease: &Lease, extend: Duration) -> Result<bool, StoreError> {
-        unimplemented!("store branch")
+        let lease = lease.clone();
+        self.run(move |conn| queue::heartbeat(conn, &lease, extend, now_millis()))
+            .await
     }
     /// Marks the job succeeded with a secret-free summary; false when the lease was lost.
     pub async fn complete(
@@ -274,7 +469,9 @@ impl Store {
         lease: &Lease,
         summary: serde_json::Value,
     ) -> Result<bool, StoreError> {
-        unimplemented!("store branch")
+        let lease = lease.clone();
+        self.run(move |conn| queue::complete(conn, &lease, &summary, now_millis()))
+            .await
     }
     /// Records a failed attempt and decides what follows from the class
     /// (transient → retry after `retry_delay` while attempts remain, else dead;
@@ -286,23 +483,35 @@ impl Store {
         message: &str,
         retry_delay: Duration,
     ) -> Result<FailOutcome, StoreError> {
-        unimplemented!("store branch")
+        let lease = lease.clone();
+        let message = message.to_string();
+        self.run(move |conn| queue::fail(conn, &lease, class, &message, retry_delay, now_millis()))
+            .await
     }
     /// Gives a running job back to the queue without counting the attempt
     /// (graceful shutdown); false when the lease was lost.
     pub async fn release(&self, lease: &Lease) -> Result<bool, StoreError> {
-        unimplemented!("store branch")
+        let lease = lease.clone();
+        self.run(move |conn| queue::release(conn, &lease, now_millis()))
+            .await
     }
     /// Cancels a queued or running job (a running one stops at its next
-    /// heartbeat); returns the new status.
+    /// heartbeat); returns the new status. A finished job is `Invalid`.
     pub async fn cancel(&self, job_id: i64) -> Result<JobStatus, StoreError> {
-        unimplemented!("store branch")
+        self.run(move |conn| queue::cancel(conn, job_id, now_millis()))
+            .await
     }
     pub async fn job(&self, job_id: i64) -> Result<Job, StoreError> {
-        unimplemented!("store branch")
+        self.run(move |conn| queue::job(conn, job_id)).await
     }
+    /// The summary a successful job was completed with (`None` before).
+    pub async fn job_summary(&self, job_id: i64) -> Result<Option<serde_json::Value>, StoreError> {
+        self.run(move |conn| queue::summary(conn, job_id)).await
+    }
+    /// Newest first; at most `limit` (default [`DEFAULT_JOB_LIST_LIMIT`]).
+    /// Jobs of a kind this version does not know are left out.
     pub async fn jobs(&self, filter: JobFilter) -> Result<Vec<Job>, StoreError> {
-        unimplemented!("store branch")
+        self.run(move |conn| queue::jobs(conn, &filter)).await
     }
     pub async fn add_event(
         &self,
@@ -310,10 +519,13 @@ impl Store {
         kind: &str,
         message: &str,
     ) -> Result<(), StoreError> {
-        unimplemented!("store branch")
+        let (kind, message) = (kind.to_string(), message.to_string());
+        self.run(move |conn| queue::add_event(conn, job_id, &kind, &message, now_millis()))
+            .await
     }
+    /// Oldest first.
     pub async fn events(&self, job_id: i64) -> Result<Vec<JobEvent>, StoreError> {
-        unimplemented!("store branch")
+        self.run(move |conn| queue::events(conn, job_id)).await
     }
     pub async fn add_artifact(
         &self,
@@ -321,34 +533,53 @@ impl Store {
         kind: &str,
         path: &Path,
     ) -> Result<(), StoreError> {
-        unimplemented!("store branch")
+        let (kind, path) = (kind.to_string(), path.to_path_buf());
+        self.run(move |conn| queue::add_artifact(conn, job_id, &kind, &path, now_millis()))
+            .await
     }
+    /// `(kind, path)`, oldest first.
     pub async fn artifacts(&self, job_id: i64) -> Result<Vec<(String, PathBuf)>, StoreError> {
-        unimplemented!("store branch")
+        self.run(move |conn| queue::artifacts(conn, job_id)).await
     }
 
     // --- RMM data --------------------------------------------------------------
     /// Loads companies, sites, machines, vendors and vendor accounts from a
     /// TOML or JSON file (upsert by external id / name); returns counts.
+    /// The format is described in `docs/store.md`.
     pub async fn import(&self, file: &Path) -> Result<ImportCounts, StoreError> {
-        unimplemented!("store branch")
+        // Read and validate before taking the connection.
+        let data = tokio::task::spawn_blocking({
+            let file = file.to_path_buf();
+            move || rmm::read_import(&file)
+        })
+        .await
+        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))?;
+        self.run(move |conn| rmm::import(conn, &data, now_millis()))
+            .await
     }
     /// By external id or exact name.
     pub async fn company(&self, key: &str) -> Result<Company, StoreError> {
-        unimplemented!("store branch")
+        let key = key.to_string();
+        self.run(move |conn| rmm::company(conn, &key)).await
     }
-    /// The company's machines, or only those whose hostname or serial is in `only`.
+    /// The company's machines ordered by hostname, or only those whose
+    /// hostname (case-insensitive) or serial is in `only`; an entry of `only`
+    /// that matches no machine is `NotFound`.
     pub async fn machines(
         &self,
         company_id: i64,
         only: Vec<String>,
     ) -> Result<Vec<Machine>, StoreError> {
-        unimplemented!("store branch")
+        self.run(move |conn| rmm::machines(conn, company_id, &only))
+            .await
     }
     pub async fn vendor_account(&self, name: &str) -> Result<VendorAccount, StoreError> {
-        unimplemented!("store branch")
+        let name = name.to_string();
+        self.run(move |conn| rmm::vendor_account(conn, &name)).await
     }
-    /// Records (or updates) the mapping of a vendor customer to a company.
+    /// Records (or updates) the mapping of a vendor customer to a company:
+    /// `mapped` with a company; without one `unmapped`, except that a
+    /// customer someone marked `excluded` stays excluded.
     pub async fn map_vendor_customer(
         &self,
         vendor_account: &str,
@@ -356,13 +587,23 @@ impl Store {
         name: &str,
         company_id: Option<i64>,
     ) -> Result<VendorCustomer, StoreError> {
-        unimplemented!("store branch")
+        let (account, vendor_ref, name) = (
+            vendor_account.to_string(),
+            vendor_ref.to_string(),
+            name.to_string(),
+        );
+        self.run(move |conn| {
+            rmm::map_vendor_customer(conn, &account, &vendor_ref, &name, company_id, now_millis())
+        })
+        .await
     }
+    /// Ordered by vendor account, then vendor ref.
     pub async fn vendor_customers(
         &self,
         vendor_account: Option<String>,
     ) -> Result<Vec<VendorCustomer>, StoreError> {
-        unimplemented!("store branch")
+        self.run(move |conn| rmm::vendor_customers(conn, vendor_account.as_deref()))
+            .await
     }
 
     // --- credentials -------------------------------------------------------------
@@ -372,14 +613,19 @@ impl Store {
         key: &crate::secrets::crypto::StoreKey,
         credential: NewCredential<'_>,
     ) -> Result<i64, StoreError> {
-        unimplemented!("store branch")
+        let key = key.clone();
+        let owned = credentials::OwnedCredential::from(credential);
+        self.run(move |conn| credentials::put(conn, &key, &owned, now_millis()))
+            .await
     }
+    /// Newest last; filtered by company and/or job when given.
     pub async fn credentials(
         &self,
         company_id: Option<i64>,
         job_id: Option<i64>,
     ) -> Result<Vec<CredentialInfo>, StoreError> {
-        unimplemented!("store branch")
+        self.run(move |conn| credentials::list(conn, company_id, job_id))
+            .await
     }
     /// Decrypts one credential and records the reveal in the job events
     /// (and a `credential_reveals` row) with `who`.
@@ -389,7 +635,10 @@ impl Store {
         id: i64,
         who: &str,
     ) -> Result<(CredentialInfo, secrecy::SecretString), StoreError> {
-        unimplemented!("store branch")
+        let key = key.clone();
+        let who = who.to_string();
+        self.run(move |conn| credentials::reveal(conn, &key, id, &who, now_millis()))
+            .await
     }
 }
 

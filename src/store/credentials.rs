@@ -1,0 +1,218 @@
+//! Captured credentials, encrypted with the [`StoreKey`] and bound to their
+//! row: the associated data names the row's id, name, company and job, so a
+//! ciphertext copied onto another row (or a row edited to point at another
+//! company) fails to decrypt.
+//!
+//! Values never appear in errors, events or logs; reveals are recorded.
+
+use super::queue::insert_event;
+use super::{CredentialInfo, DbResult, Millis, NewCredential, StoreError};
+use crate::secrets::crypto::{NONCE_LEN, StoreKey};
+use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
+use secrecy::{ExposeSecret, SecretString};
+
+/// [`NewCredential`] without borrows, to move onto the blocking thread.
+pub(super) struct OwnedCredential {
+    name: String,
+    kind: String,
+    company_id: Option<i64>,
+    machine_id: Option<i64>,
+    vendor_account: Option<String>,
+    job_id: Option<i64>,
+    secret: bool,
+    value: SecretString,
+}
+
+impl From<NewCredential<'_>> for OwnedCredential {
+    fn from(c: NewCredential<'_>) -> Self {
+        Self {
+            name: c.name.to_string(),
+            kind: c.kind.to_string(),
+            company_id: c.company_id,
+            machine_id: c.machine_id,
+            vendor_account: c.vendor_account.map(str::to_string),
+            job_id: c.job_id,
+            secret: c.secret,
+            value: SecretString::from(c.value.expose_secret().to_owned()),
+        }
+    }
+}
+
+/// The associated data that binds a ciphertext to its row. Changing this
+/// format makes every stored credential undecryptable: add a `v2` instead.
+fn associated_data(id: i64, name: &str, company_id: Option<i64>, job_id: Option<i64>) -> Vec<u8> {
+    let opt = |v: Option<i64>| v.map_or_else(|| "-".to_string(), |v| v.to_string());
+    format!(
+        "panelwright-credential:v1:{id}:{name}:{}:{}",
+        opt(company_id),
+        opt(job_id)
+    )
+    .into_bytes()
+}
+
+fn info_from_row(r: &Row<'_>) -> rusqlite::Result<CredentialInfo> {
+    Ok(CredentialInfo {
+        id: r.get("id")?,
+        name: r.get("name")?,
+        kind: r.get("kind")?,
+        company_id: r.get("company_id")?,
+        machine_id: r.get("machine_id")?,
+        vendor_account: r.get("vendor_account")?,
+        job_id: r.get("job_id")?,
+        secret: r.get("secret")?,
+        captured_at: r.get("captured_at")?,
+    })
+}
+
+const INFO_COLUMNS: &str =
+    "id, name, kind, company_id, machine_id, vendor_account, job_id, secret, captured_at";
+
+pub(super) fn put(
+    conn: &mut Connection,
+    key: &StoreKey,
+    c: &OwnedCredential,
+    now: Millis,
+) -> DbResult<i64> {
+    if c.name.trim().is_empty() {
+        return Err(StoreError::Invalid("a credential needs a name".into()).into());
+    }
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    // Check references here so the error names them (the foreign key error
+    // would not).
+    for (table, what, id) in [
+        ("companies", "company", c.company_id),
+        ("machines", "machine", c.machine_id),
+        ("jobs", "job", c.job_id),
+    ] {
+        if let Some(id) = id {
+            let exists = tx
+                .query_row(
+                    &format!("SELECT 1 FROM {table} WHERE id = ?1"),
+                    [id],
+                    |_| Ok(()),
+                )
+                .optional()?
+                .is_some();
+            if !exists {
+                return Err(StoreError::NotFound(format!(
+                    "cannot store credential {:?}: {what} {id} not found",
+                    c.name
+                ))
+                .into());
+            }
+        }
+    }
+    // The id is part of the associated data, so the row goes in first with
+    // an empty value, then gets its ciphertext; both in one transaction, so
+    // nobody ever sees the empty row.
+    let id: i64 = tx.query_row(
+        "INSERT INTO credentials (name, kind, company_id, machine_id, vendor_account, job_id,
+                                  secret, nonce, ciphertext, captured_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, x'', x'', ?8)
+         RETURNING id",
+        params![
+            c.name,
+            c.kind,
+            c.company_id,
+            c.machine_id,
+            c.vendor_account,
+            c.job_id,
+            c.secret,
+            now
+        ],
+        |r| r.get(0),
+    )?;
+    let aad = associated_data(id, &c.name, c.company_id, c.job_id);
+    let (nonce, ciphertext) = key.encrypt(c.value.expose_secret().as_bytes(), &aad);
+    tx.execute(
+        "UPDATE credentials SET nonce = ?2, ciphertext = ?3 WHERE id = ?1",
+        params![id, &nonce[..], ciphertext],
+    )?;
+    tx.commit()?;
+    Ok(id)
+}
+
+pub(super) fn list(
+    conn: &mut Connection,
+    company_id: Option<i64>,
+    job_id: Option<i64>,
+) -> DbResult<Vec<CredentialInfo>> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {INFO_COLUMNS} FROM credentials
+         WHERE (?1 IS NULL OR company_id = ?1) AND (?2 IS NULL OR job_id = ?2)
+         ORDER BY id"
+    ))?;
+    let rows = stmt
+        .query_map(params![company_id, job_id], info_from_row)?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+pub(super) fn reveal(
+    conn: &mut Connection,
+    key: &StoreKey,
+    id: i64,
+    who: &str,
+    now: Millis,
+) -> DbResult<(CredentialInfo, SecretString)> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let found = tx
+        .query_row(
+            &format!("SELECT {INFO_COLUMNS}, nonce, ciphertext FROM credentials WHERE id = ?1"),
+            [id],
+            |r| {
+                Ok((
+                    info_from_row(r)?,
+                    r.get::<_, Vec<u8>>("nonce")?,
+                    r.get::<_, Vec<u8>>("ciphertext")?,
+                ))
+            },
+        )
+        .optional()?;
+    let (info, nonce, ciphertext) =
+        found.ok_or_else(|| StoreError::NotFound(format!("credential {id} not found")))?;
+    let cannot = || {
+        StoreError::Invalid(format!(
+            "cannot decrypt credential {id}: wrong key or tampered data"
+        ))
+    };
+    let nonce: [u8; NONCE_LEN] = nonce.try_into().map_err(|_| cannot())?;
+    let aad = associated_data(info.id, &info.name, info.company_id, info.job_id);
+    let plain = key
+        .decrypt(&nonce, &ciphertext, &aad)
+        .map_err(|_| cannot())?;
+    let value = String::from_utf8(plain)
+        .map_err(|_| StoreError::Invalid(format!("credential {id} is not valid UTF-8")))?;
+    tx.execute(
+        "INSERT INTO credential_reveals (credential_id, who, at) VALUES (?1, ?2, ?3)",
+        params![id, who, now],
+    )?;
+    if let Some(job_id) = info.job_id {
+        insert_event(
+            &tx,
+            job_id,
+            "revealed",
+            &format!("credential {id} ({}) revealed to {who}", info.name),
+            now,
+        )?;
+    }
+    tx.commit()?;
+    Ok((info, SecretString::from(value)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn associated_data_format_is_stable() {
+        assert_eq!(
+            associated_data(7, "admin_password", Some(3), None),
+            b"panelwright-credential:v1:7:admin_password:3:-"
+        );
+        assert_eq!(
+            associated_data(1, "k", None, Some(9)),
+            b"panelwright-credential:v1:1:k:-:9"
+        );
+    }
+}

@@ -1,0 +1,591 @@
+//! The job queue: submit with idempotency, claim with a lease, and the
+//! lease-fenced transitions (heartbeat, complete, fail, release).
+//!
+//! Fencing: every transition of a running job matches
+//! `id, status = 'running', lease_owner, lease_token`. The token grows at
+//! every claim, so a worker whose lease expired and was taken over can no
+//! longer write anything about the job, even if it reuses its owner name.
+
+use super::{
+    DEFAULT_JOB_LIST_LIMIT, DEFAULT_MAX_ATTEMPTS, DbResult, FailOutcome, Job, JobEvent, JobFilter,
+    JobKind, JobStatus, Lease, Millis, NewJob, StoreError,
+};
+use crate::engine::FailureClass;
+use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Milliseconds of a duration, saturating.
+pub(super) fn ms(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+fn failure_class(text: &str) -> Option<FailureClass> {
+    [
+        FailureClass::Transient,
+        FailureClass::Permanent,
+        FailureClass::PlaybookBroken,
+    ]
+    .into_iter()
+    .find(|c| c.as_str() == text)
+}
+
+/// The kinds this build can run, as a JSON array for `json_each`.
+fn known_kinds_json(kinds: &[JobKind]) -> String {
+    serde_json::to_string(&kinds.iter().map(|k| k.as_str()).collect::<Vec<_>>())
+        .expect("strings serialise")
+}
+
+/// Maps a `jobs` row (`SELECT *` / `RETURNING *`).
+pub(super) fn job_from_row(row: &Row<'_>) -> rusqlite::Result<Job> {
+    let params: String = row.get("params")?;
+    let params = serde_json::from_str(&params).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+    })?;
+    let error_class: Option<String> = row.get("error_class")?;
+    Ok(Job {
+        id: row.get("id")?,
+        kind: row.get("kind")?,
+        status: row.get("status")?,
+        vendor_account: row.get("vendor_account")?,
+        company: row.get("company")?,
+        playbook: row.get("playbook")?,
+        params,
+        priority: row.get("priority")?,
+        run_at: row.get("run_at")?,
+        idempotency_key: row.get("idempotency_key")?,
+        attempts: row.get("attempts")?,
+        max_attempts: row.get("max_attempts")?,
+        lease_owner: row.get("lease_owner")?,
+        lease_expires_at: row.get("lease_expires_at")?,
+        error_class: error_class.as_deref().and_then(failure_class),
+        error_message: row.get("error_message")?,
+        created_at: row.get("created_at")?,
+        updated_at: row.get("updated_at")?,
+        finished_at: row.get("finished_at")?,
+    })
+}
+
+pub(super) fn insert_event(
+    conn: &Connection,
+    job_id: i64,
+    kind: &str,
+    message: &str,
+    now: Millis,
+) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO job_events (job_id, at, kind, message) VALUES (?1, ?2, ?3, ?4)",
+        params![job_id, now, kind, message],
+    )?;
+    Ok(())
+}
+
+fn not_found(job_id: i64) -> StoreError {
+    StoreError::NotFound(format!("job {job_id} not found"))
+}
+
+fn job_exists(conn: &Connection, job_id: i64) -> rusqlite::Result<bool> {
+    conn.query_row("SELECT 1 FROM jobs WHERE id = ?1", [job_id], |_| Ok(()))
+        .optional()
+        .map(|r| r.is_some())
+}
+
+pub(super) fn submit(conn: &mut Connection, job: NewJob, now: Millis) -> DbResult<(Job, bool)> {
+    let kind = job.kind.ok_or_else(|| {
+        StoreError::Invalid("cannot submit a job without a kind (provision, noop, …)".into())
+    })?;
+    let max_attempts = job.max_attempts.unwrap_or(DEFAULT_MAX_ATTEMPTS);
+    if max_attempts == 0 {
+        return Err(StoreError::Invalid("max_attempts must be at least 1".into()).into());
+    }
+    let params = match job.params {
+        serde_json::Value::Null => serde_json::json!({}),
+        other => other,
+    };
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    // Inside the write lock: nobody can insert the same key between this
+    // look-up and the insert.
+    if let Some(key) = &job.idempotency_key {
+        let live = tx
+            .query_row(
+                "SELECT * FROM jobs WHERE idempotency_key = ?1 \
+                 AND status IN ('queued', 'running')",
+                [key],
+                job_from_row,
+            )
+            .optional()?;
+        if let Some(live) = live {
+            return Ok((live, false));
+        }
+    }
+    let inserted = tx.query_row(
+        "INSERT INTO jobs (kind, vendor_account, company, playbook, params, priority, run_at,
+                           idempotency_key, max_attempts, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)
+         RETURNING *",
+        params![
+            kind,
+            job.vendor_account,
+            job.company,
+            job.playbook,
+            params.to_string(),
+            job.priority,
+            job.run_at.unwrap_or(now),
+            job.idempotency_key,
+            max_attempts,
+            now,
+        ],
+        job_from_row,
+    )?;
+    insert_event(
+        &tx,
+        inserted.id,
+        "submitted",
+        &format!("{kind} job submitted"),
+        now,
+    )?;
+    tx.commit()?;
+    Ok((inserted, true))
+}
+
+pub(super) fn claim(
+    conn: &mut Connection,
+    owner: &str,
+    lease: Duration,
+    kinds: Option<Vec<JobKind>>,
+    busy_accounts: &[String],
+    now: Millis,
+) -> DbResult<Option<(Job, Lease)>> {
+    // Unknown kinds (from a newer version or a direct insert) are never
+    // claimed: this worker could not run them.
+    let kinds = known_kinds_json(kinds.as_deref().unwrap_or(JobKind::ALL));
+    let busy = serde_json::to_string(busy_accounts).expect("strings serialise");
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+
+    // A job whose worker died after its last allowed attempt is dead, not
+    // claimed again: otherwise a job that crashes its worker loops forever.
+    let exhausted: Vec<(i64, Option<String>)> = tx
+        .prepare(
+            "UPDATE jobs SET status = 'dead', error_class = 'transient',
+                 error_message = 'the lease expired after the last attempt (worker lost)',
+                 lease_expires_at = NULL, finished_at = ?1, updated_at = ?1
+             WHERE status = 'running' AND lease_expires_at < ?1 AND attempts >= max_attempts
+             RETURNING id, lease_owner",
+        )?
+        .query_map([now], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    for (id, previous) in exhausted {
+        let message = format!(
+            "lease of {} expired after the last attempt; job is dead",
+            previous.as_deref().unwrap_or("?")
+        );
+        insert_event(&tx, id, "dead", &message, now)?;
+    }
+
+    // Why a SELECT then an UPDATE by id rather than one UPDATE with a
+    // sub-select: the event must say whether an expired lease was taken over
+    // and from whom, which RETURNING (new values only) cannot tell. The
+    // IMMEDIATE transaction makes the pair atomic all the same.
+    let candidate: Option<(i64, JobStatus, Option<String>)> = tx
+        .query_row(
+            "SELECT id, status, lease_owner FROM jobs
+             WHERE ((status = 'queued' AND run_at <= ?1)
+                    OR (status = 'running' AND lease_expires_at < ?1))
+               AND kind IN (SELECT value FROM json_each(?2))
+               AND (vendor_account IS NULL
+                    OR vendor_account NOT IN (SELECT value FROM json_each(?3)))
+             ORDER BY priority DESC, run_at, id
+             LIMIT 1",
+            params![now, kinds, busy],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?;
+    let Some((id, previous_status, previous_owner)) = candidate else {
+        tx.commit()?;
+        return Ok(None);
+    };
+    let (job, token): (Job, i64) = tx.query_row(
+        "UPDATE jobs SET status = 'running', lease_owner = ?2, lease_expires_at = ?3,
+             lease_token = lease_token + 1, attempts = attempts + 1, updated_at = ?4
+         WHERE id = ?1
+         RETURNING *",
+        params![id, owner, now.saturating_add(ms(lease)), now],
+        |r| Ok((job_from_row(r)?, r.get("lease_token")?)),
+    )?;
+    if previous_status == JobStatus::Running {
+        let message = format!(
+            "lease of {} expired; taken over by {owner}",
+            previous_owner.as_deref().unwrap_or("?")
+        );
+        insert_event(&tx, id, "lease_expired", &message, now)?;
+    }
+    let message = format!(
+        "claimed by {owner} (attempt {}/{})",
+        job.attempts, job.max_attempts
+    );
+    insert_event(&tx, id, "claimed", &message, now)?;
+    tx.commit()?;
+    let lease = Lease {
+        job_id: id,
+        owner: owner.to_string(),
+        token,
+    };
+    Ok(Some((job, lease)))
+}
+
+/// The lease fence, appended to every transition of a running job; binds
+/// `?1` = job id, `?2` = owner, `?3` = token.
+const FENCE: &str = "id = ?1 AND status = 'running' AND lease_owner = ?2 AND lease_token = ?3";
+
+pub(super) fn heartbeat(
+    conn: &mut Connection,
+    lease: &Lease,
+    extend: Duration,
+    now: Millis,
+) -> DbResult<bool> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let changed = tx.execute(
+        &format!("UPDATE jobs SET lease_expires_at = ?4, updated_at = ?5 WHERE {FENCE}"),
+        params![
+            lease.job_id,
+            lease.owner,
+            lease.token,
+            now.saturating_add(ms(extend)),
+            now
+        ],
+    )?;
+    tx.commit()?;
+    Ok(changed == 1)
+}
+
+pub(super) fn complete(
+    conn: &mut Connection,
+    lease: &Lease,
+    summary: &serde_json::Value,
+    now: Millis,
+) -> DbResult<bool> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let changed = tx.execute(
+        &format!(
+            "UPDATE jobs SET status = 'succeeded', summary = ?4, lease_expires_at = NULL,
+                 error_class = NULL, error_message = NULL, finished_at = ?5, updated_at = ?5
+             WHERE {FENCE}"
+        ),
+        params![
+            lease.job_id,
+            lease.owner,
+            lease.token,
+            summary.to_string(),
+            now
+        ],
+    )?;
+    if changed == 1 {
+        insert_event(
+            &tx,
+            lease.job_id,
+            "succeeded",
+            &format!("succeeded ({})", lease.owner),
+            now,
+        )?;
+    }
+    tx.commit()?;
+    Ok(changed == 1)
+}
+
+pub(super) fn fail(
+    conn: &mut Connection,
+    lease: &Lease,
+    class: FailureClass,
+    message: &str,
+    retry_delay: Duration,
+    now: Millis,
+) -> DbResult<FailOutcome> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let held: Option<(u32, u32)> = tx
+        .query_row(
+            &format!("SELECT attempts, max_attempts FROM jobs WHERE {FENCE}"),
+            params![lease.job_id, lease.owner, lease.token],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let Some((attempts, max_attempts)) = held else {
+        return Ok(FailOutcome::LeaseLost);
+    };
+    let outcome = match class {
+        FailureClass::Transient if attempts < max_attempts => FailOutcome::Retrying {
+            run_at: now.saturating_add(ms(retry_delay)),
+        },
+        FailureClass::Transient => FailOutcome::Dead,
+        FailureClass::Permanent | FailureClass::PlaybookBroken => FailOutcome::Failed,
+    };
+    let (status, run_at, finished_at, event, text) = match outcome {
+        FailOutcome::Retrying { run_at } => (
+            JobStatus::Queued,
+            Some(run_at),
+            None,
+            "retry_scheduled",
+            format!(
+                "attempt {attempts}/{max_attempts} failed ({class}): {message}; retry in {}",
+                humantime::format_duration(Duration::from_millis(ms(retry_delay) as u64))
+            ),
+        ),
+        FailOutcome::Dead => (
+            JobStatus::Dead,
+            None,
+            Some(now),
+            "dead",
+            format!(
+                "attempt {attempts}/{max_attempts} failed ({class}), no attempts left: {message}"
+            ),
+        ),
+        FailOutcome::Failed | FailOutcome::LeaseLost => (
+            JobStatus::Failed,
+            None,
+            Some(now),
+            "failed",
+            format!("attempt {attempts}/{max_attempts} failed ({class}): {message}"),
+        ),
+    };
+    // A retried job leaves the lease owner empty: nobody holds it.
+    tx.execute(
+        &format!(
+            "UPDATE jobs SET status = ?4, run_at = COALESCE(?5, run_at), finished_at = ?6,
+                 error_class = ?7, error_message = ?8, lease_expires_at = NULL,
+                 lease_owner = CASE WHEN ?4 = 'queued' THEN NULL ELSE lease_owner END,
+                 updated_at = ?9
+             WHERE {FENCE}"
+        ),
+        params![
+            lease.job_id,
+            lease.owner,
+            lease.token,
+            status,
+            run_at,
+            finished_at,
+            class.as_str(),
+            message,
+            now
+        ],
+    )?;
+    insert_event(&tx, lease.job_id, event, &text, now)?;
+    tx.commit()?;
+    Ok(outcome)
+}
+
+pub(super) fn release(conn: &mut Connection, lease: &Lease, now: Millis) -> DbResult<bool> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    // A shutdown is not an attempt: the claim's increment is given back.
+    let changed = tx.execute(
+        &format!(
+            "UPDATE jobs SET status = 'queued', attempts = MAX(attempts - 1, 0),
+                 lease_owner = NULL, lease_expires_at = NULL, updated_at = ?4
+             WHERE {FENCE}"
+        ),
+        params![lease.job_id, lease.owner, lease.token, now],
+    )?;
+    if changed == 1 {
+        insert_event(
+            &tx,
+            lease.job_id,
+            "released",
+            &format!("released by {} (not counted as an attempt)", lease.owner),
+            now,
+        )?;
+    }
+    tx.commit()?;
+    Ok(changed == 1)
+}
+
+pub(super) fn cancel(conn: &mut Connection, job_id: i64, now: Millis) -> DbResult<JobStatus> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let previous: Option<JobStatus> = tx
+        .query_row("SELECT status FROM jobs WHERE id = ?1", [job_id], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    let previous = previous.ok_or_else(|| not_found(job_id))?;
+    if previous.is_finished() {
+        return Err(StoreError::Invalid(format!(
+            "job {job_id} is already {previous}; only queued or running jobs can be cancelled"
+        ))
+        .into());
+    }
+    // The lease owner stays for the record; the status alone fences the
+    // worker out (its next heartbeat returns false).
+    tx.execute(
+        "UPDATE jobs SET status = 'cancelled', lease_expires_at = NULL,
+             finished_at = ?2, updated_at = ?2
+         WHERE id = ?1",
+        params![job_id, now],
+    )?;
+    insert_event(
+        &tx,
+        job_id,
+        "cancelled",
+        &format!("cancelled while {previous}"),
+        now,
+    )?;
+    tx.commit()?;
+    Ok(JobStatus::Cancelled)
+}
+
+pub(super) fn job(conn: &mut Connection, job_id: i64) -> DbResult<Job> {
+    let found = conn
+        .query_row("SELECT * FROM jobs WHERE id = ?1", [job_id], job_from_row)
+        .optional()?;
+    Ok(found.ok_or_else(|| not_found(job_id))?)
+}
+
+pub(super) fn summary(conn: &mut Connection, job_id: i64) -> DbResult<Option<serde_json::Value>> {
+    let found: Option<Option<String>> = conn
+        .query_row("SELECT summary FROM jobs WHERE id = ?1", [job_id], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    let text = found.ok_or_else(|| not_found(job_id))?;
+    Ok(text.and_then(|t| serde_json::from_str(&t).ok()))
+}
+
+pub(super) fn jobs(conn: &mut Connection, filter: &JobFilter) -> DbResult<Vec<Job>> {
+    let limit = i64::try_from(filter.limit.unwrap_or(DEFAULT_JOB_LIST_LIMIT)).unwrap_or(i64::MAX);
+    let mut stmt = conn.prepare(
+        "SELECT * FROM jobs
+         WHERE (?1 IS NULL OR status = ?1)
+           AND (?2 IS NULL OR kind = ?2)
+           AND (?3 IS NULL OR company = ?3)
+           AND (?4 IS NULL OR vendor_account = ?4)
+           AND kind IN (SELECT value FROM json_each(?5))
+         ORDER BY created_at DESC, id DESC
+         LIMIT ?6",
+    )?;
+    let rows = stmt
+        .query_map(
+            params![
+                filter.status,
+                filter.kind,
+                filter.company,
+                filter.vendor_account,
+                known_kinds_json(JobKind::ALL),
+                limit
+            ],
+            job_from_row,
+        )?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+pub(super) fn add_event(
+    conn: &mut Connection,
+    job_id: i64,
+    kind: &str,
+    message: &str,
+    now: Millis,
+) -> DbResult<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    if !job_exists(&tx, job_id)? {
+        return Err(not_found(job_id).into());
+    }
+    insert_event(&tx, job_id, kind, message, now)?;
+    tx.commit()?;
+    Ok(())
+}
+
+pub(super) fn events(conn: &mut Connection, job_id: i64) -> DbResult<Vec<JobEvent>> {
+    if !job_exists(conn, job_id)? {
+        return Err(not_found(job_id).into());
+    }
+    let mut stmt = conn.prepare(
+        "SELECT id, job_id, at, kind, message FROM job_events WHERE job_id = ?1 ORDER BY id",
+    )?;
+    let rows = stmt
+        .query_map([job_id], |r| {
+            Ok(JobEvent {
+                id: r.get(0)?,
+                job_id: r.get(1)?,
+                at: r.get(2)?,
+                kind: r.get(3)?,
+                message: r.get(4)?,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+pub(super) fn add_artifact(
+    conn: &mut Connection,
+    job_id: i64,
+    kind: &str,
+    path: &Path,
+    now: Millis,
+) -> DbResult<()> {
+    let path = path.to_str().ok_or_else(|| {
+        StoreError::Invalid(format!(
+            "artifact path {} is not valid UTF-8",
+            path.display()
+        ))
+    })?;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    if !job_exists(&tx, job_id)? {
+        return Err(not_found(job_id).into());
+    }
+    tx.execute(
+        "INSERT INTO artifacts (job_id, kind, path, created_at) VALUES (?1, ?2, ?3, ?4)",
+        params![job_id, kind, path, now],
+    )?;
+    tx.commit()?;
+    Ok(())
+}
+
+pub(super) fn artifacts(conn: &mut Connection, job_id: i64) -> DbResult<Vec<(String, PathBuf)>> {
+    let mut stmt =
+        conn.prepare("SELECT kind, path FROM artifacts WHERE job_id = ?1 ORDER BY id")?;
+    let rows = stmt
+        .query_map([job_id], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                PathBuf::from(r.get::<_, String>(1)?),
+            ))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failure_class_text_round_trips() {
+        for class in [
+            FailureClass::Transient,
+            FailureClass::Permanent,
+            FailureClass::PlaybookBroken,
+        ] {
+            assert_eq!(failure_class(class.as_str()), Some(class));
+        }
+        assert_eq!(failure_class("nope"), None);
+    }
+
+    #[test]
+    fn enums_as_text() {
+        for status in JobStatus::ALL {
+            assert_eq!(status.to_string().parse::<JobStatus>().unwrap(), *status);
+        }
+        for kind in JobKind::ALL {
+            assert_eq!(kind.to_string().parse::<JobKind>().unwrap(), *kind);
+        }
+        assert_eq!(JobStatus::Cancelled.to_string(), "cancelled");
+        let err = "paused".parse::<JobStatus>().unwrap_err().to_string();
+        assert!(err.contains("paused") && err.contains("queued"), "{err}");
+        assert_eq!(
+            "excluded".parse::<super::super::MappingStatus>().unwrap(),
+            super::super::MappingStatus::Excluded
+        );
+    }
+
+    #[test]
+    fn duration_millis_saturate() {
+        assert_eq!(ms(Duration::from_millis(1500)), 1500);
+        assert_eq!(ms(Duration::MAX), i64::MAX);
+    }
+}

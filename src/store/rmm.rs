@@ -1,0 +1,768 @@
+//! RMM data: companies, sites, machines, vendors, vendor accounts and vendor
+//! customers; the import from a TOML or JSON file.
+//!
+//! The import parses in two phases: serde `Raw*` shapes (unknown keys
+//! rejected, every field optional) become validated `*In` values, with
+//! errors naming the file and the item (`companies[2].sites[0].machines[1]`),
+//! before anything touches the database. Then one IMMEDIATE transaction
+//! upserts it all.
+
+use super::{
+    Company, DbResult, ImportCounts, Machine, MappingStatus, Millis, StoreError, VendorAccount,
+    VendorCustomer,
+};
+use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+/// Bytes in one GiB: RMMs report storage in binary gigabytes.
+const GIB: f64 = (1u64 << 30) as f64;
+
+// --- phase 1: raw shapes ---------------------------------------------------------
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    #[serde(default)]
+    companies: Vec<RawCompany>,
+    #[serde(default)]
+    vendor_accounts: Vec<RawVendorAccount>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCompany {
+    external_id: Option<String>,
+    name: Option<String>,
+    contact_name: Option<String>,
+    contact_email: Option<String>,
+    account_id: Option<String>,
+    credit_limit: Option<RawNumber>,
+    #[serde(default)]
+    sites: Vec<RawSite>,
+    /// Machines not at any site.
+    #[serde(default)]
+    machines: Vec<RawMachine>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSite {
+    name: Option<String>,
+    #[serde(default)]
+    machines: Vec<RawMachine>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMachine {
+    hostname: Option<String>,
+    serial_number: Option<String>,
+    storage_total_gb: Option<RawNumber>,
+    storage_free_gb: Option<RawNumber>,
+    os: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawVendorAccount {
+    name: Option<String>,
+    vendor: Option<String>,
+    base_url: Option<String>,
+    max_sessions: Option<RawNumber>,
+    #[serde(default)]
+    secrets: BTreeMap<String, String>,
+}
+
+/// A number as written: integer, float or text (validated in phase 2 so the
+/// error can name the item).
+#[derive(serde::Deserialize, Clone)]
+#[serde(untagged)]
+enum RawNumber {
+    Int(i64),
+    Float(f64),
+    Text(String),
+}
+
+// --- phase 2: validated -----------------------------------------------------------
+
+pub(super) struct ImportData {
+    companies: Vec<CompanyIn>,
+    vendor_accounts: Vec<VendorAccountIn>,
+}
+
+struct CompanyIn {
+    external_id: String,
+    name: String,
+    contact_name: Option<String>,
+    contact_email: Option<String>,
+    account_id: Option<String>,
+    credit_limit_minor: Option<i64>,
+    sites: Vec<SiteIn>,
+    /// Machines with no site.
+    machines: Vec<MachineIn>,
+}
+
+struct SiteIn {
+    name: String,
+    machines: Vec<MachineIn>,
+}
+
+struct MachineIn {
+    hostname: String,
+    serial_number: String,
+    storage_total: i64,
+    storage_free: i64,
+    os: Option<String>,
+}
+
+struct VendorAccountIn {
+    name: String,
+    vendor: String,
+    base_url: String,
+    secret_refs: BTreeMap<String, String>,
+    max_sessions: u32,
+}
+
+/// Collects an item path and makes errors that name the file and the item.
+struct Ctx<'a> {
+    file: &'a str,
+}
+
+impl Ctx<'_> {
+    fn err(&self, item: &str, message: impl std::fmt::Display) -> StoreError {
+        StoreError::Invalid(format!("{}: {item}: {message}", self.file))
+    }
+
+    fn required(
+        &self,
+        item: &str,
+        field: &str,
+        value: Option<String>,
+    ) -> Result<String, StoreError> {
+        match value.map(|v| v.trim().to_string()) {
+            Some(v) if !v.is_empty() => Ok(v),
+            Some(_) => Err(self.err(item, format!("{field} is empty"))),
+            None => Err(self.err(item, format!("{field} is missing"))),
+        }
+    }
+}
+
+fn optional(value: Option<String>) -> Option<String> {
+    value
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+}
+
+/// Reads and validates an import file (TOML or JSON by extension).
+pub(super) fn read_import(file: &Path) -> Result<ImportData, StoreError> {
+    let shown = file.display().to_string();
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| StoreError::Invalid(format!("cannot read {shown}: {e}")))?;
+    let extension = file
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    let raw: RawFile = match extension.as_deref() {
+        Some("toml") => toml::from_str(&text)
+            .map_err(|e| StoreError::Invalid(format!("{shown}: {}", e.to_string().trim_end())))?,
+        Some("json") => {
+            serde_json::from_str(&text).map_err(|e| StoreError::Invalid(format!("{shown}: {e}")))?
+        }
+        _ => {
+            return Err(StoreError::Invalid(format!(
+                "{shown}: unknown format; the file name must end in .toml or .json"
+            )));
+        }
+    };
+    validate(&Ctx { file: &shown }, raw)
+}
+
+fn validate(ctx: &Ctx<'_>, raw: RawFile) -> Result<ImportData, StoreError> {
+    let mut companies = Vec::new();
+    let mut external_ids = BTreeSet::new();
+    for (ci, c) in raw.companies.into_iter().enumerate() {
+        let item = format!("companies[{ci}]");
+        let external_id = ctx.required(&item, "external_id", c.external_id)?;
+        if !external_ids.insert(external_id.clone()) {
+            return Err(ctx.err(&item, format!("external_id {external_id:?} appears twice")));
+        }
+        let name = ctx.required(&item, "name", c.name)?;
+        let contact_email = optional(c.contact_email);
+        if let Some(email) = &contact_email
+            && !email.contains('@')
+        {
+            return Err(ctx.err(
+                &item,
+                format!("contact_email {email:?} is not an e-mail address"),
+            ));
+        }
+        let credit_limit_minor = c
+            .credit_limit
+            .map(|n| money_minor(&n))
+            .transpose()
+            .map_err(|m| ctx.err(&item, format!("credit_limit {m}")))?;
+        let mut serials = BTreeSet::new();
+        let mut site_names = BTreeSet::new();
+        let mut sites = Vec::new();
+        for (si, s) in c.sites.into_iter().enumerate() {
+            let site_item = format!("{item}.sites[{si}]");
+            let site_name = ctx.required(&site_item, "name", s.name)?;
+            if !site_names.insert(site_name.clone()) {
+                return Err(ctx.err(&site_item, format!("site {site_name:?} appears twice")));
+            }
+            let machines = s
+                .machines
+                .into_iter()
+                .enumerate()
+                .map(|(mi, m)| {
+                    machine(ctx, &format!("{site_item}.machines[{mi}]"), m, &mut serials)
+                })
+                .collect::<Result<_, _>>()?;
+            sites.push(SiteIn {
+                name: site_name,
+                machines,
+            });
+        }
+        let machines = c
+            .machines
+            .into_iter()
+            .enumerate()
+            .map(|(mi, m)| machine(ctx, &format!("{item}.machines[{mi}]"), m, &mut serials))
+            .collect::<Result<_, _>>()?;
+        companies.push(CompanyIn {
+            external_id,
+            name,
+            contact_name: optional(c.contact_name),
+            contact_email,
+            account_id: optional(c.account_id),
+            credit_limit_minor,
+            sites,
+            machines,
+        });
+    }
+
+    let mut vendor_accounts = Vec::new();
+    let mut account_names = BTreeSet::new();
+    for (ai, a) in raw.vendor_accounts.into_iter().enumerate() {
+        let item = format!("vendor_accounts[{ai}]");
+        let name = ctx.required(&item, "name", a.name)?;
+        if !account_names.insert(name.clone()) {
+            return Err(ctx.err(&item, format!("name {name:?} appears twice")));
+        }
+        let vendor = ctx.required(&item, "vendor", a.vendor)?;
+        let base_url = ctx.required(&item, "base_url", a.base_url)?;
+        match url::Url::parse(&base_url) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") => {}
+            _ => {
+                return Err(ctx.err(
+                    &item,
+                    format!("base_url {base_url:?} is not an http(s) URL"),
+                ));
+            }
+        }
+        let max_sessions = match a.max_sessions {
+            None => 1,
+            Some(RawNumber::Int(n)) if n >= 1 => {
+                u32::try_from(n).map_err(|_| ctx.err(&item, "max_sessions is too large"))?
+            }
+            Some(_) => return Err(ctx.err(&item, "max_sessions must be a whole number ≥ 1")),
+        };
+        for (key, reference) in &a.secrets {
+            if key.trim().is_empty() {
+                return Err(ctx.err(&item, "a secret has an empty name"));
+            }
+            // The value is never echoed: it may be a password typed by mistake.
+            if !is_secret_reference(reference) {
+                return Err(ctx.err(
+                    &format!("{item}.secrets.\"{key}\""),
+                    "must be a reference (env:VAR or file:/path), not a value; \
+                     secret values are never stored in the store",
+                ));
+            }
+        }
+        vendor_accounts.push(VendorAccountIn {
+            name,
+            vendor,
+            base_url,
+            secret_refs: a.secrets,
+            max_sessions,
+        });
+    }
+    Ok(ImportData {
+        companies,
+        vendor_accounts,
+    })
+}
+
+fn machine(
+    ctx: &Ctx<'_>,
+    item: &str,
+    m: RawMachine,
+    serials: &mut BTreeSet<String>,
+) -> Result<MachineIn, StoreError> {
+    let hostname = ctx.required(item, "hostname", m.hostname)?;
+    let serial_number = ctx.required(item, "serial_number", m.serial_number)?;
+    if !serials.insert(serial_number.clone()) {
+        return Err(ctx.err(
+            item,
+            format!("serial_number {serial_number:?} appears twice in this company"),
+        ));
+    }
+    let bytes = |field: &str, n: Option<RawNumber>| -> Result<i64, StoreError> {
+        let n = n.ok_or_else(|| ctx.err(item, format!("{field} is missing")))?;
+        gib_to_bytes(&n).map_err(|m| ctx.err(item, format!("{field} {m}")))
+    };
+    let storage_total = bytes("storage_total_gb", m.storage_total_gb)?;
+    let storage_free = bytes("storage_free_gb", m.storage_free_gb)?;
+    if storage_free > storage_total {
+        return Err(ctx.err(item, "storage_free_gb is larger than storage_total_gb"));
+    }
+    Ok(MachineIn {
+        hostname,
+        serial_number,
+        storage_total,
+        storage_free,
+        os: optional(m.os),
+    })
+}
+
+/// `env:VAR` (a valid variable name), `file:/path` or `keyring:name`.
+pub(super) fn is_secret_reference(value: &str) -> bool {
+    if let Some(var) = value.strip_prefix("env:") {
+        let mut chars = var.chars();
+        return chars
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+    }
+    if let Some(path) = value.strip_prefix("file:") {
+        return !path.trim().is_empty() && !path.chars().any(char::is_control);
+    }
+    value
+        .strip_prefix("keyring:")
+        .is_some_and(|name| !name.trim().is_empty())
+}
+
+/// GiB (integer or decimal) to bytes.
+fn gib_to_bytes(n: &RawNumber) -> Result<i64, &'static str> {
+    let gib = match n {
+        RawNumber::Int(i) => *i as f64,
+        RawNumber::Float(f) => *f,
+        RawNumber::Text(_) => return Err("must be a number"),
+    };
+    if !gib.is_finite() {
+        return Err("must be a finite number");
+    }
+    if gib < 0.0 {
+        return Err("is negative");
+    }
+    let bytes = (gib * GIB).round();
+    if bytes >= i64::MAX as f64 {
+        return Err("is too large");
+    }
+    Ok(bytes as i64)
+}
+
+/// Money as decimal text (`"2500.00"`) or a whole number, to minor units
+/// (cents). Floats are refused: they cannot hold cents exactly.
+fn money_minor(n: &RawNumber) -> Result<i64, &'static str> {
+    const BAD: &str = "must be decimal text such as \"2500.00\" (at most 2 decimals, not negative)";
+    match n {
+        RawNumber::Int(i) if *i >= 0 => i.checked_mul(100).ok_or("is too large"),
+        RawNumber::Int(_) => Err("is negative"),
+        RawNumber::Float(_) => Err(BAD),
+        RawNumber::Text(t) => {
+            let t = t.trim();
+            let (whole, frac) = t.split_once('.').unwrap_or((t, ""));
+            if whole.is_empty()
+                || !whole.bytes().all(|b| b.is_ascii_digit())
+                || frac.len() > 2
+                || !frac.bytes().all(|b| b.is_ascii_digit())
+                || (t.contains('.') && frac.is_empty())
+            {
+                return Err(BAD);
+            }
+            let whole: i64 = whole.parse().map_err(|_| "is too large")?;
+            let cents: i64 = format!("{frac:0<2}").parse().map_err(|_| BAD)?;
+            whole
+                .checked_mul(100)
+                .and_then(|w| w.checked_add(cents))
+                .ok_or("is too large")
+        }
+    }
+}
+
+// --- writes -----------------------------------------------------------------------
+
+pub(super) fn import(
+    conn: &mut Connection,
+    data: &ImportData,
+    now: Millis,
+) -> DbResult<ImportCounts> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mut counts = ImportCounts::default();
+    for c in &data.companies {
+        let company_id: i64 = tx.query_row(
+            "INSERT INTO companies (external_id, name, contact_name, contact_email, account_id,
+                                    credit_limit_minor, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)
+             ON CONFLICT (external_id) DO UPDATE SET
+                 name = excluded.name, contact_name = excluded.contact_name,
+                 contact_email = excluded.contact_email, account_id = excluded.account_id,
+                 credit_limit_minor = excluded.credit_limit_minor, updated_at = excluded.updated_at
+             RETURNING id",
+            params![
+                c.external_id,
+                c.name,
+                c.contact_name,
+                c.contact_email,
+                c.account_id,
+                c.credit_limit_minor,
+                now
+            ],
+            |r| r.get(0),
+        )?;
+        counts.companies += 1;
+        for s in &c.sites {
+            let site_id: i64 = tx.query_row(
+                "INSERT INTO sites (company_id, name) VALUES (?1, ?2)
+                 ON CONFLICT (company_id, name) DO UPDATE SET name = excluded.name
+                 RETURNING id",
+                params![company_id, s.name],
+                |r| r.get(0),
+            )?;
+            counts.sites += 1;
+            for m in &s.machines {
+                upsert_machine(&tx, company_id, Some(site_id), m, now)?;
+                counts.machines += 1;
+            }
+        }
+        for m in &c.machines {
+            upsert_machine(&tx, company_id, None, m, now)?;
+            counts.machines += 1;
+        }
+    }
+    for a in &data.vendor_accounts {
+        let vendor_id: i64 = tx.query_row(
+            "INSERT INTO vendors (name) VALUES (?1)
+             ON CONFLICT (name) DO UPDATE SET name = excluded.name
+             RETURNING id",
+            [&a.vendor],
+            |r| r.get(0),
+        )?;
+        let refs = serde_json::to_string(&a.secret_refs).expect("strings serialise");
+        tx.execute(
+            "INSERT INTO vendor_accounts (name, vendor_id, base_url, secret_refs, max_sessions,
+                                          updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (name) DO UPDATE SET
+                 vendor_id = excluded.vendor_id, base_url = excluded.base_url,
+                 secret_refs = excluded.secret_refs, max_sessions = excluded.max_sessions,
+                 updated_at = excluded.updated_at",
+            params![a.name, vendor_id, a.base_url, refs, a.max_sessions, now],
+        )?;
+        counts.vendor_accounts += 1;
+    }
+    tx.commit()?;
+    Ok(counts)
+}
+
+fn upsert_machine(
+    conn: &Connection,
+    company_id: i64,
+    site_id: Option<i64>,
+    m: &MachineIn,
+    now: Millis,
+) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO machines (company_id, site_id, hostname, serial_number, storage_total,
+                               storage_free, os, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+         ON CONFLICT (company_id, serial_number) DO UPDATE SET
+             site_id = excluded.site_id, hostname = excluded.hostname,
+             storage_total = excluded.storage_total, storage_free = excluded.storage_free,
+             os = excluded.os, updated_at = excluded.updated_at",
+        params![
+            company_id,
+            site_id,
+            m.hostname,
+            m.serial_number,
+            m.storage_total,
+            m.storage_free,
+            m.os,
+            now
+        ],
+    )?;
+    Ok(())
+}
+
+// --- reads ------------------------------------------------------------------------
+
+fn company_from_row(r: &Row<'_>) -> rusqlite::Result<Company> {
+    Ok(Company {
+        id: r.get("id")?,
+        external_id: r.get("external_id")?,
+        name: r.get("name")?,
+        contact_name: r.get("contact_name")?,
+        contact_email: r.get("contact_email")?,
+        account_id: r.get("account_id")?,
+        credit_limit_minor: r.get("credit_limit_minor")?,
+    })
+}
+
+pub(super) fn company(conn: &mut Connection, key: &str) -> DbResult<Company> {
+    let by_id = conn
+        .query_row(
+            "SELECT * FROM companies WHERE external_id = ?1",
+            [key],
+            company_from_row,
+        )
+        .optional()?;
+    if let Some(c) = by_id {
+        return Ok(c);
+    }
+    let mut stmt = conn.prepare("SELECT * FROM companies WHERE name = ?1 ORDER BY id")?;
+    let mut by_name = stmt
+        .query_map([key], company_from_row)?
+        .collect::<Result<Vec<_>, _>>()?;
+    match by_name.len() {
+        0 => Err(StoreError::NotFound(format!("company {key:?} not found")).into()),
+        1 => Ok(by_name.remove(0)),
+        n => Err(StoreError::Invalid(format!(
+            "company name {key:?} is ambiguous ({n} companies); use the external id"
+        ))
+        .into()),
+    }
+}
+
+fn company_exists(conn: &Connection, id: i64) -> rusqlite::Result<bool> {
+    conn.query_row("SELECT 1 FROM companies WHERE id = ?1", [id], |_| Ok(()))
+        .optional()
+        .map(|r| r.is_some())
+}
+
+pub(super) fn machines(
+    conn: &mut Connection,
+    company_id: i64,
+    only: &[String],
+) -> DbResult<Vec<Machine>> {
+    if !company_exists(conn, company_id)? {
+        return Err(StoreError::NotFound(format!("company {company_id} not found")).into());
+    }
+    let mut stmt = conn.prepare(
+        "SELECT m.id, m.company_id, s.name AS site, m.hostname, m.serial_number,
+                m.storage_total, m.storage_free, m.os
+         FROM machines m LEFT JOIN sites s ON s.id = m.site_id
+         WHERE m.company_id = ?1
+         ORDER BY m.hostname, m.id",
+    )?;
+    let all = stmt
+        .query_map([company_id], |r| {
+            Ok(Machine {
+                id: r.get("id")?,
+                company_id: r.get("company_id")?,
+                site: r.get("site")?,
+                hostname: r.get("hostname")?,
+                serial_number: r.get("serial_number")?,
+                storage_total: r.get("storage_total")?,
+                storage_free: r.get("storage_free")?,
+                os: r.get("os")?,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    if only.is_empty() {
+        return Ok(all);
+    }
+    // Hostnames compare case-insensitively (as DNS and Windows do); serial
+    // numbers exactly.
+    let matches =
+        |m: &Machine, key: &str| m.serial_number == key || m.hostname.eq_ignore_ascii_case(key);
+    let missing: Vec<&str> = only
+        .iter()
+        .filter(|key| !all.iter().any(|m| matches(m, key)))
+        .map(String::as_str)
+        .collect();
+    if !missing.is_empty() {
+        return Err(StoreError::NotFound(format!(
+            "machine {} not found in company {company_id} (by hostname or serial number)",
+            missing
+                .iter()
+                .map(|k| format!("{k:?}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+        .into());
+    }
+    Ok(all
+        .into_iter()
+        .filter(|m| only.iter().any(|key| matches(m, key)))
+        .collect())
+}
+
+pub(super) fn vendor_account(conn: &mut Connection, name: &str) -> DbResult<VendorAccount> {
+    let found = conn
+        .query_row(
+            "SELECT a.id, a.name, v.name, a.base_url, a.secret_refs, a.max_sessions
+             FROM vendor_accounts a JOIN vendors v ON v.id = a.vendor_id
+             WHERE a.name = ?1",
+            [name],
+            |r| {
+                let refs: String = r.get(4)?;
+                let secret_refs = serde_json::from_str(&refs).map_err(|e| {
+                    rusqlite::Error::FromSqlConversionFailure(
+                        4,
+                        rusqlite::types::Type::Text,
+                        Box::new(e),
+                    )
+                })?;
+                Ok(VendorAccount {
+                    id: r.get(0)?,
+                    name: r.get(1)?,
+                    vendor: r.get(2)?,
+                    base_url: r.get(3)?,
+                    secret_refs,
+                    max_sessions: r.get(5)?,
+                })
+            },
+        )
+        .optional()?;
+    Ok(found.ok_or_else(|| StoreError::NotFound(format!("vendor account {name:?} not found")))?)
+}
+
+fn vendor_account_id(conn: &Connection, name: &str) -> DbResult<i64> {
+    let id = conn
+        .query_row(
+            "SELECT id FROM vendor_accounts WHERE name = ?1",
+            [name],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(id.ok_or_else(|| StoreError::NotFound(format!("vendor account {name:?} not found")))?)
+}
+
+pub(super) fn map_vendor_customer(
+    conn: &mut Connection,
+    account: &str,
+    vendor_ref: &str,
+    name: &str,
+    company_id: Option<i64>,
+    now: Millis,
+) -> DbResult<VendorCustomer> {
+    if vendor_ref.trim().is_empty() {
+        return Err(
+            StoreError::Invalid("a vendor customer needs a non-empty vendor ref".into()).into(),
+        );
+    }
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let account_id = vendor_account_id(&tx, account)?;
+    if let Some(id) = company_id
+        && !company_exists(&tx, id)?
+    {
+        return Err(StoreError::NotFound(format!("company {id} not found")).into());
+    }
+    let status = if company_id.is_some() {
+        MappingStatus::Mapped
+    } else {
+        MappingStatus::Unmapped
+    };
+    // A customer someone marked `excluded` stays excluded until it is mapped
+    // explicitly: a report re-discovering it must not undo the decision.
+    let customer = tx.query_row(
+        "INSERT INTO vendor_customers (vendor_account_id, vendor_ref, name, company_id, status,
+                                       updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (vendor_account_id, vendor_ref) DO UPDATE SET
+             name = excluded.name, company_id = excluded.company_id,
+             status = CASE WHEN excluded.company_id IS NULL
+                                AND vendor_customers.status = 'excluded'
+                           THEN 'excluded' ELSE excluded.status END,
+             updated_at = excluded.updated_at
+         RETURNING id, vendor_ref, name, company_id, status",
+        params![account_id, vendor_ref, name, company_id, status, now],
+        |r| {
+            Ok(VendorCustomer {
+                id: r.get(0)?,
+                vendor_account: account.to_string(),
+                vendor_ref: r.get(1)?,
+                name: r.get(2)?,
+                company_id: r.get(3)?,
+                status: r.get(4)?,
+            })
+        },
+    )?;
+    tx.commit()?;
+    Ok(customer)
+}
+
+pub(super) fn vendor_customers(
+    conn: &mut Connection,
+    account: Option<&str>,
+) -> DbResult<Vec<VendorCustomer>> {
+    if let Some(name) = account {
+        vendor_account_id(conn, name)?;
+    }
+    let mut stmt = conn.prepare(
+        "SELECT c.id, a.name, c.vendor_ref, c.name, c.company_id, c.status
+         FROM vendor_customers c JOIN vendor_accounts a ON a.id = c.vendor_account_id
+         WHERE ?1 IS NULL OR a.name = ?1
+         ORDER BY a.name, c.vendor_ref",
+    )?;
+    let rows = stmt
+        .query_map([account], |r| {
+            Ok(VendorCustomer {
+                id: r.get(0)?,
+                vendor_account: r.get(1)?,
+                vendor_ref: r.get(2)?,
+                name: r.get(3)?,
+                company_id: r.get(4)?,
+                status: r.get(5)?,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn money_is_exact() {
+        let t = |s: &str| money_minor(&RawNumber::Text(s.into()));
+        assert_eq!(t("2500.00"), Ok(250_000));
+        assert_eq!(t("2500"), Ok(250_000));
+        assert_eq!(t("2500.5"), Ok(250_050));
+        assert_eq!(t(" 0.07 "), Ok(7));
+        assert!(t("2500.005").is_err());
+        assert!(t("-1.00").is_err());
+        assert!(t("1,000.00").is_err());
+        assert!(t("12.").is_err());
+        assert!(t(".5").is_err());
+        assert!(t("").is_err());
+        assert!(t("99999999999999999999").is_err());
+        assert_eq!(money_minor(&RawNumber::Int(25)), Ok(2500));
+        assert!(money_minor(&RawNumber::Float(25.1)).is_err());
+    }
+
+    #[test]
+    fn storage_in_gib() {
+        assert_eq!(gib_to_bytes(&RawNumber::Int(512)), Ok(512 << 30));
+        assert_eq!(gib_to_bytes(&RawNumber::Float(0.5)), Ok(1 << 29));
+        assert_eq!(gib_to_bytes(&RawNumber::Int(-1)), Err("is negative"));
+        assert!(gib_to_bytes(&RawNumber::Text("12".into())).is_err());
+    }
+
+    #[test]
+    fn secret_references() {
+        assert!(is_secret_reference("env:DEMO_BACKUP_USER"));
+        assert!(is_secret_reference("file:/etc/panelwright/demo.pass"));
+        assert!(is_secret_reference("keyring:panelwright/demo"));
+        assert!(!is_secret_reference("hunter2"));
+        assert!(!is_secret_reference("env:"));
+        assert!(!is_secret_reference("env:1ABC"));
+        assert!(!is_secret_reference("env:PASS WORD"));
+        assert!(!is_secret_reference("file:"));
+        assert!(!is_secret_reference("ENV:X"));
+    }
+}

@@ -1,0 +1,273 @@
+//! The schema as versioned migrations, and opening a connection.
+//!
+//! Migrations are append-only: never edit one that has shipped, add the next.
+//! `docs/store.md` documents the tables for RMM integrators; keep it in step.
+//!
+//! Times are Unix milliseconds (`INTEGER`); enums are lower-case text.
+
+#[cfg(test)]
+use super::SCHEMA_VERSION;
+use super::{BUSY_TIMEOUT, StoreError};
+use rusqlite::{Connection, TransactionBehavior};
+use rusqlite_migration::{M, Migrations};
+use std::path::Path;
+
+/// `now` in Unix milliseconds, as an SQL expression (for column defaults, so
+/// an RMM inserting a job directly need not compute times).
+macro_rules! now_ms_sql {
+    () => {
+        "(CAST(unixepoch('subsec') * 1000 AS INTEGER))"
+    };
+}
+
+/// Version 1: RMM data, the job queue, credentials, artifacts.
+const V1: &str = concat!(
+    r#"
+CREATE TABLE companies (
+    id                 INTEGER PRIMARY KEY,
+    external_id        TEXT NOT NULL UNIQUE,
+    name               TEXT NOT NULL,
+    contact_name       TEXT,
+    contact_email      TEXT,
+    account_id         TEXT,
+    credit_limit_minor INTEGER,
+    created_at         INTEGER NOT NULL DEFAULT "#,
+    now_ms_sql!(),
+    r#",
+    updated_at         INTEGER NOT NULL DEFAULT "#,
+    now_ms_sql!(),
+    r#"
+);
+CREATE INDEX companies_name ON companies (name);
+
+CREATE TABLE sites (
+    id         INTEGER PRIMARY KEY,
+    company_id INTEGER NOT NULL REFERENCES companies (id) ON DELETE CASCADE,
+    name       TEXT NOT NULL,
+    UNIQUE (company_id, name)
+);
+
+CREATE TABLE machines (
+    id            INTEGER PRIMARY KEY,
+    company_id    INTEGER NOT NULL REFERENCES companies (id) ON DELETE CASCADE,
+    site_id       INTEGER REFERENCES sites (id) ON DELETE SET NULL,
+    hostname      TEXT NOT NULL,
+    serial_number TEXT NOT NULL,
+    storage_total INTEGER NOT NULL DEFAULT 0 CHECK (storage_total >= 0),
+    storage_free  INTEGER NOT NULL DEFAULT 0 CHECK (storage_free >= 0),
+    os            TEXT,
+    updated_at    INTEGER NOT NULL DEFAULT "#,
+    now_ms_sql!(),
+    r#",
+    UNIQUE (company_id, serial_number)
+);
+CREATE INDEX machines_company_hostname ON machines (company_id, hostname);
+
+CREATE TABLE vendors (
+    id   INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE
+);
+
+CREATE TABLE vendor_accounts (
+    id           INTEGER PRIMARY KEY,
+    name         TEXT NOT NULL UNIQUE,
+    vendor_id    INTEGER NOT NULL REFERENCES vendors (id),
+    base_url     TEXT NOT NULL,
+    -- JSON object: secret name -> reference (env:VAR, file:/path), never a value.
+    secret_refs  TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(secret_refs)),
+    max_sessions INTEGER NOT NULL DEFAULT 1 CHECK (max_sessions >= 1),
+    updated_at   INTEGER NOT NULL DEFAULT "#,
+    now_ms_sql!(),
+    r#"
+);
+
+CREATE TABLE vendor_customers (
+    id                INTEGER PRIMARY KEY,
+    vendor_account_id INTEGER NOT NULL REFERENCES vendor_accounts (id) ON DELETE CASCADE,
+    vendor_ref        TEXT NOT NULL,
+    name              TEXT NOT NULL,
+    company_id        INTEGER REFERENCES companies (id) ON DELETE SET NULL,
+    status            TEXT NOT NULL DEFAULT 'unmapped'
+                      CHECK (status IN ('mapped', 'unmapped', 'excluded')),
+    updated_at        INTEGER NOT NULL DEFAULT "#,
+    now_ms_sql!(),
+    r#",
+    UNIQUE (vendor_account_id, vendor_ref)
+);
+CREATE INDEX vendor_customers_company ON vendor_customers (company_id);
+
+-- `kind` has no CHECK on purpose: a newer version may add kinds; an older
+-- worker only claims the kinds it knows. `company` and `vendor_account` are
+-- the keys as submitted (company external id or name, vendor account name),
+-- resolved by the job when it runs.
+CREATE TABLE jobs (
+    id               INTEGER PRIMARY KEY,
+    kind             TEXT NOT NULL,
+    status           TEXT NOT NULL DEFAULT 'queued'
+                     CHECK (status IN ('queued', 'running', 'succeeded', 'failed', 'dead', 'cancelled')),
+    vendor_account   TEXT,
+    company          TEXT,
+    playbook         TEXT,
+    params           TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(params)),
+    priority         INTEGER NOT NULL DEFAULT 0,
+    run_at           INTEGER NOT NULL DEFAULT "#,
+    now_ms_sql!(),
+    r#",
+    idempotency_key  TEXT,
+    attempts         INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+    max_attempts     INTEGER NOT NULL DEFAULT 3 CHECK (max_attempts >= 1),
+    lease_owner      TEXT,
+    lease_expires_at INTEGER,
+    lease_token      INTEGER NOT NULL DEFAULT 0,
+    error_class      TEXT CHECK (error_class IN ('transient', 'permanent', 'playbook-broken')),
+    error_message    TEXT,
+    summary          TEXT CHECK (summary IS NULL OR json_valid(summary)),
+    created_at       INTEGER NOT NULL DEFAULT "#,
+    now_ms_sql!(),
+    r#",
+    updated_at       INTEGER NOT NULL DEFAULT "#,
+    now_ms_sql!(),
+    r#",
+    finished_at      INTEGER
+);
+-- At most one live job per idempotency key; a finished job frees its key.
+CREATE UNIQUE INDEX jobs_live_idempotency ON jobs (idempotency_key)
+    WHERE status IN ('queued', 'running') AND idempotency_key IS NOT NULL;
+-- The claim query: due queued jobs by priority, then oldest.
+CREATE INDEX jobs_due ON jobs (status, priority DESC, run_at, id);
+CREATE INDEX jobs_company ON jobs (company);
+
+CREATE TABLE job_events (
+    id      INTEGER PRIMARY KEY,
+    job_id  INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+    at      INTEGER NOT NULL,
+    kind    TEXT NOT NULL,
+    message TEXT NOT NULL
+);
+CREATE INDEX job_events_job ON job_events (job_id, id);
+
+CREATE TABLE artifacts (
+    id         INTEGER PRIMARY KEY,
+    job_id     INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+    kind       TEXT NOT NULL,
+    path       TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX artifacts_job ON artifacts (job_id, id);
+
+-- Values are XChaCha20-Poly1305 ciphertexts bound to the row (see
+-- secrets::crypto and store::credentials). The references are NO ACTION on
+-- purpose: the row identity is part of the associated data, so deleting a
+-- company or job must not silently change it.
+CREATE TABLE credentials (
+    id             INTEGER PRIMARY KEY,
+    name           TEXT NOT NULL,
+    kind           TEXT NOT NULL,
+    company_id     INTEGER REFERENCES companies (id),
+    machine_id     INTEGER REFERENCES machines (id),
+    vendor_account TEXT,
+    job_id         INTEGER REFERENCES jobs (id),
+    secret         INTEGER NOT NULL DEFAULT 1 CHECK (secret IN (0, 1)),
+    nonce          BLOB NOT NULL,
+    ciphertext     BLOB NOT NULL,
+    captured_at    INTEGER NOT NULL
+);
+CREATE INDEX credentials_company ON credentials (company_id);
+CREATE INDEX credentials_job ON credentials (job_id);
+
+CREATE TABLE credential_reveals (
+    id            INTEGER PRIMARY KEY,
+    credential_id INTEGER NOT NULL REFERENCES credentials (id) ON DELETE CASCADE,
+    who           TEXT NOT NULL,
+    at            INTEGER NOT NULL
+);
+CREATE INDEX credential_reveals_credential ON credential_reveals (credential_id);
+"#
+);
+
+fn migrations() -> Migrations<'static> {
+    Migrations::new(vec![M::up(V1).foreign_key_check()])
+}
+
+/// Opens the file (creating it and its directory), sets the pragmas and
+/// applies pending migrations.
+pub(super) fn open(path: &Path) -> Result<Connection, StoreError> {
+    let sqlite = |source| StoreError::Sqlite {
+        path: path.to_path_buf(),
+        source,
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            StoreError::Invalid(format!(
+                "cannot create the store directory {}: {e}",
+                dir.display()
+            ))
+        })?;
+    }
+    let mut conn = Connection::open(path).map_err(sqlite)?;
+    // The busy timeout first: switching to WAL itself needs a lock.
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(sqlite)?;
+    let mode: String = conn
+        .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
+        .map_err(sqlite)?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError::Invalid(format!(
+            "store {}: SQLite refused WAL mode (got {mode}); is it on a network file system?",
+            path.display()
+        )));
+    }
+    // NORMAL is durable in WAL mode except for the last commits before a
+    // power loss; a job would then simply run again.
+    conn.pragma_update(None, "synchronous", "NORMAL")
+        .map_err(sqlite)?;
+    conn.pragma_update(None, "foreign_keys", "ON")
+        .map_err(sqlite)?;
+    // Every transaction the store opens without saying otherwise (the
+    // migrations) takes the write lock at BEGIN.
+    conn.set_transaction_behavior(TransactionBehavior::Immediate);
+    migrate(&mut conn, path)?;
+    Ok(conn)
+}
+
+fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
+    let migrations = migrations();
+    let failed = |e: rusqlite_migration::Error| StoreError::Migration {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    };
+    match migrations.to_latest(conn) {
+        Ok(()) => Ok(()),
+        // rusqlite_migration reads the version before its transaction: two
+        // processes opening a new file at once can both try version 1. The
+        // loser fails on "table already exists"; if the winner got the file
+        // to the latest version, all is well.
+        Err(e) => match migrations.pending_migrations(conn) {
+            Ok(0) => Ok(()),
+            _ => Err(failed(e)),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_are_valid_and_counted() {
+        migrations().validate().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let conn = open(&dir.path().join("a/b/store.sqlite")).unwrap();
+        let version: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, SCHEMA_VERSION as i64);
+    }
+
+    #[test]
+    fn column_default_max_attempts_matches_const() {
+        assert!(V1.contains(&format!(
+            "max_attempts     INTEGER NOT NULL DEFAULT {} ",
+            super::super::DEFAULT_MAX_ATTEMPTS
+        )));
+    }
+}
