@@ -52,8 +52,8 @@ pub async fn run(cmd: CredentialsCommand, path: &Path, key_file: Option<&Path>) 
             match store.credentials(company_id, job).await {
                 Ok(list) => {
                     println!(
-                        "{:>5}  {:<28} {:<12} {:>8} {:>6}  {}",
-                        "id", "name", "kind", "company", "job", "captured"
+                        "{:>5}  {:<28} {:<12} {:>8} {:>6}  captured",
+                        "id", "name", "kind", "company", "job"
                     );
                     for c in list {
                         println!(

@@ -48,8 +48,8 @@ pub async fn list(args: JobsArgs, path: &Path) -> u8 {
     match store.jobs(filter).await {
         Ok(jobs) => {
             println!(
-                "{:>6}  {:<9}  {:<9}  {:>7}  {:<20}  {:<20}  {}",
-                "id", "kind", "status", "tries", "company", "updated", "error"
+                "{:>6}  {:<9}  {:<9}  {:>7}  {:<20}  {:<20}  error",
+                "id", "kind", "status", "tries", "company", "updated"
             );
             for j in jobs {
                 let error = match (&j.error_class, &j.error_message) {
