@@ -525,7 +525,7 @@ async fn bad_jobs_fail_permanently_before_any_browser_and_others_run() {
                 params: serde_json::json!({ "machines": ["NOT-A-MACHINE"] }),
                 ..base.clone()
             },
-            "machine `NOT-A-MACHINE` is not one of Contoso Dental's machines",
+            "machine \"NOT-A-MACHINE\" not found",
         ),
     ];
     let mut ids = Vec::new();

@@ -103,21 +103,12 @@ async fn prepare(job: &Job, s: &Services) -> Result<Prepared, JobFailure> {
             ));
         }
     };
+    // An unknown hostname or serial is a NotFound from the store (permanent).
     let machines = s
         .store
-        .machines(company.id, only.clone())
+        .machines(company.id, only)
         .await
         .map_err(JobFailure::from_store)?;
-    if let Some(unknown) = only.iter().find(|k| {
-        !machines
-            .iter()
-            .any(|m| m.hostname == **k || m.serial_number == **k)
-    }) {
-        return Err(JobFailure::permanent(format!(
-            "machine `{unknown}` is not one of {}'s machines",
-            company.name
-        )));
-    }
     let params = build_params(&playbook, job, &company, &machines, &s.config.storage)?;
     Ok(Prepared {
         inputs: RunInputs {
