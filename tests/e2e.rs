@@ -386,11 +386,9 @@ async fn failure_artifacts_never_contain_secrets() {
     )
     .unwrap();
     std::fs::create_dir(dir.path().join("flows")).unwrap();
-    std::fs::copy(
-        playbook_path("flows/login.toml"),
-        dir.path().join("flows/login.toml"),
-    )
-    .unwrap();
+    for flow in std::fs::read_dir(playbook_path("flows")).unwrap().flatten() {
+        std::fs::copy(flow.path(), dir.path().join("flows").join(flow.file_name())).unwrap();
+    }
     let report = h
         .run(
             &file,
