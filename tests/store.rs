@@ -84,6 +84,12 @@ async fn rmm_inserted_job_gets_documented_defaults() {
             [],
         )
         .unwrap();
+    // A duplicate live idempotency key is refused by the partial unique index.
+    let conn = raw(&dir.path().join("store.sqlite"));
+    let keyed = "INSERT INTO jobs (kind, idempotency_key) VALUES ('noop', 'rmm-42')";
+    conn.execute(keyed, []).unwrap();
+    let err = conn.execute(keyed, []).unwrap_err().to_string();
+    assert!(err.contains("UNIQUE"), "{err}");
     let (job, lease) = store
         .claim("w1", LEASE, None, vec![])
         .await
