@@ -383,6 +383,12 @@ struct Inner {
     conn: Mutex<rusqlite::Connection>,
 }
 
+// The worker shares one `Store` between tasks and threads.
+const _: () = {
+    const fn shareable<T: Send + Sync + Clone + 'static>() {}
+    shareable::<Store>();
+};
+
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Store")
