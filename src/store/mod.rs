@@ -186,7 +186,7 @@ pub struct VendorAccount {
     pub name: String,
     pub vendor: String,
     pub base_url: String,
-    /// Secret names → references (`env:VAR`, `file:/path`, `keyring:…`), never values.
+    /// Secret names → references (`env:VAR`, `file:/path`), never values.
     pub secret_refs: std::collections::BTreeMap<String, String>,
     /// How many browser sessions may use this account at once (default 1).
     pub max_sessions: u32,

@@ -164,11 +164,22 @@ pub(super) fn read_import(file: &Path) -> Result<ImportData, StoreError> {
         .and_then(|e| e.to_str())
         .map(str::to_ascii_lowercase);
     let raw: RawFile = match extension.as_deref() {
-        Some("toml") => toml::from_str(&text)
-            .map_err(|e| StoreError::Invalid(format!("{shown}: {}", e.to_string().trim_end())))?,
-        Some("json") => {
-            serde_json::from_str(&text).map_err(|e| StoreError::Invalid(format!("{shown}: {e}")))?
-        }
+        // Parser messages name the place but never quote the file's text: a
+        // line there might hold a password typed in by mistake.
+        Some("toml") => toml::from_str(&text).map_err(|e| {
+            let line = e
+                .span()
+                .map_or(1, |s| text[..s.start].matches('\n').count() + 1);
+            StoreError::Invalid(format!("{shown}:{line}: {}", e.message().trim()))
+        })?,
+        Some("json") => serde_json::from_str(&text).map_err(|e| {
+            StoreError::Invalid(format!(
+                "{shown}:{}:{}: invalid JSON ({:?})",
+                e.line(),
+                e.column(),
+                e.classify()
+            ))
+        })?,
         _ => {
             return Err(StoreError::Invalid(format!(
                 "{shown}: unknown format; the file name must end in .toml or .json"
@@ -327,7 +338,7 @@ fn machine(
     })
 }
 
-/// `env:VAR` (a valid variable name), `file:/path` or `keyring:name`.
+/// `env:VAR` (a valid variable name) or `file:/path`: what the worker can resolve.
 pub(super) fn is_secret_reference(value: &str) -> bool {
     if let Some(var) = value.strip_prefix("env:") {
         let mut chars = var.chars();
@@ -339,9 +350,7 @@ pub(super) fn is_secret_reference(value: &str) -> bool {
     if let Some(path) = value.strip_prefix("file:") {
         return !path.trim().is_empty() && !path.chars().any(char::is_control);
     }
-    value
-        .strip_prefix("keyring:")
-        .is_some_and(|name| !name.trim().is_empty())
+    false
 }
 
 /// GiB (integer or decimal) to bytes.
@@ -757,7 +766,10 @@ mod tests {
     fn secret_references() {
         assert!(is_secret_reference("env:DEMO_BACKUP_USER"));
         assert!(is_secret_reference("file:/etc/panelwright/demo.pass"));
-        assert!(is_secret_reference("keyring:panelwright/demo"));
+        assert!(
+            !is_secret_reference("keyring:panelwright/demo"),
+            "the worker cannot resolve it"
+        );
         assert!(!is_secret_reference("hunter2"));
         assert!(!is_secret_reference("env:"));
         assert!(!is_secret_reference("env:1ABC"));

@@ -191,7 +191,25 @@ fn migrations() -> Migrations<'static> {
 
 /// Opens the file (creating it and its directory), sets the pragmas and
 /// applies pending migrations.
+/// Opens with retries: when several processes open a new file at once, the
+/// switch to WAL and the first migration can meet a lock that SQLite reports
+/// as busy at once, without waiting for the busy timeout.
 pub(super) fn open(path: &Path) -> Result<Connection, StoreError> {
+    let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+    loop {
+        match open_once(path) {
+            Err(StoreError::Sqlite { source, .. })
+                if source.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy)
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => return other,
+        }
+    }
+}
+
+fn open_once(path: &Path) -> Result<Connection, StoreError> {
     let sqlite = |source| StoreError::Sqlite {
         path: path.to_path_buf(),
         source,
