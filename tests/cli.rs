@@ -268,7 +268,7 @@ async fn demo_command_runs_end_to_end() {
         .unwrap();
     let text = out(&o);
     assert_eq!(o.status.code(), Some(0), "{text}");
-    assert!(text.contains("demo finished: the vendor now has 24 customers (1 named Contoso Dental, with 2 devices)"), "{text}");
+    assert!(text.contains("demo finished: the vendor now has 25 customers (1 named Contoso Dental, with 2 devices; Fabrikam Legal provisioned by the worker)"), "{text}");
     assert!(
         text.contains("admin_password = ******** (secret; --reveal to show)"),
         "{text}"

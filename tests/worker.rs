@@ -627,5 +627,244 @@ async fn sessions_are_reused_and_recover_from_expiry() {
     assert_eq!(env.vendor.count_customers_named(COMPANY_NAME), 1);
 }
 
-#[allow(dead_code)]
-fn _unused(_: &Path) {}
+/// SIGTERM: no new claims; a job that finishes within the drain timeout is
+/// recorded, one that does not is stopped and its lease released (the
+/// attempt does not count). A running job cancelled from outside stops.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_drains_then_releases_and_cancel_stops_a_running_job() {
+    let env = Env::new(DemoVendorConfig::fast()).await;
+    let store = env.open().await;
+    let noop = |ms: u64| NewJob {
+        kind: Some(JobKind::Noop),
+        params: serde_json::json!({ "sleep_ms": ms }),
+        ..NewJob::default()
+    };
+
+    // A short job finishes during the drain.
+    let short = store.submit(noop(800)).await.unwrap().0.id;
+    let mut w = env.worker(&[
+        "--kind",
+        "noop",
+        "--drain-timeout",
+        "10s",
+        "--idle-poll",
+        "20ms",
+    ]);
+    wait_until("the short job to run", Duration::from_secs(20), || async {
+        status(&store, short).await == JobStatus::Running
+    })
+    .await;
+    let queued_later = store.submit(noop(0)).await.unwrap().0.id;
+    kill(w.id().unwrap(), "-TERM");
+    assert!(w.wait().await.unwrap().success());
+    assert_eq!(
+        status(&store, short).await,
+        JobStatus::Succeeded,
+        "finished within the drain timeout"
+    );
+    assert_eq!(
+        status(&store, queued_later).await,
+        JobStatus::Queued,
+        "nothing claimed after the signal"
+    );
+
+    // A long job is released when the drain timeout runs out.
+    let long = store.submit(noop(60_000)).await.unwrap().0.id;
+    let mut w = env.worker(&[
+        "--kind",
+        "noop",
+        "--drain-timeout",
+        "300ms",
+        "--idle-poll",
+        "20ms",
+    ]);
+    wait_until("the long job to run", Duration::from_secs(20), || async {
+        status(&store, long).await == JobStatus::Running
+    })
+    .await;
+    let t0 = Instant::now();
+    kill(w.id().unwrap(), "-INT");
+    assert!(w.wait().await.unwrap().success());
+    assert!(t0.elapsed() < Duration::from_secs(10), "stopped promptly");
+    let job = store.job(long).await.unwrap();
+    assert_eq!(job.status, JobStatus::Queued, "released");
+    assert_eq!(job.attempts, 0, "a shutdown is not an attempt");
+    assert!(
+        store
+            .events(long)
+            .await
+            .unwrap()
+            .iter()
+            .any(|e| e.kind == "released")
+    );
+
+    // Cancelled while running: the worker stops it at its next heartbeat.
+    let mut w = env.worker(&[
+        "--kind",
+        "noop",
+        "--heartbeat",
+        "100ms",
+        "--idle-poll",
+        "20ms",
+    ]);
+    wait_until(
+        "the long job to run again",
+        Duration::from_secs(20),
+        || async { status(&store, long).await == JobStatus::Running },
+    )
+    .await;
+    let out = Command::new(env!("CARGO_BIN_EXE_panelwright"))
+        .arg("--store")
+        .arg(&env.store)
+        .args(["cancel", &long.to_string()])
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!("job {long}: cancelled")
+    );
+    wait_until(
+        "the worker to give up the job",
+        Duration::from_secs(10),
+        || async { env.logs().contains("lease lost") },
+    )
+    .await;
+    kill(w.id().unwrap(), "-TERM");
+    assert!(w.wait().await.unwrap().success());
+    assert_eq!(
+        status(&store, long).await,
+        JobStatus::Cancelled,
+        "the cancel stands"
+    );
+}
+
+/// `submit` (idempotent), `jobs`, `job ID` and `credentials list|show` as an
+/// operator uses them; a reveal prints the value and is recorded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operator_commands_show_jobs_and_reveal_credentials_on_request() {
+    let env = Env::new(DemoVendorConfig::fast()).await;
+    let cli = |args: Vec<String>| {
+        let store = env.store.clone();
+        let key = env.key_hex.clone();
+        async move {
+            let out = Command::new(env!("CARGO_BIN_EXE_panelwright"))
+                .current_dir(env!("CARGO_MANIFEST_DIR"))
+                .arg("--store")
+                .arg(&store)
+                .args(&args)
+                .env("PANELWRIGHT_KEY", key)
+                .env("USER", "ops-anna")
+                .output()
+                .await
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        }
+    };
+    let submit = || {
+        vec![
+            "submit",
+            "--company",
+            COMPANY,
+            "--vendor-account",
+            ACCOUNT,
+            "--playbook",
+            "playbooks/demo-backup/provision.toml",
+            "--machine",
+            "CD-SERVER-01",
+            "--idempotency-key",
+            "prov-1",
+        ]
+        .into_iter()
+        .map(String::from)
+        .collect::<Vec<_>>()
+    };
+    assert_eq!(cli(submit()).await.trim(), "job 1 queued");
+    assert_eq!(
+        cli(submit()).await.trim(),
+        "job 1 already queued with this idempotency key"
+    );
+    let mut w = env.worker(&["--idle-poll", "50ms"]);
+    let store = env.open().await;
+    wait_until("the job", Duration::from_secs(60), || async {
+        status(&store, 1).await == JobStatus::Succeeded
+    })
+    .await;
+    kill(w.id().unwrap(), "-TERM");
+    w.wait().await.unwrap();
+    env.kill_leftovers();
+    assert_eq!(
+        env.vendor
+            .customers()
+            .into_iter()
+            .find(|c| c.name == COMPANY_NAME)
+            .unwrap()
+            .devices
+            .len(),
+        1,
+        "only the chosen machine"
+    );
+
+    let jobs = cli(vec!["jobs".into()]).await;
+    assert!(
+        jobs.lines()
+            .any(|l| l.contains("provision") && l.contains("succeeded") && l.contains(COMPANY)),
+        "{jobs}"
+    );
+    let (_, password, _) = env.vendor.admin_credentials_of(COMPANY_NAME).unwrap();
+    let shown = cli(vec!["job".into(), "1".into()]).await;
+    assert!(shown.contains("job 1 (provision): succeeded"), "{shown}");
+    assert!(
+        shown.contains("admin_password") && shown.contains("********"),
+        "{shown}"
+    );
+    assert!(shown.contains("claimed"), "events listed: {shown}");
+    assert!(
+        !shown.contains(&password),
+        "job output never shows a secret"
+    );
+
+    let list = cli(vec![
+        "credentials".into(),
+        "list".into(),
+        "--company".into(),
+        COMPANY.into(),
+    ])
+    .await;
+    let id = list
+        .lines()
+        .find(|l| l.contains("admin_password"))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap()
+        .to_string();
+    let masked = cli(vec!["credentials".into(), "show".into(), id.clone()]).await;
+    assert!(
+        masked.contains("********") && !masked.contains(&password),
+        "{masked}"
+    );
+    let revealed = cli(vec![
+        "credentials".into(),
+        "show".into(),
+        id.clone(),
+        "--reveal".into(),
+    ])
+    .await;
+    assert!(revealed.trim().ends_with(&password), "{revealed}");
+    let events = store.events(1).await.unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|e| e.kind == "revealed" && e.message.contains("ops-anna")),
+        "{events:?}"
+    );
+}

@@ -139,6 +139,13 @@ pub async fn run(args: DemoArgs, redactor: Redactor) -> u8 {
         }
     }
     supervisor.shutdown().await;
+    if code == exit::OK {
+        println!(
+            "\n== {n}/{n}: the worker — RMM store, job queue, a provisioning job",
+            n = SCENARIO.len() + 1
+        );
+        code = worker_phase(&args, &vendor, &redactor).await;
+    }
     let customers = vendor.customers();
     vendor.shutdown().await;
     if code == exit::OK {
@@ -147,7 +154,7 @@ pub async fn run(args: DemoArgs, redactor: Redactor) -> u8 {
             .filter(|c| c.name == "Contoso Dental")
             .count();
         println!(
-            "\ndemo finished: the vendor now has {} customers ({} named Contoso Dental, with {} devices)",
+            "\ndemo finished: the vendor now has {} customers ({} named Contoso Dental, with {} devices; Fabrikam Legal provisioned by the worker)",
             customers.len(),
             contoso,
             customers
@@ -247,4 +254,80 @@ pub async fn serve(args: DemoVendorArgs) -> u8 {
     super::run::shutdown_signal().await;
     vendor.shutdown().await;
     exit::OK
+}
+
+/// The demo's worker part: a fresh store filled from an RMM file, a
+/// provisioning job submitted twice (idempotent), run by the worker daemon,
+/// then what landed in the store.
+async fn worker_phase(args: &DemoArgs, vendor: &DemoVendor, redactor: &Redactor) -> u8 {
+    use crate::secrets::crypto::StoreKey;
+    use crate::store::{JobKind, NewJob, Store};
+    use crate::worker::{WorkerConfig, run_worker};
+    use std::sync::Arc;
+    let result: Result<u8, String> = async {
+        let dir = args.artifacts.join("worker");
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        // The vendor login as files the store only references (never the values).
+        let config = vendor.config();
+        for (name, value) in [("user", &config.username), ("password", &config.password), ("totp", &config.totp_seed)] {
+            std::fs::write(dir.join(name), value).map_err(|e| e.to_string())?;
+        }
+        let abs = std::path::absolute(&dir).map_err(|e| e.to_string())?;
+        let rmm = format!(
+            "[[companies]]\nexternal_id = \"C-2001\"\nname = \"Fabrikam Legal\"\ncontact_email = \"it@fabrikam-legal.example\"\n\n\
+             [[companies.sites]]\nname = \"Head office\"\n\n\
+             [[companies.sites.machines]]\nhostname = \"FL-RECEPTION\"\nserial_number = \"SN-FL-0001\"\nstorage_total_gb = 512\nstorage_free_gb = 240\nos = \"windows\"\n\n\
+             [[companies.sites.machines]]\nhostname = \"FL-FILESERVER\"\nserial_number = \"SN-FL-0002\"\nstorage_total_gb = 8192\nstorage_free_gb = 6000\nos = \"linux\"\n\n\
+             [[vendor_accounts]]\nname = \"demo-backup-main\"\nvendor = \"demo-backup\"\nbase_url = \"{}\"\n\
+             secrets = {{ \"login.username\" = \"file:{p}/user\", \"login.password\" = \"file:{p}/password\", \"login.totp_seed\" = \"file:{p}/totp\" }}\n",
+            vendor.base_url(),
+            p = abs.display()
+        );
+        let rmm_file = dir.join("rmm.toml");
+        std::fs::write(&rmm_file, rmm).map_err(|e| e.to_string())?;
+        let store = Arc::new(Store::open(&dir.join("rmm.sqlite")).await.map_err(|e| e.to_string())?);
+        let counts = store.import(&rmm_file).await.map_err(|e| e.to_string())?;
+        println!("store {}: imported {} company, {} machines, {} vendor account", dir.join("rmm.sqlite").display(), counts.companies, counts.machines, counts.vendor_accounts);
+        let job = || NewJob {
+            kind: Some(JobKind::Provision),
+            vendor_account: Some("demo-backup-main".into()),
+            company: Some("C-2001".into()),
+            playbook: Some(args.playbooks.join("provision.toml").display().to_string()),
+            idempotency_key: Some("provision-C-2001".into()),
+            ..NewJob::default()
+        };
+        let (first, _) = store.submit(job()).await.map_err(|e| e.to_string())?;
+        let (again, created) = store.submit(job()).await.map_err(|e| e.to_string())?;
+        println!("submitted job {}; submitted again with the same idempotency key: job {} ({})", first.id, again.id, if created { "new" } else { "the same job" });
+        let (key, _) = StoreKey::generate();
+        let config = WorkerConfig {
+            concurrency: 1,
+            exit_when_idle: true,
+            idle_poll: std::time::Duration::from_millis(50),
+            artifacts_dir: args.artifacts.clone(),
+            ..WorkerConfig::default()
+        };
+        let stats = run_worker(store.clone(), Some(Arc::new(key)), config, crate::browser::DriverEndpoint::from_env(), redactor.clone(), std::future::pending())
+            .await
+            .map_err(|e| e.to_string())?;
+        let job = store.job(first.id).await.map_err(|e| e.to_string())?;
+        println!("worker: {} succeeded, {} failed; job {} is {} after {} attempt(s)", stats.succeeded, stats.failed, job.id, job.status, job.attempts);
+        for e in store.events(job.id).await.map_err(|e| e.to_string())? {
+            println!("  event {:<14} {}", e.kind, e.message);
+        }
+        println!("credentials in the store (encrypted; `panelwright credentials show ID --reveal` reads one):");
+        for c in store.credentials(None, Some(job.id)).await.map_err(|e| e.to_string())? {
+            println!("  #{:<3} {:<32} {:<12} {}", c.id, c.name, c.kind, if c.secret { "********" } else { "(not secret)" });
+        }
+        for m in store.vendor_customers(None).await.map_err(|e| e.to_string())? {
+            println!("vendor customer {} ({}) mapped to company #{}", m.vendor_ref, m.name, m.company_id.unwrap_or_default());
+        }
+        Ok(if job.status == crate::store::JobStatus::Succeeded { exit::OK } else { exit::INTERNAL })
+    }
+    .await;
+    result.unwrap_or_else(|e| {
+        eprintln!("error: {}", redactor.redact(&e));
+        exit::INTERNAL
+    })
 }

@@ -53,8 +53,11 @@ async fn prepare(job: &Job, s: &Services) -> Result<Prepared, JobFailure> {
         .vendor_account(account_name)
         .await
         .map_err(JobFailure::from_store)?;
+    // Absolute, or relative to the working directory, else to the
+    // playbooks directory; by default `<playbooks>/<vendor>/provision.toml`.
     let path = match &job.playbook {
-        Some(p) => PathBuf::from(p),
+        Some(p) if PathBuf::from(p).exists() => PathBuf::from(p),
+        Some(p) => s.config.playbooks_dir.join(p),
         None => s
             .config
             .playbooks_dir

@@ -148,6 +148,9 @@ pub(super) fn submit(conn: &mut Connection, job: NewJob, now: Millis) -> DbResul
     Ok((inserted, true))
 }
 
+/// A claimable row: id, priority, run_at, status, lease owner.
+type Candidate = (i64, i64, i64, JobStatus, Option<String>);
+
 pub(super) fn claim(
     conn: &mut Connection,
     owner: &str,
@@ -186,20 +189,39 @@ pub(super) fn claim(
     // sub-select: the event must say whether an expired lease was taken over
     // and from whom, which RETURNING (new values only) cannot tell. The
     // IMMEDIATE transaction makes the pair atomic all the same.
-    let candidate: Option<(i64, JobStatus, Option<String>)> = tx
-        .query_row(
-            "SELECT id, status, lease_owner FROM jobs
-             WHERE ((status = 'queued' AND run_at <= ?1)
-                    OR (status = 'running' AND lease_expires_at < ?1))
-               AND kind IN (SELECT value FROM json_each(?2))
-               AND (vendor_account IS NULL
-                    OR vendor_account NOT IN (SELECT value FROM json_each(?3)))
-             ORDER BY priority DESC, run_at, id
-             LIMIT 1",
+    //
+    // Two queries rather than one with `OR`: each walks the `jobs_due` index
+    // in claim order and stops at the first eligible row, where an `OR` of
+    // the two states would scan and sort every queued job at every claim.
+    let pick = |status: &str, due: &str| -> DbResult<Option<Candidate>> {
+        tx.query_row(
+            &format!(
+                "SELECT id, priority, run_at, status, lease_owner FROM jobs INDEXED BY jobs_due
+                 WHERE status = '{status}' AND {due}
+                   AND kind IN (SELECT value FROM json_each(?2))
+                   AND (vendor_account IS NULL
+                        OR vendor_account NOT IN (SELECT value FROM json_each(?3)))
+                 ORDER BY priority DESC, run_at, id
+                 LIMIT 1"
+            ),
             params![now, kinds, busy],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
         )
-        .optional()?;
+        .optional()
+        .map_err(super::DbError::from)
+    };
+    let queued = pick("queued", "run_at <= ?1")?;
+    let expired = pick("running", "lease_expires_at < ?1")?;
+    // The better of the two in claim order: priority, then run_at, then id.
+    let candidate = match (queued, expired) {
+        (Some(q), Some(e)) => Some(if (-e.1, e.2, e.0) < (-q.1, q.2, q.0) {
+            e
+        } else {
+            q
+        }),
+        (q, e) => q.or(e),
+    }
+    .map(|(id, _, _, status, owner)| (id, status, owner));
     let Some((id, previous_status, previous_owner)) = candidate else {
         tx.commit()?;
         return Ok(None);
