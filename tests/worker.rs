@@ -14,7 +14,7 @@ use common::contains;
 use panelwright::demo_vendor::{DemoDelays, DemoVendor, DemoVendorConfig};
 use panelwright::secrets::crypto::StoreKey;
 use panelwright::store::{JobKind, JobStatus, NewJob, Store};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 use tokio::process::{Child, Command};
@@ -642,9 +642,12 @@ async fn shutdown_drains_then_releases_and_cancel_stops_a_running_job() {
 
     // A short job finishes during the drain.
     let short = store.submit(noop(800)).await.unwrap().0.id;
+    // One at a time, so the job queued next waits for a free slot.
     let mut w = env.worker(&[
         "--kind",
         "noop",
+        "--concurrency",
+        "1",
         "--drain-timeout",
         "10s",
         "--idle-poll",
