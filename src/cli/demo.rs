@@ -300,7 +300,16 @@ async fn worker_phase(args: &DemoArgs, vendor: &DemoVendor, redactor: &Redactor)
         let (first, _) = store.submit(job()).await.map_err(|e| e.to_string())?;
         let (again, created) = store.submit(job()).await.map_err(|e| e.to_string())?;
         println!("submitted job {}; submitted again with the same idempotency key: job {} ({})", first.id, again.id, if created { "new" } else { "the same job" });
-        let (key, _) = StoreKey::generate();
+        // The demo's key is kept beside its store so the credentials can be
+        // revealed afterwards (a real deployment keeps the key elsewhere).
+        let (key, hex) = StoreKey::generate();
+        let key_file = dir.join("demo.key");
+        {
+            use std::io::Write;
+            use std::os::unix::fs::OpenOptionsExt;
+            let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&key_file).map_err(|e| e.to_string())?;
+            f.write_all(hex.as_bytes()).map_err(|e| e.to_string())?;
+        }
         let config = WorkerConfig {
             concurrency: 1,
             exit_when_idle: true,
@@ -316,7 +325,11 @@ async fn worker_phase(args: &DemoArgs, vendor: &DemoVendor, redactor: &Redactor)
         for e in store.events(job.id).await.map_err(|e| e.to_string())? {
             println!("  event {:<14} {}", e.kind, e.message);
         }
-        println!("credentials in the store (encrypted; `panelwright credentials show ID --reveal` reads one):");
+        println!(
+            "credentials in the store (encrypted; to read one: panelwright --store {} --key-file {} credentials show 2 --reveal):",
+            dir.join("rmm.sqlite").display(),
+            key_file.display()
+        );
         for c in store.credentials(None, Some(job.id)).await.map_err(|e| e.to_string())? {
             println!("  #{:<3} {:<32} {:<12} {}", c.id, c.name, c.kind, if c.secret { "********" } else { "(not secret)" });
         }
