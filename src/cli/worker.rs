@@ -42,6 +42,15 @@ pub struct WorkerArgs {
     /// Worker id in leases and events [default: hostname-pid].
     #[arg(long)]
     pub id: Option<String>,
+    /// Backup quota per machine: this share of its free storage [default: 0.5] …
+    #[arg(long)]
+    pub storage_share: Option<f64>,
+    /// … at most this many GiB [default: 1024] …
+    #[arg(long)]
+    pub storage_cap_gb: Option<i64>,
+    /// … and at least this many GiB [default: 10].
+    #[arg(long)]
+    pub storage_min_gb: Option<i64>,
     #[arg(long, default_value = "artifacts")]
     pub artifacts: PathBuf,
     #[arg(long, default_value = "playbooks")]
@@ -79,6 +88,19 @@ pub async fn run(
                 }
             }
         }
+    }
+    if let Some(share) = args.storage_share {
+        if !(0.0..=1.0).contains(&share) {
+            eprintln!("error: --storage-share must be between 0 and 1");
+            return exit::INVALID;
+        }
+        config.storage.share_of_free = share;
+    }
+    if let Some(cap) = args.storage_cap_gb {
+        config.storage.cap_gb = cap;
+    }
+    if let Some(min) = args.storage_min_gb {
+        config.storage.min_gb = min;
     }
     if let Some(c) = args.concurrency {
         config.concurrency = c.max(1);

@@ -174,10 +174,20 @@ pub async fn run_worker(
                 .filter(|(a, n)| **n as u32 >= limits.get(*a).copied().unwrap_or(1))
                 .map(|(a, _)| a.clone())
                 .collect();
-            let Some((job, lease)) = store
+            // A store that cannot be written right now (locked past the busy
+            // timeout, disk full) is waited out: not a reason to abandon the
+            // jobs that are running.
+            let claimed = match store
                 .claim(&config.id, config.lease, config.kinds.clone(), busy)
-                .await?
-            else {
+                .await
+            {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::error!("cannot claim: {e}");
+                    None
+                }
+            };
+            let Some((job, lease)) = claimed else {
                 break;
             };
             claimed_any = true;
