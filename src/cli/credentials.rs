@@ -4,7 +4,6 @@
 use super::exit;
 use super::jobs::when;
 use crate::secrets::crypto::StoreKey;
-use crate::store::Store;
 use secrecy::ExposeSecret;
 use std::path::Path;
 
@@ -30,12 +29,8 @@ pub enum CredentialsCommand {
 }
 
 pub async fn run(cmd: CredentialsCommand, path: &Path, key_file: Option<&Path>) -> u8 {
-    let store = match Store::open(path).await {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::INTERNAL;
-        }
+    let Some(store) = super::open_store(path).await else {
+        return exit::INTERNAL;
     };
     match cmd {
         CredentialsCommand::List { company, job } => {

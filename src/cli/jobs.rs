@@ -1,7 +1,7 @@
 //! `panelwright jobs`, `panelwright job ID`, `panelwright cancel ID`.
 
 use super::exit;
-use crate::store::{JobFilter, JobKind, JobStatus, Millis, Store};
+use crate::store::{JobFilter, JobKind, JobStatus, Millis};
 use std::path::Path;
 
 #[derive(Debug, clap::Args)]
@@ -24,18 +24,8 @@ pub(crate) fn when(ms: Millis) -> String {
     humantime::format_rfc3339_seconds(t).to_string()
 }
 
-async fn open(path: &Path) -> Option<Store> {
-    match Store::open(path).await {
-        Ok(s) => Some(s),
-        Err(e) => {
-            eprintln!("error: {e}");
-            None
-        }
-    }
-}
-
 pub async fn list(args: JobsArgs, path: &Path) -> u8 {
-    let Some(store) = open(path).await else {
+    let Some(store) = super::open_store(path).await else {
         return exit::INTERNAL;
     };
     let filter = JobFilter {
@@ -77,7 +67,7 @@ pub async fn list(args: JobsArgs, path: &Path) -> u8 {
 }
 
 pub async fn show(id: i64, path: &Path) -> u8 {
-    let Some(store) = open(path).await else {
+    let Some(store) = super::open_store(path).await else {
         return exit::INTERNAL;
     };
     let job = match store.job(id).await {
@@ -145,7 +135,7 @@ pub async fn show(id: i64, path: &Path) -> u8 {
 }
 
 pub async fn cancel(id: i64, path: &Path) -> u8 {
-    let Some(store) = open(path).await else {
+    let Some(store) = super::open_store(path).await else {
         return exit::INTERNAL;
     };
     match store.cancel(id).await {

@@ -120,6 +120,17 @@ pub async fn run(cli: Cli) -> ExitCode {
     ExitCode::from(code)
 }
 
+/// Opens the store, or says why not on standard error.
+pub(crate) async fn open_store(path: &std::path::Path) -> Option<crate::store::Store> {
+    match crate::store::Store::open(path).await {
+        Ok(s) => Some(s),
+        Err(e) => {
+            eprintln!("error: {e}");
+            None
+        }
+    }
+}
+
 /// The exit code for a failed run.
 pub fn exit_for(class: crate::engine::FailureClass) -> u8 {
     match class {

@@ -1,7 +1,6 @@
 //! `panelwright store init|import` and `panelwright key generate`.
 
 use super::exit;
-use crate::store::Store;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, clap::Subcommand)]
@@ -25,12 +24,8 @@ pub enum KeyCommand {
 }
 
 pub async fn run(cmd: StoreCommand, path: &Path) -> u8 {
-    let store = match Store::open(path).await {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::INTERNAL;
-        }
+    let Some(store) = super::open_store(path).await else {
+        return exit::INTERNAL;
     };
     match cmd {
         StoreCommand::Init => {

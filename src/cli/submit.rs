@@ -2,7 +2,7 @@
 //! job rows directly; see docs/store.md).
 
 use super::exit;
-use crate::store::{JobKind, NewJob, Store};
+use crate::store::{JobKind, NewJob};
 use std::path::Path;
 
 #[derive(Debug, clap::Args)]
@@ -71,12 +71,8 @@ pub async fn run(args: SubmitArgs, store_path: &Path) -> u8 {
     if !args.machines.is_empty() {
         params.insert("machines".into(), serde_json::json!(args.machines));
     }
-    let store = match Store::open(store_path).await {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::INTERNAL;
-        }
+    let Some(store) = super::open_store(store_path).await else {
+        return exit::INTERNAL;
     };
     let job = NewJob {
         kind: Some(args.kind),

@@ -5,7 +5,7 @@ use crate::browser::DriverEndpoint;
 use crate::playbook::validate::parse_duration;
 use crate::secrets::Redactor;
 use crate::secrets::crypto::StoreKey;
-use crate::store::{JobKind, Store};
+use crate::store::JobKind;
 use crate::worker::{WorkerConfig, run_worker};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -122,12 +122,8 @@ pub async fn run(
             None
         }
     };
-    let store = match Store::open(store_path).await {
-        Ok(s) => Arc::new(s),
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::INTERNAL;
-        }
+    let Some(store) = super::open_store(store_path).await.map(Arc::new) else {
+        return exit::INTERNAL;
     };
     let endpoint = match args.webdriver {
         Some(url) => DriverEndpoint::Remote { url },
