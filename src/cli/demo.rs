@@ -233,7 +233,15 @@ pub async fn serve(args: DemoVendorArgs) -> u8 {
         config.password,
         config.totp_seed
     );
-    if let Err(e) = std::fs::write(&args.secrets_file, secrets) {
+    // One file per secret too, for vendor accounts that reference them
+    // (`file:demo-secrets/login.password`, as in docs/example-rmm.toml).
+    let dir = std::path::Path::new("demo-secrets");
+    let files = std::fs::create_dir_all(dir).and_then(|()| {
+        std::fs::write(dir.join("login.username"), &config.username)?;
+        std::fs::write(dir.join("login.password"), &config.password)?;
+        std::fs::write(dir.join("login.totp_seed"), &config.totp_seed)
+    });
+    if let Err(e) = files.and_then(|()| std::fs::write(&args.secrets_file, secrets)) {
         eprintln!("error: cannot write {}: {e}", args.secrets_file.display());
         vendor.shutdown().await;
         return exit::INTERNAL;
@@ -243,7 +251,7 @@ pub async fn serve(args: DemoVendorArgs) -> u8 {
         vendor.base_url()
     );
     println!(
-        "its login is in {} (demo values, not real secrets)",
+        "its login is in {} and demo-secrets/ (demo values, not real secrets)",
         args.secrets_file.display()
     );
     println!(
