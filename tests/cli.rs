@@ -372,3 +372,39 @@ async fn interrupt_closes_the_browser_and_leaves_no_process() {
     }
     vendor.shutdown().await;
 }
+
+/// Regression: `panelwright jobs | head` panicked on the broken pipe ("failed
+/// printing to stdout") instead of ending quietly like any Unix tool.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn output_into_a_closed_pipe_ends_quietly() {
+    use panelwright::store::{JobKind, NewJob, Store};
+    use std::os::unix::process::ExitStatusExt;
+    use tokio::io::AsyncBufReadExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.sqlite");
+    let store = Store::open(&path).await.unwrap();
+    for _ in 0..1500 {
+        store
+            .submit(NewJob {
+                kind: Some(JobKind::Noop),
+                ..NewJob::default()
+            })
+            .await
+            .unwrap();
+    }
+    let mut child = bin()
+        .arg("--store")
+        .arg(&path)
+        .args(["jobs", "--limit", "1500"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    assert!(lines.next_line().await.unwrap().unwrap().contains("status"));
+    drop(lines); // like `head -1`: the reader goes away
+    let out = child.wait_with_output().await.unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.signal(), Some(libc::SIGPIPE), "{:?}", out.status);
+}
