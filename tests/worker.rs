@@ -286,17 +286,32 @@ async fn a_killed_worker_loses_no_secret_and_creates_no_duplicate() {
         },
     )
     .await;
-    // SIGKILL the worker, then its orphaned chromedriver and browsers.
+    // SIGKILL: nothing of the worker can clean up; its chromedriver and
+    // browsers live on as orphans until the next worker sweeps them.
     let children = std::process::Command::new("pgrep")
         .args(["-P", &first.id().unwrap().to_string()])
         .output()
         .unwrap();
+    let driver: u32 = String::from_utf8_lossy(&children.stdout)
+        .split_whitespace()
+        .next()
+        .expect("a chromedriver")
+        .parse()
+        .unwrap();
     first.start_kill().unwrap();
     first.wait().await.unwrap();
-    for pid in String::from_utf8_lossy(&children.stdout).split_whitespace() {
-        kill(pid.parse().unwrap(), "-9");
-    }
-    env.kill_leftovers();
+    let alive = |pid: u32| {
+        std::process::Command::new("kill")
+            .args(["-0", &pid.to_string()])
+            .stderr(Stdio::null())
+            .status()
+            .unwrap()
+            .success()
+    };
+    assert!(
+        alive(driver),
+        "the orphaned chromedriver survives the SIGKILL"
+    );
     assert_eq!(
         status(&store, id).await,
         JobStatus::Running,
@@ -304,6 +319,18 @@ async fn a_killed_worker_loses_no_secret_and_creates_no_duplicate() {
     );
 
     let mut second = env.worker(&["--lease", "3s", "--heartbeat", "1s"]);
+    wait_until(
+        "the second worker to take over",
+        Duration::from_secs(30),
+        || async { store.job(id).await.unwrap().attempts == 2 },
+    )
+    .await;
+    wait_until(
+        "the orphans to be swept",
+        Duration::from_secs(30),
+        || async { !alive(driver) },
+    )
+    .await;
     wait_until("the job to finish", Duration::from_secs(90), || async {
         status(&store, id).await == JobStatus::Succeeded
     })

@@ -151,6 +151,78 @@ async fn kill_tree(child: &mut Child) {
     let _ = tokio::time::timeout(Duration::from_secs(5), child.wait()).await;
 }
 
+/// Prefix of the per-session Chromium profile folders (in the temp dir).
+const PROFILE_PREFIX: &str = "panelwright-profile-";
+
+/// An unused profile folder older than this is removed by [`sweep_orphans`].
+const STALE_PROFILE_AGE: Duration = Duration::from_secs(60);
+
+/// What `/proc/<pid>` says about a process: (parent, process group, command line).
+fn proc_info(pid: u32) -> Option<(u32, u32, String)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // `pid (comm) state ppid pgrp …`; comm may hold spaces: split after ')'.
+    let mut fields = stat.rsplit_once(')')?.1.split_whitespace().skip(1);
+    let ppid = fields.next()?.parse().ok()?;
+    let pgrp = fields.next()?.parse().ok()?;
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+    Some((ppid, pgrp, cmdline))
+}
+
+/// Cleans up after a worker that was killed outright (SIGKILL, OOM, power):
+/// its chromedriver and Chromiums live on as orphans, holding memory and a
+/// profile folder each. A Chromium with one of our profiles is an orphan when
+/// its parent is init, or is a chromedriver whose own parent is init; its
+/// whole process group (chromedriver and browsers) is killed. Live workers'
+/// browsers always have a live parent chain, so they are left alone. Then
+/// profile folders no running process uses are removed.
+pub fn sweep_orphans() {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return;
+    };
+    let pids: Vec<u32> = entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse().ok())
+        .collect();
+    let tmp = std::env::temp_dir();
+    let marker = format!("--user-data-dir={}", tmp.join(PROFILE_PREFIX).display());
+    let mut in_use = Vec::new();
+    for pid in pids {
+        let Some((ppid, pgrp, cmdline)) = proc_info(pid) else {
+            continue;
+        };
+        if !cmdline.contains(&marker) {
+            continue;
+        }
+        let orphan = ppid == 1
+            || proc_info(ppid)
+                .is_some_and(|(grand, _, parent)| grand == 1 && parent.contains("chromedriver"));
+        if orphan && pgrp > 1 {
+            tracing::warn!(pid, pgrp, "killing a browser left by a worker that died");
+            kill_group_of(pgrp);
+        } else if let Some(dir) = cmdline
+            .split(&marker)
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+        {
+            in_use.push(format!("{PROFILE_PREFIX}{dir}"));
+        }
+    }
+    if let Ok(dirs) = std::fs::read_dir(&tmp) {
+        for d in dirs.flatten() {
+            let name = d.file_name().to_string_lossy().into_owned();
+            // Old enough not to be a folder another worker is setting up right now.
+            let stale = d
+                .metadata()
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t.elapsed().is_ok_and(|a| a > STALE_PROFILE_AGE));
+            if name.starts_with(PROFILE_PREFIX) && !in_use.contains(&name) && stale {
+                let _ = std::fs::remove_dir_all(d.path());
+            }
+        }
+    }
+}
+
 /// Kills what is left of a dead chromedriver's process group (orphaned Chromiums).
 fn kill_group_of(pid: u32) {
     let _ = std::process::Command::new("kill")
@@ -315,6 +387,7 @@ impl DriverSupervisor {
     pub async fn start(endpoint: DriverEndpoint) -> BrowserResult<Self> {
         match &endpoint {
             DriverEndpoint::Managed { binary } => {
+                sweep_orphans();
                 let driver = ManagedDriver::spawn(binary.clone()).await?;
                 let current = (driver.url(), driver.child.id());
                 Ok(Self {
@@ -376,7 +449,7 @@ impl DriverSupervisor {
         let profile = if managed {
             Some(
                 tempfile::Builder::new()
-                    .prefix("panelwright-profile-")
+                    .prefix(PROFILE_PREFIX)
                     .tempdir()
                     .map_err(|source| BrowserError::Io {
                         context: "creating a Chromium profile folder".into(),
