@@ -865,7 +865,7 @@ impl<'a> Validator<'a> {
                 let on = r.on.as_deref().map(|s| css(self, s, "on"));
                 Action::Press {
                     keys: keys?,
-                    on: on.map_or(Some(None), |o| o.map(Some))?,
+                    on: optional(on)?,
                 }
             }
             "upload" => {
@@ -887,7 +887,7 @@ impl<'a> Validator<'a> {
                 let within = r.within.as_deref().map(|s| css(self, s, "in"));
                 Action::WaitText {
                     text: text?,
-                    within: within.map_or(Some(None), |o| o.map(Some))?,
+                    within: optional(within)?,
                 }
             }
             "wait_url" => Action::WaitUrl {
@@ -933,7 +933,7 @@ impl<'a> Validator<'a> {
                         wait: None,
                     },
                     expect: action == "assert",
-                    message: message.map_or(Some(None), |o| o.map(Some))?,
+                    message: optional(message)?,
                 }
             }
             "assert_text" => {
@@ -943,10 +943,10 @@ impl<'a> Validator<'a> {
                 Action::Assert {
                     condition: Condition::Text {
                         text: text?,
-                        within: within.map_or(Some(None), |o| o.map(Some))?,
+                        within: optional(within)?,
                     },
                     expect: true,
-                    message: message.map_or(Some(None), |o| o.map(Some))?,
+                    message: optional(message)?,
                 }
             }
             "if_present" | "if_missing" | "if_text" | "if" | "unless" => {
@@ -969,7 +969,7 @@ impl<'a> Validator<'a> {
                         let within = r.within.as_deref().map(|s| css(self, s, "in"));
                         Condition::Text {
                             text: text?,
-                            within: within.map_or(Some(None), |o| o.map(Some))?,
+                            within: optional(within)?,
                         }
                     }
                     _ => {
@@ -1006,7 +1006,7 @@ impl<'a> Validator<'a> {
                 Action::ForEach {
                     source,
                     alias,
-                    key: key.map_or(Some(None), |o| o.map(Some))?,
+                    key: optional(key)?,
                     body,
                 }
             }
@@ -1214,9 +1214,9 @@ impl<'a> Validator<'a> {
             save_as: r.extract.clone().unwrap_or_default(),
             rows: rows?,
             fields,
-            next: next.map_or(Some(None), |o| o.map(Some))?,
+            next: optional(next)?,
             max_pages,
-            empty: empty.map_or(Some(None), |o| o.map(Some))?,
+            empty: optional(empty)?,
         })
     }
 
@@ -1611,6 +1611,17 @@ fn article(word: &str) -> &'static str {
         "an"
     } else {
         "a"
+    }
+}
+
+/// An optional part of a step: `None` when absent, `Some(None)` when present
+/// but invalid (already reported), `Some(Some(v))` when valid — turned into
+/// "give up on the step" (`None`) or the optional value.
+fn optional<T>(part: Option<Option<T>>) -> Option<Option<T>> {
+    match part {
+        None => Some(None),
+        Some(None) => None,
+        Some(Some(v)) => Some(Some(v)),
     }
 }
 
