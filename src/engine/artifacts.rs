@@ -3,21 +3,30 @@
 //! page's DOM is masked before the screenshot is taken.
 
 use crate::browser::Browser;
-use crate::secrets::Redactor;
 use std::path::{Path, PathBuf};
 
 /// Replaces every secret value in the page's text nodes and form fields with
-/// dots, remembering the originals so [`UNMASK_JS`] can put them back.
+/// dots — in the document and in every same-origin frame inside it —
+/// remembering the originals so [`UNMASK_JS`] can put them back. Returns how
+/// many places were masked, or -1 when a frame could not be reached (a
+/// cross-origin frame: its pixels cannot be vouched for).
 pub const MASK_JS: &str = r#"
 const secrets = arguments[0];
 const restore = [];
+let unreachable = false;
 const mask = (s) => { let out = s; for (const x of secrets) { if (x && out.includes(x)) out = out.split(x).join('••••••'); } return out; };
-const walker = document.createTreeWalker(document.documentElement, NodeFilter.SHOW_TEXT);
-let n;
-while ((n = walker.nextNode())) { const m = mask(n.nodeValue); if (m !== n.nodeValue) { restore.push([n, 'text', n.nodeValue]); n.nodeValue = m; } }
-for (const el of document.querySelectorAll('input, textarea')) { const v = el.value || ''; const m = mask(v); if (m !== v) { restore.push([el, 'value', v]); el.value = m; } }
+const maskDoc = (doc) => {
+  const walker = doc.createTreeWalker(doc.documentElement, NodeFilter.SHOW_TEXT);
+  let n;
+  while ((n = walker.nextNode())) { const m = mask(n.nodeValue); if (m !== n.nodeValue) { restore.push([n, 'text', n.nodeValue]); n.nodeValue = m; } }
+  for (const el of doc.querySelectorAll('input, textarea')) { const v = el.value || ''; const m = mask(v); if (m !== v) { restore.push([el, 'value', v]); el.value = m; } }
+  for (const f of doc.querySelectorAll('iframe, frame')) {
+    try { if (f.contentDocument && f.contentDocument.documentElement) { maskDoc(f.contentDocument); } else { unreachable = true; } } catch (e) { unreachable = true; }
+  }
+};
+maskDoc(document);
 window.__panelwrightRestore = restore;
-return restore.length;
+return unreachable ? -1 : restore.length;
 "#;
 
 pub const UNMASK_JS: &str = r#"
@@ -26,21 +35,28 @@ window.__panelwrightRestore = null;
 return true;
 "#;
 
-/// Takes a screenshot with secrets masked in the DOM, restoring the page after.
-pub async fn masked_screenshot(browser: &mut dyn Browser, redactor: &Redactor) -> Option<Vec<u8>> {
-    let values: Vec<serde_json::Value> = redactor
-        .values()
-        .into_iter()
+/// A screenshot of the top-level page with `secrets` masked in its DOM (and
+/// same-origin frames), the page restored after. `None` when the page could
+/// not be masked: no picture is better than one showing a secret. The caller
+/// must be at the top-level browsing context.
+pub async fn masked_screenshot(browser: &mut dyn Browser, secrets: &[String]) -> Option<Vec<u8>> {
+    let values: Vec<serde_json::Value> = secrets
+        .iter()
+        .cloned()
         .map(serde_json::Value::String)
         .collect();
     let masked = browser
         .execute(MASK_JS, vec![serde_json::Value::Array(values)])
-        .await
-        .is_ok();
-    let png = browser.screenshot().await.ok();
-    if masked {
-        let _ = browser.execute(UNMASK_JS, vec![]).await;
-    }
+        .await;
+    let png = match masked {
+        Ok(n) if n.as_i64().is_some_and(|n| n >= 0) => browser.screenshot().await.ok(),
+        Ok(_) => {
+            tracing::warn!("a frame of the page could not be masked: no screenshot taken");
+            None
+        }
+        Err(_) => None,
+    };
+    let _ = browser.execute(UNMASK_JS, vec![]).await;
     png
 }
 

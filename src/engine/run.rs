@@ -102,6 +102,8 @@ pub async fn run_playbook(
         failed_at: None,
         downloads: None,
         artifacts: Vec::new(),
+        frames: Vec::new(),
+        secret_values: inputs.secrets.exposed_values(),
     };
     let started = Instant::now();
     let result = engine.prepare().await;
@@ -197,6 +199,11 @@ struct Engine<'r> {
     failed_at: Option<(String, String)>,
     downloads: Option<PathBuf>,
     artifacts: Vec<PathBuf>,
+    /// Selectors of the frames entered, outermost first.
+    frames: Vec<String>,
+    /// This run's secret values (given and captured), the only ones sent to
+    /// the page for masking: never another account's or another run's.
+    secret_values: Vec<String>,
 }
 
 impl<'r> Engine<'r> {
@@ -316,6 +323,7 @@ impl<'r> Engine<'r> {
                 // should show the frame's page, where the step failed.
                 if result.is_ok() {
                     self.browser.leave_frame().await?;
+                    self.frames.pop();
                 }
                 result
             }
@@ -574,17 +582,25 @@ impl<'r> Engine<'r> {
                 let css = self.render(css)?;
                 self.wait_present(&css, budget, true).await?;
                 self.browser.enter_frame(&css).await?;
+                self.frames.push(css);
                 return Ok(Next::Frame(body));
             }
             Action::Screenshot { name } => {
-                let png = artifacts::masked_screenshot(self.browser, self.redactor)
-                    .await
-                    .ok_or_else(|| {
-                        StepError::Browser(BrowserError::Driver {
-                            call: "screenshot",
-                            detail: "no image".into(),
-                        })
-                    })?;
+                // The picture is of the whole page: take it from the top
+                // level (masking every frame), then go back into the frames.
+                for _ in 0..self.frames.len() {
+                    self.browser.leave_frame().await?;
+                }
+                let png = artifacts::masked_screenshot(self.browser, &self.secret_values).await;
+                for css in self.frames.clone() {
+                    self.browser.enter_frame(&css).await?;
+                }
+                let png = png.ok_or_else(|| {
+                    StepError::Browser(BrowserError::Driver {
+                        call: "screenshot",
+                        detail: "the page could not be masked (or captured)".into(),
+                    })
+                })?;
                 let path = artifacts::write(&self.run_dir, &format!("{name}.png"), &png)
                     .map_err(|e| StepError::Download(format!("cannot save screenshot: {e}")))?;
                 self.artifacts.push(path);
@@ -612,6 +628,7 @@ impl<'r> Engine<'r> {
         if secret && let CapturedValue::Text(s) = &value {
             self.redactor
                 .add(&format!("captures.{name}"), s.expose_secret());
+            self.secret_values.push(s.expose_secret().to_string());
         }
         self.captures.insert(name.to_string(), value.clone());
         if ephemeral {
@@ -850,7 +867,12 @@ impl<'r> Engine<'r> {
                     _ => false,
                 };
                 if (!rows.is_empty() && changed) || empty_shown {
-                    break rows;
+                    break Some(rows);
+                }
+                // A "next" control that only looks disabled (CSS,
+                // aria-disabled) was clicked on the last page: nothing changed.
+                if page > 1 && !rows.is_empty() && Instant::now() >= deadline {
+                    break None;
                 }
                 if Instant::now() >= deadline {
                     let what = if page == 1 {
@@ -864,6 +886,10 @@ impl<'r> Engine<'r> {
                     });
                 }
                 tokio::time::sleep(self.config.poll_interval).await;
+            };
+            let Some(rows) = rows else {
+                tracing::debug!(page, "the next-page control changed nothing: last page");
+                break;
             };
             all.extend(rows.iter().cloned());
             previous = Some(rows);
@@ -950,9 +976,14 @@ impl<'r> Engine<'r> {
         // Bounded: the browser may be what failed (a poisoned session
         // answers at once; a hung one is cut off by the budget).
         let grab = async {
-            let png = artifacts::masked_screenshot(self.browser, self.redactor).await;
+            // The HTML of the frame where the step failed, the picture of
+            // the whole page (masked from the top level).
             let html = self.browser.page_source().await.ok();
             let url = self.browser.current_url().await.ok();
+            for _ in 0..self.frames.len() {
+                let _ = self.browser.leave_frame().await;
+            }
+            let png = artifacts::masked_screenshot(self.browser, &self.secret_values).await;
             (png, html, url)
         };
         if let Ok((png, html, url)) = tokio::time::timeout(ARTIFACT_CALL_BUDGET, grab).await {

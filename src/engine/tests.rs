@@ -29,6 +29,10 @@ struct FakeBrowser {
     failures: BTreeMap<&'static str, Vec<BrowserError>>,
     http_status: u64,
     source: String,
+    /// What the page's masking script answers (-1: a frame was unreachable).
+    mask_result: i64,
+    /// The secret values each masking call was given.
+    masked_with: Vec<Vec<String>>,
 }
 
 impl FakeBrowser {
@@ -140,10 +144,22 @@ impl Browser for FakeBrowser {
     async fn execute(
         &mut self,
         script: &str,
-        _args: Vec<serde_json::Value>,
+        args: Vec<serde_json::Value>,
     ) -> BrowserResult<serde_json::Value> {
         if script.contains("responseStatus") {
             return Ok(serde_json::json!(self.http_status));
+        }
+        if script.contains("maskDoc") {
+            let values = args[0]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|v| v.as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default();
+            self.masked_with.push(values);
+            return Ok(serde_json::json!(self.mask_result));
         }
         Ok(serde_json::Value::Null)
     }
@@ -433,4 +449,74 @@ async fn frames_are_entered_and_left() {
         b.calls,
         ["enter iframe#b", "click #in", "leave", "click #out"]
     );
+}
+
+/// Only this run's secrets are sent to the page for masking — never values
+/// another run registered with the (shared) redactor.
+#[tokio::test]
+async fn screenshots_mask_only_this_runs_secrets() {
+    let pb = playbook(
+        "[[steps]]\ncapture = \"pw\"\nfrom = \"#pw\"\nsecret = true\n[[steps]]\nscreenshot = \"page\"\n",
+    );
+    let mut b = FakeBrowser::default().with("#pw", "one-time-S3cret");
+    let dir = tempfile::tempdir().unwrap();
+    let config = EngineConfig {
+        poll_interval: Duration::from_millis(1),
+        artifacts_dir: dir.path().to_path_buf(),
+        default_timeout: None,
+    };
+    let redactor = Redactor::new();
+    redactor.add("captures.other_customer", "SOMEONE-ELSES-KEY");
+    let report = run_playbook(
+        &pb,
+        &mut b,
+        &inputs(&[]),
+        &config,
+        &mut NoopObserver,
+        &redactor,
+    )
+    .await;
+    assert!(report.succeeded(), "{:?}", report.failure);
+    let mut sent = b.masked_with.concat();
+    sent.sort();
+    assert_eq!(sent, ["hunter2-hunter2", "one-time-S3cret"]);
+    assert!(report.artifacts.iter().any(|p| p.ends_with("page.png")));
+}
+
+/// A page that cannot be fully masked (a cross-origin frame) gets no
+/// screenshot: the step fails rather than save secrets in pixels.
+#[tokio::test]
+async fn no_screenshot_when_the_page_cannot_be_masked() {
+    let pb = playbook("[[steps]]\nscreenshot = \"page\"\n");
+    let mut b = FakeBrowser {
+        mask_result: -1,
+        ..FakeBrowser::default()
+    };
+    let (report, _) = run(&pb, &mut b, &inputs(&[])).await;
+    let f = report.failure.expect("must fail");
+    assert!(f.message.contains("could not be masked"), "{}", f.message);
+    assert!(
+        !report
+            .artifacts
+            .iter()
+            .any(|p| p.ends_with("page.png") || p.ends_with("failure.png"))
+    );
+}
+
+/// Regression: a "next" link that is disabled only by CSS was clicked on the
+/// last page, nothing changed, and the extraction failed with a timeout.
+#[tokio::test]
+async fn pagination_ends_when_next_changes_nothing() {
+    let pb = playbook(
+        "[[steps]]\nextract = \"rows\"\nfrom = \"tr.r\"\nfields = { name = \"td\" }\nnext = \"a.next\"\ntimeout = \"30ms\"\n",
+    );
+    let mut b = FakeBrowser::default().with("a.next", "");
+    b.source = "<table><tr class=r><td>A</td></tr><tr class=r><td>B</td></tr></table>".into();
+    let (report, _) = run(&pb, &mut b, &inputs(&[])).await;
+    assert!(report.succeeded(), "{:?}", report.failure);
+    let CapturedValue::Rows(rows) = &report.output("rows").unwrap().value else {
+        panic!()
+    };
+    assert_eq!(rows.len(), 2, "page one, once");
+    assert_eq!(b.calls, ["click a.next"]);
 }

@@ -9,9 +9,7 @@
 //! before they create.
 
 use super::{CancelSignal, JobFailure, Services, cancelled};
-use crate::engine::{
-    CapturedValue, EngineConfig, FailureClass, Output, RunInputs, RunObserver, run_playbook,
-};
+use crate::engine::{CapturedValue, EngineConfig, Output, RunInputs, RunObserver, run_playbook};
 use crate::playbook::Playbook;
 use crate::playbook::params::{self, ParamType, ParamValue};
 use crate::secrets::SecretValues;
@@ -92,6 +90,11 @@ async fn prepare(job: &Job, s: &Services) -> Result<Prepared, JobFailure> {
     }
     let only: Vec<String> = match job.params.get(MACHINES_PARAM) {
         None => Vec::new(),
+        Some(serde_json::Value::Array(items)) if items.is_empty() => {
+            return Err(JobFailure::permanent(
+                "`machines` is empty: leave it out to provision all of the company's machines",
+            ));
+        }
         Some(serde_json::Value::Array(items)) => items
             .iter()
             .map(|v| {
@@ -161,9 +164,7 @@ fn build_params(
         ("account_id", company.account_id.clone()),
         (
             "credit_limit",
-            company
-                .credit_limit_minor
-                .map(|m| format!("{}.{:02}", m / 100, (m % 100).abs())),
+            company.credit_limit_minor.map(minor_to_decimal),
         ),
     ];
     for (name, value) in company_values {
@@ -213,6 +214,13 @@ fn build_params(
 }
 
 const GIB: i64 = 1024 * 1024 * 1024;
+
+/// Minor units (cents) as decimal text: -50 → "-0.50".
+fn minor_to_decimal(minor: i64) -> String {
+    let sign = if minor < 0 { "-" } else { "" };
+    let abs = minor.unsigned_abs();
+    format!("{sign}{}.{:02}", abs / 100, abs % 100)
+}
 
 /// Stores every capture the moment the engine reads it.
 struct StoreRecorder<'a> {
@@ -340,10 +348,9 @@ pub async fn run(
             "stopped: lease lost, cancelled or shutting down",
         ));
     };
-    let healthy = report
-        .failure
-        .as_ref()
-        .is_none_or(|f| f.class != FailureClass::Transient);
+    // Only a session that just completed a run is known to be in a good
+    // state; after any failure it may be hung, inside a frame or mid-form.
+    let healthy = report.failure.is_none();
     s.browsers
         .give_back(&prepared.account, browser, healthy)
         .await;
@@ -382,6 +389,14 @@ pub async fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn money_keeps_its_sign() {
+        assert_eq!(minor_to_decimal(250_000), "2500.00");
+        assert_eq!(minor_to_decimal(-50), "-0.50");
+        assert_eq!(minor_to_decimal(-1234), "-12.34");
+        assert_eq!(minor_to_decimal(7), "0.07");
+    }
 
     #[test]
     fn kinds_from_names() {

@@ -48,6 +48,14 @@ impl SecretValues {
         self.values.get(name)
     }
 
+    /// The values in clear, for masking a page before a screenshot.
+    pub fn exposed_values(&self) -> Vec<String> {
+        self.values
+            .values()
+            .map(|v| v.expose_secret().to_string())
+            .collect()
+    }
+
     pub fn names(&self) -> impl Iterator<Item = &String> {
         self.values.keys()
     }

@@ -157,7 +157,8 @@ pub async fn run_worker(
     });
     // Tells running jobs to stop (after the drain timeout).
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let mut running: JoinSet<(Option<String>, Finished)> = JoinSet::new();
+    let mut running: JoinSet<Finished> = JoinSet::new();
+    let mut task_accounts: HashMap<tokio::task::Id, Option<String>> = HashMap::new();
     let mut per_account: HashMap<String, usize> = HashMap::new();
     let mut limits: HashMap<String, u32> = HashMap::new();
     let mut stats = WorkerStats::default();
@@ -206,15 +207,9 @@ pub async fn run_worker(
             let stop = stop_rx.clone();
             let span =
                 tracing::info_span!("job", id = job.id, kind = ?job.kind, attempt = job.attempts);
-            running.spawn(
-                async move {
-                    (
-                        job.vendor_account.clone(),
-                        attempt(job, lease, services, stop).await,
-                    )
-                }
-                .instrument(span),
-            );
+            let account = job.vendor_account.clone();
+            let task = running.spawn(attempt(job, lease, services, stop).instrument(span));
+            task_accounts.insert(task.id(), account);
         }
         if !draining && running.is_empty() && !claimed_any && config.exit_when_idle {
             break;
@@ -225,11 +220,19 @@ pub async fn run_worker(
             config.idle_poll
         };
         tokio::select! {
-            Some(done) = running.join_next(), if !running.is_empty() => {
-                if let Ok((account, finished)) = done {
-                    if let Some(a) = account && let Some(n) = per_account.get_mut(&a) {
-                        *n = n.saturating_sub(1);
+            Some(done) = running.join_next_with_id(), if !running.is_empty() => {
+                // A panicked attempt frees its account's slot too.
+                let (id, finished) = match done {
+                    Ok((id, f)) => (id, Some(f)),
+                    Err(e) => {
+                        tracing::error!("a job attempt panicked: {e}");
+                        (e.id(), None)
                     }
+                };
+                if let Some(Some(a)) = task_accounts.remove(&id) && let Some(n) = per_account.get_mut(&a) {
+                    *n = n.saturating_sub(1);
+                }
+                if let Some(finished) = finished {
                     match finished {
                         Finished::Succeeded => stats.succeeded += 1,
                         Finished::Failed => stats.failed += 1,
@@ -263,6 +266,46 @@ pub async fn run_worker(
     Ok(stats)
 }
 
+/// The final, fenced write of an attempt, retried while the store is busy
+/// (for up to half the lease, which still protects the job): dropping it
+/// would re-run a job that is done.
+async fn retry_write<T, F, Fut>(
+    config: &WorkerConfig,
+    write: F,
+) -> Result<T, crate::store::StoreError>
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Result<T, crate::store::StoreError>>,
+{
+    use crate::retry::Attempt;
+    use crate::store::StoreError;
+    let policy = RetryPolicy {
+        initial: Duration::from_millis(100),
+        max_interval: Duration::from_secs(2),
+        max_elapsed: config.lease / 2,
+        ..RetryPolicy::default()
+    };
+    policy
+        .run(|| async {
+            write().await.map_err(|e| match e {
+                StoreError::Sqlite { .. } => Attempt::Retry(e),
+                other => Attempt::GiveUp(other),
+            })
+        })
+        .await
+}
+
+/// Aborts its tasks when dropped.
+struct AbortOnDrop(Vec<tokio::task::JoinHandle<()>>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        for t in &self.0 {
+            t.abort();
+        }
+    }
+}
+
 /// One attempt of a claimed job, with its heartbeat, ending in exactly one
 /// fenced write (complete, fail or release).
 async fn attempt(
@@ -282,16 +325,26 @@ async fn attempt(
         );
         let (period, extend) = (s.config.heartbeat, s.config.lease);
         tokio::spawn(async move {
+            let mut last_ok = std::time::Instant::now();
             loop {
                 tokio::time::sleep(period).await;
-                match store.heartbeat(&lease, extend).await {
-                    Ok(true) => {}
-                    Ok(false) => {
-                        lost.store(true, std::sync::atomic::Ordering::SeqCst);
-                        let _ = cancel_tx.send(true);
-                        break;
+                let give_up = match store.heartbeat(&lease, extend).await {
+                    Ok(true) => {
+                        last_ok = std::time::Instant::now();
+                        false
                     }
-                    Err(e) => tracing::warn!("heartbeat failed: {e}"),
+                    Ok(false) => true,
+                    // The store cannot be written: stop before the lease can
+                    // expire and another worker drive the same customer.
+                    Err(e) => {
+                        tracing::warn!("heartbeat failed: {e}");
+                        last_ok.elapsed() + period >= extend * 3 / 4
+                    }
+                };
+                if give_up {
+                    lost.store(true, std::sync::atomic::Ordering::SeqCst);
+                    let _ = cancel_tx.send(true);
+                    break;
                 }
             }
         })
@@ -305,35 +358,39 @@ async fn attempt(
             }
         })
     };
+    // Aborted however this function ends, a panic in the job included: a
+    // heartbeat left running would keep a dead job's lease alive forever.
+    let _guard = AbortOnDrop(vec![heartbeat, stopper]);
     tracing::info!(job = job.id, "started");
     let result = jobs::run(&job, &lease, &s, cancel_rx).await;
-    heartbeat.abort();
-    stopper.abort();
+    drop(_guard);
     if lost.load(std::sync::atomic::Ordering::SeqCst) {
         tracing::warn!("lease lost (expired or cancelled): result not recorded");
         return Finished::LeaseLost;
     }
     let stopping = *cancel_tx.borrow();
     match result {
-        Ok(summary) => match s.store.complete(&lease, summary).await {
-            Ok(true) => {
-                tracing::info!("succeeded");
-                Finished::Succeeded
+        Ok(summary) => {
+            match retry_write(&s.config, || s.store.complete(&lease, summary.clone())).await {
+                Ok(true) => {
+                    tracing::info!("succeeded");
+                    Finished::Succeeded
+                }
+                Ok(false) => Finished::LeaseLost,
+                Err(e) => {
+                    tracing::error!("cannot record success: {e}");
+                    Finished::LeaseLost
+                }
             }
-            Ok(false) => Finished::LeaseLost,
-            Err(e) => {
-                tracing::error!("cannot record success: {e}");
-                Finished::LeaseLost
-            }
-        },
-        Err(_) if stopping => match s.store.release(&lease).await {
+        }
+        Err(_) if stopping => match retry_write(&s.config, || s.store.release(&lease)).await {
             Ok(true) => Finished::Released,
             _ => Finished::LeaseLost,
         },
         Err(JobFailure { class, message }) => {
             let message = s.redactor.redact(&message);
             let delay = s.config.retry.jittered_delay(job.attempts);
-            match s.store.fail(&lease, class, &message, delay).await {
+            match retry_write(&s.config, || s.store.fail(&lease, class, &message, delay)).await {
                 Ok(FailOutcome::Retrying { .. }) => {
                     tracing::warn!(%class, "attempt failed, retry scheduled: {message}");
                     Finished::Retried
