@@ -104,6 +104,7 @@ pub async fn run_playbook(
         artifacts: Vec::new(),
         frames: Vec::new(),
         secret_values: inputs.secrets.exposed_values(),
+        ephemeral_values: Vec::new(),
     };
     let started = Instant::now();
     let result = engine.prepare().await;
@@ -129,6 +130,9 @@ pub async fn run_playbook(
             Some(failure)
         }
     };
+    for v in &engine.ephemeral_values {
+        redactor.forget(v);
+    }
     RunReport {
         run_id,
         playbook: playbook.name.clone(),
@@ -204,6 +208,9 @@ struct Engine<'r> {
     /// This run's secret values (given and captured), the only ones sent to
     /// the page for masking: never another account's or another run's.
     secret_values: Vec<String>,
+    /// Secrets that die with the run (TOTP codes): forgotten by the
+    /// redactor at its end.
+    ephemeral_values: Vec<String>,
 }
 
 impl<'r> Engine<'r> {
@@ -629,6 +636,9 @@ impl<'r> Engine<'r> {
             self.redactor
                 .add(&format!("captures.{name}"), s.expose_secret());
             self.secret_values.push(s.expose_secret().to_string());
+            if ephemeral {
+                self.ephemeral_values.push(s.expose_secret().to_string());
+            }
         }
         self.captures.insert(name.to_string(), value.clone());
         if ephemeral {

@@ -37,15 +37,31 @@ impl Redactor {
         Self::default()
     }
 
+    /// The forms a value takes in text: raw, HTML-escaped, URL-encoded.
+    fn forms(value: &str) -> Vec<String> {
+        vec![
+            value.to_string(),
+            html_escape(value),
+            crate::playbook::template::urlencode(value),
+            value.replace('\'', "&#x27;"),
+        ]
+    }
+
+    /// Stops redacting a value that no longer matters (a used TOTP code), so
+    /// a long-running worker's list does not grow without end.
+    pub fn forget(&self, value: &str) {
+        let forms = Self::forms(value);
+        let mut needles = self.needles.write().unwrap_or_else(|e| e.into_inner());
+        needles.retain(|(n, _)| !forms.contains(n));
+    }
+
     /// Registers a secret value under a label (`captures.api_key`).
     pub fn add(&self, label: &str, value: &str) {
         if value.chars().count() < MIN_SECRET_LEN {
             return;
         }
         let replacement = format!("[redacted:{label}]");
-        let mut forms = vec![value.to_string(), html_escape(value)];
-        forms.push(crate::playbook::template::urlencode(value));
-        forms.push(value.replace('\'', "&#x27;"));
+        let forms = Self::forms(value);
         let mut needles = self.needles.write().unwrap_or_else(|e| e.into_inner());
         for form in forms {
             if !needles.iter().any(|(n, _)| *n == form) {
@@ -156,6 +172,15 @@ mod tests {
         assert!(!out.contains("ss&lt;w"), "{out}");
         assert!(!out.contains("ss%3Cw"), "{out}");
         assert_eq!(out.matches("[redacted:captures.admin_password]").count(), 3);
+    }
+
+    #[test]
+    fn forgotten_values_are_no_longer_redacted() {
+        let r = Redactor::new();
+        r.add("captures.otp", "123456");
+        assert_eq!(r.redact("code 123456"), "code [redacted:captures.otp]");
+        r.forget("123456");
+        assert_eq!(r.redact("code 123456"), "code 123456");
     }
 
     #[test]

@@ -147,6 +147,7 @@ pub async fn run_worker(
         endpoint,
         config.reuse_sessions,
         config.session_idle_max,
+        config.concurrency,
     ));
     let services = Arc::new(Services {
         store: store.clone(),

@@ -27,12 +27,14 @@ pub struct BrowserPool {
     reuse: bool,
     /// An idle session older than this is closed rather than reused.
     idle_max: Duration,
+    /// At most this many idle sessions are kept, all accounts together.
+    max_idle: usize,
     pub created: AtomicU64,
     pub reused: AtomicU64,
 }
 
 impl BrowserPool {
-    pub fn new(endpoint: DriverEndpoint, reuse: bool, idle_max: Duration) -> Self {
+    pub fn new(endpoint: DriverEndpoint, reuse: bool, idle_max: Duration, max_idle: usize) -> Self {
         Self {
             endpoint,
             options: SessionOptions::default(),
@@ -40,6 +42,7 @@ impl BrowserPool {
             idle: Mutex::new(HashMap::new()),
             reuse,
             idle_max,
+            max_idle,
             created: AtomicU64::new(0),
             reused: AtomicU64::new(0),
         }
@@ -73,14 +76,35 @@ impl BrowserPool {
     /// After a job: keep the session for the account's next job when it is
     /// healthy and reuse is on, else close it.
     pub async fn give_back(&self, account: &str, browser: WebDriverBrowser, healthy: bool) {
-        if self.reuse && healthy && !browser.is_closed() {
+        if !(self.reuse && healthy && !browser.is_closed()) {
+            self.discard(browser).await;
+            return;
+        }
+        // Keep it, and close what is too old or too many across all accounts:
+        // an account that gets no more jobs must not hold a Chromium forever.
+        let expired = {
             let mut idle = self.idle.lock().await;
             idle.entry(account.to_string()).or_default().push(Idle {
                 browser,
                 since: Instant::now(),
             });
-        } else {
-            self.discard(browser).await;
+            let mut all: Vec<(String, Idle)> = idle
+                .drain()
+                .flat_map(|(a, v)| v.into_iter().map(move |i| (a.clone(), i)))
+                .collect();
+            all.sort_by_key(|(_, i)| std::cmp::Reverse(i.since));
+            let mut expired = Vec::new();
+            for (n, (a, i)) in all.into_iter().enumerate() {
+                if n < self.max_idle && i.since.elapsed() < self.idle_max {
+                    idle.entry(a).or_default().push(i);
+                } else {
+                    expired.push(i.browser);
+                }
+            }
+            expired
+        };
+        for b in expired {
+            self.discard(b).await;
         }
     }
 
