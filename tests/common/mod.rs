@@ -6,6 +6,8 @@
 
 #![allow(dead_code)]
 
+pub mod worker_env;
+
 use panelwright::browser::{Browser, DriverEndpoint, DriverSupervisor};
 use panelwright::demo_vendor::{DemoVendor, DemoVendorConfig};
 use panelwright::engine::{

@@ -1,0 +1,18 @@
+//! Regression tests, kept together and named after what they pin (as
+//! ripgrep's `tests/regression.rs`). Each test says in one line what broke.
+//! Every one of them failed before its fix.
+//!
+//! - [`secrets`]: one-time secrets are never silently lost; credentials have one current value (issue 6 §1, §2)
+//! - [`browsers`]: no browser outlives its worker (issue 6 §3)
+//! - [`paths`]: files, URLs and references stay where they belong (issue 6 §4)
+//! - [`sqlite`]: the RMM's documented SQL works with an older, non-bundled SQLite (issue 6 §5)
+//! - [`classes`]: honest failure classes, a checker that scales (issue 6 §6)
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod browsers;
+mod classes;
+mod paths;
+mod secrets;
+mod sqlite;
