@@ -5,6 +5,7 @@
 //! - [`engine`]: runs a validated playbook against a [`browser::Browser`]; step trace, outputs, failure classes.
 //! - [`browser`]: the `Browser` trait, its fantoccini implementation and chromedriver supervision.
 //! - [`secrets`]: secret values, TOTP codes and the one redactor all output passes through.
+//! - [`paths`]: the one confinement check for files a run reads, and what a vendor URL may be.
 //! - [`retry`]: the one place that retries (wraps the `backoff` crate).
 //! - [`demo_vendor`]: a realistic fake vendor partner console used by the demo and the tests.
 //! - [`store`]: the RMM store in SQLite: schema, job queue, credentials.
@@ -17,6 +18,7 @@ pub mod cli;
 pub mod demo_vendor;
 pub mod engine;
 pub mod jobs;
+pub mod paths;
 pub mod playbook;
 pub mod retry;
 pub mod secrets;

@@ -58,6 +58,15 @@ pub struct Cli {
         env = "PANELWRIGHT_STORE"
     )]
     pub store: std::path::PathBuf,
+    /// Folder that `file:` secret references of vendor accounts must stay
+    /// inside (checked at `store import` and when the worker runs a job).
+    #[arg(
+        long,
+        global = true,
+        default_value = crate::secrets::DEFAULT_SECRETS_DIR,
+        env = "PANELWRIGHT_SECRETS_DIR"
+    )]
+    pub secrets_dir: std::path::PathBuf,
     /// File holding the credential encryption key (else $PANELWRIGHT_KEY).
     #[arg(long, global = true, env = "PANELWRIGHT_KEY_FILE")]
     pub key_file: Option<std::path::PathBuf>,
@@ -104,14 +113,15 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Run(args) => run::run(args, redactor).await,
         Command::Demo(args) => demo::run(args, redactor).await,
         Command::DemoVendor(args) => demo::serve(args).await,
-        Command::Store(cmd) => store::run(cmd, &cli.store).await,
+        Command::Store(cmd) => store::run(cmd, &cli.store, &cli.secrets_dir).await,
         Command::Key(cmd) => store::key(cmd),
         Command::Submit(args) => submit::run(args, &cli.store).await,
         Command::Jobs(args) => jobs::list(args, &cli.store).await,
         Command::Job { id } => jobs::show(id, &cli.store).await,
         Command::Cancel { id } => jobs::cancel(id, &cli.store).await,
         Command::Worker(args) => {
-            worker::run(args, &cli.store, cli.key_file.as_deref(), redactor).await
+            let key_file = cli.key_file.as_deref();
+            worker::run(args, &cli.store, key_file, &cli.secrets_dir, redactor).await
         }
         Command::Credentials(cmd) => {
             credentials::run(cmd, &cli.store, cli.key_file.as_deref()).await

@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 pub enum StoreCommand {
     /// Create the store file (if missing) and apply migrations.
     Init,
-    /// Load companies, sites, machines and vendor accounts from a TOML or JSON file (upsert).
+    /// Load companies, sites, machines and vendor accounts from a TOML or JSON file (upsert);
+    /// `file:` secret references must point inside --secrets-dir.
     Import {
         /// The file (see docs/store.md for its shape).
         file: PathBuf,
@@ -23,7 +24,7 @@ pub enum KeyCommand {
     },
 }
 
-pub async fn run(cmd: StoreCommand, path: &Path) -> u8 {
+pub async fn run(cmd: StoreCommand, path: &Path, secrets_dir: &Path) -> u8 {
     let Some(store) = super::open_store(path).await else {
         return exit::INTERNAL;
     };
@@ -32,7 +33,7 @@ pub async fn run(cmd: StoreCommand, path: &Path) -> u8 {
             println!("store ready: {}", path.display());
             exit::OK
         }
-        StoreCommand::Import { file } => match store.import(&file).await {
+        StoreCommand::Import { file } => match store.import_with_secrets_dir(&file, secrets_dir).await {
             Ok(c) => {
                 println!(
                     "imported {}: {} companies, {} sites, {} machines, {} vendor accounts",

@@ -53,6 +53,8 @@ pub struct WorkerArgs {
     pub storage_min_gb: Option<i64>,
     #[arg(long, default_value = "artifacts")]
     pub artifacts: PathBuf,
+    /// Where jobs' playbooks are; a job's playbook (and every file it
+    /// includes) must be inside this folder.
     #[arg(long, default_value = "playbooks")]
     pub playbooks: PathBuf,
     /// Remote WebDriver instead of a local chromedriver.
@@ -64,11 +66,13 @@ pub async fn run(
     args: WorkerArgs,
     store_path: &Path,
     key_file: Option<&Path>,
+    secrets_dir: &Path,
     redactor: Redactor,
 ) -> u8 {
     let mut config = WorkerConfig {
         artifacts_dir: args.artifacts,
         playbooks_dir: args.playbooks,
+        secrets_dir: secrets_dir.to_path_buf(),
         ..WorkerConfig::default()
     };
     let durations = [

@@ -17,7 +17,7 @@ use crate::secrets::crypto::StoreKey;
 use crate::store::{Company, Job, Lease, Machine, NewCredential, Store};
 use crate::worker::StoragePolicy;
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::Path;
 use std::sync::Arc;
 
 /// Job params that steer the job itself and are not passed to the playbook.
@@ -51,18 +51,14 @@ async fn prepare(job: &Job, s: &Services) -> Result<Prepared, JobFailure> {
         .vendor_account(account_name)
         .await
         .map_err(JobFailure::from_store)?;
-    // Absolute, or relative to the working directory, else to the
-    // playbooks directory; by default `<playbooks>/<vendor>/provision.toml`.
-    let path = match &job.playbook {
-        Some(p) if PathBuf::from(p).exists() => PathBuf::from(p),
-        Some(p) => s.config.playbooks_dir.join(p),
-        None => s
-            .config
-            .playbooks_dir
-            .join(&account.vendor)
-            .join("provision.toml"),
-    };
-    let playbook = Playbook::load(&path)
+    // Inside the playbooks directory only, includes too (see
+    // `paths::playbook_in`); by default `<vendor>/provision.toml` there.
+    let default = format!("{}/provision.toml", account.vendor);
+    let requested = job.playbook.as_deref().unwrap_or(&default);
+    let dir = &s.config.playbooks_dir;
+    let path = crate::paths::playbook_in(dir, Path::new(requested))
+        .map_err(|e| JobFailure::permanent(format!("playbook refused: {e}")))?;
+    let playbook = Playbook::load_within(dir, &path)
         .map_err(|e| JobFailure::permanent(format!("the playbook fails check:\n{e}")))?;
     if playbook.vendor != account.vendor {
         return Err(JobFailure::permanent(format!(
@@ -73,7 +69,13 @@ async fn prepare(job: &Job, s: &Services) -> Result<Prepared, JobFailure> {
             account.vendor
         )));
     }
-    let secrets = SecretValues::from_refs(&account.secret_refs)
+    if let Err(why) = crate::paths::vendor_url(&account.base_url) {
+        return Err(JobFailure::permanent(format!(
+            "vendor account `{}`: base_url {why}",
+            account.name
+        )));
+    }
+    let secrets = SecretValues::from_refs(&account.secret_refs, &s.config.secrets_dir)
         .map_err(|e| JobFailure::permanent(format!("vendor account `{}`: {e}", account.name)))?;
     let missing: Vec<&str> = playbook
         .secrets

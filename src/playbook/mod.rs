@@ -64,15 +64,29 @@ pub struct Playbook {
 }
 
 impl Playbook {
-    /// Parses and validates `src` (named `file` in messages).
+    /// Parses and validates `src` (named `file` in messages); its includes
+    /// must stay inside the file's own folder.
     pub fn parse(file: &Path, src: &str) -> Result<Self, PlaybookErrors> {
-        validate::Validator::new(file, src)
+        Self::parse_within(folder_of(file), file, src)
+    }
+
+    /// Parses and validates `src`; its includes must stay inside `root`
+    /// (the playbooks folder).
+    pub fn parse_within(root: &Path, file: &Path, src: &str) -> Result<Self, PlaybookErrors> {
+        validate::Validator::new(file, src, root)
             .validate()
             .map_err(PlaybookErrors)
     }
 
-    /// Reads and validates a playbook file.
+    /// Reads and validates a playbook file; includes stay inside its folder.
     pub fn load(file: &Path) -> Result<Self, PlaybookErrors> {
+        Self::load_within(folder_of(file), file)
+    }
+
+    /// Reads and validates a playbook file whose includes must stay inside
+    /// `root`. The file itself is the caller's choice (the command line),
+    /// or already confined (a job's playbook, see [`crate::paths::playbook_in`]).
+    pub fn load_within(root: &Path, file: &Path) -> Result<Self, PlaybookErrors> {
         let src = std::fs::read_to_string(file).map_err(|e| {
             PlaybookErrors(vec![PlaybookError {
                 file: file.to_path_buf(),
@@ -82,12 +96,13 @@ impl Playbook {
                 message: format!("cannot read the playbook: {e}"),
             }])
         })?;
-        Self::parse(file, &src)
+        Self::parse_within(root, file, &src)
     }
 
-    /// The folder relative paths (uploads) are resolved against.
+    /// The folder relative paths (uploads) are resolved against, and that
+    /// upload files must stay inside.
     pub fn dir(&self) -> &Path {
-        self.file.parent().unwrap_or(Path::new("."))
+        folder_of(&self.file)
     }
 
     /// True when some step downloads a file (the engine then prepares a folder).
@@ -103,6 +118,14 @@ impl Playbook {
             })
         }
         any(&self.steps) || self.flows.values().any(|f| any(f))
+    }
+}
+
+/// The folder a playbook file is in (`.` for a bare file name).
+fn folder_of(file: &Path) -> &Path {
+    match file.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
     }
 }
 

@@ -6,7 +6,7 @@
 //! deserialised on its own (into [`RawStep`]), and cross-step checks
 //! (variables, flows, capture names) run after all steps are known.
 
-use super::error::{PlaybookError, line_col};
+use super::error::{LineIndex, PlaybookError, excerpt};
 use super::params::{ParamSpec, ParamType};
 use super::raw::{MODIFIER_KEYS, NESTED_KEYS, RawFieldSpec, RawMeta, RawParam, RawStep};
 use super::step::*;
@@ -17,10 +17,12 @@ use crate::engine::FailureClass;
 use serde::Deserialize;
 use serde::de::IntoDeserializer;
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
+
+mod order;
 
 /// Action keywords, in the order the reference lists them.
 const ACTIONS: &[&str] = &[
@@ -114,6 +116,10 @@ pub(super) struct Validator<'a> {
     /// `file`, shared by every [`Location`] made from it.
     shared_file: std::sync::Arc<Path>,
     src: &'a str,
+    /// Line starts of `src`, so each location costs a binary search.
+    lines: LineIndex,
+    /// Included files must resolve inside this folder (the playbooks root).
+    root: PathBuf,
     errors: Vec<PlaybookError>,
     params: BTreeMap<String, ParamSpec>,
     secrets: BTreeSet<String>,
@@ -124,11 +130,15 @@ pub(super) struct Validator<'a> {
 }
 
 impl<'a> Validator<'a> {
-    pub(super) fn new(file: &'a Path, src: &'a str) -> Self {
+    /// A validator for `src` (named `file`) whose includes must stay inside
+    /// `root`.
+    pub(super) fn new(file: &'a Path, src: &'a str, root: &Path) -> Self {
         Self {
             file,
             shared_file: std::sync::Arc::from(file),
             src,
+            lines: LineIndex::new(src),
+            root: root.to_path_buf(),
             errors: Vec::new(),
             params: BTreeMap::new(),
             secrets: BTreeSet::new(),
@@ -139,7 +149,7 @@ impl<'a> Validator<'a> {
     }
 
     fn loc(&self, offset: usize) -> Location {
-        let (line, column) = line_col(self.src, offset);
+        let (line, column) = self.lines.line_col(self.src, offset);
         Location {
             file: self.shared_file.clone(),
             line,
@@ -310,6 +320,7 @@ impl<'a> Validator<'a> {
             .collect();
         let steps = self.build_list(&steps_raw, &Scope::default());
         self.check_flow_cycles(&flows);
+        self.check_capture_order(&flows_raw, &steps_raw);
 
         if !self.errors.is_empty() {
             // The playbook's own errors first, then each included file's.
@@ -349,18 +360,26 @@ impl<'a> Validator<'a> {
     /// message points into the right file.
     fn include(&mut self, name: &str, at: &Location, flows_raw: &mut Vec<(String, Vec<RawNode>)>) {
         let path = self.file.parent().unwrap_or(Path::new("")).join(name);
-        let src = match std::fs::read_to_string(&path) {
+        // Resolved before anything is read: an include outside the
+        // playbooks root (`../../etc/passwd`, a symlink out) is refused
+        // unread, so no message can quote it.
+        let read = match std::path::absolute(&path).map(|p| crate::paths::confine(&self.root, &p)) {
+            Ok(Ok(p)) => std::fs::read_to_string(p)
+                .map_err(|e| format!("cannot read included file `{name}`: {e}")),
+            Ok(Err(crate::paths::PathError::Outside { root, .. })) => Err(format!(
+                "cannot include `{name}`: it is outside the playbooks folder {root}"
+            )),
+            Ok(Err(e)) => Err(format!("cannot include `{name}`: {e}")),
+            Err(e) => Err(format!("cannot include `{name}`: {e}")),
+        };
+        let src = match read {
             Ok(s) => s,
-            Err(e) => {
-                self.error_at(
-                    at,
-                    "playbook.include",
-                    format!("cannot read included file `{name}`: {e}"),
-                );
+            Err(message) => {
+                self.error_at(at, "playbook.include", message);
                 return;
             }
         };
-        let mut child = Validator::new(&path, &src);
+        let mut child = Validator::new(&path, &src, &self.root);
         let (doc, syntax) = DeTable::parse_recoverable(&src);
         let start = child.loc(0);
         for e in &syntax {
@@ -478,6 +497,15 @@ impl<'a> Validator<'a> {
                 description: raw.description,
                 fields,
             };
+            if !raw.required && raw.default.is_none() {
+                // Otherwise a run without it renders an empty value into
+                // the vendor's form instead of failing before the browser.
+                self.error_at(
+                    &loc,
+                    &path,
+                    "a parameter is either `required = true` or has a `default`",
+                );
+            }
             if let Some(d) = &raw.default {
                 if raw.required {
                     self.error_at(
@@ -870,7 +898,13 @@ impl<'a> Validator<'a> {
             }
             "upload" => {
                 let target = css(self, &arg, "upload");
-                let file = t(self, r.file.as_deref().unwrap_or_default(), "file");
+                let text = r.file.as_deref().unwrap_or_default();
+                let file = t(self, text, "file");
+                if let Some(f) = &file
+                    && f.vars().next().is_none()
+                {
+                    self.literal_upload(node, text)?;
+                }
                 Action::Upload {
                     css: target?,
                     file: file?,
@@ -1114,6 +1148,27 @@ impl<'a> Validator<'a> {
             timeout,
             action,
         })
+    }
+
+    /// An upload of a file named literally: it must exist, inside the
+    /// playbook's folder (where the engine looks for it), now rather than
+    /// at the step of a run.
+    fn literal_upload(&mut self, node: &RawNode, text: &str) -> Option<()> {
+        let problem = match crate::paths::confine(super::folder_of(self.file), Path::new(text)) {
+            Ok(p) if p.is_file() => return Some(()),
+            Ok(_) => "does not exist in the playbook's folder".to_string(),
+            Err(crate::paths::PathError::Outside { .. }) => {
+                "is outside the playbook's folder (upload files must stay inside it)".to_string()
+            }
+            Err(crate::paths::PathError::Io { source, .. }) => format!("cannot be resolved: {source}"),
+        };
+        let loc = Self::key_loc(node, "file");
+        self.error_at(
+            &loc,
+            &node.path,
+            format!("`file`: `{}` {problem}", excerpt(text)),
+        );
+        None
     }
 
     fn extract(&mut self, node: &RawNode, scope: &Scope) -> Option<ExtractSpec> {

@@ -105,22 +105,31 @@ impl SecretValues {
     }
 
     /// Resolves references as stored for a vendor account: `env:VAR` reads
-    /// an environment variable, `file:/path` a file (trimmed). Errors name
-    /// the secret and its reference, never a value.
-    pub fn from_refs(refs: &BTreeMap<String, String>) -> Result<Self, String> {
+    /// an environment variable, `file:PATH` a file (trimmed) inside
+    /// `secrets_dir` (relative to it, or absolute within it). Errors name
+    /// the secret and its reference, never a value: a refused file is not
+    /// even opened.
+    pub fn from_refs(
+        refs: &BTreeMap<String, String>,
+        secrets_dir: &Path,
+    ) -> Result<Self, String> {
         let mut out = Self::default();
         let mut missing = Vec::new();
         for (name, reference) in refs {
-            let value = if let Some(var) = reference.strip_prefix("env:") {
-                std::env::var(var).ok()
-            } else if let Some(path) = reference.strip_prefix("file:") {
-                std::fs::read_to_string(path)
-                    .ok()
-                    .map(|s| s.trim().to_string())
-            } else {
-                return Err(format!(
-                    "secret `{name}`: `{reference}` is not an env: or file: reference"
-                ));
+            let value = match SecretRef::parse(reference) {
+                Some(SecretRef::Env(var)) => std::env::var(var).ok(),
+                Some(SecretRef::File(path)) => {
+                    let path = crate::paths::confine(secrets_dir, path)
+                        .map_err(|e| refused(name, reference, secrets_dir, &e))?;
+                    std::fs::read_to_string(path)
+                        .ok()
+                        .map(|s| s.trim().to_string())
+                }
+                None => {
+                    return Err(format!(
+                        "secret `{name}`: `{reference}` is not an env: or file: reference"
+                    ));
+                }
             };
             match value {
                 Some(v) if !v.is_empty() => out.insert(name.clone(), v),
@@ -140,6 +149,57 @@ impl SecretValues {
             redactor.add(&format!("secrets.{name}"), value.expose_secret());
         }
     }
+}
+
+/// Where `file:` secret references resolve when nothing else is configured
+/// (`--secrets-dir`, `PANELWRIGHT_SECRETS_DIR`).
+pub const DEFAULT_SECRETS_DIR: &str = "/etc/panelwright/secrets";
+
+/// Where a vendor account's secret lives; the store keeps only this, never
+/// the value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretRef<'a> {
+    /// `env:VAR`: an environment variable of the worker.
+    Env(&'a str),
+    /// `file:PATH`: a file inside the secrets folder.
+    File(&'a Path),
+}
+
+impl<'a> SecretRef<'a> {
+    /// `env:VAR` (a valid variable name) or `file:PATH` (non-empty, no
+    /// control characters); anything else is not a reference.
+    pub fn parse(text: &'a str) -> Option<Self> {
+        if let Some(var) = text.strip_prefix("env:") {
+            let mut chars = var.chars();
+            let valid = chars
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+            return valid.then_some(Self::Env(var));
+        }
+        let path = text.strip_prefix("file:")?;
+        (!path.trim().is_empty() && !path.chars().any(char::is_control))
+            .then(|| Self::File(Path::new(path)))
+    }
+
+    /// A `file:` reference must point inside `secrets_dir`, checked when the
+    /// account is imported (the file itself may be put there later).
+    pub fn check(&self, name: &str, reference: &str, secrets_dir: &Path) -> Result<(), String> {
+        match self {
+            Self::Env(_) => Ok(()),
+            Self::File(path) => crate::paths::confine(secrets_dir, path)
+                .map(drop)
+                .map_err(|e| refused(name, reference, secrets_dir, &e)),
+        }
+    }
+}
+
+/// The refusal of a `file:` reference outside the secrets folder.
+fn refused(name: &str, reference: &str, dir: &Path, error: &crate::paths::PathError) -> String {
+    format!(
+        "secret `{name}`: `{reference}` is refused: file: references must stay inside the secrets directory {} ({error})",
+        dir.display()
+    )
 }
 
 /// The current 6-digit TOTP code (SHA-1, 30 s) for a base32 seed.
@@ -195,5 +255,35 @@ mod tests {
         std::fs::write(&p, "[login]\npassword = \"hunter2-very-secret\n").unwrap();
         let err = SecretValues::from_toml_file(&p).unwrap_err().to_string();
         assert!(!err.contains("hunter2"), "{err}");
+    }
+
+    #[test]
+    fn file_references_resolve_inside_the_secrets_dir_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let secrets = dir.path().join("secrets");
+        std::fs::create_dir(&secrets).unwrap();
+        std::fs::write(secrets.join("pass"), "s3cret-inside\n").unwrap();
+        std::fs::write(dir.path().join("canary"), "canary-outside-value").unwrap();
+        std::os::unix::fs::symlink(dir.path().join("canary"), secrets.join("link")).unwrap();
+        let refs = |r: &str| BTreeMap::from([("login.password".to_string(), r.to_string())]);
+
+        let inside = SecretValues::from_refs(&refs("file:pass"), &secrets).unwrap();
+        assert_eq!(inside.get("login.password").unwrap().expose_secret(), "s3cret-inside");
+        let absolute = format!("file:{}", secrets.join("pass").display());
+        assert!(SecretValues::from_refs(&refs(&absolute), &secrets).is_ok());
+
+        let canary = format!("file:{}", dir.path().join("canary").display());
+        for bad in ["file:../canary", "file:link", canary.as_str(), "file:/etc/passwd"] {
+            let err = SecretValues::from_refs(&refs(bad), &secrets).unwrap_err();
+            assert!(err.contains("is refused"), "{bad}: {err}");
+            assert!(!err.contains("canary-outside-value"), "{err}");
+            let r = SecretRef::parse(bad).unwrap();
+            assert!(r.check("login.password", bad, &secrets).is_err(), "{bad}");
+        }
+        assert!(SecretRef::parse("file:pass").unwrap().check("x", "file:pass", &secrets).is_ok());
+        assert_eq!(SecretRef::parse("env:X_1"), Some(SecretRef::Env("X_1")));
+        for bad in ["hunter2", "env:", "env:1ABC", "env:PASS WORD", "file:", "ENV:X"] {
+            assert_eq!(SecretRef::parse(bad), None, "{bad}");
+        }
     }
 }

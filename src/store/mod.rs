@@ -552,11 +552,22 @@ impl Store {
     /// Loads companies, sites, machines, vendors and vendor accounts from a
     /// TOML or JSON file (upsert by external id / name); returns counts.
     /// The format is described in `docs/store.md`.
+    /// `file:` secret references must point inside the default secrets
+    /// directory ([`crate::secrets::DEFAULT_SECRETS_DIR`]).
     pub async fn import(&self, file: &Path) -> Result<ImportCounts, StoreError> {
+        let dir = Path::new(crate::secrets::DEFAULT_SECRETS_DIR);
+        self.import_with_secrets_dir(file, dir).await
+    }
+    /// [`Self::import`], with `file:` secret references confined to `secrets_dir`.
+    pub async fn import_with_secrets_dir(
+        &self,
+        file: &Path,
+        secrets_dir: &Path,
+    ) -> Result<ImportCounts, StoreError> {
         // Read and validate before taking the connection.
         let data = tokio::task::spawn_blocking({
-            let file = file.to_path_buf();
-            move || rmm::read_import(&file)
+            let (file, dir) = (file.to_path_buf(), secrets_dir.to_path_buf());
+            move || rmm::read_import(&file, &dir)
         })
         .await
         .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))?;

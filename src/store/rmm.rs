@@ -11,6 +11,7 @@ use super::{
     Company, DbResult, ImportCounts, Machine, MappingStatus, Millis, StoreError, VendorAccount,
     VendorCustomer,
 };
+use crate::secrets::SecretRef;
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -127,6 +128,8 @@ struct VendorAccountIn {
 /// Collects an item path and makes errors that name the file and the item.
 struct Ctx<'a> {
     file: &'a str,
+    /// Where `file:` secret references must point.
+    secrets_dir: &'a Path,
 }
 
 impl Ctx<'_> {
@@ -154,8 +157,9 @@ fn optional(value: Option<String>) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
-/// Reads and validates an import file (TOML or JSON by extension).
-pub(super) fn read_import(file: &Path) -> Result<ImportData, StoreError> {
+/// Reads and validates an import file (TOML or JSON by extension); `file:`
+/// secret references must point inside `secrets_dir`.
+pub(super) fn read_import(file: &Path, secrets_dir: &Path) -> Result<ImportData, StoreError> {
     let shown = file.display().to_string();
     let text = std::fs::read_to_string(file)
         .map_err(|e| StoreError::Invalid(format!("cannot read {shown}: {e}")))?;
@@ -186,7 +190,13 @@ pub(super) fn read_import(file: &Path) -> Result<ImportData, StoreError> {
             )));
         }
     };
-    validate(&Ctx { file: &shown }, raw)
+    validate(
+        &Ctx {
+            file: &shown,
+            secrets_dir,
+        },
+        raw,
+    )
 }
 
 fn validate(ctx: &Ctx<'_>, raw: RawFile) -> Result<ImportData, StoreError> {
@@ -263,14 +273,8 @@ fn validate(ctx: &Ctx<'_>, raw: RawFile) -> Result<ImportData, StoreError> {
         }
         let vendor = ctx.required(&item, "vendor", a.vendor)?;
         let base_url = ctx.required(&item, "base_url", a.base_url)?;
-        match url::Url::parse(&base_url) {
-            Ok(u) if matches!(u.scheme(), "http" | "https") => {}
-            _ => {
-                return Err(ctx.err(
-                    &item,
-                    format!("base_url {base_url:?} is not an http(s) URL"),
-                ));
-            }
+        if let Err(why) = crate::paths::vendor_url(&base_url) {
+            return Err(ctx.err(&item, format!("base_url {base_url:?} {why}")));
         }
         let max_sessions = match a.max_sessions {
             None => 1,
@@ -283,14 +287,20 @@ fn validate(ctx: &Ctx<'_>, raw: RawFile) -> Result<ImportData, StoreError> {
             if key.trim().is_empty() {
                 return Err(ctx.err(&item, "a secret has an empty name"));
             }
+            let at = format!("{item}.secrets.\"{key}\"");
             // The value is never echoed: it may be a password typed by mistake.
-            if !is_secret_reference(reference) {
+            let Some(parsed) = SecretRef::parse(reference) else {
                 return Err(ctx.err(
-                    &format!("{item}.secrets.\"{key}\""),
-                    "must be a reference (env:VAR or file:/path), not a value; \
+                    &at,
+                    "must be a reference (env:VAR or file:PATH), not a value; \
                      secret values are never stored in the store",
                 ));
-            }
+            };
+            // A reference may name where a secret is, never an arbitrary
+            // file: the worker would type its content into the vendor's form.
+            parsed
+                .check(key, reference, ctx.secrets_dir)
+                .map_err(|m| ctx.err(&at, m))?;
         }
         vendor_accounts.push(VendorAccountIn {
             name,
@@ -336,21 +346,6 @@ fn machine(
         storage_free,
         os: optional(m.os),
     })
-}
-
-/// `env:VAR` (a valid variable name) or `file:/path`: what the worker can resolve.
-pub(super) fn is_secret_reference(value: &str) -> bool {
-    if let Some(var) = value.strip_prefix("env:") {
-        let mut chars = var.chars();
-        return chars
-            .next()
-            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-            && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
-    }
-    if let Some(path) = value.strip_prefix("file:") {
-        return !path.trim().is_empty() && !path.chars().any(char::is_control);
-    }
-    false
 }
 
 /// GiB (integer or decimal) to bytes.
@@ -760,21 +755,5 @@ mod tests {
         assert_eq!(gib_to_bytes(&RawNumber::Float(0.5)), Ok(1 << 29));
         assert_eq!(gib_to_bytes(&RawNumber::Int(-1)), Err("is negative"));
         assert!(gib_to_bytes(&RawNumber::Text("12".into())).is_err());
-    }
-
-    #[test]
-    fn secret_references() {
-        assert!(is_secret_reference("env:DEMO_BACKUP_USER"));
-        assert!(is_secret_reference("file:/etc/panelwright/demo.pass"));
-        assert!(
-            !is_secret_reference("keyring:panelwright/demo"),
-            "the worker cannot resolve it"
-        );
-        assert!(!is_secret_reference("hunter2"));
-        assert!(!is_secret_reference("env:"));
-        assert!(!is_secret_reference("env:1ABC"));
-        assert!(!is_secret_reference("env:PASS WORD"));
-        assert!(!is_secret_reference("file:"));
-        assert!(!is_secret_reference("ENV:X"));
     }
 }

@@ -82,6 +82,9 @@ pub struct WorkerConfig {
     pub artifacts_dir: PathBuf,
     /// Default playbooks: `<dir>/<vendor>/provision.toml`.
     pub playbooks_dir: PathBuf,
+    /// `file:` secret references resolve inside this folder only.
+    /// Default [`crate::secrets::DEFAULT_SECRETS_DIR`].
+    pub secrets_dir: PathBuf,
     pub storage: StoragePolicy,
 }
 
@@ -108,6 +111,7 @@ impl Default for WorkerConfig {
             exit_when_idle: false,
             artifacts_dir: PathBuf::from("artifacts"),
             playbooks_dir: PathBuf::from("playbooks"),
+            secrets_dir: PathBuf::from(crate::secrets::DEFAULT_SECRETS_DIR),
             storage: StoragePolicy::default(),
         }
     }

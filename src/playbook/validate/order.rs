@@ -1,0 +1,245 @@
+//! A capture is used only after a step that could have captured it.
+//!
+//! "Could have" is generous, because the checker cannot know which branch a
+//! run takes: a capture in an earlier step, in either branch of an earlier
+//! condition, inside an earlier loop or frame, or in a flow called earlier
+//! counts. What it catches is the plain mistake: `{{ captures.otp }}` in a
+//! step above the `totp` that makes it, which would otherwise fail only
+//! when a run reaches that step, after the vendor has seen half a form.
+//!
+//! A flow is checked where it is called: what it uses before capturing it
+//! itself must be available at the call.
+
+use super::{RawNode, Validator};
+use crate::playbook::raw::RawStep;
+use crate::playbook::template::{Template, VarRef};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// What running a flow may capture, and what it uses that it did not
+/// capture first (the caller must have).
+#[derive(Clone, Default)]
+struct FlowSummary {
+    captures: BTreeSet<String>,
+    needs: BTreeSet<String>,
+}
+
+/// A capture used before any step could have made it.
+struct EarlyUse<'n> {
+    node: &'n RawNode,
+    /// The key holding the template (`with`, `goto`, …), or `call`.
+    key: &'static str,
+    name: String,
+    /// The called flow the use is in, for a use reported at a `call`.
+    flow: Option<String>,
+}
+
+struct Order<'n> {
+    flows: BTreeMap<&'n str, &'n [RawNode]>,
+    /// Every capture name some step makes (others are reported elsewhere).
+    known: &'n BTreeSet<String>,
+    summaries: BTreeMap<String, FlowSummary>,
+    /// Flows being summarised: a call back into one is a cycle, reported
+    /// by the flow check, and adds nothing here.
+    open: BTreeSet<String>,
+}
+
+impl<'n> Order<'n> {
+    fn summary(&mut self, flow: &str) -> FlowSummary {
+        if let Some(s) = self.summaries.get(flow) {
+            return s.clone();
+        }
+        let Some(nodes) = self.flows.get(flow).copied() else {
+            return FlowSummary::default();
+        };
+        if !self.open.insert(flow.to_string()) {
+            return FlowSummary::default();
+        }
+        let mut captures = BTreeSet::new();
+        let mut early = Vec::new();
+        self.walk(nodes, &mut captures, &mut early);
+        self.open.remove(flow);
+        let summary = FlowSummary {
+            captures,
+            needs: early.into_iter().map(|e| e.name).collect(),
+        };
+        self.summaries.insert(flow.to_string(), summary.clone());
+        summary
+    }
+
+    /// Walks steps in order; `available` holds what could have been
+    /// captured so far and grows with each step.
+    fn walk(
+        &mut self,
+        nodes: &'n [RawNode],
+        available: &mut BTreeSet<String>,
+        early: &mut Vec<EarlyUse<'n>>,
+    ) {
+        for node in nodes {
+            for (key, name) in uses(&node.raw) {
+                if self.known.contains(&name) && !available.contains(&name) {
+                    early.push(EarlyUse {
+                        node,
+                        key,
+                        name,
+                        flow: None,
+                    });
+                }
+            }
+            if let Some(flow) = &node.raw.call {
+                let called = self.summary(flow);
+                for name in called.needs.difference(available) {
+                    early.push(EarlyUse {
+                        node,
+                        key: "call",
+                        name: name.clone(),
+                        flow: Some(flow.clone()),
+                    });
+                }
+                available.extend(called.captures);
+            }
+            let branches: Vec<&'n [RawNode]> = ["then", "else"]
+                .iter()
+                .filter_map(|k| node.children.get(k).map(Vec::as_slice))
+                .collect();
+            let before = available.clone();
+            for branch in branches {
+                let mut taken = before.clone();
+                self.walk(branch, &mut taken, early);
+                available.extend(taken);
+            }
+            for key in ["do", "steps"] {
+                if let Some(body) = node.children.get(key) {
+                    self.walk(body, available, early);
+                }
+            }
+            if let Some(name) = captured(&node.raw) {
+                available.insert(name.to_string());
+            }
+        }
+    }
+}
+
+/// The capture a step makes: `capture`, `extract`, and `save_as` of `totp`
+/// and `download`.
+fn captured(r: &RawStep) -> Option<&str> {
+    r.capture
+        .as_deref()
+        .or(r.extract.as_deref())
+        .or(r.totp.as_ref().and(r.save_as.as_deref()))
+        .or(r.download.as_ref().and(r.save_as.as_deref()))
+}
+
+/// `(key, capture name)` for every `captures.X` a step's own keys use (not
+/// its nested steps'): in templates, and as the variable of `if`, `unless`
+/// and `for_each`.
+fn uses(r: &RawStep) -> Vec<(&'static str, String)> {
+    let templates = [
+        ("goto", &r.goto),
+        ("click", &r.click),
+        ("fill", &r.fill),
+        ("select", &r.select),
+        ("check", &r.check),
+        ("uncheck", &r.uncheck),
+        ("upload", &r.upload),
+        ("wait_for", &r.wait_for),
+        ("wait_gone", &r.wait_gone),
+        ("wait_text", &r.wait_text),
+        ("wait_url", &r.wait_url),
+        ("assert", &r.assert_present),
+        ("assert_absent", &r.assert_absent),
+        ("assert_text", &r.assert_text),
+        ("if_present", &r.if_present),
+        ("if_missing", &r.if_missing),
+        ("if_text", &r.if_text),
+        ("download", &r.download),
+        ("frame", &r.frame),
+        ("fail", &r.fail),
+        ("with", &r.with),
+        ("option", &r.option),
+        ("on", &r.on),
+        ("file", &r.file),
+        ("in", &r.within),
+        ("from", &r.from),
+        ("next", &r.next),
+        ("empty", &r.empty),
+        ("message", &r.message),
+        ("key", &r.key),
+    ];
+    let variables = [
+        ("if", &r.if_var),
+        ("unless", &r.unless),
+        ("for_each", &r.for_each),
+    ];
+    let mut out = Vec::new();
+    let mut add = |key: &'static str, var: &VarRef| {
+        if var.root == "captures" {
+            out.push((key, var.name.clone()));
+        }
+    };
+    for (key, text) in templates {
+        if let Some(t) = text.as_deref().and_then(|t| Template::parse(t).ok()) {
+            t.vars().for_each(|v| add(key, v));
+        }
+    }
+    for (key, text) in variables {
+        if let Some(v) = text.as_deref().and_then(|t| VarRef::parse(t).ok()) {
+            add(key, &v);
+        }
+    }
+    out
+}
+
+/// Where each capture is made, for messages: `steps[4]`, `flows.login[2]`.
+fn capture_sites<'n>(nodes: &'n [RawNode], out: &mut BTreeMap<String, &'n str>) {
+    for node in nodes {
+        if let Some(name) = captured(&node.raw) {
+            out.entry(name.to_string()).or_insert(&node.path);
+        }
+        for list in node.children.values() {
+            capture_sites(list, out);
+        }
+    }
+}
+
+impl Validator<'_> {
+    /// Reports every capture used before a step that could have captured it.
+    pub(super) fn check_capture_order(
+        &mut self,
+        flows: &[(String, Vec<RawNode>)],
+        steps: &[RawNode],
+    ) {
+        let known: BTreeSet<String> = self.captures.keys().cloned().collect();
+        let mut sites = BTreeMap::new();
+        for (_, nodes) in flows {
+            capture_sites(nodes, &mut sites);
+        }
+        capture_sites(steps, &mut sites);
+        let mut order = Order {
+            flows: flows
+                .iter()
+                .map(|(name, nodes)| (name.as_str(), nodes.as_slice()))
+                .collect(),
+            known: &known,
+            summaries: BTreeMap::new(),
+            open: BTreeSet::new(),
+        };
+        let mut early = Vec::new();
+        order.walk(steps, &mut BTreeSet::new(), &mut early);
+        for e in early {
+            let site = sites.get(&e.name).copied().unwrap_or("a later step");
+            let what = match &e.flow {
+                Some(flow) => format!("flow `{flow}` uses `captures.{}`", e.name),
+                None => format!("`captures.{}` is used", e.name),
+            };
+            let loc = Self::key_loc(e.node, e.key);
+            self.error_at(
+                &loc,
+                &e.node.path,
+                format!(
+                    "`{}`: {what} before any step could have captured it (it is captured at {site})",
+                    e.key
+                ),
+            );
+        }
+    }
+}
