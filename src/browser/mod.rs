@@ -58,6 +58,11 @@ pub enum BrowserError {
     /// The element exists but cannot take the action now (covered, stale, not interactable).
     #[error("element `{selector}` cannot be used now: {detail}")]
     NotInteractable { selector: String, detail: String },
+    /// The browser could not load a page and shows its own error page
+    /// instead: `code` is Chromium's network error, e.g. `ERR_CONNECTION_REFUSED`,
+    /// `ERR_NAME_NOT_RESOLVED`, `ERR_UNSAFE_PORT`. The session itself is fine.
+    #[error("the browser could not load the page: net::{code}")]
+    NetError { code: String },
     /// Anything else the driver reported.
     #[error("webdriver error during `{call}`: {detail}")]
     Driver { call: &'static str, detail: String },

@@ -165,6 +165,31 @@ fn looks_lost(msg: &str) -> bool {
     .any(|p| m.contains(p))
 }
 
+/// Chromium's network error in a driver message (`unknown error:
+/// net::ERR_NAME_NOT_RESOLVED`), without the `net::` prefix.
+fn net_error_code(detail: &str) -> Option<String> {
+    let start = detail.find("net::ERR_")? + "net::".len();
+    let code: String = detail[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == '_')
+        .collect();
+    Some(code)
+}
+
+/// Finds Chromium's own error page after a navigation the driver reported
+/// as done (chromedriver does so for e.g. `ERR_UNSAFE_PORT`): the URL stays
+/// the requested one, but the document is `chrome-error://chromewebdata/`
+/// and shows the code. Returns the code, or null. An HTTP error page
+/// (`HTTP ERROR 503`) is left to the HTTP status check: it has a response.
+const ERROR_PAGE_JS: &str = r#"
+if (!String(document.documentURI).startsWith('chrome-error:')) { return null; }
+const el = document.querySelector('.error-code');
+const m = /ERR_[A-Z0-9_]+/.exec(el ? el.textContent : '');
+if (m) { return m[0]; }
+const nav = performance.getEntriesByType('navigation')[0];
+return nav && nav.responseStatus ? null : 'ERR_FAILED';
+"#;
+
 /// The one mapping from fantoccini errors to [`BrowserError`].
 pub(crate) fn map_cmd_error(
     call: &'static str,
@@ -175,6 +200,11 @@ pub(crate) fn map_cmd_error(
     match err {
         CmdError::Standard(w) => {
             let detail = w.message.to_string();
+            // Before `looks_lost`: `net::ERR_INTERNET_DISCONNECTED` is the
+            // network, not the session.
+            if let Some(code) = net_error_code(&detail) {
+                return BrowserError::NetError { code };
+            }
             match w.error {
                 ErrorStatus::NoSuchElement => BrowserError::NoSuchElement {
                     selector: selector_name(),
@@ -187,6 +217,10 @@ pub(crate) fn map_cmd_error(
                     detail,
                 },
                 ErrorStatus::InvalidSessionId => BrowserError::SessionLost { call, detail },
+                // The only argument of a navigation is its URL.
+                ErrorStatus::InvalidArgument if call == "goto" => BrowserError::NetError {
+                    code: "ERR_INVALID_URL".into(),
+                },
                 _ if looks_lost(&detail) => BrowserError::SessionLost { call, detail },
                 _ => BrowserError::Driver {
                     call,
@@ -348,7 +382,15 @@ impl WebDriverBrowser {
 impl Browser for WebDriverBrowser {
     async fn goto(&mut self, url: &str) -> BrowserResult<()> {
         let c = self.client("goto")?;
-        self.bounded("goto", None, c.goto(url)).await
+        self.bounded("goto", None, c.goto(url)).await?;
+        let c = self.client("goto")?;
+        match self
+            .bounded("goto", None, c.execute(ERROR_PAGE_JS, vec![]))
+            .await?
+        {
+            Value::String(code) => Err(BrowserError::NetError { code }),
+            _ => Ok(()),
+        }
     }
 
     async fn current_url(&mut self) -> BrowserResult<String> {
@@ -628,6 +670,26 @@ mod tests {
             ),
             BrowserError::Driver { .. }
         ));
+    }
+
+    #[test]
+    fn network_errors_are_not_lost_sessions() {
+        let refused = "unknown error: net::ERR_CONNECTION_REFUSED\n  (Session info: chrome=156)";
+        let offline = "unknown error: net::ERR_INTERNET_DISCONNECTED";
+        for (msg, want) in [
+            (refused, "ERR_CONNECTION_REFUSED"),
+            (offline, "ERR_INTERNET_DISCONNECTED"),
+        ] {
+            match map_cmd_error("goto", None, std_err(ErrorStatus::UnknownError, msg)) {
+                BrowserError::NetError { code } => assert_eq!(code, want),
+                other => panic!("{msg}: {other:?}"),
+            }
+        }
+        assert!(matches!(
+            map_cmd_error("goto", None, std_err(ErrorStatus::InvalidArgument, "invalid argument")),
+            BrowserError::NetError { code } if code == "ERR_INVALID_URL"
+        ));
+        assert!(!BrowserError::NetError { code: "ERR_TIMED_OUT".into() }.is_transient());
     }
 
     #[test]

@@ -55,6 +55,10 @@ pub enum StepError {
     /// A value the run needs is missing or unusable (param, secret, file).
     #[error("bad input: {0}")]
     Input(String),
+    /// The browser could not load a page (its own error page, a
+    /// `net::ERR_…` code, or a URL that does not parse).
+    #[error("could not load {url}: net::{code}")]
+    Navigation { url: String, code: String },
     /// The vendor answered an HTTP error page.
     #[error("the vendor answered HTTP {status} for {url}")]
     VendorHttp { status: u16, url: String },
@@ -69,9 +73,39 @@ pub enum StepError {
     Interrupted,
 }
 
+/// Chromium network errors that retrying cannot fix: the URL itself is
+/// malformed or refused by the browser's policy, or the vendor's
+/// certificate is not acceptable. Every other network error (refused,
+/// reset, DNS, timed out, offline, …) may pass and is transient.
+const PERMANENT_NET_ERRORS: &[&str] = &[
+    "ERR_UNSAFE_PORT",
+    "ERR_INVALID_URL",
+    "ERR_DISALLOWED_URL_SCHEME",
+    "ERR_UNKNOWN_URL_SCHEME",
+    "ERR_ADDRESS_INVALID",
+    "ERR_BLOCKED_BY_CLIENT",
+    "ERR_BLOCKED_BY_ADMINISTRATOR",
+    "ERR_BLOCKED_BY_RESPONSE",
+    "ERR_TOO_MANY_REDIRECTS",
+    "ERR_UNSAFE_REDIRECT",
+    "ERR_INVALID_REDIRECT",
+];
+
+/// The class of a page that did not load, by Chromium's network error code.
+fn net_error_class(code: &str) -> FailureClass {
+    if PERMANENT_NET_ERRORS.contains(&code) || code.starts_with("ERR_CERT_") {
+        FailureClass::Permanent
+    } else {
+        FailureClass::Transient
+    }
+}
+
 /// The one place that decides a failure's class.
 pub fn classify(error: &StepError) -> FailureClass {
     match error {
+        StepError::Navigation { code, .. } | StepError::Browser(BrowserError::NetError { code }) => {
+            net_error_class(code)
+        }
         StepError::Browser(b) if b.is_transient() => FailureClass::Transient,
         StepError::Browser(BrowserError::Io { .. }) => FailureClass::Transient,
         StepError::Browser(
@@ -138,6 +172,29 @@ mod tests {
                 url: "u".into()
             }),
             FailureClass::PlaybookBroken
+        );
+        let net = |code: &str| StepError::Navigation {
+            url: "http://127.0.0.1:1/".into(),
+            code: code.into(),
+        };
+        for code in [
+            "ERR_CONNECTION_REFUSED",
+            "ERR_CONNECTION_RESET",
+            "ERR_NAME_NOT_RESOLVED",
+            "ERR_TIMED_OUT",
+            "ERR_CONNECTION_TIMED_OUT",
+            "ERR_INTERNET_DISCONNECTED",
+        ] {
+            assert_eq!(classify(&net(code)), FailureClass::Transient, "{code}");
+        }
+        for code in ["ERR_UNSAFE_PORT", "ERR_INVALID_URL", "ERR_CERT_AUTHORITY_INVALID"] {
+            assert_eq!(classify(&net(code)), FailureClass::Permanent, "{code}");
+        }
+        assert_eq!(
+            classify(&StepError::Browser(BrowserError::NetError {
+                code: "ERR_UNSAFE_PORT".into()
+            })),
+            FailureClass::Permanent
         );
         let declared = StepError::Declared {
             message: "login rejected".into(),

@@ -399,7 +399,7 @@ impl<'r> Engine<'r> {
         match &step.action {
             Action::Goto { url } => {
                 let url = self.render(url)?;
-                self.browser.goto(&url).await?;
+                self.navigate(&url).await?;
                 self.check_http_status(&url).await?;
             }
             Action::Click { css } => self.perform(css, ElementOp::Click, budget).await?,
@@ -417,19 +417,7 @@ impl<'r> Engine<'r> {
                     .await?
             }
             Action::Upload { css, file } => {
-                let file = PathBuf::from(self.render(file)?);
-                let file = if file.is_absolute() {
-                    file
-                } else {
-                    self.playbook.dir().join(file)
-                };
-                let file = std::path::absolute(&file).unwrap_or(file);
-                if !file.is_file() {
-                    return Err(StepError::Input(format!(
-                        "upload file {} does not exist",
-                        file.display()
-                    )));
-                }
+                let file = self.upload_file(file)?;
                 self.perform(css, ElementOp::Upload(&file), budget).await?
             }
             Action::Press { keys, on } => match on {
@@ -960,6 +948,41 @@ impl<'r> Engine<'r> {
             }
         };
         Ok((path, value))
+    }
+
+    /// The file an `upload` step sends: inside the playbook's folder, never
+    /// elsewhere, whatever a parameter says (`/etc/passwd`, `../../x`, a
+    /// symlink out). Canonical, so the driver gets a plain absolute path.
+    fn upload_file(&self, file: &Template) -> Result<PathBuf, StepError> {
+        let requested = self.render(file)?;
+        let path = crate::paths::confine(self.playbook.dir(), Path::new(&requested))
+            .map_err(|e| StepError::Input(format!("upload file refused: {e}")))?;
+        if !path.is_file() {
+            return Err(StepError::Input(format!(
+                "upload file `{requested}` does not exist in {}",
+                self.playbook.dir().display()
+            )));
+        }
+        Ok(path)
+    }
+
+    /// Opens `url`. A page the browser could not load (its own error page)
+    /// fails here, at once, with the network error the class is decided
+    /// by — not 15 s later as a selector that never appeared.
+    async fn navigate(&mut self, url: &str) -> Result<(), StepError> {
+        let failed = |code: String| StepError::Navigation {
+            url: url.to_string(),
+            code,
+        };
+        // A URL that does not parse would only come back as the driver's
+        // "invalid argument".
+        if url::Url::parse(url).is_err() {
+            return Err(failed("ERR_INVALID_URL".into()));
+        }
+        match self.browser.goto(url).await {
+            Err(BrowserError::NetError { code }) => Err(failed(code)),
+            other => other.map_err(StepError::from),
+        }
     }
 
     /// A navigation that landed on a vendor error page is not a success.

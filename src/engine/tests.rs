@@ -312,7 +312,7 @@ async fn a_missing_secret_fails_permanently_before_any_step() {
 async fn loops_name_outputs_by_key_and_branches_are_recorded() {
     let pb = playbook(
         r##"[params]
-devices = { type = "list", fields = { serial = "string" } }
+devices = { type = "list", fields = { serial = "string" }, required = true }
 
 [[steps]]
 for_each = "params.devices"

@@ -1,5 +1,7 @@
 //! `press = "Enter"`, `press = "Control+a"`: key names to WebDriver code points.
 
+use super::error::excerpt;
+
 /// Named keys an operator may write (case-insensitive), with their WebDriver
 /// code points (W3C WebDriver, "keyboard actions").
 const NAMED: &[(&str, char)] = &[
@@ -42,7 +44,9 @@ pub fn parse(spec: &str) -> Result<String, String> {
         } else {
             let known: Vec<&str> = NAMED.iter().map(|(n, _)| *n).collect();
             return Err(format!(
-                "`{part}` is not a key name (in `{spec}`; use a single character or one of: {})",
+                "`{}` is not a key name (in `{}`; use a single character or one of: {})",
+                excerpt(part),
+                excerpt(spec),
                 known.join(", ")
             ));
         }

@@ -1,6 +1,7 @@
 //! Typed parameters: declarations, values, and conversion from TOML, JSON
 //! and `--param k=v` strings.
 
+use super::error::excerpt;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -101,15 +102,18 @@ pub fn scalar_from_text(kind: ParamType, text: &str) -> Result<ParamValue, Strin
             .trim()
             .parse()
             .map(ParamValue::Int)
-            .map_err(|_| format!("expected an int, got `{text}`")),
+            .map_err(|_| format!("expected an int, got `{}`", excerpt(text))),
         ParamType::Decimal if is_decimal(text.trim()) => {
             Ok(ParamValue::Decimal(text.trim().to_string()))
         }
-        ParamType::Decimal => Err(format!("expected a decimal like 4.50, got `{text}`")),
+        ParamType::Decimal => Err(format!(
+            "expected a decimal like 4.50, got `{}`",
+            excerpt(text)
+        )),
         ParamType::Bool => match text.trim() {
             "true" | "yes" | "1" => Ok(ParamValue::Bool(true)),
             "false" | "no" | "0" => Ok(ParamValue::Bool(false)),
-            _ => Err(format!("expected true or false, got `{text}`")),
+            _ => Err(format!("expected true or false, got `{}`", excerpt(text))),
         },
         ParamType::List => Err("a list cannot be given as text; use --params FILE".to_string()),
     }

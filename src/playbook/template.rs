@@ -5,6 +5,7 @@
 //! `secrets.login.password`, `captures.api_key`, `row.serial`,
 //! `vendor.base_url`) and filters come from [`Filter`].
 
+use super::error::excerpt;
 use std::fmt;
 
 /// A transformation applied to a placeholder's value.
@@ -122,11 +123,11 @@ impl Template {
             let after = &rest[start + 2..];
             let end = after
                 .find("}}")
-                .ok_or_else(|| format!("unclosed `{{{{` in template `{source}`"))?;
+                .ok_or_else(|| format!("unclosed `{{{{` in template `{}`", excerpt(source)))?;
             let inner = &after[..end];
             let mut parts = inner.split('|');
             let var = VarRef::parse(parts.next().unwrap_or_default())
-                .map_err(|e| format!("{e} in template `{source}`"))?;
+                .map_err(|e| format!("{e} in template `{}`", excerpt(source)))?;
             let filters = parts
                 .map(|f| {
                     let f = f.trim();
@@ -139,7 +140,10 @@ impl Template {
             rest = &after[end + 2..];
         }
         if rest.contains("}}") {
-            return Err(format!("`}}}}` without `{{{{` in template `{source}`"));
+            return Err(format!(
+                "`}}}}` without `{{{{` in template `{}`",
+                excerpt(source)
+            ));
         }
         if !rest.is_empty() {
             segments.push(Segment::Text(rest.to_string()));

@@ -318,7 +318,7 @@ fn invalid_templated_css_selector() {
     snap(
         "invalid_templated_css_selector",
         &with_head(
-            "[params]\na = { type = \"string\" }\n\n[[steps]]\nclick = \"tr[data-x='{{ params.a }}'] >\"\n\n[[steps]]\nclick = \"tr[data-x={{ params.a }} td\"\n",
+            "[params]\na = { type = \"string\", required = true }\n\n[[steps]]\nclick = \"tr[data-x='{{ params.a }}'] >\"\n\n[[steps]]\nclick = \"tr[data-x={{ params.a }} td\"\n",
         ),
     );
 }
@@ -330,7 +330,7 @@ fn unclosed_attribute_selector_is_accepted() {
     snap(
         "unclosed_attribute_selector_is_accepted",
         &with_head(
-            "[params]\na = { type = \"string\" }\n\n[[steps]]\nclick = \"tr[data-x='a'\"\n\n[[steps]]\nclick = \"tr[data-x='{{ params.a }}'\"\n",
+            "[params]\na = { type = \"string\", required = true }\n\n[[steps]]\nclick = \"tr[data-x='a'\"\n\n[[steps]]\nclick = \"tr[data-x='{{ params.a }}'\"\n",
         ),
     );
 }
@@ -488,7 +488,7 @@ fn unknown_namespace_inside_loop_lists_aliases() {
         "unknown_namespace_inside_loop_lists_aliases",
         &with_head(
             r###"[params]
-devices = { type = "list", fields = { serial = "string" } }
+devices = { type = "list", fields = { serial = "string" }, required = true }
 
 [[steps]]
 for_each = "params.devices"
@@ -505,7 +505,7 @@ fn unknown_loop_alias_field() {
         "unknown_loop_alias_field",
         &with_head(
             r###"[params]
-devices = { type = "list", fields = { serial = "string", quota = "int" } }
+devices = { type = "list", fields = { serial = "string", quota = "int" }, required = true }
 
 [[steps]]
 for_each = "params.devices"
@@ -523,7 +523,7 @@ fn loop_alias_used_outside_loop() {
         "loop_alias_used_outside_loop",
         &with_head(
             r###"[params]
-devices = { type = "list", fields = { serial = "string" } }
+devices = { type = "list", fields = { serial = "string" }, required = true }
 
 [[steps]]
 for_each = "params.devices"
@@ -561,7 +561,7 @@ fn list_param_in_template() {
     snap(
         "list_param_in_template",
         &with_head(
-            "[params]\ndevices = { type = \"list\", fields = { serial = \"string\" } }\n\n[[steps]]\nfill = \"#a\"\nwith = \"{{ params.devices }}\"\n",
+            "[params]\ndevices = { type = \"list\", fields = { serial = \"string\" }, required = true }\n\n[[steps]]\nfill = \"#a\"\nwith = \"{{ params.devices }}\"\n",
         ),
     );
 }
@@ -582,7 +582,7 @@ fn template_syntax_errors() {
         "template_syntax_errors",
         &with_head(
             r###"[params]
-a = { type = "string" }
+a = { type = "string", required = true }
 
 [[steps]]
 goto = "/x?q={{ params.a"
@@ -614,7 +614,7 @@ fn for_each_over_scalar() {
         "for_each_over_scalar",
         &with_head(
             r###"[params]
-name = { type = "string" }
+name = { type = "string", required = true }
 
 [[steps]]
 for_each = "params.name"
@@ -654,7 +654,7 @@ fn for_each_alias_hides_namespace() {
     snap(
         "for_each_alias_hides_namespace",
         &with_head(
-            "[params]\nd = { type = \"list\", fields = { s = \"string\" } }\n\n[[steps]]\nfor_each = \"params.d\"\nas = \"params\"\ndo = [{ click = \"#a\" }]\n",
+            "[params]\nd = { type = \"list\", fields = { s = \"string\" }, required = true }\n\n[[steps]]\nfor_each = \"params.d\"\nas = \"params\"\ndo = [{ click = \"#a\" }]\n",
         ),
     );
 }
@@ -665,7 +665,7 @@ fn if_var_conditions() {
         "if_var_conditions",
         &with_head(
             r###"[params]
-devices = { type = "list", fields = { s = "string" } }
+devices = { type = "list", fields = { s = "string" }, required = true }
 
 [[steps]]
 if = "params.devices"
@@ -861,7 +861,7 @@ fn unknown_param_type() {
 fn list_param_without_fields() {
     snap(
         "list_param_without_fields",
-        &with_head("[params]\ndevices = { type = \"list\" }\n\n[[steps]]\nclick = \"#a\"\n"),
+        &with_head("[params]\ndevices = { type = \"list\", required = true }\n\n[[steps]]\nclick = \"#a\"\n"),
     );
 }
 
@@ -871,8 +871,8 @@ fn list_param_bad_field_types_and_fields_on_scalar() {
         "list_param_bad_field_types_and_fields_on_scalar",
         &with_head(
             r###"[params]
-devices = { type = "list", fields = { serial = "text", sub = "list" } }
-name = { type = "string", fields = { a = "string" } }
+devices = { type = "list", fields = { serial = "text", sub = "list" }, required = true }
+name = { type = "string", fields = { a = "string" }, required = true }
 
 [[steps]]
 click = "#a"
@@ -1029,7 +1029,7 @@ fn nested_error_in_for_each_then() {
         "nested_error_in_for_each_then",
         &with_head(
             r###"[params]
-devices = { type = "list", fields = { serial = "string" } }
+devices = { type = "list", fields = { serial = "string" }, required = true }
 
 [[steps]]
 click = "#a"
@@ -1211,7 +1211,7 @@ customer = { type = "string", required = true }
 seats = { type = "int", default = 5 }
 price = { type = "decimal", default = "4.50" }
 notify = { type = "bool", default = false }
-devices = { type = "list", fields = { serial = "string", quota = "int" } }
+devices = { type = "list", fields = { serial = "string", quota = "int" }, required = true }
 
 [[flows.login]]
 goto = "{{ vendor.base_url }}/login"

@@ -171,7 +171,15 @@ impl<'a> Validator<'a> {
         let loc = err
             .span()
             .map_or_else(|| fallback.clone(), |s| self.loc(s.start));
-        self.error_at(&loc, path, humanize(err.message()));
+        let mut message = humanize(err.message());
+        // The parser says "duplicate key" and points at it: name it.
+        if message == "duplicate key"
+            && let Some(key) = err.span().and_then(|s| self.src.get(s))
+        {
+            let key = key.trim().trim_matches(['"', '\'']);
+            message = format!("duplicate key `{}`", excerpt(key));
+        }
+        self.error_at(&loc, path, message);
     }
 
     pub(super) fn validate(mut self) -> Result<Playbook, Vec<PlaybookError>> {
@@ -446,7 +454,7 @@ impl<'a> Validator<'a> {
                     &path,
                     format!(
                         "unknown type `{}` (expected string, int, decimal, bool, list)",
-                        raw.kind
+                        excerpt(&raw.kind)
                     ),
                 );
                 // Still declared (as a string), so its uses are not reported too.
@@ -588,7 +596,7 @@ impl<'a> Validator<'a> {
                     Some(s) => format!(" (did you mean `{s}`?)"),
                     None => " (see the step reference in README.md)".to_string(),
                 };
-                self.error_at(at, &path, format!("unknown key `{key}`{hint}"));
+                self.error_at(at, &path, format!("unknown key `{}`{hint}", excerpt(key)));
             }
         }
         let partial = |flat: &DeTable<'_>| {
@@ -945,7 +953,7 @@ impl<'a> Validator<'a> {
                         self.error_at(
                             &Self::key_loc(node, "read"),
                             &node.path,
-                            format!("`read` must be \"text\" or \"value\", not `{other}` (use `attr = \"...\"` for attributes)"),
+                            format!("`read` must be \"text\" or \"value\", not `{}` (use `attr = \"...\"` for attributes)", excerpt(other)),
                         );
                         None
                     }
@@ -1051,7 +1059,8 @@ impl<'a> Validator<'a> {
                         &action_loc,
                         &node.path,
                         format!(
-                            "unknown flow `{arg}` (defined flows: {})",
+                            "unknown flow `{}` (defined flows: {})",
+                            excerpt(&arg),
                             if known.is_empty() {
                                 "none".to_string()
                             } else {
@@ -1086,7 +1095,7 @@ impl<'a> Validator<'a> {
                         self.error_at(
                             &Self::key_loc(node, "parse"),
                             &node.path,
-                            format!("`parse` must be \"csv\" or \"none\", not `{other}`"),
+                            format!("`parse` must be \"csv\" or \"none\", not `{}`", excerpt(other)),
                         );
                         return None;
                     }
@@ -1128,7 +1137,8 @@ impl<'a> Validator<'a> {
                             &Self::key_loc(node, "class"),
                             &node.path,
                             format!(
-                                "`class` must be permanent, transient or playbook, not `{other}`"
+                                "`class` must be permanent, transient or playbook, not `{}`",
+                                excerpt(other)
                             ),
                         );
                         return None;
@@ -1227,7 +1237,8 @@ impl<'a> Validator<'a> {
                     &Self::key_loc(node, "fields"),
                     &node.path,
                     format!(
-                        "field `{name}`: invalid CSS selector `{c}`: {}",
+                        "field `{name}`: invalid CSS selector `{}`: {}",
+                        excerpt(c),
                         css_error(&e)
                     ),
                 );
@@ -1477,7 +1488,11 @@ impl<'a> Validator<'a> {
             self.error_at(
                 &Self::key_loc(node, key),
                 &node.path,
-                format!("`{key}`: invalid CSS selector `{text}`: {}", css_error(&e)),
+                format!(
+                    "`{key}`: invalid CSS selector `{}`: {}",
+                    excerpt(text),
+                    css_error(&e)
+                ),
             );
             return None;
         }
@@ -1536,6 +1551,7 @@ impl<'a> Validator<'a> {
 /// `"500ms"`, `"15s"`, `"2m"`.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let t = text.trim();
+    let text = &excerpt(text);
     let (num, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len()));
     let n: u64 = num
         .parse()
@@ -1596,9 +1612,11 @@ fn suggest(key: &str) -> Option<&'static str> {
         .map(|(.., k)| k)
 }
 
-/// serde's messages, in an operator's words (no Rust type names, "key" not "field").
+/// serde's messages, in an operator's words: TOML's names for types (no
+/// Rust type names such as `i64`), "key" not "field", and at most an
+/// excerpt of a long value.
 fn humanize(message: &str) -> String {
-    let mut m = message.trim().replace("unknown field", "unknown key");
+    let mut m = shorten_quoted(message.trim()).replace("unknown field", "unknown key");
     for (from, to) in [
         (
             "struct RawParam",
@@ -1610,10 +1628,55 @@ fn humanize(message: &str) -> String {
             "a table { css = \"…\", attr = \"…\" }",
         ),
         ("struct RawStep", "a step table"),
+        ("invalid type: map", "invalid type: table"),
+        ("invalid type: sequence", "invalid type: list"),
+        ("invalid type: floating point", "invalid type: decimal number"),
+        ("expected a map", "expected a table"),
+        ("expected a sequence", "expected a list"),
     ] {
         m = m.replace(from, to);
     }
+    for rust in ["i8", "i16", "i32", "i64", "isize", "u8", "u16", "u32", "u64", "usize"] {
+        m = m.replace(&format!("expected {rust}"), "expected an integer");
+    }
+    for rust in ["f32", "f64"] {
+        m = m.replace(&format!("expected {rust}"), "expected a number");
+    }
     m
+}
+
+/// Cuts every `"…"` that follows `string ` in a serde message to an
+/// excerpt: a value pasted by mistake (a whole file in one string) is not
+/// worth repeating in full, and it may be something nobody should see.
+fn shorten_quoted(message: &str) -> String {
+    const OPEN: &str = "string \"";
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(at) = rest.find(OPEN) {
+        let (before, from) = rest.split_at(at + OPEN.len());
+        out.push_str(before);
+        // The closing quote: the first one not escaped by a backslash.
+        let mut escaped = false;
+        let end = from.char_indices().find_map(|(i, c)| match (escaped, c) {
+            (false, '"') => Some(i),
+            (false, '\\') => {
+                escaped = true;
+                None
+            }
+            _ => {
+                escaped = false;
+                None
+            }
+        });
+        let Some(end) = end else {
+            out.push_str(from);
+            return out;
+        };
+        out.push_str(&excerpt(&from[..end]));
+        rest = &from[end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// A CSS parse error on one line, in plain words.

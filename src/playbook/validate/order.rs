@@ -14,6 +14,7 @@ use super::{RawNode, Validator};
 use crate::playbook::raw::RawStep;
 use crate::playbook::template::{Template, VarRef};
 use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
 
 /// What running a flow may capture, and what it uses that it did not
 /// capture first (the caller must have).
@@ -37,41 +38,44 @@ struct Order<'n> {
     flows: BTreeMap<&'n str, &'n [RawNode]>,
     /// Every capture name some step makes (others are reported elsewhere).
     known: &'n BTreeSet<String>,
-    summaries: BTreeMap<String, FlowSummary>,
+    summaries: BTreeMap<String, Rc<FlowSummary>>,
     /// Flows being summarised: a call back into one is a cycle, reported
     /// by the flow check, and adds nothing here.
     open: BTreeSet<String>,
 }
 
 impl<'n> Order<'n> {
-    fn summary(&mut self, flow: &str) -> FlowSummary {
+    fn summary(&mut self, flow: &str) -> Rc<FlowSummary> {
         if let Some(s) = self.summaries.get(flow) {
             return s.clone();
         }
         let Some(nodes) = self.flows.get(flow).copied() else {
-            return FlowSummary::default();
+            return Rc::default();
         };
         if !self.open.insert(flow.to_string()) {
-            return FlowSummary::default();
+            return Rc::default();
         }
         let mut captures = BTreeSet::new();
         let mut early = Vec::new();
-        self.walk(nodes, &mut captures, &mut early);
+        self.walk(nodes, &mut captures, &mut Vec::new(), &mut early);
         self.open.remove(flow);
-        let summary = FlowSummary {
+        let summary = Rc::new(FlowSummary {
             captures,
             needs: early.into_iter().map(|e| e.name).collect(),
-        };
+        });
         self.summaries.insert(flow.to_string(), summary.clone());
         summary
     }
 
     /// Walks steps in order; `available` holds what could have been
-    /// captured so far and grows with each step.
+    /// captured so far and grows with each step. Each name it gains is
+    /// pushed to `gained`, so a branch can be undone without copying the
+    /// set (a copy per condition would make long playbooks quadratic).
     fn walk(
         &mut self,
         nodes: &'n [RawNode],
         available: &mut BTreeSet<String>,
+        gained: &mut Vec<String>,
         early: &mut Vec<EarlyUse<'n>>,
     ) {
         for node in nodes {
@@ -95,27 +99,42 @@ impl<'n> Order<'n> {
                         flow: Some(flow.clone()),
                     });
                 }
-                available.extend(called.captures);
+                for name in &called.captures {
+                    gain(available, gained, name);
+                }
             }
-            let branches: Vec<&'n [RawNode]> = ["then", "else"]
-                .iter()
-                .filter_map(|k| node.children.get(k).map(Vec::as_slice))
-                .collect();
-            let before = available.clone();
-            for branch in branches {
-                let mut taken = before.clone();
-                self.walk(branch, &mut taken, early);
-                available.extend(taken);
+            // Each branch starts from what came before it; afterwards
+            // either may have run.
+            let mut either = Vec::new();
+            for key in ["then", "else"] {
+                if let Some(branch) = node.children.get(key) {
+                    let mut in_branch = Vec::new();
+                    self.walk(branch, available, &mut in_branch, early);
+                    for name in &in_branch {
+                        available.remove(name);
+                    }
+                    either.extend(in_branch);
+                }
+            }
+            for name in &either {
+                gain(available, gained, name);
             }
             for key in ["do", "steps"] {
                 if let Some(body) = node.children.get(key) {
-                    self.walk(body, available, early);
+                    self.walk(body, available, gained, early);
                 }
             }
             if let Some(name) = captured(&node.raw) {
-                available.insert(name.to_string());
+                gain(available, gained, name);
             }
         }
+    }
+}
+
+/// Adds `name` to what could have been captured, noting it if it is new.
+fn gain(available: &mut BTreeSet<String>, gained: &mut Vec<String>, name: &str) {
+    if available.insert(name.to_string()) {
+        gained.push(name.to_string());
     }
 }
 
@@ -224,7 +243,7 @@ impl Validator<'_> {
             open: BTreeSet::new(),
         };
         let mut early = Vec::new();
-        order.walk(steps, &mut BTreeSet::new(), &mut early);
+        order.walk(steps, &mut BTreeSet::new(), &mut Vec::new(), &mut early);
         for e in early {
             let site = sites.get(&e.name).copied().unwrap_or("a later step");
             let what = match &e.flow {
