@@ -811,6 +811,103 @@ fn capture_read_and_attr() {
     );
 }
 
+/// A capture used before any step could have captured it: in a step
+/// above the capture, before a `totp` or `download` `save_as`, inside a
+/// flow called too early, in a loop body above the capture.
+#[test]
+fn capture_used_before_it_is_captured() {
+    snap(
+        "capture_used_before_it_is_captured",
+        &with_head(
+            r###"[[steps]]
+fill = "#otp"
+with = "{{ captures.otp }}"
+
+[[steps]]
+totp = "login.totp_seed"
+save_as = "otp"
+
+[[steps]]
+goto = "{{ vendor.base_url }}/files/{{ captures.csv_path }}"
+
+[[steps]]
+call = "open"
+
+[[steps]]
+capture = "id"
+from = "#id"
+
+[[steps]]
+download = "a#csv"
+save_as = "csv_path"
+parse = "none"
+
+[[steps]]
+for_each = "captures.rows"
+do = [{ click = "#{{ captures.inner }}" }, { capture = "inner", from = "#inner" }]
+
+[[steps]]
+extract = "rows"
+from = "tr"
+fields = { a = "td" }
+
+[[flows.open]]
+click = "#customer-{{ captures.id }}"
+"###,
+        ),
+    );
+}
+
+/// "Could have captured" counts either branch of an earlier condition, an
+/// earlier loop or frame, an earlier called flow, and an earlier step of
+/// the same flow.
+#[test]
+fn capture_from_a_branch_a_flow_or_a_loop_counts() {
+    ok(&with_head(
+        r###"[[steps]]
+if_present = "#a"
+then = [{ capture = "from_then", from = "#a" }]
+else = [{ capture = "from_else", from = "#b" }]
+
+[[steps]]
+click = "#{{ captures.from_then }}-{{ captures.from_else }}"
+
+[[steps]]
+call = "login"
+
+[[steps]]
+fill = "#otp"
+with = "{{ captures.otp }}"
+
+[[steps]]
+frame = "iframe"
+steps = [{ capture = "in_frame", from = "#f" }]
+
+[[steps]]
+for_each = "params.devices"
+do = [{ capture = "in_loop", from = "#l" }, { click = "#{{ captures.in_loop }}" }]
+
+[[steps]]
+assert_text = "{{ captures.in_frame }} {{ captures.in_loop }}"
+
+[[steps]]
+unless = "captures.in_frame"
+then = [{ click = "#x" }]
+
+[[flows.login]]
+totp = "login.totp_seed"
+save_as = "otp"
+
+[[flows.login]]
+fill = "#code"
+with = "{{ captures.otp }}"
+
+[params]
+devices = { type = "list", fields = { serial = "string" }, default = [] }
+"###,
+    ));
+}
+
 // --- params ------------------------------------------------------------------
 
 #[test]
@@ -926,6 +1023,25 @@ fn param_unknown_key_and_not_a_table() {
     );
 }
 
+#[test]
+fn param_without_required_or_default() {
+    snap(
+        "param_without_required_or_default",
+        &with_head(
+            r###"[params]
+name = { type = "string" }
+seats = { type = "int", required = false }
+devices = { type = "list", fields = { serial = "string" } }
+ok_required = { type = "string", required = true }
+ok_default = { type = "int", default = 1 }
+
+[[steps]]
+click = "#a"
+"###,
+        ),
+    );
+}
+
 // --- other step arguments ----------------------------------------------------
 
 #[test]
@@ -978,6 +1094,121 @@ fn bad_download_parse_and_screenshot_name() {
             "[[steps]]\ndownload = \"a\"\nsave_as = \"f\"\nparse = \"json\"\n\n[[steps]]\nscreenshot = \"after save\"\n",
         ),
     );
+}
+
+/// Literal upload files are looked up now, in the playbook's folder (the
+/// working directory for `test.toml`, i.e. the repository); templated
+/// ones are checked when the run renders them.
+#[test]
+fn upload_of_a_missing_or_outside_literal_file() {
+    snap(
+        "upload_of_a_missing_or_outside_literal_file",
+        &with_head(
+            r###"[params]
+logo = { type = "string", default = "x.png" }
+
+[[steps]]
+upload = "#logo"
+file = "playbooks/demo-backup/assets/missing.png"
+
+[[steps]]
+upload = "#logo"
+file = "../outside.png"
+
+[[steps]]
+upload = "#logo"
+file = "/etc/passwd"
+
+[[steps]]
+upload = "#logo"
+file = "playbooks/demo-backup/assets"
+
+[[steps]]
+upload = "#logo"
+file = "playbooks/demo-backup/assets/msp-logo.png"
+
+[[steps]]
+upload = "#logo"
+file = "{{ params.logo }}"
+"###,
+        ),
+    );
+}
+
+/// Messages use TOML's words for types, never Rust's (`i64`, `map`), and
+/// quote at most an excerpt of a long value.
+#[test]
+fn type_errors_in_toml_words_with_short_excerpts() {
+    let long = "the whole of a pasted file ".repeat(20);
+    snap(
+        "type_errors_in_toml_words_with_short_excerpts",
+        &with_head(&format!(
+            r###"[[steps]]
+extract = "rows"
+from = "tr"
+fields = {{ a = "td" }}
+next = "a.next"
+max_pages = "lots"
+
+[[steps]]
+extract = "more"
+from = "tr"
+fields = 3
+
+[[steps]]
+capture = "x"
+from = "#x"
+secret = "{long}"
+
+[[steps]]
+click = "#a["
+name = "{long}"
+
+[[steps]]
+wait_for = ["#a"]
+
+[[steps]]
+fill = "#a{long}["
+with = "x"
+"###
+        )),
+    );
+}
+
+/// An include outside the playbooks folder is refused unread: the error
+/// names the include, never the content of the file it points at.
+#[test]
+fn includes_stay_inside_the_playbooks_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("playbooks");
+    std::fs::create_dir_all(root.join("vendor/flows")).unwrap();
+    std::fs::write(dir.path().join("canary.toml"), "canary-outside-line\n").unwrap();
+    std::fs::write(
+        root.join("shared.toml"),
+        "[[flows.shared]]\nclick = \"#s\"\n",
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(dir.path().join("canary.toml"), root.join("vendor/flows/link.toml"))
+        .unwrap();
+    let main = root.join("vendor/p.toml");
+    let src = |include: &str| {
+        format!("[playbook]\nname = \"p\"\nvendor = \"v\"\ninclude = [\"{include}\"]\n\n[[steps]]\nclick = \"#a\"\n")
+    };
+    for include in ["../../canary.toml", "flows/link.toml", "/etc/passwd"] {
+        std::fs::write(&main, src(include)).unwrap();
+        let err = Playbook::load_within(&root, &main).unwrap_err().to_string();
+        assert!(
+            err.contains(&format!("cannot include `{include}`: it is outside the playbooks folder")),
+            "{err}"
+        );
+        assert!(!err.contains("canary-outside-line") && !err.contains("root:"), "{err}");
+    }
+    // Inside the root but outside the playbook's own folder: fine for a
+    // job (root = the playbooks folder), refused for `check` of the file
+    // alone (root = its folder).
+    std::fs::write(&main, src("../shared.toml")).unwrap();
+    assert!(Playbook::load_within(&root, &main).is_ok());
+    assert!(Playbook::load(&main).is_err());
 }
 
 // --- nested paths and locations ----------------------------------------------

@@ -1166,6 +1166,7 @@ impl<'a> Validator<'a> {
     fn literal_upload(&mut self, node: &RawNode, text: &str) -> Option<()> {
         let problem = match crate::paths::confine(super::folder_of(self.file), Path::new(text)) {
             Ok(p) if p.is_file() => return Some(()),
+            Ok(p) if p.is_dir() => "is a folder, not a file".to_string(),
             Ok(_) => "does not exist in the playbook's folder".to_string(),
             Err(crate::paths::PathError::Outside { .. }) => {
                 "is outside the playbook's folder (upload files must stay inside it)".to_string()
