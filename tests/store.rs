@@ -647,7 +647,7 @@ async fn imports_toml_and_json_and_reimport_updates() {
     assert_eq!(account.max_sessions, 1);
     assert_eq!(
         account.secret_refs["login.password"],
-        "file:demo-secrets/login.password"
+        "file:login.password"
     );
     assert!(matches!(
         store.vendor_account("nope").await.unwrap_err(),

@@ -9,12 +9,19 @@ pub struct CheckArgs {
     /// Playbook files to validate.
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
+    /// Includes must stay inside this folder [default: each playbook's folder].
+    #[arg(long, value_name = "DIR")]
+    pub playbooks: Option<PathBuf>,
 }
 
 pub fn run(args: CheckArgs) -> u8 {
     let mut failed = 0;
     for file in &args.files {
-        match Playbook::load(file) {
+        let loaded = match &args.playbooks {
+            Some(root) => Playbook::load_within(root, file),
+            None => Playbook::load(file),
+        };
+        match loaded {
             Ok(p) => println!(
                 "ok: {} ({}, {} steps, {} flows)",
                 file.display(),

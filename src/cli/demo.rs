@@ -234,7 +234,8 @@ pub async fn serve(args: DemoVendorArgs) -> u8 {
         config.totp_seed
     );
     // One file per secret too, for vendor accounts that reference them
-    // (`file:demo-secrets/login.password`, as in docs/example-rmm.toml).
+    // (`file:login.password` with `--secrets-dir demo-secrets`, as in
+    // docs/example-rmm.toml and the README).
     let dir = std::path::Path::new("demo-secrets");
     let files = std::fs::create_dir_all(dir).and_then(|()| {
         std::fs::write(dir.join("login.username"), &config.username)?;
@@ -259,6 +260,9 @@ pub async fn serve(args: DemoVendorArgs) -> u8 {
         vendor.base_url(),
         args.secrets_file.display()
     );
+    println!(
+        "or, for the worker: export PANELWRIGHT_SECRETS_DIR=demo-secrets (docs/example-rmm.toml refers to its files)"
+    );
     super::run::shutdown_signal().await;
     vendor.shutdown().await;
     exit::OK
@@ -281,21 +285,20 @@ async fn worker_phase(args: &DemoArgs, vendor: &DemoVendor, redactor: &Redactor)
         for (name, value) in [("user", &config.username), ("password", &config.password), ("totp", &config.totp_seed)] {
             std::fs::write(dir.join(name), value).map_err(|e| e.to_string())?;
         }
-        let abs = std::path::absolute(&dir).map_err(|e| e.to_string())?;
         let rmm = format!(
             "[[companies]]\nexternal_id = \"C-2001\"\nname = \"Fabrikam Legal\"\ncontact_email = \"it@fabrikam-legal.example\"\n\n\
              [[companies.sites]]\nname = \"Head office\"\n\n\
              [[companies.sites.machines]]\nhostname = \"FL-RECEPTION\"\nserial_number = \"SN-FL-0001\"\nstorage_total_gb = 512\nstorage_free_gb = 240\nos = \"windows\"\n\n\
              [[companies.sites.machines]]\nhostname = \"FL-FILESERVER\"\nserial_number = \"SN-FL-0002\"\nstorage_total_gb = 8192\nstorage_free_gb = 6000\nos = \"linux\"\n\n\
              [[vendor_accounts]]\nname = \"demo-backup-main\"\nvendor = \"demo-backup\"\nbase_url = \"{}\"\n\
-             secrets = {{ \"login.username\" = \"file:{p}/user\", \"login.password\" = \"file:{p}/password\", \"login.totp_seed\" = \"file:{p}/totp\" }}\n",
+             secrets = {{ \"login.username\" = \"file:user\", \"login.password\" = \"file:password\", \"login.totp_seed\" = \"file:totp\" }}\n",
             vendor.base_url(),
-            p = abs.display()
         );
         let rmm_file = dir.join("rmm.toml");
         std::fs::write(&rmm_file, rmm).map_err(|e| e.to_string())?;
         let store = Arc::new(Store::open(&dir.join("rmm.sqlite")).await.map_err(|e| e.to_string())?);
-        let counts = store.import(&rmm_file).await.map_err(|e| e.to_string())?;
+        // The demo's secrets directory is its own folder: `file:` references resolve there.
+        let counts = store.import_with_secrets_dir(&rmm_file, &dir).await.map_err(|e| e.to_string())?;
         println!("store {}: imported {} company, {} machines, {} vendor account", dir.join("rmm.sqlite").display(), counts.companies, counts.machines, counts.vendor_accounts);
         let job = || NewJob {
             kind: Some(JobKind::Provision),
@@ -323,6 +326,7 @@ async fn worker_phase(args: &DemoArgs, vendor: &DemoVendor, redactor: &Redactor)
             exit_when_idle: true,
             idle_poll: std::time::Duration::from_millis(50),
             artifacts_dir: args.artifacts.clone(),
+            secrets_dir: dir.clone(),
             ..WorkerConfig::default()
         };
         let stats = run_worker(store.clone(), Some(Arc::new(key)), config, crate::browser::DriverEndpoint::from_env(), redactor.clone(), std::future::pending())

@@ -18,7 +18,7 @@ pub struct RunArgs {
     /// The playbook file.
     pub playbook: PathBuf,
     /// A parameter, `name=value` (repeatable).
-    #[arg(long = "param", value_name = "NAME=VALUE")]
+    #[arg(long = "param", value_name = "NAME=VALUE", value_parser = name_value)]
     pub params: Vec<String>,
     /// Parameters from a TOML or JSON file (lists of tables go here).
     #[arg(long = "params", value_name = "FILE")]
@@ -26,9 +26,12 @@ pub struct RunArgs {
     /// Secrets from a TOML file: `[login] username = "…"` gives `login.username`.
     #[arg(long, value_name = "FILE", env = "PANELWRIGHT_SECRETS")]
     pub secrets: Option<PathBuf>,
-    /// The vendor panel's base URL (`{{ vendor.base_url }}`).
-    #[arg(long, env = "PANELWRIGHT_BASE_URL")]
+    /// The vendor panel's base URL (`{{ vendor.base_url }}`): http or https.
+    #[arg(long, env = "PANELWRIGHT_BASE_URL", value_parser = base_url)]
     pub base_url: String,
+    /// Includes must stay inside this folder [default: the playbook's folder].
+    #[arg(long, value_name = "DIR")]
+    pub playbooks: Option<PathBuf>,
     /// Print secret outputs in clear instead of masked.
     #[arg(long)]
     pub reveal: bool,
@@ -41,6 +44,21 @@ pub struct RunArgs {
     /// Use this remote WebDriver (e.g. a Selenium Grid) instead of starting chromedriver.
     #[arg(long, env = "PANELWRIGHT_WEBDRIVER_URL")]
     pub webdriver: Option<String>,
+}
+
+/// `--param` values: a command-line error (exit 2) unless `NAME=VALUE`.
+fn name_value(text: &str) -> Result<String, String> {
+    match text.split_once('=') {
+        Some((name, _)) if !name.trim().is_empty() => Ok(text.to_string()),
+        _ => Err("expected NAME=VALUE".to_string()),
+    }
+}
+
+/// `--base-url`: a command-line error (exit 2) unless an http(s) URL.
+fn base_url(text: &str) -> Result<String, String> {
+    crate::paths::vendor_url(text)
+        .map(|_| text.to_string())
+        .map_err(str::to_string)
 }
 
 /// Prints one line per finished step, as the run goes.
@@ -212,7 +230,11 @@ pub(crate) async fn run_in_session(
 }
 
 pub async fn run(args: RunArgs, redactor: Redactor) -> u8 {
-    let playbook = match Playbook::load(&args.playbook) {
+    let loaded = match &args.playbooks {
+        Some(root) => Playbook::load_within(root, &args.playbook),
+        None => Playbook::load(&args.playbook),
+    };
+    let playbook = match loaded {
         Ok(p) => p,
         Err(e) => {
             eprintln!("{e}");
