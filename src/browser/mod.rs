@@ -63,6 +63,11 @@ pub enum BrowserError {
     /// `ERR_NAME_NOT_RESOLVED`, `ERR_UNSAFE_PORT`. The session itself is fine.
     #[error("the browser could not load the page: net::{code}")]
     NetError { code: String },
+    /// The driver refused an argument of the call (a malformed URL, an
+    /// upload path that is not canonical or does not exist): the same call
+    /// would fail again.
+    #[error("webdriver refused an argument of `{call}`: {detail}")]
+    InvalidArgument { call: &'static str, detail: String },
     /// Anything else the driver reported.
     #[error("webdriver error during `{call}`: {detail}")]
     Driver { call: &'static str, detail: String },

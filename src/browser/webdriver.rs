@@ -145,6 +145,10 @@ fn redact_error(e: BrowserError, secret: &str) -> BrowserError {
             call,
             detail: redact(&detail, secret),
         },
+        BrowserError::InvalidArgument { call, detail } => BrowserError::InvalidArgument {
+            call,
+            detail: redact(&detail, secret),
+        },
         other => other,
     }
 }
@@ -217,10 +221,7 @@ pub(crate) fn map_cmd_error(
                     detail,
                 },
                 ErrorStatus::InvalidSessionId => BrowserError::SessionLost { call, detail },
-                // The only argument of a navigation is its URL.
-                ErrorStatus::InvalidArgument if call == "goto" => BrowserError::NetError {
-                    code: "ERR_INVALID_URL".into(),
-                },
+                ErrorStatus::InvalidArgument => BrowserError::InvalidArgument { call, detail },
                 _ if looks_lost(&detail) => BrowserError::SessionLost { call, detail },
                 _ => BrowserError::Driver {
                     call,
@@ -686,8 +687,12 @@ mod tests {
             }
         }
         assert!(matches!(
-            map_cmd_error("goto", None, std_err(ErrorStatus::InvalidArgument, "invalid argument")),
-            BrowserError::NetError { code } if code == "ERR_INVALID_URL"
+            map_cmd_error(
+                "upload",
+                Some("#f"),
+                std_err(ErrorStatus::InvalidArgument, "path is not canonical: /a/../b")
+            ),
+            BrowserError::InvalidArgument { call: "upload", .. }
         ));
         assert!(!BrowserError::NetError { code: "ERR_TIMED_OUT".into() }.is_transient());
     }

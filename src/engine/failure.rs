@@ -111,6 +111,8 @@ pub fn classify(error: &StepError) -> FailureClass {
         StepError::Browser(
             BrowserError::NoSuchElement { .. } | BrowserError::NotInteractable { .. },
         ) => FailureClass::PlaybookBroken,
+        // The same URL or file would be refused again.
+        StepError::Browser(BrowserError::InvalidArgument { .. }) => FailureClass::Permanent,
         StepError::Browser(BrowserError::Driver { detail, .. }) => {
             // An invalid selector is the playbook's fault; any other driver
             // complaint is assumed to be a passing browser problem.
@@ -196,6 +198,11 @@ mod tests {
             })),
             FailureClass::Permanent
         );
+        let refused = StepError::Browser(BrowserError::InvalidArgument {
+            call: "upload",
+            detail: "invalid argument: path is not canonical: /a/../b".into(),
+        });
+        assert_eq!(classify(&refused), FailureClass::Permanent);
         let declared = StepError::Declared {
             message: "login rejected".into(),
             class: FailureClass::Permanent,
