@@ -164,16 +164,15 @@ async fn upload_path_with_dot_dot_inside_the_folder_is_sent_canonical() {
 // `run --param seats` (no `=`) failed as a permanent run failure (exit 4) instead of a command-line error.
 #[test]
 fn param_without_equals_is_a_command_line_error() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("p.toml"),
+        "[playbook]\nname = \"p\"\nvendor = \"v\"\n\n[params]\nseats = { type = \"int\", default = 1 }\n\n[[steps]]\ngoto = \"{{ vendor.base_url }}\"\n",
+    )
+    .unwrap();
     let out = panelwright(
-        &crate::common::repo(),
-        &[
-            "run",
-            "playbooks/demo-backup/customers.toml",
-            "--base-url",
-            "http://127.0.0.1:1",
-            "--param",
-            "seats",
-        ],
+        dir.path(),
+        &["run", "p.toml", "--base-url", "http://127.0.0.1:1", "--param", "seats"],
     );
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(text(&out).contains("NAME=VALUE"), "{}", text(&out));

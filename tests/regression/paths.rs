@@ -269,10 +269,7 @@ fn include_outside_the_playbooks_dir_is_refused() {
             format!("[playbook]\nname = \"p\"\nvendor = \"v\"\ninclude = [\"{include}\"]\n\n[[steps]]\nclick = \"#a\"\n"),
         )
         .unwrap();
-        let out = panelwright(
-            dir.path(),
-            &["check", "--playbooks", "playbooks", "playbooks/vendor/p.toml"],
-        );
+        let out = panelwright(dir.path(), &["check", "playbooks/vendor/p.toml"]);
         let shown = text(&out);
         assert_eq!(out.status.code(), Some(2), "{shown}");
         assert!(shown.contains("is outside the playbooks folder"), "{shown}");
@@ -284,11 +281,16 @@ fn include_outside_the_playbooks_dir_is_refused() {
 // `run --base-url file:///etc/passwd` opened the file in the browser and typed the vendor login into it.
 #[test]
 fn base_url_that_is_not_http_is_a_command_line_error() {
-    let repo = crate::common::repo();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("p.toml"),
+        "[playbook]\nname = \"p\"\nvendor = \"v\"\n\n[[steps]]\ngoto = \"{{ vendor.base_url }}\"\n",
+    )
+    .unwrap();
     for url in ["file:///etc/passwd", "javascript:alert(1)", "127.0.0.1:8080"] {
         let out = panelwright(
-            &repo,
-            &["run", "playbooks/demo-backup/customers.toml", "--base-url", url],
+            dir.path(),
+            &["run", "p.toml", "--base-url", url, "--artifacts", "artifacts"],
         );
         let shown = text(&out);
         assert_eq!(out.status.code(), Some(2), "{url}: {shown}");
