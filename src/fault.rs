@@ -36,7 +36,10 @@ pub fn boundary(step: &str) {
     let n = BOUNDARIES.fetch_add(1, Ordering::SeqCst) + 1;
     tracing::debug!("fault boundary {n} before {step}");
     if n == at {
-        tracing::warn!(boundary = n, "fault injection: SIGKILL at this step boundary");
+        tracing::warn!(
+            boundary = n,
+            "fault injection: SIGKILL at this step boundary"
+        );
         // SAFETY: kill(2) with our own pid; no memory is involved.
         unsafe {
             libc::kill(libc::getpid(), libc::SIGKILL);

@@ -185,9 +185,12 @@ async fn trial(boundary: Option<u64>, after: Option<Duration>) -> Ending {
     match status {
         JobStatus::Succeeded => {
             let current = store.credentials(None, None, false).await.unwrap();
-            let (user, password, api_key) =
-                env.vendor.admin_credentials_of(COMPANY_NAME).unwrap();
-            let device = customer.devices.iter().find(|d| d.serial == SERIAL).unwrap();
+            let (user, password, api_key) = env.vendor.admin_credentials_of(COMPANY_NAME).unwrap();
+            let device = customer
+                .devices
+                .iter()
+                .find(|d| d.serial == SERIAL)
+                .unwrap();
             for name in required_outputs() {
                 let row = current
                     .iter()
@@ -209,7 +212,10 @@ async fn trial(boundary: Option<u64>, after: Option<Duration>) -> Ending {
                         continue;
                     }
                 };
-                assert_eq!(value, expected, "{label}: `{name}` is the vendor's current one");
+                assert_eq!(
+                    value, expected,
+                    "{label}: `{name}` is the vendor's current one"
+                );
             }
             Ending::Succeeded {
                 recovered: said("recovering"),
@@ -217,7 +223,11 @@ async fn trial(boundary: Option<u64>, after: Option<Duration>) -> Ending {
         }
         JobStatus::NeedsAttention => {
             let job = store.job(id).await.unwrap();
-            assert_eq!(job.error_class, Some(panelwright::engine::FailureClass::SecretLost), "{label}");
+            assert_eq!(
+                job.error_class,
+                Some(panelwright::engine::FailureClass::SecretLost),
+                "{label}"
+            );
             let lost = events
                 .iter()
                 .find(|e| e.kind == "secret_lost")

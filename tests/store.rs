@@ -868,9 +868,19 @@ async fn credentials_are_encrypted_bound_to_their_row_and_reveals_recorded() {
         .unwrap()
         .id;
 
-    let listed = store.credentials(Some(contoso.id), None, false).await.unwrap();
+    let listed = store
+        .credentials(Some(contoso.id), None, false)
+        .await
+        .unwrap();
     assert_eq!(listed.len(), 2);
-    assert_eq!(store.credentials(None, Some(job), false).await.unwrap().len(), 1);
+    assert_eq!(
+        store
+            .credentials(None, Some(job), false)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     assert!(!format!("{listed:?}").contains(PLAIN));
 
     let (info, revealed) = store.reveal_credential(&key, id, "ana@msp").await.unwrap();

@@ -130,7 +130,11 @@ fn credential_table(list: &[crate::store::CredentialInfo], history: bool) -> Str
         "{:>5}  {:<28} {:<12} {:>8} {:>6}  captured",
         "id", "name", "kind", "company", "job"
     );
-    out.push_str(if history { "              state\n" } else { "\n" });
+    out.push_str(if history {
+        "              state\n"
+    } else {
+        "\n"
+    });
     for c in list {
         let _ = write!(
             out,

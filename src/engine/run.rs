@@ -126,7 +126,11 @@ pub async fn run_recovery(
             continue;
         }
         done.push((flow.as_str(), keys));
-        let steps = playbook.flows.get(flow).map(Vec::as_slice).unwrap_or_default();
+        let steps = playbook
+            .flows
+            .get(flow)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
         engine.locals = owed.items.clone();
         tracing::info!(output = %owed.name, flow = %flow, "recovering a missing required output");
         result = engine.exec_list(steps).await;

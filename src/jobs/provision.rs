@@ -23,8 +23,8 @@ use crate::engine::{
     CapturedValue, EngineConfig, FailureClass, Output, RequiredOutput, RunInputs, RunObserver,
     RunReport, run_playbook, run_recovery,
 };
-use crate::playbook::Step;
 use crate::playbook::Playbook;
+use crate::playbook::Step;
 use crate::playbook::params::{self, ParamType, ParamValue};
 use crate::secrets::SecretValues;
 use crate::secrets::crypto::StoreKey;
@@ -330,7 +330,7 @@ impl RunObserver for StoreRecorder<'_> {
     }
 
     async fn step_started(&mut self, step: &Step, _depth: usize, _item: Option<usize>) {
-        crate::fault::boundary(&step.path);
+        crate::fault::boundary(&format!("{} ({})", step.path, step.label));
     }
 }
 
@@ -410,10 +410,17 @@ pub async fn run(
         if report.failure.is_some() {
             return Ok((report, None));
         }
-        let missing =
-            missing_outputs(&s.store, &prepared.company, &prepared.account, &report.required)
-                .await?;
-        if missing.iter().all(|m| !prepared.playbook.recover.contains_key(&m.capture)) {
+        let missing = missing_outputs(
+            &s.store,
+            &prepared.company,
+            &prepared.account,
+            &report.required,
+        )
+        .await?;
+        if missing
+            .iter()
+            .all(|m| !prepared.playbook.recover.contains_key(&m.capture))
+        {
             return Ok((report, Some((missing, None))));
         }
         let names: Vec<&str> = missing.iter().map(|m| m.name.as_str()).collect();
@@ -438,9 +445,13 @@ pub async fn run(
             &missing,
         )
         .await;
-        let still =
-            missing_outputs(&s.store, &prepared.company, &prepared.account, &report.required)
-                .await?;
+        let still = missing_outputs(
+            &s.store,
+            &prepared.company,
+            &prepared.account,
+            &report.required,
+        )
+        .await?;
         Ok::<_, JobFailure>((report, Some((still, Some(recovery)))))
     };
     let outcome = tokio::select! {

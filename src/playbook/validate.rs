@@ -812,9 +812,7 @@ impl<'a> Validator<'a> {
                         format!("a recovery flow only captures again what another step captures; no step captures `{name}`"),
                     ),
                 }
-            } else if node.raw.extract.is_some()
-                || node.raw.save_as.is_some()
-            {
+            } else if node.raw.extract.is_some() || node.raw.save_as.is_some() {
                 self.error_at(
                     &node.loc,
                     &node.path,

@@ -72,7 +72,8 @@ const INFO_COLUMNS: &str = "id, name, kind, company_id, machine_id, vendor_accou
      secret, captured_at, superseded_by, superseded_at";
 
 /// Rows of one identity: same company, machine, vendor account and name.
-const SAME_IDENTITY: &str = "name = ?1 AND company_id IS ?2 AND machine_id IS ?3 AND vendor_account IS ?4";
+const SAME_IDENTITY: &str =
+    "name = ?1 AND company_id IS ?2 AND machine_id IS ?3 AND vendor_account IS ?4";
 
 /// Decrypts one row's value.
 fn decrypt(
@@ -89,7 +90,9 @@ fn decrypt(
     };
     let nonce: [u8; NONCE_LEN] = nonce.try_into().map_err(|_| cannot())?;
     let aad = associated_data(info.id, &info.name, info.company_id, info.job_id);
-    let plain = key.decrypt(&nonce, ciphertext, &aad).map_err(|_| cannot())?;
+    let plain = key
+        .decrypt(&nonce, ciphertext, &aad)
+        .map_err(|_| cannot())?;
     String::from_utf8(plain)
         .map_err(|_| StoreError::Invalid(format!("credential {id} is not valid UTF-8")))
 }

@@ -24,7 +24,8 @@ macro_rules! now_ms_sql {
 
 /// The same `now` with functions every SQLite since 3.0 has (`julianday`
 /// counts days since noon, 24 November 4714 BC; 2440587.5 is 1970-01-01).
-const NOW_MS_PORTABLE: &str = "(CAST(ROUND((julianday('now') - 2440587.5) * 86400000.0) AS INTEGER))";
+const NOW_MS_PORTABLE: &str =
+    "(CAST(ROUND((julianday('now') - 2440587.5) * 86400000.0) AS INTEGER))";
 
 /// The oldest SQLite an RMM may use to write to the store: JSON functions
 /// (the `json_valid` CHECKs) are built in from 3.38.
