@@ -110,14 +110,7 @@ async fn clean_run() -> (Vec<(u64, String)>, Duration) {
     kill(w.id().unwrap(), "-TERM");
     w.wait().await.unwrap();
     env.kill_leftovers();
-    let logs = env.logs();
-    let mut found = Vec::new();
-    for line in logs.lines() {
-        if let Some(rest) = line.split("fault boundary ").nth(1) {
-            let (n, step) = rest.split_once(" before ").unwrap();
-            found.push((n.trim().parse().unwrap(), step.trim().to_string()));
-        }
-    }
+    let found = parse_boundaries(&env.logs());
     assert!(
         found.len() > 20 && found.last().unwrap().1 == "end",
         "boundaries logged: {found:?}"
@@ -135,30 +128,45 @@ enum Ending {
 /// Kills the first worker (itself at `boundary`, or after `after`: one of
 /// them is given), lets a second worker finish, and checks every promise.
 async fn trial(boundary: Option<u64>, after: Option<Duration>) -> Ending {
+    trial_chain(boundary.as_slice(), after).await.0
+}
+
+/// One worker after another dies at each of `boundaries` in turn (each
+/// counts its own boundaries from 1), then one is killed after `after` if
+/// given, then a last worker finishes the job; every promise is checked.
+/// Also returns the last worker's boundaries (when armed past the end).
+async fn trial_chain(boundaries: &[u64], after: Option<Duration>) -> (Ending, Vec<(u64, String)>) {
     let env = Env::new(DemoVendorConfig::fast()).await;
     let store = env.open().await;
     let key = env.key();
     let id = submit(&env, &store).await;
-    let armed = boundary.map(|b| b.to_string());
-    let mut first = worker_with_fault(&env, armed.as_deref());
-    let label = format!("boundary {boundary:?} / after {after:?}");
-    if let Some(after) = after {
-        tokio::time::sleep(after).await;
-        let _ = first.start_kill();
-    }
-    let exit = tokio::time::timeout(Duration::from_secs(120), first.wait())
-        .await
-        .unwrap_or_else(|_| panic!("{label}: the first worker did not die"))
-        .unwrap();
-    if boundary.is_some() {
+    let label = format!("boundaries {boundaries:?} / after {after:?}");
+    for b in boundaries {
+        let mut w = worker_with_fault(&env, Some(&b.to_string()));
+        let exit = tokio::time::timeout(Duration::from_secs(120), w.wait())
+            .await
+            .unwrap_or_else(|_| panic!("{label}: the worker did not die at {b}"))
+            .unwrap();
         use std::os::unix::process::ExitStatusExt;
-        assert_eq!(exit.signal(), Some(9), "{label}: killed by SIGKILL");
+        assert_eq!(exit.signal(), Some(9), "{label}: killed by SIGKILL at {b}");
     }
-    let mut second = env.worker(WORKER_ARGS);
+    if let Some(after) = after {
+        let mut w = worker_with_fault(&env, None);
+        tokio::time::sleep(after).await;
+        let _ = w.start_kill();
+        let _ = w.wait().await;
+    }
+    let logs_before: Vec<_> = worker_logs(&env);
+    let mut second = worker_with_fault(&env, Some(ARMED_PAST_THE_END));
     let status = wait_finished(&store, id, Duration::from_secs(180)).await;
     kill(second.id().unwrap(), "-TERM");
     second.wait().await.unwrap();
     env.kill_leftovers();
+    let last_boundaries = worker_logs(&env)
+        .into_iter()
+        .filter(|p| !logs_before.contains(p))
+        .flat_map(|p| parse_boundaries(&std::fs::read_to_string(p).unwrap()))
+        .collect();
 
     let events = store.events(id).await.unwrap();
     let said = |kind: &str| events.iter().any(|e| e.kind == kind);
@@ -182,7 +190,7 @@ async fn trial(boundary: Option<u64>, after: Option<Duration>) -> Ending {
         1,
         "{label}: exactly one device per serial"
     );
-    match status {
+    let ending = match status {
         JobStatus::Succeeded => {
             let current = store.credentials(None, None, false).await.unwrap();
             let (user, password, api_key) = env.vendor.admin_credentials_of(COMPANY_NAME).unwrap();
@@ -240,7 +248,36 @@ async fn trial(boundary: Option<u64>, after: Option<Duration>) -> Ending {
             Ending::NeedsAttention
         }
         other => panic!("{label}: the job ended {other}: {events:?}"),
-    }
+    };
+    (ending, last_boundaries)
+}
+
+/// The worker log files of `env` so far.
+fn worker_logs(env: &Env) -> Vec<std::path::PathBuf> {
+    let mut logs: Vec<_> = std::fs::read_dir(env.dir.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("worker-")
+        })
+        .collect();
+    logs.sort();
+    logs
+}
+
+/// `(number, step)` of each "fault boundary N before STEP" log line.
+fn parse_boundaries(log: &str) -> Vec<(u64, String)> {
+    log.lines()
+        .filter_map(|line| line.split("fault boundary ").nth(1))
+        .map(|rest| {
+            let (n, step) = rest.split_once(" before ").unwrap();
+            (n.trim().parse().unwrap(), step.trim().to_string())
+        })
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -297,5 +334,36 @@ async fn random_kills_lose_no_secret_and_duplicate_nothing() {
     assert!(
         endings.iter().all(|e| *e != Ending::NeedsAttention),
         "with recovery flows nothing ends needs-attention: {endings:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kill_at_every_step_boundary_of_a_recovery_loses_nothing() {
+    // First kill: the console has shown the admin credentials, none stored.
+    let (all, _) = clean_run().await;
+    let (lost_at, _) = all
+        .iter()
+        .find(|(_, step)| step.contains("capture admin_username"))
+        .expect("a boundary before the first one-time secret");
+    let (ending, second_run) = trial_chain(&[*lost_at], None).await;
+    assert_eq!(ending, Ending::Succeeded { recovered: true });
+    // The second run's boundaries from its first recovery step on.
+    let first_recovery = second_run
+        .iter()
+        .position(|(_, step)| step.starts_with("flows.reset_admin_password"))
+        .unwrap_or_else(|| panic!("the second run recovers: {second_run:?}"));
+    let recovery = &second_run[first_recovery..];
+    assert!(recovery.len() >= 8, "{recovery:?}");
+    let mut endings = Vec::new();
+    for (n, step) in recovery {
+        let (ending, _) = trial_chain(&[*lost_at, *n], None).await;
+        eprintln!("kill at {lost_at}, then in the recovery at {n} (before {step}): {ending:?}");
+        endings.push(ending);
+    }
+    eprintln!("{} recovery boundaries: {endings:?}", endings.len());
+    assert!(
+        endings
+            .iter()
+            .all(|e| matches!(e, Ending::Succeeded { .. }))
     );
 }

@@ -97,11 +97,14 @@ fn decrypt(
         .map_err(|_| StoreError::Invalid(format!("credential {id} is not valid UTF-8")))
 }
 
-/// The current row of an identity, with its ciphertext.
+/// A row with its nonce and ciphertext.
+type SealedRow = (CredentialInfo, Vec<u8>, Vec<u8>);
+
+/// The current row of an identity.
 fn current_row(
     tx: &rusqlite::Transaction<'_>,
     c: &OwnedCredential,
-) -> rusqlite::Result<Option<(CredentialInfo, Vec<u8>, Vec<u8>)>> {
+) -> rusqlite::Result<Option<SealedRow>> {
     tx.query_row(
         &format!(
             "SELECT {INFO_COLUMNS}, nonce, ciphertext FROM credentials
