@@ -20,9 +20,14 @@
 //! | `GET /customers?page=&q=` | `#search-form`, `#search`, `#search-btn`, `#new-customer`, `table#customers tr.customer-row[data-customer][data-id]`, `nav.pagination a.prev/a.next span.page-info`, `p.empty` |
 //! | `GET /customers/new`, `POST /customers` | `form#customer-form`, `#name`, `#contact-email`, `#region`, `#seats`, `#terms`, `#logo`, `#create` (disabled, enabled by JS) |
 //! | `GET /customers/{id}/welcome` | `#welcome-customer`, `div#credentials` (hidden ~200 ms) with `code#admin-username/#admin-password/#api-key`, `#continue`; later: `#secrets-gone` |
-//! | `GET /customers/{id}` | `#customer-name/-id/-region/-contact/-logo`, `#enrol-device`, `#subscriptions`, `#usage`, `table#devices tr.device-row` |
+//! | `GET /customers/{id}` | `#customer-name/-id/-region/-contact/-logo`, `#enrol-device`, `#subscriptions`, `#usage`, `table#devices tr.device-row`, `form#reset-admin-password-form` + `#reset-admin-password`, `form#regenerate-api-key-form` + `#regenerate-api-key` |
+//! | `POST /customers/{id}/admin-password/reset` | CSRF; a new admin password (the old one stops working), 303 to the page below |
+//! | `GET /customers/{id}/admin-password` | once after a reset: `#credentials-customer`, `div#credentials` (hidden ~200 ms) with `code#admin-username/#admin-password`, `a#continue`; later (or without a reset): `#secrets-gone` |
+//! | `POST /customers/{id}/api-key/regenerate` | CSRF; a new API key (the old one stops working), 303 to the page below |
+//! | `GET /customers/{id}/api-key` | once after a regeneration: `div#credentials` (hidden ~200 ms) with `code#api-key`, `a#continue`; later: `#secrets-gone` |
 //! | `GET /customers/{id}/devices/new`, `POST /customers/{id}/devices` | `form#device-form`, `#hostname`, `#serial`, `#quota-gb`, `#os`, `#auto-update`, `#enrol` |
-//! | `GET /customers/{id}/devices/{device_id}` | `#licence-key`, `#installer-link` (absolute), `#device-quota`, `#back-to-customer` |
+//! | `GET /customers/{id}/devices/{device_id}` | `#licence-key` (re-readable), `#installer-link` (absolute), `#device-quota`, `#back-to-customer`, `form#regenerate-licence-form` + `#regenerate-licence` |
+//! | `POST /customers/{id}/devices/{device_id}/licence/regenerate` | CSRF; a new licence key, 303 back to the device page |
 //! | `GET /downloads/installer/{token}` | the installer (no login) |
 //! | `GET/POST /customers/{id}/subscriptions` | `table#subscriptions tr.sku-row[data-sku]`, `form#seats-form`, `#sku`, `#seat-count`, `#save-seats`, `iframe#billing-frame` |
 //! | `GET /customers/{id}/billing-widget` | `#billing-plan`, `#billing-period`, `#billing-total` |
@@ -168,6 +173,16 @@ pub fn router(state: DemoState) -> Router {
         .route("/customers/{id}", get(pages::customer_detail))
         .route("/customers/{id}/welcome", get(pages::welcome))
         .route(
+            "/customers/{id}/admin-password/reset",
+            post(pages::reset_admin_password),
+        )
+        .route("/customers/{id}/admin-password", get(pages::admin_password))
+        .route(
+            "/customers/{id}/api-key/regenerate",
+            post(pages::regenerate_api_key),
+        )
+        .route("/customers/{id}/api-key", get(pages::api_key))
+        .route(
             "/customers/{id}/devices",
             get(pages::devices_index).post(pages::enrol_device),
         )
@@ -175,6 +190,10 @@ pub fn router(state: DemoState) -> Router {
         .route(
             "/customers/{id}/devices/{device_id}",
             get(pages::device_detail),
+        )
+        .route(
+            "/customers/{id}/devices/{device_id}/licence/regenerate",
+            post(pages::regenerate_licence),
         )
         .route(
             "/customers/{id}/subscriptions",

@@ -14,7 +14,7 @@ use super::html::{
 };
 use super::state::{
     BILLING_PERIOD, Customer, DEFAULT_PERIOD, DemoState, NewCustomer, NewDevice, OSES, PERIODS,
-    REGIONS, SKUS, eur, usage_rows,
+    REGIONS, SKUS, Store, eur, usage_rows,
 };
 
 fn content_type(headers: &HeaderMap) -> Option<&str> {
@@ -277,29 +277,197 @@ pub async fn welcome(
         esc(&c.name)
     );
     if first {
-        body.push_str(&format!(
-            "<p>Copy these credentials now: they are shown only once.</p>\n\
-             <div id=\"credentials\" style=\"display:none\">\n<dl>\
-             <dt>Admin username</dt><dd><code id=\"admin-username\">{}</code></dd>\
-             <dt>Admin password</dt><dd><code id=\"admin-password\">{}</code></dd>\
-             <dt>API key</dt><dd><code id=\"api-key\">{}</code></dd></dl>\n</div>\n\
-             <script>setTimeout(function(){{document.getElementById('credentials').style.display='block';}}, 200);</script>\n",
-            esc(&c.admin_username),
-            esc(&c.admin_password),
-            esc(&c.api_key),
-        ));
+        body.push_str(&credentials_block(&[
+            ("admin-username", "Admin username", &c.admin_username),
+            ("admin-password", "Admin password", &c.admin_password),
+            ("api-key", "API key", &c.api_key),
+        ]));
     } else {
-        body.push_str(&alert(
-            "warning",
-            Some("secrets-gone"),
-            "These credentials were shown once and are no longer available.",
-        ));
+        body.push_str(&secrets_gone());
     }
-    body.push_str(&format!(
-        "<p><a id=\"continue\" href=\"/customers/{}\">Continue to customer</a></p>",
-        c.id
-    ));
+    body.push_str(&continue_link(c.id));
     ok_page(&sess, &body)
+}
+
+/// The credentials shown once: hidden for ~200 ms then revealed by script, as real
+/// consoles animate them in, so playbooks must wait for visibility, not presence.
+fn credentials_block(rows: &[(&str, &str, &str)]) -> String {
+    let items: String = rows
+        .iter()
+        .map(|(id, label, value)| {
+            format!(
+                "<dt>{label}</dt><dd><code id=\"{id}\">{}</code></dd>",
+                esc(value)
+            )
+        })
+        .collect();
+    format!(
+        "<p>Copy these credentials now: they are shown only once.</p>\n\
+         <div id=\"credentials\" style=\"display:none\">\n<dl>{items}</dl>\n</div>\n\
+         <script>setTimeout(function(){{document.getElementById('credentials').style.display='block';}}, 200);</script>\n"
+    )
+}
+
+/// What a one-time credentials page shows on any view after the first.
+fn secrets_gone() -> String {
+    alert(
+        "warning",
+        Some("secrets-gone"),
+        "These credentials were shown once and are no longer available.",
+    )
+}
+
+fn continue_link(customer_id: u64) -> String {
+    format!("<p><a id=\"continue\" href=\"/customers/{customer_id}\">Continue to customer</a></p>")
+}
+
+/// A customer secret that can be replaced and is then shown once.
+#[derive(Debug, Clone, Copy)]
+enum OneTimeSecret {
+    AdminPassword,
+    ApiKey,
+}
+
+impl OneTimeSecret {
+    /// Replaces the secret in the store; `false` if the customer is unknown.
+    fn replace(self, store: &mut Store, customer_id: u64) -> bool {
+        match self {
+            OneTimeSecret::AdminPassword => store.reset_admin_password(customer_id),
+            OneTimeSecret::ApiKey => store.regenerate_api_key(customer_id),
+        }
+    }
+
+    /// The page that shows the new secret once.
+    fn path(self, customer_id: u64) -> String {
+        match self {
+            OneTimeSecret::AdminPassword => format!("/customers/{customer_id}/admin-password"),
+            OneTimeSecret::ApiKey => format!("/customers/{customer_id}/api-key"),
+        }
+    }
+
+    /// Clears the "not yet shown" mark; `true` when this view is the one that may show it.
+    fn take_unseen(self, c: &mut Customer) -> bool {
+        let flag = match self {
+            OneTimeSecret::AdminPassword => &mut c.admin_password_unseen,
+            OneTimeSecret::ApiKey => &mut c.api_key_unseen,
+        };
+        std::mem::take(flag)
+    }
+
+    fn heading(self) -> &'static str {
+        match self {
+            OneTimeSecret::AdminPassword => "Admin password reset",
+            OneTimeSecret::ApiKey => "API key regenerated",
+        }
+    }
+
+    fn credentials(self, c: &Customer) -> String {
+        match self {
+            OneTimeSecret::AdminPassword => credentials_block(&[
+                ("admin-username", "Admin username", &c.admin_username),
+                ("admin-password", "Admin password", &c.admin_password),
+            ]),
+            OneTimeSecret::ApiKey => credentials_block(&[("api-key", "API key", &c.api_key)]),
+        }
+    }
+}
+
+/// `POST /customers/{id}/admin-password/reset` and `POST /customers/{id}/api-key/regenerate`.
+fn replace_secret(
+    state: &DemoState,
+    sess: &Sess,
+    id: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+    secret: OneTimeSecret,
+) -> Response {
+    let Some(id) = parse_id(id) else {
+        return not_found(Some(&sess.username));
+    };
+    let form = FormData::parse(content_type(headers), body);
+    if let Some(r) = check_csrf(sess, &form) {
+        return r;
+    }
+    if !secret.replace(&mut state.lock(), id) {
+        return not_found(Some(&sess.username));
+    }
+    redirect(&secret.path(id))
+}
+
+/// `GET /customers/{id}/admin-password` and `GET /customers/{id}/api-key`: the replaced
+/// secret, once; every later view (or one without a replacement) shows `#secrets-gone`.
+fn show_secret_once(state: &DemoState, sess: &Sess, id: &str, secret: OneTimeSecret) -> Response {
+    let Some(id) = parse_id(id) else {
+        return not_found(Some(&sess.username));
+    };
+    let (c, first) = {
+        let mut store = state.lock();
+        let Some(c) = store.customers.get_mut(&id) else {
+            drop(store);
+            return not_found(Some(&sess.username));
+        };
+        let first = secret.take_unseen(c);
+        (c.clone(), first)
+    };
+    let mut body = format!(
+        "<h1>{}</h1>\n<p>Customer <strong id=\"credentials-customer\">{}</strong>.</p>\n",
+        secret.heading(),
+        esc(&c.name)
+    );
+    if first {
+        body.push_str(&secret.credentials(&c));
+    } else {
+        body.push_str(&secrets_gone());
+    }
+    body.push_str(&continue_link(c.id));
+    ok_page(sess, &body)
+}
+
+/// `POST /customers/{id}/admin-password/reset`
+pub async fn reset_admin_password(
+    State(state): State<DemoState>,
+    sess: Sess,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    replace_secret(
+        &state,
+        &sess,
+        &id,
+        &headers,
+        &body,
+        OneTimeSecret::AdminPassword,
+    )
+}
+
+/// `GET /customers/{id}/admin-password`
+pub async fn admin_password(
+    State(state): State<DemoState>,
+    sess: Sess,
+    Path(id): Path<String>,
+) -> Response {
+    show_secret_once(&state, &sess, &id, OneTimeSecret::AdminPassword)
+}
+
+/// `POST /customers/{id}/api-key/regenerate`
+pub async fn regenerate_api_key(
+    State(state): State<DemoState>,
+    sess: Sess,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    replace_secret(&state, &sess, &id, &headers, &body, OneTimeSecret::ApiKey)
+}
+
+/// `GET /customers/{id}/api-key`
+pub async fn api_key(
+    State(state): State<DemoState>,
+    sess: Sess,
+    Path(id): Path<String>,
+) -> Response {
+    show_secret_once(&state, &sess, &id, OneTimeSecret::ApiKey)
 }
 
 /// `GET /customers/{id}`
@@ -326,12 +494,19 @@ pub async fn customer_detail(
          <dt>Status</dt><dd id=\"customer-status\">active</dd></dl>\n\
          <p class=\"actions\"><a id=\"enrol-device\" href=\"/customers/{id}/devices/new\">Enrol device</a>\
          <a id=\"subscriptions\" href=\"/customers/{id}/subscriptions\">Subscriptions</a>\
-         <a id=\"usage\" href=\"/customers/{id}/usage\">Usage</a></p>\n<h2>Devices</h2>\n",
+         <a id=\"usage\" href=\"/customers/{id}/usage\">Usage</a></p>\n\
+         <h2>Credentials</h2>\n\
+         <form id=\"reset-admin-password-form\" method=\"post\" action=\"/customers/{id}/admin-password/reset\">{csrf}\
+         <button id=\"reset-admin-password\" type=\"submit\">Reset admin password</button></form>\n\
+         <form id=\"regenerate-api-key-form\" method=\"post\" action=\"/customers/{id}/api-key/regenerate\">{csrf}\
+         <button id=\"regenerate-api-key\" type=\"submit\">Regenerate API key</button></form>\n\
+         <h2>Devices</h2>\n",
         name = esc(&c.name),
         id = c.id,
         region = esc(&c.region),
         contact = esc(&c.contact_email),
         logo = esc(&logo),
+        csrf = csrf_field(&sess.csrf),
     );
     if c.devices.is_empty() {
         body.push_str("<p class=\"empty\">No devices enrolled</p>\n");
@@ -511,14 +686,17 @@ pub async fn device_detail(
         return not_found(Some(&sess.username));
     };
     let base = base_url(&state, &headers);
+    let flash = take_flash(&state, &sess);
     let body = format!(
-        "<h1 id=\"device-hostname\">{h}</h1>\n\
+        "<h1 id=\"device-hostname\">{h}</h1>\n{flash}\
          <p>Device enrolled for <strong id=\"device-customer\">{name}</strong>.</p>\n\
          <dl><dt>Serial</dt><dd id=\"device-serial\">{s}</dd>\
          <dt>Quota</dt><dd id=\"device-quota\">{q}</dd>\
          <dt>OS</dt><dd id=\"device-os\">{os}</dd>\
          <dt>Automatic updates</dt><dd id=\"device-auto-update\">{au}</dd>\
          <dt>Licence key</dt><dd><code id=\"licence-key\">{l}</code></dd></dl>\n\
+         <form id=\"regenerate-licence-form\" method=\"post\" action=\"/customers/{cid}/devices/{did}/licence/regenerate\">{csrf}\
+         <button id=\"regenerate-licence\" type=\"submit\">Regenerate licence key</button></form>\n\
          <p><a id=\"installer-link\" href=\"{base}/downloads/installer/{t}\">Download installer</a></p>\n\
          <p><a id=\"back-to-customer\" href=\"/customers/{cid}\">Back to customer</a></p>",
         h = esc(&d.hostname),
@@ -531,8 +709,33 @@ pub async fn device_detail(
         base = esc(&base),
         t = esc(&d.installer_token),
         cid = c.id,
+        did = d.id,
+        csrf = csrf_field(&sess.csrf),
     );
     ok_page(&sess, &body)
+}
+
+/// `POST /customers/{id}/devices/{device_id}/licence/regenerate`: a new licence key,
+/// readable on the device page like the first one.
+pub async fn regenerate_licence(
+    State(state): State<DemoState>,
+    sess: Sess,
+    Path((id, device_id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let (Some(id), Some(device_id)) = (parse_id(&id), parse_id(&device_id)) else {
+        return not_found(Some(&sess.username));
+    };
+    let form = FormData::parse(content_type(&headers), &body);
+    if let Some(r) = check_csrf(&sess, &form) {
+        return r;
+    }
+    if !state.lock().regenerate_licence(id, device_id) {
+        return not_found(Some(&sess.username));
+    }
+    set_flash(&state, &sess, "success", "Licence key regenerated");
+    redirect(&format!("/customers/{id}/devices/{device_id}"))
 }
 
 /// `GET /downloads/installer/{token}` (no login needed).

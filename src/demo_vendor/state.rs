@@ -51,6 +51,10 @@ pub struct CustomerView {
     pub devices: Vec<DeviceView>,
     /// (file name, size in bytes) of the uploaded logo.
     pub logo: Option<(String, usize)>,
+    /// How many times the admin password was reset (each reset invalidates the previous one).
+    pub password_resets: u32,
+    /// How many times the API key was regenerated.
+    pub api_key_regenerations: u32,
 }
 
 /// A read-only view of one enrolled device.
@@ -63,6 +67,8 @@ pub struct DeviceView {
     pub auto_update: bool,
     pub licence_key: String,
     pub status: String,
+    /// How many times the licence key was regenerated.
+    pub licence_regenerations: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -75,6 +81,7 @@ pub(crate) struct Device {
     pub auto_update: bool,
     pub licence_key: String,
     pub installer_token: String,
+    pub licence_regenerations: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -91,6 +98,12 @@ pub(crate) struct Customer {
     pub api_key: String,
     /// The one-time welcome page has been served.
     pub welcome_shown: bool,
+    /// A reset admin password waits for its one view on `/customers/{id}/admin-password`.
+    pub admin_password_unseen: bool,
+    /// A regenerated API key waits for its one view on `/customers/{id}/api-key`.
+    pub api_key_unseen: bool,
+    pub password_resets: u32,
+    pub api_key_regenerations: u32,
 }
 
 impl Customer {
@@ -116,9 +129,12 @@ impl Customer {
                     auto_update: d.auto_update,
                     licence_key: d.licence_key.clone(),
                     status: "protected".to_string(),
+                    licence_regenerations: d.licence_regenerations,
                 })
                 .collect(),
             logo: self.logo.clone(),
+            password_resets: self.password_resets,
+            api_key_regenerations: self.api_key_regenerations,
         }
     }
 }
@@ -340,13 +356,28 @@ impl Store {
         chars.into_iter().collect()
     }
 
+    fn api_key(&mut self) -> String {
+        format!("dbk_live_{}", random_hex(&mut self.rng, 32))
+    }
+
+    fn licence_key(&mut self) -> String {
+        let mut licence_key = String::from("DBK");
+        for _ in 0..4 {
+            licence_key.push('-');
+            for _ in 0..4 {
+                licence_key.push(pick(&mut self.rng, ALNUM_UPPER));
+            }
+        }
+        licence_key
+    }
+
     /// Creates a customer (no validation) and returns its id.
     pub fn create_customer(&mut self, new: NewCustomer) -> u64 {
         let id = self.next_customer_id;
         self.next_customer_id += 1;
         let admin_username = format!("admin@{}.demo-backup.example", slug(&new.name));
         let admin_password = self.admin_password();
-        let api_key = format!("dbk_live_{}", random_hex(&mut self.rng, 32));
+        let api_key = self.api_key();
         let mut seats = BTreeMap::new();
         seats.insert("BK-WS".to_string(), new.ws_seats);
         seats.insert("BK-SRV".to_string(), 0);
@@ -365,6 +396,10 @@ impl Store {
                 admin_password,
                 api_key,
                 welcome_shown: false,
+                admin_password_unseen: false,
+                api_key_unseen: false,
+                password_resets: 0,
+                api_key_regenerations: 0,
             },
         );
         id
@@ -385,13 +420,7 @@ impl Store {
         }
         let id = self.next_device_id;
         self.next_device_id += 1;
-        let mut licence_key = String::from("DBK");
-        for _ in 0..4 {
-            licence_key.push('-');
-            for _ in 0..4 {
-                licence_key.push(pick(&mut self.rng, ALNUM_UPPER));
-            }
-        }
+        let licence_key = self.licence_key();
         let installer_token = random_hex(&mut self.rng, 32);
         self.installers
             .insert(installer_token.clone(), (customer_id, id));
@@ -405,8 +434,63 @@ impl Store {
             auto_update: new.auto_update,
             licence_key,
             installer_token,
+            licence_regenerations: 0,
         });
         Some(id)
+    }
+
+    /// Replaces a customer's admin password (the old one stops working) and arms its
+    /// one-time view; `false` if the customer does not exist.
+    pub fn reset_admin_password(&mut self, customer_id: u64) -> bool {
+        if !self.customers.contains_key(&customer_id) {
+            return false;
+        }
+        let password = self.admin_password();
+        let Some(c) = self.customers.get_mut(&customer_id) else {
+            return false;
+        };
+        c.admin_password = password;
+        c.admin_password_unseen = true;
+        c.password_resets += 1;
+        true
+    }
+
+    /// Replaces a customer's API key and arms its one-time view; `false` if unknown.
+    pub fn regenerate_api_key(&mut self, customer_id: u64) -> bool {
+        if !self.customers.contains_key(&customer_id) {
+            return false;
+        }
+        let key = self.api_key();
+        let Some(c) = self.customers.get_mut(&customer_id) else {
+            return false;
+        };
+        c.api_key = key;
+        c.api_key_unseen = true;
+        c.api_key_regenerations += 1;
+        true
+    }
+
+    /// Replaces a device's licence key (it stays readable on the device page);
+    /// `false` if the customer or device does not exist.
+    pub fn regenerate_licence(&mut self, customer_id: u64, device_id: u64) -> bool {
+        let exists = self
+            .customers
+            .get(&customer_id)
+            .is_some_and(|c| c.devices.iter().any(|d| d.id == device_id));
+        if !exists {
+            return false;
+        }
+        let key = self.licence_key();
+        let Some(d) = self
+            .customers
+            .get_mut(&customer_id)
+            .and_then(|c| c.devices.iter_mut().find(|d| d.id == device_id))
+        else {
+            return false;
+        };
+        d.licence_key = key;
+        d.licence_regenerations += 1;
+        true
     }
 
     pub fn set_seats(&mut self, customer: &str, sku: &str, seats: u32) -> bool {

@@ -888,6 +888,191 @@ async fn admin_api() {
 }
 
 #[tokio::test]
+async fn reset_admin_password_replaces_it_and_shows_it_once() {
+    let mut c = logged_in().await;
+    let (user, old_pass, key) = c.state.admin_credentials_of("Acme 02").unwrap();
+    let page = c.get("/customers/2").await.text();
+    assert!(page.contains(
+        "<form id=\"reset-admin-password-form\" method=\"post\" action=\"/customers/2/admin-password/reset\">"
+    ));
+    assert!(page.contains("<button id=\"reset-admin-password\" type=\"submit\">"));
+    // Before any reset there is nothing to show.
+    let none = c.get("/customers/2/admin-password").await.text();
+    assert!(none.contains("id=\"secrets-gone\""));
+    assert!(!none.contains("admin-password\">"));
+
+    let r = c
+        .post_form(
+            "/customers/2/admin-password/reset",
+            &[("csrf_token", &csrf_of(&page))],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.location(), "/customers/2/admin-password");
+    let (user2, new_pass, key2) = c.state.admin_credentials_of("Acme 02").unwrap();
+    assert_ne!(new_pass, old_pass, "the old password must stop working");
+    assert_eq!(new_pass.chars().count(), 16);
+    assert_eq!(
+        (user2.as_str(), key2.as_str()),
+        (user.as_str(), key.as_str())
+    );
+    let view = &c.state.customers()[1];
+    assert_eq!((view.password_resets, view.api_key_regenerations), (1, 0));
+
+    let first = c.get("/customers/2/admin-password").await.text();
+    assert!(first.contains("<div id=\"credentials\" style=\"display:none\">"));
+    assert!(first.contains(&format!("<code id=\"admin-username\">{user}</code>")));
+    assert!(first.contains(&format!(
+        "<code id=\"admin-password\">{}</code>",
+        html::esc(&new_pass)
+    )));
+    assert!(!first.contains(&key), "only the reset secret is shown");
+    assert!(first.contains("id=\"continue\" href=\"/customers/2\""));
+
+    let second = c.get("/customers/2/admin-password").await.text();
+    assert!(second.contains("id=\"secrets-gone\""));
+    assert!(!second.contains(&html::esc(&new_pass)));
+    assert!(second.contains("id=\"continue\" href=\"/customers/2\""));
+
+    // A second reset gives yet another password, shown once again.
+    let csrf = c.csrf("/customers/2").await;
+    c.post_form(
+        "/customers/2/admin-password/reset",
+        &[("csrf_token", &csrf)],
+    )
+    .await;
+    let (_, third_pass, _) = c.state.admin_credentials_of("Acme 02").unwrap();
+    assert_ne!(third_pass, new_pass);
+    assert_eq!(c.state.customers()[1].password_resets, 2);
+    let shown = c.get("/customers/2/admin-password").await.text();
+    assert!(shown.contains(&html::esc(&third_pass)));
+}
+
+#[tokio::test]
+async fn regenerate_api_key_replaces_it_and_shows_it_once() {
+    let mut c = logged_in().await;
+    let (_, pass, old_key) = c.state.admin_credentials_of("Acme 03").unwrap();
+    let page = c.get("/customers/3").await.text();
+    assert!(page.contains(
+        "<form id=\"regenerate-api-key-form\" method=\"post\" action=\"/customers/3/api-key/regenerate\">"
+    ));
+    assert!(page.contains("<button id=\"regenerate-api-key\" type=\"submit\">"));
+    let r = c
+        .post_form(
+            "/customers/3/api-key/regenerate",
+            &[("csrf_token", &csrf_of(&page))],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.location(), "/customers/3/api-key");
+    let (_, pass2, new_key) = c.state.admin_credentials_of("Acme 03").unwrap();
+    assert_ne!(new_key, old_key);
+    assert!(new_key.starts_with("dbk_live_") && new_key.len() == 9 + 32);
+    assert_eq!(pass2, pass);
+    let view = &c.state.customers()[2];
+    assert_eq!((view.password_resets, view.api_key_regenerations), (0, 1));
+
+    let first = c.get("/customers/3/api-key").await.text();
+    assert!(first.contains("<div id=\"credentials\" style=\"display:none\">"));
+    assert!(first.contains(&format!("<code id=\"api-key\">{new_key}</code>")));
+    assert!(!first.contains("admin-password"));
+    assert!(first.contains("id=\"continue\" href=\"/customers/3\""));
+    let second = c.get("/customers/3/api-key").await.text();
+    assert!(second.contains("id=\"secrets-gone\""));
+    assert!(!second.contains(&new_key));
+    // The two one-time pages are independent: no password reset is pending.
+    assert!(
+        c.get("/customers/3/admin-password")
+            .await
+            .text()
+            .contains("id=\"secrets-gone\"")
+    );
+}
+
+#[tokio::test]
+async fn secret_replacements_require_csrf_and_a_known_customer() {
+    let mut c = logged_in().await;
+    let before = c.state.admin_credentials_of("Acme 04").unwrap();
+    for path in [
+        "/customers/4/admin-password/reset",
+        "/customers/4/api-key/regenerate",
+        "/customers/4/devices/1/licence/regenerate",
+    ] {
+        let r = c.post_form(path, &[]).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{path} without CSRF");
+        assert!(r.text().contains("Invalid or missing CSRF token"));
+        let r = c.post_form(path, &[("csrf_token", "forged")]).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{path} with a wrong CSRF");
+    }
+    assert_eq!(c.state.admin_credentials_of("Acme 04").unwrap(), before);
+    let view = &c.state.customers()[3];
+    assert_eq!((view.password_resets, view.api_key_regenerations), (0, 0));
+
+    let csrf = c.csrf("/customers/4").await;
+    for path in [
+        "/customers/999/admin-password/reset",
+        "/customers/999/api-key/regenerate",
+        "/customers/abc/admin-password/reset",
+        "/customers/4/devices/999/licence/regenerate",
+        "/customers/999/devices/1/licence/regenerate",
+    ] {
+        let r = c.post_form(path, &[("csrf_token", &csrf)]).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{path}");
+    }
+    for path in ["/customers/999/admin-password", "/customers/999/api-key"] {
+        assert_eq!(c.get(path).await.status, StatusCode::NOT_FOUND, "{path}");
+    }
+    // Without a session: back to the login, nothing changed.
+    let mut anon = Client {
+        app: c.app.clone(),
+        state: c.state.clone(),
+        cookies: HashMap::new(),
+    };
+    let r = anon
+        .post_form(
+            "/customers/4/admin-password/reset",
+            &[("csrf_token", &csrf)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(r.location().starts_with("/login"), "{}", r.location());
+    assert_eq!(c.state.admin_credentials_of("Acme 04").unwrap(), before);
+}
+
+#[tokio::test]
+async fn regenerate_licence_replaces_the_key_on_the_device_page() {
+    let mut c = logged_in().await;
+    // Acme 01 has a seeded device with id 1.
+    let old = c.state.customers()[0].devices[0].licence_key.clone();
+    let page = c.get("/customers/1/devices/1").await.text();
+    assert!(page.contains(
+        "<form id=\"regenerate-licence-form\" method=\"post\" action=\"/customers/1/devices/1/licence/regenerate\">"
+    ));
+    assert!(page.contains("<button id=\"regenerate-licence\" type=\"submit\">"));
+    let r = c
+        .post_form(
+            "/customers/1/devices/1/licence/regenerate",
+            &[("csrf_token", &csrf_of(&page))],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.location(), "/customers/1/devices/1");
+    let dev = c.state.customers()[0].devices[0].clone();
+    assert_ne!(dev.licence_key, old);
+    assert_eq!(dev.licence_key.len(), 23);
+    assert_eq!(dev.licence_regenerations, 1);
+    // Still re-readable, on every view.
+    for _ in 0..2 {
+        let page = c.get("/customers/1/devices/1").await.text();
+        assert!(page.contains(&format!(
+            "<code id=\"licence-key\">{}</code>",
+            dev.licence_key
+        )));
+        assert!(!page.contains(&old));
+    }
+}
+
+#[tokio::test]
 async fn deterministic_secrets() {
     async fn run() -> (Option<(String, String, String)>, String) {
         let mut c = logged_in().await;
