@@ -95,8 +95,11 @@ fn resolve(path: &Path) -> io::Result<PathBuf> {
                 }
                 return Ok(base);
             }
-            Err(e) if matches!(e.kind(), io::ErrorKind::NotFound | io::ErrorKind::NotADirectory) => {
-            }
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+                ) => {}
             Err(e) => return Err(e),
         }
     }
@@ -153,7 +156,12 @@ mod tests {
     #[test]
     fn dot_dot_and_absolute_paths_out_are_refused() {
         let (_d, root) = tree();
-        for escape in ["../outside.txt", "sub/../../outside.txt", "/etc/passwd", ".."] {
+        for escape in [
+            "../outside.txt",
+            "sub/../../outside.txt",
+            "/etc/passwd",
+            "..",
+        ] {
             let err = confine(&root, Path::new(escape)).unwrap_err();
             assert!(matches!(err, PathError::Outside { .. }), "{escape}: {err}");
             assert!(err.to_string().contains(escape), "{err}");
@@ -211,7 +219,10 @@ mod tests {
         let (_d, root) = tree();
         let want = root.canonicalize().unwrap().join("sub/deep.txt");
         assert_eq!(playbook_in(&root, Path::new("sub/deep.txt")).unwrap(), want);
-        assert_eq!(playbook_in(&root, &root.join("sub/deep.txt")).unwrap(), want);
+        assert_eq!(
+            playbook_in(&root, &root.join("sub/deep.txt")).unwrap(),
+            want
+        );
         let rel_dir = Path::new("playbooks");
         assert_eq!(
             playbook_in(rel_dir, Path::new("playbooks/demo-backup/provision.toml"))
@@ -228,7 +239,14 @@ mod tests {
     fn vendor_urls_are_http_or_https() {
         assert!(vendor_url("http://127.0.0.1:8080").is_ok());
         assert!(vendor_url("https://backup.example/partner").is_ok());
-        for bad in ["file:///etc/passwd", "javascript:alert(1)", "127.0.0.1:8080", "", "chrome://settings", "http://"] {
+        for bad in [
+            "file:///etc/passwd",
+            "javascript:alert(1)",
+            "127.0.0.1:8080",
+            "",
+            "chrome://settings",
+            "http://",
+        ] {
             assert!(vendor_url(bad).is_err(), "{bad}");
         }
     }

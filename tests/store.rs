@@ -645,10 +645,7 @@ async fn imports_toml_and_json_and_reimport_updates() {
     let account = store.vendor_account("demo-backup-main").await.unwrap();
     assert_eq!(account.vendor, "demo-backup");
     assert_eq!(account.max_sessions, 1);
-    assert_eq!(
-        account.secret_refs["login.password"],
-        "file:login.password"
-    );
+    assert_eq!(account.secret_refs["login.password"], "file:login.password");
     assert!(matches!(
         store.vendor_account("nope").await.unwrap_err(),
         StoreError::NotFound(_)

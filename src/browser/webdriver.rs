@@ -690,11 +690,19 @@ mod tests {
             map_cmd_error(
                 "upload",
                 Some("#f"),
-                std_err(ErrorStatus::InvalidArgument, "path is not canonical: /a/../b")
+                std_err(
+                    ErrorStatus::InvalidArgument,
+                    "path is not canonical: /a/../b"
+                )
             ),
             BrowserError::InvalidArgument { call: "upload", .. }
         ));
-        assert!(!BrowserError::NetError { code: "ERR_TIMED_OUT".into() }.is_transient());
+        assert!(
+            !BrowserError::NetError {
+                code: "ERR_TIMED_OUT".into()
+            }
+            .is_transient()
+        );
     }
 
     #[test]

@@ -33,23 +33,25 @@ pub async fn run(cmd: StoreCommand, path: &Path, secrets_dir: &Path) -> u8 {
             println!("store ready: {}", path.display());
             exit::OK
         }
-        StoreCommand::Import { file } => match store.import_with_secrets_dir(&file, secrets_dir).await {
-            Ok(c) => {
-                println!(
-                    "imported {}: {} companies, {} sites, {} machines, {} vendor accounts",
-                    file.display(),
-                    c.companies,
-                    c.sites,
-                    c.machines,
-                    c.vendor_accounts
-                );
-                exit::OK
+        StoreCommand::Import { file } => {
+            match store.import_with_secrets_dir(&file, secrets_dir).await {
+                Ok(c) => {
+                    println!(
+                        "imported {}: {} companies, {} sites, {} machines, {} vendor accounts",
+                        file.display(),
+                        c.companies,
+                        c.sites,
+                        c.machines,
+                        c.vendor_accounts
+                    );
+                    exit::OK
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    exit::INVALID
+                }
             }
-            Err(e) => {
-                eprintln!("error: {e}");
-                exit::INVALID
-            }
-        },
+        }
     }
 }
 

@@ -109,9 +109,8 @@ fn net_error_class(code: &str) -> FailureClass {
 /// The one place that decides a failure's class.
 pub fn classify(error: &StepError) -> FailureClass {
     match error {
-        StepError::Navigation { code, .. } | StepError::Browser(BrowserError::NetError { code }) => {
-            net_error_class(code)
-        }
+        StepError::Navigation { code, .. }
+        | StepError::Browser(BrowserError::NetError { code }) => net_error_class(code),
         StepError::Browser(b) if b.is_transient() => FailureClass::Transient,
         StepError::Browser(BrowserError::Io { .. }) => FailureClass::Transient,
         StepError::Browser(
@@ -195,7 +194,11 @@ mod tests {
         ] {
             assert_eq!(classify(&net(code)), FailureClass::Transient, "{code}");
         }
-        for code in ["ERR_UNSAFE_PORT", "ERR_INVALID_URL", "ERR_CERT_AUTHORITY_INVALID"] {
+        for code in [
+            "ERR_UNSAFE_PORT",
+            "ERR_INVALID_URL",
+            "ERR_CERT_AUTHORITY_INVALID",
+        ] {
             assert_eq!(classify(&net(code)), FailureClass::Permanent, "{code}");
         }
         assert_eq!(

@@ -121,7 +121,11 @@ mod tests {
             let before = &src[..o];
             let line = before.matches('\n').count() + 1;
             let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-            assert_eq!(index.line_col(src, offset), (line, column), "offset {offset}");
+            assert_eq!(
+                index.line_col(src, offset),
+                (line, column),
+                "offset {offset}"
+            );
         }
     }
 }

@@ -958,7 +958,9 @@ fn unknown_param_type() {
 fn list_param_without_fields() {
     snap(
         "list_param_without_fields",
-        &with_head("[params]\ndevices = { type = \"list\", required = true }\n\n[[steps]]\nclick = \"#a\"\n"),
+        &with_head(
+            "[params]\ndevices = { type = \"list\", required = true }\n\n[[steps]]\nclick = \"#a\"\n",
+        ),
     );
 }
 
@@ -1188,20 +1190,30 @@ fn includes_stay_inside_the_playbooks_folder() {
         "[[flows.shared]]\nclick = \"#s\"\n",
     )
     .unwrap();
-    std::os::unix::fs::symlink(dir.path().join("canary.toml"), root.join("vendor/flows/link.toml"))
-        .unwrap();
+    std::os::unix::fs::symlink(
+        dir.path().join("canary.toml"),
+        root.join("vendor/flows/link.toml"),
+    )
+    .unwrap();
     let main = root.join("vendor/p.toml");
     let src = |include: &str| {
-        format!("[playbook]\nname = \"p\"\nvendor = \"v\"\ninclude = [\"{include}\"]\n\n[[steps]]\nclick = \"#a\"\n")
+        format!(
+            "[playbook]\nname = \"p\"\nvendor = \"v\"\ninclude = [\"{include}\"]\n\n[[steps]]\nclick = \"#a\"\n"
+        )
     };
     for include in ["../../canary.toml", "flows/link.toml", "/etc/passwd"] {
         std::fs::write(&main, src(include)).unwrap();
         let err = Playbook::load_within(&root, &main).unwrap_err().to_string();
         assert!(
-            err.contains(&format!("cannot include `{include}`: it is outside the playbooks folder")),
+            err.contains(&format!(
+                "cannot include `{include}`: it is outside the playbooks folder"
+            )),
             "{err}"
         );
-        assert!(!err.contains("canary-outside-line") && !err.contains("root:"), "{err}");
+        assert!(
+            !err.contains("canary-outside-line") && !err.contains("root:"),
+            "{err}"
+        );
     }
     // Inside the root but outside the playbook's own folder: fine for a
     // job (root = the playbooks folder), refused for `check` of the file

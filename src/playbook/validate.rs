@@ -1257,7 +1257,10 @@ impl<'a> Validator<'a> {
                         self.error_at(
                             &Self::key_loc(node, "parse"),
                             &node.path,
-                            format!("`parse` must be \"csv\" or \"none\", not `{}`", excerpt(other)),
+                            format!(
+                                "`parse` must be \"csv\" or \"none\", not `{}`",
+                                excerpt(other)
+                            ),
                         );
                         return None;
                     }
@@ -1333,7 +1336,9 @@ impl<'a> Validator<'a> {
             Err(crate::paths::PathError::Outside { .. }) => {
                 "is outside the playbook's folder (upload files must stay inside it)".to_string()
             }
-            Err(crate::paths::PathError::Io { source, .. }) => format!("cannot be resolved: {source}"),
+            Err(crate::paths::PathError::Io { source, .. }) => {
+                format!("cannot be resolved: {source}")
+            }
         };
         let loc = Self::key_loc(node, "file");
         self.error_at(
@@ -1793,13 +1798,18 @@ fn humanize(message: &str) -> String {
         ("struct RawStep", "a step table"),
         ("invalid type: map", "invalid type: table"),
         ("invalid type: sequence", "invalid type: list"),
-        ("invalid type: floating point", "invalid type: decimal number"),
+        (
+            "invalid type: floating point",
+            "invalid type: decimal number",
+        ),
         ("expected a map", "expected a table"),
         ("expected a sequence", "expected a list"),
     ] {
         m = m.replace(from, to);
     }
-    for rust in ["i8", "i16", "i32", "i64", "isize", "u8", "u16", "u32", "u64", "usize"] {
+    for rust in [
+        "i8", "i16", "i32", "i64", "isize", "u8", "u16", "u32", "u64", "usize",
+    ] {
         m = m.replace(&format!("expected {rust}"), "expected an integer");
     }
     for rust in ["f32", "f64"] {

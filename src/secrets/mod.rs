@@ -109,10 +109,7 @@ impl SecretValues {
     /// `secrets_dir` (relative to it, or absolute within it). Errors name
     /// the secret and its reference, never a value: a refused file is not
     /// even opened.
-    pub fn from_refs(
-        refs: &BTreeMap<String, String>,
-        secrets_dir: &Path,
-    ) -> Result<Self, String> {
+    pub fn from_refs(refs: &BTreeMap<String, String>, secrets_dir: &Path) -> Result<Self, String> {
         let mut out = Self::default();
         let mut missing = Vec::new();
         for (name, reference) in refs {
@@ -268,21 +265,41 @@ mod tests {
         let refs = |r: &str| BTreeMap::from([("login.password".to_string(), r.to_string())]);
 
         let inside = SecretValues::from_refs(&refs("file:pass"), &secrets).unwrap();
-        assert_eq!(inside.get("login.password").unwrap().expose_secret(), "s3cret-inside");
+        assert_eq!(
+            inside.get("login.password").unwrap().expose_secret(),
+            "s3cret-inside"
+        );
         let absolute = format!("file:{}", secrets.join("pass").display());
         assert!(SecretValues::from_refs(&refs(&absolute), &secrets).is_ok());
 
         let canary = format!("file:{}", dir.path().join("canary").display());
-        for bad in ["file:../canary", "file:link", canary.as_str(), "file:/etc/passwd"] {
+        for bad in [
+            "file:../canary",
+            "file:link",
+            canary.as_str(),
+            "file:/etc/passwd",
+        ] {
             let err = SecretValues::from_refs(&refs(bad), &secrets).unwrap_err();
             assert!(err.contains("is refused"), "{bad}: {err}");
             assert!(!err.contains("canary-outside-value"), "{err}");
             let r = SecretRef::parse(bad).unwrap();
             assert!(r.check("login.password", bad, &secrets).is_err(), "{bad}");
         }
-        assert!(SecretRef::parse("file:pass").unwrap().check("x", "file:pass", &secrets).is_ok());
+        assert!(
+            SecretRef::parse("file:pass")
+                .unwrap()
+                .check("x", "file:pass", &secrets)
+                .is_ok()
+        );
         assert_eq!(SecretRef::parse("env:X_1"), Some(SecretRef::Env("X_1")));
-        for bad in ["hunter2", "env:", "env:1ABC", "env:PASS WORD", "file:", "ENV:X"] {
+        for bad in [
+            "hunter2",
+            "env:",
+            "env:1ABC",
+            "env:PASS WORD",
+            "file:",
+            "ENV:X",
+        ] {
             assert_eq!(SecretRef::parse(bad), None, "{bad}");
         }
     }

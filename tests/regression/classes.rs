@@ -49,7 +49,14 @@ fn run_goto(base_url: &str, path: &str) -> (Option<i32>, String, Duration) {
     let started = Instant::now();
     let out = panelwright(
         dir.path(),
-        &["run", "p.toml", "--base-url", base_url, "--artifacts", "artifacts"],
+        &[
+            "run",
+            "p.toml",
+            "--base-url",
+            base_url,
+            "--artifacts",
+            "artifacts",
+        ],
     );
     (out.status.code(), text(&out), started.elapsed())
 }
@@ -79,7 +86,9 @@ fn goto_an_unknown_host_is_transient_at_once() {
     let (code, out, took) = run_goto("http://vendor-panel.invalid", "/");
     assert_eq!(code, Some(5), "{out}");
     assert!(
-        out.contains("could not load http://vendor-panel.invalid/: net::ERR_NAME_NOT_RESOLVED [transient]"),
+        out.contains(
+            "could not load http://vendor-panel.invalid/: net::ERR_NAME_NOT_RESOLVED [transient]"
+        ),
         "{out}"
     );
     assert!(took < AT_ONCE, "took {took:?}");
@@ -126,7 +135,10 @@ async fn non_canonical_upload_path_is_permanent() {
         .await
         .expect_err("chromedriver refuses a path with `..`");
     // The session is fine afterwards: the same upload, canonical, works.
-    browser.upload("#f", &dir.path().join("a/f.txt")).await.unwrap();
+    browser
+        .upload("#f", &dir.path().join("a/f.txt"))
+        .await
+        .unwrap();
     browser.close().await.unwrap();
     h.shutdown().await;
     assert_eq!(
@@ -172,7 +184,14 @@ fn param_without_equals_is_a_command_line_error() {
     .unwrap();
     let out = panelwright(
         dir.path(),
-        &["run", "p.toml", "--base-url", "http://127.0.0.1:1", "--param", "seats"],
+        &[
+            "run",
+            "p.toml",
+            "--base-url",
+            "http://127.0.0.1:1",
+            "--param",
+            "seats",
+        ],
     );
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(text(&out).contains("NAME=VALUE"), "{}", text(&out));
@@ -188,7 +207,10 @@ fn long_playbook(n: usize) -> String {
             0 => format!("[[steps]]\ngoto = \"{{{{ vendor.base_url }}}}/c/{i}\"\n\n"),
             1 => format!("[[steps]]\nfill = \"#n{i}\"\nwith = \"{{{{ params.name }}}}\"\n\n"),
             2 => format!("[[steps]]\ncapture = \"c{i}\"\nfrom = \"#v{i}\"\n\n"),
-            _ => format!("[[steps]]\nclick = \"tr[data-x='{{{{ captures.c{} }}}}'] a\"\n\n", i - 1),
+            _ => format!(
+                "[[steps]]\nclick = \"tr[data-x='{{{{ captures.c{} }}}}'] a\"\n\n",
+                i - 1
+            ),
         });
     }
     s
@@ -222,7 +244,9 @@ const HEAD: &str = "[playbook]\nname = \"p\"\nvendor = \"v\"\nsecrets = [\"login
 // "duplicate key" named no key, messages said `i64` and `map`, and quoted a long value in full.
 #[test]
 fn check_messages_name_the_key_use_toml_words_and_quote_excerpts() {
-    let (code, out) = check(&format!("{HEAD}[[steps]]\nclick = \"#a\"\nclick = \"#b\"\n"));
+    let (code, out) = check(&format!(
+        "{HEAD}[[steps]]\nclick = \"#a\"\nclick = \"#b\"\n"
+    ));
     assert_eq!(code, Some(2));
     assert!(out.contains("p.toml:8:1: duplicate key `click`"), "{out}");
 
@@ -231,11 +255,23 @@ fn check_messages_name_the_key_use_toml_words_and_quote_excerpts() {
         "{HEAD}[[steps]]\nextract = \"r\"\nfrom = \"tr\"\nfields = {{ a = \"td\" }}\nnext = \"a\"\nmax_pages = \"many\"\n\n[[steps]]\ncapture = \"c\"\nfrom = \"#c\"\nsecret = \"{pasted}\"\n\n[[steps]]\nextract = \"s\"\nfrom = \"tr\"\nfields = 3\n"
     ));
     assert_eq!(code, Some(2));
-    assert!(out.contains("invalid type: string \"many\", expected an integer"), "{out}");
-    assert!(out.contains("invalid type: integer `3`, expected a table"), "{out}");
+    assert!(
+        out.contains("invalid type: string \"many\", expected an integer"),
+        "{out}"
+    );
+    assert!(
+        out.contains("invalid type: integer `3`, expected a table"),
+        "{out}"
+    );
     assert!(!out.contains("i64") && !out.contains("a map"), "{out}");
-    assert!(out.contains(&format!("\"{}…\", expected a boolean", "x".repeat(40))), "{out}");
-    assert!(!out.contains(&"x".repeat(41)), "a long value is quoted in full");
+    assert!(
+        out.contains(&format!("\"{}…\", expected a boolean", "x".repeat(40))),
+        "{out}"
+    );
+    assert!(
+        !out.contains(&"x".repeat(41)),
+        "a long value is quoted in full"
+    );
 }
 
 // `{{ captures.otp }}` above the `totp` step passed `check` and failed only when a run reached it.

@@ -152,11 +152,24 @@ fn secret_file_reference_outside_the_secrets_dir_is_refused_at_import() {
     let store = dir.path().join("rmm.sqlite");
     let rmm = dir.path().join("rmm.toml");
     let absolute = format!("file:{}", canary.path.display());
-    for reference in ["file:/etc/shadow", &absolute, "file:../canary.txt", "file:link"] {
+    for reference in [
+        "file:/etc/shadow",
+        &absolute,
+        "file:../canary.txt",
+        "file:link",
+    ] {
         std::fs::write(&rmm, rmm_with_account(reference, "http://127.0.0.1:8080")).unwrap();
         let out = panelwright(
             dir.path(),
-            &["--store", "rmm.sqlite", "--secrets-dir", "secrets", "store", "import", "rmm.toml"],
+            &[
+                "--store",
+                "rmm.sqlite",
+                "--secrets-dir",
+                "secrets",
+                "store",
+                "import",
+                "rmm.toml",
+            ],
         );
         let shown = text(&out);
         assert_eq!(out.status.code(), Some(2), "{reference}: {shown}");
@@ -171,7 +184,15 @@ fn secret_file_reference_outside_the_secrets_dir_is_refused_at_import() {
     std::fs::write(&rmm, rmm_with_account("file:pass", "http://127.0.0.1:8080")).unwrap();
     let out = panelwright(
         dir.path(),
-        &["--store", "rmm.sqlite", "--secrets-dir", "secrets", "store", "import", "rmm.toml"],
+        &[
+            "--store",
+            "rmm.sqlite",
+            "--secrets-dir",
+            "secrets",
+            "store",
+            "import",
+            "rmm.toml",
+        ],
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
 }
@@ -187,7 +208,10 @@ async fn secret_file_reference_outside_the_secrets_dir_is_refused_at_run() {
     let store = env.open().await;
     let mut ids = Vec::new();
     let absolute = format!("file:{}", canary.path.display());
-    for (i, reference) in [absolute.as_str(), "file:link", "file:../canary.txt"].iter().enumerate() {
+    for (i, reference) in [absolute.as_str(), "file:link", "file:../canary.txt"]
+        .iter()
+        .enumerate()
+    {
         // The RMM may write the table directly (docs/store.md).
         rusqlite::Connection::open(&env.store)
             .unwrap()
@@ -196,7 +220,13 @@ async fn secret_file_reference_outside_the_secrets_dir_is_refused_at_run() {
                 rusqlite::params![reference, ACCOUNT],
             )
             .unwrap();
-        let id = provision(&store, &format!("k{i}"), "playbooks/demo-backup/provision.toml", serde_json::json!({})).await;
+        let id = provision(
+            &store,
+            &format!("k{i}"),
+            "playbooks/demo-backup/provision.toml",
+            serde_json::json!({}),
+        )
+        .await;
         work(&env, &["--secrets-dir", secrets.to_str().unwrap()]).await;
         assert_refused(&store, id, "is refused").await;
         ids.push(id);
@@ -218,9 +248,20 @@ async fn upload_path_from_a_job_parameter_stays_in_the_playbook_folder() {
         canary.path.strip_prefix("/").unwrap().display()
     );
     let mut ids = Vec::new();
-    for (i, logo) in ["/etc/passwd", canary.path.to_str().unwrap(), &relative_out].iter().enumerate() {
+    for (i, logo) in ["/etc/passwd", canary.path.to_str().unwrap(), &relative_out]
+        .iter()
+        .enumerate()
+    {
         let params = serde_json::json!({ "logo": logo });
-        ids.push(provision(&store, &format!("logo-{i}"), "playbooks/demo-backup/provision.toml", params).await);
+        ids.push(
+            provision(
+                &store,
+                &format!("logo-{i}"),
+                "playbooks/demo-backup/provision.toml",
+                params,
+            )
+            .await,
+        );
     }
     work(&env, &[]).await;
     for &id in &ids {
@@ -243,7 +284,15 @@ async fn job_playbook_outside_the_playbooks_dir_is_refused() {
     std::os::unix::fs::symlink(&canary.path, playbooks.join("link.toml")).unwrap();
     let store = env.open().await;
     let mut ids = Vec::new();
-    for (i, playbook) in ["/etc/passwd", canary.path.to_str().unwrap(), "../canary.toml", "link.toml"].iter().enumerate() {
+    for (i, playbook) in [
+        "/etc/passwd",
+        canary.path.to_str().unwrap(),
+        "../canary.toml",
+        "link.toml",
+    ]
+    .iter()
+    .enumerate()
+    {
         ids.push(provision(&store, &format!("pb-{i}"), playbook, serde_json::json!({})).await);
     }
     work(&env, &["--playbooks", playbooks.to_str().unwrap()]).await;
@@ -287,10 +336,21 @@ fn base_url_that_is_not_http_is_a_command_line_error() {
         "[playbook]\nname = \"p\"\nvendor = \"v\"\n\n[[steps]]\ngoto = \"{{ vendor.base_url }}\"\n",
     )
     .unwrap();
-    for url in ["file:///etc/passwd", "javascript:alert(1)", "127.0.0.1:8080"] {
+    for url in [
+        "file:///etc/passwd",
+        "javascript:alert(1)",
+        "127.0.0.1:8080",
+    ] {
         let out = panelwright(
             dir.path(),
-            &["run", "p.toml", "--base-url", url, "--artifacts", "artifacts"],
+            &[
+                "run",
+                "p.toml",
+                "--base-url",
+                url,
+                "--artifacts",
+                "artifacts",
+            ],
         );
         let shown = text(&out);
         assert_eq!(out.status.code(), Some(2), "{url}: {shown}");
@@ -307,7 +367,13 @@ async fn vendor_base_url_that_is_not_http_fails_the_job_permanently() {
     std::fs::write(&rmm, rmm_with_account("env:X", "file:///etc/passwd")).unwrap();
     let out = panelwright(
         env.dir.path(),
-        &["--store", env.store.to_str().unwrap(), "store", "import", rmm.to_str().unwrap()],
+        &[
+            "--store",
+            env.store.to_str().unwrap(),
+            "store",
+            "import",
+            rmm.to_str().unwrap(),
+        ],
     );
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     // ... and a URL written straight into the table fails the job before a browser opens it.
