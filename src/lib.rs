@@ -6,6 +6,7 @@
 //! - [`browser`]: the `Browser` trait, its fantoccini implementation and chromedriver supervision.
 //! - [`secrets`]: secret values, TOTP codes and the one redactor all output passes through.
 //! - [`retry`]: the one place that retries (wraps the `backoff` crate).
+//! - [`fault`]: test-only fault injection (SIGKILL at a chosen step boundary of a job).
 //! - [`demo_vendor`]: a realistic fake vendor partner console used by the demo and the tests.
 //! - [`store`]: the RMM store in SQLite: schema, job queue, credentials.
 //! - [`jobs`]: one file per job kind (provision, noop): what a claimed job does.
@@ -16,6 +17,7 @@ pub mod browser;
 pub mod cli;
 pub mod demo_vendor;
 pub mod engine;
+pub mod fault;
 pub mod jobs;
 pub mod playbook;
 pub mod retry;

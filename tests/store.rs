@@ -860,15 +860,27 @@ async fn credentials_are_encrypted_bound_to_their_row_and_reveals_recorded() {
     let id = store
         .put_credential(&key, put("admin_password", Some(job)))
         .await
-        .unwrap();
+        .unwrap()
+        .id;
     let other = store
         .put_credential(&key, put("api_key", None))
         .await
-        .unwrap();
+        .unwrap()
+        .id;
 
-    let listed = store.credentials(Some(contoso.id), None).await.unwrap();
+    let listed = store
+        .credentials(Some(contoso.id), None, false)
+        .await
+        .unwrap();
     assert_eq!(listed.len(), 2);
-    assert_eq!(store.credentials(None, Some(job)).await.unwrap().len(), 1);
+    assert_eq!(
+        store
+            .credentials(None, Some(job), false)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     assert!(!format!("{listed:?}").contains(PLAIN));
 
     let (info, revealed) = store.reveal_credential(&key, id, "ana@msp").await.unwrap();

@@ -12,13 +12,12 @@ mod common;
 
 use common::contains;
 use common::worker_env::*;
-use panelwright::demo_vendor::{DemoDelays, DemoVendor, DemoVendorConfig};
-use panelwright::secrets::crypto::StoreKey;
-use panelwright::store::{JobKind, JobStatus, NewJob, Store};
+use panelwright::demo_vendor::{DemoDelays, DemoVendorConfig};
+use panelwright::store::{JobKind, JobStatus, NewJob};
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
-use tokio::process::{Child, Command};
+use tokio::process::Command;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_worker_processes_run_200_jobs_exactly_once() {
@@ -98,7 +97,7 @@ async fn a_killed_worker_loses_no_secret_and_creates_no_duplicate() {
         Duration::from_secs(60),
         || async {
             store
-                .credentials(None, Some(id))
+                .credentials(None, Some(id), true)
                 .await
                 .unwrap()
                 .iter()
@@ -196,7 +195,7 @@ async fn a_killed_worker_loses_no_secret_and_creates_no_duplicate() {
     // The secret read before the crash is in the store, and decrypts to the vendor's.
     let (_, password, api_key) = env.vendor.admin_credentials_of(COMPANY_NAME).unwrap();
     let key = env.key();
-    let creds = store.credentials(None, Some(id)).await.unwrap();
+    let creds = store.credentials(None, Some(id), true).await.unwrap();
     let pw = creds.iter().find(|c| c.name == "admin_password").unwrap();
     let (_, value) = store.reveal_credential(&key, pw.id, "test").await.unwrap();
     assert_eq!(secrecy::ExposeSecret::expose_secret(&value), password);

@@ -9,13 +9,17 @@ use std::path::Path;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum CredentialsCommand {
-    /// List credentials (never their values).
+    /// List the current credentials (never their values).
     List {
-        /// Company external id or name.
+        /// Only this company's (external id or name).
         #[arg(long)]
         company: Option<String>,
+        /// Only those captured by this job.
         #[arg(long)]
         job: Option<i64>,
+        /// Also the superseded values, each with the row that replaced it.
+        #[arg(long)]
+        history: bool,
     },
     /// Show one credential; its value only with --reveal (recorded in the job's events).
     Show {
@@ -33,7 +37,11 @@ pub async fn run(cmd: CredentialsCommand, path: &Path, key_file: Option<&Path>) 
         return exit::INTERNAL;
     };
     match cmd {
-        CredentialsCommand::List { company, job } => {
+        CredentialsCommand::List {
+            company,
+            job,
+            history,
+        } => {
             let company_id = match company {
                 Some(c) => match store.company(&c).await {
                     Ok(c) => Some(c.id),
@@ -44,23 +52,9 @@ pub async fn run(cmd: CredentialsCommand, path: &Path, key_file: Option<&Path>) 
                 },
                 None => None,
             };
-            match store.credentials(company_id, job).await {
+            match store.credentials(company_id, job, history).await {
                 Ok(list) => {
-                    println!(
-                        "{:>5}  {:<28} {:<12} {:>8} {:>6}  captured",
-                        "id", "name", "kind", "company", "job"
-                    );
-                    for c in list {
-                        println!(
-                            "{:>5}  {:<28} {:<12} {:>8} {:>6}  {}",
-                            c.id,
-                            c.name,
-                            c.kind,
-                            c.company_id.map_or("-".into(), |i| i.to_string()),
-                            c.job_id.map_or("-".into(), |i| i.to_string()),
-                            when(c.captured_at)
-                        );
-                    }
+                    print!("{}", credential_table(&list, history));
                     exit::OK
                 }
                 Err(e) => {
@@ -78,11 +72,16 @@ pub async fn run(cmd: CredentialsCommand, path: &Path, key_file: Option<&Path>) 
                 }
             };
             if !reveal {
-                match store.credentials(None, None).await {
+                match store.credentials(None, None, true).await {
                     Ok(list) => match list.into_iter().find(|c| c.id == id) {
                         Some(c) => {
+                            let state = match c.superseded_by {
+                                _ if c.is_current() => "current".to_string(),
+                                Some(by) => format!("superseded by #{by}"),
+                                None => "superseded".to_string(),
+                            };
                             println!(
-                                "#{} {} ({}) captured {}: ******** (--reveal to show)",
+                                "#{} {} ({}, {state}) captured {}: ******** (--reveal to show)",
                                 c.id,
                                 c.name,
                                 c.kind,
@@ -119,4 +118,44 @@ pub async fn run(cmd: CredentialsCommand, path: &Path, key_file: Option<&Path>) 
             }
         }
     }
+}
+
+/// The list as a table; with `history`, a column saying which row replaced
+/// each superseded one.
+fn credential_table(list: &[crate::store::CredentialInfo], history: bool) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let _ = write!(
+        out,
+        "{:>5}  {:<28} {:<12} {:>8} {:>6}  captured",
+        "id", "name", "kind", "company", "job"
+    );
+    out.push_str(if history {
+        "              state\n"
+    } else {
+        "\n"
+    });
+    for c in list {
+        let _ = write!(
+            out,
+            "{:>5}  {:<28} {:<12} {:>8} {:>6}  {}",
+            c.id,
+            c.name,
+            c.kind,
+            c.company_id.map_or("-".into(), |i| i.to_string()),
+            c.job_id.map_or("-".into(), |i| i.to_string()),
+            when(c.captured_at)
+        );
+        if history {
+            match (c.is_current(), c.superseded_by) {
+                (true, _) => out.push_str("  current"),
+                (false, Some(by)) => {
+                    let _ = write!(out, "  superseded by #{by}");
+                }
+                (false, None) => out.push_str("  superseded"),
+            }
+        }
+        out.push('\n');
+    }
+    out
 }

@@ -338,7 +338,7 @@ async fn worker_phase(args: &DemoArgs, vendor: &DemoVendor, redactor: &Redactor)
             dir.join("rmm.sqlite").display(),
             key_file.display()
         );
-        for c in store.credentials(None, Some(job.id)).await.map_err(|e| e.to_string())? {
+        for c in store.credentials(None, Some(job.id), true).await.map_err(|e| e.to_string())? {
             println!("  #{:<3} {:<32} {:<12} {}", c.id, c.name, c.kind, if c.secret { "********" } else { "(not secret)" });
         }
         for m in store.vendor_customers(None).await.map_err(|e| e.to_string())? {

@@ -110,7 +110,7 @@ pub async fn show(id: i64, path: &Path) -> u8 {
             println!("  {}  {:<16} {}", when(e.at), e.kind, e.message);
         }
     }
-    if let Ok(creds) = store.credentials(None, Some(id)).await {
+    if let Ok(creds) = store.credentials(None, Some(id), true).await {
         println!(
             "outputs (stored credentials; `panelwright credentials show ID --reveal` to read one):"
         );

@@ -27,6 +27,8 @@ pub mod exit {
     pub const PERMANENT: u8 = 4;
     /// The run failed for a passing reason (timeouts, browser died, vendor 5xx).
     pub const TRANSIENT: u8 = 5;
+    /// A job ended without an output it had to leave (`needs-attention`).
+    pub const SECRET_LOST: u8 = 6;
     /// Interrupted by Ctrl-C / SIGTERM.
     pub const INTERRUPTED: u8 = 130;
 }
@@ -137,5 +139,6 @@ pub fn exit_for(class: crate::engine::FailureClass) -> u8 {
         crate::engine::FailureClass::Transient => exit::TRANSIENT,
         crate::engine::FailureClass::Permanent => exit::PERMANENT,
         crate::engine::FailureClass::PlaybookBroken => exit::PLAYBOOK_BROKEN,
+        crate::engine::FailureClass::SecretLost => exit::SECRET_LOST,
     }
 }

@@ -323,6 +323,21 @@ pub(crate) fn print_report(report: &RunReport, reveal: bool, redactor: &Redactor
         "{}",
         format_outputs(&report.outputs, reveal, redactor)
     );
+    // `run` has no store to check them against: say which required outputs
+    // this run did not capture (a worker recovers or reports them).
+    let uncaptured: Vec<&str> = report
+        .required
+        .iter()
+        .filter(|r| report.output(&r.name).is_none())
+        .map(|r| r.name.as_str())
+        .collect();
+    if report.failure.is_none() && !uncaptured.is_empty() {
+        let _ = writeln!(
+            stdout,
+            "note: required outputs not captured by this run (kept from an earlier run?): {}",
+            uncaptured.join(", ")
+        );
+    }
     match &report.failure {
         None => {
             let _ = writeln!(

@@ -18,6 +18,11 @@ pub enum FailureClass {
     /// The playbook no longer matches the vendor's pages: a selector never
     /// appeared, an assertion failed. Fix the playbook.
     PlaybookBroken,
+    /// The run ended without an output it had to leave (a one-time secret
+    /// the vendor showed while a worker died), and no recovery flow got it
+    /// back. A person must act at the vendor: never retried, never
+    /// `succeeded`. Only jobs decide this; a step never fails with it.
+    SecretLost,
 }
 
 impl FailureClass {
@@ -26,6 +31,7 @@ impl FailureClass {
             Self::Transient => "transient",
             Self::Permanent => "permanent",
             Self::PlaybookBroken => "playbook-broken",
+            Self::SecretLost => "secret-lost",
         }
     }
 }

@@ -13,8 +13,10 @@ pub mod report;
 pub mod run;
 
 pub use failure::{FailureClass, StepError, classify};
-pub use report::{CapturedValue, Failure, Output, RunReport, StepRecord, StepStatus};
-pub use run::{EngineConfig, NoopObserver, RunInputs, RunObserver, run_playbook};
+pub use report::{
+    CapturedValue, Failure, LoopItem, Output, RequiredOutput, RunReport, StepRecord, StepStatus,
+};
+pub use run::{EngineConfig, NoopObserver, RunInputs, RunObserver, run_playbook, run_recovery};
 
 #[cfg(test)]
 mod tests;

@@ -84,6 +84,28 @@ pub struct Failure {
     pub message: String,
 }
 
+/// One `for_each` item in scope when an output was owed or captured.
+#[derive(Debug, Clone)]
+pub struct LoopItem {
+    pub alias: String,
+    pub row: Row,
+    pub index: usize,
+    /// Suffix for outputs captured inside (`key`, or the index).
+    pub key: String,
+}
+
+/// An output a successful run owes (`required = true`): captured by this
+/// run, or already current wherever the caller keeps outputs.
+#[derive(Debug, Clone)]
+pub struct RequiredOutput {
+    /// The output's full name: `licence_key[SN-1]`.
+    pub name: String,
+    /// The capture step's name: `licence_key` (a key of `[playbook] recover`).
+    pub capture: String,
+    /// The loop items it belongs to, outermost first (empty: once per run).
+    pub items: Vec<LoopItem>,
+}
+
 #[derive(Debug, Clone)]
 pub struct RunReport {
     pub run_id: String,
@@ -94,6 +116,8 @@ pub struct RunReport {
     pub failure: Option<Failure>,
     /// Screenshots, page HTML, traces and downloads written by the run.
     pub artifacts: Vec<PathBuf>,
+    /// Every required output this run owed (captured or not), in order.
+    pub required: Vec<RequiredOutput>,
 }
 
 impl RunReport {

@@ -84,64 +84,59 @@ pub async fn run_playbook(
     observer: &mut dyn RunObserver,
     redactor: &Redactor,
 ) -> RunReport {
-    let run_id = new_run_id();
-    inputs.secrets.register(redactor);
-    let mut engine = Engine {
-        playbook,
-        browser,
-        inputs,
-        config,
-        observer,
-        redactor,
-        run_dir: config.artifacts_dir.join(&run_id),
-        captures: BTreeMap::new(),
-        outputs: Vec::new(),
-        locals: Vec::new(),
-        records: Vec::new(),
-        depth: 0,
-        failed_at: None,
-        downloads: None,
-        artifacts: Vec::new(),
-        frames: Vec::new(),
-        secret_values: inputs.secrets.exposed_values(),
-        ephemeral_values: Vec::new(),
-    };
     let started = Instant::now();
-    let result = engine.prepare().await;
-    let result = match result {
-        Ok(()) => engine.exec_list(&playbook.steps).await,
+    let mut engine = Engine::new(playbook, browser, inputs, config, observer, redactor);
+    let result = match engine.prepare().await {
+        Ok(()) => {
+            engine.owe(&playbook.steps);
+            engine.exec_list(&playbook.steps).await
+        }
         Err(e) => Err(e),
     };
-    let failure = match result {
-        Ok(()) => None,
-        Err(error) => {
-            let (step, label) = engine
-                .failed_at
-                .clone()
-                .unwrap_or_else(|| ("playbook".to_string(), "prepare".to_string()));
-            let failure = Failure {
-                class: classify(&error),
-                step,
-                label,
-                message: redactor.redact(&error.to_string()),
-            };
-            tracing::warn!(class = %failure.class, step = %failure.step, "step failed: {}", failure.message);
-            engine.save_failure_artifacts(&failure).await;
-            Some(failure)
+    engine.finish(result, started).await
+}
+
+/// Runs the recovery flows (`[playbook] recover`) of the `missing` outputs,
+/// each in the loop items the output belongs to, so what they capture gets
+/// the output's own name. A flow shared by several outputs of one item runs
+/// once. The report's outputs are what the flows captured; a missing output
+/// without a recovery flow is left to the caller. Stops at the first failure.
+pub async fn run_recovery(
+    playbook: &Playbook,
+    browser: &mut dyn Browser,
+    inputs: &RunInputs,
+    config: &EngineConfig,
+    observer: &mut dyn RunObserver,
+    redactor: &Redactor,
+    missing: &[RequiredOutput],
+) -> RunReport {
+    let started = Instant::now();
+    let mut engine = Engine::new(playbook, browser, inputs, config, observer, redactor);
+    let mut result = engine.prepare().await;
+    let mut done: Vec<(&str, Vec<&str>)> = Vec::new();
+    for owed in missing {
+        if result.is_err() {
+            break;
         }
-    };
-    for v in &engine.ephemeral_values {
-        redactor.forget(v);
+        let Some(flow) = playbook.recover.get(&owed.capture) else {
+            continue;
+        };
+        let keys: Vec<&str> = owed.items.iter().map(|i| i.key.as_str()).collect();
+        if done.iter().any(|(f, k)| f == flow && *k == keys) {
+            continue;
+        }
+        done.push((flow.as_str(), keys));
+        let steps = playbook
+            .flows
+            .get(flow)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        engine.locals = owed.items.clone();
+        tracing::info!(output = %owed.name, flow = %flow, "recovering a missing required output");
+        result = engine.exec_list(steps).await;
+        engine.locals.clear();
     }
-    RunReport {
-        run_id,
-        playbook: playbook.name.clone(),
-        duration: started.elapsed(),
-        steps: engine.records,
-        outputs: engine.outputs,
-        failure,
-        artifacts: engine.artifacts,
-    }
+    engine.finish(result, started).await
 }
 
 fn new_run_id() -> String {
@@ -175,13 +170,7 @@ enum ElementOp<'a> {
 }
 
 /// One `for_each` level in scope.
-struct Local {
-    alias: String,
-    row: Row,
-    index: usize,
-    /// Suffix for outputs captured inside (`key`, or the index).
-    key: String,
-}
+type Local = LoopItem;
 
 type StepFuture<'s> = Pin<Box<dyn Future<Output = Result<(), StepError>> + Send + 's>>;
 
@@ -193,6 +182,7 @@ struct Engine<'r> {
     observer: &'r mut dyn RunObserver,
     redactor: &'r Redactor,
     run_dir: PathBuf,
+    run_id: String,
     captures: BTreeMap<String, CapturedValue>,
     outputs: Vec<Output>,
     /// Loop aliases in scope, innermost last.
@@ -211,9 +201,97 @@ struct Engine<'r> {
     /// Secrets that die with the run (TOTP codes): forgotten by the
     /// redactor at its end.
     ephemeral_values: Vec<String>,
+    /// Required outputs owed so far (see [`Engine::owe`]).
+    required: Vec<RequiredOutput>,
 }
 
 impl<'r> Engine<'r> {
+    fn new(
+        playbook: &'r Playbook,
+        browser: &'r mut dyn Browser,
+        inputs: &'r RunInputs,
+        config: &'r EngineConfig,
+        observer: &'r mut dyn RunObserver,
+        redactor: &'r Redactor,
+    ) -> Self {
+        let run_id = new_run_id();
+        inputs.secrets.register(redactor);
+        Engine {
+            playbook,
+            browser,
+            inputs,
+            config,
+            observer,
+            redactor,
+            run_dir: config.artifacts_dir.join(&run_id),
+            run_id,
+            captures: BTreeMap::new(),
+            outputs: Vec::new(),
+            locals: Vec::new(),
+            records: Vec::new(),
+            depth: 0,
+            failed_at: None,
+            downloads: None,
+            artifacts: Vec::new(),
+            frames: Vec::new(),
+            secret_values: inputs.secrets.exposed_values(),
+            ephemeral_values: Vec::new(),
+            required: Vec::new(),
+        }
+    }
+
+    /// Records the required outputs one pass over `steps` owes in the
+    /// current loop items (before running them: a run that takes the other
+    /// branch still owes them).
+    fn owe(&mut self, steps: &[Step]) {
+        let suffix: String = self.locals.iter().map(|l| format!("[{}]", l.key)).collect();
+        for capture in crate::playbook::step::required_outputs(steps, &self.playbook.flows) {
+            let name = format!("{capture}{suffix}");
+            if !self.required.iter().any(|r| r.name == name) {
+                self.required.push(RequiredOutput {
+                    name,
+                    capture,
+                    items: self.locals.clone(),
+                });
+            }
+        }
+    }
+
+    /// The report; on failure, the failing step and the failure artifacts.
+    async fn finish(mut self, result: Result<(), StepError>, started: Instant) -> RunReport {
+        let failure = match result {
+            Ok(()) => None,
+            Err(error) => {
+                let (step, label) = self
+                    .failed_at
+                    .clone()
+                    .unwrap_or_else(|| ("playbook".to_string(), "prepare".to_string()));
+                let failure = Failure {
+                    class: classify(&error),
+                    step,
+                    label,
+                    message: self.redactor.redact(&error.to_string()),
+                };
+                tracing::warn!(class = %failure.class, step = %failure.step, "step failed: {}", failure.message);
+                self.save_failure_artifacts(&failure).await;
+                Some(failure)
+            }
+        };
+        for v in &self.ephemeral_values {
+            self.redactor.forget(v);
+        }
+        RunReport {
+            run_id: self.run_id,
+            playbook: self.playbook.name.clone(),
+            duration: started.elapsed(),
+            steps: self.records,
+            outputs: self.outputs,
+            failure,
+            artifacts: self.artifacts,
+            required: self.required,
+        }
+    }
+
     async fn prepare(&mut self) -> Result<(), StepError> {
         for name in &self.playbook.secrets {
             if self.inputs.secrets.get(name).is_none() {
@@ -316,6 +394,7 @@ impl<'r> Engine<'r> {
                             }
                         }
                     }
+                    self.owe(body);
                     result = self.exec_list(body).await;
                     self.locals.pop();
                     if result.is_err() {
@@ -475,6 +554,7 @@ impl<'r> Engine<'r> {
                 css,
                 read,
                 secret,
+                required: _,
             } => {
                 let css = self.render(css)?;
                 // Text must be visible to be read as a person would; values and

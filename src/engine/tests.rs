@@ -520,3 +520,106 @@ async fn pagination_ends_when_next_changes_nothing() {
     assert_eq!(rows.len(), 2, "page one, once");
     assert_eq!(b.calls, ["click a.next"]);
 }
+
+/// A required output is owed whichever branch runs, once per run or per
+/// loop item; the recovery run captures it under its own (item) name.
+#[tokio::test]
+async fn required_outputs_are_owed_per_run_and_item_and_recovered_by_name() {
+    let pb = playbook(
+        r##"[playbook.recover]
+licence = "reread"
+password = "reset"
+
+[params]
+devices = { type = "list", fields = { serial = "string" } }
+
+[[steps]]
+if_missing = "#exists"
+then = [{ capture = "password", from = "#pw", secret = true, required = true }]
+
+[[steps]]
+for_each = "params.devices"
+as = "d"
+key = "{{ d.serial }}"
+do = [{ if_missing = "#exists", then = [{ capture = "licence", from = "#licence", secret = true, required = true }] }]
+
+[[flows.reset]]
+click = "#reset"
+[[flows.reset]]
+capture = "password"
+from = "#pw"
+secret = true
+
+[[flows.reread]]
+click = "#device-{{ d.serial }}"
+[[flows.reread]]
+capture = "licence"
+from = "#licence"
+secret = true
+"##,
+    );
+    let devices = ParamValue::List(
+        ["SN-1", "SN-2"]
+            .iter()
+            .map(|s| BTreeMap::from([("serial".to_string(), ParamValue::Str(s.to_string()))]))
+            .collect(),
+    );
+    let inputs = inputs(&[("devices", devices)]);
+    // The customer and devices exist: the `then` branches never run.
+    let mut b = FakeBrowser::default()
+        .with("#exists", "")
+        .with("#pw", "new-password-1")
+        .with("#licence", "KEY-AAAA")
+        .with("#reset", "")
+        .with("#device-SN-2", "");
+    let (report, _) = run(&pb, &mut b, &inputs).await;
+    assert!(report.succeeded(), "{:?}", report.failure);
+    assert!(report.outputs.is_empty());
+    let owed: Vec<(&str, &str)> = report
+        .required
+        .iter()
+        .map(|r| (r.name.as_str(), r.capture.as_str()))
+        .collect();
+    assert_eq!(
+        owed,
+        [
+            ("password", "password"),
+            ("licence[SN-1]", "licence"),
+            ("licence[SN-2]", "licence")
+        ]
+    );
+
+    // Say the store has licence[SN-1]: recover the other two.
+    let missing: Vec<RequiredOutput> = report
+        .required
+        .iter()
+        .filter(|r| r.name != "licence[SN-1]")
+        .cloned()
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let config = EngineConfig {
+        poll_interval: Duration::from_millis(1),
+        artifacts_dir: dir.path().to_path_buf(),
+        default_timeout: None,
+    };
+    let redactor = Redactor::new();
+    b.calls.clear();
+    let recovered = run_recovery(
+        &pb,
+        &mut b,
+        &inputs,
+        &config,
+        &mut NoopObserver,
+        &redactor,
+        &missing,
+    )
+    .await;
+    assert!(recovered.succeeded(), "{:?}", recovered.failure);
+    let names: Vec<&str> = recovered.outputs.iter().map(|o| o.name.as_str()).collect();
+    assert_eq!(names, ["password", "licence[SN-2]"]);
+    assert_eq!(b.calls, ["click #reset", "click #device-SN-2"]);
+    assert_eq!(
+        redactor.redact("pw new-password-1"),
+        "pw [redacted:captures.password]"
+    );
+}

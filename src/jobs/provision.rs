@@ -7,14 +7,28 @@
 //! moment it is read — before the next step — so a one-time password survives
 //! any later failure or crash. Re-running is safe because the playbooks look
 //! before they create.
+//!
+//! A worker can still die between the vendor showing a one-time secret and
+//! the capture step storing it; the next attempt then finds the customer
+//! existing and never sees the secret again. So a run succeeds only when
+//! every `required = true` output is current in the store afterwards
+//! (captured now, or by an earlier run). A missing one is recovered with the
+//! playbook's recovery flow (`[playbook] recover`: reset the password,
+//! regenerate the key); without one, or when recovery fails, the job ends
+//! `needs-attention` with the class `secret-lost`, naming what is missing
+//! for which company at which vendor account — never `succeeded`.
 
 use super::{CancelSignal, JobFailure, Services, cancelled};
-use crate::engine::{CapturedValue, EngineConfig, Output, RunInputs, RunObserver, run_playbook};
+use crate::engine::{
+    CapturedValue, EngineConfig, FailureClass, Output, RequiredOutput, RunInputs, RunObserver,
+    RunReport, run_playbook, run_recovery,
+};
 use crate::playbook::Playbook;
+use crate::playbook::Step;
 use crate::playbook::params::{self, ParamType, ParamValue};
 use crate::secrets::SecretValues;
 use crate::secrets::crypto::StoreKey;
-use crate::store::{Company, Job, Lease, Machine, NewCredential, Store};
+use crate::store::{Company, CredentialChange, Job, Lease, Machine, NewCredential, Store};
 use crate::worker::StoragePolicy;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -268,7 +282,8 @@ impl RunObserver for StoreRecorder<'_> {
                 .map(|m| m.id)
         });
         let kind = credential_kind(&output.name);
-        self.store
+        let write = self
+            .store
             .put_credential(
                 self.key,
                 NewCredential {
@@ -297,17 +312,62 @@ impl RunObserver for StoreRecorder<'_> {
                 .map_err(|e| e.to_string())?;
         }
         let what = if output.secret { "secret " } else { "" };
+        let how = match write.change {
+            CredentialChange::New => "stored",
+            CredentialChange::Unchanged => "unchanged (already current)",
+            CredentialChange::Rotated { .. } => "stored (supersedes the previous value)",
+        };
         let _ = self
             .store
             .add_event(
                 self.job_id,
                 "captured",
-                &format!("{}{kind} `{}` stored", what, output.name),
+                &format!("{}{kind} `{}` {how}", what, output.name),
             )
             .await;
         self.stored.push(output.name.clone());
         Ok(())
     }
+
+    async fn step_started(&mut self, step: &Step, _depth: usize, _item: Option<usize>) {
+        crate::fault::boundary(&format!("{} ({})", step.path, step.label));
+    }
+}
+
+/// The required outputs of `report` not current in the store now.
+async fn missing_outputs(
+    store: &Store,
+    company: &Company,
+    account: &str,
+    required: &[RequiredOutput],
+) -> Result<Vec<RequiredOutput>, JobFailure> {
+    let current = store
+        .current_credential_names(company.id, account)
+        .await
+        .map_err(JobFailure::from_store)?;
+    Ok(required
+        .iter()
+        .filter(|r| !current.contains(&r.name))
+        .cloned()
+        .collect())
+}
+
+/// What a person must know about outputs no run could leave in the store.
+fn lost_message(
+    missing: &[RequiredOutput],
+    company: &Company,
+    account: &str,
+    vendor: &str,
+    why: &str,
+) -> String {
+    let names: Vec<String> = missing.iter().map(|m| format!("`{}`", m.name)).collect();
+    format!(
+        "{} missing for company {} ({}) at vendor account `{account}` ({vendor}): \
+         not captured by this run and not in the store; {why}",
+        names.join(", "),
+        company.external_id,
+        company.name,
+    )
 }
 
 pub async fn run(
@@ -337,24 +397,93 @@ pub async fn run(
         account: &prepared.account,
         stored: Vec::new(),
     };
+    let run = async {
+        let report = run_playbook(
+            &prepared.playbook,
+            &mut browser,
+            &prepared.inputs,
+            &config,
+            &mut recorder,
+            &s.redactor,
+        )
+        .await;
+        if report.failure.is_some() {
+            return Ok((report, None));
+        }
+        let missing = missing_outputs(
+            &s.store,
+            &prepared.company,
+            &prepared.account,
+            &report.required,
+        )
+        .await?;
+        if missing
+            .iter()
+            .all(|m| !prepared.playbook.recover.contains_key(&m.capture))
+        {
+            return Ok((report, Some((missing, None))));
+        }
+        let names: Vec<&str> = missing.iter().map(|m| m.name.as_str()).collect();
+        let _ = s
+            .store
+            .add_event(
+                job.id,
+                "recovering",
+                &format!(
+                    "{} not captured by this run and not in the store (lost by an earlier attempt?): running the recovery flows",
+                    names.join(", ")
+                ),
+            )
+            .await;
+        let recovery = run_recovery(
+            &prepared.playbook,
+            &mut browser,
+            &prepared.inputs,
+            &config,
+            &mut recorder,
+            &s.redactor,
+            &missing,
+        )
+        .await;
+        let still = missing_outputs(
+            &s.store,
+            &prepared.company,
+            &prepared.account,
+            &report.required,
+        )
+        .await?;
+        Ok::<_, JobFailure>((report, Some((still, Some(recovery)))))
+    };
     let outcome = tokio::select! {
-        report = run_playbook(&prepared.playbook, &mut browser, &prepared.inputs, &config, &mut recorder, &s.redactor) => Some(report),
+        outcome = run => Some(outcome),
         _ = cancelled(cancel) => None,
     };
     let stored = std::mem::take(&mut recorder.stored);
-    let Some(report) = outcome else {
+    let Some(outcome) = outcome else {
         s.browsers.discard(browser).await;
         return Err(JobFailure::transient(
             "stopped: lease lost, cancelled or shutting down",
         ));
     };
+    let (report, required) = match outcome {
+        Ok(o) => o,
+        Err(e) => {
+            s.browsers.discard(browser).await;
+            return Err(e);
+        }
+    };
+    let recovery = required.as_ref().and_then(|(_, r)| r.as_ref());
+    let healthy = report.failure.is_none() && recovery.is_none_or(|r| r.failure.is_none());
     // Only a session that just completed a run is known to be in a good
     // state; after any failure it may be hung, inside a frame or mid-form.
-    let healthy = report.failure.is_none();
     s.browsers
         .give_back(&prepared.account, browser, healthy)
         .await;
-    for a in &report.artifacts {
+    let artifacts = report
+        .artifacts
+        .iter()
+        .chain(recovery.iter().flat_map(|r| r.artifacts.iter()));
+    for a in artifacts {
         let kind = a
             .extension()
             .and_then(|e| e.to_str())
@@ -376,14 +505,79 @@ pub async fn run(
             message: format!("{} at {}: {}", f.class, f.step, f.message),
         });
     }
+    if let Some((missing, recovery)) = &required {
+        check_required(job, s, &prepared, missing, recovery.as_ref()).await?;
+    }
+    // The last step boundary: everything is stored, the job not yet
+    // marked succeeded.
+    crate::fault::boundary("end");
+    let recovered: Vec<&str> = recovery
+        .map(|r| r.outputs.iter().map(|o| o.name.as_str()).collect())
+        .unwrap_or_default();
     Ok(serde_json::json!({
         "playbook": report.playbook,
         "run_id": report.run_id,
         "steps": report.steps.len(),
         "duration_ms": report.duration.as_millis() as u64,
         "credentials": stored,
+        "recovered": recovered,
         "outputs": report.outputs.iter().map(|o| o.name.clone()).collect::<Vec<_>>(),
     }))
+}
+
+/// After a successful run (and recovery, if any): nothing required may be
+/// missing. A transient recovery failure is retried while attempts remain;
+/// anything else ends the job `needs-attention` (`secret-lost`).
+async fn check_required(
+    job: &Job,
+    s: &Services,
+    prepared: &Prepared,
+    missing: &[RequiredOutput],
+    recovery: Option<&RunReport>,
+) -> Result<(), JobFailure> {
+    let failure = recovery.and_then(|r| r.failure.as_ref());
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let account = &prepared.account;
+    let vendor = &prepared.playbook.vendor;
+    let why = match failure {
+        Some(f) if f.class == FailureClass::Transient && job.attempts < job.max_attempts => {
+            return Err(JobFailure::transient(format!(
+                "recovering {}: {} at {}: {}",
+                missing
+                    .iter()
+                    .map(|m| m.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                f.class,
+                f.step,
+                f.message
+            )));
+        }
+        Some(f) => format!("recovery failed ({} at {}: {})", f.class, f.step, f.message),
+        None => {
+            let without: Vec<&str> = missing
+                .iter()
+                .filter(|m| !prepared.playbook.recover.contains_key(&m.capture))
+                .map(|m| m.capture.as_str())
+                .collect();
+            if without.is_empty() {
+                "the recovery flows ran but did not capture it".to_string()
+            } else {
+                format!(
+                    "the playbook has no recovery flow for {} ([playbook] recover)",
+                    without.join(", ")
+                )
+            }
+        }
+    };
+    let message = lost_message(missing, &prepared.company, account, vendor, &why);
+    let _ = s.store.add_event(job.id, "secret_lost", &message).await;
+    Err(JobFailure {
+        class: FailureClass::SecretLost,
+        message,
+    })
 }
 
 #[cfg(test)]

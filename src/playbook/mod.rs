@@ -43,6 +43,11 @@ pub struct CaptureInfo {
     pub secret: bool,
     /// Used during the run only (TOTP codes); never an output.
     pub ephemeral: bool,
+    /// `required = true`: a successful run must leave this output stored.
+    pub required: bool,
+    /// Aliases of the `for_each` loops around the capturing step (outermost
+    /// first): one output per item, and what a recovery flow has in scope.
+    pub aliases: Vec<String>,
 }
 
 /// A validated playbook.
@@ -61,6 +66,8 @@ pub struct Playbook {
     pub captures: BTreeMap<String, CaptureInfo>,
     pub flows: BTreeMap<String, Vec<Step>>,
     pub steps: Vec<Step>,
+    /// Required output (capture name) → the flow that recovers it.
+    pub recover: BTreeMap<String, String>,
 }
 
 impl Playbook {

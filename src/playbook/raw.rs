@@ -21,6 +21,10 @@ pub(crate) struct RawMeta {
     /// Files of shared flows (`[[flows.NAME]]` only), relative to this file.
     #[serde(default)]
     pub include: Vec<String>,
+    /// Recovery flows: a required output's name → the flow that gets a new
+    /// value for it when a run ends without it (e.g. reset a password).
+    #[serde(default)]
+    pub recover: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -98,6 +102,7 @@ pub(crate) struct RawStep {
     pub attr: Option<String>,
     pub read: Option<String>,
     pub secret: Option<bool>,
+    pub required: Option<bool>,
     /// Each field: a selector string or a [`RawFieldSpec`] table (converted
     /// by the validator, which names the field in its messages).
     pub fields: Option<BTreeMap<String, toml::Value>>,
@@ -127,6 +132,7 @@ pub(crate) const MODIFIER_KEYS: &[&str] = &[
     "attr",
     "read",
     "secret",
+    "required",
     "fields",
     "next",
     "max_pages",

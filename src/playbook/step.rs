@@ -121,6 +121,9 @@ pub enum Action {
         css: Template,
         read: ReadKind,
         secret: bool,
+        /// A successful run must leave this output in the store: captured
+        /// now, or already current there (see `Playbook::recover`).
+        required: bool,
     },
     Extract(ExtractSpec),
     Assert {
@@ -194,6 +197,77 @@ impl Action {
             Self::Frame { .. } => "frame",
             Self::Screenshot { .. } => "screenshot",
             Self::Fail { .. } => "fail",
+        }
+    }
+}
+
+/// Every capture name in `steps`, following `call`s (each flow once).
+pub(crate) fn captures_in<'s>(
+    steps: &'s [Step],
+    flows: &'s std::collections::BTreeMap<String, Vec<Step>>,
+    seen_flows: &mut std::collections::BTreeSet<&'s str>,
+) -> std::collections::BTreeSet<&'s str> {
+    let mut found = std::collections::BTreeSet::new();
+    walk(steps, flows, seen_flows, true, &mut |step| {
+        if let Action::Capture { name, .. } = &step.action {
+            found.insert(name.as_str());
+        }
+    });
+    found
+}
+
+/// The `required = true` captures that run once per pass over `steps`:
+/// through conditions, frames and calls, but not into `for_each` bodies
+/// (those are once per item). Both branches of a condition count: a
+/// required output is owed whichever branch a run takes.
+pub fn required_outputs(
+    steps: &[Step],
+    flows: &std::collections::BTreeMap<String, Vec<Step>>,
+) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    walk(steps, flows, &mut seen, false, &mut |step| {
+        if let Action::Capture {
+            name,
+            required: true,
+            ..
+        } = &step.action
+            && !found.contains(name)
+        {
+            found.push(name.clone());
+        }
+    });
+    found
+}
+
+fn walk<'s>(
+    steps: &'s [Step],
+    flows: &'s std::collections::BTreeMap<String, Vec<Step>>,
+    seen_flows: &mut std::collections::BTreeSet<&'s str>,
+    into_loops: bool,
+    visit: &mut dyn FnMut(&'s Step),
+) {
+    for step in steps {
+        visit(step);
+        match &step.action {
+            Action::If {
+                then, otherwise, ..
+            } => {
+                walk(then, flows, seen_flows, into_loops, visit);
+                walk(otherwise, flows, seen_flows, into_loops, visit);
+            }
+            Action::Frame { body, .. } => walk(body, flows, seen_flows, into_loops, visit),
+            Action::ForEach { body, .. } if into_loops => {
+                walk(body, flows, seen_flows, into_loops, visit)
+            }
+            Action::Call { flow } => {
+                if let Some((name, body)) = flows.get_key_value(flow)
+                    && seen_flows.insert(name.as_str())
+                {
+                    walk(body, flows, seen_flows, into_loops, visit);
+                }
+            }
+            _ => {}
         }
     }
 }

@@ -1340,10 +1340,18 @@ fn complex_playbook_is_valid() {
         kind: CaptureKind::Text,
         secret,
         ephemeral,
+        required: false,
+        aliases: Vec::new(),
     };
     let expected = BTreeMap::from([
         ("otp".to_string(), text(true, true)),
-        ("licence".to_string(), text(true, false)),
+        (
+            "licence".to_string(),
+            CaptureInfo {
+                aliases: vec!["device".to_string()],
+                ..text(true, false)
+            },
+        ),
         ("plan".to_string(), text(false, false)),
         ("link".to_string(), text(false, false)),
         (
@@ -1356,6 +1364,8 @@ fn complex_playbook_is_valid() {
                 ]))),
                 secret: false,
                 ephemeral: false,
+                required: false,
+                aliases: Vec::new(),
             },
         ),
         (
@@ -1364,6 +1374,8 @@ fn complex_playbook_is_valid() {
                 kind: CaptureKind::Rows(None),
                 secret: false,
                 ephemeral: false,
+                required: false,
+                aliases: Vec::new(),
             },
         ),
         ("invoice".to_string(), text(false, false)),
@@ -1638,5 +1650,89 @@ fn included_flows_and_their_errors() {
              {m}:6:9: flows.login: flow `login` is already defined in an included file\n\
              {inc}:6:1: flows.login[1]: `with`: `secrets.login.user` is not declared in [playbook] secrets"
         )
+    );
+}
+
+/// `required` captures and `[playbook] recover`: a valid playbook whose
+/// recovery flow sees the loop alias of the per-item output it recovers.
+#[test]
+fn required_outputs_and_recovery_flows() {
+    let p = ok(r###"[playbook]
+name = "t"
+vendor = "v"
+recover = { password = "reset", licence = "reread" }
+
+[params]
+devices = { type = "list", default = [], fields = { serial = "string" } }
+
+[[steps]]
+if_missing = "#customer"
+then = [{ capture = "password", from = "#pw", secret = true, required = true }]
+
+[[steps]]
+for_each = "params.devices"
+as = "device"
+key = "{{ device.serial }}"
+do = [{ capture = "licence", from = "#lic", secret = true, required = true }]
+
+[[flows.reset]]
+click = "#reset"
+[[flows.reset]]
+capture = "password"
+from = "#pw"
+secret = true
+
+[[flows.reread]]
+click = "tr[data-serial='{{ device.serial | css }}'] a"
+[[flows.reread]]
+capture = "licence"
+from = "#lic"
+secret = true
+"###);
+    assert_eq!(p.recover["password"], "reset");
+    assert!(p.captures["password"].required);
+    assert_eq!(p.captures["licence"].aliases, vec!["device".to_string()]);
+    // Owed once per run: through both branches, not into the loop.
+    assert_eq!(
+        step::required_outputs(&p.steps, &p.flows),
+        vec!["password".to_string()]
+    );
+}
+
+#[test]
+fn recover_errors() {
+    snap(
+        "recover_errors",
+        r###"[playbook]
+name = "t"
+vendor = "v"
+recover = { optional = "reset", nowhere = "reset", password = "missing_flow", key = "reset", pin = "reset" }
+
+[[steps]]
+capture = "optional"
+from = "#o"
+[[steps]]
+capture = "password"
+from = "#pw"
+secret = true
+required = true
+[[steps]]
+capture = "key"
+from = "#k"
+secret = true
+required = true
+[[steps]]
+capture = "pin"
+from = "#p"
+required = true
+
+[[flows.reset]]
+capture = "pin"
+from = "#p"
+secret = true
+[[flows.reset]]
+capture = "other"
+from = "#x"
+"###,
     );
 }

@@ -66,7 +66,7 @@ fn modifiers(action: &str) -> (&'static [&'static str], &'static [&'static str])
         "press" => (&["on"], &[]),
         "upload" => (&["file"], &["file"]),
         "wait_text" | "assert_text" => (&["in", "message"], &[]),
-        "capture" => (&["from", "attr", "read", "secret"], &["from"]),
+        "capture" => (&["from", "attr", "read", "secret", "required"], &["from"]),
         "extract" => (
             &["from", "fields", "next", "max_pages", "empty"],
             &["from", "fields"],
@@ -299,17 +299,43 @@ impl<'a> Validator<'a> {
         };
 
         // Captures are known before any template is checked.
-        for (_, nodes) in &flows_raw {
-            self.collect_captures(nodes);
+        // Recovery flows capture outputs again under their own names, so
+        // theirs are checked against the other steps' after those.
+        let recovery_flows: BTreeSet<&String> = meta
+            .as_ref()
+            .map(|(m, _, _)| m.recover.values().collect())
+            .unwrap_or_default();
+        for (name, nodes) in &flows_raw {
+            if !recovery_flows.contains(name) {
+                self.collect_captures(nodes, &[]);
+            }
         }
-        self.collect_captures(&steps_raw);
+        self.collect_captures(&steps_raw, &[]);
+        for (name, nodes) in &flows_raw {
+            if recovery_flows.contains(name) {
+                self.check_recaptures(nodes);
+            }
+        }
 
+        let recover = match &meta {
+            Some((m, fallback, at)) => {
+                self.recover_scopes(&m.recover, at.get("recover").unwrap_or(fallback))
+            }
+            None => BTreeMap::new(),
+        };
         let flows: BTreeMap<String, Vec<Step>> = flows_raw
             .iter()
-            .map(|(name, nodes)| (name.clone(), self.build_list(nodes, &Scope::default())))
+            .map(|(name, nodes)| {
+                // A recovery flow runs for one loop item: its alias is in scope.
+                let scope = recover.get(name).cloned().unwrap_or_default();
+                (name.clone(), self.build_list(nodes, &scope))
+            })
             .collect();
         let steps = self.build_list(&steps_raw, &Scope::default());
         self.check_flow_cycles(&flows);
+        if let Some((m, fallback, at)) = &meta {
+            self.check_recover(&m.recover, &flows, at.get("recover").unwrap_or(fallback));
+        }
 
         if !self.errors.is_empty() {
             // The playbook's own errors first, then each included file's.
@@ -341,7 +367,91 @@ impl<'a> Validator<'a> {
             captures: self.captures,
             flows,
             steps,
+            recover: meta.recover,
         })
+    }
+
+    /// `[playbook] recover`: each output is a required capture; each flow
+    /// gets the loop aliases of the outputs it recovers (all the same).
+    fn recover_scopes(
+        &mut self,
+        recover: &BTreeMap<String, String>,
+        at: &Location,
+    ) -> BTreeMap<String, Scope> {
+        let mut scopes: BTreeMap<String, (String, Vec<String>)> = BTreeMap::new();
+        for (output, flow) in recover {
+            let path = format!("playbook.recover.{output}");
+            let Some(info) = self.captures.get(output) else {
+                self.error_at(at, &path, format!("`{output}` is not captured by any step"));
+                continue;
+            };
+            if !info.required {
+                self.error_at(
+                    at,
+                    &path,
+                    format!("`{output}` is not a required capture (add `required = true` to its capture step)"),
+                );
+                continue;
+            }
+            let aliases = info.aliases.clone();
+            match scopes.get(flow) {
+                Some((other, theirs)) if *theirs != aliases => self.error_at(
+                    at,
+                    &path,
+                    format!(
+                        "flow `{flow}` recovers `{other}` and `{output}`, which are captured in different loops"
+                    ),
+                ),
+                Some(_) => {}
+                None => {
+                    scopes.insert(flow.clone(), (output.clone(), aliases));
+                }
+            }
+        }
+        scopes
+            .into_iter()
+            .map(|(flow, (_, aliases))| {
+                let scope = Scope {
+                    aliases: aliases.into_iter().map(|a| (a, None)).collect(),
+                };
+                (flow, scope)
+            })
+            .collect()
+    }
+
+    /// Each recovery flow exists and captures (itself or through `call`)
+    /// the output it recovers.
+    fn check_recover(
+        &mut self,
+        recover: &BTreeMap<String, String>,
+        flows: &BTreeMap<String, Vec<Step>>,
+        at: &Location,
+    ) {
+        for (output, flow) in recover {
+            if !self.captures.get(output).is_some_and(|i| i.required) {
+                continue; // already reported by `recover_scopes`
+            }
+            let path = format!("playbook.recover.{output}");
+            let Some(steps) = flows.get(flow) else {
+                self.error_at(
+                    at,
+                    &path,
+                    format!(
+                        "unknown flow `{flow}` (defined flows: {})",
+                        flows.keys().cloned().collect::<Vec<_>>().join(", ")
+                    ),
+                );
+                continue;
+            };
+            let mut seen = BTreeSet::new();
+            if !super::step::captures_in(steps, flows, &mut seen).contains(output.as_str()) {
+                self.error_at(
+                    at,
+                    &path,
+                    format!("recovery flow `{flow}` never captures `{output}`"),
+                );
+            }
+        }
     }
 
     /// Reads the flows of an included file (path relative to the playbook).
@@ -580,6 +690,13 @@ impl<'a> Validator<'a> {
                     Some(DeValue::Boolean(true))
                 )
                 .then_some(true),
+                required: matches!(
+                    flat.get("required").map(|v| v.get_ref()),
+                    Some(DeValue::Boolean(true))
+                )
+                .then_some(true),
+                alias: text("as"),
+                for_each: text("for_each"),
                 ..RawStep::default()
             }
         };
@@ -608,7 +725,8 @@ impl<'a> Validator<'a> {
         })
     }
 
-    fn collect_captures(&mut self, nodes: &[RawNode]) {
+    /// Declares every capture of `nodes`; `aliases` are the loops around them.
+    fn collect_captures(&mut self, nodes: &[RawNode], aliases: &[String]) {
         for node in nodes {
             let r = &node.raw;
             let found = if let Some(name) = &r.capture {
@@ -644,6 +762,8 @@ impl<'a> Validator<'a> {
                         kind,
                         secret,
                         ephemeral,
+                        required: r.capture.is_some() && r.required.unwrap_or(false),
+                        aliases: aliases.to_vec(),
                     };
                     if let std::collections::btree_map::Entry::Vacant(slot) =
                         self.captures.entry(name.clone())
@@ -658,8 +778,49 @@ impl<'a> Validator<'a> {
                     }
                 }
             }
+            let mut inner = aliases.to_vec();
+            if r.for_each.is_some() {
+                inner.push(r.alias.clone().unwrap_or_else(|| "row".to_string()));
+            }
             for list in node.children.values() {
-                self.collect_captures(list);
+                self.collect_captures(list, &inner);
+            }
+        }
+    }
+
+    /// The captures of a recovery flow: each one gets again an output that
+    /// another step captures, in the same way (text, secret or not).
+    fn check_recaptures(&mut self, nodes: &[RawNode]) {
+        for node in nodes {
+            if let Some(name) = &node.raw.capture {
+                let secret = node.raw.secret.unwrap_or(false);
+                match self.captures.get(name) {
+                    Some(info)
+                        if matches!(info.kind, CaptureKind::Text)
+                            && !info.ephemeral
+                            && info.secret == secret => {}
+                    Some(_) => self.error_at(
+                        &node.loc,
+                        &node.path,
+                        format!(
+                            "this recovery flow captures `{name}` differently from the step it recovers (text, and `secret` the same)"
+                        ),
+                    ),
+                    None => self.error_at(
+                        &node.loc,
+                        &node.path,
+                        format!("a recovery flow only captures again what another step captures; no step captures `{name}`"),
+                    ),
+                }
+            } else if node.raw.extract.is_some() || node.raw.save_as.is_some() {
+                self.error_at(
+                    &node.loc,
+                    &node.path,
+                    "a recovery flow only captures again what another step captures (no extract, totp or download)",
+                );
+            }
+            for list in node.children.values() {
+                self.check_recaptures(list);
             }
         }
     }
@@ -921,6 +1082,7 @@ impl<'a> Validator<'a> {
                     css: target?,
                     read: read?,
                     secret: r.secret.unwrap_or(false),
+                    required: r.required.unwrap_or(false),
                 }
             }
             "extract" => Action::Extract(self.extract(node, scope)?),

@@ -6,7 +6,9 @@
 //! Values never appear in errors, events or logs; reveals are recorded.
 
 use super::queue::insert_event;
-use super::{CredentialInfo, DbResult, Millis, NewCredential, StoreError};
+use super::{
+    CredentialChange, CredentialInfo, CredentialWrite, DbResult, Millis, NewCredential, StoreError,
+};
 use crate::secrets::crypto::{NONCE_LEN, StoreKey};
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 use secrecy::{ExposeSecret, SecretString};
@@ -61,18 +63,65 @@ fn info_from_row(r: &Row<'_>) -> rusqlite::Result<CredentialInfo> {
         job_id: r.get("job_id")?,
         secret: r.get("secret")?,
         captured_at: r.get("captured_at")?,
+        superseded_by: r.get("superseded_by")?,
+        superseded_at: r.get("superseded_at")?,
     })
 }
 
-const INFO_COLUMNS: &str =
-    "id, name, kind, company_id, machine_id, vendor_account, job_id, secret, captured_at";
+const INFO_COLUMNS: &str = "id, name, kind, company_id, machine_id, vendor_account, job_id, \
+     secret, captured_at, superseded_by, superseded_at";
+
+/// Rows of one identity: same company, machine, vendor account and name.
+const SAME_IDENTITY: &str =
+    "name = ?1 AND company_id IS ?2 AND machine_id IS ?3 AND vendor_account IS ?4";
+
+/// Decrypts one row's value.
+fn decrypt(
+    key: &StoreKey,
+    info: &CredentialInfo,
+    nonce: Vec<u8>,
+    ciphertext: &[u8],
+) -> Result<String, StoreError> {
+    let id = info.id;
+    let cannot = || {
+        StoreError::Invalid(format!(
+            "cannot decrypt credential {id}: wrong key or tampered data"
+        ))
+    };
+    let nonce: [u8; NONCE_LEN] = nonce.try_into().map_err(|_| cannot())?;
+    let aad = associated_data(info.id, &info.name, info.company_id, info.job_id);
+    let plain = key
+        .decrypt(&nonce, ciphertext, &aad)
+        .map_err(|_| cannot())?;
+    String::from_utf8(plain)
+        .map_err(|_| StoreError::Invalid(format!("credential {id} is not valid UTF-8")))
+}
+
+/// A row with its nonce and ciphertext.
+type SealedRow = (CredentialInfo, Vec<u8>, Vec<u8>);
+
+/// The current row of an identity.
+fn current_row(
+    tx: &rusqlite::Transaction<'_>,
+    c: &OwnedCredential,
+) -> rusqlite::Result<Option<SealedRow>> {
+    tx.query_row(
+        &format!(
+            "SELECT {INFO_COLUMNS}, nonce, ciphertext FROM credentials
+             WHERE {SAME_IDENTITY} AND superseded_at IS NULL"
+        ),
+        params![c.name, c.company_id, c.machine_id, c.vendor_account],
+        |r| Ok((info_from_row(r)?, r.get("nonce")?, r.get("ciphertext")?)),
+    )
+    .optional()
+}
 
 pub(super) fn put(
     conn: &mut Connection,
     key: &StoreKey,
     c: &OwnedCredential,
     now: Millis,
-) -> DbResult<i64> {
+) -> DbResult<CredentialWrite> {
     if c.name.trim().is_empty() {
         return Err(StoreError::Invalid("a credential needs a name".into()).into());
     }
@@ -102,9 +151,30 @@ pub(super) fn put(
             }
         }
     }
+    // One current value per identity: the same value again changes
+    // nothing (a re-run re-reads `vendor_customer_id`); a new one
+    // supersedes the current row, which stays as history.
+    let previous = current_row(&tx, c)?;
+    if let Some((info, nonce, ciphertext)) = &previous
+        && decrypt(key, info, nonce.clone(), ciphertext)
+            .is_ok_and(|old| old == *c.value.expose_secret())
+    {
+        return Ok(CredentialWrite {
+            id: info.id,
+            change: CredentialChange::Unchanged,
+        });
+    }
     // The id is part of the associated data, so the row goes in first with
     // an empty value, then gets its ciphertext; both in one transaction, so
     // nobody ever sees the empty row.
+    if let Some((info, _, _)) = &previous {
+        // Out of the unique "current" index before the new row comes in;
+        // `superseded_by` follows once the new row has its id.
+        tx.execute(
+            "UPDATE credentials SET superseded_at = ?2 WHERE id = ?1",
+            params![info.id, now],
+        )?;
+    }
     let id: i64 = tx.query_row(
         "INSERT INTO credentials (name, kind, company_id, machine_id, vendor_account, job_id,
                                   secret, nonce, ciphertext, captured_at)
@@ -128,22 +198,65 @@ pub(super) fn put(
         "UPDATE credentials SET nonce = ?2, ciphertext = ?3 WHERE id = ?1",
         params![id, &nonce[..], ciphertext],
     )?;
+    let change = match previous {
+        None => CredentialChange::New,
+        Some((info, _, _)) => {
+            tx.execute(
+                "UPDATE credentials SET superseded_by = ?2 WHERE id = ?1",
+                params![info.id, id],
+            )?;
+            if let Some(job_id) = c.job_id {
+                insert_event(
+                    &tx,
+                    job_id,
+                    "rotated",
+                    &format!(
+                        "{} `{}` rotated: credential {} supersedes {} (kept as history)",
+                        c.kind, c.name, id, info.id
+                    ),
+                    now,
+                )?;
+            }
+            CredentialChange::Rotated { previous: info.id }
+        }
+    };
     tx.commit()?;
-    Ok(id)
+    Ok(CredentialWrite { id, change })
 }
 
+/// Names of the current credentials of a company at a vendor account: what
+/// a run need not capture again (`licence_key[SN-1]` names its machine).
+pub(super) fn current_names(
+    conn: &mut Connection,
+    company_id: i64,
+    vendor_account: &str,
+) -> DbResult<Vec<String>> {
+    let mut stmt = conn.prepare(
+        "SELECT name FROM credentials
+         WHERE company_id = ?1 AND vendor_account = ?2 AND superseded_at IS NULL
+         ORDER BY name",
+    )?;
+    let names = stmt
+        .query_map(params![company_id, vendor_account], |r| r.get(0))?
+        .collect::<Result<Vec<String>, _>>()?;
+    Ok(names)
+}
+
+/// Current credentials, or with `history` every row (oldest first).
 pub(super) fn list(
     conn: &mut Connection,
     company_id: Option<i64>,
     job_id: Option<i64>,
+    history: bool,
 ) -> DbResult<Vec<CredentialInfo>> {
     let mut stmt = conn.prepare(&format!(
         "SELECT {INFO_COLUMNS} FROM credentials
          WHERE (?1 IS NULL OR company_id = ?1) AND (?2 IS NULL OR job_id = ?2)
+           AND (?3 OR superseded_at IS NULL)
          ORDER BY id"
     ))?;
     let rows = stmt
-        .query_map(params![company_id, job_id], info_from_row)?
+        .query_map(params![company_id, job_id, history], info_from_row)?
         .collect::<Result<Vec<_>, _>>()?;
     Ok(rows)
 }
@@ -171,18 +284,7 @@ pub(super) fn reveal(
         .optional()?;
     let (info, nonce, ciphertext) =
         found.ok_or_else(|| StoreError::NotFound(format!("credential {id} not found")))?;
-    let cannot = || {
-        StoreError::Invalid(format!(
-            "cannot decrypt credential {id}: wrong key or tampered data"
-        ))
-    };
-    let nonce: [u8; NONCE_LEN] = nonce.try_into().map_err(|_| cannot())?;
-    let aad = associated_data(info.id, &info.name, info.company_id, info.job_id);
-    let plain = key
-        .decrypt(&nonce, &ciphertext, &aad)
-        .map_err(|_| cannot())?;
-    let value = String::from_utf8(plain)
-        .map_err(|_| StoreError::Invalid(format!("credential {id} is not valid UTF-8")))?;
+    let value = decrypt(key, &info, nonce, &ciphertext)?;
     tx.execute(
         "INSERT INTO credential_reveals (credential_id, who, at) VALUES (?1, ?2, ?3)",
         params![id, who, now],

@@ -18,6 +18,8 @@ mod queue;
 mod rmm;
 mod schema;
 
+pub use schema::OLDEST_SQLITE;
+
 use crate::engine::FailureClass;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -69,6 +71,9 @@ pub enum JobStatus {
     Failed,
     Dead,
     Cancelled,
+    /// Finished, but a person must act: the run could not leave an output
+    /// it had to (`error_class = 'secret-lost'`; the event names what).
+    NeedsAttention,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -148,6 +153,8 @@ pub enum FailOutcome {
     Failed,
     /// Transient but out of attempts.
     Dead,
+    /// Secret lost: finished as `needs-attention`.
+    NeedsAttention,
     /// The lease was no longer ours: nothing was written.
     LeaseLost,
 }
@@ -225,6 +232,35 @@ pub struct CredentialInfo {
     pub job_id: Option<i64>,
     pub secret: bool,
     pub captured_at: Millis,
+    /// The row that replaced this one.
+    pub superseded_by: Option<i64>,
+    /// When it was replaced (NULL: this is the current value).
+    pub superseded_at: Option<Millis>,
+}
+
+impl CredentialInfo {
+    /// The current value of its company, machine, vendor account and name.
+    pub fn is_current(&self) -> bool {
+        self.superseded_at.is_none()
+    }
+}
+
+/// What [`Store::put_credential`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CredentialWrite {
+    /// The current row now.
+    pub id: i64,
+    pub change: CredentialChange,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CredentialChange {
+    /// First value of its identity.
+    New,
+    /// The same value as the current row: nothing written.
+    Unchanged,
+    /// A new value: the `previous` row is kept as history.
+    Rotated { previous: i64 },
 }
 
 /// A credential to store; `value` is encrypted by the store with the key.
@@ -245,7 +281,7 @@ pub const DEFAULT_MAX_ATTEMPTS: u32 = 3;
 /// failing with "database is locked".
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// The schema version this build migrates to (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: usize = 1;
+pub const SCHEMA_VERSION: usize = 2;
 /// Default for [`JobFilter::limit`].
 pub const DEFAULT_JOB_LIST_LIMIT: usize = 100;
 
@@ -320,6 +356,7 @@ text_enum!(JobStatus, "job status", {
     Failed => "failed",
     Dead => "dead",
     Cancelled => "cancelled",
+    NeedsAttention => "needs-attention",
 });
 text_enum!(MappingStatus, "mapping status", {
     Mapped => "mapped",
@@ -618,19 +655,32 @@ impl Store {
         &self,
         key: &crate::secrets::crypto::StoreKey,
         credential: NewCredential<'_>,
-    ) -> Result<i64, StoreError> {
+    ) -> Result<CredentialWrite, StoreError> {
         let key = key.clone();
         let owned = credentials::OwnedCredential::from(credential);
         self.run(move |conn| credentials::put(conn, &key, &owned, now_millis()))
             .await
     }
-    /// Newest last; filtered by company and/or job when given.
+    /// Current credentials (with `history`, superseded ones too), newest
+    /// last; filtered by company and/or job when given.
     pub async fn credentials(
         &self,
         company_id: Option<i64>,
         job_id: Option<i64>,
+        history: bool,
     ) -> Result<Vec<CredentialInfo>, StoreError> {
-        self.run(move |conn| credentials::list(conn, company_id, job_id))
+        self.run(move |conn| credentials::list(conn, company_id, job_id, history))
+            .await
+    }
+
+    /// Names of a company's current credentials at a vendor account.
+    pub async fn current_credential_names(
+        &self,
+        company_id: i64,
+        vendor_account: &str,
+    ) -> Result<Vec<String>, StoreError> {
+        let account = vendor_account.to_string();
+        self.run(move |conn| credentials::current_names(conn, company_id, &account))
             .await
     }
     /// Decrypts one credential and records the reveal in the job events

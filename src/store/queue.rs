@@ -25,6 +25,7 @@ fn failure_class(text: &str) -> Option<FailureClass> {
         FailureClass::Transient,
         FailureClass::Permanent,
         FailureClass::PlaybookBroken,
+        FailureClass::SecretLost,
     ]
     .into_iter()
     .find(|c| c.as_str() == text)
@@ -339,6 +340,7 @@ pub(super) fn fail(
         },
         FailureClass::Transient => FailOutcome::Dead,
         FailureClass::Permanent | FailureClass::PlaybookBroken => FailOutcome::Failed,
+        FailureClass::SecretLost => FailOutcome::NeedsAttention,
     };
     let (status, run_at, finished_at, event, text) = match outcome {
         FailOutcome::Retrying { run_at } => (
@@ -359,6 +361,13 @@ pub(super) fn fail(
             format!(
                 "attempt {attempts}/{max_attempts} failed ({class}), no attempts left: {message}"
             ),
+        ),
+        FailOutcome::NeedsAttention => (
+            JobStatus::NeedsAttention,
+            None,
+            Some(now),
+            "needs_attention",
+            format!("attempt {attempts}/{max_attempts}: {class}: {message}"),
         ),
         FailOutcome::Failed | FailOutcome::LeaseLost => (
             JobStatus::Failed,

@@ -13,12 +13,23 @@ use rusqlite_migration::{M, Migrations};
 use std::path::Path;
 
 /// `now` in Unix milliseconds, as an SQL expression (for column defaults, so
-/// an RMM inserting a job directly need not compute times).
+/// an RMM inserting a job directly need not compute times). Version 1 used
+/// `unixepoch('subsec')`, which SQLite has only from 3.42: an RMM on Debian
+/// 12's SQLite 3.40 could not insert a job. Version 2 rewrites the defaults.
 macro_rules! now_ms_sql {
     () => {
         "(CAST(unixepoch('subsec') * 1000 AS INTEGER))"
     };
 }
+
+/// The same `now` with functions every SQLite since 3.0 has (`julianday`
+/// counts days since noon, 24 November 4714 BC; 2440587.5 is 1970-01-01).
+const NOW_MS_PORTABLE: &str =
+    "(CAST(ROUND((julianday('now') - 2440587.5) * 86400000.0) AS INTEGER))";
+
+/// The oldest SQLite an RMM may use to write to the store: JSON functions
+/// (the `json_valid` CHECKs) are built in from 3.38.
+pub const OLDEST_SQLITE: &str = "3.38.0";
 
 /// Version 1: RMM data, the job queue, credentials, artifacts.
 const V1: &str = concat!(
@@ -185,8 +196,65 @@ CREATE INDEX credential_reveals_credential ON credential_reveals (credential_id)
 "#
 );
 
+/// Version 2, the SQL part (its hook [`v2_schema_edit`] runs after it): credentials get a
+/// history (one current row per identity, older rows superseded).
+const V2_CREDENTIALS: &str = r#"
+ALTER TABLE credentials ADD COLUMN superseded_by INTEGER REFERENCES credentials (id);
+ALTER TABLE credentials ADD COLUMN superseded_at INTEGER;
+-- Rows stored twice by version 1 (a re-run stored every credential again):
+-- the newest of each identity stays current.
+UPDATE credentials AS old
+   SET superseded_by = (SELECT MAX(n.id) FROM credentials AS n
+                         WHERE n.name = old.name
+                           AND n.company_id IS old.company_id
+                           AND n.machine_id IS old.machine_id
+                           AND n.vendor_account IS old.vendor_account),
+       superseded_at = captured_at
+ WHERE id < (SELECT MAX(n.id) FROM credentials AS n
+              WHERE n.name = old.name
+                AND n.company_id IS old.company_id
+                AND n.machine_id IS old.machine_id
+                AND n.vendor_account IS old.vendor_account);
+-- One current credential per company, machine, vendor account and name.
+CREATE UNIQUE INDEX credentials_current
+    ON credentials (COALESCE(company_id, -1), COALESCE(machine_id, -1),
+                    COALESCE(vendor_account, ''), name)
+    WHERE superseded_at IS NULL;
+"#;
+
+/// Version 2's changes to existing tables that SQLite's ALTER TABLE cannot
+/// make: portable column defaults, and the `needs-attention` status and
+/// `secret-lost` class in the jobs CHECKs. Both only loosen what a row may
+/// hold, so (as SQLite's ALTER TABLE documentation allows for such changes)
+/// the stored CREATE TABLE text is edited in place instead of copying every
+/// table; `schema_version` is bumped so every open connection re-reads it.
+fn v2_schema_edit(tx: &rusqlite::Transaction<'_>) -> Result<(), rusqlite_migration::HookError> {
+    let version: i64 = tx.pragma_query_value(None, "schema_version", |r| r.get(0))?;
+    tx.pragma_update(None, "writable_schema", "ON")?;
+    tx.execute(
+        "UPDATE sqlite_schema SET sql = replace(sql, ?1, ?2) WHERE type = 'table'",
+        [now_ms_sql!(), NOW_MS_PORTABLE],
+    )?;
+    tx.execute(
+        "UPDATE sqlite_schema SET sql = replace(replace(sql, ?1, ?2), ?3, ?4)
+          WHERE type = 'table' AND name = 'jobs'",
+        [
+            "'dead', 'cancelled')",
+            "'dead', 'cancelled', 'needs-attention')",
+            "'permanent', 'playbook-broken')",
+            "'permanent', 'playbook-broken', 'secret-lost')",
+        ],
+    )?;
+    tx.pragma_update(None, "schema_version", version + 1)?;
+    tx.pragma_update(None, "writable_schema", "OFF")?;
+    Ok(())
+}
+
 fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1).foreign_key_check()])
+    Migrations::new(vec![
+        M::up(V1).foreign_key_check(),
+        M::up_with_hook(V2_CREDENTIALS, v2_schema_edit).foreign_key_check(),
+    ])
 }
 
 /// Opens the file (creating it and its directory), sets the pragmas and
@@ -248,6 +316,25 @@ fn open_once(path: &Path) -> Result<Connection, StoreError> {
 }
 
 fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
+    // A store written by a newer panelwright: its tables may mean things
+    // this build does not know (new statuses, new columns). Refuse it
+    // rather than misread it.
+    let version: i64 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .map_err(|source| StoreError::Sqlite {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    if version > super::SCHEMA_VERSION as i64 {
+        return Err(StoreError::Migration {
+            path: path.to_path_buf(),
+            message: format!(
+                "the store has schema version {version}, newer than this panelwright knows ({}): \
+                 upgrade panelwright (the store is left unchanged)",
+                super::SCHEMA_VERSION
+            ),
+        });
+    }
     let migrations = migrations();
     let failed = |e: rusqlite_migration::Error| StoreError::Migration {
         path: path.to_path_buf(),

@@ -396,7 +396,7 @@ async fn attempt(
                     tracing::warn!(%class, "attempt failed, retry scheduled: {message}");
                     Finished::Retried
                 }
-                Ok(FailOutcome::Failed | FailOutcome::Dead) => {
+                Ok(FailOutcome::Failed | FailOutcome::Dead | FailOutcome::NeedsAttention) => {
                     tracing::warn!(%class, "failed: {message}");
                     Finished::Failed
                 }

@@ -103,6 +103,11 @@ secrets = {{ "login.username" = "env:PW_TEST_UNSET_USER" }}
     /// `panelwright worker` with this store, key and vendor login; its
     /// browsers keep their profiles under our tmp folder.
     pub fn worker(&self, args: &[&str]) -> Child {
+        self.worker_with_env(args, &[])
+    }
+
+    /// [`Env::worker`] with more environment variables.
+    pub fn worker_with_env(&self, args: &[&str], envs: &[(&str, &str)]) -> Child {
         let c = self.vendor.config();
         let log = self
             .dir
@@ -120,6 +125,7 @@ secrets = {{ "login.username" = "env:PW_TEST_UNSET_USER" }}
             .env("PW_TEST_PASSWORD", &c.password)
             .env("PW_TEST_TOTP", &c.totp_seed)
             .env("TMPDIR", self.tmp())
+            .envs(envs.iter().copied())
             .env_remove("PANELWRIGHT_WEBDRIVER_URL")
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(log).unwrap())
