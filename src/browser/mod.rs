@@ -16,6 +16,7 @@ pub(crate) mod reaper;
 pub(crate) mod webdriver;
 
 pub use chromedriver::{DriverEndpoint, DriverSupervisor};
+pub use reaper::ENV_NO_REAPER;
 pub use webdriver::{SessionOptions, WebDriverBrowser};
 
 use std::path::Path;
