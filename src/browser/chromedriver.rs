@@ -516,11 +516,6 @@ impl DriverSupervisor {
         WebDriverBrowser::from_client(client, options, profile).await
     }
 
-    /// The reaper's pid, when one runs (tests look for it).
-    pub fn reaper_pid(&self) -> Option<u32> {
-        self.reaper.as_ref().and_then(|r| r.pid())
-    }
-
     /// Stops the managed chromedriver (and any Chromium it still runs). The
     /// reaper exits once the last session's profile folder is gone.
     pub async fn shutdown(self) {

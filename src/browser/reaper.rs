@@ -29,8 +29,10 @@
 //!
 //! The pipe's write end is close-on-exec (Rust opens every descriptor so), so
 //! chromedriver and Chromium never inherit it: only this process keeps the
-//! reaper waiting. The reaper runs in its own process group so that a Ctrl-C
-//! in the worker's terminal does not end it before the worker's drain.
+//! reaper waiting, and the reaper never outlives it by more than its cleanup.
+//! That is why it may ignore SIGHUP, SIGINT and SIGTERM (a Ctrl-C or a
+//! service stop aimed at the worker must not end it first), and why it runs
+//! in its own process group (a signal to the worker's group misses it).
 
 use std::io::Write;
 use std::os::unix::process::CommandExt;
@@ -47,8 +49,10 @@ pub const REAPER_NAME: &str = "panelwright-reaper";
 
 /// The reaper's program (POSIX sh; Debian's dash). Comments say why, as in Rust.
 const SCRIPT: &str = r#"
-# Keep waiting for EOF when the terminal hangs up or Ctrl-C hits the worker.
-trap '' HUP INT
+# Live exactly as long as the pipe's write end: a stop signal meant for the
+# worker (terminal hang-up, Ctrl-C, systemd's SIGTERM to the whole service)
+# must not end us before the worker, whose end we must see.
+trap '' HUP INT TERM
 nl='
 '
 groups=
@@ -133,15 +137,6 @@ impl Reaper {
                 None
             }
         }
-    }
-
-    /// The reaper's pid (tests look for it).
-    pub(crate) fn pid(&self) -> Option<u32> {
-        self.child
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .as_ref()
-            .map(Child::id)
     }
 
     /// Kill this process group if we die.
@@ -248,11 +243,11 @@ mod tests {
         false
     }
 
+    /// Closes the pipe as a dying process would, and waits for the reaper's cleanup.
     fn wait_reaper_exit(reaper: Reaper) {
-        let pid = reaper.pid().unwrap();
         let mut child = reaper.child.lock().unwrap().take().unwrap();
         drop(reaper);
-        assert!(wait_exit(&mut child), "reaper {pid} exits after EOF");
+        assert!(wait_exit(&mut child), "the reaper exits after EOF");
     }
 
     // The reaper ended nothing when its owner died: groups and profiles outlived it.
