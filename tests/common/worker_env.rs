@@ -205,7 +205,10 @@ pub async fn wait_finished(store: &Store, id: i64, limit: Duration) -> JobStatus
         if s.is_finished() {
             return s;
         }
-        assert!(start.elapsed() < limit, "job {id} still {s} after {limit:?}");
+        assert!(
+            start.elapsed() < limit,
+            "job {id} still {s} after {limit:?}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }

@@ -42,7 +42,10 @@ async fn boundary_before(label: &str) -> String {
     let store = env.open().await;
     let id = submit(&store, "playbooks/demo-backup/provision.toml").await;
     let mut w = env.worker_with_env(WORKER_ARGS, &[(KILL_AT_BOUNDARY_ENV, "1000000")]);
-    assert_eq!(wait_finished(&store, id, Duration::from_secs(120)).await, JobStatus::Succeeded);
+    assert_eq!(
+        wait_finished(&store, id, Duration::from_secs(120)).await,
+        JobStatus::Succeeded
+    );
     kill(w.id().unwrap(), "-TERM");
     w.wait().await.unwrap();
     env.kill_leftovers();
