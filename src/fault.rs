@@ -3,7 +3,7 @@
 //! dies at (the crash tests walk every boundary of a provisioning run).
 //!
 //! Inert unless `PANELWRIGHT_FAULT_KILL_AT_BOUNDARY=N` is set in the
-//! environment: then the N-th call of [`boundary`] (1-based; one call before
+//! environment of a debug build: then the N-th call of [`boundary`] (1-based; one call before
 //! each step of a job's playbook run and recovery, and one after the last)
 //! sends SIGKILL to this process — no destructor, no flush, exactly like the
 //! OOM killer. Never set it in production.
@@ -16,7 +16,12 @@ pub const KILL_AT_BOUNDARY_ENV: &str = "PANELWRIGHT_FAULT_KILL_AT_BOUNDARY";
 
 static BOUNDARIES: AtomicU64 = AtomicU64::new(0);
 
+/// Only debug builds (what the tests run) can be armed: a release binary
+/// has no kill switch in its environment.
 fn armed() -> Option<u64> {
+    if !cfg!(debug_assertions) {
+        return None;
+    }
     static AT: OnceLock<Option<u64>> = OnceLock::new();
     *AT.get_or_init(|| {
         std::env::var(KILL_AT_BOUNDARY_ENV)

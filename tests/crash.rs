@@ -77,21 +77,6 @@ fn worker_with_fault(env: &Env, boundary: Option<&str>) -> Child {
     }
 }
 
-async fn wait_finished(store: &Store, id: i64, limit: Duration) -> JobStatus {
-    let start = Instant::now();
-    loop {
-        let s = store.job(id).await.unwrap().status;
-        if s.is_finished() {
-            return s;
-        }
-        assert!(
-            start.elapsed() < limit,
-            "job {id} still {s} after {limit:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 /// One clean run: its step boundaries in order (`(number, step path)`),
 /// and how long the job took from the worker's start.
 async fn clean_run() -> (Vec<(u64, String)>, Duration) {

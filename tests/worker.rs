@@ -2,7 +2,7 @@
 //! store file, real Chromium against the demo vendor.
 //!
 //! - queue: two worker processes, 200 jobs, each run exactly once
-//! - crash: SIGKILL after the vendor showed a one-time secret → lease expires, another worker finishes, secret kept, no duplicate
+//! - crash: SIGKILL after the vendor showed a one-time secret → lease expires, another worker finishes, secret kept, no duplicate, the orphans (reaper disabled) swept
 //! - chromedriver killed mid-step → transient failure, retried, succeeds
 //! - bad input → permanent failure before any browser starts; other jobs unaffected
 //! - session reuse between jobs of one vendor account, and recovery when the session expired
@@ -12,6 +12,7 @@ mod common;
 
 use common::contains;
 use common::worker_env::*;
+use panelwright::browser::ENV_NO_REAPER;
 use panelwright::demo_vendor::{DemoDelays, DemoVendorConfig};
 use panelwright::store::{JobKind, JobStatus, NewJob};
 use std::path::PathBuf;
@@ -84,14 +85,19 @@ async fn a_killed_worker_loses_no_secret_and_creates_no_duplicate() {
     let env = Env::new(config).await;
     let store = env.open().await;
     let id = env.provision_job(&store, Some("provision-C-1001")).await;
-    let mut first = env.worker(&[
-        "--lease",
-        "3s",
-        "--heartbeat",
-        "1s",
-        "--retry-initial",
-        "200ms",
-    ]);
+    // Without its reaper, so that the kill leaves orphans: this tests the
+    // sweep, the backstop for a reaper killed along with its worker.
+    let mut first = env.worker_with_env(
+        &[
+            "--lease",
+            "3s",
+            "--heartbeat",
+            "1s",
+            "--retry-initial",
+            "200ms",
+        ],
+        &[(ENV_NO_REAPER, "1")],
+    );
     wait_until(
         "the one-time password in the store",
         Duration::from_secs(60),
@@ -108,7 +114,7 @@ async fn a_killed_worker_loses_no_secret_and_creates_no_duplicate() {
     // SIGKILL: nothing of the worker can clean up; its chromedriver and
     // browsers live on as orphans until the next worker sweeps them.
     let children = std::process::Command::new("pgrep")
-        .args(["-P", &first.id().unwrap().to_string()])
+        .args(["-x", "-P", &first.id().unwrap().to_string(), "chromedriver"])
         .output()
         .unwrap();
     let driver: u32 = String::from_utf8_lossy(&children.stdout)

@@ -4,14 +4,20 @@
 //!
 //! The managed chromedriver runs in its own process group, so that shutting it
 //! down (or replacing a crashed one) also ends the Chromium processes it
-//! started.
+//! started (they stay in that group). Each group and profile folder is
+//! reported to a [`Reaper`], which ends them if this process dies without
+//! shutting down (SIGKILL, OOM); [`sweep_orphans`] is the backstop for what
+//! even the reaper could not handle (it was killed too, or disabled).
 
+use super::profile::{PROFILE_PREFIX, Profile};
+use super::reaper::Reaper;
 use super::webdriver::map_new_session_error;
 use super::{BrowserError, BrowserResult, SessionOptions, WebDriverBrowser};
 use crate::retry::{Attempt, RetryPolicy};
 use serde_json::{Map, Value};
 use std::path::PathBuf;
 use std::process::Stdio;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::process::{Child, Command};
@@ -69,6 +75,9 @@ struct ManagedDriver {
     binary: PathBuf,
     child: Child,
     port: u16,
+    /// Its process group (= its pid); `None` once we ended the group.
+    pgid: Option<u32>,
+    reaper: Option<Arc<Reaper>>,
 }
 
 impl ManagedDriver {
@@ -77,7 +86,7 @@ impl ManagedDriver {
     }
 
     /// Spawns chromedriver on a free port and waits until it is ready.
-    async fn spawn(binary: PathBuf) -> BrowserResult<Self> {
+    async fn spawn(binary: PathBuf, reaper: Option<Arc<Reaper>>) -> BrowserResult<Self> {
         if !binary.is_file() {
             return Err(BrowserError::Driver {
                 call: "start_chromedriver",
@@ -92,7 +101,7 @@ impl ManagedDriver {
         let mut last = None;
         for _ in 0..3 {
             let port = free_port()?;
-            let mut child = Command::new(&binary)
+            let child = Command::new(&binary)
                 .arg(format!("--port={port}"))
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
@@ -104,17 +113,27 @@ impl ManagedDriver {
                     call: "start_chromedriver",
                     detail: format!("cannot run {}: {e}", binary.display()),
                 })?;
-            match wait_ready(&mut child, port).await {
+            // The group id is the child's pid (spawned with process_group(0)).
+            let pgid = child.id();
+            // Reported before any Chromium can start in it: from here on, our
+            // death ends the group.
+            if let (Some(r), Some(pgid)) = (&reaper, pgid) {
+                r.watch_group(pgid);
+            }
+            let mut driver = Self {
+                binary: binary.clone(),
+                child,
+                port,
+                pgid,
+                reaper: reaper.clone(),
+            };
+            match wait_ready(&mut driver.child, port).await {
                 Ok(()) => {
-                    tracing::info!(port, pid = child.id(), "chromedriver ready");
-                    return Ok(Self {
-                        binary,
-                        child,
-                        port,
-                    });
+                    tracing::info!(port, pid = driver.child.id(), "chromedriver ready");
+                    return Ok(driver);
                 }
                 Err(e) => {
-                    kill_tree(&mut child).await;
+                    driver.stop().await;
                     last = Some(e);
                 }
             }
@@ -125,34 +144,32 @@ impl ManagedDriver {
     fn has_exited(&mut self) -> bool {
         !matches!(self.child.try_wait(), Ok(None))
     }
+
+    /// Kills the whole process group (chromedriver and the Chromiums it
+    /// started) and tells the reaper it is done. Does not wait.
+    fn end_group(&mut self) {
+        if let Some(pgid) = self.pgid.take() {
+            kill_group_of(pgid);
+            if let Some(r) = &self.reaper {
+                r.forget_group(pgid);
+            }
+        }
+    }
+
+    /// [`Self::end_group`], then reaps chromedriver (at most 5 s).
+    async fn stop(&mut self) {
+        self.end_group();
+        let _ = self.child.start_kill();
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.child.wait()).await;
+    }
 }
 
 impl Drop for ManagedDriver {
     fn drop(&mut self) {
-        // Still running (not reaped by `shutdown`): take its Chromiums down with it.
-        if let Some(pid) = self.child.id() {
-            kill_group_of(pid);
-        }
+        // Not stopped by `shutdown`: take its Chromiums down with it.
+        self.end_group();
     }
 }
-
-/// Kills the child's whole process group (chromedriver and the Chromiums it
-/// started), then reaps the child.
-async fn kill_tree(child: &mut Child) {
-    if let Some(pid) = child.id() {
-        // The group id is the child's pid (spawned with process_group(0)).
-        let _ = std::process::Command::new("kill")
-            .args(["-KILL", "--", &format!("-{pid}")])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
-    }
-    let _ = child.start_kill();
-    let _ = tokio::time::timeout(Duration::from_secs(5), child.wait()).await;
-}
-
-/// Prefix of the per-session Chromium profile folders (in the temp dir).
-const PROFILE_PREFIX: &str = "panelwright-profile-";
 
 /// An unused profile folder older than this is removed by [`sweep_orphans`].
 const STALE_PROFILE_AGE: Duration = Duration::from_secs(60);
@@ -169,9 +186,10 @@ fn proc_info(pid: u32) -> Option<(u32, u32, String)> {
     Some((ppid, pgrp, cmdline))
 }
 
-/// Cleans up after a worker that was killed outright (SIGKILL, OOM, power):
-/// its chromedriver and Chromiums live on as orphans, holding memory and a
-/// profile folder each. A Chromium with one of our profiles is an orphan when
+/// The backstop behind the [`Reaper`]: cleans up after a worker that was
+/// killed outright (SIGKILL, OOM, power) when its reaper could not (killed
+/// along with it, disabled): its chromedriver and Chromiums live on as
+/// orphans, holding memory and a profile folder each. A Chromium with one of our profiles is an orphan when
 /// its parent is init, or is a chromedriver whose own parent is init; its
 /// whole process group (chromedriver and browsers) is killed. Live workers'
 /// browsers always have a live parent chain, so they are left alone. Then
@@ -223,7 +241,7 @@ pub fn sweep_orphans() {
     }
 }
 
-/// Kills what is left of a dead chromedriver's process group (orphaned Chromiums).
+/// Kills a whole process group: a chromedriver and its Chromiums.
 fn kill_group_of(pid: u32) {
     let _ = std::process::Command::new("kill")
         .args(["-KILL", "--", &format!("-{pid}")])
@@ -379,6 +397,9 @@ pub struct DriverSupervisor {
     endpoint: DriverEndpoint,
     /// The managed chromedriver; `None` for a remote endpoint.
     managed: Option<Mutex<ManagedDriver>>,
+    /// Ends our chromedrivers, Chromiums and profiles if this process dies;
+    /// `None` for a remote endpoint (nothing local to end) or when it could not start.
+    reaper: Option<Arc<Reaper>>,
     /// Current URL and pid, readable without awaiting.
     current: std::sync::Mutex<(String, Option<u32>)>,
 }
@@ -388,11 +409,13 @@ impl DriverSupervisor {
         match &endpoint {
             DriverEndpoint::Managed { binary } => {
                 sweep_orphans();
-                let driver = ManagedDriver::spawn(binary.clone()).await?;
+                let reaper = Reaper::start().map(Arc::new);
+                let driver = ManagedDriver::spawn(binary.clone(), reaper.clone()).await?;
                 let current = (driver.url(), driver.child.id());
                 Ok(Self {
                     endpoint,
                     managed: Some(Mutex::new(driver)),
+                    reaper,
                     current: std::sync::Mutex::new(current),
                 })
             }
@@ -404,6 +427,7 @@ impl DriverSupervisor {
                 Ok(Self {
                     endpoint,
                     managed: None,
+                    reaper: None,
                     current: std::sync::Mutex::new((url, None)),
                 })
             }
@@ -434,10 +458,9 @@ impl DriverSupervisor {
         if driver.has_exited() {
             let old_pid = self.driver_pid();
             tracing::warn!(?old_pid, "chromedriver has exited; restarting it");
-            if let Some(pid) = old_pid {
-                kill_group_of(pid);
-            }
-            *driver = ManagedDriver::spawn(driver.binary.clone()).await?;
+            // Its orphaned Chromiums are still in its group.
+            driver.end_group();
+            *driver = ManagedDriver::spawn(driver.binary.clone(), self.reaper.clone()).await?;
             *self.current.lock().expect("not poisoned") = (driver.url(), driver.child.id());
         }
         Ok(driver.url())
@@ -447,19 +470,11 @@ impl DriverSupervisor {
     pub async fn new_session(&self, options: &SessionOptions) -> BrowserResult<WebDriverBrowser> {
         let managed = self.managed.is_some();
         let profile = if managed {
-            Some(
-                tempfile::Builder::new()
-                    .prefix(PROFILE_PREFIX)
-                    .tempdir()
-                    .map_err(|source| BrowserError::Io {
-                        context: "creating a Chromium profile folder".into(),
-                        source,
-                    })?,
-            )
+            Some(Profile::create(self.reaper.clone())?)
         } else {
             None
         };
-        let caps = capabilities(options, profile.as_ref().map(|p| p.path()), managed)?;
+        let caps = capabilities(options, profile.as_ref().map(Profile::path), managed)?;
         let policy = RetryPolicy {
             initial: Duration::from_millis(200),
             max_interval: Duration::from_secs(1),
@@ -501,11 +516,11 @@ impl DriverSupervisor {
         WebDriverBrowser::from_client(client, options, profile).await
     }
 
-    /// Stops the managed chromedriver (and any Chromium it still runs).
+    /// Stops the managed chromedriver (and any Chromium it still runs). The
+    /// reaper exits once the last session's profile folder is gone.
     pub async fn shutdown(self) {
         if let Some(managed) = self.managed {
-            let mut driver = managed.into_inner();
-            kill_tree(&mut driver.child).await;
+            managed.into_inner().stop().await;
         }
     }
 }

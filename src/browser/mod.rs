@@ -7,11 +7,16 @@
 //!
 //! - [`webdriver`]: the real implementation on fantoccini, every call bounded.
 //! - [`chromedriver`]: starts and supervises a local chromedriver, or points at a remote one.
+//! - [`profile`]: the per-session Chromium profile folder.
+//! - [`reaper`]: the watchdog process that ends our browsers when this process dies.
 
 pub(crate) mod chromedriver;
+pub(crate) mod profile;
+pub(crate) mod reaper;
 pub(crate) mod webdriver;
 
 pub use chromedriver::{DriverEndpoint, DriverSupervisor};
+pub use reaper::ENV_NO_REAPER;
 pub use webdriver::{SessionOptions, WebDriverBrowser};
 
 use std::path::Path;

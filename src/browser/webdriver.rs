@@ -10,6 +10,7 @@
 //! Typed text (fill values, pressed keys) may be a secret: it never appears in
 //! an error or a log line, see [`redact`].
 
+use super::profile::Profile;
 use super::{Browser, BrowserError, BrowserResult, ElementState, ReadKind};
 use fantoccini::elements::{Element, ElementRef};
 use fantoccini::error::{CmdError, ErrorStatus, NewSessionError};
@@ -19,7 +20,6 @@ use serde_json::{Value, json};
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-use tempfile::TempDir;
 
 /// How long `close()` may take on a healthy session (the delete also quits Chromium).
 pub(crate) const CLOSE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -67,7 +67,7 @@ pub struct WebDriverBrowser {
     /// Set after a timeout or a lost connection: later calls fail fast.
     poisoned: Option<String>,
     /// The per-session Chromium profile; removed after close.
-    profile: Option<TempDir>,
+    profile: Option<Profile>,
 }
 
 /// `POST /session/{id}/goog/cdp/execute`: chromedriver's door to the Chrome DevTools Protocol.
@@ -279,7 +279,7 @@ impl WebDriverBrowser {
     pub(crate) async fn from_client(
         client: Client,
         options: &SessionOptions,
-        profile: Option<TempDir>,
+        profile: Option<Profile>,
     ) -> BrowserResult<Self> {
         let mut browser = Self {
             client: Some(client),

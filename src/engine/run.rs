@@ -69,6 +69,11 @@ pub trait RunObserver: Send {
     async fn captured(&mut self, _output: &Output) -> Result<(), String> {
         Ok(())
     }
+    /// A recovery flow that captures `outputs` (full names) is about to
+    /// run; an error stops the recovery.
+    async fn recovering(&mut self, _outputs: &[String]) -> Result<(), String> {
+        Ok(())
+    }
 }
 
 pub struct NoopObserver;
@@ -108,10 +113,23 @@ pub async fn run_recovery(
     config: &EngineConfig,
     observer: &mut dyn RunObserver,
     redactor: &Redactor,
+    prior: &[Output],
     missing: &[RequiredOutput],
 ) -> RunReport {
     let started = Instant::now();
     let mut engine = Engine::new(playbook, browser, inputs, config, observer, redactor);
+    // What the main run captured: `{{ captures.x }}` works in a recovery
+    // flow, and its secrets are masked in the recovery's screenshots too.
+    for o in prior {
+        if let CapturedValue::Text(v) = &o.value {
+            if o.secret {
+                engine.secret_values.push(v.expose_secret().to_string());
+            }
+            if !o.name.contains('[') {
+                engine.captures.insert(o.name.clone(), o.value.clone());
+            }
+        }
+    }
     let mut result = engine.prepare().await;
     let mut done: Vec<(&str, Vec<&str>)> = Vec::new();
     for owed in missing {
@@ -131,6 +149,24 @@ pub async fn run_recovery(
             .get(flow)
             .map(Vec::as_slice)
             .unwrap_or_default();
+        // Every output the flow captures (the missing ones and any other)
+        // stops being current before the flow runs: it may change them at
+        // the vendor, and a crash before they are captured again must not
+        // leave a stale value looking current.
+        let suffix: String = owed.items.iter().map(|l| format!("[{}]", l.key)).collect();
+        let mut seen = std::collections::BTreeSet::new();
+        let outputs: Vec<String> =
+            crate::playbook::step::captures_in(steps, &playbook.flows, &mut seen)
+                .into_iter()
+                .map(|c| format!("{c}{suffix}"))
+                .collect();
+        if let Err(reason) = engine.observer.recovering(&outputs).await {
+            result = Err(StepError::Record {
+                name: outputs.join(", "),
+                reason,
+            });
+            break;
+        }
         engine.locals = owed.items.clone();
         tracing::info!(output = %owed.name, flow = %flow, "recovering a missing required output");
         result = engine.exec_list(steps).await;
@@ -242,10 +278,13 @@ impl<'r> Engine<'r> {
 
     /// Records the required outputs one pass over `steps` owes in the
     /// current loop items (before running them: a run that takes the other
-    /// branch still owes them).
-    fn owe(&mut self, steps: &[Step]) {
+    /// branch still owes them). Loops over a list parameter owe theirs per
+    /// item up front too, whether or not the run reaches them (an earlier
+    /// attempt may have); a loop over captured rows owes them when it runs.
+    fn owe(&mut self, steps: &'r [Step]) {
+        let flows = &self.playbook.flows;
         let suffix: String = self.locals.iter().map(|l| format!("[{}]", l.key)).collect();
-        for capture in crate::playbook::step::required_outputs(steps, &self.playbook.flows) {
+        for capture in crate::playbook::step::required_outputs(steps, flows) {
             let name = format!("{capture}{suffix}");
             if !self.required.iter().any(|r| r.name == name) {
                 self.required.push(RequiredOutput {
@@ -253,6 +292,38 @@ impl<'r> Engine<'r> {
                     capture,
                     items: self.locals.clone(),
                 });
+            }
+        }
+        for step in crate::playbook::step::loops_in(steps, flows) {
+            let Action::ForEach {
+                source,
+                alias,
+                key,
+                body,
+            } = &step.action
+            else {
+                continue;
+            };
+            if source.root != "params" {
+                continue;
+            }
+            let Ok(rows) = self.loop_rows(source) else {
+                continue;
+            };
+            for (index, row) in rows.into_iter().enumerate() {
+                self.locals.push(Local {
+                    alias: alias.clone(),
+                    row,
+                    index,
+                    key: index.to_string(),
+                });
+                if let Some(k) = key
+                    && let Ok(k) = self.render(k)
+                {
+                    self.locals.last_mut().expect("just pushed").key = k;
+                }
+                self.owe(body);
+                self.locals.pop();
             }
         }
     }

@@ -521,8 +521,24 @@ async fn pagination_ends_when_next_changes_nothing() {
     assert_eq!(b.calls, ["click a.next"]);
 }
 
+/// Hears which outputs each recovery flow is about to replace.
+#[derive(Default)]
+struct RecoveryLog {
+    recovering: Vec<Vec<String>>,
+}
+
+#[async_trait::async_trait]
+impl RunObserver for RecoveryLog {
+    async fn recovering(&mut self, outputs: &[String]) -> Result<(), String> {
+        self.recovering.push(outputs.to_vec());
+        Ok(())
+    }
+}
+
 /// A required output is owed whichever branch runs, once per run or per
-/// loop item; the recovery run captures it under its own (item) name.
+/// item of a loop over a list parameter — even a loop in a branch the run
+/// does not take; the recovery run captures it under its own (item) name,
+/// with the main run's captures available.
 #[tokio::test]
 async fn required_outputs_are_owed_per_run_and_item_and_recovered_by_name() {
     let pb = playbook(
@@ -534,17 +550,20 @@ password = "reset"
 devices = { type = "list", fields = { serial = "string" }, required = true }
 
 [[steps]]
-if_missing = "#exists"
-then = [{ capture = "password", from = "#pw", secret = true, required = true }]
+capture = "customer_id"
+from = "#cid"
 
 [[steps]]
-for_each = "params.devices"
-as = "d"
-key = "{{ d.serial }}"
-do = [{ if_missing = "#exists", then = [{ capture = "licence", from = "#licence", secret = true, required = true }] }]
+if_missing = "#exists"
+then = [
+  { capture = "password", from = "#pw", secret = true, required = true },
+  { for_each = "params.devices", as = "d", key = "{{ d.serial }}", do = [
+      { capture = "licence", from = "#licence", secret = true, required = true },
+  ] },
+]
 
 [[flows.reset]]
-click = "#reset"
+click = "#reset-{{ captures.customer_id }}"
 [[flows.reset]]
 capture = "password"
 from = "#pw"
@@ -565,16 +584,18 @@ secret = true
             .collect(),
     );
     let inputs = inputs(&[("devices", devices)]);
-    // The customer and devices exist: the `then` branches never run.
+    // The customer exists: the `then` branch (and its loop) never runs.
     let mut b = FakeBrowser::default()
+        .with("#cid", "C42")
         .with("#exists", "")
         .with("#pw", "new-password-1")
         .with("#licence", "KEY-AAAA")
-        .with("#reset", "")
+        .with("#reset-C42", "")
         .with("#device-SN-2", "");
     let (report, _) = run(&pb, &mut b, &inputs).await;
     assert!(report.succeeded(), "{:?}", report.failure);
-    assert!(report.outputs.is_empty());
+    let names: Vec<&str> = report.outputs.iter().map(|o| o.name.as_str()).collect();
+    assert_eq!(names, ["customer_id"]);
     let owed: Vec<(&str, &str)> = report
         .required
         .iter()
@@ -603,21 +624,30 @@ secret = true
         default_timeout: None,
     };
     let redactor = Redactor::new();
+    let mut log = RecoveryLog::default();
     b.calls.clear();
     let recovered = run_recovery(
         &pb,
         &mut b,
         &inputs,
         &config,
-        &mut NoopObserver,
+        &mut log,
         &redactor,
+        &report.outputs,
         &missing,
     )
     .await;
     assert!(recovered.succeeded(), "{:?}", recovered.failure);
     let names: Vec<&str> = recovered.outputs.iter().map(|o| o.name.as_str()).collect();
     assert_eq!(names, ["password", "licence[SN-2]"]);
-    assert_eq!(b.calls, ["click #reset", "click #device-SN-2"]);
+    assert_eq!(b.calls, ["click #reset-C42", "click #device-SN-2"]);
+    assert_eq!(
+        log.recovering,
+        [
+            vec!["password".to_string()],
+            vec!["licence[SN-2]".to_string()]
+        ]
+    );
     assert_eq!(
         redactor.redact("pw new-password-1"),
         "pw [redacted:captures.password]"

@@ -331,6 +331,19 @@ impl RunObserver for StoreRecorder<'_> {
         Ok(())
     }
 
+    async fn recovering(&mut self, outputs: &[String]) -> Result<(), String> {
+        self.store
+            .retire_credentials(
+                self.company.id,
+                self.account,
+                outputs.to_vec(),
+                Some(self.job_id),
+            )
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+
     async fn step_started(&mut self, step: &Step, _depth: usize, _item: Option<usize>) {
         crate::fault::boundary(&format!("{} ({})", step.path, step.label));
     }
@@ -444,6 +457,7 @@ pub async fn run(
             &config,
             &mut recorder,
             &s.redactor,
+            &report.outputs,
             &missing,
         )
         .await;

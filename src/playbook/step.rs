@@ -240,6 +240,22 @@ pub fn required_outputs(
     found
 }
 
+/// The `for_each` steps one pass over `steps` may reach, in any branch and
+/// through calls, but not inside other loops.
+pub fn loops_in<'s>(
+    steps: &'s [Step],
+    flows: &'s std::collections::BTreeMap<String, Vec<Step>>,
+) -> Vec<&'s Step> {
+    let mut found = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    walk(steps, flows, &mut seen, false, &mut |step| {
+        if matches!(step.action, Action::ForEach { .. }) {
+            found.push(step);
+        }
+    });
+    found
+}
+
 fn walk<'s>(
     steps: &'s [Step],
     flows: &'s std::collections::BTreeMap<String, Vec<Step>>,

@@ -1979,3 +1979,20 @@ from = "#x"
 "###,
     );
 }
+
+#[test]
+fn required_capture_in_a_loop_without_key() {
+    snap(
+        "required_capture_in_a_loop_without_key",
+        &with_head(
+            r###"
+[params]
+devices = { type = "list", default = [], fields = { serial = "string" } }
+
+[[steps]]
+for_each = "params.devices"
+do = [{ capture = "licence", from = "#lic", secret = true, required = true }]
+"###,
+        ),
+    );
+}

@@ -325,10 +325,10 @@ impl<'a> Validator<'a> {
             .unwrap_or_default();
         for (name, nodes) in &flows_raw {
             if !recovery_flows.contains(name) {
-                self.collect_captures(nodes, &[]);
+                self.collect_captures(nodes, Some(&[]));
             }
         }
-        self.collect_captures(&steps_raw, &[]);
+        self.collect_captures(&steps_raw, Some(&[]));
         for (name, nodes) in &flows_raw {
             if recovery_flows.contains(name) {
                 self.check_recaptures(nodes);
@@ -733,6 +733,7 @@ impl<'a> Validator<'a> {
                 .then_some(true),
                 alias: text("as"),
                 for_each: text("for_each"),
+                key: text("key"),
                 ..RawStep::default()
             }
         };
@@ -761,10 +762,20 @@ impl<'a> Validator<'a> {
         })
     }
 
-    /// Declares every capture of `nodes`; `aliases` are the loops around them.
-    fn collect_captures(&mut self, nodes: &[RawNode], aliases: &[String]) {
+    /// Declares every capture of `nodes`; `aliases` are the loops around
+    /// them (`None` when one of them has no `key`).
+    fn collect_captures(&mut self, nodes: &[RawNode], aliases: Option<&[String]>) {
         for node in nodes {
             let r = &node.raw;
+            if r.capture.is_some() && r.required == Some(true) && aliases.is_none() {
+                // An index names another item once the list changes: a
+                // stored value would pass for, or replace, another's.
+                self.error_at(
+                    &node.loc,
+                    &node.path,
+                    "a required capture inside `for_each` needs the loop's `key` (its outputs are named by it, e.g. `key = \"{{ device.serial }}\"`)",
+                );
+            }
             let found = if let Some(name) = &r.capture {
                 Some((
                     name.clone(),
@@ -799,7 +810,7 @@ impl<'a> Validator<'a> {
                         secret,
                         ephemeral,
                         required: r.capture.is_some() && r.required.unwrap_or(false),
-                        aliases: aliases.to_vec(),
+                        aliases: aliases.map(<[String]>::to_vec).unwrap_or_default(),
                     };
                     if let std::collections::btree_map::Entry::Vacant(slot) =
                         self.captures.entry(name.clone())
@@ -814,12 +825,18 @@ impl<'a> Validator<'a> {
                     }
                 }
             }
-            let mut inner = aliases.to_vec();
+            let mut inner = aliases.map(<[String]>::to_vec);
             if r.for_each.is_some() {
-                inner.push(r.alias.clone().unwrap_or_else(|| "row".to_string()));
+                inner = match (inner, &r.key) {
+                    (Some(mut a), Some(_)) => {
+                        a.push(r.alias.clone().unwrap_or_else(|| "row".to_string()));
+                        Some(a)
+                    }
+                    _ => None,
+                };
             }
             for list in node.children.values() {
-                self.collect_captures(list, &inner);
+                self.collect_captures(list, inner.as_deref());
             }
         }
     }

@@ -224,6 +224,48 @@ pub(super) fn put(
     Ok(CredentialWrite { id, change })
 }
 
+/// Makes the current credentials `names` of a company at a vendor account
+/// history (no successor yet): a recovery flow is about to replace them at
+/// the vendor. Returns how many were current.
+pub(super) fn retire(
+    conn: &mut Connection,
+    company_id: i64,
+    vendor_account: &str,
+    names: &[String],
+    job_id: Option<i64>,
+    now: Millis,
+) -> DbResult<usize> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mut retired = Vec::new();
+    for name in names {
+        let n = tx.execute(
+            "UPDATE credentials SET superseded_at = ?4
+             WHERE company_id = ?1 AND vendor_account = ?2 AND name = ?3
+               AND superseded_at IS NULL",
+            params![company_id, vendor_account, name, now],
+        )?;
+        if n > 0 {
+            retired.push(name.as_str());
+        }
+    }
+    if let Some(job_id) = job_id
+        && !retired.is_empty()
+    {
+        insert_event(
+            &tx,
+            job_id,
+            "retired",
+            &format!(
+                "{} no longer current: a recovery flow replaces them",
+                retired.join(", ")
+            ),
+            now,
+        )?;
+    }
+    tx.commit()?;
+    Ok(retired.len())
+}
+
 /// Names of the current credentials of a company at a vendor account: what
 /// a run need not capture again (`licence_key[SN-1]` names its machine).
 pub(super) fn current_names(

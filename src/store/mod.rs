@@ -684,6 +684,22 @@ impl Store {
             .await
     }
 
+    /// Makes a company's current credentials `names` at a vendor account
+    /// history before a recovery flow replaces them (an event on `job_id`).
+    pub async fn retire_credentials(
+        &self,
+        company_id: i64,
+        vendor_account: &str,
+        names: Vec<String>,
+        job_id: Option<i64>,
+    ) -> Result<usize, StoreError> {
+        let account = vendor_account.to_string();
+        self.run(move |conn| {
+            credentials::retire(conn, company_id, &account, &names, job_id, now_millis())
+        })
+        .await
+    }
+
     /// Names of a company's current credentials at a vendor account.
     pub async fn current_credential_names(
         &self,

@@ -202,19 +202,17 @@ const V2_CREDENTIALS: &str = r#"
 ALTER TABLE credentials ADD COLUMN superseded_by INTEGER REFERENCES credentials (id);
 ALTER TABLE credentials ADD COLUMN superseded_at INTEGER;
 -- Rows stored twice by version 1 (a re-run stored every credential again):
--- the newest of each identity stays current.
+-- each row is superseded by the next one of its identity, when that one was
+-- captured; the newest stays current.
 UPDATE credentials AS old
-   SET superseded_by = (SELECT MAX(n.id) FROM credentials AS n
-                         WHERE n.name = old.name
+   SET superseded_by = (SELECT MIN(n.id) FROM credentials AS n
+                         WHERE n.id > old.id AND n.name = old.name
                            AND n.company_id IS old.company_id
                            AND n.machine_id IS old.machine_id
-                           AND n.vendor_account IS old.vendor_account),
-       superseded_at = captured_at
- WHERE id < (SELECT MAX(n.id) FROM credentials AS n
-              WHERE n.name = old.name
-                AND n.company_id IS old.company_id
-                AND n.machine_id IS old.machine_id
-                AND n.vendor_account IS old.vendor_account);
+                           AND n.vendor_account IS old.vendor_account);
+UPDATE credentials AS old
+   SET superseded_at = (SELECT n.captured_at FROM credentials AS n WHERE n.id = old.superseded_by)
+ WHERE superseded_by IS NOT NULL;
 -- One current credential per company, machine, vendor account and name.
 CREATE UNIQUE INDEX credentials_current
     ON credentials (COALESCE(company_id, -1), COALESCE(machine_id, -1),
@@ -247,6 +245,28 @@ fn v2_schema_edit(tx: &rusqlite::Transaction<'_>) -> Result<(), rusqlite_migrati
     )?;
     tx.pragma_update(None, "schema_version", version + 1)?;
     tx.pragma_update(None, "writable_schema", "OFF")?;
+    // `replace` changes nothing when its text is not found: check that
+    // every edit took, and that SQLite still reads the schema.
+    let jobs: String = tx.query_row(
+        "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = 'jobs'",
+        [],
+        |r| r.get(0),
+    )?;
+    let left: i64 = tx.query_row(
+        "SELECT count(*) FROM sqlite_schema WHERE sql LIKE '%unixepoch%'",
+        [],
+        |r| r.get(0),
+    )?;
+    let check: String = tx.query_row("PRAGMA quick_check", [], |r| r.get(0))?;
+    if !jobs.contains("'needs-attention'")
+        || !jobs.contains("'secret-lost'")
+        || left != 0
+        || check != "ok"
+    {
+        return Err(rusqlite_migration::HookError::Hook(format!(
+            "the schema edit of version 2 did not take (quick_check: {check})"
+        )));
+    }
     Ok(())
 }
 
@@ -366,6 +386,54 @@ mod tests {
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .unwrap();
         assert_eq!(version, SCHEMA_VERSION as i64);
+    }
+
+    /// A version 1 store with a credential stored three times (as re-runs
+    /// did) and one stored once: after version 2 each identity has one
+    /// current row, and each older row points at the next one.
+    #[test]
+    fn version_2_gives_stored_twice_credentials_a_history() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v1.sqlite");
+        let mut conn = Connection::open(&path).unwrap();
+        migrations().to_version(&mut conn, 1).unwrap();
+        conn.execute_batch(
+            "INSERT INTO companies (id, external_id, name) VALUES (1, 'C-1', 'Contoso');
+             INSERT INTO credentials (id, name, kind, company_id, vendor_account, nonce, ciphertext, captured_at)
+             VALUES (1, 'api_key', 'api_key', 1, 'acct', x'', x'', 100),
+                    (2, 'api_key', 'api_key', 1, 'acct', x'', x'', 200),
+                    (3, 'vendor_customer_id', 'other', 1, 'acct', x'', x'', 250),
+                    (4, 'api_key', 'api_key', 1, 'acct', x'', x'', 300);",
+        )
+        .unwrap();
+        drop(conn);
+        let conn = open(&path).unwrap();
+        let rows: Vec<(i64, Option<i64>, Option<i64>)> = conn
+            .prepare("SELECT id, superseded_by, superseded_at FROM credentials ORDER BY id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            rows,
+            [
+                (1, Some(2), Some(200)),
+                (2, Some(4), Some(300)),
+                (3, None, None),
+                (4, None, None)
+            ]
+        );
+        // The edited CHECK takes the new status; the default is portable.
+        conn.execute(
+            "INSERT INTO jobs (kind, status, error_class) VALUES ('provision', 'needs-attention', 'secret-lost')",
+            [],
+        )
+        .unwrap();
+        let run_at: i64 = conn
+            .query_row("SELECT run_at FROM jobs", [], |r| r.get(0))
+            .unwrap();
+        assert!((run_at - crate::store::now_millis()).abs() < 5_000);
     }
 
     #[test]

@@ -195,3 +195,20 @@ pub fn kill(pid: u32, signal: &str) {
         .status()
         .unwrap();
 }
+
+/// Waits until job `id` is finished (succeeded, failed, dead, cancelled,
+/// needs-attention); its status.
+pub async fn wait_finished(store: &Store, id: i64, limit: Duration) -> JobStatus {
+    let start = Instant::now();
+    loop {
+        let s = store.job(id).await.unwrap().status;
+        if s.is_finished() {
+            return s;
+        }
+        assert!(
+            start.elapsed() < limit,
+            "job {id} still {s} after {limit:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

@@ -9,7 +9,7 @@ use panelwright::secrets::crypto::StoreKey;
 use panelwright::store::{CredentialChange, JobKind, JobStatus, NewCredential, NewJob, Store};
 use secrecy::{ExposeSecret, SecretString};
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const WORKER_ARGS: &[&str] = &[
     "--lease",
@@ -35,21 +35,6 @@ async fn submit(store: &Store, playbook: &str) -> i64 {
     job.id
 }
 
-async fn finished(store: &Store, id: i64) -> JobStatus {
-    let start = Instant::now();
-    loop {
-        let s = store.job(id).await.unwrap().status;
-        if s.is_finished() {
-            return s;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(120),
-            "job {id} still {s}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 /// The number of the step boundary just before the step whose label
 /// contains `label`, from a clean run armed past its end.
 async fn boundary_before(label: &str) -> String {
@@ -57,7 +42,10 @@ async fn boundary_before(label: &str) -> String {
     let store = env.open().await;
     let id = submit(&store, "playbooks/demo-backup/provision.toml").await;
     let mut w = env.worker_with_env(WORKER_ARGS, &[(KILL_AT_BOUNDARY_ENV, "1000000")]);
-    assert_eq!(finished(&store, id).await, JobStatus::Succeeded);
+    assert_eq!(
+        wait_finished(&store, id, Duration::from_secs(120)).await,
+        JobStatus::Succeeded
+    );
     kill(w.id().unwrap(), "-TERM");
     w.wait().await.unwrap();
     env.kill_leftovers();
@@ -89,7 +77,7 @@ async fn killed_then_rerun(
     use std::os::unix::process::ExitStatusExt;
     assert_eq!(exit.signal(), Some(9), "the first worker was killed");
     let mut second = env.worker(&args);
-    let status = finished(store, id).await;
+    let status = wait_finished(store, id, Duration::from_secs(120)).await;
     kill(second.id().unwrap(), "-TERM");
     second.wait().await.unwrap();
     env.kill_leftovers();
