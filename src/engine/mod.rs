@@ -16,7 +16,9 @@ pub use failure::{FailureClass, StepError, classify};
 pub use report::{
     CapturedValue, Failure, LoopItem, Output, RequiredOutput, RunReport, StepRecord, StepStatus,
 };
-pub use run::{EngineConfig, NoopObserver, RunInputs, RunObserver, run_playbook, run_recovery};
+pub use run::{
+    EngineConfig, NoopObserver, Owed, RunInputs, RunObserver, run_playbook, run_recovery,
+};
 
 #[cfg(test)]
 mod tests;

@@ -101,6 +101,14 @@ pub async fn run_playbook(
     engine.finish(result, started).await
 }
 
+/// What a recovery is for: the outputs the main run captured (`prior`) and
+/// the required ones missing after it.
+#[derive(Debug, Clone, Copy)]
+pub struct Owed<'a> {
+    pub prior: &'a [Output],
+    pub missing: &'a [RequiredOutput],
+}
+
 /// Runs the recovery flows (`[playbook] recover`) of the `missing` outputs,
 /// each in the loop items the output belongs to, so what they capture gets
 /// the output's own name. A flow shared by several outputs of one item runs
@@ -113,9 +121,9 @@ pub async fn run_recovery(
     config: &EngineConfig,
     observer: &mut dyn RunObserver,
     redactor: &Redactor,
-    prior: &[Output],
-    missing: &[RequiredOutput],
+    owed: Owed<'_>,
 ) -> RunReport {
+    let Owed { prior, missing } = owed;
     let started = Instant::now();
     let mut engine = Engine::new(playbook, browser, inputs, config, observer, redactor);
     // What the main run captured: `{{ captures.x }}` works in a recovery

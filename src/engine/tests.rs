@@ -633,8 +633,10 @@ secret = true
         &config,
         &mut log,
         &redactor,
-        &report.outputs,
-        &missing,
+        Owed {
+            prior: &report.outputs,
+            missing: &missing,
+        },
     )
     .await;
     assert!(recovered.succeeded(), "{:?}", recovered.failure);

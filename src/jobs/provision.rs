@@ -457,8 +457,10 @@ pub async fn run(
             &config,
             &mut recorder,
             &s.redactor,
-            &report.outputs,
-            &missing,
+            crate::engine::Owed {
+                prior: &report.outputs,
+                missing: &missing,
+            },
         )
         .await;
         let still = missing_outputs(
