@@ -315,9 +315,15 @@ async fn chromedriver_killed_mid_step_is_retried_and_succeeds() {
 async fn bad_jobs_fail_permanently_before_any_browser_and_others_run() {
     let env = Env::new(DemoVendorConfig::fast()).await;
     let store = env.open().await;
-    let broken = env.dir.path().join("broken.toml");
+    // A job's playbook must be inside the worker's playbooks folder: this
+    // one holds the shipped demo-backup playbooks and a broken one.
+    let playbooks = env.dir.path().join("playbooks");
+    copy_dir(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("playbooks/demo-backup"),
+        &playbooks.join("demo-backup"),
+    );
     std::fs::write(
-        &broken,
+        playbooks.join("broken.toml"),
         "[playbook]\nname = \"b\"\nvendor = \"demo-backup\"\n\n[[steps]]\nclik = \"#x\"\n",
     )
     .unwrap();
@@ -325,7 +331,7 @@ async fn bad_jobs_fail_permanently_before_any_browser_and_others_run() {
         kind: Some(JobKind::Provision),
         vendor_account: Some(ACCOUNT.into()),
         company: Some(COMPANY.into()),
-        playbook: Some("playbooks/demo-backup/provision.toml".into()),
+        playbook: Some("demo-backup/provision.toml".into()),
         params: serde_json::json!({}),
         ..NewJob::default()
     };
@@ -367,7 +373,7 @@ async fn bad_jobs_fail_permanently_before_any_browser_and_others_run() {
         ),
         (
             NewJob {
-                playbook: Some(broken.display().to_string()),
+                playbook: Some("broken.toml".into()),
                 ..base.clone()
             },
             "unknown key `clik`",
@@ -397,7 +403,8 @@ async fn bad_jobs_fail_permanently_before_any_browser_and_others_run() {
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .arg("--store")
         .arg(&env.store)
-        .args(["worker", "--exit-when-idle"])
+        .args(["worker", "--exit-when-idle", "--playbooks"])
+        .arg(&playbooks)
         .env("PANELWRIGHT_KEY", &env.key_hex)
         .env("PANELWRIGHT_CHROMEDRIVER", "/nonexistent/chromedriver")
         .env("PW_TEST_USER", "u")
@@ -722,4 +729,18 @@ async fn operator_commands_show_jobs_and_reveal_credentials_on_request() {
             .any(|e| e.kind == "revealed" && e.message.contains("ops-anna")),
         "{events:?}"
     );
+}
+
+/// Copies a folder of files and folders (the shipped playbooks) elsewhere.
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let path = entry.unwrap().path();
+        let target = to.join(path.file_name().unwrap());
+        if path.is_dir() {
+            copy_dir(&path, &target);
+        } else {
+            std::fs::copy(&path, &target).unwrap();
+        }
+    }
 }
