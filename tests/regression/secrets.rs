@@ -186,6 +186,30 @@ async fn a_secret_lost_in_a_crash_is_recovered_by_the_playbooks_recovery_flow() 
         );
     }
     assert_eq!(env.vendor.count_customers_named(COMPANY_NAME), 1);
+    // The recovered secrets, the login and the TOTP seed appear in no
+    // output: worker logs (debug), job events, artifacts, the store file.
+    let login = env.vendor.config().clone();
+    let mut outputs: Vec<Vec<u8>> = vec![env.logs().into_bytes()];
+    outputs.push(format!("{:?}", store.events(id).await.unwrap()).into_bytes());
+    outputs.push(std::fs::read(&env.store).unwrap());
+    let mut dirs = vec![env.dir.path().join("artifacts")];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            if e.path().is_dir() {
+                dirs.push(e.path());
+            } else {
+                outputs.push(std::fs::read(e.path()).unwrap());
+            }
+        }
+    }
+    for secret in [&password, &api_key, &login.password, &login.totp_seed] {
+        for out in &outputs {
+            assert!(
+                !crate::common::contains(out, secret),
+                "a secret leaked into an output"
+            );
+        }
+    }
 }
 
 // Broke: re-running a provisioning job stored every credential again, a
