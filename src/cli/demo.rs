@@ -119,7 +119,8 @@ pub async fn run(args: DemoArgs, redactor: Redactor) -> u8 {
         println!(
             "\n== {}/{}: {} — {what}",
             i + 1,
-            SCENARIO.len(),
+            // The worker phase is the last part.
+            SCENARIO.len() + 1,
             path.display()
         );
         code = play(
