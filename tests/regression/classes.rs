@@ -26,13 +26,7 @@ fn panelwright(cwd: &Path, args: &[&str]) -> Output {
         .unwrap()
 }
 
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
+use crate::output_text as text;
 
 /// `panelwright run` of a playbook that opens `{{ vendor.base_url }}PATH`
 /// and then waits for an element; returns the exit code, the output and

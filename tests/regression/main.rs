@@ -16,3 +16,12 @@ mod classes;
 mod paths;
 mod secrets;
 mod sqlite;
+
+/// A command's standard output then its standard error, as text.
+pub fn output_text(out: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}

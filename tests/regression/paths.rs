@@ -52,13 +52,7 @@ fn panelwright(cwd: &Path, args: &[&str]) -> Output {
         .unwrap()
 }
 
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
+use crate::output_text as text;
 
 /// The store file and its WAL, as bytes.
 fn store_bytes(store: &Path) -> Vec<u8> {
