@@ -146,14 +146,9 @@ fn secret_file_reference_outside_the_secrets_dir_is_refused_at_import() {
     let store = dir.path().join("rmm.sqlite");
     let rmm = dir.path().join("rmm.toml");
     let absolute = format!("file:{}", canary.path.display());
-    for reference in [
-        "file:/etc/shadow",
-        &absolute,
-        "file:../canary.txt",
-        "file:link",
-    ] {
-        std::fs::write(&rmm, rmm_with_account(reference, "http://127.0.0.1:8080")).unwrap();
-        let out = panelwright(
+    // `store import rmm.toml` with the secrets directory `secrets`.
+    let import_rmm = || {
+        panelwright(
             dir.path(),
             &[
                 "--store",
@@ -164,7 +159,16 @@ fn secret_file_reference_outside_the_secrets_dir_is_refused_at_import() {
                 "import",
                 "rmm.toml",
             ],
-        );
+        )
+    };
+    for reference in [
+        "file:/etc/shadow",
+        &absolute,
+        "file:../canary.txt",
+        "file:link",
+    ] {
+        std::fs::write(&rmm, rmm_with_account(reference, "http://127.0.0.1:8080")).unwrap();
+        let out = import_rmm();
         let shown = text(&out);
         assert_eq!(out.status.code(), Some(2), "{reference}: {shown}");
         assert!(
@@ -176,18 +180,7 @@ fn secret_file_reference_outside_the_secrets_dir_is_refused_at_import() {
     }
     // A reference inside the folder (relative to it) is accepted.
     std::fs::write(&rmm, rmm_with_account("file:pass", "http://127.0.0.1:8080")).unwrap();
-    let out = panelwright(
-        dir.path(),
-        &[
-            "--store",
-            "rmm.sqlite",
-            "--secrets-dir",
-            "secrets",
-            "store",
-            "import",
-            "rmm.toml",
-        ],
-    );
+    let out = import_rmm();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
 }
 
