@@ -15,9 +15,11 @@
 //! - [`cli`]: one file per subcommand; `main.rs` only dispatches.
 
 pub mod browser;
+mod classify;
 pub mod cli;
 pub mod demo_vendor;
 pub mod engine;
+pub mod failure;
 pub mod fault;
 pub mod jobs;
 pub mod paths;
@@ -25,4 +27,5 @@ pub mod playbook;
 pub mod retry;
 pub mod secrets;
 pub mod store;
+pub mod text;
 pub mod worker;

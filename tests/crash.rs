@@ -218,7 +218,7 @@ async fn trial_chain(boundaries: &[u64], after: Option<Duration>) -> (Ending, Ve
             let job = store.job(id).await.unwrap();
             assert_eq!(
                 job.error_class,
-                Some(panelwright::engine::FailureClass::SecretLost),
+                Some(panelwright::failure::FailureClass::SecretLost),
                 "{label}"
             );
             let lost = events

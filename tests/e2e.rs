@@ -12,7 +12,7 @@
 mod common;
 
 use common::*;
-use panelwright::engine::FailureClass;
+use panelwright::failure::FailureClass;
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

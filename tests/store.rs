@@ -11,7 +11,7 @@
 //! - vendor customers: mapping, exclusion kept
 //! - credentials: round trip; plaintext absent from the file bytes; wrong key; AAD binding; reveals recorded
 
-use panelwright::engine::FailureClass;
+use panelwright::failure::FailureClass;
 use panelwright::secrets::crypto::StoreKey;
 use panelwright::store::{
     FailOutcome, JobFilter, JobKind, JobStatus, MappingStatus, NewCredential, NewJob, Store,

@@ -428,7 +428,7 @@ async fn bad_jobs_fail_permanently_before_any_browser_and_others_run() {
         );
         assert_eq!(
             job.error_class,
-            Some(panelwright::engine::FailureClass::Permanent),
+            Some(panelwright::failure::FailureClass::Permanent),
             "job {id}"
         );
         assert_eq!(job.attempts, 1);

@@ -86,8 +86,10 @@ pub enum BrowserError {
 }
 
 impl BrowserError {
-    /// Worth retrying the whole job with a fresh session.
-    pub fn is_transient(&self) -> bool {
+    /// The session can no longer be trusted (a call hung or the browser
+    /// went away): it is not reused. Which class a failure has is decided
+    /// in the `classify` module.
+    pub fn poisons_session(&self) -> bool {
         matches!(self, Self::Timeout { .. } | Self::SessionLost { .. })
     }
 

@@ -364,7 +364,7 @@ impl WebDriverBrowser {
             Err(_) => Err(BrowserError::Timeout { call, after }),
         };
         if let Err(e) = &result
-            && e.is_transient()
+            && e.poisons_session()
         {
             tracing::warn!(call, error = %e, "webdriver session poisoned");
             self.poisoned = Some(e.to_string());
@@ -701,7 +701,7 @@ mod tests {
             !BrowserError::NetError {
                 code: "ERR_TIMED_OUT".into()
             }
-            .is_transient()
+            .poisons_session()
         );
     }
 

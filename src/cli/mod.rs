@@ -144,11 +144,11 @@ pub(crate) async fn open_store(path: &std::path::Path) -> Option<crate::store::S
 }
 
 /// The exit code for a failed run.
-pub fn exit_for(class: crate::engine::FailureClass) -> u8 {
+pub fn exit_for(class: crate::failure::FailureClass) -> u8 {
     match class {
-        crate::engine::FailureClass::Transient => exit::TRANSIENT,
-        crate::engine::FailureClass::Permanent => exit::PERMANENT,
-        crate::engine::FailureClass::PlaybookBroken => exit::PLAYBOOK_BROKEN,
-        crate::engine::FailureClass::SecretLost => exit::SECRET_LOST,
+        crate::failure::FailureClass::Transient => exit::TRANSIENT,
+        crate::failure::FailureClass::Permanent => exit::PERMANENT,
+        crate::failure::FailureClass::PlaybookBroken => exit::PLAYBOOK_BROKEN,
+        crate::failure::FailureClass::SecretLost => exit::SECRET_LOST,
     }
 }

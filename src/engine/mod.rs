@@ -12,7 +12,7 @@ pub mod failure;
 pub mod report;
 pub mod run;
 
-pub use failure::{FailureClass, StepError, classify};
+pub use failure::StepError;
 pub use report::{
     CapturedValue, Failure, LoopItem, Output, RequiredOutput, RunReport, StepRecord, StepStatus,
 };

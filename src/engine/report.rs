@@ -1,7 +1,7 @@
 //! What a run produced: the step trace, the outputs, the failure.
 
 use super::extract::Row;
-use super::failure::FailureClass;
+use crate::failure::FailureClass;
 use secrecy::{ExposeSecret, SecretString};
 use std::path::PathBuf;
 use std::time::Duration;

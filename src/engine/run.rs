@@ -8,9 +8,10 @@
 
 use super::artifacts;
 use super::extract::{CompiledExtract, Row, extract_rows};
-use super::failure::{StepError, classify};
+use super::failure::StepError;
 use super::report::*;
 use crate::browser::{Browser, BrowserError, ReadKind};
+use crate::failure::Classify;
 use crate::playbook::{
     Action, Condition, DownloadParse, ExtractSpec, ParamValue, Playbook, Step, Template, VarRef,
 };
@@ -346,7 +347,7 @@ impl<'r> Engine<'r> {
                     .clone()
                     .unwrap_or_else(|| ("playbook".to_string(), "prepare".to_string()));
                 let failure = Failure {
-                    class: classify(&error),
+                    class: error.class(),
                     step,
                     label,
                     message: self.redactor.redact(&error.to_string()),

@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::browser::{Browser, BrowserError, BrowserResult, ElementState, ReadKind};
+use crate::failure::FailureClass;
 use crate::playbook::{ParamValue, Playbook};
 use crate::secrets::{Redactor, SecretValues};
 use std::collections::BTreeMap;

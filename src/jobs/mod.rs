@@ -6,7 +6,7 @@
 pub mod noop;
 pub mod provision;
 
-use crate::engine::FailureClass;
+use crate::failure::FailureClass;
 use crate::secrets::Redactor;
 use crate::secrets::crypto::StoreKey;
 use crate::store::{Job, JobKind, Lease, Store, StoreError};

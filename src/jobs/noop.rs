@@ -2,7 +2,7 @@
 //! with the class named in `fail`. The queue's tests and benchmarks use it.
 
 use super::{CancelSignal, JobFailure, cancelled};
-use crate::engine::FailureClass;
+use crate::failure::FailureClass;
 use crate::store::Job;
 use std::time::Duration;
 

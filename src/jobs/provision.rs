@@ -20,9 +20,10 @@
 
 use super::{CancelSignal, JobFailure, Services, cancelled};
 use crate::engine::{
-    CapturedValue, EngineConfig, FailureClass, Output, RequiredOutput, RunInputs, RunObserver,
-    RunReport, run_playbook, run_recovery,
+    CapturedValue, EngineConfig, Output, RequiredOutput, RunInputs, RunObserver, RunReport,
+    run_playbook, run_recovery,
 };
+use crate::failure::FailureClass;
 use crate::playbook::Playbook;
 use crate::playbook::Step;
 use crate::playbook::params::{self, ParamType, ParamValue};

@@ -3,7 +3,7 @@
 
 use super::template::{Template, VarRef};
 use crate::browser::ReadKind;
-use crate::engine::FailureClass;
+use crate::failure::FailureClass;
 use std::time::Duration;
 
 /// Where a step was written, for messages: the playbook itself or a file it

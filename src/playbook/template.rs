@@ -35,7 +35,7 @@ impl Filter {
 
     pub fn apply(self, value: &str) -> String {
         match self {
-            Self::Urlencode => urlencode(value),
+            Self::Urlencode => crate::text::urlencode(value),
             Self::Lower => value.to_lowercase(),
             Self::Upper => value.to_uppercase(),
             Self::Trim => value.trim().to_string(),
@@ -45,19 +45,6 @@ impl Filter {
                 .replace('"', "\\\""),
         }
     }
-}
-
-/// RFC 3986 unreserved characters stay, everything else is `%XX`.
-pub fn urlencode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for b in value.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 /// A reference to a value: `root.rest` (rest may itself contain dots, as in

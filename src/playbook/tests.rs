@@ -1770,7 +1770,7 @@ fn complex_playbook_is_valid() {
     match &p.steps[10].action {
         Action::If { then, .. } => match &then[0].action {
             Action::Fail { class, .. } => {
-                assert_eq!(*class, crate::engine::FailureClass::Transient)
+                assert_eq!(*class, crate::failure::FailureClass::Transient)
             }
             other => panic!("expected fail, got {other:?}"),
         },

@@ -13,7 +13,7 @@ use super::step::*;
 use super::template::{Template, VarRef};
 use super::{CaptureInfo, CaptureKind, DEFAULT_STEP_TIMEOUT, Playbook};
 use crate::browser::ReadKind;
-use crate::engine::FailureClass;
+use crate::failure::FailureClass;
 use serde::Deserialize;
 use serde::de::IntoDeserializer;
 use std::collections::{BTreeMap, BTreeSet};

@@ -42,7 +42,7 @@ impl Redactor {
         vec![
             value.to_string(),
             html_escape(value),
-            crate::playbook::template::urlencode(value),
+            crate::text::urlencode(value),
             value.replace('\'', "&#x27;"),
         ]
     }

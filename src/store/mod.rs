@@ -20,7 +20,7 @@ mod schema;
 
 pub use schema::OLDEST_SQLITE;
 
-use crate::engine::FailureClass;
+use crate::failure::FailureClass;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -50,9 +50,49 @@ pub enum StoreError {
     Invalid(String),
 }
 
+/// What kind of trouble a [`StoreError`] is: facts about SQLite's answer,
+/// from which the `classify` module decides the failure class (only the store
+/// reads SQLite's error codes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreFault {
+    /// Another connection held the lock past the busy timeout.
+    Busy,
+    /// The file cannot be read or written right now (I/O error, disk full,
+    /// cannot open, read-only).
+    Unavailable,
+    /// SQLite refused the statement (a constraint, a type, a corrupt file).
+    Rejected,
+    /// The schema cannot be brought to this build's version.
+    Migration,
+    NotFound,
+    Invalid,
+}
+
+impl StoreError {
+    pub fn fault(&self) -> StoreFault {
+        use rusqlite::ErrorCode as C;
+        match self {
+            Self::Sqlite { source, .. } => match source.sqlite_error_code() {
+                Some(C::DatabaseBusy | C::DatabaseLocked) => StoreFault::Busy,
+                Some(
+                    C::SystemIoFailure
+                    | C::DiskFull
+                    | C::CannotOpen
+                    | C::ReadOnly
+                    | C::FileLockingProtocolFailed
+                    | C::OutOfMemory,
+                ) => StoreFault::Unavailable,
+                _ => StoreFault::Rejected,
+            },
+            Self::Migration { .. } => StoreFault::Migration,
+            Self::NotFound(_) => StoreFault::NotFound,
+            Self::Invalid(_) => StoreFault::Invalid,
+        }
+    }
+}
+
 /// What a job does. Stored as text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum JobKind {
     /// Create the vendor customer, enrol machines, capture credentials.
     Provision,
@@ -62,8 +102,7 @@ pub enum JobKind {
 }
 
 /// Stored as text (`queued`, `running`, …).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum JobStatus {
     Queued,
     Running,
@@ -200,8 +239,7 @@ pub struct VendorAccount {
 }
 
 /// `mapped` (to a company), `unmapped`, `excluded`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MappingStatus {
     Mapped,
     Unmapped,
@@ -285,50 +323,14 @@ pub const SCHEMA_VERSION: usize = 2;
 /// Default for [`JobFilter::limit`].
 pub const DEFAULT_JOB_LIST_LIMIT: usize = 100;
 
-/// Why a text column did not hold one of an enum's values.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown {what} `{value}` (expected one of: {expected})")]
-pub struct ParseTextError {
-    pub what: &'static str,
-    pub value: String,
-    pub expected: String,
-}
+pub use crate::text::ParseTextError;
+use crate::text::text_enum;
 
-/// `Display`, `FromStr` and the rusqlite conversions for an enum stored as
-/// text, from one table of variant ↔ text.
-macro_rules! text_enum {
-    ($ty:ident, $what:literal, { $($variant:ident => $text:literal),+ $(,)? }) => {
-        impl $ty {
-            /// Every value, in declaration order.
-            pub const ALL: &'static [$ty] = &[$($ty::$variant),+];
-
-            pub fn as_str(self) -> &'static str {
-                match self {
-                    $($ty::$variant => $text),+
-                }
-            }
-        }
-
-        impl std::fmt::Display for $ty {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        impl std::str::FromStr for $ty {
-            type Err = ParseTextError;
-            fn from_str(s: &str) -> Result<Self, Self::Err> {
-                match s {
-                    $($text => Ok($ty::$variant),)+
-                    _ => Err(ParseTextError {
-                        what: $what,
-                        value: s.to_string(),
-                        expected: [$($text),+].join(", "),
-                    }),
-                }
-            }
-        }
-
+/// The rusqlite conversions of an enum written as text (see
+/// `crate::text::text_enum!`): stored as its text, read back through
+/// `FromStr`. Here because only the store touches rusqlite.
+macro_rules! sql_text {
+    ($($ty:ty),+ $(,)?) => {$(
         impl rusqlite::types::ToSql for $ty {
             fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
                 Ok(self.as_str().into())
@@ -345,7 +347,7 @@ macro_rules! text_enum {
                     .map_err(|e| rusqlite::types::FromSqlError::Other(Box::new(e)))
             }
         }
-    };
+    )+};
 }
 
 text_enum!(JobKind, "job kind", { Provision => "provision", Noop => "noop" });
@@ -363,6 +365,7 @@ text_enum!(MappingStatus, "mapping status", {
     Unmapped => "unmapped",
     Excluded => "excluded",
 });
+sql_text!(JobKind, JobStatus, MappingStatus, FailureClass);
 
 impl JobStatus {
     /// Succeeded, failed, dead or cancelled: nothing will run it again.

@@ -10,7 +10,7 @@ use super::{
     DEFAULT_JOB_LIST_LIMIT, DEFAULT_MAX_ATTEMPTS, DbResult, FailOutcome, Job, JobEvent, JobFilter,
     JobKind, JobStatus, Lease, Millis, NewJob, StoreError,
 };
-use crate::engine::FailureClass;
+use crate::failure::FailureClass;
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -18,17 +18,6 @@ use std::time::Duration;
 /// Milliseconds of a duration, saturating.
 pub(super) fn ms(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
-}
-
-fn failure_class(text: &str) -> Option<FailureClass> {
-    [
-        FailureClass::Transient,
-        FailureClass::Permanent,
-        FailureClass::PlaybookBroken,
-        FailureClass::SecretLost,
-    ]
-    .into_iter()
-    .find(|c| c.as_str() == text)
 }
 
 /// The kinds this build can run, as a JSON array for `json_each`.
@@ -43,7 +32,6 @@ pub(super) fn job_from_row(row: &Row<'_>) -> rusqlite::Result<Job> {
     let params = serde_json::from_str(&params).map_err(|e| {
         rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
     })?;
-    let error_class: Option<String> = row.get("error_class")?;
     Ok(Job {
         id: row.get("id")?,
         kind: row.get("kind")?,
@@ -59,7 +47,7 @@ pub(super) fn job_from_row(row: &Row<'_>) -> rusqlite::Result<Job> {
         max_attempts: row.get("max_attempts")?,
         lease_owner: row.get("lease_owner")?,
         lease_expires_at: row.get("lease_expires_at")?,
-        error_class: error_class.as_deref().and_then(failure_class),
+        error_class: row.get("error_class")?,
         error_message: row.get("error_message")?,
         created_at: row.get("created_at")?,
         updated_at: row.get("updated_at")?,
@@ -334,13 +322,14 @@ pub(super) fn fail(
     let Some((attempts, max_attempts)) = held else {
         return Ok(FailOutcome::LeaseLost);
     };
+    // What each class means for the queue is `FailureClass::is_retried`.
     let outcome = match class {
-        FailureClass::Transient if attempts < max_attempts => FailOutcome::Retrying {
+        FailureClass::SecretLost => FailOutcome::NeedsAttention,
+        c if c.is_retried() && attempts < max_attempts => FailOutcome::Retrying {
             run_at: now.saturating_add(ms(retry_delay)),
         },
-        FailureClass::Transient => FailOutcome::Dead,
-        FailureClass::Permanent | FailureClass::PlaybookBroken => FailOutcome::Failed,
-        FailureClass::SecretLost => FailOutcome::NeedsAttention,
+        c if c.is_retried() => FailOutcome::Dead,
+        _ => FailOutcome::Failed,
     };
     let (status, run_at, finished_at, event, text) = match outcome {
         FailOutcome::Retrying { run_at } => (
@@ -584,18 +573,6 @@ pub(super) fn artifacts(conn: &mut Connection, job_id: i64) -> DbResult<Vec<(Str
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn failure_class_text_round_trips() {
-        for class in [
-            FailureClass::Transient,
-            FailureClass::Permanent,
-            FailureClass::PlaybookBroken,
-        ] {
-            assert_eq!(failure_class(class.as_str()), Some(class));
-        }
-        assert_eq!(failure_class("nope"), None);
-    }
 
     #[test]
     fn enums_as_text() {

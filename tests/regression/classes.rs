@@ -7,7 +7,8 @@
 
 use crate::common::Harness;
 use panelwright::browser::Browser;
-use panelwright::engine::{FailureClass, StepError, classify};
+use panelwright::engine::StepError;
+use panelwright::failure::{Classify, FailureClass};
 use std::path::Path;
 use std::process::Output;
 use std::time::{Duration, Instant};
@@ -135,10 +136,7 @@ async fn non_canonical_upload_path_is_permanent() {
         .unwrap();
     browser.close().await.unwrap();
     h.shutdown().await;
-    assert_eq!(
-        classify(&StepError::Browser(error)),
-        FailureClass::Permanent
-    );
+    assert_eq!(StepError::Browser(error).class(), FailureClass::Permanent);
 }
 
 // The engine sends uploads canonical: `assets/../assets/x.png` reached the driver as written and failed as transient.

@@ -8,7 +8,7 @@
 
 use crate::common::worker_env::*;
 use panelwright::demo_vendor::DemoVendorConfig;
-use panelwright::engine::FailureClass;
+use panelwright::failure::FailureClass;
 use panelwright::store::{JobKind, JobStatus, NewJob, Store};
 use std::path::{Path, PathBuf};
 use std::process::Output;

@@ -3,7 +3,7 @@
 
 use crate::common::worker_env::*;
 use panelwright::demo_vendor::DemoVendorConfig;
-use panelwright::engine::FailureClass;
+use panelwright::failure::FailureClass;
 use panelwright::fault::KILL_AT_BOUNDARY_ENV;
 use panelwright::secrets::crypto::StoreKey;
 use panelwright::store::{CredentialChange, JobKind, JobStatus, NewCredential, NewJob, Store};
