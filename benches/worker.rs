@@ -17,9 +17,11 @@
 
 use panelwright::browser::DriverEndpoint;
 use panelwright::demo_vendor::{DemoVendor, DemoVendorConfig};
+use panelwright::jobs::Registry;
+use panelwright::jobs::provision::ProvisionSettings;
 use panelwright::secrets::Redactor;
 use panelwright::secrets::crypto::StoreKey;
-use panelwright::store::{JobKind, JobStatus, NewJob, Store};
+use panelwright::store::{JobStatus, NewJob, Store};
 use panelwright::worker::{WorkerConfig, run_worker};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -38,7 +40,7 @@ async fn submit_noops(store: &Store, n: usize) {
     for _ in 0..n {
         store
             .submit(NewJob {
-                kind: Some(JobKind::Noop),
+                kind: "noop".into(),
                 ..NewJob::default()
             })
             .await
@@ -50,7 +52,7 @@ async fn submit_noops(store: &Store, n: usize) {
 async fn drain(store: Arc<Store>, owner: String) -> usize {
     let mut done = 0;
     while let Some((_, lease)) = store
-        .claim(&owner, Duration::from_secs(60), None, vec![])
+        .claim(&owner, Duration::from_secs(60), vec!["noop".into()], vec![])
         .await
         .expect("claim")
     {
@@ -110,6 +112,7 @@ async fn queue_bench(dir: &Path, n: usize) -> Result<Vec<(String, f64)>, String>
     let stats = run_worker(
         store,
         None,
+        Registry::standard(ProvisionSettings::default()),
         config,
         DriverEndpoint::from_env(),
         Redactor::new(),
@@ -165,7 +168,7 @@ async fn prepare_batch(
     for i in 0..n {
         store
             .submit(NewJob {
-                kind: Some(JobKind::Provision),
+                kind: "provision".into(),
                 vendor_account: Some("bench".into()),
                 company: Some(format!("B-{i}")),
                 playbook: Some(playbook.display().to_string()),
@@ -238,13 +241,17 @@ async fn provision_bench(
         reuse_sessions: reuse,
         exit_when_idle: true,
         idle_poll: Duration::from_millis(50),
-        artifacts_dir: dir.join(format!("artifacts-{label}")),
         ..WorkerConfig::default()
     };
+    let registry = Registry::standard(ProvisionSettings {
+        artifacts_dir: dir.join(format!("artifacts-{label}")),
+        ..ProvisionSettings::default()
+    });
     let t0 = Instant::now();
     let stats = run_worker(
         store,
         Some(Arc::new(key)),
+        registry,
         config,
         DriverEndpoint::from_env(),
         Redactor::new(),

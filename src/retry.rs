@@ -6,6 +6,7 @@
 //! transient error, which would retry a rejected login forever. Here the caller
 //! must say, for each failure, whether it is worth another try.
 
+use crate::failure::Classify;
 use std::future::Future;
 use std::time::Duration;
 
@@ -92,6 +93,32 @@ impl RetryPolicy {
                 fut.await.map_err(|attempt| match attempt {
                     Attempt::Retry(e) => backoff::Error::transient(e),
                     Attempt::GiveUp(e) => backoff::Error::permanent(e),
+                })
+            }
+        })
+        .await
+    }
+}
+
+impl RetryPolicy {
+    /// Runs `op` until it succeeds, fails with an error whose class is not
+    /// retried (see `FailureClass::is_retried`), or the policy's time runs
+    /// out. The class comes from the `classify` module, like everywhere.
+    pub async fn run_classified<T, E, F, Fut>(&self, mut op: F) -> Result<T, E>
+    where
+        E: Classify,
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        self.run(|| {
+            let fut = op();
+            async move {
+                fut.await.map_err(|e| {
+                    if e.class().is_retried() {
+                        Attempt::Retry(e)
+                    } else {
+                        Attempt::GiveUp(e)
+                    }
                 })
             }
         })

@@ -377,7 +377,7 @@ async fn interrupt_closes_the_browser_and_leaves_no_process() {
 /// printing to stdout") instead of ending quietly like any Unix tool.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn output_into_a_closed_pipe_ends_quietly() {
-    use panelwright::store::{JobKind, NewJob, Store};
+    use panelwright::store::{NewJob, Store};
     use std::os::unix::process::ExitStatusExt;
     use tokio::io::AsyncBufReadExt;
     let dir = tempfile::tempdir().unwrap();
@@ -386,7 +386,7 @@ async fn output_into_a_closed_pipe_ends_quietly() {
     for _ in 0..1500 {
         store
             .submit(NewJob {
-                kind: Some(JobKind::Noop),
+                kind: "noop".into(),
                 ..NewJob::default()
             })
             .await

@@ -54,7 +54,7 @@ fn required_outputs() -> Vec<String> {
 async fn submit(env: &Env, store: &Store) -> i64 {
     let (job, _) = store
         .submit(NewJob {
-            kind: Some(panelwright::store::JobKind::Provision),
+            kind: "provision".into(),
             vendor_account: Some(ACCOUNT.into()),
             company: Some(COMPANY.into()),
             playbook: Some("playbooks/demo-backup/provision.toml".into()),

@@ -2,7 +2,7 @@
 //!
 //! - open: new file (and directory), WAL, migrations; re-open keeps data
 //! - rmm: a job INSERTed directly as `docs/store.md` shows is claimed with the documented defaults
-//! - queue: idempotent submit; claim order; future run_at; busy accounts; kinds; unknown kinds
+//! - queue: idempotent submit; claim order; future run_at; busy accounts; kinds; unknown kinds (listed, never claimed)
 //! - leases: expiry → takeover; the stale holder is fenced out; expiry after the last attempt → dead
 //! - fail: transient retries then dead; permanent and playbook-broken fail at once
 //! - release does not count an attempt; cancel queued / running / finished
@@ -14,8 +14,8 @@
 use panelwright::failure::FailureClass;
 use panelwright::secrets::crypto::StoreKey;
 use panelwright::store::{
-    FailOutcome, JobFilter, JobKind, JobStatus, MappingStatus, NewCredential, NewJob, Store,
-    StoreError, now_millis,
+    FailOutcome, JobFilter, JobStatus, MappingStatus, NewCredential, NewJob, Store, StoreError,
+    now_millis,
 };
 use secrecy::{ExposeSecret, SecretString};
 use std::collections::BTreeSet;
@@ -26,9 +26,14 @@ const LEASE: Duration = Duration::from_secs(60);
 /// Upper bound for every polled wait in these tests.
 const WAIT: Duration = Duration::from_secs(10);
 
+/// The kinds a worker with the standard registry claims.
+fn kinds() -> Vec<String> {
+    vec!["noop".into(), "provision".into()]
+}
+
 fn noop() -> NewJob {
     NewJob {
-        kind: Some(JobKind::Noop),
+        kind: "noop".into(),
         ..NewJob::default()
     }
 }
@@ -91,11 +96,11 @@ async fn rmm_inserted_job_gets_documented_defaults() {
     let err = conn.execute(keyed, []).unwrap_err().to_string();
     assert!(err.contains("UNIQUE"), "{err}");
     let (job, lease) = store
-        .claim("w1", LEASE, None, vec![])
+        .claim("w1", LEASE, kinds(), vec![])
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(job.kind, JobKind::Provision);
+    assert_eq!(job.kind, "provision");
     assert_eq!(job.company.as_deref(), Some("C-1001"));
     assert_eq!(job.params["machines"][0], "CD-FRONTDESK-01");
     assert_eq!(job.max_attempts, panelwright::store::DEFAULT_MAX_ATTEMPTS);
@@ -106,7 +111,7 @@ async fn rmm_inserted_job_gets_documented_defaults() {
 }
 
 #[tokio::test]
-async fn unknown_kinds_are_neither_claimed_nor_listed() {
+async fn unknown_kinds_are_not_claimed_but_listed() {
     let (dir, store) = fresh().await;
     raw(&dir.path().join("store.sqlite"))
         .execute(
@@ -116,12 +121,15 @@ async fn unknown_kinds_are_neither_claimed_nor_listed() {
         .unwrap();
     assert!(
         store
-            .claim("w", LEASE, None, vec![])
+            .claim("w", LEASE, kinds(), vec![])
             .await
             .unwrap()
             .is_none()
     );
-    assert!(store.jobs(JobFilter::default()).await.unwrap().is_empty());
+    // Listed, so an operator sees a job waiting for a worker that knows its kind.
+    let listed = store.jobs(JobFilter::default()).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].kind, "report-from-the-future");
 }
 
 #[tokio::test]
@@ -140,7 +148,7 @@ async fn submit_is_idempotent_while_the_job_is_live() {
 
     // Still the same while running.
     let (_, lease) = store
-        .claim("w", LEASE, None, vec![])
+        .claim("w", LEASE, kinds(), vec![])
         .await
         .unwrap()
         .unwrap();
@@ -189,7 +197,7 @@ async fn claims_by_priority_then_run_at_then_id_and_not_before_run_at() {
     let future = store.submit(at(9, now + 600_000)).await.unwrap().0.id;
 
     let mut order = Vec::new();
-    while let Some((job, _)) = store.claim("w", LEASE, None, vec![]).await.unwrap() {
+    while let Some((job, _)) = store.claim("w", LEASE, kinds(), vec![]).await.unwrap() {
         order.push(job.id);
     }
     assert_eq!(order, [high_old, high_old_twin, high_new, low_old]);
@@ -229,7 +237,7 @@ async fn skips_busy_accounts_and_other_kinds() {
     let free = store.submit(on("acct-b", 0)).await.unwrap().0.id;
     let provision = store
         .submit(NewJob {
-            kind: Some(JobKind::Provision),
+            kind: "provision".into(),
             priority: 20,
             ..NewJob::default()
         })
@@ -239,26 +247,26 @@ async fn skips_busy_accounts_and_other_kinds() {
         .id;
 
     let (job, _) = store
-        .claim("w", LEASE, Some(vec![JobKind::Noop]), vec!["acct-a".into()])
+        .claim("w", LEASE, vec!["noop".into()], vec!["acct-a".into()])
         .await
         .unwrap()
         .unwrap();
     assert_eq!(job.id, free);
     assert!(
         store
-            .claim("w", LEASE, Some(vec![JobKind::Noop]), vec!["acct-a".into()])
+            .claim("w", LEASE, vec!["noop".into()], vec!["acct-a".into()])
             .await
             .unwrap()
             .is_none()
     );
     let (job, _) = store
-        .claim("w", LEASE, None, vec!["acct-a".into()])
+        .claim("w", LEASE, kinds(), vec!["acct-a".into()])
         .await
         .unwrap()
         .unwrap();
     assert_eq!(job.id, provision);
     let (job, _) = store
-        .claim("w", LEASE, None, vec![])
+        .claim("w", LEASE, kinds(), vec![])
         .await
         .unwrap()
         .unwrap();
@@ -273,7 +281,7 @@ async fn claim_when_expired(
 ) -> (panelwright::store::Job, panelwright::store::Lease) {
     let start = Instant::now();
     loop {
-        if let Some(claimed) = store.claim(owner, LEASE, None, vec![]).await.unwrap() {
+        if let Some(claimed) = store.claim(owner, LEASE, kinds(), vec![]).await.unwrap() {
             return claimed;
         }
         assert!(start.elapsed() < WAIT, "the lease never expired");
@@ -286,7 +294,7 @@ async fn expired_lease_is_taken_over_and_the_stale_holder_is_fenced_out() {
     let (_dir, store) = fresh().await;
     let id = store.submit(noop()).await.unwrap().0.id;
     let (_, stale) = store
-        .claim("worker-a", Duration::from_millis(50), None, vec![])
+        .claim("worker-a", Duration::from_millis(50), kinds(), vec![])
         .await
         .unwrap()
         .unwrap();
@@ -360,7 +368,7 @@ async fn a_lease_expiring_after_the_last_attempt_makes_the_job_dead() {
         .0
         .id;
     store
-        .claim("crashy", Duration::from_millis(20), None, vec![])
+        .claim("crashy", Duration::from_millis(20), kinds(), vec![])
         .await
         .unwrap()
         .unwrap();
@@ -368,7 +376,7 @@ async fn a_lease_expiring_after_the_last_attempt_makes_the_job_dead() {
     while store.job(id).await.unwrap().status == JobStatus::Running {
         assert!(
             store
-                .claim("w", LEASE, None, vec![])
+                .claim("w", LEASE, kinds(), vec![])
                 .await
                 .unwrap()
                 .is_none()
@@ -447,7 +455,7 @@ async fn permanent_and_playbook_broken_fail_at_once() {
     for class in [FailureClass::Permanent, FailureClass::PlaybookBroken] {
         let id = store.submit(noop()).await.unwrap().0.id;
         let (_, lease) = store
-            .claim("w", LEASE, None, vec![])
+            .claim("w", LEASE, kinds(), vec![])
             .await
             .unwrap()
             .unwrap();
@@ -479,7 +487,7 @@ async fn release_gives_the_attempt_back() {
     let (_dir, store) = fresh().await;
     let id = store.submit(noop()).await.unwrap().0.id;
     let (job, lease) = store
-        .claim("w", LEASE, None, vec![])
+        .claim("w", LEASE, kinds(), vec![])
         .await
         .unwrap()
         .unwrap();
@@ -491,7 +499,7 @@ async fn release_gives_the_attempt_back() {
     assert_eq!(job.lease_owner, None);
     assert!(!store.release(&lease).await.unwrap());
     let (job, lease2) = store
-        .claim("w", LEASE, None, vec![])
+        .claim("w", LEASE, kinds(), vec![])
         .await
         .unwrap()
         .unwrap();
@@ -515,7 +523,7 @@ async fn cancel_queued_and_running_but_not_finished() {
     assert!(store.job(queued).await.unwrap().finished_at.is_some());
     assert!(
         store
-            .claim("w", LEASE, None, vec![])
+            .claim("w", LEASE, kinds(), vec![])
             .await
             .unwrap()
             .is_none()
@@ -523,7 +531,7 @@ async fn cancel_queued_and_running_but_not_finished() {
 
     let running = store.submit(noop()).await.unwrap().0.id;
     let (_, lease) = store
-        .claim("w", LEASE, None, vec![])
+        .claim("w", LEASE, kinds(), vec![])
         .await
         .unwrap()
         .unwrap();
@@ -568,7 +576,9 @@ async fn two_handles_claim_300_jobs_each_exactly_once() {
         tasks.push(tokio::spawn(async move {
             let owner = format!("worker-{i}");
             let mut claimed = Vec::new();
-            while let Some((job, lease)) = store.claim(&owner, LEASE, None, vec![]).await.unwrap() {
+            while let Some((job, lease)) =
+                store.claim(&owner, LEASE, kinds(), vec![]).await.unwrap()
+            {
                 assert!(store.complete(&lease, serde_json::json!({})).await.unwrap());
                 claimed.push(job.id);
             }

@@ -14,7 +14,7 @@ use common::contains;
 use common::worker_env::*;
 use panelwright::browser::ENV_NO_REAPER;
 use panelwright::demo_vendor::{DemoDelays, DemoVendorConfig};
-use panelwright::store::{JobKind, JobStatus, NewJob};
+use panelwright::store::{JobStatus, NewJob};
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -28,7 +28,7 @@ async fn two_worker_processes_run_200_jobs_exactly_once() {
     for i in 0..200 {
         let (job, created) = store
             .submit(NewJob {
-                kind: Some(JobKind::Noop),
+                kind: "noop".into(),
                 params: serde_json::json!({ "sleep_ms": i % 7 }),
                 idempotency_key: Some(format!("noop-{i}")),
                 ..NewJob::default()
@@ -328,7 +328,7 @@ async fn bad_jobs_fail_permanently_before_any_browser_and_others_run() {
     )
     .unwrap();
     let base = NewJob {
-        kind: Some(JobKind::Provision),
+        kind: "provision".into(),
         vendor_account: Some(ACCOUNT.into()),
         company: Some(COMPANY.into()),
         playbook: Some("demo-backup/provision.toml".into()),
@@ -392,7 +392,7 @@ async fn bad_jobs_fail_permanently_before_any_browser_and_others_run() {
     }
     let (ok, _) = store
         .submit(NewJob {
-            kind: Some(JobKind::Noop),
+            kind: "noop".into(),
             ..NewJob::default()
         })
         .await
@@ -494,7 +494,7 @@ async fn shutdown_drains_then_releases_and_cancel_stops_a_running_job() {
     let env = Env::new(DemoVendorConfig::fast()).await;
     let store = env.open().await;
     let noop = |ms: u64| NewJob {
-        kind: Some(JobKind::Noop),
+        kind: "noop".into(),
         params: serde_json::json!({ "sleep_ms": ms }),
         ..NewJob::default()
     };

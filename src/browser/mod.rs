@@ -9,13 +9,16 @@
 //! - [`chromedriver`]: starts and supervises a local chromedriver, or points at a remote one.
 //! - [`profile`]: the per-session Chromium profile folder.
 //! - [`reaper`]: the watchdog process that ends our browsers when this process dies.
+//! - [`pool`]: a worker's sessions, reused per vendor account between jobs.
 
 pub(crate) mod chromedriver;
+pub mod pool;
 pub(crate) mod profile;
 pub(crate) mod reaper;
 pub(crate) mod webdriver;
 
 pub use chromedriver::{DriverEndpoint, DriverSupervisor};
+pub use pool::BrowserPool;
 pub use reaper::ENV_NO_REAPER;
 pub use webdriver::{SessionOptions, WebDriverBrowser};
 

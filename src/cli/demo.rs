@@ -273,8 +273,10 @@ pub async fn serve(args: DemoVendorArgs) -> u8 {
 /// provisioning job submitted twice (idempotent), run by the worker daemon,
 /// then what landed in the store.
 async fn worker_phase(args: &DemoArgs, vendor: &DemoVendor, redactor: &Redactor) -> u8 {
+    use crate::jobs::Registry;
+    use crate::jobs::provision::ProvisionSettings;
     use crate::secrets::crypto::StoreKey;
-    use crate::store::{JobKind, NewJob, Store};
+    use crate::store::{NewJob, Store};
     use crate::worker::{WorkerConfig, run_worker};
     use std::sync::Arc;
     let result: Result<u8, String> = async {
@@ -302,15 +304,20 @@ async fn worker_phase(args: &DemoArgs, vendor: &DemoVendor, redactor: &Redactor)
         let counts = store.import_with_secrets_dir(&rmm_file, &dir).await.map_err(|e| e.to_string())?;
         println!("store {}: imported {} company, {} machines, {} vendor account", dir.join("rmm.sqlite").display(), counts.companies, counts.machines, counts.vendor_accounts);
         let job = || NewJob {
-            kind: Some(JobKind::Provision),
+            kind: "provision".into(),
             vendor_account: Some("demo-backup-main".into()),
             company: Some("C-2001".into()),
             playbook: Some(args.playbooks.join("provision.toml").display().to_string()),
             idempotency_key: Some("provision-C-2001".into()),
             ..NewJob::default()
         };
-        let (first, _) = store.submit(job()).await.map_err(|e| e.to_string())?;
-        let (again, created) = store.submit(job()).await.map_err(|e| e.to_string())?;
+        let registry = Registry::standard(ProvisionSettings {
+            artifacts_dir: args.artifacts.clone(),
+            secrets_dir: dir.clone(),
+            ..ProvisionSettings::default()
+        });
+        let (first, _) = registry.submit(&store, job()).await.map_err(|e| e.to_string())?;
+        let (again, created) = registry.submit(&store, job()).await.map_err(|e| e.to_string())?;
         println!("submitted job {}; submitted again with the same idempotency key: job {} ({})", first.id, again.id, if created { "new" } else { "the same job" });
         // The demo's key is kept beside its store so the credentials can be
         // revealed afterwards (a real deployment keeps the key elsewhere).
@@ -326,11 +333,9 @@ async fn worker_phase(args: &DemoArgs, vendor: &DemoVendor, redactor: &Redactor)
             concurrency: 1,
             exit_when_idle: true,
             idle_poll: std::time::Duration::from_millis(50),
-            artifacts_dir: args.artifacts.clone(),
-            secrets_dir: dir.clone(),
             ..WorkerConfig::default()
         };
-        let stats = run_worker(store.clone(), Some(Arc::new(key)), config, crate::browser::DriverEndpoint::from_env(), redactor.clone(), std::future::pending())
+        let stats = run_worker(store.clone(), Some(Arc::new(key)), registry, config, crate::browser::DriverEndpoint::from_env(), redactor.clone(), std::future::pending())
             .await
             .map_err(|e| e.to_string())?;
         let job = store.job(first.id).await.map_err(|e| e.to_string())?;

@@ -1,19 +1,25 @@
 //! `panelwright jobs`, `panelwright job ID`, `panelwright cancel ID`.
 
 use super::exit;
-use crate::store::{JobFilter, JobKind, JobStatus, Millis};
+use crate::store::{JobFilter, JobStatus, Millis};
 use std::path::Path;
 
 #[derive(Debug, clap::Args)]
 pub struct JobsArgs {
+    /// Only jobs in this status: queued, running, succeeded, failed, dead,
+    /// cancelled or needs-attention.
     #[arg(long, value_parser = |s: &str| s.parse::<JobStatus>().map_err(|e| e.to_string()))]
     pub status: Option<JobStatus>,
-    #[arg(long, value_parser = |s: &str| s.parse::<JobKind>().map_err(|e| e.to_string()))]
-    pub kind: Option<JobKind>,
+    /// Only jobs of this kind (provision, noop, …).
+    #[arg(long)]
+    pub kind: Option<String>,
+    /// Only jobs for this company (as submitted: external id or name).
     #[arg(long)]
     pub company: Option<String>,
+    /// Only jobs for this vendor account.
     #[arg(long)]
     pub vendor_account: Option<String>,
+    /// At most this many jobs, newest first.
     #[arg(long, default_value_t = 50)]
     pub limit: usize,
 }

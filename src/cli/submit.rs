@@ -2,14 +2,16 @@
 //! job rows directly; see docs/store.md).
 
 use super::exit;
-use crate::store::{JobKind, NewJob};
+use crate::jobs::Registry;
+use crate::jobs::provision::ProvisionSettings;
+use crate::store::NewJob;
 use std::path::Path;
 
 #[derive(Debug, clap::Args)]
 pub struct SubmitArgs {
-    /// provision or noop.
-    #[arg(long, value_parser = parse_kind, default_value = "provision")]
-    pub kind: JobKind,
+    /// The job kind: provision or noop (checked before the job is queued).
+    #[arg(long, default_value = "provision")]
+    pub kind: String,
     /// Company: the RMM's external id or exact name.
     #[arg(long)]
     pub company: Option<String>,
@@ -38,10 +40,6 @@ pub struct SubmitArgs {
     pub idempotency_key: Option<String>,
     #[arg(long)]
     pub max_attempts: Option<u32>,
-}
-
-fn parse_kind(s: &str) -> Result<JobKind, String> {
-    s.parse::<JobKind>().map_err(|e| e.to_string())
 }
 
 pub async fn run(args: SubmitArgs, store_path: &Path) -> u8 {
@@ -75,7 +73,7 @@ pub async fn run(args: SubmitArgs, store_path: &Path) -> u8 {
         return exit::INTERNAL;
     };
     let job = NewJob {
-        kind: Some(args.kind),
+        kind: args.kind,
         vendor_account: args.vendor_account,
         company: args.company,
         playbook: args.playbook,
@@ -87,7 +85,9 @@ pub async fn run(args: SubmitArgs, store_path: &Path) -> u8 {
         idempotency_key: args.idempotency_key,
         max_attempts: args.max_attempts,
     };
-    match store.submit(job).await {
+    // Only the kinds' names matter here, not their settings.
+    let registry = Registry::standard(ProvisionSettings::default());
+    match registry.submit(&store, job).await {
         Ok((job, true)) => {
             println!("job {} queued", job.id);
             exit::OK

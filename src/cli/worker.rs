@@ -2,10 +2,11 @@
 
 use super::exit;
 use crate::browser::DriverEndpoint;
+use crate::jobs::Registry;
+use crate::jobs::provision::ProvisionSettings;
 use crate::playbook::validate::parse_duration;
 use crate::secrets::Redactor;
 use crate::secrets::crypto::StoreKey;
-use crate::store::JobKind;
 use crate::worker::{WorkerConfig, run_worker};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -33,15 +34,26 @@ pub struct WorkerArgs {
     /// Do not keep logged-in sessions between jobs of a vendor account.
     #[arg(long)]
     pub no_session_reuse: bool,
-    /// Only these job kinds (repeatable).
-    #[arg(long = "kind", value_parser = |s: &str| s.parse::<JobKind>().map_err(|e| e.to_string()))]
-    pub kinds: Vec<JobKind>,
+    /// Only jobs of this kind (repeatable) [default: every kind this build has].
+    #[arg(long = "kind", value_name = "KIND")]
+    pub kinds: Vec<String>,
     /// Exit when no job is due.
     #[arg(long)]
     pub exit_when_idle: bool,
     /// Worker id in leases and events [default: hostname-pid].
     #[arg(long)]
     pub id: Option<String>,
+    #[command(flatten)]
+    pub provision: ProvisionArgs,
+    /// Remote WebDriver instead of a local chromedriver.
+    #[arg(long, env = "PANELWRIGHT_WEBDRIVER_URL")]
+    pub webdriver: Option<String>,
+}
+
+/// The `provision` kind's settings.
+#[derive(Debug, clap::Args)]
+#[command(next_help_heading = "Provision jobs")]
+pub struct ProvisionArgs {
     /// Backup quota per machine: this share of its free storage [default: 0.5] …
     #[arg(long)]
     pub storage_share: Option<f64>,
@@ -51,15 +63,37 @@ pub struct WorkerArgs {
     /// … and at least this many GiB [default: 10].
     #[arg(long)]
     pub storage_min_gb: Option<i64>,
+    /// Screenshots and downloads of each job, in job-<id>/ below.
     #[arg(long, default_value = "artifacts")]
     pub artifacts: PathBuf,
     /// Where jobs' playbooks are; a job's playbook (and every file it
     /// includes) must be inside this folder.
     #[arg(long, default_value = "playbooks")]
     pub playbooks: PathBuf,
-    /// Remote WebDriver instead of a local chromedriver.
-    #[arg(long, env = "PANELWRIGHT_WEBDRIVER_URL")]
-    pub webdriver: Option<String>,
+}
+
+impl ProvisionArgs {
+    fn settings(self, secrets_dir: &Path) -> Result<ProvisionSettings, String> {
+        let mut settings = ProvisionSettings {
+            playbooks_dir: self.playbooks,
+            secrets_dir: secrets_dir.to_path_buf(),
+            artifacts_dir: self.artifacts,
+            ..ProvisionSettings::default()
+        };
+        if let Some(share) = self.storage_share {
+            if !(0.0..=1.0).contains(&share) {
+                return Err("--storage-share must be between 0 and 1".into());
+            }
+            settings.storage.share_of_free = share;
+        }
+        if let Some(cap) = self.storage_cap_gb {
+            settings.storage.cap_gb = cap;
+        }
+        if let Some(min) = self.storage_min_gb {
+            settings.storage.min_gb = min;
+        }
+        Ok(settings)
+    }
 }
 
 pub async fn run(
@@ -69,12 +103,7 @@ pub async fn run(
     secrets_dir: &Path,
     redactor: Redactor,
 ) -> u8 {
-    let mut config = WorkerConfig {
-        artifacts_dir: args.artifacts,
-        playbooks_dir: args.playbooks,
-        secrets_dir: secrets_dir.to_path_buf(),
-        ..WorkerConfig::default()
-    };
+    let mut config = WorkerConfig::default();
     let durations = [
         (&args.lease, &mut config.lease),
         (&args.heartbeat, &mut config.heartbeat),
@@ -93,19 +122,24 @@ pub async fn run(
             }
         }
     }
-    if let Some(share) = args.storage_share {
-        if !(0.0..=1.0).contains(&share) {
-            eprintln!("error: --storage-share must be between 0 and 1");
+    let registry = match args.provision.settings(secrets_dir) {
+        Ok(settings) => Registry::standard(settings),
+        Err(e) => {
+            eprintln!("error: {e}");
             return exit::INVALID;
         }
-        config.storage.share_of_free = share;
-    }
-    if let Some(cap) = args.storage_cap_gb {
-        config.storage.cap_gb = cap;
-    }
-    if let Some(min) = args.storage_min_gb {
-        config.storage.min_gb = min;
-    }
+    };
+    let registry = if args.kinds.is_empty() {
+        registry
+    } else {
+        match registry.only(&args.kinds) {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("error: --kind: {e}");
+                return exit::INVALID;
+            }
+        }
+    };
     if let Some(c) = args.concurrency {
         config.concurrency = c.max(1);
     }
@@ -114,9 +148,6 @@ pub async fn run(
     }
     config.reuse_sessions = !args.no_session_reuse;
     config.exit_when_idle = args.exit_when_idle;
-    if !args.kinds.is_empty() {
-        config.kinds = Some(args.kinds);
-    }
     // Without a key the worker still runs jobs that capture nothing; the
     // others fail permanently with a clear message.
     let key = match StoreKey::load(key_file) {
@@ -142,6 +173,7 @@ pub async fn run(
     match run_worker(
         store,
         key,
+        registry,
         config,
         endpoint,
         redactor,

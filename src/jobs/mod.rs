@@ -1,16 +1,22 @@
-//! Job kinds, one file each; this module only dispatches.
+//! Job kinds: each is a type implementing [`JobHandler`], one file per kind,
+//! listed once in [`Registry::standard`]. The worker is given a registry and
+//! knows no kind by name; `submit` checks a job's kind against it.
 //!
 //! - [`provision`]: create the vendor customer, enrol machines, store every captured credential at once.
 //! - [`noop`]: a job without a browser, for queue tests and benchmarks.
+//!
+//! Adding a kind: a new file here with a type implementing [`JobHandler`],
+//! and one line in [`Registry::standard`].
 
 pub mod noop;
 pub mod provision;
 
-use crate::failure::FailureClass;
+use crate::browser::BrowserPool;
+use crate::failure::{Classify, FailureClass};
 use crate::secrets::Redactor;
 use crate::secrets::crypto::StoreKey;
-use crate::store::{Job, JobKind, Lease, Store, StoreError};
-use crate::worker::{BrowserPool, WorkerConfig};
+use crate::store::{Job, Lease, NewJob, Store, StoreError};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// Why a job attempt failed: the class decides retry or not.
@@ -36,24 +42,22 @@ impl JobFailure {
         }
     }
 
-    /// A missing row is the job's fault (permanent); a store that cannot be
-    /// read right now is not (transient).
+    /// A store error keeps the class the `classify` module gives it.
     pub fn from_store(error: StoreError) -> Self {
-        match error {
-            StoreError::NotFound(_) | StoreError::Invalid(_) => Self::permanent(error.to_string()),
-            other => Self::transient(other.to_string()),
+        Self {
+            class: error.class(),
+            message: error.to_string(),
         }
     }
 }
 
-/// What every job of one worker shares.
-pub struct Services {
-    pub store: Arc<Store>,
-    /// Encrypts captured credentials; jobs that capture fail permanently without it.
-    pub key: Option<Arc<StoreKey>>,
-    pub browsers: Arc<BrowserPool>,
-    pub config: Arc<WorkerConfig>,
-    pub redactor: Redactor,
+/// What a kind needs from the worker besides the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Needs {
+    /// Browser sessions (from the worker's pool, started on first need).
+    Browser,
+    /// Nothing more: the worker never starts a browser for it.
+    Nothing,
 }
 
 /// Becomes true when the job must stop (lease lost, cancelled, hard shutdown).
@@ -66,15 +70,151 @@ pub async fn cancelled(mut cancel: CancelSignal) {
     }
 }
 
-/// Runs one attempt of `job`; `Ok` carries a secret-free summary.
-pub async fn run(
-    job: &Job,
-    lease: &Lease,
-    services: &Services,
-    cancel: CancelSignal,
-) -> Result<serde_json::Value, JobFailure> {
-    match job.kind {
-        JobKind::Provision => provision::run(job, lease, services, cancel).await,
-        JobKind::Noop => noop::run(job, cancel).await,
+/// What one attempt of a job is given by the worker.
+#[derive(Clone)]
+pub struct JobContext {
+    pub store: Arc<Store>,
+    /// Encrypts captured credentials; jobs that capture fail permanently without it.
+    pub key: Option<Arc<StoreKey>>,
+    /// `Some` only for kinds that declare [`Needs::Browser`].
+    pub browsers: Option<Arc<BrowserPool>>,
+    /// Every text a job writes to the store or the log passes through it.
+    pub redactor: Redactor,
+    /// The claim this attempt holds (fences its writes).
+    pub lease: Lease,
+    /// Turns true when the attempt must stop.
+    pub cancel: CancelSignal,
+}
+
+impl JobContext {
+    /// The browser pool, or a permanent failure for a kind that declared
+    /// it needs none (a bug in that kind, not in the job).
+    pub fn browsers(&self) -> Result<&Arc<BrowserPool>, JobFailure> {
+        self.browsers
+            .as_ref()
+            .ok_or_else(|| JobFailure::permanent("this job kind declared that it needs no browser"))
+    }
+}
+
+/// One job kind.
+#[async_trait::async_trait]
+pub trait JobHandler: Send + Sync + 'static {
+    /// The kind as stored on jobs (`provision`, `noop`, …).
+    fn kind(&self) -> &'static str;
+    /// One line saying what it does (listed by `submit --help` errors).
+    fn about(&self) -> &'static str;
+    fn needs(&self) -> Needs;
+    /// Runs one attempt; `Ok` carries a secret-free summary.
+    async fn run(&self, job: &Job, ctx: &JobContext) -> Result<serde_json::Value, JobFailure>;
+}
+
+/// A kind that no registry knows.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown job kind `{kind}` (known: {})", known.join(", "))]
+pub struct UnknownKind {
+    pub kind: String,
+    pub known: Vec<&'static str>,
+}
+
+/// Why [`Registry::submit`] refused a job.
+#[derive(Debug, thiserror::Error)]
+pub enum SubmitError {
+    #[error(transparent)]
+    UnknownKind(#[from] UnknownKind),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The job kinds a worker runs (and `submit` accepts), by name.
+#[derive(Clone, Default)]
+pub struct Registry {
+    handlers: BTreeMap<&'static str, Arc<dyn JobHandler>>,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.handlers.keys()).finish()
+    }
+}
+
+impl Registry {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Every kind panelwright ships, with the provision kind's settings.
+    pub fn standard(provision: provision::ProvisionSettings) -> Self {
+        Self::new()
+            .with(provision::Provision::new(provision))
+            .with(noop::Noop)
+    }
+
+    /// Adds a kind. Two kinds with one name are a programming error.
+    pub fn with(mut self, handler: impl JobHandler) -> Self {
+        let kind = handler.kind();
+        let previous = self.handlers.insert(kind, Arc::new(handler));
+        assert!(previous.is_none(), "job kind `{kind}` registered twice");
+        self
+    }
+
+    pub fn get(&self, kind: &str) -> Option<&Arc<dyn JobHandler>> {
+        self.handlers.get(kind)
+    }
+
+    /// The registered kinds, sorted.
+    pub fn kinds(&self) -> Vec<&'static str> {
+        self.handlers.keys().copied().collect()
+    }
+
+    /// Whether any kind needs a browser.
+    pub fn needs_browser(&self) -> bool {
+        self.handlers.values().any(|h| h.needs() == Needs::Browser)
+    }
+
+    /// `Ok` when `kind` is registered, else the error listing the known ones.
+    pub fn check(&self, kind: &str) -> Result<&Arc<dyn JobHandler>, UnknownKind> {
+        self.get(kind).ok_or_else(|| UnknownKind {
+            kind: kind.to_string(),
+            known: self.kinds(),
+        })
+    }
+
+    /// Only the named kinds (`worker --kind`), each checked.
+    pub fn only(&self, kinds: &[String]) -> Result<Self, UnknownKind> {
+        let mut handlers = BTreeMap::new();
+        for kind in kinds {
+            let handler = self.check(kind)?;
+            handlers.insert(handler.kind(), handler.clone());
+        }
+        Ok(Self { handlers })
+    }
+
+    /// Queues `job` after checking its kind (the store itself takes any
+    /// text, as rows an RMM inserts directly do; a worker claims only the
+    /// kinds it knows).
+    pub async fn submit(&self, store: &Store, job: NewJob) -> Result<(Job, bool), SubmitError> {
+        self.check(&job.kind)?;
+        Ok(store.submit(job).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unknown_kind_is_refused_with_the_known_ones() {
+        let registry = Registry::standard(provision::ProvisionSettings::default());
+        assert_eq!(registry.kinds(), ["noop", "provision"]);
+        let err = registry.check("reprot").err().unwrap();
+        assert_eq!(
+            err.to_string(),
+            "unknown job kind `reprot` (known: noop, provision)"
+        );
+        let only = registry.only(&["noop".to_string()]).unwrap();
+        assert_eq!(only.kinds(), ["noop"]);
+        assert!(!only.needs_browser());
+        assert!(registry.needs_browser());
+        assert!(registry.only(&["nope".to_string()]).is_err());
     }
 }

@@ -18,7 +18,7 @@
 //! `needs-attention` with the class `secret-lost`, naming what is missing
 //! for which company at which vendor account — never `succeeded`.
 
-use super::{CancelSignal, JobFailure, Services, cancelled};
+use super::{JobContext, JobFailure, JobHandler, Needs, cancelled};
 use crate::engine::{
     CapturedValue, EngineConfig, Output, RequiredOutput, RunInputs, RunObserver, RunReport,
     run_playbook, run_recovery,
@@ -29,11 +29,95 @@ use crate::playbook::Step;
 use crate::playbook::params::{self, ParamType, ParamValue};
 use crate::secrets::SecretValues;
 use crate::secrets::crypto::StoreKey;
-use crate::store::{Company, CredentialChange, Job, Lease, Machine, NewCredential, Store};
-use crate::worker::StoragePolicy;
+use crate::store::{Company, CredentialChange, Job, Machine, NewCredential, Store};
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+
+/// The provision kind's own settings (the worker knows none of them).
+#[derive(Debug, Clone)]
+pub struct ProvisionSettings {
+    /// Default playbooks: `<dir>/<vendor>/provision.toml`; a job's playbook
+    /// (and every file it includes) must be inside this folder.
+    pub playbooks_dir: PathBuf,
+    /// `file:` secret references resolve inside this folder only.
+    /// Default [`crate::secrets::DEFAULT_SECRETS_DIR`].
+    pub secrets_dir: PathBuf,
+    /// Screenshots and downloads, in `job-<id>/` below.
+    pub artifacts_dir: PathBuf,
+    /// How much of each machine's free storage a backup quota takes.
+    pub storage: StoragePolicy,
+}
+
+impl Default for ProvisionSettings {
+    fn default() -> Self {
+        Self {
+            playbooks_dir: PathBuf::from("playbooks"),
+            secrets_dir: PathBuf::from(crate::secrets::DEFAULT_SECRETS_DIR),
+            artifacts_dir: PathBuf::from("artifacts"),
+            storage: StoragePolicy::default(),
+        }
+    }
+}
+
+/// How much of a machine's free storage a backup quota takes.
+#[derive(Debug, Clone)]
+pub struct StoragePolicy {
+    /// Share of the free space (0.0–1.0). Default 0.5.
+    pub share_of_free: f64,
+    /// Upper bound in GiB. Default 1024.
+    pub cap_gb: i64,
+    /// Lower bound in GiB. Default 10.
+    pub min_gb: i64,
+}
+
+impl Default for StoragePolicy {
+    fn default() -> Self {
+        Self {
+            share_of_free: 0.5,
+            cap_gb: 1024,
+            min_gb: 10,
+        }
+    }
+}
+
+impl StoragePolicy {
+    /// The quota in whole GiB for a machine with `free_bytes` free.
+    pub fn allocation_gb(&self, free_bytes: i64) -> i64 {
+        let gib = free_bytes.max(0) as f64 / (1024.0 * 1024.0 * 1024.0);
+        ((gib * self.share_of_free).floor() as i64).clamp(self.min_gb, self.cap_gb.max(self.min_gb))
+    }
+}
+
+/// The `provision` job kind.
+pub struct Provision {
+    settings: ProvisionSettings,
+}
+
+impl Provision {
+    pub fn new(settings: ProvisionSettings) -> Self {
+        Self { settings }
+    }
+}
+
+#[async_trait::async_trait]
+impl JobHandler for Provision {
+    fn kind(&self) -> &'static str {
+        "provision"
+    }
+
+    fn about(&self) -> &'static str {
+        "run a vendor account's provisioning playbook for a company and store what it captures"
+    }
+
+    fn needs(&self) -> Needs {
+        Needs::Browser
+    }
+
+    async fn run(&self, job: &Job, ctx: &JobContext) -> Result<serde_json::Value, JobFailure> {
+        provision(job, &self.settings, ctx).await
+    }
+}
 
 /// Job params that steer the job itself and are not passed to the playbook.
 const MACHINES_PARAM: &str = "machines";
@@ -47,7 +131,11 @@ struct Prepared {
     account: String,
 }
 
-async fn prepare(job: &Job, s: &Services) -> Result<Prepared, JobFailure> {
+async fn prepare(
+    job: &Job,
+    settings: &ProvisionSettings,
+    ctx: &JobContext,
+) -> Result<Prepared, JobFailure> {
     let company_key = job
         .company
         .as_deref()
@@ -56,12 +144,12 @@ async fn prepare(job: &Job, s: &Services) -> Result<Prepared, JobFailure> {
         .vendor_account
         .as_deref()
         .ok_or_else(|| JobFailure::permanent("a provision job needs a vendor account"))?;
-    let company = s
+    let company = ctx
         .store
         .company(company_key)
         .await
         .map_err(JobFailure::from_store)?;
-    let account = s
+    let account = ctx
         .store
         .vendor_account(account_name)
         .await
@@ -70,7 +158,7 @@ async fn prepare(job: &Job, s: &Services) -> Result<Prepared, JobFailure> {
     // `paths::playbook_in`); by default `<vendor>/provision.toml` there.
     let default = format!("{}/provision.toml", account.vendor);
     let requested = job.playbook.as_deref().unwrap_or(&default);
-    let dir = &s.config.playbooks_dir;
+    let dir = &settings.playbooks_dir;
     let path = crate::paths::playbook_in(dir, Path::new(requested))
         .map_err(|e| JobFailure::permanent(format!("playbook refused: {e}")))?;
     let playbook = Playbook::load_within(dir, &path)
@@ -90,7 +178,7 @@ async fn prepare(job: &Job, s: &Services) -> Result<Prepared, JobFailure> {
             account.name
         )));
     }
-    let secrets = SecretValues::from_refs(&account.secret_refs, &s.config.secrets_dir)
+    let secrets = SecretValues::from_refs(&account.secret_refs, &settings.secrets_dir)
         .map_err(|e| JobFailure::permanent(format!("vendor account `{}`: {e}", account.name)))?;
     let missing: Vec<&str> = playbook
         .secrets
@@ -127,12 +215,12 @@ async fn prepare(job: &Job, s: &Services) -> Result<Prepared, JobFailure> {
         }
     };
     // An unknown hostname or serial is a NotFound from the store (permanent).
-    let machines = s
+    let machines = ctx
         .store
         .machines(company.id, only)
         .await
         .map_err(JobFailure::from_store)?;
-    let params = build_params(&playbook, job, &company, &machines, &s.config.storage)?;
+    let params = build_params(&playbook, job, &company, &machines, &settings.storage)?;
     Ok(Prepared {
         inputs: RunInputs {
             params,
@@ -386,26 +474,26 @@ fn lost_message(
     )
 }
 
-pub async fn run(
+async fn provision(
     job: &Job,
-    _lease: &Lease,
-    s: &Services,
-    cancel: CancelSignal,
+    settings: &ProvisionSettings,
+    ctx: &JobContext,
 ) -> Result<serde_json::Value, JobFailure> {
-    let key: Arc<StoreKey> = s.key.clone().ok_or_else(|| {
+    let key: Arc<StoreKey> = ctx.key.clone().ok_or_else(|| {
         JobFailure::permanent("no encryption key (PANELWRIGHT_KEY or --key-file): captured credentials could not be stored")
     })?;
-    let prepared = prepare(job, s).await?;
-    prepared.inputs.secrets.register(&s.redactor);
+    let prepared = prepare(job, settings, ctx).await?;
+    let browsers = ctx.browsers()?;
+    prepared.inputs.secrets.register(&ctx.redactor);
     let config = EngineConfig {
-        artifacts_dir: s.config.artifacts_dir.join(format!("job-{}", job.id)),
+        artifacts_dir: settings.artifacts_dir.join(format!("job-{}", job.id)),
         ..EngineConfig::default()
     };
-    let mut browser = s.browsers.acquire(&prepared.account).await.map_err(|e| {
-        JobFailure::transient(s.redactor.redact(&format!("no browser session: {e}")))
+    let mut browser = browsers.acquire(&prepared.account).await.map_err(|e| {
+        JobFailure::transient(ctx.redactor.redact(&format!("no browser session: {e}")))
     })?;
     let mut recorder = StoreRecorder {
-        store: &s.store,
+        store: &ctx.store,
         key: &key,
         job_id: job.id,
         company: &prepared.company,
@@ -420,14 +508,14 @@ pub async fn run(
             &prepared.inputs,
             &config,
             &mut recorder,
-            &s.redactor,
+            &ctx.redactor,
         )
         .await;
         if report.failure.is_some() {
             return Ok((report, None));
         }
         let missing = missing_outputs(
-            &s.store,
+            &ctx.store,
             &prepared.company,
             &prepared.account,
             &report.required,
@@ -440,7 +528,7 @@ pub async fn run(
             return Ok((report, Some((missing, None))));
         }
         let names: Vec<&str> = missing.iter().map(|m| m.name.as_str()).collect();
-        let _ = s
+        let _ = ctx
             .store
             .add_event(
                 job.id,
@@ -457,7 +545,7 @@ pub async fn run(
             &prepared.inputs,
             &config,
             &mut recorder,
-            &s.redactor,
+            &ctx.redactor,
             crate::engine::Owed {
                 prior: &report.outputs,
                 missing: &missing,
@@ -465,7 +553,7 @@ pub async fn run(
         )
         .await;
         let still = missing_outputs(
-            &s.store,
+            &ctx.store,
             &prepared.company,
             &prepared.account,
             &report.required,
@@ -475,11 +563,11 @@ pub async fn run(
     };
     let outcome = tokio::select! {
         outcome = run => Some(outcome),
-        _ = cancelled(cancel) => None,
+        _ = cancelled(ctx.cancel.clone()) => None,
     };
     let stored = std::mem::take(&mut recorder.stored);
     let Some(outcome) = outcome else {
-        s.browsers.discard(browser).await;
+        browsers.discard(browser).await;
         return Err(JobFailure::transient(
             "stopped: lease lost, cancelled or shutting down",
         ));
@@ -487,7 +575,7 @@ pub async fn run(
     let (report, required) = match outcome {
         Ok(o) => o,
         Err(e) => {
-            s.browsers.discard(browser).await;
+            browsers.discard(browser).await;
             return Err(e);
         }
     };
@@ -495,7 +583,7 @@ pub async fn run(
     let healthy = report.failure.is_none() && recovery.is_none_or(|r| r.failure.is_none());
     // Only a session that just completed a run is known to be in a good
     // state; after any failure it may be hung, inside a frame or mid-form.
-    s.browsers
+    browsers
         .give_back(&prepared.account, browser, healthy)
         .await;
     let artifacts = report
@@ -508,10 +596,10 @@ pub async fn run(
             .and_then(|e| e.to_str())
             .unwrap_or("file")
             .to_string();
-        let _ = s.store.add_artifact(job.id, &kind, a).await;
+        let _ = ctx.store.add_artifact(job.id, &kind, a).await;
     }
     if let Some(f) = &report.failure {
-        let _ = s
+        let _ = ctx
             .store
             .add_event(
                 job.id,
@@ -525,7 +613,7 @@ pub async fn run(
         });
     }
     if let Some((missing, recovery)) = &required {
-        check_required(job, s, &prepared, missing, recovery.as_ref()).await?;
+        check_required(job, ctx, &prepared, missing, recovery.as_ref()).await?;
     }
     // The last step boundary: everything is stored, the job not yet
     // marked succeeded.
@@ -549,7 +637,7 @@ pub async fn run(
 /// anything else ends the job `needs-attention` (`secret-lost`).
 async fn check_required(
     job: &Job,
-    s: &Services,
+    ctx: &JobContext,
     prepared: &Prepared,
     missing: &[RequiredOutput],
     recovery: Option<&RunReport>,
@@ -592,7 +680,7 @@ async fn check_required(
         }
     };
     let message = lost_message(missing, &prepared.company, account, vendor, &why);
-    let _ = s.store.add_event(job.id, "secret_lost", &message).await;
+    let _ = ctx.store.add_event(job.id, "secret_lost", &message).await;
     Err(JobFailure {
         class: FailureClass::SecretLost,
         message,
@@ -602,6 +690,16 @@ async fn check_required(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn storage_allocation_is_a_capped_share_of_free_space() {
+        let p = StoragePolicy::default();
+        let gib = 1024 * 1024 * 1024;
+        assert_eq!(p.allocation_gb(300 * gib), 150);
+        assert_eq!(p.allocation_gb(5000 * gib), 1024);
+        assert_eq!(p.allocation_gb(4 * gib), 10);
+        assert_eq!(p.allocation_gb(-1), 10);
+    }
 
     #[test]
     fn money_keeps_its_sign() {

@@ -21,6 +21,7 @@ mod schema;
 pub use schema::OLDEST_SQLITE;
 
 use crate::failure::FailureClass;
+use crate::retry::RetryPolicy;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -57,10 +58,10 @@ pub enum StoreError {
 pub enum StoreFault {
     /// Another connection held the lock past the busy timeout.
     Busy,
-    /// The file cannot be read or written right now (I/O error, disk full,
-    /// cannot open, read-only).
+    /// The file cannot be read or written right now (I/O error, disk full).
     Unavailable,
-    /// SQLite refused the statement (a constraint, a type, a corrupt file).
+    /// SQLite refused the statement or the file (a constraint, a type, a
+    /// corrupt file, a file it cannot open or may not write).
     Rejected,
     /// The schema cannot be brought to this build's version.
     Migration,
@@ -77,8 +78,6 @@ impl StoreError {
                 Some(
                     C::SystemIoFailure
                     | C::DiskFull
-                    | C::CannotOpen
-                    | C::ReadOnly
                     | C::FileLockingProtocolFailed
                     | C::OutOfMemory,
                 ) => StoreFault::Unavailable,
@@ -89,16 +88,6 @@ impl StoreError {
             Self::Invalid(_) => StoreFault::Invalid,
         }
     }
-}
-
-/// What a job does. Stored as text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum JobKind {
-    /// Create the vendor customer, enrol machines, capture credentials.
-    Provision,
-    /// A no-browser job for queue tests and benchmarks: params
-    /// `{"sleep_ms": n, "fail": "transient"|"permanent"|"playbook-broken"}`.
-    Noop,
 }
 
 /// Stored as text (`queued`, `running`, …).
@@ -117,7 +106,9 @@ pub enum JobStatus {
 
 #[derive(Debug, Clone, Default)]
 pub struct NewJob {
-    pub kind: Option<JobKind>,
+    /// A kind the job registry knows (`provision`, `noop`, …): see
+    /// `jobs::Registry::submit`, which checks it.
+    pub kind: String,
     pub vendor_account: Option<String>,
     pub company: Option<String>,
     pub playbook: Option<String>,
@@ -131,7 +122,8 @@ pub struct NewJob {
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Job {
     pub id: i64,
-    pub kind: JobKind,
+    /// Text: job kinds are an open set (see `jobs::Registry`).
+    pub kind: String,
     pub status: JobStatus,
     pub vendor_account: Option<String>,
     pub company: Option<String>,
@@ -164,7 +156,7 @@ pub struct Lease {
 #[derive(Debug, Clone, Default)]
 pub struct JobFilter {
     pub status: Option<JobStatus>,
-    pub kind: Option<JobKind>,
+    pub kind: Option<String>,
     pub company: Option<String>,
     pub vendor_account: Option<String>,
     pub limit: Option<usize>,
@@ -316,8 +308,24 @@ pub struct NewCredential<'a> {
 /// Default for [`NewJob::max_attempts`] (also the `jobs.max_attempts` column default).
 pub const DEFAULT_MAX_ATTEMPTS: u32 = 3;
 /// How long a statement waits for another connection's write lock before
-/// failing with "database is locked".
+/// failing with "database is locked" (default of [`StoreOptions`]).
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How a [`Store`] handle behaves.
+#[derive(Debug, Clone, Copy)]
+pub struct StoreOptions {
+    /// How long a statement waits for another connection's lock.
+    /// Default [`BUSY_TIMEOUT`].
+    pub busy_timeout: Duration,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self {
+            busy_timeout: BUSY_TIMEOUT,
+        }
+    }
+}
 /// The schema version this build migrates to (`PRAGMA user_version`).
 pub const SCHEMA_VERSION: usize = 2;
 /// Default for [`JobFilter::limit`].
@@ -350,7 +358,6 @@ macro_rules! sql_text {
     )+};
 }
 
-text_enum!(JobKind, "job kind", { Provision => "provision", Noop => "noop" });
 text_enum!(JobStatus, "job status", {
     Queued => "queued",
     Running => "running",
@@ -365,7 +372,7 @@ text_enum!(MappingStatus, "mapping status", {
     Unmapped => "unmapped",
     Excluded => "excluded",
 });
-sql_text!(JobKind, JobStatus, MappingStatus, FailureClass);
+sql_text!(JobStatus, MappingStatus, FailureClass);
 
 impl JobStatus {
     /// Succeeded, failed, dead or cancelled: nothing will run it again.
@@ -438,15 +445,35 @@ impl std::fmt::Debug for Store {
 }
 
 impl Store {
-    /// Opens (creating if needed) the store file and applies migrations.
+    /// Opens (creating if needed) the store file and applies migrations,
+    /// with the default [`StoreOptions`].
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        Self::open_with(path, StoreOptions::default()).await
+    }
+
+    /// Opens with `options`. When several processes open a new file at
+    /// once, the switch to WAL and the first migration can meet a lock
+    /// SQLite reports as busy at once, without waiting for the busy
+    /// timeout: the open is retried (through `retry`, like every retry)
+    /// while the error is transient, for up to the busy timeout.
+    pub async fn open_with(path: &Path, options: StoreOptions) -> Result<Self, StoreError> {
         let path = path.to_path_buf();
-        let conn = tokio::task::spawn_blocking({
-            let path = path.clone();
-            move || schema::open(&path)
-        })
-        .await
-        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))?;
+        let policy = RetryPolicy {
+            initial: Duration::from_millis(20),
+            max_interval: Duration::from_millis(200),
+            max_elapsed: options.busy_timeout,
+            ..RetryPolicy::default()
+        };
+        let conn = policy
+            .run_classified(|| {
+                let path = path.clone();
+                async move {
+                    tokio::task::spawn_blocking(move || schema::open(&path, options.busy_timeout))
+                        .await
+                        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
+                }
+            })
+            .await?;
         Ok(Self {
             inner: Arc::new(Inner {
                 path,
@@ -486,7 +513,7 @@ impl Store {
     }
     /// Atomically claims the best due job (`status = queued`, `run_at <= now`,
     /// highest priority then oldest), or one whose lease expired, skipping
-    /// jobs of `busy_accounts`; only `kinds` when given.
+    /// jobs of `busy_accounts`; only jobs of `kinds`.
     ///
     /// A job whose lease expired after its last allowed attempt is marked
     /// `dead` instead of being claimed again (a job that kills its worker
@@ -495,12 +522,14 @@ impl Store {
         &self,
         owner: &str,
         lease: Duration,
-        kinds: Option<Vec<JobKind>>,
+        kinds: Vec<String>,
         busy_accounts: Vec<String>,
     ) -> Result<Option<(Job, Lease)>, StoreError> {
         let owner = owner.to_string();
-        self.run(move |conn| queue::claim(conn, &owner, lease, kinds, &busy_accounts, now_millis()))
-            .await
+        self.run(move |conn| {
+            queue::claim(conn, &owner, lease, &kinds, &busy_accounts, now_millis())
+        })
+        .await
     }
     /// Extends the lease; false when it is no longer ours (expired and taken
     /// by another worker, cancelled, finished).

@@ -8,7 +8,7 @@
 
 use super::{
     DEFAULT_JOB_LIST_LIMIT, DEFAULT_MAX_ATTEMPTS, DbResult, FailOutcome, Job, JobEvent, JobFilter,
-    JobKind, JobStatus, Lease, Millis, NewJob, StoreError,
+    JobStatus, Lease, Millis, NewJob, StoreError,
 };
 use crate::failure::FailureClass;
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
@@ -20,10 +20,9 @@ pub(super) fn ms(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
-/// The kinds this build can run, as a JSON array for `json_each`.
-fn known_kinds_json(kinds: &[JobKind]) -> String {
-    serde_json::to_string(&kinds.iter().map(|k| k.as_str()).collect::<Vec<_>>())
-        .expect("strings serialise")
+/// Job kinds as a JSON array for `json_each`.
+fn kinds_json(kinds: &[String]) -> String {
+    serde_json::to_string(kinds).expect("strings serialise")
 }
 
 /// Maps a `jobs` row (`SELECT *` / `RETURNING *`).
@@ -80,9 +79,12 @@ fn job_exists(conn: &Connection, job_id: i64) -> rusqlite::Result<bool> {
 }
 
 pub(super) fn submit(conn: &mut Connection, job: NewJob, now: Millis) -> DbResult<(Job, bool)> {
-    let kind = job.kind.ok_or_else(|| {
-        StoreError::Invalid("cannot submit a job without a kind (provision, noop, …)".into())
-    })?;
+    // Which kinds exist is the job registry's business (checked before a
+    // job gets here); the store only refuses an empty one.
+    let kind = job.kind.trim().to_string();
+    if kind.is_empty() {
+        return Err(StoreError::Invalid("cannot submit a job without a kind".into()).into());
+    }
     let max_attempts = job.max_attempts.unwrap_or(DEFAULT_MAX_ATTEMPTS);
     if max_attempts == 0 {
         return Err(StoreError::Invalid("max_attempts must be at least 1".into()).into());
@@ -144,13 +146,13 @@ pub(super) fn claim(
     conn: &mut Connection,
     owner: &str,
     lease: Duration,
-    kinds: Option<Vec<JobKind>>,
+    kinds: &[String],
     busy_accounts: &[String],
     now: Millis,
 ) -> DbResult<Option<(Job, Lease)>> {
-    // Unknown kinds (from a newer version or a direct insert) are never
-    // claimed: this worker could not run them.
-    let kinds = known_kinds_json(kinds.as_deref().unwrap_or(JobKind::ALL));
+    // Only the kinds the worker's registry knows: a kind from a newer
+    // version (or a direct insert) waits for a worker that can run it.
+    let kinds = kinds_json(kinds);
     let busy = serde_json::to_string(busy_accounts).expect("strings serialise");
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
 
@@ -474,9 +476,8 @@ pub(super) fn jobs(conn: &mut Connection, filter: &JobFilter) -> DbResult<Vec<Jo
            AND (?2 IS NULL OR kind = ?2)
            AND (?3 IS NULL OR company = ?3)
            AND (?4 IS NULL OR vendor_account = ?4)
-           AND kind IN (SELECT value FROM json_each(?5))
          ORDER BY created_at DESC, id DESC
-         LIMIT ?6",
+         LIMIT ?5",
     )?;
     let rows = stmt
         .query_map(
@@ -485,7 +486,6 @@ pub(super) fn jobs(conn: &mut Connection, filter: &JobFilter) -> DbResult<Vec<Jo
                 filter.kind,
                 filter.company,
                 filter.vendor_account,
-                known_kinds_json(JobKind::ALL),
                 limit
             ],
             job_from_row,
@@ -578,9 +578,6 @@ mod tests {
     fn enums_as_text() {
         for status in JobStatus::ALL {
             assert_eq!(status.to_string().parse::<JobStatus>().unwrap(), *status);
-        }
-        for kind in JobKind::ALL {
-            assert_eq!(kind.to_string().parse::<JobKind>().unwrap(), *kind);
         }
         assert_eq!(JobStatus::Cancelled.to_string(), "cancelled");
         let err = "paused".parse::<JobStatus>().unwrap_err().to_string();

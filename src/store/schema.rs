@@ -7,10 +7,11 @@
 
 #[cfg(test)]
 use super::SCHEMA_VERSION;
-use super::{BUSY_TIMEOUT, StoreError};
+use super::StoreError;
 use rusqlite::{Connection, TransactionBehavior};
 use rusqlite_migration::{M, Migrations};
 use std::path::Path;
+use std::time::Duration;
 
 /// `now` in Unix milliseconds, as an SQL expression (for column defaults, so
 /// an RMM inserting a job directly need not compute times). Version 1 used
@@ -278,26 +279,8 @@ fn migrations() -> Migrations<'static> {
 }
 
 /// Opens the file (creating it and its directory), sets the pragmas and
-/// applies pending migrations.
-/// Opens with retries: when several processes open a new file at once, the
-/// switch to WAL and the first migration can meet a lock that SQLite reports
-/// as busy at once, without waiting for the busy timeout.
-pub(super) fn open(path: &Path) -> Result<Connection, StoreError> {
-    let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
-    loop {
-        match open_once(path) {
-            Err(StoreError::Sqlite { source, .. })
-                if source.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy)
-                    && std::time::Instant::now() < deadline =>
-            {
-                std::thread::sleep(std::time::Duration::from_millis(20));
-            }
-            other => return other,
-        }
-    }
-}
-
-fn open_once(path: &Path) -> Result<Connection, StoreError> {
+/// applies pending migrations. Once: `Store::open_with` retries.
+pub(super) fn open(path: &Path, busy_timeout: Duration) -> Result<Connection, StoreError> {
     let sqlite = |source| StoreError::Sqlite {
         path: path.to_path_buf(),
         source,
@@ -312,7 +295,7 @@ fn open_once(path: &Path) -> Result<Connection, StoreError> {
     }
     let mut conn = Connection::open(path).map_err(sqlite)?;
     // The busy timeout first: switching to WAL itself needs a lock.
-    conn.busy_timeout(BUSY_TIMEOUT).map_err(sqlite)?;
+    conn.busy_timeout(busy_timeout).map_err(sqlite)?;
     let mode: String = conn
         .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
         .map_err(sqlite)?;
@@ -356,9 +339,21 @@ fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
         });
     }
     let migrations = migrations();
-    let failed = |e: rusqlite_migration::Error| StoreError::Migration {
-        path: path.to_path_buf(),
-        message: e.to_string(),
+    // A migration that met a lock is a busy store (transient, retried by
+    // the open), not a failed migration.
+    let failed = |e: rusqlite_migration::Error| match e {
+        rusqlite_migration::Error::RusqliteError { err, .. }
+            if err.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy) =>
+        {
+            StoreError::Sqlite {
+                path: path.to_path_buf(),
+                source: err,
+            }
+        }
+        e => StoreError::Migration {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        },
     };
     match migrations.to_latest(conn) {
         Ok(()) => Ok(()),
@@ -381,7 +376,11 @@ mod tests {
     fn migrations_are_valid_and_counted() {
         migrations().validate().unwrap();
         let dir = tempfile::tempdir().unwrap();
-        let conn = open(&dir.path().join("a/b/store.sqlite")).unwrap();
+        let conn = open(
+            &dir.path().join("a/b/store.sqlite"),
+            super::super::BUSY_TIMEOUT,
+        )
+        .unwrap();
         let version: i64 = conn
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .unwrap();
@@ -407,7 +406,7 @@ mod tests {
         )
         .unwrap();
         drop(conn);
-        let conn = open(&path).unwrap();
+        let conn = open(&path, super::super::BUSY_TIMEOUT).unwrap();
         let rows: Vec<(i64, Option<i64>, Option<i64>)> = conn
             .prepare("SELECT id, superseded_by, superseded_at FROM credentials ORDER BY id")
             .unwrap()

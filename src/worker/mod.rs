@@ -1,65 +1,38 @@
 //! The worker daemon: claims jobs from the store's queue and runs them, a
 //! bounded number at a time, at most `max_sessions` per vendor account.
 //!
-//! - [`sessions`]: browser sessions, reused per vendor account between jobs.
+//! The worker knows no job kind by name: it is given a
+//! [`Registry`](crate::jobs::Registry), claims only the kinds registered
+//! there and hands each job to its kind's handler. Browser sessions (a pool
+//! reused per vendor account) are offered only to kinds that need one.
 //!
 //! Each running job has a heartbeat task extending its lease; when the lease
-//! is lost (expired and taken over, or the job was cancelled) the job stops.
-//! On shutdown the worker stops claiming, lets running jobs finish for up to
-//! `drain_timeout`, then stops them and gives their leases back.
+//! is lost (expired and taken over, or the job was cancelled), or the store
+//! cannot be written for most of a lease, the job stops. A job that panics
+//! is recorded as a transient failure (retried while attempts remain) and
+//! frees its vendor account's slot. On shutdown the worker stops claiming,
+//! lets running jobs finish for up to `drain_timeout`, then stops them and
+//! gives their leases back.
 
-pub mod sessions;
-
-pub use sessions::BrowserPool;
-
-use crate::jobs::{self, JobFailure, Services};
+use crate::browser::BrowserPool;
+use crate::jobs::{JobContext, JobFailure, Needs, Registry};
 use crate::retry::RetryPolicy;
 use crate::secrets::Redactor;
 use crate::secrets::crypto::StoreKey;
-use crate::store::{FailOutcome, Job, JobKind, Lease, Store};
+use crate::store::{FailOutcome, Job, Lease, Store};
 use std::collections::HashMap;
 use std::future::Future;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::task::JoinSet;
 use tracing::Instrument;
-
-/// How much of a machine's free storage a backup quota takes.
-#[derive(Debug, Clone)]
-pub struct StoragePolicy {
-    /// Share of the free space (0.0–1.0). Default 0.5.
-    pub share_of_free: f64,
-    /// Upper bound in GiB. Default 1024.
-    pub cap_gb: i64,
-    /// Lower bound in GiB. Default 10.
-    pub min_gb: i64,
-}
-
-impl Default for StoragePolicy {
-    fn default() -> Self {
-        Self {
-            share_of_free: 0.5,
-            cap_gb: 1024,
-            min_gb: 10,
-        }
-    }
-}
-
-impl StoragePolicy {
-    /// The quota in whole GiB for a machine with `free_bytes` free.
-    pub fn allocation_gb(&self, free_bytes: i64) -> i64 {
-        let gib = free_bytes.max(0) as f64 / (1024.0 * 1024.0 * 1024.0);
-        ((gib * self.share_of_free).floor() as i64).clamp(self.min_gb, self.cap_gb.max(self.min_gb))
-    }
-}
 
 /// Every timing and limit of the worker, with its default.
 #[derive(Debug, Clone)]
 pub struct WorkerConfig {
     /// Names this worker in leases and events. Default `hostname-pid`.
     pub id: String,
-    /// Jobs run at once (browser sessions). Default 2: what a 2-core machine carries.
+    /// Jobs run at once. Default 2: the browser sessions a 2-core machine carries.
     pub concurrency: usize,
     /// Lease of a claimed job. Default 60 s.
     pub lease: Duration,
@@ -75,17 +48,8 @@ pub struct WorkerConfig {
     pub reuse_sessions: bool,
     /// A kept session older than this is not reused. Default 10 min.
     pub session_idle_max: Duration,
-    /// Only these job kinds (default all).
-    pub kinds: Option<Vec<JobKind>>,
     /// Stop when no job is due (tests, batch runs). Default off.
     pub exit_when_idle: bool,
-    pub artifacts_dir: PathBuf,
-    /// Default playbooks: `<dir>/<vendor>/provision.toml`.
-    pub playbooks_dir: PathBuf,
-    /// `file:` secret references resolve inside this folder only.
-    /// Default [`crate::secrets::DEFAULT_SECRETS_DIR`].
-    pub secrets_dir: PathBuf,
-    pub storage: StoragePolicy,
 }
 
 impl Default for WorkerConfig {
@@ -107,12 +71,7 @@ impl Default for WorkerConfig {
             },
             reuse_sessions: true,
             session_idle_max: Duration::from_secs(600),
-            kinds: None,
             exit_when_idle: false,
-            artifacts_dir: PathBuf::from("artifacts"),
-            playbooks_dir: PathBuf::from("playbooks"),
-            secrets_dir: PathBuf::from(crate::secrets::DEFAULT_SECRETS_DIR),
-            storage: StoragePolicy::default(),
         }
     }
 }
@@ -137,26 +96,78 @@ enum Finished {
     LeaseLost,
 }
 
-/// Runs until `shutdown` resolves (or, with `exit_when_idle`, until no job is due).
+/// What every attempt of one worker shares.
+struct Shared {
+    store: Arc<Store>,
+    key: Option<Arc<StoreKey>>,
+    browsers: Arc<BrowserPool>,
+    registry: Registry,
+    config: Arc<WorkerConfig>,
+    redactor: Redactor,
+}
+
+/// A job's vendor-account slots: at most `max_sessions` of an account's
+/// jobs run at once.
+#[derive(Default)]
+struct AccountSlots {
+    taken: HashMap<String, usize>,
+    limits: HashMap<String, u32>,
+}
+
+impl AccountSlots {
+    /// Accounts with no free slot (the claim skips their jobs).
+    fn full(&self) -> Vec<String> {
+        self.taken
+            .iter()
+            .filter(|(a, n)| **n as u32 >= self.limits.get(*a).copied().unwrap_or(1))
+            .map(|(a, _)| a.clone())
+            .collect()
+    }
+
+    async fn take(&mut self, store: &Store, account: &str) {
+        if !self.limits.contains_key(account) {
+            let max = store
+                .vendor_account(account)
+                .await
+                .map(|v| v.max_sessions.max(1))
+                .unwrap_or(1);
+            self.limits.insert(account.to_string(), max);
+        }
+        *self.taken.entry(account.to_string()).or_default() += 1;
+    }
+
+    fn give_back(&mut self, account: &str) {
+        if let Some(n) = self.taken.get_mut(account) {
+            *n = n.saturating_sub(1);
+        }
+    }
+}
+
+/// Runs until `shutdown` resolves (or, with `exit_when_idle`, until no job
+/// is due), claiming only the kinds in `registry`.
 pub async fn run_worker(
     store: Arc<Store>,
     key: Option<Arc<StoreKey>>,
+    registry: Registry,
     config: WorkerConfig,
     endpoint: crate::browser::DriverEndpoint,
     redactor: Redactor,
     shutdown: impl Future<Output = ()>,
 ) -> Result<WorkerStats, crate::store::StoreError> {
     let config = Arc::new(config);
+    // Starts nothing until a kind that needs a browser asks for a session.
     let browsers = Arc::new(BrowserPool::new(
         endpoint,
         config.reuse_sessions,
         config.session_idle_max,
         config.concurrency,
     ));
-    let services = Arc::new(Services {
+    let kinds: Vec<String> = registry.kinds().iter().map(|k| k.to_string()).collect();
+    let shared = Arc::new(Shared {
         store: store.clone(),
         key,
         browsers: browsers.clone(),
+        registry,
         config: config.clone(),
         redactor,
     });
@@ -164,27 +175,21 @@ pub async fn run_worker(
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut running: JoinSet<Finished> = JoinSet::new();
     let mut task_accounts: HashMap<tokio::task::Id, Option<String>> = HashMap::new();
-    let mut per_account: HashMap<String, usize> = HashMap::new();
-    let mut limits: HashMap<String, u32> = HashMap::new();
+    let mut slots = AccountSlots::default();
     let mut stats = WorkerStats::default();
     tokio::pin!(shutdown);
-    tracing::info!(worker = %config.id, concurrency = config.concurrency, "worker started");
+    tracing::info!(worker = %config.id, concurrency = config.concurrency, ?kinds, "worker started");
 
     let mut draining = false;
     loop {
         // Claim while there is room.
         let mut claimed_any = false;
         while !draining && running.len() < config.concurrency {
-            let busy: Vec<String> = per_account
-                .iter()
-                .filter(|(a, n)| **n as u32 >= limits.get(*a).copied().unwrap_or(1))
-                .map(|(a, _)| a.clone())
-                .collect();
             // A store that cannot be written right now (locked past the busy
             // timeout, disk full) is waited out: not a reason to abandon the
             // jobs that are running.
             let claimed = match store
-                .claim(&config.id, config.lease, config.kinds.clone(), busy)
+                .claim(&config.id, config.lease, kinds.clone(), slots.full())
                 .await
             {
                 Ok(c) => c,
@@ -198,22 +203,13 @@ pub async fn run_worker(
             };
             claimed_any = true;
             if let Some(a) = &job.vendor_account {
-                if !limits.contains_key(a) {
-                    let max = store
-                        .vendor_account(a)
-                        .await
-                        .map(|v| v.max_sessions.max(1))
-                        .unwrap_or(1);
-                    limits.insert(a.clone(), max);
-                }
-                *per_account.entry(a.clone()).or_default() += 1;
+                slots.take(&store, a).await;
             }
-            let services = services.clone();
-            let stop = stop_rx.clone();
             let span =
-                tracing::info_span!("job", id = job.id, kind = ?job.kind, attempt = job.attempts);
+                tracing::info_span!("job", id = job.id, kind = %job.kind, attempt = job.attempts);
             let account = job.vendor_account.clone();
-            let task = running.spawn(attempt(job, lease, services, stop).instrument(span));
+            let task = running
+                .spawn(attempt(job, lease, shared.clone(), stop_rx.clone()).instrument(span));
             task_accounts.insert(task.id(), account);
         }
         if !draining && running.is_empty() && !claimed_any && config.exit_when_idle {
@@ -226,7 +222,8 @@ pub async fn run_worker(
         };
         tokio::select! {
             Some(done) = running.join_next_with_id(), if !running.is_empty() => {
-                // A panicked attempt frees its account's slot too.
+                // `attempt` catches a job's panic itself; this is the last
+                // line, for a panic in the worker's own code.
                 let (id, finished) = match done {
                     Ok((id, f)) => (id, Some(f)),
                     Err(e) => {
@@ -234,17 +231,15 @@ pub async fn run_worker(
                         (e.id(), None)
                     }
                 };
-                if let Some(Some(a)) = task_accounts.remove(&id) && let Some(n) = per_account.get_mut(&a) {
-                    *n = n.saturating_sub(1);
+                if let Some(Some(a)) = task_accounts.remove(&id) {
+                    slots.give_back(&a);
                 }
-                if let Some(finished) = finished {
-                    match finished {
-                        Finished::Succeeded => stats.succeeded += 1,
-                        Finished::Failed => stats.failed += 1,
-                        Finished::Retried => stats.retried += 1,
-                        Finished::Released => stats.released += 1,
-                        Finished::LeaseLost => stats.lease_lost += 1,
-                    }
+                match finished {
+                    Some(Finished::Succeeded) => stats.succeeded += 1,
+                    Some(Finished::Failed) => stats.failed += 1,
+                    Some(Finished::Retried) => stats.retried += 1,
+                    Some(Finished::Released) => stats.released += 1,
+                    Some(Finished::LeaseLost) | None => stats.lease_lost += 1,
                 }
             }
             _ = tokio::time::sleep(wait), if !draining => {}
@@ -271,9 +266,10 @@ pub async fn run_worker(
     Ok(stats)
 }
 
-/// The final, fenced write of an attempt, retried while the store is busy
-/// (for up to half the lease, which still protects the job): dropping it
-/// would re-run a job that is done.
+/// The final, fenced write of an attempt, retried while the store error is
+/// one the `classify` module calls transient (busy, cannot write right
+/// now), for up to half the lease, which still protects the job: dropping
+/// it would re-run a job that is done.
 async fn retry_write<T, F, Fut>(
     config: &WorkerConfig,
     write: F,
@@ -282,22 +278,13 @@ where
     F: Fn() -> Fut,
     Fut: Future<Output = Result<T, crate::store::StoreError>>,
 {
-    use crate::retry::Attempt;
-    use crate::store::StoreError;
     let policy = RetryPolicy {
         initial: Duration::from_millis(100),
         max_interval: Duration::from_secs(2),
         max_elapsed: config.lease / 2,
         ..RetryPolicy::default()
     };
-    policy
-        .run(|| async {
-            write().await.map_err(|e| match e {
-                StoreError::Sqlite { .. } => Attempt::Retry(e),
-                other => Attempt::GiveUp(other),
-            })
-        })
-        .await
+    policy.run_classified(write).await
 }
 
 /// Aborts its tasks when dropped.
@@ -311,49 +298,103 @@ impl Drop for AbortOnDrop {
     }
 }
 
+/// Keeps `lease` alive every `period`; when the lease is no longer ours, or
+/// the store has not taken a heartbeat for three quarters of a lease (a
+/// heartbeat call that hangs on a locked store counts as failing), marks
+/// `lost` and cancels the job: it must stop before the lease can expire and
+/// another worker drive the same customer.
+fn heartbeat(
+    store: Arc<Store>,
+    lease: Lease,
+    period: Duration,
+    extend: Duration,
+    lost: Arc<std::sync::atomic::AtomicBool>,
+    cancel_tx: tokio::sync::watch::Sender<bool>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut stop_by = tokio::time::Instant::now() + extend * 3 / 4;
+        loop {
+            let beat = async {
+                tokio::time::sleep(period).await;
+                store.heartbeat(&lease, extend).await
+            };
+            let give_up = tokio::select! {
+                result = beat => match result {
+                    Ok(true) => {
+                        stop_by = tokio::time::Instant::now() + extend * 3 / 4;
+                        false
+                    }
+                    Ok(false) => true,
+                    Err(e) => {
+                        tracing::warn!("heartbeat failed: {e}");
+                        tokio::time::Instant::now() + period >= stop_by
+                    }
+                },
+                _ = tokio::time::sleep_until(stop_by) => {
+                    tracing::warn!("no heartbeat reached the store for most of a lease: stopping the job");
+                    true
+                }
+            };
+            if give_up {
+                lost.store(true, std::sync::atomic::Ordering::SeqCst);
+                let _ = cancel_tx.send(true);
+                break;
+            }
+        }
+    })
+}
+
+/// Runs the job's handler in a task of its own, so that a panic in a job
+/// is a failed attempt (transient: retried while attempts remain), not a
+/// lost one.
+async fn run_handler(
+    job: &Job,
+    shared: &Shared,
+    ctx: JobContext,
+) -> Result<serde_json::Value, JobFailure> {
+    let Some(handler) = shared.registry.get(&job.kind).cloned() else {
+        // Claimed only from the registry's kinds: cannot happen.
+        return Err(JobFailure::permanent(format!(
+            "no handler for job kind `{}`",
+            job.kind
+        )));
+    };
+    let job = job.clone();
+    match tokio::spawn(async move { handler.run(&job, &ctx).await }).await {
+        Ok(result) => result,
+        Err(e) => {
+            let why = match e.try_into_panic() {
+                Ok(payload) => payload
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| payload.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "(no message)".into()),
+                Err(e) => e.to_string(),
+            };
+            tracing::error!("the job panicked: {}", shared.redactor.redact(&why));
+            Err(JobFailure::transient(format!("the job panicked: {why}")))
+        }
+    }
+}
+
 /// One attempt of a claimed job, with its heartbeat, ending in exactly one
 /// fenced write (complete, fail or release).
 async fn attempt(
     job: Job,
     lease: Lease,
-    s: Arc<Services>,
+    shared: Arc<Shared>,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) -> Finished {
     let (cancel_tx, cancel_rx) = tokio::sync::watch::channel(false);
     let lost = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let heartbeat = {
-        let (store, lease, lost, cancel_tx) = (
-            s.store.clone(),
-            lease.clone(),
-            lost.clone(),
-            cancel_tx.clone(),
-        );
-        let (period, extend) = (s.config.heartbeat, s.config.lease);
-        tokio::spawn(async move {
-            let mut last_ok = std::time::Instant::now();
-            loop {
-                tokio::time::sleep(period).await;
-                let give_up = match store.heartbeat(&lease, extend).await {
-                    Ok(true) => {
-                        last_ok = std::time::Instant::now();
-                        false
-                    }
-                    Ok(false) => true,
-                    // The store cannot be written: stop before the lease can
-                    // expire and another worker drive the same customer.
-                    Err(e) => {
-                        tracing::warn!("heartbeat failed: {e}");
-                        last_ok.elapsed() + period >= extend * 3 / 4
-                    }
-                };
-                if give_up {
-                    lost.store(true, std::sync::atomic::Ordering::SeqCst);
-                    let _ = cancel_tx.send(true);
-                    break;
-                }
-            }
-        })
-    };
+    let beat = heartbeat(
+        shared.store.clone(),
+        lease.clone(),
+        shared.config.heartbeat,
+        shared.config.lease,
+        lost.clone(),
+        cancel_tx.clone(),
+    );
     // A hard stop (drain timeout) cancels the job too.
     let stopper = {
         let cancel_tx = cancel_tx.clone();
@@ -363,20 +404,35 @@ async fn attempt(
             }
         })
     };
-    // Aborted however this function ends, a panic in the job included: a
-    // heartbeat left running would keep a dead job's lease alive forever.
-    let _guard = AbortOnDrop(vec![heartbeat, stopper]);
+    // Aborted however this function ends: a heartbeat left running would
+    // keep a dead job's lease alive forever.
+    let guard = AbortOnDrop(vec![beat, stopper]);
+    let needs_browser = shared
+        .registry
+        .get(&job.kind)
+        .is_some_and(|h| h.needs() == Needs::Browser);
+    let ctx = JobContext {
+        store: shared.store.clone(),
+        key: shared.key.clone(),
+        browsers: needs_browser.then(|| shared.browsers.clone()),
+        redactor: shared.redactor.clone(),
+        lease: lease.clone(),
+        cancel: cancel_rx,
+    };
     tracing::info!(job = job.id, "started");
-    let result = jobs::run(&job, &lease, &s, cancel_rx).await;
-    drop(_guard);
+    let result = run_handler(&job, &shared, ctx).await;
+    drop(guard);
     if lost.load(std::sync::atomic::Ordering::SeqCst) {
-        tracing::warn!("lease lost (expired or cancelled): result not recorded");
+        tracing::warn!(
+            "lease lost (expired, cancelled, or the store could not be written): result not recorded"
+        );
         return Finished::LeaseLost;
     }
     let stopping = *cancel_tx.borrow();
+    let (store, config) = (&shared.store, &shared.config);
     match result {
         Ok(summary) => {
-            match retry_write(&s.config, || s.store.complete(&lease, summary.clone())).await {
+            match retry_write(config, || store.complete(&lease, summary.clone())).await {
                 Ok(true) => {
                     tracing::info!("succeeded");
                     Finished::Succeeded
@@ -388,14 +444,14 @@ async fn attempt(
                 }
             }
         }
-        Err(_) if stopping => match retry_write(&s.config, || s.store.release(&lease)).await {
+        Err(_) if stopping => match retry_write(config, || store.release(&lease)).await {
             Ok(true) => Finished::Released,
             _ => Finished::LeaseLost,
         },
         Err(JobFailure { class, message }) => {
-            let message = s.redactor.redact(&message);
-            let delay = s.config.retry.jittered_delay(job.attempts);
-            match retry_write(&s.config, || s.store.fail(&lease, class, &message, delay)).await {
+            let message = shared.redactor.redact(&message);
+            let delay = config.retry.jittered_delay(job.attempts);
+            match retry_write(config, || store.fail(&lease, class, &message, delay)).await {
                 Ok(FailOutcome::Retrying { .. }) => {
                     tracing::warn!(%class, "attempt failed, retry scheduled: {message}");
                     Finished::Retried
@@ -411,20 +467,5 @@ async fn attempt(
                 }
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn storage_allocation_is_a_capped_share_of_free_space() {
-        let p = StoragePolicy::default();
-        let gib = 1024 * 1024 * 1024;
-        assert_eq!(p.allocation_gb(300 * gib), 150);
-        assert_eq!(p.allocation_gb(5000 * gib), 1024);
-        assert_eq!(p.allocation_gb(4 * gib), 10);
-        assert_eq!(p.allocation_gb(-1), 10);
     }
 }

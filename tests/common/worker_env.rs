@@ -3,7 +3,7 @@
 
 use panelwright::demo_vendor::{DemoVendor, DemoVendorConfig};
 use panelwright::secrets::crypto::StoreKey;
-use panelwright::store::{JobKind, JobStatus, NewJob, Store};
+use panelwright::store::{JobStatus, NewJob, Store};
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -155,7 +155,7 @@ secrets = {{ "login.username" = "env:PW_TEST_UNSET_USER" }}
     pub async fn provision_job(&self, store: &Store, key: Option<&str>) -> i64 {
         let (job, _) = store
             .submit(NewJob {
-                kind: Some(JobKind::Provision),
+                kind: "provision".into(),
                 vendor_account: Some(ACCOUNT.into()),
                 company: Some(COMPANY.into()),
                 playbook: Some("playbooks/demo-backup/provision.toml".into()),

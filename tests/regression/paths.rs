@@ -9,7 +9,7 @@
 use crate::common::worker_env::*;
 use panelwright::demo_vendor::DemoVendorConfig;
 use panelwright::failure::FailureClass;
-use panelwright::store::{JobKind, JobStatus, NewJob, Store};
+use panelwright::store::{JobStatus, NewJob, Store};
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::Duration;
@@ -90,7 +90,7 @@ async fn assert_nothing_leaked(env: &Env, store: &Store, ids: &[i64], secrets: &
 async fn provision(store: &Store, key: &str, playbook: &str, params: serde_json::Value) -> i64 {
     let (job, _) = store
         .submit(NewJob {
-            kind: Some(JobKind::Provision),
+            kind: "provision".into(),
             vendor_account: Some(ACCOUNT.into()),
             company: Some(COMPANY.into()),
             playbook: Some(playbook.into()),

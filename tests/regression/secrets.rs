@@ -6,7 +6,7 @@ use panelwright::demo_vendor::DemoVendorConfig;
 use panelwright::failure::FailureClass;
 use panelwright::fault::KILL_AT_BOUNDARY_ENV;
 use panelwright::secrets::crypto::StoreKey;
-use panelwright::store::{CredentialChange, JobKind, JobStatus, NewCredential, NewJob, Store};
+use panelwright::store::{CredentialChange, JobStatus, NewCredential, NewJob, Store};
 use secrecy::{ExposeSecret, SecretString};
 use std::path::Path;
 use std::time::Duration;
@@ -23,7 +23,7 @@ const WORKER_ARGS: &[&str] = &[
 async fn submit(store: &Store, playbook: &str) -> i64 {
     let (job, _) = store
         .submit(NewJob {
-            kind: Some(JobKind::Provision),
+            kind: "provision".into(),
             vendor_account: Some(ACCOUNT.into()),
             company: Some(COMPANY.into()),
             playbook: Some(playbook.into()),
@@ -230,7 +230,7 @@ async fn a_recaptured_credential_supersedes_the_current_one_and_keeps_history() 
     let company = store.company("C-1").await.unwrap();
     let (key, key_hex) = StoreKey::generate();
     let job = |n: &str| NewJob {
-        kind: Some(JobKind::Noop),
+        kind: "noop".into(),
         idempotency_key: Some(n.into()),
         ..NewJob::default()
     };

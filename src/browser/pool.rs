@@ -1,4 +1,4 @@
-//! Browser sessions of a worker: chromedriver started on first need, and
+//! The browser sessions of a worker: chromedriver started on first need, and
 //! logged-in sessions kept per vendor account between jobs.
 //!
 //! Why reuse: a vendor login (password, TOTP, redirects) costs seconds per
@@ -6,9 +6,7 @@
 //! browser is then known to work); the playbooks' login flow checks whether
 //! the session is still signed in and signs in again when it expired.
 
-use crate::browser::{
-    BrowserError, DriverEndpoint, DriverSupervisor, SessionOptions, WebDriverBrowser,
-};
+use super::{BrowserError, DriverEndpoint, DriverSupervisor, SessionOptions, WebDriverBrowser};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -110,7 +108,7 @@ impl BrowserPool {
 
     /// Closes a session for good.
     pub async fn discard(&self, mut browser: WebDriverBrowser) {
-        use crate::browser::Browser;
+        use super::Browser;
         if let Err(e) = browser.close().await {
             tracing::debug!("closing a browser session: {e}");
         }
