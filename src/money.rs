@@ -122,6 +122,9 @@ pub enum ParseProblem {
     UnexpectedChar(char),
     #[error("too many digits")]
     TooManyDigits,
+    /// Only for `Money::from_str`, whose text is `12.34 EUR`.
+    #[error("write the amount, one space and the currency code (12.34 EUR)")]
+    MissingCurrency,
 }
 
 // --- currency -----------------------------------------------------------------------
@@ -629,7 +632,7 @@ impl FromStr for Money {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let (amount, code) = s.rsplit_once(' ').ok_or_else(|| MoneyError::Parse {
             text: s.to_string(),
-            problem: ParseProblem::UnexpectedChar(' '),
+            problem: ParseProblem::MissingCurrency,
         })?;
         Money::parse(amount, Currency::from_code(code)?)
     }
@@ -811,7 +814,10 @@ mod tests {
             assert_eq!(dec(text).to_string(), text);
         }
         assert_eq!(dec("-0.00").to_string(), "0.00");
-        assert!("12.34EUR".parse::<Money>().is_err());
+        assert_eq!(
+            "12.34EUR".parse::<Money>().unwrap_err().parse_problem(),
+            Some(ParseProblem::MissingCurrency)
+        );
         assert!(
             "12.34 XYZ"
                 .parse::<Money>()
