@@ -5,6 +5,7 @@
 //! - [`engine`]: runs a validated playbook against a [`browser::Browser`]; step trace, outputs, failure classes.
 //! - [`browser`]: the `Browser` trait, its fantoccini implementation and chromedriver supervision.
 //! - [`secrets`]: secret values, TOTP codes and the one redactor all output passes through.
+//! - [`money`]: exact money (integer minor units + ISO 4217 currency), decimals, the one rounding rule.
 //! - [`paths`]: the one confinement check for files a run reads, and what a vendor URL may be.
 //! - [`retry`]: the one place that retries (wraps the `backoff` crate).
 //! - [`fault`]: test-only fault injection (SIGKILL at a chosen step boundary of a job).
@@ -22,6 +23,7 @@ pub mod engine;
 pub mod failure;
 pub mod fault;
 pub mod jobs;
+pub mod money;
 pub mod paths;
 pub mod playbook;
 pub mod retry;

@@ -2,6 +2,7 @@
 //! and `--param k=v` strings.
 
 use super::error::excerpt;
+use crate::money::Decimal;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -85,15 +86,6 @@ pub struct ParamSpec {
     pub fields: BTreeMap<String, ParamType>,
 }
 
-fn is_decimal(s: &str) -> bool {
-    let s = s.strip_prefix('-').unwrap_or(s);
-    let (int, frac) = s.split_once('.').unwrap_or((s, "0"));
-    !int.is_empty()
-        && !frac.is_empty()
-        && int.bytes().all(|b| b.is_ascii_digit())
-        && frac.bytes().all(|b| b.is_ascii_digit())
-}
-
 /// Converts a scalar given as text (CLI, CSV) to `kind`.
 pub fn scalar_from_text(kind: ParamType, text: &str) -> Result<ParamValue, String> {
     match kind {
@@ -103,13 +95,18 @@ pub fn scalar_from_text(kind: ParamType, text: &str) -> Result<ParamValue, Strin
             .parse()
             .map(ParamValue::Int)
             .map_err(|_| format!("expected an int, got `{}`", excerpt(text))),
-        ParamType::Decimal if is_decimal(text.trim()) => {
-            Ok(ParamValue::Decimal(text.trim().to_string()))
-        }
-        ParamType::Decimal => Err(format!(
-            "expected a decimal like 4.50, got `{}`",
-            excerpt(text)
-        )),
+        // Validated by the money parser, but kept as written: `4.50` stays
+        // `4.50` for the page it is typed into.
+        ParamType::Decimal => match Decimal::parse(text.trim()) {
+            Ok(_) => Ok(ParamValue::Decimal(text.trim().to_string())),
+            Err(e) => Err(format!(
+                "expected a decimal like 4.50, got `{}`{}",
+                excerpt(text),
+                e.parse_problem()
+                    .map(|problem| format!(": {problem}"))
+                    .unwrap_or_default()
+            )),
+        },
         ParamType::Bool => match text.trim() {
             "true" | "yes" | "1" => Ok(ParamValue::Bool(true)),
             "false" | "no" | "0" => Ok(ParamValue::Bool(false)),
@@ -265,8 +262,23 @@ mod tests {
             scalar_from_text(ParamType::Decimal, "4.50"),
             Ok(ParamValue::Decimal("4.50".into()))
         );
+        assert_eq!(
+            scalar_from_text(ParamType::Decimal, " -0.125 "),
+            Ok(ParamValue::Decimal("-0.125".into()))
+        );
+        assert_eq!(
+            scalar_from_text(ParamType::Decimal, "12"),
+            Ok(ParamValue::Decimal("12".into()))
+        );
         assert!(scalar_from_text(ParamType::Decimal, "4.").is_err());
-        assert!(scalar_from_text(ParamType::Decimal, "1e3").is_err());
+        assert!(scalar_from_text(ParamType::Decimal, ".5").is_err());
+        assert!(scalar_from_text(ParamType::Decimal, "+1").is_err());
+        assert!(scalar_from_text(ParamType::Decimal, "1,5").is_err());
+        assert!(scalar_from_text(ParamType::Decimal, "").is_err());
+        assert_eq!(
+            scalar_from_text(ParamType::Decimal, "1e3").unwrap_err(),
+            "expected a decimal like 4.50, got `1e3`: no exponents (write 1000, not 1e3)"
+        );
         assert_eq!(
             scalar_from_text(ParamType::Bool, "yes"),
             Ok(ParamValue::Bool(true))

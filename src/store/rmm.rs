@@ -11,6 +11,7 @@ use super::{
     Company, DbResult, ImportCounts, Machine, MappingStatus, Millis, StoreError, VendorAccount,
     VendorCustomer,
 };
+use crate::money::{Currency, Decimal, Money};
 use crate::secrets::SecretRef;
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 use std::collections::{BTreeMap, BTreeSet};
@@ -368,33 +369,32 @@ fn gib_to_bytes(n: &RawNumber) -> Result<i64, &'static str> {
     Ok(bytes as i64)
 }
 
+/// The store keeps credit limits as minor units with no currency column, so
+/// they are read in a two-decimal currency; EUR until the schema records one.
+const CREDIT_LIMIT_CURRENCY: Currency = Currency::EUR;
+
 /// Money as decimal text (`"2500.00"`) or a whole number, to minor units
-/// (cents). Floats are refused: they cannot hold cents exactly.
-fn money_minor(n: &RawNumber) -> Result<i64, &'static str> {
-    const BAD: &str = "must be decimal text such as \"2500.00\" (at most 2 decimals, not negative)";
-    match n {
-        RawNumber::Int(i) if *i >= 0 => i.checked_mul(100).ok_or("is too large"),
-        RawNumber::Int(_) => Err("is negative"),
-        RawNumber::Float(_) => Err(BAD),
-        RawNumber::Text(t) => {
-            let t = t.trim();
-            let (whole, frac) = t.split_once('.').unwrap_or((t, ""));
-            if whole.is_empty()
-                || !whole.bytes().all(|b| b.is_ascii_digit())
-                || frac.len() > 2
-                || !frac.bytes().all(|b| b.is_ascii_digit())
-                || (t.contains('.') && frac.is_empty())
-            {
-                return Err(BAD);
-            }
-            let whole: i64 = whole.parse().map_err(|_| "is too large")?;
-            let cents: i64 = format!("{frac:0<2}").parse().map_err(|_| BAD)?;
-            whole
-                .checked_mul(100)
-                .and_then(|w| w.checked_add(cents))
-                .ok_or("is too large")
-        }
+/// (cents), through the crate's one money parser. Floats are refused: they
+/// cannot hold cents exactly.
+fn money_minor(n: &RawNumber) -> Result<i64, String> {
+    let bad = format!(
+        "must be decimal text such as \"2500.00\" (at most {} decimals, not negative)",
+        CREDIT_LIMIT_CURRENCY.minor_digits()
+    );
+    let amount = match n {
+        RawNumber::Int(i) => Money::from_decimal(&Decimal::from(*i), CREDIT_LIMIT_CURRENCY),
+        RawNumber::Float(_) => return Err(bad),
+        RawNumber::Text(t) => Money::parse(t.trim(), CREDIT_LIMIT_CURRENCY),
     }
+    .map_err(|e| match e.parse_problem() {
+        _ if e.is_overflow() => "is too large".to_string(),
+        Some(problem) => format!("{bad}: {problem}"),
+        None => bad.clone(),
+    })?;
+    if amount.is_negative() {
+        return Err("is negative".to_string());
+    }
+    Ok(amount.minor())
 }
 
 // --- writes -----------------------------------------------------------------------
@@ -738,14 +738,29 @@ mod tests {
         assert_eq!(t("2500"), Ok(250_000));
         assert_eq!(t("2500.5"), Ok(250_050));
         assert_eq!(t(" 0.07 "), Ok(7));
-        assert!(t("2500.005").is_err());
-        assert!(t("-1.00").is_err());
-        assert!(t("1,000.00").is_err());
+        assert_eq!(t("-0.00"), Ok(0));
+        assert!(t("2500.005").unwrap_err().contains("at most 2 decimals"));
+        assert_eq!(t("-1.00").unwrap_err(), "is negative");
+        assert!(
+            t("1,000.00")
+                .unwrap_err()
+                .contains("no thousands separators")
+        );
         assert!(t("12.").is_err());
         assert!(t(".5").is_err());
         assert!(t("").is_err());
-        assert!(t("99999999999999999999").is_err());
+        assert!(t("+5").is_err());
+        assert!(t("1e3").unwrap_err().contains("exponents"));
+        assert_eq!(t("99999999999999999999").unwrap_err(), "is too large");
         assert_eq!(money_minor(&RawNumber::Int(25)), Ok(2500));
+        assert_eq!(
+            money_minor(&RawNumber::Int(-25)).unwrap_err(),
+            "is negative"
+        );
+        assert_eq!(
+            money_minor(&RawNumber::Int(i64::MAX)).unwrap_err(),
+            "is too large"
+        );
         assert!(money_minor(&RawNumber::Float(25.1)).is_err());
     }
 
