@@ -24,12 +24,15 @@ use crate::engine::{
     run_playbook, run_recovery,
 };
 use crate::failure::FailureClass;
+use crate::money::Money;
 use crate::playbook::Playbook;
 use crate::playbook::Step;
 use crate::playbook::params::{self, ParamType, ParamValue};
 use crate::secrets::SecretValues;
 use crate::secrets::crypto::StoreKey;
-use crate::store::{Company, CredentialChange, Job, Machine, NewCredential, Store};
+use crate::store::{
+    CREDIT_LIMIT_CURRENCY, Company, CredentialChange, Job, Machine, NewCredential, Store,
+};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -269,7 +272,9 @@ fn build_params(
         ("account_id", company.account_id.clone()),
         (
             "credit_limit",
-            company.credit_limit_minor.map(minor_to_decimal),
+            company
+                .credit_limit_minor
+                .map(|m| Money::from_minor(m, CREDIT_LIMIT_CURRENCY).to_decimal_string()),
         ),
     ];
     for (name, value) in company_values {
@@ -319,13 +324,6 @@ fn build_params(
 }
 
 const GIB: i64 = 1024 * 1024 * 1024;
-
-/// Minor units (cents) as decimal text: -50 → "-0.50".
-fn minor_to_decimal(minor: i64) -> String {
-    let sign = if minor < 0 { "-" } else { "" };
-    let abs = minor.unsigned_abs();
-    format!("{sign}{}.{:02}", abs / 100, abs % 100)
-}
 
 /// Stores every capture the moment the engine reads it.
 struct StoreRecorder<'a> {
@@ -702,11 +700,12 @@ mod tests {
     }
 
     #[test]
-    fn money_keeps_its_sign() {
-        assert_eq!(minor_to_decimal(250_000), "2500.00");
-        assert_eq!(minor_to_decimal(-50), "-0.50");
-        assert_eq!(minor_to_decimal(-1234), "-12.34");
-        assert_eq!(minor_to_decimal(7), "0.07");
+    fn credit_limits_keep_their_sign() {
+        let text = |m| Money::from_minor(m, CREDIT_LIMIT_CURRENCY).to_decimal_string();
+        assert_eq!(text(250_000), "2500.00");
+        assert_eq!(text(-50), "-0.50");
+        assert_eq!(text(-1234), "-12.34");
+        assert_eq!(text(7), "0.07");
     }
 
     #[test]

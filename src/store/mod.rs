@@ -18,6 +18,7 @@ mod queue;
 mod rmm;
 mod schema;
 
+pub use rmm::CREDIT_LIMIT_CURRENCY;
 pub use schema::OLDEST_SQLITE;
 
 use crate::failure::FailureClass;

@@ -371,7 +371,7 @@ fn gib_to_bytes(n: &RawNumber) -> Result<i64, &'static str> {
 
 /// The store keeps credit limits as minor units with no currency column, so
 /// they are read in a two-decimal currency; EUR until the schema records one.
-const CREDIT_LIMIT_CURRENCY: Currency = Currency::EUR;
+pub const CREDIT_LIMIT_CURRENCY: Currency = Currency::EUR;
 
 /// Money as decimal text (`"2500.00"`) or a whole number, to minor units
 /// (cents), through the crate's one money parser. Floats are refused: they
