@@ -50,6 +50,14 @@ macro_rules! text_enum {
             }
         }
 
+        /// Compares with the text form, so `event.kind == "claimed"` reads
+        /// as the stored word.
+        impl PartialEq<&str> for $ty {
+            fn eq(&self, other: &&str) -> bool {
+                self.as_str() == *other
+            }
+        }
+
         impl serde::Serialize for $ty {
             fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
                 s.serialize_str(self.as_str())

@@ -173,7 +173,7 @@ async fn submit_is_idempotent_while_the_job_is_live() {
         .await
         .unwrap()
         .into_iter()
-        .map(|e| e.kind)
+        .map(|e| e.kind.to_string())
         .collect();
     assert_eq!(kinds, ["submitted", "claimed", "succeeded"]);
 
@@ -341,7 +341,7 @@ async fn expired_lease_is_taken_over_and_the_stale_holder_is_fenced_out() {
         .await
         .unwrap()
         .into_iter()
-        .map(|e| e.kind)
+        .map(|e| e.kind.to_string())
         .collect();
     assert_eq!(
         events,
@@ -439,7 +439,7 @@ async fn transient_failures_retry_then_die() {
         .await
         .unwrap()
         .into_iter()
-        .map(|e| e.kind)
+        .map(|e| e.kind.to_string())
         .collect();
     assert_eq!(
         kinds.iter().filter(|k| *k == "retry_scheduled").count(),
@@ -856,7 +856,7 @@ async fn credentials_are_encrypted_bound_to_their_row_and_reveals_recorded() {
     let value = SecretString::from(PLAIN.to_string());
     let put = |name: &'static str, job_id: Option<i64>| NewCredential {
         name,
-        kind: "password",
+        kind: panelwright::store::CredentialKind::Password,
         company_id: Some(contoso.id),
         machine_id: None,
         vendor_account: Some("demo-backup-main"),
@@ -993,7 +993,14 @@ async fn artifacts_and_events() {
         .add_artifact(id, "screenshot", Path::new("/tmp/a.png"))
         .await
         .unwrap();
-    store.add_event(id, "step", "clicked Save").await.unwrap();
+    store
+        .add_event(
+            id,
+            panelwright::store::EventKind::StepFailed,
+            "clicked Save",
+        )
+        .await
+        .unwrap();
     assert_eq!(
         store.artifacts(id).await.unwrap(),
         [("screenshot".to_string(), PathBuf::from("/tmp/a.png"))]
@@ -1003,7 +1010,10 @@ async fn artifacts_and_events() {
         "clicked Save"
     );
     assert!(matches!(
-        store.add_event(999, "step", "x").await.unwrap_err(),
+        store
+            .add_event(999, panelwright::store::EventKind::StepFailed, "x")
+            .await
+            .unwrap_err(),
         StoreError::NotFound(_)
     ));
 }

@@ -214,7 +214,7 @@ async fn a_killed_worker_loses_no_secret_and_creates_no_duplicate() {
         .await
         .unwrap()
         .into_iter()
-        .map(|e| e.kind)
+        .map(|e| e.kind.to_string())
         .collect();
     assert!(events.contains(&"lease_expired".to_string()), "{events:?}");
     assert!(events.contains(&"revealed".to_string()), "{events:?}");

@@ -310,7 +310,7 @@ async fn a_heartbeat_that_keeps_failing_stops_the_job_before_its_lease_expires()
         .await
         .unwrap()
         .into_iter()
-        .map(|e| e.kind)
+        .map(|e| e.kind.to_string())
         .collect();
     assert!(kinds.contains(&"lease_expired".to_string()), "{kinds:?}");
     let _ = stop_tx.send(());

@@ -31,7 +31,8 @@ use crate::playbook::params::{self, ParamType, ParamValue};
 use crate::secrets::SecretValues;
 use crate::secrets::crypto::StoreKey;
 use crate::store::{
-    CREDIT_LIMIT_CURRENCY, Company, CredentialChange, Job, Machine, NewCredential, Store,
+    CREDIT_LIMIT_CURRENCY, Company, CredentialChange, CredentialKind, EventKind, Job, Machine,
+    NewCredential, Store,
 };
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -337,22 +338,22 @@ struct StoreRecorder<'a> {
 }
 
 /// The kind of credential an output name suggests.
-fn credential_kind(name: &str) -> &'static str {
+fn credential_kind(name: &str) -> CredentialKind {
     let n = name.to_ascii_lowercase();
     if n.contains("password") {
-        "password"
+        CredentialKind::Password
     } else if n.contains("api_key") || n.contains("apikey") {
-        "api_key"
+        CredentialKind::ApiKey
     } else if n.contains("licence") || n.contains("license") {
-        "licence_key"
+        CredentialKind::LicenceKey
     } else if n.contains("token") {
-        "token"
+        CredentialKind::Token
     } else if n.contains("link") || n.contains("url") {
-        "link"
+        CredentialKind::Link
     } else if n.contains("username") || n.contains("login") {
-        "username"
+        CredentialKind::Username
     } else {
-        "other"
+        CredentialKind::Other
     }
 }
 
@@ -410,7 +411,7 @@ impl RunObserver for StoreRecorder<'_> {
             .store
             .add_event(
                 self.job_id,
-                "captured",
+                EventKind::Captured,
                 &format!("{}{kind} `{}` {how}", what, output.name),
             )
             .await;
@@ -530,7 +531,7 @@ async fn provision(
             .store
             .add_event(
                 job.id,
-                "recovering",
+                EventKind::Recovering,
                 &format!(
                     "{} not captured by this run and not in the store (lost by an earlier attempt?): running the recovery flows",
                     names.join(", ")
@@ -601,7 +602,7 @@ async fn provision(
             .store
             .add_event(
                 job.id,
-                "step_failed",
+                EventKind::StepFailed,
                 &format!("{} ({}): {}", f.step, f.label, f.message),
             )
             .await;
@@ -678,7 +679,10 @@ async fn check_required(
         }
     };
     let message = lost_message(missing, &prepared.company, account, vendor, &why);
-    let _ = ctx.store.add_event(job.id, "secret_lost", &message).await;
+    let _ = ctx
+        .store
+        .add_event(job.id, EventKind::SecretLost, &message)
+        .await;
     Err(JobFailure {
         class: FailureClass::SecretLost,
         message,

@@ -7,7 +7,8 @@
 
 use super::queue::insert_event;
 use super::{
-    CredentialChange, CredentialInfo, CredentialWrite, DbResult, Millis, NewCredential, StoreError,
+    CredentialChange, CredentialInfo, CredentialKind, CredentialWrite, DbResult, EventKind, Millis,
+    NewCredential, StoreError,
 };
 use crate::secrets::crypto::{NONCE_LEN, StoreKey};
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
@@ -16,7 +17,7 @@ use secrecy::{ExposeSecret, SecretString};
 /// [`NewCredential`] without borrows, to move onto the blocking thread.
 pub(super) struct OwnedCredential {
     name: String,
-    kind: String,
+    kind: CredentialKind,
     company_id: Option<i64>,
     machine_id: Option<i64>,
     vendor_account: Option<String>,
@@ -29,7 +30,7 @@ impl From<NewCredential<'_>> for OwnedCredential {
     fn from(c: NewCredential<'_>) -> Self {
         Self {
             name: c.name.to_string(),
-            kind: c.kind.to_string(),
+            kind: c.kind,
             company_id: c.company_id,
             machine_id: c.machine_id,
             vendor_account: c.vendor_account.map(str::to_string),
@@ -209,7 +210,7 @@ pub(super) fn put(
                 insert_event(
                     &tx,
                     job_id,
-                    "rotated",
+                    EventKind::Rotated,
                     &format!(
                         "{} `{}` rotated: credential {} supersedes {} (kept as history)",
                         c.kind, c.name, id, info.id
@@ -254,7 +255,7 @@ pub(super) fn retire(
         insert_event(
             &tx,
             job_id,
-            "retired",
+            EventKind::Retired,
             &format!(
                 "{} no longer current: a recovery flow replaces them",
                 retired.join(", ")
@@ -335,7 +336,7 @@ pub(super) fn reveal(
         insert_event(
             &tx,
             job_id,
-            "revealed",
+            EventKind::Revealed,
             &format!("credential {id} ({}) revealed to {who}", info.name),
             now,
         )?;

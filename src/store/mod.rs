@@ -169,9 +169,7 @@ pub struct JobEvent {
     pub id: i64,
     pub job_id: i64,
     pub at: Millis,
-    /// `submitted`, `claimed`, `step`, `captured`, `retry_scheduled`, `failed`,
-    /// `succeeded`, `dead`, `cancelled`, `lease_expired`, `released`, `revealed`, …
-    pub kind: String,
+    pub kind: EventKind,
     /// Secret-free text.
     pub message: String,
 }
@@ -255,8 +253,7 @@ pub struct CredentialInfo {
     pub id: i64,
     /// The output name, e.g. `admin_password`, `licence_key[SN-1]`.
     pub name: String,
-    /// `password`, `api_key`, `licence_key`, `token`, `link`, `username`, `other`.
-    pub kind: String,
+    pub kind: CredentialKind,
     pub company_id: Option<i64>,
     pub machine_id: Option<i64>,
     pub vendor_account: Option<String>,
@@ -297,7 +294,7 @@ pub enum CredentialChange {
 /// A credential to store; `value` is encrypted by the store with the key.
 pub struct NewCredential<'a> {
     pub name: &'a str,
-    pub kind: &'a str,
+    pub kind: CredentialKind,
     pub company_id: Option<i64>,
     pub machine_id: Option<i64>,
     pub vendor_account: Option<&'a str>,
@@ -373,7 +370,86 @@ text_enum!(MappingStatus, "mapping status", {
     Unmapped => "unmapped",
     Excluded => "excluded",
 });
-sql_text!(JobStatus, MappingStatus, FailureClass);
+
+/// What a line of a job's history (`job_events.kind`) says happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EventKind {
+    Submitted,
+    Claimed,
+    /// The holder's lease ran out; the job was claimed again (or is dead).
+    LeaseExpired,
+    RetryScheduled,
+    Dead,
+    Failed,
+    Succeeded,
+    NeedsAttention,
+    Cancelled,
+    /// Given back at shutdown, to run again.
+    Released,
+    /// A credential was stored (never its value).
+    Captured,
+    /// A credential replaced an older value of the same output.
+    Rotated,
+    /// A credential stopped being current (a recovery is about to replace it).
+    Retired,
+    /// Someone read a credential's value (`credentials show --reveal`).
+    Revealed,
+    /// Required outputs were missing: the recovery flows are running.
+    Recovering,
+    /// Required outputs could not be recovered: a person must act.
+    SecretLost,
+    StepFailed,
+}
+
+text_enum!(EventKind, "event kind", {
+    Submitted => "submitted",
+    Claimed => "claimed",
+    LeaseExpired => "lease_expired",
+    RetryScheduled => "retry_scheduled",
+    Dead => "dead",
+    Failed => "failed",
+    Succeeded => "succeeded",
+    NeedsAttention => "needs_attention",
+    Cancelled => "cancelled",
+    Released => "released",
+    Captured => "captured",
+    Rotated => "rotated",
+    Retired => "retired",
+    Revealed => "revealed",
+    Recovering => "recovering",
+    SecretLost => "secret_lost",
+    StepFailed => "step_failed",
+});
+
+/// What a captured credential is, from its output name (`credentials.kind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CredentialKind {
+    Password,
+    ApiKey,
+    LicenceKey,
+    Token,
+    Link,
+    Username,
+    Other,
+}
+
+text_enum!(CredentialKind, "credential kind", {
+    Password => "password",
+    ApiKey => "api_key",
+    LicenceKey => "licence_key",
+    Token => "token",
+    Link => "link",
+    Username => "username",
+    Other => "other",
+});
+
+sql_text!(
+    JobStatus,
+    MappingStatus,
+    FailureClass,
+    EventKind,
+    CredentialKind
+);
 
 impl JobStatus {
     /// Succeeded, failed, dead or cancelled: nothing will run it again.
@@ -592,11 +668,11 @@ impl Store {
     pub async fn add_event(
         &self,
         job_id: i64,
-        kind: &str,
+        kind: EventKind,
         message: &str,
     ) -> Result<(), StoreError> {
-        let (kind, message) = (kind.to_string(), message.to_string());
-        self.run(move |conn| queue::add_event(conn, job_id, &kind, &message, now_millis()))
+        let message = message.to_string();
+        self.run(move |conn| queue::add_event(conn, job_id, kind, &message, now_millis()))
             .await
     }
     /// Oldest first.
@@ -764,4 +840,67 @@ pub struct ImportCounts {
     pub sites: usize,
     pub machines: usize,
     pub vendor_accounts: usize,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `docs/store.md` is what an RMM reads: every word a column may hold
+    /// is written there exactly as the code writes it.
+    #[test]
+    fn the_store_doc_spells_every_stored_word_as_the_code_does() {
+        let doc = include_str!("../../docs/store.md");
+        let line = |start: &str| {
+            let at = doc
+                .find(start)
+                .unwrap_or_else(|| panic!("no `{start}` in docs/store.md"));
+            let rest = &doc[at..];
+            // The list ends at a `(`, a `;` or a full stop.
+            let body = &rest[start.len()..];
+            let end = [body.find(['(', ';']), body.find(".\n")]
+                .into_iter()
+                .flatten()
+                .min()
+                .map_or(rest.len(), |e| e + start.len());
+            rest[start.len()..end].to_string()
+        };
+        let words = |text: &str| -> std::collections::BTreeSet<String> {
+            text.split('`')
+                .skip(1)
+                .step_by(2)
+                .map(str::to_string)
+                .collect()
+        };
+        let listed = |start: &str, all: Vec<&str>| {
+            let documented = words(&line(start));
+            for w in &all {
+                assert!(documented.contains(*w), "docs/store.md {start} lacks `{w}`");
+            }
+            for d in &documented {
+                assert!(
+                    all.contains(&d.as_str()),
+                    "docs/store.md {start} lists `{d}`, unknown to the code"
+                );
+            }
+        };
+        listed(
+            "`job_events.kind`:",
+            EventKind::ALL.iter().map(|k| k.as_str()).collect(),
+        );
+        listed(
+            "`credentials.kind`:",
+            CredentialKind::ALL.iter().map(|k| k.as_str()).collect(),
+        );
+        listed(
+            "`error_class`:",
+            FailureClass::ALL.iter().map(|k| k.as_str()).collect(),
+        );
+        for status in JobStatus::ALL {
+            assert!(
+                doc.contains(&format!("| `{status}` |")),
+                "status `{status}` not documented"
+            );
+        }
+    }
 }

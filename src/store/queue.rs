@@ -7,8 +7,8 @@
 //! longer write anything about the job, even if it reuses its owner name.
 
 use super::{
-    DEFAULT_JOB_LIST_LIMIT, DEFAULT_MAX_ATTEMPTS, DbResult, FailOutcome, Job, JobEvent, JobFilter,
-    JobStatus, Lease, Millis, NewJob, StoreError,
+    DEFAULT_JOB_LIST_LIMIT, DEFAULT_MAX_ATTEMPTS, DbResult, EventKind, FailOutcome, Job, JobEvent,
+    JobFilter, JobStatus, Lease, Millis, NewJob, StoreError,
 };
 use crate::failure::FailureClass;
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
@@ -57,7 +57,7 @@ pub(super) fn job_from_row(row: &Row<'_>) -> rusqlite::Result<Job> {
 pub(super) fn insert_event(
     conn: &Connection,
     job_id: i64,
-    kind: &str,
+    kind: EventKind,
     message: &str,
     now: Millis,
 ) -> rusqlite::Result<()> {
@@ -131,7 +131,7 @@ pub(super) fn submit(conn: &mut Connection, job: NewJob, now: Millis) -> DbResul
     insert_event(
         &tx,
         inserted.id,
-        "submitted",
+        EventKind::Submitted,
         &format!("{kind} job submitted"),
         now,
     )?;
@@ -173,7 +173,7 @@ pub(super) fn claim(
             "lease of {} expired after the last attempt; job is dead",
             previous.as_deref().unwrap_or("?")
         );
-        insert_event(&tx, id, "dead", &message, now)?;
+        insert_event(&tx, id, EventKind::Dead, &message, now)?;
     }
 
     // Why a SELECT then an UPDATE by id rather than one UPDATE with a
@@ -230,13 +230,13 @@ pub(super) fn claim(
             "lease of {} expired; taken over by {owner}",
             previous_owner.as_deref().unwrap_or("?")
         );
-        insert_event(&tx, id, "lease_expired", &message, now)?;
+        insert_event(&tx, id, EventKind::LeaseExpired, &message, now)?;
     }
     let message = format!(
         "claimed by {owner} (attempt {}/{})",
         job.attempts, job.max_attempts
     );
-    insert_event(&tx, id, "claimed", &message, now)?;
+    insert_event(&tx, id, EventKind::Claimed, &message, now)?;
     tx.commit()?;
     let lease = Lease {
         job_id: id,
@@ -296,7 +296,7 @@ pub(super) fn complete(
         insert_event(
             &tx,
             lease.job_id,
-            "succeeded",
+            EventKind::Succeeded,
             &format!("succeeded ({})", lease.owner),
             now,
         )?;
@@ -338,7 +338,7 @@ pub(super) fn fail(
             JobStatus::Queued,
             Some(run_at),
             None,
-            "retry_scheduled",
+            EventKind::RetryScheduled,
             format!(
                 "attempt {attempts}/{max_attempts} failed ({class}): {message}; retry in {}",
                 humantime::format_duration(Duration::from_millis(ms(retry_delay) as u64))
@@ -348,7 +348,7 @@ pub(super) fn fail(
             JobStatus::Dead,
             None,
             Some(now),
-            "dead",
+            EventKind::Dead,
             format!(
                 "attempt {attempts}/{max_attempts} failed ({class}), no attempts left: {message}"
             ),
@@ -357,14 +357,14 @@ pub(super) fn fail(
             JobStatus::NeedsAttention,
             None,
             Some(now),
-            "needs_attention",
+            EventKind::NeedsAttention,
             format!("attempt {attempts}/{max_attempts}: {class}: {message}"),
         ),
         FailOutcome::Failed | FailOutcome::LeaseLost => (
             JobStatus::Failed,
             None,
             Some(now),
-            "failed",
+            EventKind::Failed,
             format!("attempt {attempts}/{max_attempts} failed ({class}): {message}"),
         ),
     };
@@ -409,7 +409,7 @@ pub(super) fn release(conn: &mut Connection, lease: &Lease, now: Millis) -> DbRe
         insert_event(
             &tx,
             lease.job_id,
-            "released",
+            EventKind::Released,
             &format!("released by {} (not counted as an attempt)", lease.owner),
             now,
         )?;
@@ -443,7 +443,7 @@ pub(super) fn cancel(conn: &mut Connection, job_id: i64, now: Millis) -> DbResul
     insert_event(
         &tx,
         job_id,
-        "cancelled",
+        EventKind::Cancelled,
         &format!("cancelled while {previous}"),
         now,
     )?;
@@ -497,7 +497,7 @@ pub(super) fn jobs(conn: &mut Connection, filter: &JobFilter) -> DbResult<Vec<Jo
 pub(super) fn add_event(
     conn: &mut Connection,
     job_id: i64,
-    kind: &str,
+    kind: EventKind,
     message: &str,
     now: Millis,
 ) -> DbResult<()> {

@@ -246,7 +246,7 @@ async fn a_recaptured_credential_supersedes_the_current_one_and_keeps_history() 
                     &key,
                     NewCredential {
                         name,
-                        kind: "api_key",
+                        kind: panelwright::store::CredentialKind::ApiKey,
                         company_id: Some(company.id),
                         machine_id: None,
                         vendor_account: Some("acct"),
