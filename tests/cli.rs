@@ -408,3 +408,148 @@ async fn output_into_a_closed_pipe_ends_quietly() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(out.status.signal(), Some(libc::SIGPIPE), "{:?}", out.status);
 }
+
+/// The column each header word starts at, and each row's cell there: a
+/// cell must start exactly under its header (nothing pushed it along).
+fn assert_columns_line_up(table: &str, headers: &[&str]) {
+    let mut lines = table.lines();
+    let header = lines.next().expect("a header line");
+    let starts: Vec<usize> = headers
+        .iter()
+        .map(|h| {
+            header
+                .find(h)
+                .unwrap_or_else(|| panic!("no `{h}` in {header:?}"))
+        })
+        .collect();
+    for line in lines {
+        let chars: Vec<char> = line.chars().collect();
+        for (h, &at) in headers.iter().zip(&starts) {
+            // A left-aligned cell starts at its header: a space before it
+            // and none at it.
+            assert!(
+                at == 0 || (chars.get(at - 1) == Some(&' ') && chars.get(at) != Some(&' ')),
+                "column `{h}` out of line at {at} in {line:?}\n{table}"
+            );
+        }
+    }
+}
+
+/// Regression: output names longer than the fixed 28-character column (a
+/// licence per serial, a console's long field names) and the status
+/// `needs-attention` pushed the later columns of `credentials list`,
+/// `jobs` and `job N` out of line.
+#[tokio::test]
+async fn long_names_do_not_break_the_columns() {
+    use panelwright::failure::FailureClass;
+    use panelwright::secrets::crypto::StoreKey;
+    use panelwright::store::{CredentialKind, NewCredential, NewJob, Store};
+    use secrecy::SecretString;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.sqlite");
+    let store = Store::open(&path).await.unwrap();
+    store
+        .import(&repo().join("docs/example-rmm.toml"))
+        .await
+        .unwrap();
+    let company = store.company("C-1001").await.unwrap();
+    let (job, _) = store
+        .submit(NewJob {
+            kind: "noop".into(),
+            company: Some("Contoso Dental Group — North-West Regional Practices".into()),
+            ..NewJob::default()
+        })
+        .await
+        .unwrap();
+    let (_, lease) = store
+        .claim(
+            "w",
+            std::time::Duration::from_secs(60),
+            vec!["noop".into()],
+            vec![],
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    store
+        .fail(
+            &lease,
+            FailureClass::SecretLost,
+            "licence lost",
+            std::time::Duration::ZERO,
+        )
+        .await
+        .unwrap();
+    let (key, _) = StoreKey::generate();
+    let value = SecretString::from("s3cr3t-value-xyz".to_string());
+    for name in [
+        "licence_key[SN-CONTOSO-FRONTDESK-WORKSTATION-000123456789]",
+        "pw",
+        "tenant_portal_administrator_recovery_codes_download_link",
+    ] {
+        store
+            .put_credential(
+                &key,
+                NewCredential {
+                    name,
+                    kind: CredentialKind::LicenceKey,
+                    company_id: Some(company.id),
+                    machine_id: None,
+                    vendor_account: Some("demo-backup-main"),
+                    job_id: Some(job.id),
+                    secret: true,
+                    value: &value,
+                },
+            )
+            .await
+            .unwrap();
+    }
+    let run = |args: Vec<String>| {
+        let path = path.clone();
+        async move {
+            let o = bin()
+                .arg("--store")
+                .arg(&path)
+                .args(args)
+                .output()
+                .await
+                .unwrap();
+            assert!(o.status.success(), "{}", out(&o));
+            String::from_utf8(o.stdout).unwrap()
+        }
+    };
+    let list = run(vec!["credentials".into(), "list".into()]).await;
+    assert!(list.contains("tenant_portal_administrator_recovery_codes_download_link"));
+    assert_columns_line_up(&list, &["name", "kind", "captured"]);
+    let history = run(vec![
+        "credentials".into(),
+        "list".into(),
+        "--history".into(),
+    ])
+    .await;
+    assert_columns_line_up(&history, &["name", "kind", "captured", "state"]);
+    let jobs = run(vec!["jobs".into()]).await;
+    assert!(jobs.contains("needs-attention"), "{jobs}");
+    assert_columns_line_up(&jobs, &["kind", "status", "company", "updated", "error"]);
+    let shown = run(vec!["job".into(), job.id.to_string()]).await;
+    let outputs = &shown[shown.find("outputs").unwrap()..];
+    let outputs = &outputs[outputs.find('\n').unwrap() + 1..];
+    let outputs: String = outputs
+        .lines()
+        .take_while(|l| l.starts_with("  "))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_eq!(outputs.lines().count(), 4, "{shown}");
+    assert_columns_line_up(&outputs, &["name", "kind", "state", "value"]);
+    let events = &shown[shown.find("events:").unwrap()..];
+    let events: String = events
+        .lines()
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_columns_line_up(&events, &["event", "message"]);
+    for text in [&list, &history, &jobs, &shown] {
+        assert!(!text.contains("s3cr3t-value-xyz"));
+    }
+}

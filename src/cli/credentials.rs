@@ -23,7 +23,9 @@ pub enum CredentialsCommand {
     },
     /// Show one credential; its value only with --reveal (recorded in the job's events).
     Show {
+        /// The credential's id (from `credentials list`).
         id: i64,
+        /// Print the decrypted value (recorded as a `revealed` event).
         #[arg(long)]
         reveal: bool,
         /// Who reveals it, for the record (default: $USER).
@@ -123,39 +125,36 @@ pub async fn run(cmd: CredentialsCommand, path: &Path, key_file: Option<&Path>) 
 /// The list as a table; with `history`, a column saying which row replaced
 /// each superseded one.
 fn credential_table(list: &[crate::store::CredentialInfo], history: bool) -> String {
-    use std::fmt::Write;
-    let mut out = String::new();
-    let _ = write!(
-        out,
-        "{:>5}  {:<28} {:<12} {:>8} {:>6}  captured",
-        "id", "name", "kind", "company", "job"
-    );
-    out.push_str(if history {
-        "              state\n"
-    } else {
-        "\n"
-    });
+    use super::table::{Align, Table};
+    let mut columns = vec![
+        ("id", Align::Right),
+        ("name", Align::Left),
+        ("kind", Align::Left),
+        ("company", Align::Right),
+        ("job", Align::Right),
+        ("captured", Align::Left),
+    ];
+    if history {
+        columns.push(("state", Align::Left));
+    }
+    let mut table = Table::new(&columns);
     for c in list {
-        let _ = write!(
-            out,
-            "{:>5}  {:<28} {:<12} {:>8} {:>6}  {}",
-            c.id,
-            c.name,
-            c.kind,
+        let mut row = vec![
+            c.id.to_string(),
+            c.name.clone(),
+            c.kind.to_string(),
             c.company_id.map_or("-".into(), |i| i.to_string()),
             c.job_id.map_or("-".into(), |i| i.to_string()),
-            when(c.captured_at)
-        );
+            when(c.captured_at),
+        ];
         if history {
-            match (c.is_current(), c.superseded_by) {
-                (true, _) => out.push_str("  current"),
-                (false, Some(by)) => {
-                    let _ = write!(out, "  superseded by #{by}");
-                }
-                (false, None) => out.push_str("  superseded"),
-            }
+            row.push(match (c.is_current(), c.superseded_by) {
+                (true, _) => "current".into(),
+                (false, Some(by)) => format!("superseded by #{by}"),
+                (false, None) => "superseded".into(),
+            });
         }
-        out.push('\n');
+        table.row(row);
     }
-    out
+    table.render()
 }

@@ -1,6 +1,7 @@
 //! `panelwright jobs`, `panelwright job ID`, `panelwright cancel ID`.
 
 use super::exit;
+use super::table::{Align, Table};
 use crate::store::{JobFilter, JobStatus, Millis};
 use std::path::Path;
 
@@ -43,26 +44,31 @@ pub async fn list(args: JobsArgs, path: &Path) -> u8 {
     };
     match store.jobs(filter).await {
         Ok(jobs) => {
-            println!(
-                "{:>6}  {:<9}  {:<9}  {:>7}  {:<20}  {:<20}  error",
-                "id", "kind", "status", "tries", "company", "updated"
-            );
+            let mut table = Table::new(&[
+                ("id", Align::Right),
+                ("kind", Align::Left),
+                ("status", Align::Left),
+                ("tries", Align::Right),
+                ("company", Align::Left),
+                ("updated", Align::Left),
+                ("error", Align::Left),
+            ]);
             for j in jobs {
                 let error = match (&j.error_class, &j.error_message) {
                     (Some(c), Some(m)) => format!("[{c}] {}", m.lines().next().unwrap_or_default()),
                     _ => String::new(),
                 };
-                println!(
-                    "{:>6}  {:<9}  {:<9}  {:>3}/{:<3}  {:<20}  {:<20}  {error}",
-                    j.id,
-                    j.kind.to_string(),
+                table.row(vec![
+                    j.id.to_string(),
+                    j.kind,
                     j.status.to_string(),
-                    j.attempts,
-                    j.max_attempts,
-                    j.company.as_deref().unwrap_or("-"),
-                    when(j.updated_at)
-                );
+                    format!("{}/{}", j.attempts, j.max_attempts),
+                    j.company.unwrap_or_else(|| "-".into()),
+                    when(j.updated_at),
+                    error,
+                ]);
             }
+            print!("{}", table.render());
             exit::OK
         }
         Err(e) => {
@@ -112,29 +118,60 @@ pub async fn show(id: i64, path: &Path) -> u8 {
     }
     if let Ok(events) = store.events(id).await {
         println!("events:");
+        let mut table = Table::new(&[
+            ("at", Align::Left),
+            ("event", Align::Left),
+            ("message", Align::Left),
+        ])
+        .indent("  ");
         for e in events {
-            println!("  {}  {:<16} {}", when(e.at), e.kind, e.message);
+            table.row(vec![when(e.at), e.kind.to_string(), e.message]);
         }
+        print!("{}", table.render());
     }
     if let Ok(creds) = store.credentials(None, Some(id), true).await {
         println!(
             "outputs (stored credentials; `panelwright credentials show ID --reveal` to read one):"
         );
+        let mut table = Table::new(&[
+            ("id", Align::Right),
+            ("name", Align::Left),
+            ("kind", Align::Left),
+            ("state", Align::Left),
+            ("value", Align::Left),
+        ])
+        .indent("  ");
         for c in creds {
             let shown = if c.secret {
                 "********"
             } else {
                 "(stored encrypted)"
             };
-            println!("  #{:<5} {:<28} {:<12} {shown}", c.id, c.name, c.kind);
+            let state = if c.is_current() {
+                "current"
+            } else {
+                "superseded"
+            };
+            table.row(vec![
+                format!("#{}", c.id),
+                c.name,
+                c.kind.to_string(),
+                state.into(),
+                shown.into(),
+            ]);
         }
+        print!("{}", table.render());
     }
     if let Ok(arts) = store.artifacts(id).await {
         if !arts.is_empty() {
             println!("artifacts:");
         }
+        let mut table = Table::new(&[("kind", Align::Left), ("path", Align::Left)]).indent("  ");
         for (kind, p) in arts {
-            println!("  {kind:<6} {}", p.display());
+            table.row(vec![kind, p.display().to_string()]);
+        }
+        if !table.is_empty() {
+            print!("{}", table.render());
         }
     }
     exit::OK

@@ -9,6 +9,7 @@ mod logging;
 mod run;
 mod store;
 mod submit;
+mod table;
 mod worker;
 
 use clap::{Parser, Subcommand};
@@ -97,9 +98,15 @@ pub enum Command {
     /// List jobs.
     Jobs(jobs::JobsArgs),
     /// Show one job: params, attempts, events, outputs (masked), artifacts.
-    Job { id: i64 },
+    Job {
+        /// The job's id (from `jobs` or `submit`).
+        id: i64,
+    },
     /// Cancel a queued or running job.
-    Cancel { id: i64 },
+    Cancel {
+        /// The job's id.
+        id: i64,
+    },
     /// Run the worker daemon: claim jobs and run them with real Chromium.
     Worker(worker::WorkerArgs),
     /// Captured credentials: list, or show one (--reveal, recorded).
@@ -150,5 +157,34 @@ pub fn exit_for(class: crate::failure::FailureClass) -> u8 {
         crate::failure::FailureClass::Permanent => exit::PERMANENT,
         crate::failure::FailureClass::PlaybookBroken => exit::PLAYBOOK_BROKEN,
         crate::failure::FailureClass::SecretLost => exit::SECRET_LOST,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// Every option and argument of every subcommand says what it is for in
+    /// `--help`.
+    #[test]
+    fn every_option_has_a_help_line() {
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for arg in cmd.get_arguments() {
+                let id = arg.get_id().as_str();
+                if matches!(id, "help" | "version") {
+                    continue;
+                }
+                if arg.get_help().is_none() && arg.get_long_help().is_none() {
+                    missing.push(format!("{path} {id}"));
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                walk(sub, &format!("{path} {}", sub.get_name()), missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&Cli::command(), "panelwright", &mut missing);
+        assert!(missing.is_empty(), "no help line: {missing:#?}");
     }
 }

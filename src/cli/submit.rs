@@ -30,6 +30,7 @@ pub struct SubmitArgs {
     /// Parameters as a JSON object.
     #[arg(long)]
     pub params_json: Option<String>,
+    /// Higher runs first among due jobs.
     #[arg(long, default_value_t = 0)]
     pub priority: i64,
     /// Run no earlier than this many seconds from now.
@@ -38,6 +39,7 @@ pub struct SubmitArgs {
     /// A duplicate submission with the same key returns the live job instead.
     #[arg(long)]
     pub idempotency_key: Option<String>,
+    /// Attempts before a transiently failing job is dead [default: 3].
     #[arg(long)]
     pub max_attempts: Option<u32>,
 }
