@@ -1,18 +1,28 @@
 //! panelwright: automates SaaS vendor control panels that have no API.
 //!
-//! Module map:
-//! - [`playbook`]: TOML playbooks: raw shapes, two-phase validation, templating, step kinds.
-//! - [`engine`]: runs a validated playbook against a [`browser::Browser`]; step trace, outputs, failure classes.
-//! - [`browser`]: the `Browser` trait, its fantoccini implementation and chromedriver supervision.
-//! - [`secrets`]: secret values, TOTP codes and the one redactor all output passes through.
+//! Module map, lowest layer first (a module uses only those above it in
+//! this list; `module-cycles` in CI keeps it so):
+//!
+//! Shared words, depending on nothing:
+//! - [`text`]: the `text_enum!` macro behind every enum written as text, and the one URL encoding.
+//! - [`failure`]: `FailureClass` and the `Classify` trait every error answers through.
 //! - [`money`]: exact money (integer minor units + ISO 4217 currency), decimals, the one rounding rule.
-//! - [`paths`]: the one confinement check for files a run reads, and what a vendor URL may be.
-//! - [`retry`]: the one place that retries (wraps the `backoff` crate).
+//! - [`retry`]: the one place that retries (wraps the `backoff` crate); retries what `Classify` calls transient.
 //! - [`fault`]: test-only fault injection (SIGKILL at a chosen step boundary of a job).
+//!
+//! Parts:
+//! - [`paths`]: the one confinement check for files a run reads, and what a vendor URL may be.
+//! - [`secrets`]: secret values, TOTP codes and the one redactor all output passes through.
+//! - [`browser`]: the `Browser` trait, its fantoccini implementation, chromedriver supervision, the session pool.
+//! - [`playbook`]: TOML playbooks: raw shapes, two-phase validation (`validate/` by concern), templating, step kinds.
+//! - [`engine`]: runs a validated playbook against a [`browser::Browser`]; waits, step trace, outputs.
+//! - [`store`]: the RMM store in SQLite: schema, job queue, RMM data, credentials; the stored words (statuses, event and credential kinds).
+//!
+//! Jobs and the programs around them:
+//! - [`jobs`]: the `JobHandler` trait, the `Registry` of kinds, one file per kind (provision, noop).
+//! - `classify`: the one place that decides every error's failure class (browser, store, step, job), as `Classify` implementations; nothing imports it.
+//! - [`worker`]: the daemon: given a registry, claims, heartbeats, attempts, graceful shutdown; knows no kind by name.
 //! - [`demo_vendor`]: a realistic fake vendor partner console used by the demo and the tests.
-//! - [`store`]: the RMM store in SQLite: schema, job queue, credentials.
-//! - [`jobs`]: one file per job kind (provision, noop): what a claimed job does.
-//! - [`worker`]: the daemon: claims, heartbeats, session reuse, graceful shutdown.
 //! - [`cli`]: one file per subcommand; `main.rs` only dispatches.
 
 pub mod browser;

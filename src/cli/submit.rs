@@ -71,6 +71,13 @@ pub async fn run(args: SubmitArgs, store_path: &Path) -> u8 {
     if !args.machines.is_empty() {
         params.insert("machines".into(), serde_json::json!(args.machines));
     }
+    // Only the kinds' names matter here, not their settings. Checked
+    // before the store is opened: a typo creates no store file.
+    let registry = Registry::standard(ProvisionSettings::default());
+    if let Err(e) = registry.check(&args.kind) {
+        eprintln!("error: {e}");
+        return exit::INVALID;
+    }
     let Some(store) = super::open_store(store_path).await else {
         return exit::INTERNAL;
     };
@@ -87,8 +94,6 @@ pub async fn run(args: SubmitArgs, store_path: &Path) -> u8 {
         idempotency_key: args.idempotency_key,
         max_attempts: args.max_attempts,
     };
-    // Only the kinds' names matter here, not their settings.
-    let registry = Registry::standard(ProvisionSettings::default());
     match registry.submit(&store, job).await {
         Ok((job, true)) => {
             println!("job {} queued", job.id);
