@@ -648,7 +648,7 @@ async fn check_required(
     let account = &prepared.account;
     let vendor = &prepared.playbook.vendor;
     let why = match failure {
-        Some(f) if f.class == FailureClass::Transient && job.attempts < job.max_attempts => {
+        Some(f) if f.class.is_retried() && job.attempts < job.max_attempts => {
             return Err(JobFailure::transient(format!(
                 "recovering {}: {} at {}: {}",
                 missing
