@@ -142,6 +142,33 @@ fn no_driver() -> DriverEndpoint {
     }
 }
 
+/// A worker in the background until the returned sender fires.
+type Running = (
+    oneshot::Sender<()>,
+    tokio::task::JoinHandle<Result<WorkerStats, panelwright::store::StoreError>>,
+);
+
+fn spawn_worker(
+    store: &Arc<Store>,
+    registry: Registry,
+    config: WorkerConfig,
+    redactor: Redactor,
+) -> Running {
+    let (stop_tx, stop_rx) = oneshot::channel::<()>();
+    let worker = tokio::spawn(run_worker(
+        store.clone(),
+        None,
+        registry,
+        config,
+        no_driver(),
+        redactor,
+        async {
+            let _ = stop_rx.await;
+        },
+    ));
+    (stop_tx, worker)
+}
+
 async fn submit(store: &Store, registry: &Registry, kind: &str, account: Option<&str>) -> i64 {
     let (job, created) = registry
         .submit(
@@ -205,18 +232,7 @@ async fn a_panicking_job_frees_its_account_slot_and_is_retried() {
     let steady = submit(&store, &registry, "steady", Some("acct-1")).await;
     let redactor = Redactor::new();
     redactor.add("fake.secret", SECRET);
-    let (stop_tx, stop_rx) = oneshot::channel::<()>();
-    let worker = tokio::spawn(run_worker(
-        store.clone(),
-        None,
-        registry,
-        fast_config(),
-        no_driver(),
-        redactor,
-        async {
-            let _ = stop_rx.await;
-        },
-    ));
+    let (stop_tx, worker) = spawn_worker(&store, registry, fast_config(), redactor);
     let within = Duration::from_secs(20);
     wait_for_status(&store, steady, JobStatus::Succeeded, within).await;
     wait_for_status(&store, panicky, JobStatus::Succeeded, within).await;
@@ -263,18 +279,7 @@ async fn a_heartbeat_that_keeps_failing_stops_the_job_before_its_lease_expires()
         heartbeat,
         ..fast_config()
     };
-    let (stop_tx, stop_rx) = oneshot::channel::<()>();
-    let worker = tokio::spawn(run_worker(
-        store.clone(),
-        None,
-        registry,
-        config,
-        no_driver(),
-        Redactor::new(),
-        async {
-            let _ = stop_rx.await;
-        },
-    ));
+    let (stop_tx, worker) = spawn_worker(&store, registry, config, Redactor::new());
     tokio::time::timeout(Duration::from_secs(10), seen.start.notified())
         .await
         .expect("the job started");
@@ -305,14 +310,11 @@ async fn a_heartbeat_that_keeps_failing_stops_the_job_before_its_lease_expires()
     let job = wait_for_status(&store, id, JobStatus::Succeeded, Duration::from_secs(20)).await;
     assert_eq!(job.attempts, 2, "{job:?}");
     assert_eq!(seen.runs(id), 2);
-    let kinds: Vec<String> = store
-        .events(id)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| e.kind.to_string())
-        .collect();
-    assert!(kinds.contains(&"lease_expired".to_string()), "{kinds:?}");
+    let events = store.events(id).await.unwrap();
+    assert!(
+        events.iter().any(|e| e.kind == "lease_expired"),
+        "{events:?}"
+    );
     let _ = stop_tx.send(());
     let stats = worker.await.unwrap().unwrap();
     assert_eq!(stats.lease_lost, 1, "{stats:?}");
@@ -343,15 +345,7 @@ async fn the_final_write_is_retried_while_the_store_is_busy() {
         exit_when_idle: true,
         ..fast_config()
     };
-    let worker = tokio::spawn(run_worker(
-        store.clone(),
-        None,
-        registry,
-        config,
-        no_driver(),
-        Redactor::new(),
-        std::future::pending(),
-    ));
+    let (_stop, worker) = spawn_worker(&store, registry, config, Redactor::new());
     tokio::time::timeout(Duration::from_secs(10), seen.start.notified())
         .await
         .expect("the job started");
