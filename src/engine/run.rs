@@ -443,7 +443,14 @@ impl<'r> Engine<'r> {
             }
         };
         self.depth += 1;
-        let result = match next {
+        let result = self.run_next(next).await;
+        self.depth -= 1;
+        result
+    }
+
+    /// Runs what a step's own part asked for: a branch, a flow, a loop, a frame.
+    async fn run_next(&mut self, next: Next<'r>) -> Result<(), StepError> {
+        match next {
             Next::Done(_) => Ok(()),
             Next::Steps(steps, _) => self.exec_list(steps).await,
             Next::Loop {
@@ -451,34 +458,7 @@ impl<'r> Engine<'r> {
                 alias,
                 key,
                 body,
-            } => {
-                let mut result = Ok(());
-                for (i, row) in rows.into_iter().enumerate() {
-                    self.locals.push(Local {
-                        alias: alias.to_string(),
-                        row,
-                        index: i,
-                        key: i.to_string(),
-                    });
-                    if let Some(k) = key {
-                        match self.render(k) {
-                            Ok(k) => self.locals.last_mut().expect("just pushed").key = k,
-                            Err(e) => {
-                                self.locals.pop();
-                                result = Err(e);
-                                break;
-                            }
-                        }
-                    }
-                    self.owe(body);
-                    result = self.exec_list(body).await;
-                    self.locals.pop();
-                    if result.is_err() {
-                        break;
-                    }
-                }
-                result
-            }
+            } => self.run_loop(rows, alias, key, body).await,
             Next::Frame(body) => {
                 let result = self.exec_list(body).await;
                 // Leave the frame only on success: on failure the artifacts
@@ -489,9 +469,40 @@ impl<'r> Engine<'r> {
                 }
                 result
             }
-        };
-        self.depth -= 1;
-        result
+        }
+    }
+
+    /// A `for_each` body once per row, with the row in scope under `alias`;
+    /// stops at the first failure.
+    async fn run_loop(
+        &mut self,
+        rows: Vec<Row>,
+        alias: &str,
+        key: Option<&'r Template>,
+        body: &'r [Step],
+    ) -> Result<(), StepError> {
+        for (i, row) in rows.into_iter().enumerate() {
+            self.locals.push(Local {
+                alias: alias.to_string(),
+                row,
+                index: i,
+                key: i.to_string(),
+            });
+            if let Some(k) = key {
+                match self.render(k) {
+                    Ok(k) => self.locals.last_mut().expect("just pushed").key = k,
+                    Err(e) => {
+                        self.locals.pop();
+                        return Err(e);
+                    }
+                }
+            }
+            self.owe(body);
+            let result = self.exec_list(body).await;
+            self.locals.pop();
+            result?;
+        }
+        Ok(())
     }
 
     fn timeout(&self, step: &Step) -> Duration {

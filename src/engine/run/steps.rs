@@ -58,15 +58,7 @@ impl<'r> Engine<'r> {
                 pattern,
                 secret,
                 required: _,
-            } => {
-                let value = self.read_capture(source, budget).await?;
-                let value = match pattern {
-                    Some(p) => self.apply_pattern(name, p, &value, *secret)?,
-                    None => value,
-                };
-                let value = CapturedValue::Text(SecretString::from(value));
-                self.store(name, value, *secret, false).await?;
-            }
+            } => self.capture(name, source, pattern, *secret, budget).await?,
             Action::Extract(spec) => return self.extract_step(spec, budget).await,
             Action::Assert {
                 condition,
@@ -78,15 +70,7 @@ impl<'r> Engine<'r> {
                 negate,
                 then,
                 otherwise,
-            } => {
-                let holds = self.condition(condition).await? != *negate;
-                let (branch, taken) = if holds {
-                    (then, "then")
-                } else {
-                    (otherwise, "else")
-                };
-                return Ok(Next::Steps(branch, Some(taken.into())));
-            }
+            } => return self.branch(condition, *negate, then, otherwise).await,
             Action::ForEach {
                 source,
                 alias,
@@ -158,6 +142,23 @@ impl<'r> Engine<'r> {
         })
     }
 
+    async fn capture(
+        &mut self,
+        name: &str,
+        source: &CaptureSource,
+        pattern: &Option<Pattern>,
+        secret: bool,
+        budget: Duration,
+    ) -> Result<(), StepError> {
+        let value = self.read_capture(source, budget).await?;
+        let value = match pattern {
+            Some(p) => self.apply_pattern(name, p, &value, secret)?,
+            None => value,
+        };
+        let value = CapturedValue::Text(SecretString::from(value));
+        self.store(name, value, secret, false).await
+    }
+
     /// What a `capture` step reads, before its `pattern`.
     async fn read_capture(
         &mut self,
@@ -209,6 +210,24 @@ impl<'r> Engine<'r> {
                 pattern.as_str()
             ),
         })
+    }
+
+    /// The branch of a condition step to run (`then` when the condition
+    /// holds, unless `negate`).
+    async fn branch(
+        &mut self,
+        condition: &Condition,
+        negate: bool,
+        then: &'r [Step],
+        otherwise: &'r [Step],
+    ) -> Result<Next<'r>, StepError> {
+        let holds = self.condition(condition).await? != negate;
+        let (branch, taken) = if holds {
+            (then, "then")
+        } else {
+            (otherwise, "else")
+        };
+        Ok(Next::Steps(branch, Some(taken.into())))
     }
 
     async fn extract_step(
