@@ -4,27 +4,33 @@
 //! displayed and enabled, then acts; if the page re-rendered underneath (stale
 //! or covered element) it waits and tries again, all within the step's
 //! budget. No fixed sleeps: the only pause is the poll interval between two
-//! checks of a condition.
+//! checks of a condition, in [`wait`](super::wait).
+//!
+//! - this file: running a playbook or its recovery flows; the engine's
+//!   state (captures, loop items, the step trace) and the step loop.
+//! - `steps`: what each kind of step does.
+//! - `page`: waiting on the page (elements, text, URL, rows, downloads)
+//!   and navigation.
 
 use super::artifacts;
-use super::extract::{CompiledExtract, Row, extract_rows};
+use super::extract::Row;
 use super::failure::StepError;
 use super::report::*;
-use crate::browser::{Browser, BrowserError, ReadKind};
+use crate::browser::Browser;
 use crate::failure::Classify;
-use crate::playbook::{
-    Action, Condition, DownloadParse, ExtractSpec, ParamValue, Playbook, Step, Template, VarRef,
-};
+use crate::playbook::{Action, Condition, ParamValue, Playbook, Step, Template, VarRef};
 use crate::secrets::{Redactor, SecretValues};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::pin::Pin;
 use std::time::{Duration, Instant};
 
-/// Pause between two checks of a waited-for condition.
-pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_millis(100);
+pub use super::wait::DEFAULT_POLL_INTERVAL;
+
+mod page;
+mod steps;
 
 /// Bound on the artifact-collecting calls after a failure: the browser may be
 /// the thing that failed, and evidence is not worth a hang.
@@ -202,16 +208,6 @@ enum Next<'s> {
         body: &'s [Step],
     },
     Frame(&'s [Step]),
-}
-
-/// One element action, retried as a whole when the page re-renders under it.
-enum ElementOp<'a> {
-    Click,
-    Fill(&'a str),
-    Select(&'a str),
-    Check(bool),
-    Upload(&'a Path),
-    Press(&'a str),
 }
 
 /// One `for_each` level in scope.
@@ -447,7 +443,14 @@ impl<'r> Engine<'r> {
             }
         };
         self.depth += 1;
-        let result = match next {
+        let result = self.run_next(next).await;
+        self.depth -= 1;
+        result
+    }
+
+    /// Runs what a step's own part asked for: a branch, a flow, a loop, a frame.
+    async fn run_next(&mut self, next: Next<'r>) -> Result<(), StepError> {
+        match next {
             Next::Done(_) => Ok(()),
             Next::Steps(steps, _) => self.exec_list(steps).await,
             Next::Loop {
@@ -455,34 +458,7 @@ impl<'r> Engine<'r> {
                 alias,
                 key,
                 body,
-            } => {
-                let mut result = Ok(());
-                for (i, row) in rows.into_iter().enumerate() {
-                    self.locals.push(Local {
-                        alias: alias.to_string(),
-                        row,
-                        index: i,
-                        key: i.to_string(),
-                    });
-                    if let Some(k) = key {
-                        match self.render(k) {
-                            Ok(k) => self.locals.last_mut().expect("just pushed").key = k,
-                            Err(e) => {
-                                self.locals.pop();
-                                result = Err(e);
-                                break;
-                            }
-                        }
-                    }
-                    self.owe(body);
-                    result = self.exec_list(body).await;
-                    self.locals.pop();
-                    if result.is_err() {
-                        break;
-                    }
-                }
-                result
-            }
+            } => self.run_loop(rows, alias, key, body).await,
             Next::Frame(body) => {
                 let result = self.exec_list(body).await;
                 // Leave the frame only on success: on failure the artifacts
@@ -493,9 +469,40 @@ impl<'r> Engine<'r> {
                 }
                 result
             }
-        };
-        self.depth -= 1;
-        result
+        }
+    }
+
+    /// A `for_each` body once per row, with the row in scope under `alias`;
+    /// stops at the first failure.
+    async fn run_loop(
+        &mut self,
+        rows: Vec<Row>,
+        alias: &str,
+        key: Option<&'r Template>,
+        body: &'r [Step],
+    ) -> Result<(), StepError> {
+        for (i, row) in rows.into_iter().enumerate() {
+            self.locals.push(Local {
+                alias: alias.to_string(),
+                row,
+                index: i,
+                key: i.to_string(),
+            });
+            if let Some(k) = key {
+                match self.render(k) {
+                    Ok(k) => self.locals.last_mut().expect("just pushed").key = k,
+                    Err(e) => {
+                        self.locals.pop();
+                        return Err(e);
+                    }
+                }
+            }
+            self.owe(body);
+            let result = self.exec_list(body).await;
+            self.locals.pop();
+            result?;
+        }
+        Ok(())
     }
 
     fn timeout(&self, step: &Step) -> Duration {
@@ -550,225 +557,6 @@ impl<'r> Engine<'r> {
                 .and_then(|l| l.row.get(&var.name).cloned())
                 .ok_or_else(missing),
         }
-    }
-
-    /// Runs the step's own part; containers return what to run next.
-    async fn head(&mut self, step: &'r Step) -> Result<Next<'r>, StepError> {
-        let budget = self.timeout(step);
-        match &step.action {
-            Action::Goto { url } => {
-                let url = self.render(url)?;
-                self.navigate(&url).await?;
-                self.check_http_status(&url).await?;
-            }
-            Action::Click { css } => self.perform(css, ElementOp::Click, budget).await?,
-            Action::Fill { css, value } => {
-                let value = self.render(value)?;
-                self.perform(css, ElementOp::Fill(&value), budget).await?
-            }
-            Action::Select { css, option } => {
-                let option = self.render(option)?;
-                self.perform(css, ElementOp::Select(&option), budget)
-                    .await?
-            }
-            Action::SetChecked { css, checked } => {
-                self.perform(css, ElementOp::Check(*checked), budget)
-                    .await?
-            }
-            Action::Upload { css, file } => {
-                let file = self.upload_file(file)?;
-                self.perform(css, ElementOp::Upload(&file), budget).await?
-            }
-            Action::Press { keys, on } => match on {
-                Some(css) => self.perform(css, ElementOp::Press(keys), budget).await?,
-                None => self.browser.press(None, keys).await?,
-            },
-            Action::WaitFor { css } => {
-                let css = self.render(css)?;
-                self.wait_displayed(&css, budget, true).await?;
-            }
-            Action::WaitGone { css } => {
-                let css = self.render(css)?;
-                self.wait_displayed(&css, budget, false).await?;
-            }
-            Action::WaitText { text, within } => {
-                let text = self.render(text)?;
-                let within = within.as_ref().map(|w| self.render(w)).transpose()?;
-                if !self.poll_text(&text, within.as_deref(), budget).await? {
-                    return Err(StepError::WaitTimeout {
-                        what: format!("text `{text}` to appear"),
-                        after: budget,
-                    });
-                }
-            }
-            Action::WaitUrl { contains } => {
-                let want = self.render(contains)?;
-                let deadline = Instant::now() + budget;
-                loop {
-                    if self.browser.current_url().await?.contains(&want) {
-                        break;
-                    }
-                    if Instant::now() >= deadline {
-                        return Err(StepError::WaitTimeout {
-                            what: format!("the URL to contain `{want}`"),
-                            after: budget,
-                        });
-                    }
-                    tokio::time::sleep(self.config.poll_interval).await;
-                }
-            }
-            Action::Capture {
-                name,
-                css,
-                read,
-                secret,
-                required: _,
-            } => {
-                let css = self.render(css)?;
-                // Text must be visible to be read as a person would; values and
-                // attributes of hidden inputs are legitimately invisible.
-                let need_displayed = matches!(read, ReadKind::Text);
-                self.wait_present(&css, budget, need_displayed).await?;
-                let value = self.browser.read(&css, read).await?;
-                self.store(
-                    name,
-                    CapturedValue::Text(SecretString::from(value)),
-                    *secret,
-                    false,
-                )
-                .await?;
-                return Ok(Next::Done(None));
-            }
-            Action::Extract(spec) => {
-                let rows = self.extract(spec, budget).await?;
-                let note = format!("{} rows", rows.len());
-                self.store(&spec.save_as, CapturedValue::Rows(rows), false, false)
-                    .await?;
-                return Ok(Next::Done(Some(note)));
-            }
-            Action::Assert {
-                condition,
-                expect,
-                message,
-            } => {
-                let holds = match condition {
-                    // Presence and text may take a moment to render: wait for
-                    // them. Absence is checked as the page is now.
-                    Condition::Present { css, .. } if *expect => {
-                        let css = self.render(css)?;
-                        self.poll_displayed(&css, budget, true).await?
-                    }
-                    Condition::Text { text, within } => {
-                        let text = self.render(text)?;
-                        let within = within.as_ref().map(|w| self.render(w)).transpose()?;
-                        self.poll_text(&text, within.as_deref(), budget).await?
-                    }
-                    other => self.condition(other).await?,
-                };
-                if holds != *expect {
-                    let message = match message {
-                        Some(m) => self.render(m)?,
-                        None => default_assert_message(condition, *expect),
-                    };
-                    return Err(StepError::Assertion { message });
-                }
-            }
-            Action::If {
-                condition,
-                negate,
-                then,
-                otherwise,
-            } => {
-                let holds = self.condition(condition).await? != *negate;
-                let branch: &'r [Step] = if holds { then } else { otherwise };
-                return Ok(Next::Steps(
-                    branch,
-                    Some(if holds { "then".into() } else { "else".into() }),
-                ));
-            }
-            Action::ForEach {
-                source,
-                alias,
-                key,
-                body,
-            } => {
-                let rows = self.loop_rows(source)?;
-                return Ok(Next::Loop {
-                    rows,
-                    alias,
-                    key: key.as_ref(),
-                    body,
-                });
-            }
-            Action::Call { flow } => {
-                let steps = self
-                    .playbook
-                    .flows
-                    .get(flow)
-                    .map(Vec::as_slice)
-                    .unwrap_or_default();
-                return Ok(Next::Steps(steps, None));
-            }
-            Action::Totp { secret, save_as } => {
-                let seed =
-                    self.inputs.secrets.get(secret).ok_or_else(|| {
-                        StepError::Input(format!("secret `{secret}` was not given"))
-                    })?;
-                let code = crate::secrets::totp_now(seed)
-                    .map_err(|e| StepError::Input(format!("secret `{secret}`: {e}")))?;
-                self.store(
-                    save_as,
-                    CapturedValue::Text(SecretString::from(code)),
-                    true,
-                    true,
-                )
-                .await?;
-            }
-            Action::Download {
-                css,
-                save_as,
-                parse,
-            } => {
-                let (path, value) = self.download(css, *parse, budget).await?;
-                self.artifacts.push(path);
-                self.store(save_as, value, false, false).await?;
-            }
-            Action::Frame { css, body } => {
-                let css = self.render(css)?;
-                self.wait_present(&css, budget, true).await?;
-                self.browser.enter_frame(&css).await?;
-                self.frames.push(css);
-                return Ok(Next::Frame(body));
-            }
-            Action::Screenshot { name } => {
-                // The picture is of the whole page: take it from the top
-                // level (masking every frame), then go back into the frames.
-                for _ in 0..self.frames.len() {
-                    self.browser.leave_frame().await?;
-                }
-                let png = artifacts::masked_screenshot(self.browser, &self.secret_values).await;
-                for css in self.frames.clone() {
-                    self.browser.enter_frame(&css).await?;
-                }
-                let png = png.ok_or_else(|| {
-                    StepError::Browser(BrowserError::Driver {
-                        call: "screenshot",
-                        detail: "the page could not be masked (or captured)".into(),
-                    })
-                })?;
-                let path = artifacts::write(&self.run_dir, &format!("{name}.png"), &png)
-                    .map_err(|e| StepError::Download(format!("cannot save screenshot: {e}")))?;
-                self.artifacts.push(path);
-            }
-            Action::Fail { message, class } => {
-                let message = self.render(message)?;
-                return Err(StepError::Declared {
-                    message,
-                    class: *class,
-                });
-            }
-        }
-        Ok(Next::Done(None))
     }
 
     /// Keeps a captured value: redactor first (so nothing logs it after this
@@ -867,302 +655,6 @@ impl<'r> Engine<'r> {
         }
     }
 
-    /// Polls until the element's displayed state equals `want`; Ok(false) on timeout.
-    async fn poll_displayed(
-        &mut self,
-        css: &str,
-        budget: Duration,
-        want: bool,
-    ) -> Result<bool, StepError> {
-        let deadline = Instant::now() + budget;
-        loop {
-            let shown = self.browser.probe(css).await?.is_some_and(|s| s.displayed);
-            if shown == want {
-                return Ok(true);
-            }
-            if Instant::now() >= deadline {
-                return Ok(false);
-            }
-            tokio::time::sleep(self.config.poll_interval).await;
-        }
-    }
-
-    async fn wait_displayed(
-        &mut self,
-        css: &str,
-        budget: Duration,
-        want: bool,
-    ) -> Result<(), StepError> {
-        if self.poll_displayed(css, budget, want).await? {
-            Ok(())
-        } else {
-            let what = if want {
-                format!("`{css}` to appear")
-            } else {
-                format!("`{css}` to disappear")
-            };
-            Err(StepError::WaitTimeout {
-                what,
-                after: budget,
-            })
-        }
-    }
-
-    async fn wait_present(
-        &mut self,
-        css: &str,
-        budget: Duration,
-        displayed: bool,
-    ) -> Result<(), StepError> {
-        let deadline = Instant::now() + budget;
-        loop {
-            match self.browser.probe(css).await? {
-                Some(s) if s.displayed || !displayed => return Ok(()),
-                _ if Instant::now() >= deadline => {
-                    return Err(StepError::WaitTimeout {
-                        what: format!("`{css}` to appear"),
-                        after: budget,
-                    });
-                }
-                _ => tokio::time::sleep(self.config.poll_interval).await,
-            }
-        }
-    }
-
-    /// Text in the page (or in `within`) as the user sees it (`innerText`).
-    async fn poll_text(
-        &mut self,
-        text: &str,
-        within: Option<&str>,
-        budget: Duration,
-    ) -> Result<bool, StepError> {
-        const SCRIPT: &str = "const el = arguments[0] ? document.querySelector(arguments[0]) : document.body; return el ? el.innerText : null;";
-        let deadline = Instant::now() + budget;
-        let arg = within.map_or(serde_json::Value::Null, |w| {
-            serde_json::Value::String(w.to_string())
-        });
-        loop {
-            let got = self.browser.execute(SCRIPT, vec![arg.clone()]).await?;
-            if got.as_str().is_some_and(|t| t.contains(text)) {
-                return Ok(true);
-            }
-            if Instant::now() >= deadline {
-                return Ok(false);
-            }
-            tokio::time::sleep(self.config.poll_interval).await;
-        }
-    }
-
-    /// Auto-wait, act, and on a re-render retry within the same budget.
-    async fn perform(
-        &mut self,
-        css: &Template,
-        op: ElementOp<'_>,
-        budget: Duration,
-    ) -> Result<(), StepError> {
-        let css = self.render(css)?;
-        let deadline = Instant::now() + budget;
-        loop {
-            let state = self.browser.probe(&css).await?;
-            if state.is_some_and(|s| s.actionable()) {
-                let result = match &op {
-                    ElementOp::Click => self.browser.click(&css).await,
-                    ElementOp::Fill(v) => self.browser.fill(&css, v).await,
-                    ElementOp::Select(v) => self.browser.select(&css, v).await,
-                    ElementOp::Check(c) => self.browser.set_checked(&css, *c).await,
-                    ElementOp::Upload(p) => self.browser.upload(&css, p).await,
-                    ElementOp::Press(k) => self.browser.press(Some(&css), k).await,
-                };
-                match result {
-                    Ok(()) => return Ok(()),
-                    Err(e) if e.is_retryable_in_step() && Instant::now() < deadline => {}
-                    Err(e) => return Err(e.into()),
-                }
-            } else if Instant::now() >= deadline {
-                let why = match state {
-                    None => "to appear",
-                    Some(s) if !s.displayed => "to become visible",
-                    Some(_) => "to become enabled",
-                };
-                return Err(StepError::WaitTimeout {
-                    what: format!("`{css}` {why}"),
-                    after: budget,
-                });
-            }
-            tokio::time::sleep(self.config.poll_interval).await;
-        }
-    }
-
-    /// One page-source fetch per page; pagination by clicking `next`.
-    async fn extract(
-        &mut self,
-        spec: &ExtractSpec,
-        budget: Duration,
-    ) -> Result<Vec<Row>, StepError> {
-        let rows_css = self.render(&spec.rows)?;
-        let empty_css = spec.empty.as_ref().map(|e| self.render(e)).transpose()?;
-        let next_css = spec.next.as_ref().map(|n| self.render(n)).transpose()?;
-        let compiled = std::sync::Arc::new(
-            CompiledExtract::new(&rows_css, &spec.fields).map_err(StepError::Input)?,
-        );
-        let mut all = Vec::new();
-        let mut previous: Option<Vec<Row>> = None;
-        for page in 1..=spec.max_pages {
-            let deadline = Instant::now() + budget;
-            // Wait until this page's rows (or its empty marker) are there and,
-            // after a page change, differ from the previous page's.
-            let rows = loop {
-                let html = self.browser.page_source().await?;
-                let c = compiled.clone();
-                let rows = tokio::task::spawn_blocking(move || extract_rows(&html, &c))
-                    .await
-                    .map_err(|e| StepError::Input(format!("extraction panicked: {e}")))?;
-                let changed = previous.as_ref().is_none_or(|p| *p != rows);
-                let empty_shown = match &empty_css {
-                    Some(e) if rows.is_empty() => {
-                        self.browser.probe(e).await?.is_some_and(|s| s.displayed)
-                    }
-                    _ => false,
-                };
-                if (!rows.is_empty() && changed) || empty_shown {
-                    break Some(rows);
-                }
-                // A "next" control that only looks disabled (CSS,
-                // aria-disabled) was clicked on the last page: nothing changed.
-                if page > 1 && !rows.is_empty() && Instant::now() >= deadline {
-                    break None;
-                }
-                if Instant::now() >= deadline {
-                    let what = if page == 1 {
-                        format!("rows `{rows_css}` to appear")
-                    } else {
-                        format!("page {page} of `{rows_css}` to load")
-                    };
-                    return Err(StepError::WaitTimeout {
-                        what,
-                        after: budget,
-                    });
-                }
-                tokio::time::sleep(self.config.poll_interval).await;
-            };
-            let Some(rows) = rows else {
-                tracing::debug!(page, "the next-page control changed nothing: last page");
-                break;
-            };
-            all.extend(rows.iter().cloned());
-            previous = Some(rows);
-            let Some(next) = &next_css else { break };
-            if page == spec.max_pages {
-                break;
-            }
-            match self.browser.probe(next).await? {
-                Some(s) if s.actionable() => self.browser.click(next).await?,
-                _ => break,
-            }
-        }
-        Ok(all)
-    }
-
-    async fn download(
-        &mut self,
-        css: &Template,
-        parse: DownloadParse,
-        budget: Duration,
-    ) -> Result<(PathBuf, CapturedValue), StepError> {
-        let dir = self
-            .downloads
-            .clone()
-            .ok_or_else(|| StepError::Download("no download folder prepared".into()))?;
-        let before = list_files(&dir);
-        self.perform(css, ElementOp::Click, budget).await?;
-        let deadline = Instant::now() + budget;
-        let mut last_size: Option<(PathBuf, u64)> = None;
-        let path = loop {
-            let fresh = list_files(&dir)
-                .into_iter()
-                .find(|p| !before.contains(p) && !is_partial(p));
-            if let Some(p) = fresh {
-                let size = std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0);
-                // Complete when its size held still across one poll.
-                if last_size
-                    .as_ref()
-                    .is_some_and(|(lp, ls)| *lp == p && *ls == size)
-                {
-                    break p;
-                }
-                last_size = Some((p, size));
-            }
-            if Instant::now() >= deadline {
-                return Err(StepError::Download(format!(
-                    "no file arrived in {budget:?}"
-                )));
-            }
-            tokio::time::sleep(self.config.poll_interval).await;
-        };
-        let value = match parse {
-            DownloadParse::None => {
-                CapturedValue::Text(SecretString::from(path.display().to_string()))
-            }
-            DownloadParse::Csv => {
-                CapturedValue::Rows(read_csv(&path).map_err(StepError::Download)?)
-            }
-        };
-        Ok((path, value))
-    }
-
-    /// The file an `upload` step sends: inside the playbook's folder, never
-    /// elsewhere, whatever a parameter says (`/etc/passwd`, `../../x`, a
-    /// symlink out). Canonical, so the driver gets a plain absolute path.
-    fn upload_file(&self, file: &Template) -> Result<PathBuf, StepError> {
-        let requested = self.render(file)?;
-        let path = crate::paths::confine(self.playbook.dir(), Path::new(&requested))
-            .map_err(|e| StepError::Input(format!("upload file refused: {e}")))?;
-        if !path.is_file() {
-            return Err(StepError::Input(format!(
-                "upload file `{requested}` does not exist in {}",
-                self.playbook.dir().display()
-            )));
-        }
-        Ok(path)
-    }
-
-    /// Opens `url`. A page the browser could not load (its own error page)
-    /// fails here, at once, with the network error the class is decided
-    /// by — not 15 s later as a selector that never appeared.
-    async fn navigate(&mut self, url: &str) -> Result<(), StepError> {
-        let failed = |code: String| StepError::Navigation {
-            url: url.to_string(),
-            code,
-        };
-        // A URL that does not parse would only come back as the driver's
-        // "invalid argument".
-        if url::Url::parse(url).is_err() {
-            return Err(failed("ERR_INVALID_URL".into()));
-        }
-        match self.browser.goto(url).await {
-            Err(BrowserError::NetError { code }) => Err(failed(code)),
-            other => other.map_err(StepError::from),
-        }
-    }
-
-    /// A navigation that landed on a vendor error page is not a success.
-    async fn check_http_status(&mut self, url: &str) -> Result<(), StepError> {
-        const SCRIPT: &str = "const e = performance.getEntriesByType('navigation')[0]; return e && e.responseStatus ? e.responseStatus : 0;";
-        let status = self
-            .browser
-            .execute(SCRIPT, vec![])
-            .await?
-            .as_u64()
-            .unwrap_or(0) as u16;
-        if status >= 400 {
-            return Err(StepError::VendorHttp {
-                status,
-                url: url.to_string(),
-            });
-        }
-        Ok(())
-    }
-
     /// Screenshot, page HTML and trace of a failed run, all redacted.
     async fn save_failure_artifacts(&mut self, failure: &Failure) {
         let dir = self.run_dir.clone();
@@ -1208,46 +700,4 @@ impl<'r> Engine<'r> {
             self.artifacts.push(p);
         }
     }
-}
-
-fn default_assert_message(condition: &Condition, expect: bool) -> String {
-    match (condition, expect) {
-        (Condition::Present { css, .. }, true) => format!("expected `{css}` to be present"),
-        (Condition::Present { css, .. }, false) => format!("expected `{css}` to be absent"),
-        (Condition::Text { text, .. }, _) => format!("expected text `{text}`"),
-        (Condition::Var(v), _) => format!("expected `{v}`"),
-    }
-}
-
-fn list_files(dir: &Path) -> Vec<PathBuf> {
-    std::fs::read_dir(dir)
-        .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
-        .unwrap_or_default()
-}
-
-fn is_partial(p: &Path) -> bool {
-    let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-    name.ends_with(".crdownload")
-        || name.ends_with(".tmp")
-        || name.starts_with(".com.google.Chrome")
-}
-
-fn read_csv(path: &Path) -> Result<Vec<Row>, String> {
-    let mut reader =
-        csv::Reader::from_path(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let headers = reader
-        .headers()
-        .map_err(|e| format!("{}: {e}", path.display()))?
-        .clone();
-    reader
-        .records()
-        .map(|rec| {
-            let rec = rec.map_err(|e| format!("{}: {e}", path.display()))?;
-            Ok(headers
-                .iter()
-                .zip(rec.iter())
-                .map(|(h, v)| (h.to_string(), v.to_string()))
-                .collect())
-        })
-        .collect()
 }

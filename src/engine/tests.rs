@@ -34,6 +34,8 @@ struct FakeBrowser {
     mask_result: i64,
     /// The secret values each masking call was given.
     masked_with: Vec<Vec<String>>,
+    /// The current URL (empty: `http://vendor.test/`).
+    url: String,
 }
 
 impl FakeBrowser {
@@ -85,7 +87,10 @@ impl Browser for FakeBrowser {
         self.injected("goto")
     }
     async fn current_url(&mut self) -> BrowserResult<String> {
-        Ok("http://vendor.test/".into())
+        if self.url.is_empty() {
+            return Ok("http://vendor.test/".into());
+        }
+        Ok(self.url.clone())
     }
     async fn page_source(&mut self) -> BrowserResult<String> {
         Ok(self.source.clone())
@@ -655,4 +660,104 @@ secret = true
         redactor.redact("pw new-password-1"),
         "pw [redacted:captures.password]"
     );
+}
+
+#[tokio::test]
+async fn a_capture_pattern_picks_an_id_out_of_text_or_the_url() {
+    let pb = playbook(
+        r###"[[steps]]
+capture = "from_text"
+from = "#ref"
+pattern = 'CUST-(\d+)'
+
+[[steps]]
+capture = "whole_match"
+from = "#ref"
+pattern = 'CUST-\d+'
+
+[[steps]]
+capture = "from_url"
+from_url = true
+pattern = '/customers/(\d+)'
+
+[[steps]]
+capture = "url"
+from_url = true
+"###,
+    );
+    let mut b = FakeBrowser::default().with("#ref", "Customer ref: CUST-0042 (active)");
+    b.url = "http://vendor.test/customers/17/welcome".into();
+    let (report, _) = run(&pb, &mut b, &inputs(&[])).await;
+    assert!(report.succeeded(), "{:?}", report.failure);
+    let text = |name: &str| report.output(name).unwrap().value.expose_text();
+    assert_eq!(text("from_text"), "0042");
+    assert_eq!(text("whole_match"), "CUST-0042");
+    assert_eq!(text("from_url"), "17");
+    assert_eq!(text("url"), "http://vendor.test/customers/17/welcome");
+}
+
+#[tokio::test]
+async fn a_pattern_that_matches_nothing_is_playbook_broken_and_shows_no_secret() {
+    // The text holds a secret the run was given: shown redacted.
+    let pb = playbook("[[steps]]\ncapture = \"id\"\nfrom = \"#who\"\npattern = 'id=(\\d+)'\n");
+    let mut b = FakeBrowser::default().with("#who", "signed in with hunter2-hunter2");
+    let (report, _) = run(&pb, &mut b, &inputs(&[])).await;
+    assert!(report.output("id").is_none());
+    let f = report.failure.unwrap();
+    assert_eq!(f.class, FailureClass::PlaybookBroken);
+    assert_eq!(
+        f.message,
+        "assertion failed: capture `id`: `pattern` `id=(\\d+)` matches nothing in `signed in with [redacted:secrets.login.password]`"
+    );
+
+    // A secret capture's own text is never shown.
+    let pb = playbook(
+        "[[steps]]\ncapture = \"key\"\nfrom = \"#key\"\nsecret = true\npattern = '^KEY-(\\d+)$'\n",
+    );
+    let mut b = FakeBrowser::default().with("#key", "LIC-S3cret-value");
+    let (report, _) = run(&pb, &mut b, &inputs(&[])).await;
+    let f = report.failure.unwrap();
+    assert_eq!(f.class, FailureClass::PlaybookBroken);
+    assert!(!f.message.contains("S3cret"), "{}", f.message);
+    assert!(f.message.contains("(not shown)"), "{}", f.message);
+}
+
+#[tokio::test]
+async fn a_secret_capture_with_a_pattern_redacts_the_value_it_picked() {
+    let pb = playbook(
+        "[[steps]]\ncapture = \"key\"\nfrom = \"#key\"\nsecret = true\npattern = 'key: (\\S+)'\n",
+    );
+    let mut b = FakeBrowser::default().with("#key", "your key: ABCD-1234-EFGH");
+    let (report, redactor) = run(&pb, &mut b, &inputs(&[])).await;
+    assert!(report.succeeded(), "{:?}", report.failure);
+    assert_eq!(
+        report.output("key").unwrap().value.expose_text(),
+        "ABCD-1234-EFGH"
+    );
+    assert_eq!(redactor.redact("ABCD-1234-EFGH"), "[redacted:captures.key]");
+}
+
+#[tokio::test]
+async fn a_condition_with_only_else_runs_it_when_the_condition_fails() {
+    let pb = playbook(
+        "[[steps]]\nif_present = \"#banner\"\nelse = [{ click = \"#fallback\" }]\n\n[[steps]]\nif_present = \"#fallback\"\nelse = [{ click = \"#never\" }]\n",
+    );
+    let mut b = FakeBrowser::default().with("#fallback", "");
+    let (report, _) = run(&pb, &mut b, &inputs(&[])).await;
+    assert!(report.succeeded(), "{:?}", report.failure);
+    assert_eq!(b.calls, ["click #fallback"]);
+    let notes: Vec<_> = report.steps.iter().map(|r| r.note.clone()).collect();
+    assert_eq!(
+        notes,
+        [Some("else".to_string()), None, Some("then".to_string())]
+    );
+}
+
+#[tokio::test]
+async fn a_fail_step_declares_playbook_broken() {
+    let pb = playbook("[[steps]]\nfail = \"layout changed\"\nclass = \"playbook-broken\"\n");
+    let (report, _) = run(&pb, &mut FakeBrowser::default(), &inputs(&[])).await;
+    let f = report.failure.unwrap();
+    assert_eq!(f.class, FailureClass::PlaybookBroken);
+    assert_eq!(f.message, "layout changed");
 }

@@ -1,16 +1,20 @@
 //! TOML playbooks: what an operator writes, checked before any browser starts.
 //!
 //! - `raw`: serde shapes as written (phase one, `deny_unknown_fields`).
+//! - `actions`: every action key, its modifiers and the step kind it builds.
 //! - [`validate`]: phase two, from the spanned TOML tree to a [`Playbook`].
 //! - [`step`]: the validated steps the engine runs.
+//! - [`pattern`]: the regular expression of `capture … pattern`.
 //! - [`template`]: `{{ namespace.name }}` placeholders.
 //! - [`params`]: typed parameters and their values.
 //! - [`keys`]: key names for `press`.
 //! - [`error`]: errors with file, line, column and step path.
 
+pub(crate) mod actions;
 pub mod error;
 pub mod keys;
 pub mod params;
+pub mod pattern;
 pub(crate) mod raw;
 pub mod step;
 pub mod template;
@@ -18,7 +22,11 @@ pub mod validate;
 
 pub use error::{PlaybookError, PlaybookErrors};
 pub use params::{ParamSpec, ParamType, ParamValue};
-pub use step::{Action, Condition, DownloadParse, ExtractSpec, FieldSpec, Location, Step};
+pub use pattern::Pattern;
+pub use step::{
+    Action, ActionKind, CaptureSource, Condition, DownloadParse, ExtractSpec, FieldSpec, Location,
+    Step,
+};
 pub use template::{Template, VarRef};
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -27,6 +35,10 @@ use std::time::Duration;
 
 /// Wait budget of a step when neither the step nor `[playbook] timeout` says.
 pub const DEFAULT_STEP_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// The output that names the vendor's customer when `[playbook]
+/// customer_ref` does not say.
+pub const DEFAULT_CUSTOMER_REF: &str = "vendor_customer_id";
 
 /// What a named capture holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,6 +80,8 @@ pub struct Playbook {
     pub steps: Vec<Step>,
     /// Required output (capture name) → the flow that recovers it.
     pub recover: BTreeMap<String, String>,
+    /// See [`Playbook::customer_ref`].
+    customer_ref: String,
 }
 
 impl Playbook {
@@ -110,6 +124,15 @@ impl Playbook {
     /// upload files must stay inside.
     pub fn dir(&self) -> &Path {
         folder_of(&self.file)
+    }
+
+    /// The output that holds the vendor's id of the customer a
+    /// provisioning run created or found (`[playbook] customer_ref`, else
+    /// [`DEFAULT_CUSTOMER_REF`]): the job maps the company to it. When
+    /// declared, `check` has made sure a step captures it once per run
+    /// (not in a loop), as text that is not `secret`.
+    pub fn customer_ref(&self) -> &str {
+        &self.customer_ref
     }
 
     /// True when some step downloads a file (the engine then prepares a folder).

@@ -25,6 +25,10 @@ pub(crate) struct RawMeta {
     /// value for it when a run ends without it (e.g. reset a password).
     #[serde(default)]
     pub recover: BTreeMap<String, String>,
+    /// The output that names the vendor's customer (a provisioning
+    /// playbook's contract with the job); absent: `vendor_customer_id`.
+    #[serde(default)]
+    pub customer_ref: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -53,8 +57,8 @@ pub(crate) struct RawFieldSpec {
     pub attr: Option<String>,
 }
 
-/// A step, flat: exactly one action key plus the modifiers that action
-/// allows. Nested step lists (`then`, `else`, `do`, `steps`) are taken out
+/// A step, flat: exactly one action key (see `actions::ACTION_KEYS`) plus
+/// the modifiers that action allows. Nested step lists (`then`, `else`, `do`, `steps`) are taken out
 /// before deserialising so each nested step is checked on its own.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -99,8 +103,10 @@ pub(crate) struct RawStep {
     #[serde(rename = "in")]
     pub within: Option<String>,
     pub from: Option<String>,
+    pub from_url: Option<bool>,
     pub attr: Option<String>,
     pub read: Option<String>,
+    pub pattern: Option<String>,
     pub secret: Option<bool>,
     pub required: Option<bool>,
     /// Each field: a selector string or a [`RawFieldSpec`] table (converted
@@ -129,8 +135,10 @@ pub(crate) const MODIFIER_KEYS: &[&str] = &[
     "file",
     "in",
     "from",
+    "from_url",
     "attr",
     "read",
+    "pattern",
     "secret",
     "required",
     "fields",
@@ -148,5 +156,89 @@ pub(crate) const MODIFIER_KEYS: &[&str] = &[
     "name",
 ];
 
+/// Modifiers whose value is a template (they may use `{{ captures.X }}`).
+pub(crate) const TEMPLATE_MODIFIERS: &[&str] = &[
+    "with", "option", "on", "file", "in", "from", "next", "empty", "message", "key",
+];
+
+impl RawStep {
+    /// The text written for `key`, an action key or a text modifier
+    /// (`None` when absent, or when `key` holds no text).
+    pub(crate) fn text(&self, key: &str) -> Option<&str> {
+        let value = match key {
+            "goto" => &self.goto,
+            "click" => &self.click,
+            "fill" => &self.fill,
+            "select" => &self.select,
+            "check" => &self.check,
+            "uncheck" => &self.uncheck,
+            "press" => &self.press,
+            "upload" => &self.upload,
+            "wait_for" => &self.wait_for,
+            "wait_gone" => &self.wait_gone,
+            "wait_text" => &self.wait_text,
+            "wait_url" => &self.wait_url,
+            "capture" => &self.capture,
+            "extract" => &self.extract,
+            "assert" => &self.assert_present,
+            "assert_absent" => &self.assert_absent,
+            "assert_text" => &self.assert_text,
+            "if_present" => &self.if_present,
+            "if_missing" => &self.if_missing,
+            "if_text" => &self.if_text,
+            "if" => &self.if_var,
+            "unless" => &self.unless,
+            "for_each" => &self.for_each,
+            "call" => &self.call,
+            "totp" => &self.totp,
+            "download" => &self.download,
+            "frame" => &self.frame,
+            "screenshot" => &self.screenshot,
+            "fail" => &self.fail,
+            "with" => &self.with,
+            "option" => &self.option,
+            "on" => &self.on,
+            "file" => &self.file,
+            "in" => &self.within,
+            "from" => &self.from,
+            "attr" => &self.attr,
+            "read" => &self.read,
+            "pattern" => &self.pattern,
+            "next" => &self.next,
+            "empty" => &self.empty,
+            "message" => &self.message,
+            "wait" => &self.wait,
+            "as" => &self.alias,
+            "key" => &self.key,
+            "save_as" => &self.save_as,
+            "parse" => &self.parse,
+            "class" => &self.class,
+            "timeout" => &self.timeout,
+            "name" => &self.name,
+            _ => return None,
+        };
+        value.as_deref()
+    }
+}
+
 /// Keys that hold nested step lists.
 pub(crate) const NESTED_KEYS: [&str; 4] = ["then", "else", "do", "steps"];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `text` maps every text modifier to its own field.
+    #[test]
+    fn text_reads_every_text_modifier() {
+        let not_text = ["from_url", "secret", "required", "fields", "max_pages"];
+        for key in MODIFIER_KEYS.iter().filter(|k| !not_text.contains(k)) {
+            let table: toml::Table = toml::from_str(&format!("{key} = \"v\"")).unwrap();
+            let raw = RawStep::deserialize(toml::Value::Table(table)).unwrap();
+            assert_eq!(raw.text(key), Some("v"), "`{key}`");
+        }
+        for key in TEMPLATE_MODIFIERS {
+            assert!(MODIFIER_KEYS.contains(key), "`{key}`");
+        }
+    }
+}

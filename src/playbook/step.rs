@@ -1,9 +1,11 @@
 //! Phase two: validated steps. Every selector has parsed, every variable is
 //! declared, every flow exists. The engine only ever sees these.
 
+use super::pattern::Pattern;
 use super::template::{Template, VarRef};
 use crate::browser::ReadKind;
 use crate::failure::FailureClass;
+use crate::text::text_enum;
 use std::time::Duration;
 
 /// Where a step was written, for messages: the playbook itself or a file it
@@ -56,6 +58,15 @@ pub enum DownloadParse {
     None,
     /// Parse as CSV with a header row into rows.
     Csv,
+}
+
+/// What a `capture` step reads.
+#[derive(Debug, Clone)]
+pub enum CaptureSource {
+    /// The first element matching `css`: its text, value or an attribute.
+    Element { css: Template, read: ReadKind },
+    /// The page's current URL (`from_url = true`): vendor ids live there.
+    Url,
 }
 
 #[derive(Debug, Clone)]
@@ -118,8 +129,10 @@ pub enum Action {
     },
     Capture {
         name: String,
-        css: Template,
-        read: ReadKind,
+        source: CaptureSource,
+        /// Applied to what `source` reads: the value is its first group
+        /// (or the whole match); no match fails the step.
+        pattern: Option<Pattern>,
         secret: bool,
         /// A successful run must leave this output in the store: captured
         /// now, or already current there (see `Playbook::recover`).
@@ -170,34 +183,98 @@ pub enum Action {
     },
 }
 
+/// The kind of a validated step, as the step trace and logs name it.
+/// Several action keys build one kind (`if_present`, `if_missing`,
+/// `if_text`, `if` and `unless` are all `if`); `playbook::actions` lists
+/// every key with the kind it builds, and its tests check that every kind
+/// here is built by some key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ActionKind {
+    Goto,
+    Click,
+    Fill,
+    Select,
+    Check,
+    Uncheck,
+    Press,
+    Upload,
+    WaitFor,
+    WaitGone,
+    WaitText,
+    WaitUrl,
+    Capture,
+    Extract,
+    Assert,
+    If,
+    ForEach,
+    Call,
+    Totp,
+    Download,
+    Frame,
+    Screenshot,
+    Fail,
+}
+
+text_enum!(ActionKind, "step kind", {
+    Goto => "goto",
+    Click => "click",
+    Fill => "fill",
+    Select => "select",
+    Check => "check",
+    Uncheck => "uncheck",
+    Press => "press",
+    Upload => "upload",
+    WaitFor => "wait_for",
+    WaitGone => "wait_gone",
+    WaitText => "wait_text",
+    WaitUrl => "wait_url",
+    Capture => "capture",
+    Extract => "extract",
+    Assert => "assert",
+    If => "if",
+    ForEach => "for_each",
+    Call => "call",
+    Totp => "totp",
+    Download => "download",
+    Frame => "frame",
+    Screenshot => "screenshot",
+    Fail => "fail",
+});
+
 impl Action {
-    /// The action's keyword as written in TOML.
-    pub fn keyword(&self) -> &'static str {
+    /// The step's kind (exhaustive on purpose: a new variant needs a kind,
+    /// and a new kind needs an action key, or the agreement test fails).
+    pub fn kind(&self) -> ActionKind {
         match self {
-            Self::Goto { .. } => "goto",
-            Self::Click { .. } => "click",
-            Self::Fill { .. } => "fill",
-            Self::Select { .. } => "select",
-            Self::SetChecked { checked: true, .. } => "check",
-            Self::SetChecked { checked: false, .. } => "uncheck",
-            Self::Press { .. } => "press",
-            Self::Upload { .. } => "upload",
-            Self::WaitFor { .. } => "wait_for",
-            Self::WaitGone { .. } => "wait_gone",
-            Self::WaitText { .. } => "wait_text",
-            Self::WaitUrl { .. } => "wait_url",
-            Self::Capture { .. } => "capture",
-            Self::Extract(_) => "extract",
-            Self::Assert { .. } => "assert",
-            Self::If { .. } => "if",
-            Self::ForEach { .. } => "for_each",
-            Self::Call { .. } => "call",
-            Self::Totp { .. } => "totp",
-            Self::Download { .. } => "download",
-            Self::Frame { .. } => "frame",
-            Self::Screenshot { .. } => "screenshot",
-            Self::Fail { .. } => "fail",
+            Self::Goto { .. } => ActionKind::Goto,
+            Self::Click { .. } => ActionKind::Click,
+            Self::Fill { .. } => ActionKind::Fill,
+            Self::Select { .. } => ActionKind::Select,
+            Self::SetChecked { checked: true, .. } => ActionKind::Check,
+            Self::SetChecked { checked: false, .. } => ActionKind::Uncheck,
+            Self::Press { .. } => ActionKind::Press,
+            Self::Upload { .. } => ActionKind::Upload,
+            Self::WaitFor { .. } => ActionKind::WaitFor,
+            Self::WaitGone { .. } => ActionKind::WaitGone,
+            Self::WaitText { .. } => ActionKind::WaitText,
+            Self::WaitUrl { .. } => ActionKind::WaitUrl,
+            Self::Capture { .. } => ActionKind::Capture,
+            Self::Extract(_) => ActionKind::Extract,
+            Self::Assert { .. } => ActionKind::Assert,
+            Self::If { .. } => ActionKind::If,
+            Self::ForEach { .. } => ActionKind::ForEach,
+            Self::Call { .. } => ActionKind::Call,
+            Self::Totp { .. } => ActionKind::Totp,
+            Self::Download { .. } => ActionKind::Download,
+            Self::Frame { .. } => ActionKind::Frame,
+            Self::Screenshot { .. } => ActionKind::Screenshot,
+            Self::Fail { .. } => ActionKind::Fail,
         }
+    }
+
+    /// The action's keyword as written in TOML (its kind's name).
+    pub fn keyword(&self) -> &'static str {
+        self.kind().as_str()
     }
 }
 

@@ -1996,3 +1996,228 @@ do = [{ capture = "licence", from = "#lic", secret = true, required = true }]
         ),
     );
 }
+
+// --- capture patterns, from_url, fail classes, else-only conditions ---------
+
+#[test]
+fn capture_pattern_and_from_url_errors() {
+    snap(
+        "capture_pattern_and_from_url_errors",
+        &with_head(
+            r###"[[steps]]
+capture = "a"
+from = "a.customer"
+attr = "href"
+pattern = '/customers/(\d+'
+
+[[steps]]
+capture = "b"
+from = "#b"
+pattern = ""
+
+[[steps]]
+capture = "c"
+from_url = true
+from = "#c"
+read = "value"
+attr = "href"
+
+[[steps]]
+capture = "d"
+from_url = false
+"###,
+        ),
+    );
+}
+
+#[test]
+fn capture_pattern_and_from_url_build() {
+    let p = ok(&with_head(
+        r###"[[steps]]
+capture = "link_id"
+from = "td.name a"
+attr = "href"
+pattern = '/customers/(\d+)'
+
+[[steps]]
+capture = "url_id"
+from_url = true
+pattern = '/customers/(\d+)'
+
+[[steps]]
+capture = "url"
+from_url = true
+"###,
+    ));
+    let shapes: Vec<String> = p
+        .steps
+        .iter()
+        .map(|s| match &s.action {
+            Action::Capture {
+                source, pattern, ..
+            } => {
+                let source = match source {
+                    CaptureSource::Element { css, read } => format!("{css} {read:?}"),
+                    CaptureSource::Url => "url".to_string(),
+                };
+                format!("{source} {:?}", pattern.as_ref().map(Pattern::as_str))
+            }
+            other => panic!("expected capture, got {other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        shapes,
+        [
+            r#"td.name a Attr("href") Some("/customers/(\\d+)")"#,
+            r#"url Some("/customers/(\\d+)")"#,
+            "url None",
+        ]
+    );
+}
+
+#[test]
+fn fail_class_spellings() {
+    snap(
+        "fail_class_spellings",
+        &with_head(
+            r###"[[steps]]
+fail = "old spelling"
+class = "playbook"
+
+[[steps]]
+fail = "only jobs decide this"
+class = "secret-lost"
+
+[[steps]]
+fail = "fine"
+class = "playbook-broken"
+"###,
+        ),
+    );
+    let p = ok(&with_head(
+        "[[steps]]\nfail = \"a\"\nclass = \"playbook-broken\"\n[[steps]]\nfail = \"b\"\nclass = \"transient\"\n[[steps]]\nfail = \"c\"\n",
+    ));
+    let classes: Vec<_> = p
+        .steps
+        .iter()
+        .map(|s| match &s.action {
+            Action::Fail { class, .. } => *class,
+            other => panic!("expected fail, got {other:?}"),
+        })
+        .collect();
+    use crate::failure::FailureClass;
+    assert_eq!(
+        classes,
+        [
+            FailureClass::PlaybookBroken,
+            FailureClass::Transient,
+            FailureClass::Permanent
+        ]
+    );
+}
+
+/// `else` alone is enough; neither branch is still an error (pinned in
+/// `missing_required_modifiers_of_each_action`).
+#[test]
+fn conditions_with_only_else() {
+    let p = ok(&with_head(
+        r###"[params]
+trial = { type = "bool", default = false }
+
+[[steps]]
+if_present = "#banner"
+else = [{ click = "#a" }]
+
+[[steps]]
+if_missing = "#banner"
+else = [{ click = "#b" }]
+
+[[steps]]
+if_text = "Welcome"
+else = [{ click = "#c" }]
+
+[[steps]]
+unless = "params.trial"
+else = [{ click = "#d" }]
+"###,
+    ));
+    for step in &p.steps {
+        match &step.action {
+            Action::If {
+                then, otherwise, ..
+            } => assert!(then.is_empty() && otherwise.len() == 1, "{}", step.path),
+            other => panic!("expected a condition, got {other:?}"),
+        }
+    }
+}
+
+// --- the customer reference ---------------------------------------------------
+
+#[test]
+fn customer_ref_defaults_and_declared() {
+    let p = ok(&with_head("[[steps]]\nclick = \"#a\"\n"));
+    assert_eq!(p.customer_ref(), DEFAULT_CUSTOMER_REF);
+    assert_eq!(p.customer_ref(), "vendor_customer_id");
+    let p = ok(r###"[playbook]
+name = "t"
+vendor = "v"
+customer_ref = "account_id"
+include = []
+
+[[flows.open]]
+capture = "account_id"
+from_url = true
+pattern = '/accounts/(\d+)'
+
+[[steps]]
+if_missing = "#exists"
+then = [{ click = "#create" }]
+[[steps]]
+call = "open"
+"###);
+    assert_eq!(p.customer_ref(), "account_id");
+}
+
+#[test]
+fn customer_ref_errors() {
+    let head = |name: &str| {
+        format!(
+            "[playbook]\nname = \"t\"\nvendor = \"v\"\nsecrets = [\"login.totp_seed\"]\ncustomer_ref = \"{name}\"\n"
+        )
+    };
+    let body = r###"
+[params]
+devices = { type = "list", default = [], fields = { serial = "string" } }
+
+[[steps]]
+capture = "api_key"
+from = "#key"
+secret = true
+
+[[steps]]
+extract = "rows"
+from = "tr"
+fields = { a = "td" }
+
+[[steps]]
+totp = "login.totp_seed"
+save_as = "otp"
+
+[[steps]]
+for_each = "params.devices"
+key = "{{ row.serial }}"
+do = [{ capture = "device_id", from = "#id" }]
+"###;
+    let out: Vec<String> = ["nothing", "api_key", "rows", "otp", "device_id"]
+        .iter()
+        .map(|name| render(&format!("{}{body}", head(name))))
+        .collect();
+    insta::with_settings!({
+        snapshot_path => concat!(env!("CARGO_MANIFEST_DIR"), "/snapshots/validation"),
+        prepend_module_to_snapshot => false,
+        description => format!("{}{body}", head("NAME")),
+        omit_expression => true,
+    }, {
+        insta::assert_snapshot!("customer_ref_errors", out.join("\n"));
+    });
+}

@@ -10,8 +10,9 @@
 //! A flow is checked where it is called: what it uses before capturing it
 //! itself must be available at the call.
 
-use super::{RawNode, Validator};
-use crate::playbook::raw::RawStep;
+use super::{RawFlow, RawNode, Validator};
+use crate::playbook::actions::{ACTION_KEYS, Argument};
+use crate::playbook::raw::{RawStep, TEMPLATE_MODIFIERS};
 use crate::playbook::template::{Template, VarRef};
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
@@ -152,56 +153,27 @@ fn captured(r: &RawStep) -> Option<&str> {
 /// its nested steps'): in templates, and as the variable of `if`, `unless`
 /// and `for_each`.
 fn uses(r: &RawStep) -> Vec<(&'static str, String)> {
-    let templates = [
-        ("goto", &r.goto),
-        ("click", &r.click),
-        ("fill", &r.fill),
-        ("select", &r.select),
-        ("check", &r.check),
-        ("uncheck", &r.uncheck),
-        ("upload", &r.upload),
-        ("wait_for", &r.wait_for),
-        ("wait_gone", &r.wait_gone),
-        ("wait_text", &r.wait_text),
-        ("wait_url", &r.wait_url),
-        ("assert", &r.assert_present),
-        ("assert_absent", &r.assert_absent),
-        ("assert_text", &r.assert_text),
-        ("if_present", &r.if_present),
-        ("if_missing", &r.if_missing),
-        ("if_text", &r.if_text),
-        ("download", &r.download),
-        ("frame", &r.frame),
-        ("fail", &r.fail),
-        ("with", &r.with),
-        ("option", &r.option),
-        ("on", &r.on),
-        ("file", &r.file),
-        ("in", &r.within),
-        ("from", &r.from),
-        ("next", &r.next),
-        ("empty", &r.empty),
-        ("message", &r.message),
-        ("key", &r.key),
-    ];
-    let variables = [
-        ("if", &r.if_var),
-        ("unless", &r.unless),
-        ("for_each", &r.for_each),
-    ];
     let mut out = Vec::new();
     let mut add = |key: &'static str, var: &VarRef| {
         if var.root == "captures" {
             out.push((key, var.name.clone()));
         }
     };
-    for (key, text) in templates {
-        if let Some(t) = text.as_deref().and_then(|t| Template::parse(t).ok()) {
+    let templates = ACTION_KEYS
+        .iter()
+        .filter(|a| a.argument == Argument::Template)
+        .map(|a| a.key)
+        .chain(TEMPLATE_MODIFIERS.iter().copied());
+    for key in templates {
+        if let Some(t) = r.text(key).and_then(|t| Template::parse(t).ok()) {
             t.vars().for_each(|v| add(key, v));
         }
     }
-    for (key, text) in variables {
-        if let Some(v) = text.as_deref().and_then(|t| VarRef::parse(t).ok()) {
+    let variables = ACTION_KEYS
+        .iter()
+        .filter(|a| a.argument == Argument::Variable);
+    for key in variables.map(|a| a.key) {
+        if let Some(v) = r.text(key).and_then(|t| VarRef::parse(t).ok()) {
             add(key, &v);
         }
     }
@@ -222,21 +194,17 @@ fn capture_sites<'n>(nodes: &'n [RawNode], out: &mut BTreeMap<String, &'n str>) 
 
 impl Validator<'_> {
     /// Reports every capture used before a step that could have captured it.
-    pub(super) fn check_capture_order(
-        &mut self,
-        flows: &[(String, Vec<RawNode>)],
-        steps: &[RawNode],
-    ) {
+    pub(super) fn check_capture_order(&mut self, flows: &[RawFlow], steps: &[RawNode]) {
         let known: BTreeSet<String> = self.captures.keys().cloned().collect();
         let mut sites = BTreeMap::new();
-        for (_, nodes) in flows {
-            capture_sites(nodes, &mut sites);
+        for flow in flows {
+            capture_sites(&flow.nodes, &mut sites);
         }
         capture_sites(steps, &mut sites);
         let mut order = Order {
             flows: flows
                 .iter()
-                .map(|(name, nodes)| (name.as_str(), nodes.as_slice()))
+                .map(|flow| (flow.name.as_str(), flow.nodes.as_slice()))
                 .collect(),
             known: &known,
             summaries: BTreeMap::new(),
@@ -250,7 +218,7 @@ impl Validator<'_> {
                 Some(flow) => format!("flow `{flow}` uses `captures.{}`", e.name),
                 None => format!("`captures.{}` is used", e.name),
             };
-            let loc = Self::key_loc(e.node, e.key);
+            let loc = e.node.key_loc(e.key);
             self.error_at(
                 &loc,
                 &e.node.path,

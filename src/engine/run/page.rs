@@ -1,0 +1,530 @@
+//! Waiting on the page: auto-wait for elements, text, URLs, rows and
+//! downloads; navigation. Each wait is a [`WaitCondition`] (one struct
+//! per kind of wait, below) that [`wait::until`] checks within the step's
+//! budget.
+
+use super::Engine;
+use crate::browser::{Browser, BrowserError, BrowserResult, ElementState};
+use crate::engine::StepError;
+use crate::engine::extract::{CompiledExtract, Row, extract_rows};
+use crate::engine::report::CapturedValue;
+use crate::engine::wait::{self, Check, WaitCondition, Waited};
+use crate::playbook::{DownloadParse, ExtractSpec, Template};
+use secrecy::SecretString;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// One element action, retried as a whole when the page re-renders under it.
+pub(super) enum ElementOp<'a> {
+    Click,
+    Fill(&'a str),
+    Select(&'a str),
+    Check(bool),
+    Upload(&'a Path),
+    Press(&'a str),
+}
+
+impl ElementOp<'_> {
+    async fn apply(&self, browser: &mut dyn Browser, css: &str) -> BrowserResult<()> {
+        match self {
+            Self::Click => browser.click(css).await,
+            Self::Fill(v) => browser.fill(css, v).await,
+            Self::Select(v) => browser.select(css, v).await,
+            Self::Check(c) => browser.set_checked(css, *c).await,
+            Self::Upload(p) => browser.upload(css, p).await,
+            Self::Press(k) => browser.press(Some(css), k).await,
+        }
+    }
+}
+
+/// Why an element action has not happened yet.
+enum NotYet {
+    /// The element is missing, hidden or disabled (its last state).
+    Element(Option<ElementState>),
+    /// The action hit a re-render (stale or covered element).
+    Rerendered(BrowserError),
+}
+
+/// The first element matching `css` is displayed (`want`) or not.
+struct Displayed<'a> {
+    browser: &'a mut dyn Browser,
+    css: &'a str,
+    want: bool,
+}
+
+#[async_trait::async_trait]
+impl WaitCondition for Displayed<'_> {
+    type Ready = ();
+    type Seen = ();
+    type Error = StepError;
+
+    async fn check(&mut self) -> Result<Check<()>, StepError> {
+        let state = self.browser.probe(self.css).await?;
+        let shown = state.is_some_and(|s| s.displayed);
+        Ok(Check::ready_if(shown == self.want, ()))
+    }
+}
+
+/// An element matching `css` exists (and, with `displayed`, is displayed).
+struct Present<'a> {
+    browser: &'a mut dyn Browser,
+    css: &'a str,
+    displayed: bool,
+}
+
+#[async_trait::async_trait]
+impl WaitCondition for Present<'_> {
+    type Ready = ();
+    type Seen = ();
+    type Error = StepError;
+
+    async fn check(&mut self) -> Result<Check<()>, StepError> {
+        let state = self.browser.probe(self.css).await?;
+        let there = state.is_some_and(|s| s.displayed || !self.displayed);
+        Ok(Check::ready_if(there, ()))
+    }
+}
+
+/// `text` is in the page's visible text (`innerText`), or in `within`'s.
+struct TextShown<'a> {
+    browser: &'a mut dyn Browser,
+    text: &'a str,
+    /// A selector, or JSON `null` for the whole page.
+    within: serde_json::Value,
+}
+
+#[async_trait::async_trait]
+impl WaitCondition for TextShown<'_> {
+    type Ready = ();
+    type Seen = ();
+    type Error = StepError;
+
+    async fn check(&mut self) -> Result<Check<()>, StepError> {
+        const SCRIPT: &str = "const el = arguments[0] ? document.querySelector(arguments[0]) : document.body; return el ? el.innerText : null;";
+        let got = self
+            .browser
+            .execute(SCRIPT, vec![self.within.clone()])
+            .await?;
+        let found = got.as_str().is_some_and(|t| t.contains(self.text));
+        Ok(Check::ready_if(found, ()))
+    }
+}
+
+/// The current URL contains `want`.
+struct UrlContains<'a> {
+    browser: &'a mut dyn Browser,
+    want: &'a str,
+}
+
+#[async_trait::async_trait]
+impl WaitCondition for UrlContains<'_> {
+    type Ready = ();
+    type Seen = ();
+    type Error = StepError;
+
+    async fn check(&mut self) -> Result<Check<()>, StepError> {
+        let url = self.browser.current_url().await?;
+        Ok(Check::ready_if(url.contains(self.want), ()))
+    }
+}
+
+/// `op` done on the element matching `css`, once it is actionable; a
+/// re-render under it is tried again.
+struct Acted<'a, 'o> {
+    browser: &'a mut dyn Browser,
+    css: &'a str,
+    op: &'a ElementOp<'o>,
+}
+
+#[async_trait::async_trait]
+impl WaitCondition for Acted<'_, '_> {
+    type Ready = ();
+    type Seen = NotYet;
+    type Error = StepError;
+
+    async fn check(&mut self) -> Result<Check<(), NotYet>, StepError> {
+        let state = self.browser.probe(self.css).await?;
+        if !state.is_some_and(|s| s.actionable()) {
+            return Ok(Check::Pending(NotYet::Element(state)));
+        }
+        match self.op.apply(self.browser, self.css).await {
+            Ok(()) => Ok(Check::Ready(())),
+            Err(e) if e.is_retryable_in_step() => Ok(Check::Pending(NotYet::Rerendered(e))),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+/// The rows of one page of an `extract` are there (or its empty marker)
+/// and, after a page change, differ from the previous page's. Seen: whether
+/// there were rows.
+struct PageRows<'a> {
+    browser: &'a mut dyn Browser,
+    of: &'a PageOfRows<'a>,
+    previous: Option<&'a [Row]>,
+}
+
+#[async_trait::async_trait]
+impl WaitCondition for PageRows<'_> {
+    type Ready = Vec<Row>;
+    type Seen = bool;
+    type Error = StepError;
+
+    async fn check(&mut self) -> Result<Check<Vec<Row>, bool>, StepError> {
+        let html = self.browser.page_source().await?;
+        let compiled = self.of.compiled.clone();
+        let rows = tokio::task::spawn_blocking(move || extract_rows(&html, &compiled))
+            .await
+            .map_err(|e| StepError::Input(format!("extraction panicked: {e}")))?;
+        let changed = self.previous.is_none_or(|p| *p != rows);
+        let empty_shown = match self.of.empty_css {
+            Some(e) if rows.is_empty() => self.browser.probe(e).await?.is_some_and(|s| s.displayed),
+            _ => false,
+        };
+        if (!rows.is_empty() && changed) || empty_shown {
+            return Ok(Check::Ready(rows));
+        }
+        Ok(Check::Pending(!rows.is_empty()))
+    }
+}
+
+/// A new file in `dir` (not one of `before`, not partial) whose size held
+/// still across one poll.
+struct Downloaded<'a> {
+    dir: &'a Path,
+    before: &'a [PathBuf],
+    last_size: Option<(PathBuf, u64)>,
+}
+
+#[async_trait::async_trait]
+impl WaitCondition for Downloaded<'_> {
+    type Ready = PathBuf;
+    type Seen = ();
+    type Error = StepError;
+
+    async fn check(&mut self) -> Result<Check<PathBuf>, StepError> {
+        let fresh = list_files(self.dir)
+            .into_iter()
+            .find(|p| !self.before.contains(p) && !is_partial(p));
+        if let Some(p) = fresh {
+            let size = std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0);
+            if self
+                .last_size
+                .as_ref()
+                .is_some_and(|(lp, ls)| *lp == p && *ls == size)
+            {
+                return Ok(Check::Ready(p));
+            }
+            self.last_size = Some((p, size));
+        }
+        Ok(Check::Pending(()))
+    }
+}
+
+impl<'r> Engine<'r> {
+    /// Polls until the element's displayed state equals `want`; Ok(false) on timeout.
+    pub(super) async fn poll_displayed(
+        &mut self,
+        css: &str,
+        budget: Duration,
+        want: bool,
+    ) -> Result<bool, StepError> {
+        let mut shown = Displayed {
+            browser: &mut *self.browser,
+            css,
+            want,
+        };
+        let waited = wait::until(budget, self.config.poll_interval, &mut shown).await?;
+        Ok(waited.ready().is_some())
+    }
+
+    pub(super) async fn wait_displayed(
+        &mut self,
+        css: &str,
+        budget: Duration,
+        want: bool,
+    ) -> Result<(), StepError> {
+        if self.poll_displayed(css, budget, want).await? {
+            return Ok(());
+        }
+        let what = if want {
+            format!("`{css}` to appear")
+        } else {
+            format!("`{css}` to disappear")
+        };
+        Err(StepError::WaitTimeout {
+            what,
+            after: budget,
+        })
+    }
+
+    /// Until the element exists (and, with `displayed`, is displayed).
+    pub(super) async fn wait_present(
+        &mut self,
+        css: &str,
+        budget: Duration,
+        displayed: bool,
+    ) -> Result<(), StepError> {
+        let mut present = Present {
+            browser: &mut *self.browser,
+            css,
+            displayed,
+        };
+        match wait::until(budget, self.config.poll_interval, &mut present).await? {
+            Waited::Ready(()) => Ok(()),
+            Waited::TimedOut(()) => Err(StepError::WaitTimeout {
+                what: format!("`{css}` to appear"),
+                after: budget,
+            }),
+        }
+    }
+
+    /// Text in the page (or in `within`) as the user sees it (`innerText`).
+    pub(super) async fn poll_text(
+        &mut self,
+        text: &str,
+        within: Option<&str>,
+        budget: Duration,
+    ) -> Result<bool, StepError> {
+        let mut shown = TextShown {
+            browser: &mut *self.browser,
+            text,
+            within: within.map_or(serde_json::Value::Null, |w| {
+                serde_json::Value::String(w.to_string())
+            }),
+        };
+        let waited = wait::until(budget, self.config.poll_interval, &mut shown).await?;
+        Ok(waited.ready().is_some())
+    }
+
+    /// `wait_url`: until the current URL contains the text.
+    pub(super) async fn wait_url(
+        &mut self,
+        contains: &Template,
+        budget: Duration,
+    ) -> Result<(), StepError> {
+        let want = self.render(contains)?;
+        let mut url = UrlContains {
+            browser: &mut *self.browser,
+            want: &want,
+        };
+        match wait::until(budget, self.config.poll_interval, &mut url).await? {
+            Waited::Ready(()) => Ok(()),
+            Waited::TimedOut(()) => Err(StepError::WaitTimeout {
+                what: format!("the URL to contain `{want}`"),
+                after: budget,
+            }),
+        }
+    }
+
+    /// Auto-wait, act, and on a re-render retry within the same budget.
+    pub(super) async fn perform(
+        &mut self,
+        css: &Template,
+        op: ElementOp<'_>,
+        budget: Duration,
+    ) -> Result<(), StepError> {
+        let css = self.render(css)?;
+        let mut acted = Acted {
+            browser: &mut *self.browser,
+            css: &css,
+            op: &op,
+        };
+        let why = match wait::until(budget, self.config.poll_interval, &mut acted).await? {
+            Waited::Ready(()) => return Ok(()),
+            // Still re-rendering when the budget ran out: that error.
+            Waited::TimedOut(NotYet::Rerendered(e)) => return Err(e.into()),
+            Waited::TimedOut(NotYet::Element(None)) => "to appear",
+            Waited::TimedOut(NotYet::Element(Some(s))) if !s.displayed => "to become visible",
+            Waited::TimedOut(NotYet::Element(Some(_))) => "to become enabled",
+        };
+        Err(StepError::WaitTimeout {
+            what: format!("`{css}` {why}"),
+            after: budget,
+        })
+    }
+
+    /// One page-source fetch per page; pagination by clicking `next`.
+    pub(super) async fn extract(
+        &mut self,
+        spec: &ExtractSpec,
+        budget: Duration,
+    ) -> Result<Vec<Row>, StepError> {
+        let rows_css = self.render(&spec.rows)?;
+        let empty_css = spec.empty.as_ref().map(|e| self.render(e)).transpose()?;
+        let next_css = spec.next.as_ref().map(|n| self.render(n)).transpose()?;
+        let compiled =
+            Arc::new(CompiledExtract::new(&rows_css, &spec.fields).map_err(StepError::Input)?);
+        let of = PageOfRows {
+            rows_css: &rows_css,
+            empty_css: empty_css.as_deref(),
+            compiled,
+        };
+        let mut all = Vec::new();
+        let mut previous: Option<Vec<Row>> = None;
+        for page in 1..=spec.max_pages {
+            let Some(rows) = self
+                .page_rows(&of, page, previous.as_deref(), budget)
+                .await?
+            else {
+                tracing::debug!(page, "the next-page control changed nothing: last page");
+                break;
+            };
+            all.extend(rows.iter().cloned());
+            previous = Some(rows);
+            let Some(next) = &next_css else { break };
+            if page == spec.max_pages {
+                break;
+            }
+            match self.browser.probe(next).await? {
+                Some(s) if s.actionable() => self.browser.click(next).await?,
+                _ => break,
+            }
+        }
+        Ok(all)
+    }
+
+    /// The rows of page `page`; `None` when they never changed after a
+    /// `next` click (the last page).
+    async fn page_rows(
+        &mut self,
+        of: &PageOfRows<'_>,
+        page: usize,
+        previous: Option<&[Row]>,
+        budget: Duration,
+    ) -> Result<Option<Vec<Row>>, StepError> {
+        let mut rows = PageRows {
+            browser: &mut *self.browser,
+            of,
+            previous,
+        };
+        match wait::until(budget, self.config.poll_interval, &mut rows).await? {
+            Waited::Ready(rows) => Ok(Some(rows)),
+            // A "next" control that only looks disabled (CSS,
+            // aria-disabled) was clicked on the last page: nothing changed.
+            Waited::TimedOut(had_rows) if page > 1 && had_rows => Ok(None),
+            Waited::TimedOut(_) => {
+                let what = if page == 1 {
+                    format!("rows `{}` to appear", of.rows_css)
+                } else {
+                    format!("page {page} of `{}` to load", of.rows_css)
+                };
+                Err(StepError::WaitTimeout {
+                    what,
+                    after: budget,
+                })
+            }
+        }
+    }
+
+    /// Clicks `css` and waits for the file it downloads to be complete.
+    pub(super) async fn download(
+        &mut self,
+        css: &Template,
+        parse: DownloadParse,
+        budget: Duration,
+    ) -> Result<(PathBuf, CapturedValue), StepError> {
+        let dir = self
+            .downloads
+            .clone()
+            .ok_or_else(|| StepError::Download("no download folder prepared".into()))?;
+        let before = list_files(&dir);
+        self.perform(css, ElementOp::Click, budget).await?;
+        let mut downloaded = Downloaded {
+            dir: &dir,
+            before: &before,
+            last_size: None,
+        };
+        let path = wait::until(budget, self.config.poll_interval, &mut downloaded)
+            .await?
+            .ready()
+            .ok_or_else(|| StepError::Download(format!("no file arrived in {budget:?}")))?;
+        let value = match parse {
+            DownloadParse::None => {
+                CapturedValue::Text(SecretString::from(path.display().to_string()))
+            }
+            DownloadParse::Csv => {
+                CapturedValue::Rows(read_csv(&path).map_err(StepError::Download)?)
+            }
+        };
+        Ok((path, value))
+    }
+
+    /// Opens `url`. A page the browser could not load (its own error page)
+    /// fails here, at once, with the network error the class is decided
+    /// by — not 15 s later as a selector that never appeared.
+    pub(super) async fn navigate(&mut self, url: &str) -> Result<(), StepError> {
+        let failed = |code: String| StepError::Navigation {
+            url: url.to_string(),
+            code,
+        };
+        // A URL that does not parse would only come back as the driver's
+        // "invalid argument".
+        if url::Url::parse(url).is_err() {
+            return Err(failed("ERR_INVALID_URL".into()));
+        }
+        match self.browser.goto(url).await {
+            Err(BrowserError::NetError { code }) => Err(failed(code)),
+            other => other.map_err(StepError::from),
+        }
+    }
+
+    /// A navigation that landed on a vendor error page is not a success.
+    pub(super) async fn check_http_status(&mut self, url: &str) -> Result<(), StepError> {
+        const SCRIPT: &str = "const e = performance.getEntriesByType('navigation')[0]; return e && e.responseStatus ? e.responseStatus : 0;";
+        let status = self
+            .browser
+            .execute(SCRIPT, vec![])
+            .await?
+            .as_u64()
+            .unwrap_or(0) as u16;
+        if status >= 400 {
+            return Err(StepError::VendorHttp {
+                status,
+                url: url.to_string(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// What identifies the rows of one `extract` on each page.
+struct PageOfRows<'a> {
+    rows_css: &'a str,
+    empty_css: Option<&'a str>,
+    compiled: Arc<CompiledExtract>,
+}
+
+fn list_files(dir: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default()
+}
+
+fn is_partial(p: &Path) -> bool {
+    let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    name.ends_with(".crdownload")
+        || name.ends_with(".tmp")
+        || name.starts_with(".com.google.Chrome")
+}
+
+fn read_csv(path: &Path) -> Result<Vec<Row>, String> {
+    let mut reader =
+        csv::Reader::from_path(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let headers = reader
+        .headers()
+        .map_err(|e| format!("{}: {e}", path.display()))?
+        .clone();
+    reader
+        .records()
+        .map(|rec| {
+            let rec = rec.map_err(|e| format!("{}: {e}", path.display()))?;
+            Ok(headers
+                .iter()
+                .zip(rec.iter())
+                .map(|(h, v)| (h.to_string(), v.to_string()))
+                .collect())
+        })
+        .collect()
+}
