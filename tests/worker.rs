@@ -7,6 +7,7 @@
 //! - bad input → permanent failure before any browser starts; other jobs unaffected
 //! - session reuse between jobs of one vendor account, and recovery when the session expired
 //! - no secret in clear in the store file or in any log line
+//! - the vendor customer is mapped to the company through the playbook's `customer_ref`
 
 mod common;
 
@@ -743,4 +744,81 @@ fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
             std::fs::copy(&path, &target).unwrap();
         }
     }
+}
+
+/// The shipped demo playbooks copied into `into`, with the provisioning
+/// playbook's vendor-id output renamed to `name` (its `customer_ref` too).
+fn playbooks_with_customer_ref(into: &std::path::Path, name: &str) {
+    let from = common::repo().join("playbooks/demo-backup");
+    let to = into.join("demo-backup");
+    for sub in ["", "flows", "assets"] {
+        std::fs::create_dir_all(to.join(sub)).unwrap();
+        for e in std::fs::read_dir(from.join(sub)).unwrap().flatten() {
+            if e.path().is_file() {
+                std::fs::copy(e.path(), to.join(sub).join(e.file_name())).unwrap();
+            }
+        }
+    }
+    let p = to.join("provision.toml");
+    let text = std::fs::read_to_string(&p).unwrap();
+    assert_eq!(text.matches("\"vendor_customer_id\"").count(), 2, "{text}");
+    std::fs::write(
+        &p,
+        text.replace("\"vendor_customer_id\"", &format!("\"{name}\"")),
+    )
+    .unwrap();
+}
+
+/// The worker maps the vendor customer to the company through the output
+/// the playbook names in `[playbook] customer_ref`, not through a magic
+/// output name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_vendor_customer_is_mapped_by_the_playbooks_customer_ref() {
+    let env = Env::new(DemoVendorConfig::fast()).await;
+    let store = env.open().await;
+    let playbooks = tempfile::tempdir().unwrap();
+    playbooks_with_customer_ref(playbooks.path(), "tenant_ref");
+    let (job, _) = store
+        .submit(NewJob {
+            kind: "provision".into(),
+            vendor_account: Some(ACCOUNT.into()),
+            company: Some(COMPANY.into()),
+            params: serde_json::json!({ "machines": ["SN-4C1A-0001"] }),
+            ..NewJob::default()
+        })
+        .await
+        .unwrap();
+    let dir = playbooks.path().display().to_string();
+    let mut w = env.worker(&["--playbooks", &dir, "--idle-poll", "100ms"]);
+    assert_eq!(
+        wait_finished(&store, job.id, Duration::from_secs(120)).await,
+        JobStatus::Succeeded,
+        "{}",
+        env.logs()
+    );
+    kill(w.id().unwrap(), "-TERM");
+    w.wait().await.unwrap();
+    let company = store.company(COMPANY).await.unwrap();
+    let creds = store
+        .credentials(Some(company.id), None, false)
+        .await
+        .unwrap();
+    assert!(creds.iter().any(|c| c.name == "tenant_ref"), "{creds:?}");
+    assert!(
+        !creds.iter().any(|c| c.name == "vendor_customer_id"),
+        "{creds:?}"
+    );
+    let mapped = store.vendor_customers(Some(ACCOUNT.into())).await.unwrap();
+    assert_eq!(mapped.len(), 1, "{mapped:?}");
+    assert_eq!(mapped[0].company_id, Some(company.id), "{mapped:?}");
+    let at_vendor: Vec<u64> = env
+        .vendor
+        .customers()
+        .into_iter()
+        .filter(|c| c.name == COMPANY_NAME)
+        .map(|c| c.id)
+        .collect();
+    assert_eq!(at_vendor.len(), 1, "one customer created at the vendor");
+    assert_eq!(mapped[0].vendor_ref, at_vendor[0].to_string());
+    env.kill_leftovers();
 }

@@ -273,7 +273,8 @@ pub(crate) fn usage_rows(c: &Customer, period: &str) -> Vec<UsageRow> {
 
 /// Formats cents as "123.00 EUR".
 pub fn eur(cents: u64) -> String {
-    format!("{}.{:02} EUR", cents / 100, cents % 100)
+    let cents = i64::try_from(cents).unwrap_or(i64::MAX);
+    crate::money::Money::from_minor(cents, crate::money::Currency::EUR).to_string()
 }
 
 impl Store {

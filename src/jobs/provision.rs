@@ -334,6 +334,8 @@ struct StoreRecorder<'a> {
     company: &'a Company,
     machines: &'a [Machine],
     account: &'a str,
+    /// The output that is the vendor's customer id ([`Playbook::customer_ref`]).
+    customer_ref: &'a str,
     stored: Vec<String>,
 }
 
@@ -389,7 +391,9 @@ impl RunObserver for StoreRecorder<'_> {
             )
             .await
             .map_err(|e| e.to_string())?;
-        if output.name == "vendor_customer_id" {
+        // The playbook's contract names which output is the vendor's id of
+        // the customer (`[playbook] customer_ref`).
+        if output.name == self.customer_ref {
             use secrecy::ExposeSecret;
             self.store
                 .map_vendor_customer(
@@ -498,6 +502,7 @@ async fn provision(
         company: &prepared.company,
         machines: &prepared.machines,
         account: &prepared.account,
+        customer_ref: prepared.playbook.customer_ref(),
         stored: Vec::new(),
     };
     let run = async {
