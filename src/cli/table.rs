@@ -106,14 +106,14 @@ mod tests {
         t.row(vec!["12".into(), "pw".into(), "pass\nword".into()]);
         let text = t.render();
         let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines[0], "id  name                                  kind");
+        assert_eq!(lines[0], "id  name                                   kind");
         assert_eq!(
             lines[1],
             " 7  licence_key[SN-VERY-LONG-SERIAL-0001]  licence_key"
         );
         assert_eq!(
             lines[2],
-            "12  pw                                    pass word"
+            "12  pw                                     pass word"
         );
     }
 }
