@@ -76,16 +76,8 @@ impl Validator<'_> {
 
     /// The text of `if_text`/`assert_text`, with its optional `in`.
     fn text_condition(&mut self, s: &StepInput<'_>) -> Option<Condition> {
-        let text = self.arg_text(s);
-        let within = s
-            .raw()
-            .within
-            .as_deref()
-            .map(|css| self.css_of(s, css, "in"));
-        Some(Condition::Text {
-            text: text?,
-            within: optional(within)?,
-        })
+        let (text, within) = self.text_within(s)?;
+        Some(Condition::Text { text, within })
     }
 
     pub(super) fn for_each(&mut self, s: &StepInput<'_>) -> Option<Action> {

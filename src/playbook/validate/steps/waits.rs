@@ -3,6 +3,7 @@
 use super::super::optional;
 use super::{StepInput, Validator};
 use crate::playbook::step::{Action, ActionKind};
+use crate::playbook::template::Template;
 
 impl Validator<'_> {
     /// `wait_for` and `wait_gone`.
@@ -14,17 +15,23 @@ impl Validator<'_> {
         })
     }
 
-    pub(super) fn wait_text(&mut self, s: &StepInput<'_>) -> Option<Action> {
+    /// The text of `wait_text`/`if_text`/`assert_text`, and its optional `in`.
+    pub(super) fn text_within(
+        &mut self,
+        s: &StepInput<'_>,
+    ) -> Option<(Template, Option<Template>)> {
         let text = self.arg_text(s);
         let within = s
             .raw()
             .within
             .as_deref()
             .map(|css| self.css_of(s, css, "in"));
-        Some(Action::WaitText {
-            text: text?,
-            within: optional(within)?,
-        })
+        Some((text?, optional(within)?))
+    }
+
+    pub(super) fn wait_text(&mut self, s: &StepInput<'_>) -> Option<Action> {
+        let (text, within) = self.text_within(s)?;
+        Some(Action::WaitText { text, within })
     }
 
     pub(super) fn wait_url(&mut self, s: &StepInput<'_>) -> Option<Action> {
