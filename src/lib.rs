@@ -16,6 +16,7 @@
 //! - [`browser`]: the `Browser` trait, its fantoccini implementation, chromedriver supervision, the session pool.
 //! - [`playbook`]: TOML playbooks: raw shapes, two-phase validation (`validate/` by concern), templating, step kinds.
 //! - [`engine`]: runs a validated playbook against a [`browser::Browser`]; waits, step trace, outputs.
+//! - [`recording`]: record a console through panelwright's own HTTPS proxy (HAR 1.2, secrets as placeholders), replay it offline.
 //! - [`store`]: the RMM store in SQLite: schema, job queue, RMM data, credentials; the stored words (statuses, event and credential kinds).
 //!
 //! Jobs and the programs around them:
@@ -36,6 +37,7 @@ pub mod jobs;
 pub mod money;
 pub mod paths;
 pub mod playbook;
+pub mod recording;
 pub mod retry;
 pub mod secrets;
 pub mod store;

@@ -6,6 +6,7 @@ mod credentials;
 mod demo;
 mod jobs;
 mod logging;
+mod record;
 mod run;
 mod store;
 mod submit;
@@ -83,6 +84,10 @@ pub enum Command {
     Check(check::CheckArgs),
     /// Run a playbook once against a vendor panel with a real headless Chromium.
     Run(run::RunArgs),
+    /// Record a live run through panelwright's own proxy (HTTPS included) into a scenario folder: HAR 1.2, scenario.toml, outcome.snap; secrets become placeholders.
+    Record(record::RecordArgs),
+    /// Replay recorded scenarios with the vendor unreachable; fails on an unmatched request or a changed outcome.
+    Replay(record::ReplayArgs),
     /// Start the demo vendor panel and chromedriver, and run the shipped demo playbooks end to end.
     Demo(demo::DemoArgs),
     /// Serve the demo vendor panel alone (for writing and debugging playbooks).
@@ -120,6 +125,8 @@ pub async fn run(cli: Cli) -> ExitCode {
     let code = match cli.command {
         Command::Check(args) => check::run(args),
         Command::Run(args) => run::run(args, redactor).await,
+        Command::Record(args) => record::record(args, redactor).await,
+        Command::Replay(args) => record::replay(args, redactor).await,
         Command::Demo(args) => demo::run(args, redactor).await,
         Command::DemoVendor(args) => demo::serve(args).await,
         Command::Store(cmd) => store::run(cmd, &cli.store, &cli.secrets_dir).await,

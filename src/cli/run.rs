@@ -229,7 +229,18 @@ pub(crate) async fn run_in_session(
     Ok(outcome)
 }
 
-pub async fn run(args: RunArgs, redactor: Redactor) -> u8 {
+/// What `run` and `record` share: a loaded playbook, its inputs, the engine
+/// settings and the driver to use.
+pub(crate) struct Prepared {
+    pub playbook: Playbook,
+    pub inputs: RunInputs,
+    pub config: EngineConfig,
+    pub endpoint: DriverEndpoint,
+}
+
+/// Loads and checks everything a run needs; `Err` is the exit code, the
+/// reason already printed.
+pub(crate) fn prepare(args: &RunArgs, redactor: &Redactor) -> Result<Prepared, u8> {
     let loaded = match &args.playbooks {
         Some(root) => Playbook::load_within(root, &args.playbook),
         None => Playbook::load(&args.playbook),
@@ -238,7 +249,7 @@ pub async fn run(args: RunArgs, redactor: Redactor) -> u8 {
         Ok(p) => p,
         Err(e) => {
             eprintln!("{e}");
-            return exit::INVALID;
+            return Err(exit::INVALID);
         }
     };
     let secrets = match &args.secrets {
@@ -246,12 +257,12 @@ pub async fn run(args: RunArgs, redactor: Redactor) -> u8 {
             Ok(s) => s,
             Err(e) => {
                 eprintln!("error: {e}");
-                return exit::PERMANENT;
+                return Err(exit::PERMANENT);
             }
         },
         None => SecretValues::default(),
     };
-    secrets.register(&redactor);
+    secrets.register(redactor);
     let missing: Vec<&String> = playbook
         .secrets
         .iter()
@@ -263,7 +274,7 @@ pub async fn run(args: RunArgs, redactor: Redactor) -> u8 {
             "error: missing secrets: {} (give them with --secrets FILE)",
             names.join(", ")
         );
-        return exit::PERMANENT;
+        return Err(exit::PERMANENT);
     }
     let params = match collect_params(&playbook, &args.params, args.params_file.as_deref()) {
         Ok(p) => p,
@@ -271,7 +282,7 @@ pub async fn run(args: RunArgs, redactor: Redactor) -> u8 {
             for e in errors {
                 eprintln!("error: {e}");
             }
-            return exit::PERMANENT;
+            return Err(exit::PERMANENT);
         }
     };
     let mut config = EngineConfig {
@@ -283,25 +294,48 @@ pub async fn run(args: RunArgs, redactor: Redactor) -> u8 {
             Ok(d) => config.default_timeout = Some(d),
             Err(e) => {
                 eprintln!("error: --timeout: {e}");
-                return exit::INVALID;
+                return Err(exit::INVALID);
             }
         }
     }
-    let endpoint = match args.webdriver {
-        Some(url) => DriverEndpoint::Remote { url },
+    let endpoint = match &args.webdriver {
+        Some(url) => DriverEndpoint::Remote { url: url.clone() },
         None => DriverEndpoint::from_env(),
-    };
-    let supervisor = match DriverSupervisor::start(endpoint).await {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: cannot start the browser driver: {e}");
-            return exit::TRANSIENT;
-        }
     };
     let inputs = RunInputs {
         params,
         secrets,
         vendor_base_url: args.base_url.clone(),
+    };
+    Ok(Prepared {
+        playbook,
+        inputs,
+        config,
+        endpoint,
+    })
+}
+
+/// Starts (or reaches) the browser driver, or says why not.
+pub(crate) async fn start_driver(endpoint: DriverEndpoint) -> Result<DriverSupervisor, u8> {
+    DriverSupervisor::start(endpoint).await.map_err(|e| {
+        eprintln!("error: cannot start the browser driver: {e}");
+        exit::TRANSIENT
+    })
+}
+
+pub async fn run(args: RunArgs, redactor: Redactor) -> u8 {
+    let Prepared {
+        playbook,
+        inputs,
+        config,
+        endpoint,
+    } = match prepare(&args, &redactor) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let supervisor = match start_driver(endpoint).await {
+        Ok(s) => s,
+        Err(code) => return code,
     };
     println!(
         "running {} ({}) against {}",

@@ -44,6 +44,10 @@ pub struct EngineConfig {
     pub artifacts_dir: PathBuf,
     /// Overrides the playbook's default step timeout (not per-step ones).
     pub default_timeout: Option<Duration>,
+    /// Replay of a recording: the secrets given are placeholders, so a
+    /// `totp` step yields the placeholder `<capture:NAME>` that the recording
+    /// holds in place of the code, instead of computing one.
+    pub placeholder_secrets: bool,
 }
 
 impl Default for EngineConfig {
@@ -52,6 +56,7 @@ impl Default for EngineConfig {
             poll_interval: DEFAULT_POLL_INTERVAL,
             artifacts_dir: PathBuf::from("artifacts"),
             default_timeout: None,
+            placeholder_secrets: false,
         }
     }
 }
@@ -81,6 +86,9 @@ pub trait RunObserver: Send {
     async fn recovering(&mut self, _outputs: &[String]) -> Result<(), String> {
         Ok(())
     }
+    /// A secret value became known: a secret capture or a TOTP code, under
+    /// its capture name (the recorder turns it into a placeholder).
+    fn secret_value(&mut self, _name: &str, _value: &str) {}
 }
 
 pub struct NoopObserver;
@@ -571,6 +579,7 @@ impl<'r> Engine<'r> {
         if secret && let CapturedValue::Text(s) = &value {
             self.redactor
                 .add(&format!("captures.{name}"), s.expose_secret());
+            self.observer.secret_value(name, s.expose_secret());
             self.secret_values.push(s.expose_secret().to_string());
             if ephemeral {
                 self.ephemeral_values.push(s.expose_secret().to_string());

@@ -205,6 +205,7 @@ async fn run_kept(
         poll_interval: Duration::from_millis(1),
         artifacts_dir: dir.path().to_path_buf(),
         default_timeout: None,
+        placeholder_secrets: false,
     };
     let redactor = Redactor::new();
     let report = run_playbook(pb, browser, inputs, &config, &mut NoopObserver, &redactor).await;
@@ -470,6 +471,7 @@ async fn screenshots_mask_only_this_runs_secrets() {
         poll_interval: Duration::from_millis(1),
         artifacts_dir: dir.path().to_path_buf(),
         default_timeout: None,
+        placeholder_secrets: false,
     };
     let redactor = Redactor::new();
     redactor.add("captures.other_customer", "SOMEONE-ELSES-KEY");
@@ -628,6 +630,7 @@ secret = true
         poll_interval: Duration::from_millis(1),
         artifacts_dir: dir.path().to_path_buf(),
         default_timeout: None,
+        placeholder_secrets: false,
     };
     let redactor = Redactor::new();
     let mut log = RecoveryLog::default();

@@ -274,6 +274,10 @@ impl<'r> Engine<'r> {
     }
 
     async fn totp(&mut self, secret: &str, save_as: &str) -> Result<(), StepError> {
+        if self.config.placeholder_secrets {
+            let code = CapturedValue::Text(SecretString::from(format!("<capture:{save_as}>")));
+            return self.store(save_as, code, true, true).await;
+        }
         let seed = self
             .inputs
             .secrets
