@@ -33,7 +33,19 @@ pub struct DemoVendorArgs {
     /// Write a secrets file for `panelwright run --secrets` here.
     #[arg(long, default_value = "demo-secrets.toml")]
     pub secrets_file: PathBuf,
+    /// Serve HTTPS (at https://localhost:PORT) with a fresh self-signed certificate.
+    #[arg(long)]
+    pub https: bool,
+    /// With --https, write the certificate (PEM) here for clients to trust [default: demo-vendor-cert.pem].
+    #[arg(long, requires = "https")]
+    pub cert_out: Option<PathBuf>,
+    /// Serve the redesigned pages, which rename selectors the playbooks use (for drift checks).
+    #[arg(long)]
+    pub redesign: bool,
 }
+
+/// Where `--https` writes the certificate without `--cert-out`.
+const DEFAULT_CERT_OUT: &str = "demo-vendor-cert.pem";
 
 /// The demo vendor's login as a run's secrets.
 fn demo_secrets(config: &DemoVendorConfig) -> SecretValues {
@@ -219,14 +231,37 @@ async fn play(
 }
 
 pub async fn serve(args: DemoVendorArgs) -> u8 {
-    let config = DemoVendorConfig::default();
-    let vendor = match DemoVendor::start_on(config.clone(), args.listen).await {
+    let config = DemoVendorConfig {
+        redesign: args.redesign,
+        ..DemoVendorConfig::default()
+    };
+    let started = if args.https {
+        DemoVendor::start_https_on(config.clone(), args.listen).await
+    } else {
+        DemoVendor::start_on(config.clone(), args.listen).await
+    };
+    let vendor = match started {
         Ok(v) => v,
         Err(e) => {
             eprintln!("error: cannot listen on {}: {e}", args.listen);
             return exit::INTERNAL;
         }
     };
+    // The certificate is only known once the vendor runs (fresh per start).
+    let cert_out = vendor.certificate_pem().map(|pem| {
+        let path = args
+            .cert_out
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_CERT_OUT));
+        (path, pem)
+    });
+    if let Some((path, pem)) = &cert_out
+        && let Err(e) = std::fs::write(path, pem)
+    {
+        eprintln!("error: cannot write {}: {e}", path.display());
+        vendor.shutdown().await;
+        return exit::INTERNAL;
+    }
     let secrets = format!(
         "# Demo vendor login for `panelwright run --secrets {}`\n[login]\nusername = \"{}\"\npassword = \"{}\"\ntotp_seed = \"{}\"\n",
         args.secrets_file.display(),
@@ -256,6 +291,17 @@ pub async fn serve(args: DemoVendorArgs) -> u8 {
         "its login is in {} and demo-secrets/ (demo values, not real secrets)",
         args.secrets_file.display()
     );
+    if let Some((path, _)) = &cert_out {
+        println!(
+            "its self-signed certificate is in {} (fresh at every start: trust exactly this one)",
+            path.display()
+        );
+    }
+    if args.redesign {
+        println!(
+            "redesigned pages: td.contact is td.email (plus td.plan), #export-csv is #download-csv"
+        );
+    }
     println!(
         "try: panelwright run playbooks/demo-backup/provision.toml --base-url {} --secrets {} --param customer_name=Example",
         vendor.base_url(),

@@ -17,7 +17,7 @@
 //! | `GET/POST /login`, `?expired=1&next=` | `form#login-form`, `#username`, `#password`, `#sign-in`, `.alert-error`, `#session-expired` |
 //! | `GET/POST /login/2fa` | `form#totp-form`, `#totp[name=code]`, `#verify` |
 //! | `GET /logout` | ends the session |
-//! | `GET /customers?page=&q=` | `#search-form`, `#search`, `#search-btn`, `#new-customer`, `table#customers tr.customer-row[data-customer][data-id]`, `nav.pagination a.prev/a.next span.page-info`, `p.empty` |
+//! | `GET /customers?page=&q=` | `#search-form`, `#search`, `#search-btn`, `#new-customer`, `table#customers tr.customer-row[data-customer][data-id]` with `td.name/.contact/.region/.seats/.devices/.status`, `nav.pagination a.prev/a.next span.page-info`, `p.empty` |
 //! | `GET /customers/new`, `POST /customers` | `form#customer-form`, `#name`, `#contact-email`, `#region`, `#seats`, `#terms`, `#logo`, `#create` (disabled, enabled by JS) |
 //! | `GET /customers/{id}/welcome` | `#welcome-customer`, `div#credentials` (hidden ~200 ms) with `code#admin-username/#admin-password/#api-key`, `#continue`; later: `#secrets-gone` |
 //! | `GET /customers/{id}` | `#customer-name/-id/-region/-contact/-logo`, `#enrol-device`, `#subscriptions`, `#usage`, `table#devices tr.device-row`, `form#reset-admin-password-form` + `#reset-admin-password`, `form#regenerate-api-key-form` + `#regenerate-api-key` |
@@ -36,18 +36,31 @@
 //! | `GET /customers/{id}/usage.csv?period=` | CSV download |
 //! | `/_admin/...` | JSON, `X-Admin-Token` header |
 //!
+//! `DemoVendorConfig { redesign: true, .. }` (`panelwright demo-vendor
+//! --redesign`) deliberately breaks that contract, for drift tests only: in
+//! `table#customers` the `td.contact` cell becomes `td.email` (same content)
+//! followed by a new `td.plan` column (headers too), and on the usage page
+//! `a#export-csv` becomes `a#download-csv` (same link). Nothing else changes.
+//!
+//! [`DemoVendor::start_https`] serves the same router over TLS at
+//! `https://localhost:PORT` with a self-signed certificate generated at start
+//! (for `localhost` and `127.0.0.1`); [`DemoVendor::certificate_pem`] gives it
+//! to clients that should trust exactly it. Absolute links keep the scheme.
+//!
 //! Sessions expire server side after `session_ttl` (absolute, from login) or
 //! on [`DemoVendor::expire_sessions`]; a protected page then answers
 //! `303 /login?expired=1&next=...` (without any session cookie: `303 /login?next=...`).
 //! Implementation: [`auth`] (login, TOTP, sessions, CSRF), [`pages`] (customers,
 //! devices, subscriptions, usage), [`admin`] (`/_admin` outside changes),
-//! [`state`] (the in-memory store) and [`html`] (escaping, layout, forms).
+//! [`state`] (the in-memory store), [`html`] (escaping, layout, forms) and
+//! `tls` (the self-signed certificate and the HTTPS accept loop).
 
 pub mod admin;
 pub mod auth;
 pub mod html;
 pub mod pages;
 pub mod state;
+mod tls;
 
 #[cfg(test)]
 mod tests;
@@ -119,6 +132,9 @@ pub struct DemoVendorConfig {
     pub delays: DemoDelays,
     /// Token for the `/_admin` API (`X-Admin-Token` header).
     pub admin_token: String,
+    /// Serve the redesigned pages, which break the selector contract on
+    /// purpose (see the module doc). Default `false`; for drift tests only.
+    pub redesign: bool,
 }
 
 impl Default for DemoVendorConfig {
@@ -133,6 +149,7 @@ impl Default for DemoVendorConfig {
             page_size: 10,
             delays: DemoDelays::default(),
             admin_token: "demo-admin-token".into(),
+            redesign: false,
         }
     }
 }
@@ -220,9 +237,25 @@ pub fn router(state: DemoState) -> Router {
         .with_state(state)
 }
 
+/// Serves `app` over plain HTTP until `shutdown` fires (or its sender is dropped).
+async fn serve_plain(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    shutdown: oneshot::Receiver<()>,
+) {
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+        let _ = shutdown.await;
+    });
+    if let Err(e) = server.await {
+        tracing::warn!(error = %e, "demo vendor server stopped with an error");
+    }
+}
+
 /// A running demo vendor console.
 pub struct DemoVendor {
     base_url: String,
+    /// The self-signed certificate when serving HTTPS.
+    certificate_pem: Option<String>,
     state: DemoState,
     shutdown: Option<oneshot::Sender<()>>,
     handle: Option<JoinHandle<()>>,
@@ -247,38 +280,71 @@ impl DemoVendor {
         config: DemoVendorConfig,
         addr: SocketAddr,
     ) -> std::io::Result<DemoVendor> {
+        Self::launch(config, addr, None).await
+    }
+
+    /// Starts the console over HTTPS on `127.0.0.1` with an ephemeral port,
+    /// with a fresh self-signed certificate (see [`DemoVendor::certificate_pem`]).
+    pub async fn start_https(config: DemoVendorConfig) -> std::io::Result<DemoVendor> {
+        Self::start_https_on(config, SocketAddr::from(([127, 0, 0, 1], 0))).await
+    }
+
+    /// Starts the console over HTTPS on the given address, with a fresh
+    /// self-signed certificate for `localhost` and `127.0.0.1`.
+    pub async fn start_https_on(
+        config: DemoVendorConfig,
+        addr: SocketAddr,
+    ) -> std::io::Result<DemoVendor> {
+        let tls = tls::SelfSigned::generate()?;
+        Self::launch(config, addr, Some(tls)).await
+    }
+
+    /// Binds, records the base URL and spawns the server: axum's own over
+    /// plain HTTP, the [`tls`] loop over HTTPS.
+    async fn launch(
+        config: DemoVendorConfig,
+        addr: SocketAddr,
+        tls: Option<tls::SelfSigned>,
+    ) -> std::io::Result<DemoVendor> {
         let state = DemoState::new(config)?;
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let local = listener.local_addr()?;
-        let host = if local.ip().is_unspecified() {
-            format!("127.0.0.1:{}", local.port())
-        } else {
-            local.to_string()
+        let base_url = match tls {
+            // The name the certificate is for, whatever address is bound.
+            Some(_) => format!("https://{}:{}", tls::HOST_NAME, local.port()),
+            None if local.ip().is_unspecified() => format!("http://127.0.0.1:{}", local.port()),
+            None => format!("http://{local}"),
         };
-        let base_url = format!("http://{host}");
         *state.base_url.lock().unwrap_or_else(|e| e.into_inner()) = base_url.clone();
         let (tx, rx) = oneshot::channel::<()>();
         let app = router(state.clone());
-        let handle = tokio::spawn(async move {
-            let server = axum::serve(listener, app).with_graceful_shutdown(async move {
-                let _ = rx.await;
-            });
-            if let Err(e) = server.await {
-                tracing::warn!(error = %e, "demo vendor server stopped with an error");
-            }
-        });
+        let (handle, certificate_pem) = match tls {
+            Some(tls) => (
+                tokio::spawn(tls::serve(listener, tls.acceptor, app, rx)),
+                Some(tls.certificate_pem),
+            ),
+            None => (tokio::spawn(serve_plain(listener, app, rx)), None),
+        };
         tracing::info!(%base_url, "demo vendor console started");
         Ok(DemoVendor {
             base_url,
+            certificate_pem,
             state,
             shutdown: Some(tx),
             handle: Some(handle),
         })
     }
 
-    /// `http://127.0.0.1:PORT` (no trailing slash).
+    /// `http://127.0.0.1:PORT`, or `https://localhost:PORT` over HTTPS (no
+    /// trailing slash).
     pub fn base_url(&self) -> &str {
         &self.base_url
+    }
+
+    /// The self-signed certificate (PEM) when serving HTTPS, so a client can
+    /// trust exactly it; `None` over plain HTTP.
+    pub fn certificate_pem(&self) -> Option<&str> {
+        self.certificate_pem.as_deref()
     }
 
     /// The configuration it runs with.

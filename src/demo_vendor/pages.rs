@@ -48,6 +48,9 @@ pub async fn fallback() -> Response {
     not_found(None)
 }
 
+/// The plan every customer shows in the redesigned list's `td.plan`.
+const REDESIGN_PLAN: &str = "Standard";
+
 /// `GET /customers?page=N&q=TEXT`
 pub async fn customers_list(
     State(state): State<DemoState>,
@@ -96,24 +99,35 @@ pub async fn customers_list(
     if matching.is_empty() {
         body.push_str("<p class=\"empty\">No customers match</p>\n");
     } else {
-        body.push_str(
-            "<table id=\"customers\">\n<thead><tr><th>Name</th><th>Contact</th><th>Region</th>\
+        let redesign = state.config.redesign;
+        body.push_str(&format!(
+            "<table id=\"customers\">\n<thead><tr><th>Name</th>{contact}<th>Region</th>\
              <th>Seats</th><th>Devices</th><th>Status</th></tr></thead>\n<tbody>\n",
-        );
+            contact = if redesign {
+                "<th>Email</th><th>Plan</th>"
+            } else {
+                "<th>Contact</th>"
+            },
+        ));
         for c in matching
             .iter()
             .skip((page_no - 1) * page_size)
             .take(page_size)
         {
+            let email = esc(&c.contact_email);
+            let contact = if redesign {
+                format!("<td class=\"email\">{email}</td><td class=\"plan\">{REDESIGN_PLAN}</td>")
+            } else {
+                format!("<td class=\"contact\">{email}</td>")
+            };
             body.push_str(&format!(
                 "<tr class=\"customer-row\" data-customer=\"{name}\" data-id=\"{id}\">\
                  <td class=\"name\"><a href=\"/customers/{id}\">{name}</a></td>\
-                 <td class=\"contact\">{contact}</td><td class=\"region\">{region}</td>\
+                 {contact}<td class=\"region\">{region}</td>\
                  <td class=\"seats\">{seats}</td><td class=\"devices\">{devices}</td>\
                  <td class=\"status\">active</td></tr>\n",
                 name = esc(&c.name),
                 id = c.id,
-                contact = esc(&c.contact_email),
                 region = esc(&c.region),
                 seats = c.total_seats(),
                 devices = c.devices.len(),
@@ -651,8 +665,14 @@ pub async fn enrol_device(
     redirect(&format!("/customers/{}/devices/{did}", c.id))
 }
 
-/// The absolute base URL as seen by the client (from the `Host` header).
+/// The absolute base URL as seen by the client: the `Host` header with the
+/// scheme the console is served with (`https` from `start_https`).
 fn base_url(state: &DemoState, headers: &HeaderMap) -> String {
+    let served = state
+        .base_url
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
     let host = headers
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())
@@ -662,12 +682,11 @@ fn base_url(state: &DemoState, headers: &HeaderMap) -> String {
                     .all(|c| c.is_ascii_alphanumeric() || "-.:[]".contains(c))
         });
     match host {
-        Some(h) => format!("http://{h}"),
-        None => state
-            .base_url
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone(),
+        Some(h) => {
+            let scheme = served.split_once("://").map_or("http", |(s, _)| s);
+            format!("{scheme}://{h}")
+        }
+        None => served,
     }
 }
 
@@ -932,7 +951,7 @@ pub async fn usage_page(
          <form id=\"period-form\" method=\"get\" action=\"/customers/{id}/usage\">\
          <label for=\"period\">Period</label><select id=\"period\" name=\"period\" onchange=\"this.form.submit()\">{options}</select> \
          <button id=\"period-go\" type=\"submit\">Show</button></form>\n\
-         <p><a id=\"export-csv\" href=\"/customers/{id}/usage.csv?period={period}\">Export CSV</a></p>\n\
+         <p><a id=\"{export}\" href=\"/customers/{id}/usage.csv?period={period}\">Export CSV</a></p>\n\
          <div id=\"usage-root\"><p id=\"usage-loading\">Loading usage…</p></div>\n\
          <p><a id=\"back-to-customer\" href=\"/customers/{id}\">Back to customer</a></p>\n\
          <script>\n(function(){{\n\
@@ -955,6 +974,11 @@ pub async fn usage_page(
          }})();\n</script>",
         name = esc(&c.name),
         id = c.id,
+        export = if state.config.redesign {
+            "download-csv"
+        } else {
+            "export-csv"
+        },
     );
     ok_page(&sess, &body)
 }

@@ -1147,3 +1147,188 @@ fn bad_totp_seed_is_rejected() {
     });
     assert!(r.is_err());
 }
+
+/// A TLS client that trusts only the certificates in `pem` (none if empty).
+fn tls_client(pem: &str) -> tokio_rustls::TlsConnector {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(pem.as_bytes()) {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    tokio_rustls::TlsConnector::from(std::sync::Arc::new(config))
+}
+
+/// Opens a TLS connection to `127.0.0.1:port`, checking the certificate for `name`.
+async fn tls_connect(
+    client: &tokio_rustls::TlsConnector,
+    port: &str,
+    name: &str,
+) -> std::io::Result<tokio_rustls::client::TlsStream<tokio::net::TcpStream>> {
+    let tcp = tokio::net::TcpStream::connect(format!("127.0.0.1:{port}")).await?;
+    let name = rustls::pki_types::ServerName::try_from(name.to_string()).unwrap();
+    client.connect(name, tcp).await
+}
+
+/// `GET path` over a TLS connection; the whole raw response.
+async fn tls_get(
+    client: &tokio_rustls::TlsConnector,
+    port: &str,
+    name: &str,
+    path: &str,
+) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tls_connect(client, port, name).await.unwrap();
+    s.write_all(
+        format!("GET {path} HTTP/1.1\r\nHost: localhost:{port}\r\nConnection: close\r\n\r\n")
+            .as_bytes(),
+    )
+    .await
+    .unwrap();
+    let mut buf = String::new();
+    s.read_to_string(&mut buf).await.unwrap();
+    buf
+}
+
+#[tokio::test]
+async fn https_serves_with_its_own_self_signed_certificate() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let vendor = DemoVendor::start_https(DemoVendorConfig::fast())
+        .await
+        .unwrap();
+    let base = vendor.base_url().to_string();
+    assert!(base.starts_with("https://localhost:") && !base.ends_with('/'));
+    let port = base.rsplit(':').next().unwrap().to_string();
+    let pem = vendor.certificate_pem().expect("a certificate over HTTPS");
+    assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"), "{pem}");
+    let der = {
+        use rustls::pki_types::pem::PemObject;
+        rustls::pki_types::CertificateDer::from_pem_slice(pem.as_bytes()).unwrap()
+    };
+    let common_name = b"panelwright demo vendor";
+    assert!(der.windows(common_name.len()).any(|w| w == common_name));
+
+    // A client trusting nothing fails the handshake; so does plain HTTP.
+    let untrusting = tls_client("");
+    assert!(tls_connect(&untrusting, &port, "localhost").await.is_err());
+    let mut plain = tokio::net::TcpStream::connect(format!("127.0.0.1:{port}"))
+        .await
+        .unwrap();
+    plain
+        .write_all(b"GET /login HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .await
+        .unwrap();
+    drop(plain);
+
+    // The server still serves a client trusting exactly its certificate,
+    // by name and by IP.
+    let trusting = tls_client(pem);
+    let page = tls_get(&trusting, &port, "localhost", "/login").await;
+    assert!(page.starts_with("HTTP/1.1 200"), "{page}");
+    assert!(page.contains("<form id=\"login-form\""), "{page}");
+    let page = tls_get(&trusting, &port, "127.0.0.1", "/login").await;
+    assert!(page.starts_with("HTTP/1.1 200"), "{page}");
+    assert_eq!(vendor.request_count("/login"), 2);
+
+    // Shutdown closes an idle keep-alive connection (one that has been
+    // served) rather than waiting out the 5 s bound.
+    let mut idle = tls_connect(&trusting, &port, "localhost").await.unwrap();
+    idle.write_all(format!("GET /login HTTP/1.1\r\nHost: localhost:{port}\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    let mut served = Vec::new();
+    while !String::from_utf8_lossy(&served).contains("</html>") {
+        let mut chunk = [0u8; 4096];
+        let n = idle.read(&mut chunk).await.unwrap();
+        assert!(n > 0, "closed before the page was sent");
+        served.extend_from_slice(&chunk[..n]);
+    }
+    tokio::time::timeout(std::time::Duration::from_secs(4), vendor.shutdown())
+        .await
+        .expect("shutdown within the bound");
+    let mut rest = Vec::new();
+    let _ = idle.read_to_end(&mut rest).await;
+    assert!(rest.is_empty(), "{}", String::from_utf8_lossy(&rest));
+    assert!(
+        tokio::net::TcpStream::connect(format!("127.0.0.1:{port}"))
+            .await
+            .is_err()
+    );
+}
+
+#[tokio::test]
+async fn plain_http_has_no_certificate() {
+    let vendor = DemoVendor::start(DemoVendorConfig::fast()).await.unwrap();
+    assert_eq!(vendor.certificate_pem(), None);
+    vendor.shutdown().await;
+}
+
+#[tokio::test]
+async fn absolute_links_keep_the_https_scheme() {
+    let mut c = logged_in().await;
+    *c.state.base_url.lock().unwrap() = "https://localhost:4444".into();
+    // Acme 01's seeded device.
+    let page = c
+        .send(
+            Request::get("/customers/1/devices/1")
+                .header(header::HOST, "localhost:4444")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .text();
+    assert!(
+        page.contains("id=\"installer-link\" href=\"https://localhost:4444/downloads/installer/"),
+        "{page}"
+    );
+}
+
+#[tokio::test]
+async fn redesign_renames_the_contact_column_and_the_csv_link() {
+    let mut before = logged_in().await;
+    let list = before.get("/customers").await.text();
+    assert!(list.contains("<td class=\"contact\">it@acme01.example</td>"));
+    assert!(list.contains("<th>Contact</th>"));
+    assert!(!list.contains("class=\"email\""));
+    assert!(!list.contains("class=\"plan\""));
+    let usage = before.get("/customers/1/usage").await.text();
+    assert!(usage.contains("<a id=\"export-csv\" href=\"/customers/1/usage.csv?period=2026-10\""));
+    assert!(!usage.contains("download-csv"));
+
+    let mut after = Client::new(DemoVendorConfig {
+        redesign: true,
+        ..DemoVendorConfig::fast()
+    });
+    after.login().await;
+    let list = after.get("/customers").await.text();
+    assert_eq!(count(&list, "class=\"customer-row\""), 10);
+    assert!(list.contains(
+        "<td class=\"email\">it@acme01.example</td><td class=\"plan\">Standard</td><td class=\"region\">"
+    ));
+    assert!(list.contains("<th>Email</th><th>Plan</th><th>Region</th>"));
+    assert!(!list.contains("class=\"contact\""));
+    assert!(!list.contains("<th>Contact</th>"));
+    let usage = after.get("/customers/1/usage").await.text();
+    assert!(
+        usage.contains("<a id=\"download-csv\" href=\"/customers/1/usage.csv?period=2026-10\"")
+    );
+    assert!(!usage.contains("export-csv"));
+    // The rest of the contract holds.
+    assert!(usage.contains("<div id=\"usage-root\">"));
+    assert_eq!(
+        after.get("/customers/1/usage.csv").await.status,
+        StatusCode::OK
+    );
+}
+
+#[test]
+fn redesign_is_off_by_default() {
+    assert!(!DemoVendorConfig::default().redesign);
+    assert!(!DemoVendorConfig::fast().redesign);
+}
