@@ -4,6 +4,7 @@
 mod check;
 mod credentials;
 mod demo;
+pub mod demo_snapshots;
 mod jobs;
 mod logging;
 mod record;
@@ -90,6 +91,8 @@ pub enum Command {
     Replay(record::ReplayArgs),
     /// Start the demo vendor panel and chromedriver, and run the shipped demo playbooks end to end.
     Demo(demo::DemoArgs),
+    /// Record the shipped demo scenarios into snapshots/demo-backup (against demo consoles on ports 18080, 18443, 18081).
+    DemoSnapshots(demo_snapshots::DemoSnapshotsArgs),
     /// Serve the demo vendor panel alone (for writing and debugging playbooks).
     DemoVendor(demo::DemoVendorArgs),
     /// Create or fill the RMM store.
@@ -128,6 +131,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Record(args) => record::record(args, redactor).await,
         Command::Replay(args) => record::replay(args, redactor).await,
         Command::Demo(args) => demo::run(args, redactor).await,
+        Command::DemoSnapshots(args) => demo_snapshots::run(args, redactor).await,
         Command::DemoVendor(args) => demo::serve(args).await,
         Command::Store(cmd) => store::run(cmd, &cli.store, &cli.secrets_dir).await,
         Command::Key(cmd) => store::key(cmd),

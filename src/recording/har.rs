@@ -69,11 +69,7 @@ pub struct PostData {
     pub mime_type: String,
     pub text: String,
     /// `base64` when the body is not UTF-8.
-    #[serde(
-        default,
-        rename = "_encoding",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, rename = "_encoding", skip_serializing_if = "Option::is_none")]
     pub encoding: Option<String>,
 }
 
@@ -212,10 +208,7 @@ impl Har {
             )
         })?;
         if har.log.version != "1.2" {
-            return Err(format!(
-                "HAR version {} (expected 1.2)",
-                har.log.version
-            ));
+            return Err(format!("HAR version {} (expected 1.2)", har.log.version));
         }
         Ok(har)
     }

@@ -230,12 +230,20 @@ fn json_differ(path: &str, rec: &Value, live: &Value, out: &mut Vec<String>) {
     match (rec, live) {
         (Value::String(r), Value::String(l)) => {
             if !value_matches(r, l) {
-                out.push(format!("JSON `{path}`: recorded {}, now {}", shown(r), shown(l)));
+                out.push(format!(
+                    "JSON `{path}`: recorded {}, now {}",
+                    shown(r),
+                    shown(l)
+                ));
             }
         }
         (Value::Object(r), Value::Object(l)) => {
             for (k, rv) in r {
-                let p = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
+                let p = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
                 match l.get(k) {
                     Some(lv) => json_differ(&p, rv, lv, out),
                     None => out.push(format!("JSON `{p}` is missing")),
@@ -243,7 +251,11 @@ fn json_differ(path: &str, rec: &Value, live: &Value, out: &mut Vec<String>) {
             }
             for k in l.keys() {
                 if !r.contains_key(k) {
-                    let p = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
+                    let p = if path.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{path}.{k}")
+                    };
                     out.push(format!("JSON `{p}` is new"));
                 }
             }
@@ -262,13 +274,23 @@ fn json_differ(path: &str, rec: &Value, live: &Value, out: &mut Vec<String>) {
 pub fn differences(rec: &Shape, live: &Shape) -> Vec<String> {
     let mut out = Vec::new();
     if rec.method != live.method {
-        out.push(format!("method: recorded {}, now {}", rec.method, live.method));
+        out.push(format!(
+            "method: recorded {}, now {}",
+            rec.method, live.method
+        ));
     }
     if rec.origin != live.origin {
-        out.push(format!("origin: recorded {}, now {}", rec.origin, live.origin));
+        out.push(format!(
+            "origin: recorded {}, now {}",
+            rec.origin, live.origin
+        ));
     }
     if !value_matches(&rec.path, &live.path) {
-        out.push(format!("path: recorded {}, now {}", shown(&rec.path), shown(&live.path)));
+        out.push(format!(
+            "path: recorded {}, now {}",
+            shown(&rec.path),
+            shown(&live.path)
+        ));
     }
     out.extend(fields_differ("query field", &rec.query, &live.query));
     match (&rec.body, &live.body) {
@@ -276,11 +298,7 @@ pub fn differences(rec: &Shape, live: &Shape) -> Vec<String> {
         (Body::Json(r), Body::Json(l)) => json_differ("", r, l, &mut out),
         (Body::Text(r), Body::Text(l)) => {
             if !value_matches(r, l) {
-                let at = r
-                    .chars()
-                    .zip(l.chars())
-                    .take_while(|(a, b)| a == b)
-                    .count();
+                let at = r.chars().zip(l.chars()).take_while(|(a, b)| a == b).count();
                 out.push(format!("body differs from character {at}"));
             }
         }
@@ -330,7 +348,10 @@ pub struct Matcher {
 
 impl Matcher {
     pub fn new(entries: &[Entry], volatile: &Volatile) -> Matcher {
-        let shapes: Vec<Shape> = entries.iter().map(|e| Shape::of_entry(e, volatile)).collect();
+        let shapes: Vec<Shape> = entries
+            .iter()
+            .map(|e| Shape::of_entry(e, volatile))
+            .collect();
         let served = vec![0; shapes.len()];
         Matcher { shapes, served }
     }
@@ -410,7 +431,11 @@ mod tests {
             "https://v.example/login?_=2",
             "csrf_token=xyz&user=a&password=whatever",
         );
-        assert!(differences(&rec, &live).is_empty(), "{:?}", differences(&rec, &live));
+        assert!(
+            differences(&rec, &live).is_empty(),
+            "{:?}",
+            differences(&rec, &live)
+        );
         let other = form("https://v.example/login", "user=b&password=x");
         let d = differences(&rec, &other);
         assert_eq!(d, vec!["form field `user`: recorded `a`, now `b`"]);
@@ -421,7 +446,11 @@ mod tests {
     #[test]
     fn repeated_requests_get_recorded_answers_in_order_then_the_last_again() {
         let get = |u: &str| Shape::new("GET", u, "", b"", &v());
-        let rec = [get("https://v/poll"), get("https://v/other"), get("https://v/poll")];
+        let rec = [
+            get("https://v/poll"),
+            get("https://v/other"),
+            get("https://v/poll"),
+        ];
         let mut m = Matcher {
             served: vec![0; rec.len()],
             shapes: rec.to_vec(),
@@ -443,7 +472,9 @@ mod tests {
             served: vec![0; 2],
             shapes: rec.to_vec(),
         };
-        let err = m.answer(&form("https://v/customers", "name=Acme&seats=6")).unwrap_err();
+        let err = m
+            .answer(&form("https://v/customers", "name=Acme&seats=6"))
+            .unwrap_err();
         assert_eq!(
             err.to_string(),
             "no recorded response for POST https://v/customers; nearest recorded request: \
@@ -453,14 +484,24 @@ mod tests {
 
     #[test]
     fn json_and_multipart_bodies_compare_by_content() {
-        let j = |b: &str| Shape::new("POST", "https://v/api", "application/json", b.as_bytes(), &v());
+        let j = |b: &str| {
+            Shape::new(
+                "POST",
+                "https://v/api",
+                "application/json",
+                b.as_bytes(),
+                &v(),
+            )
+        };
         assert!(differences(&j(r#"{"a":1,"ts":5}"#), &j(r#"{"ts":9,"a":1}"#)).is_empty());
         assert_eq!(
             differences(&j(r#"{"a":{"b":"x"}}"#), &j(r#"{"a":{"b":"y"}}"#)),
             vec!["JSON `a.b`: recorded `x`, now `y`"]
         );
         let mp = |boundary: &str, val: &str| {
-            let body = format!("--{boundary}\r\nContent-Disposition: form-data; name=\"f\"\r\n\r\n{val}\r\n--{boundary}--\r\n");
+            let body = format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"f\"\r\n\r\n{val}\r\n--{boundary}--\r\n"
+            );
             Shape::new(
                 "POST",
                 "https://v/up",
@@ -469,7 +510,19 @@ mod tests {
                 &v(),
             )
         };
-        assert!(differences(&mp("----WebKitFormBoundaryAb", "1"), &mp("----WebKitFormBoundaryCd", "1")).is_empty());
-        assert!(!differences(&mp("----WebKitFormBoundaryAb", "1"), &mp("----WebKitFormBoundaryCd", "2")).is_empty());
+        assert!(
+            differences(
+                &mp("----WebKitFormBoundaryAb", "1"),
+                &mp("----WebKitFormBoundaryCd", "1")
+            )
+            .is_empty()
+        );
+        assert!(
+            !differences(
+                &mp("----WebKitFormBoundaryAb", "1"),
+                &mp("----WebKitFormBoundaryCd", "2")
+            )
+            .is_empty()
+        );
     }
 }

@@ -8,8 +8,10 @@
 //! - [`matching`]: which recorded exchange answers a replayed request.
 //! - [`scenario`]: `scenario.toml`, what a recording replays.
 //! - [`outcome`]: a run's deterministic outcome text (the `insta` snapshot).
-//! - [`session`]: one recorded run, one replayed run.
+//! - [`drift`]: what a live run does differently from its recording (`verify`).
+//! - [`session`]: one recorded run, one replayed run, one verified run.
 
+pub mod drift;
 pub mod har;
 pub mod matching;
 pub mod outcome;

@@ -15,9 +15,8 @@ pub const SNAPSHOT_FILE: &str = "outcome.snap";
 /// Durations in messages (`after 5.0 s`, `300ms`) depend on the machine.
 fn without_durations(text: &str) -> String {
     static RE: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
-    let re = RE.get_or_init(|| {
-        Regex::new(r"\b\d+(?:\.\d+)?\s?(?:ms|s)\b").expect("duration regex")
-    });
+    let re =
+        RE.get_or_init(|| Regex::new(r"\b\d+(?:\.\d+)?\s?(?:ms|s)\b").expect("duration regex"));
     re.replace_all(text, "<duration>").into_owned()
 }
 
@@ -43,7 +42,11 @@ pub fn outcome_text(report: &RunReport, secrets: &[Known]) -> String {
             StepStatus::Failed => "FAILED",
         };
         let item = r.item.map(|i| format!("#{i}")).unwrap_or_default();
-        let note = r.note.as_deref().map(|n| format!(" ({n})")).unwrap_or_default();
+        let note = r
+            .note
+            .as_deref()
+            .map(|n| format!(" ({n})"))
+            .unwrap_or_default();
         let _ = writeln!(
             out,
             "  {status:<6} {}{}{item} {}: {}{note}",
@@ -67,7 +70,11 @@ pub fn outcome_text(report: &RunReport, secrets: &[Known]) -> String {
             (CapturedValue::Rows(rows), false) => {
                 let _ = writeln!(out, "  {} = {} rows", o.name, rows.len());
                 for row in rows {
-                    let _ = writeln!(out, "    {}", serde_json::to_string(row).unwrap_or_default());
+                    let _ = writeln!(
+                        out,
+                        "    {}",
+                        serde_json::to_string(row).unwrap_or_default()
+                    );
                 }
             }
         }

@@ -70,7 +70,10 @@ impl Scope {
 
     fn add_url(&self, url: &str) {
         if let Some(h) = host_of(url) {
-            self.hosts.lock().unwrap_or_else(|e| e.into_inner()).insert(h);
+            self.hosts
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(h);
         }
     }
 
@@ -139,10 +142,8 @@ fn recording_ca() -> Result<(RcgenAuthority, String), String> {
 /// (e.g. a self-signed console's certificate).
 fn upstream_connector(
     extra: &[Vec<u8>],
-) -> Result<
-    hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
-    String,
-> {
+) -> Result<hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>, String>
+{
     let mut roots = rustls::RootCertStore::empty();
     for cert in rustls_native_certs::load_native_certs().certs {
         let _ = roots.add(cert);
@@ -252,7 +253,12 @@ fn har_request(parts: &hyper::http::request::Parts, body: &[u8]) -> Request {
     }
 }
 
-fn har_response(status: StatusCode, version: String, headers: Vec<Header>, body: &[u8]) -> Response {
+fn har_response(
+    status: StatusCode,
+    version: String,
+    headers: Vec<Header>,
+    body: &[u8],
+) -> Response {
     let mime = headers
         .iter()
         .find(|h| h.name.eq_ignore_ascii_case("content-type"))
@@ -299,7 +305,10 @@ impl RecordHandler {
                     receive: 0.0,
                 },
             };
-            self.log.lock().unwrap_or_else(|e| e.into_inner()).push(entry);
+            self.log
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(entry);
         }
     }
 }
@@ -440,13 +449,17 @@ struct ReplayHandler {
 fn recorded_response(e: &Entry) -> hyper::Response<Body> {
     let r = &e.response;
     let body = r.body().unwrap_or_default();
-    let mut b = hyper::Response::builder()
-        .status(StatusCode::from_u16(r.status).unwrap_or(StatusCode::OK));
+    let mut b =
+        hyper::Response::builder().status(StatusCode::from_u16(r.status).unwrap_or(StatusCode::OK));
     for h in &r.headers {
         let n = h.name.to_ascii_lowercase();
         if matches!(
             n.as_str(),
-            "content-length" | "transfer-encoding" | "content-encoding" | "connection" | "keep-alive"
+            "content-length"
+                | "transfer-encoding"
+                | "content-encoding"
+                | "connection"
+                | "keep-alive"
         ) {
             continue;
         }
@@ -519,7 +532,10 @@ impl RunningProxy {
     /// A proxy that forwards to the vendor and keeps every exchange;
     /// `upstream_roots` are extra trusted certificates (DER) for the vendor.
     /// `base_url` is the vendor's: its host is in scope from the start.
-    pub async fn record(base_url: &str, upstream_roots: &[Vec<u8>]) -> Result<RunningProxy, String> {
+    pub async fn record(
+        base_url: &str,
+        upstream_roots: &[Vec<u8>],
+    ) -> Result<RunningProxy, String> {
         let log = Arc::new(Mutex::new(Vec::new()));
         let handler = RecordHandler {
             log: log.clone(),
@@ -539,7 +555,8 @@ impl RunningProxy {
     ) -> Result<RunningProxy, String> {
         let matcher = Matcher::new(&entries, &volatile);
         let scope = Scope::new(
-            std::iter::once(base_url.to_string()).chain(entries.iter().map(|e| e.request.url.clone())),
+            std::iter::once(base_url.to_string())
+                .chain(entries.iter().map(|e| e.request.url.clone())),
         );
         let state = Arc::new(Mutex::new(ReplayState {
             scope,

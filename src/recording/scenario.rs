@@ -32,6 +32,10 @@ pub struct Scenario {
     /// `verify` re-runs such a scenario only with `--allow-writes`.
     #[serde(default)]
     pub writes: bool,
+    /// The default step wait budget the run had (`--timeout`), e.g. `3s`;
+    /// replay uses it too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<String>,
     /// Field-name patterns (case-insensitive regexes) whose values are
     /// secret tokens in the traffic.
     #[serde(default = "ScrubRules::default_patterns")]
@@ -188,9 +192,7 @@ pub fn param_to_toml(value: &ParamValue) -> toml::Value {
 
 /// `target` relative to the folder `base` (both made absolute first).
 pub fn relative_path(base: &Path, target: &Path) -> Result<PathBuf, String> {
-    let abs = |p: &Path| {
-        std::fs::canonicalize(p).map_err(|e| format!("{}: {e}", p.display()))
-    };
+    let abs = |p: &Path| std::fs::canonicalize(p).map_err(|e| format!("{}: {e}", p.display()));
     let base = abs(base)?;
     let target = abs(target)?;
     let b: Vec<Component> = base.components().collect();
@@ -233,6 +235,7 @@ mod tests {
             base_url: "https://localhost:8443".into(),
             secrets: vec!["login.password".into()],
             writes: false,
+            timeout: Some("3s".into()),
             token_fields: ScrubRules::default_patterns(),
             volatile: Volatile::default_patterns(),
             params: [("seats".to_string(), param_to_toml(&ParamValue::Int(5)))]
@@ -250,18 +253,26 @@ mod tests {
         let back = Scenario::load(dir.path()).unwrap();
         assert_eq!(back.params["seats"].as_integer(), Some(5));
         assert_eq!(back.recorded.requests, 9);
+        assert_eq!(back.timeout.as_deref(), Some("3s"));
         std::fs::write(
             dir.path().join(SCENARIO_FILE),
             s.to_toml().replace("writes = false", "writes = \"no\""),
         )
         .unwrap();
         let err = Scenario::load(dir.path()).unwrap_err();
-        assert!(err.contains("scenario.toml:") && err.contains("bool"), "{err}");
+        assert!(
+            err.contains("scenario.toml:") && err.contains("bool"),
+            "{err}"
+        );
         std::fs::write(
             dir.path().join(SCENARIO_FILE),
             s.to_toml().replace("volatile = [", "volatile = [\"(\", "),
         )
         .unwrap();
-        assert!(Scenario::load(dir.path()).unwrap_err().contains("volatile field"));
+        assert!(
+            Scenario::load(dir.path())
+                .unwrap_err()
+                .contains("volatile field")
+        );
     }
 }

@@ -425,7 +425,10 @@ fn scrub_in_place(entry: &mut Entry, rules: &ScrubRules) {
     entry.request.url = scrub_query_fields(&entry.request.url, rules);
     if let Some(post) = &mut entry.request.post_data
         && post.encoding.is_none()
-        && post.mime_type.to_ascii_lowercase().contains("x-www-form-urlencoded")
+        && post
+            .mime_type
+            .to_ascii_lowercase()
+            .contains("x-www-form-urlencoded")
     {
         post.text = scrub_form_fields(&post.text, rules);
     }
@@ -608,12 +611,10 @@ mod tests {
             html_escape("API-KEY-123456"),
             serde_json::to_string(pw).unwrap()
         ));
-        e.response
-            .headers
-            .push(Header {
-                name: "Location".into(),
-                value: "/done?key=API-KEY-123456".into(),
-            });
+        e.response.headers.push(Header {
+            name: "Location".into(),
+            value: "/done?key=API-KEY-123456".into(),
+        });
         let known = [
             Known {
                 value: pw.into(),
@@ -630,15 +631,25 @@ mod tests {
         assert!(!out.contains("s3cret"), "{out}");
         assert!(!out.contains("API-KEY-123456"), "{out}");
         let e = &entries[0];
-        assert!(e.request.url.ends_with("?p=%3Csecret%3Alogin.password%3E"), "{}", e.request.url);
+        assert!(
+            e.request.url.ends_with("?p=%3Csecret%3Alogin.password%3E"),
+            "{}",
+            e.request.url
+        );
         assert_eq!(e.request.query_string[0].value, "<secret:login.password>");
         let body = &e.request.post_data.as_ref().unwrap().text;
         assert_eq!(body, "username=bob&password=%3Csecret%3Alogin.password%3E");
         let page = e.response.content.text.as_deref().unwrap();
         assert!(page.starts_with("<p>&lt;capture:api_key&gt;</p>"), "{page}");
         // In HTML the raw form is written escaped (even inside a script).
-        assert!(page.contains("var k = \"&lt;secret:login.password&gt;\""), "{page}");
-        assert_eq!(e.response.headers[0].value, "/done?key=%3Ccapture%3Aapi_key%3E");
+        assert!(
+            page.contains("var k = \"&lt;secret:login.password&gt;\""),
+            "{page}"
+        );
+        assert_eq!(
+            e.response.headers[0].value,
+            "/done?key=%3Ccapture%3Aapi_key%3E"
+        );
     }
 
     #[test]
@@ -669,14 +680,20 @@ mod tests {
             assert!(!out.contains(leak), "{leak} in {out}");
         }
         let e = &entries[0];
-        assert_eq!(e.request.headers[0].value, "sid=<cookie:sid>; theme=<cookie:theme>");
+        assert_eq!(
+            e.request.headers[0].value,
+            "sid=<cookie:sid>; theme=<cookie:theme>"
+        );
         assert_eq!(e.request.headers[1].value, "<header:authorization>");
         assert_eq!(
             e.response.headers[0].value,
             "sid=<cookie:sid>; Path=/; HttpOnly"
         );
         let page = e.response.content.text.as_deref().unwrap();
-        assert!(page.contains("value=\"&lt;token:csrf_token&gt;\""), "{page}");
+        assert!(
+            page.contains("value=\"&lt;token:csrf_token&gt;\""),
+            "{page}"
+        );
         // A short cookie value is only replaced in the cookie header.
         assert!(page.contains("<p>dark &lt;cookie:sid&gt;</p>"), "{page}");
         let body = &e.request.post_data.as_ref().unwrap().text;

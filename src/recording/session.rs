@@ -109,9 +109,11 @@ fn changes_things(e: &Entry) -> bool {
     let path = url::Url::parse(&e.request.url)
         .map(|u| u.path().to_ascii_lowercase())
         .unwrap_or_default();
-    !["login", "signin", "sign-in", "2fa", "mfa", "otp", "session", "auth"]
-        .iter()
-        .any(|w| path.contains(w))
+    ![
+        "login", "signin", "sign-in", "2fa", "mfa", "otp", "session", "auth",
+    ]
+    .iter()
+    .any(|w| path.contains(w))
 }
 
 fn now_rfc3339() -> String {
@@ -215,6 +217,10 @@ pub async fn record(
         writes: plan
             .writes
             .unwrap_or_else(|| entries.iter().any(changes_things)),
+        timeout: plan
+            .engine
+            .default_timeout
+            .map(|d| humantime::format_duration(d).to_string()),
         token_fields: plan.token_fields.clone(),
         volatile: plan.volatile.clone(),
         params: plan
@@ -238,11 +244,19 @@ pub async fn record(
     let toml = scenario.to_toml();
     let snap = snapshot_file(&outcome);
     leak_check(
-        &[(HAR_FILE, &har), (SCENARIO_FILE, &toml), (SNAPSHOT_FILE, &snap)],
+        &[
+            (HAR_FILE, &har),
+            (SCENARIO_FILE, &toml),
+            (SNAPSHOT_FILE, &snap),
+        ],
         &replaced,
     )?;
     let mut files = Vec::new();
-    for (name, text) in [(HAR_FILE, &har), (SCENARIO_FILE, &toml), (SNAPSHOT_FILE, &snap)] {
+    for (name, text) in [
+        (HAR_FILE, &har),
+        (SCENARIO_FILE, &toml),
+        (SNAPSHOT_FILE, &snap),
+    ] {
         let path = plan.out.join(name);
         std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
         files.push((path, text.len() as u64));
@@ -307,9 +321,16 @@ pub async fn replay(
         secrets: placeholder_secrets(&names),
         vendor_base_url: scenario.base_url.clone(),
     };
+    let default_timeout = scenario
+        .timeout
+        .as_deref()
+        .map(crate::playbook::validate::parse_duration)
+        .transpose()
+        .map_err(|e| format!("scenario timeout: {e}"))?;
     let engine = EngineConfig {
         artifacts_dir: artifacts_dir.to_path_buf(),
         placeholder_secrets: true,
+        default_timeout,
         ..EngineConfig::default()
     };
     let proxy = RunningProxy::replay(&scenario.base_url, entries, scenario.volatile()?).await?;

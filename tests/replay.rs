@@ -1,0 +1,447 @@
+//! Record once, replay forever: every scenario under `snapshots/` replays
+//! offline to its recorded outcome (an `insta` snapshot); every shipped demo
+//! scenario records and replays with the vendor stopped; no secret reaches
+//! a recording; a tampered recording names the request it cannot answer.
+//!
+//! Real parts: the demo consoles (HTTP, HTTPS with a self-signed
+//! certificate, a redesigned one), chromedriver and Chromium, panelwright's
+//! own proxy. A missing browser fails these tests.
+
+mod common;
+
+use common::{all_files, contains, repo};
+use panelwright::browser::{DriverEndpoint, DriverSupervisor};
+use panelwright::cli::demo_snapshots::{DEMO_SCENARIOS, DemoConsoles, record_all};
+use panelwright::engine::{NoopObserver, RunObserver, RunReport};
+use panelwright::recording::har::Har;
+use panelwright::recording::scenario::{HAR_FILE, SCENARIO_FILE, Scenario, discover};
+use panelwright::recording::{self, ReplayResult};
+use panelwright::secrets::Redactor;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+async fn driver() -> DriverSupervisor {
+    DriverSupervisor::start(DriverEndpoint::from_env())
+        .await
+        .unwrap_or_else(|e| {
+            panic!("chromedriver is required (run `bash webdriver/install.sh`): {e}")
+        })
+}
+
+async fn replay(dir: &Path, supervisor: &DriverSupervisor, artifacts: &Path) -> ReplayResult {
+    recording::replay(
+        dir,
+        supervisor,
+        &mut NoopObserver,
+        &Redactor::new(),
+        artifacts,
+        std::future::pending::<()>(),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+}
+
+fn result_of(report: &RunReport) -> String {
+    match &report.failure {
+        None => "succeeded".to_string(),
+        Some(f) => format!("failed ({})", f.class),
+    }
+}
+
+/// Is anything listening at the URL's host and port?
+fn listening(base_url: &str) -> bool {
+    let url = url::Url::parse(base_url).unwrap();
+    let addr = format!(
+        "{}:{}",
+        url.host_str().unwrap(),
+        url.port_or_known_default().unwrap()
+    );
+    use std::net::ToSocketAddrs;
+    addr.to_socket_addrs().unwrap().any(|a| {
+        std::net::TcpStream::connect_timeout(&a, std::time::Duration::from_millis(300)).is_ok()
+    })
+}
+
+fn why_not(r: &ReplayResult) -> String {
+    let unmatched: Vec<String> = r.log.unmatched.iter().map(|u| u.to_string()).collect();
+    let diff = r
+        .recorded_outcome
+        .as_deref()
+        .map(|rec| panelwright::recording::outcome::line_diff(rec, &r.outcome, 30))
+        .unwrap_or_default();
+    format!("unmatched: {unmatched:#?}\noutcome diff: {diff:#?}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_scenario_under_snapshots_replays_offline_to_its_recorded_outcome() {
+    let root = repo().join("snapshots");
+    let dirs = discover(std::slice::from_ref(&root)).unwrap();
+    for s in DEMO_SCENARIOS {
+        let dir = root.join("demo-backup").join(s.name);
+        assert!(
+            dirs.contains(&dir),
+            "demo scenario {} is not recorded",
+            s.name
+        );
+    }
+    let supervisor = driver().await;
+    let artifacts = tempfile::tempdir().unwrap();
+    for dir in &dirs {
+        let scenario = Scenario::load(dir).unwrap();
+        assert!(
+            !listening(&scenario.base_url),
+            "{}: something listens at {}: replay must not need the vendor",
+            dir.display(),
+            scenario.base_url
+        );
+        let r = replay(dir, &supervisor, artifacts.path()).await;
+        assert!(
+            r.log.unmatched.is_empty(),
+            "{}: {}",
+            dir.display(),
+            why_not(&r)
+        );
+        assert!(
+            r.log.answered > 0,
+            "{}: nothing was answered",
+            dir.display()
+        );
+        assert_eq!(
+            result_of(&r.report),
+            scenario.recorded.result,
+            "{}: {}",
+            dir.display(),
+            why_not(&r)
+        );
+        insta::with_settings!({
+            snapshot_path => dir.clone(),
+            prepend_module_to_snapshot => false,
+            omit_expression => true,
+        }, {
+            insta::assert_snapshot!("outcome", r.outcome);
+        });
+    }
+    supervisor.shutdown().await;
+}
+
+/// Remembers every secret value a run learns (captures, TOTP codes).
+#[derive(Default)]
+struct SecretsSeen(Vec<String>);
+
+#[async_trait::async_trait]
+impl RunObserver for SecretsSeen {
+    fn secret_value(&mut self, _name: &str, value: &str) {
+        self.0.push(value.to_string());
+    }
+}
+
+fn forms(value: &str) -> Vec<String> {
+    vec![
+        value.to_string(),
+        panelwright::text::urlencode(value),
+        url::form_urlencoded::byte_serialize(value.as_bytes()).collect(),
+        value
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;"),
+    ]
+}
+
+/// Every secret a demo console holds: its login, and every generated
+/// credential (admin passwords, API keys, licence keys).
+fn console_secrets(vendor: &panelwright::demo_vendor::DemoVendor) -> Vec<String> {
+    let c = vendor.config();
+    let mut out = vec![c.username.clone(), c.password.clone(), c.totp_seed.clone()];
+    for customer in vendor.customers() {
+        if let Some((_, password, api_key)) = vendor.admin_credentials_of(&customer.name) {
+            out.push(password);
+            out.push(api_key);
+        }
+        for d in customer.devices {
+            out.push(d.licence_key);
+        }
+    }
+    out
+}
+
+/// A 6-digit code standing alone (not inside a longer number).
+fn contains_code(hay: &[u8], code: &str) -> bool {
+    hay.windows(code.len() + 2).any(|w| {
+        &w[1..=code.len()] == code.as_bytes()
+            && !w[0].is_ascii_digit()
+            && !w[code.len() + 1].is_ascii_digit()
+    })
+}
+
+/// The TOTP codes of the demo seed around a shipped recording's run.
+fn totp_codes_of(scenario: &Scenario, seed: &str) -> Vec<String> {
+    let end = humantime::parse_rfc3339(&scenario.recorded.at)
+        .unwrap()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let start = end.saturating_sub(scenario.recorded.live_ms / 1000 + 1);
+    let bytes = totp_rs::Secret::Encoded(seed.to_string())
+        .to_bytes()
+        .unwrap();
+    let totp = totp_rs::TOTP::new_unchecked(totp_rs::Algorithm::SHA1, 6, 1, 30, bytes);
+    let mut codes: Vec<String> = (start / 30..=end / 30)
+        .map(|w| totp.generate(w * 30))
+        .collect();
+    codes.dedup();
+    codes
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_demo_scenario_records_and_replays_with_the_vendor_stopped_and_no_secret_is_written()
+{
+    let consoles = DemoConsoles::start(false).await.unwrap();
+    let supervisor = driver().await;
+    let out = tempfile::tempdir().unwrap();
+    let artifacts = tempfile::tempdir().unwrap();
+    let redactor = Redactor::new();
+    let mut seen = SecretsSeen::default();
+    let done = record_all(
+        &repo().join("playbooks/demo-backup"),
+        &out.path().join("demo-backup"),
+        &consoles,
+        &supervisor,
+        &mut seen,
+        &redactor,
+        artifacts.path(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(done.len(), DEMO_SCENARIOS.len());
+    let mut secrets: Vec<String> = seen.0.clone();
+    for vendor in [&consoles.http, &consoles.https, &consoles.redesigned] {
+        secrets.extend(console_secrets(vendor));
+    }
+    // The runs did capture credentials (else the scan below proves nothing).
+    let (_, admin_password, api_key) = consoles
+        .http
+        .admin_credentials_of(common::DEMO_CUSTOMER)
+        .expect("the provision scenario created the customer");
+    for value in [&admin_password, &api_key] {
+        assert!(
+            seen.0.contains(value),
+            "the run did not capture a credential"
+        );
+    }
+    let seed = consoles.http.config().totp_seed.clone();
+    let urls: Vec<String> = [&consoles.http, &consoles.https, &consoles.redesigned]
+        .iter()
+        .map(|v| v.base_url().to_string())
+        .collect();
+    consoles.shutdown().await;
+    for url in &urls {
+        assert!(!listening(url), "{url} still answers after shutdown");
+    }
+
+    let mut figures = Vec::new();
+    for (dir, recorded) in &done {
+        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+        let r = replay(dir, &supervisor, artifacts.path()).await;
+        assert!(r.faithful(), "{name}: {}", why_not(&r));
+        assert_eq!(result_of(&r.report), result_of(&recorded.report), "{name}");
+        let har_bytes = std::fs::metadata(dir.join(HAR_FILE)).unwrap().len();
+        figures.push(format!(
+            "{name}: live {} ms, replay {} ms, {} requests, HAR {:.1} KiB",
+            recorded.scenario.recorded.live_ms,
+            r.elapsed.as_millis(),
+            recorded.scenario.recorded.requests,
+            har_bytes as f64 / 1024.0
+        ));
+    }
+    println!("{}", figures.join("\n"));
+
+    // The HTTPS scenario went through TLS interception, and replays it.
+    let https = out.path().join("demo-backup/customers-https");
+    let har = Har::from_json(&std::fs::read_to_string(https.join(HAR_FILE)).unwrap()).unwrap();
+    assert!(
+        har.log
+            .entries
+            .iter()
+            .all(|e| e.request.url.starts_with("https://localhost:")),
+        "the HTTPS scenario recorded a non-HTTPS request"
+    );
+    // The failure path is pinned: the redesigned console lost the export link.
+    let gone = Scenario::load(&out.path().join("demo-backup/usage-export-gone")).unwrap();
+    assert_eq!(gone.recorded.result, "failed (playbook-broken)");
+    // Creating scenarios are marked so; read-only ones are not.
+    let writes = |n: &str| {
+        Scenario::load(&out.path().join("demo-backup").join(n))
+            .unwrap()
+            .writes
+    };
+    assert!(writes("provision") && writes("enrol-devices"));
+    assert!(!writes("customers") && !writes("usage") && !writes("subscriptions"));
+
+    // No secret of these live runs in any recording, here or shipped.
+    let mut files = all_files(out.path());
+    files.extend(all_files(&repo().join("snapshots")));
+    assert!(files.len() > 3 * DEMO_SCENARIOS.len());
+    for (path, bytes) in &files {
+        for secret in &secrets {
+            if secret.len() < 4 {
+                continue;
+            }
+            for form in forms(secret) {
+                assert!(
+                    !contains(bytes, &form),
+                    "{} holds a secret of the live runs",
+                    path.display()
+                );
+            }
+        }
+    }
+    // Nor the TOTP codes the shipped recordings typed.
+    for dir in discover(&[repo().join("snapshots")]).unwrap() {
+        let scenario = Scenario::load(&dir).unwrap();
+        for code in totp_codes_of(&scenario, &seed) {
+            for (path, bytes) in all_files(&dir) {
+                assert!(
+                    !contains_code(&bytes, &code),
+                    "{} holds the TOTP code of its run",
+                    path.display()
+                );
+            }
+        }
+    }
+    supervisor.shutdown().await;
+}
+
+/// A copy of a shipped scenario whose playbook path still resolves.
+fn copy_scenario(name: &str, to: &Path) -> PathBuf {
+    let from = repo().join("snapshots/demo-backup").join(name);
+    let dir = to.join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    for f in std::fs::read_dir(&from).unwrap() {
+        let f = f.unwrap().path();
+        std::fs::copy(&f, dir.join(f.file_name().unwrap())).unwrap();
+    }
+    let mut scenario = Scenario::load(&dir).unwrap();
+    scenario.playbook = std::fs::canonicalize(from.join(&scenario.playbook))
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    std::fs::write(dir.join(SCENARIO_FILE), scenario.to_toml()).unwrap();
+    dir
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tampered_recording_fails_naming_the_request_and_the_nearest_recorded_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = copy_scenario("customers", tmp.path());
+    let har_path = dir.join(HAR_FILE);
+    let text = std::fs::read_to_string(&har_path).unwrap();
+    assert!(text.contains("/customers?page=2\""));
+    let tampered = text
+        .replace("/customers?page=2\"", "/customers?page=20\"")
+        .replace("\"value\": \"2\"", "\"value\": \"20\"");
+    std::fs::write(&har_path, tampered).unwrap();
+    let supervisor = driver().await;
+    let artifacts = tempfile::tempdir().unwrap();
+    let r = replay(&dir, &supervisor, artifacts.path()).await;
+    supervisor.shutdown().await;
+    assert!(!r.faithful());
+    let first = r
+        .log
+        .unmatched
+        .first()
+        .expect("an unmatched request")
+        .to_string();
+    assert!(
+        first.starts_with("no recorded response for GET http://127.0.0.1:18080/customers?page=2;"),
+        "{first}"
+    );
+    assert!(
+        first.contains(
+            "nearest recorded request: GET http://127.0.0.1:18080/customers?page=20 \
+             (query field `page`: recorded `20`, now `2`)"
+        ),
+        "{first}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_record_and_replay_commands_round_trip_and_exit_by_outcome() {
+    let vendor = panelwright::demo_vendor::DemoVendor::start(
+        panelwright::demo_vendor::DemoVendorConfig::fast(),
+    )
+    .await
+    .unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let secrets = tmp.path().join("secrets.toml");
+    let c = vendor.config();
+    std::fs::write(
+        &secrets,
+        format!(
+            "[login]\nusername = \"{}\"\npassword = \"{}\"\ntotp_seed = \"{}\"\n",
+            c.username, c.password, c.totp_seed
+        ),
+    )
+    .unwrap();
+    let out = tmp.path().join("scenarios/demo/subscriptions");
+    let bin = env!("CARGO_BIN_EXE_panelwright");
+    let rec = Command::new(bin)
+        .args([
+            "record",
+            "playbooks/demo-backup/subscriptions.toml",
+            "--param",
+        ])
+        .arg(format!("customer_name=Acme 02"))
+        .arg("--secrets")
+        .arg(&secrets)
+        .args(["--base-url", vendor.base_url(), "--out"])
+        .arg(&out)
+        .arg("--artifacts")
+        .arg(tmp.path().join("artifacts"))
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&rec.stdout);
+    assert_eq!(
+        rec.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&rec.stderr)
+    );
+    assert!(stdout.contains("recorded: succeeded"), "{stdout}");
+    assert!(stdout.contains("writes = false (inferred"), "{stdout}");
+    for f in [HAR_FILE, SCENARIO_FILE, "outcome.snap"] {
+        assert!(out.join(f).is_file(), "{f} not written");
+    }
+    vendor.shutdown().await;
+
+    let replay = |dir: &Path| {
+        Command::new(bin)
+            .arg("replay")
+            .arg(dir)
+            .arg("--artifacts")
+            .arg(tmp.path().join("artifacts"))
+            .output()
+            .unwrap()
+    };
+    let ok = replay(&tmp.path().join("scenarios"));
+    let stdout = String::from_utf8_lossy(&ok.stdout);
+    assert_eq!(ok.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("ok: the recorded outcome again"),
+        "{stdout}"
+    );
+
+    // The recorded outcome no longer holds: the command says so and exits 3.
+    let snap = out.join("outcome.snap");
+    let text = std::fs::read_to_string(&snap).unwrap();
+    std::fs::write(
+        &snap,
+        text.replace("result: succeeded", "result: failed (transient)"),
+    )
+    .unwrap();
+    let changed = replay(&out);
+    let stdout = String::from_utf8_lossy(&changed.stdout);
+    assert_eq!(changed.status.code(), Some(3), "{stdout}");
+    assert!(stdout.contains("-result: failed (transient)"), "{stdout}");
+    assert!(stdout.contains("+result: succeeded"), "{stdout}");
+}
