@@ -205,22 +205,32 @@ fn shown(v: &str) -> String {
     format!("`{s}`")
 }
 
-fn fields_differ(what: &str, rec: &[(String, String)], live: &[(String, String)]) -> Vec<String> {
+/// A field missing or new weighs more than one that differs: the nearest
+/// recorded request is the one that differs least.
+const MISSING: usize = 2;
+
+fn fields_differ(
+    what: &str,
+    rec: &[(String, String)],
+    live: &[(String, String)],
+) -> Vec<(usize, String)> {
     let mut out = Vec::new();
     for (n, v) in rec {
         match live.iter().find(|(ln, _)| ln == n) {
-            None => out.push(format!("{what} `{n}` is missing (recorded {})", shown(v))),
-            Some((_, lv)) if !value_matches(v, lv) => out.push(format!(
-                "{what} `{n}`: recorded {}, now {}",
-                shown(v),
-                shown(lv)
+            None => out.push((
+                MISSING,
+                format!("{what} `{n}` is missing (recorded {})", shown(v)),
+            )),
+            Some((_, lv)) if !value_matches(v, lv) => out.push((
+                1,
+                format!("{what} `{n}`: recorded {}, now {}", shown(v), shown(lv)),
             )),
             _ => {}
         }
     }
     for (n, v) in live {
         if !rec.iter().any(|(rn, _)| rn == n) {
-            out.push(format!("{what} `{n}` is new (now {})", shown(v)));
+            out.push((MISSING, format!("{what} `{n}` is new (now {})", shown(v))));
         }
     }
     out
@@ -272,42 +282,59 @@ fn json_differ(path: &str, rec: &Value, live: &Value, out: &mut Vec<String>) {
 
 /// Every difference of a live request from a recorded one (empty: it matches).
 pub fn differences(rec: &Shape, live: &Shape) -> Vec<String> {
-    let mut out = Vec::new();
+    weighed_differences(rec, live)
+        .into_iter()
+        .map(|(_, t)| t)
+        .collect()
+}
+
+fn push(out: &mut Vec<(usize, String)>, text: String) {
+    out.push((1, text));
+}
+
+fn weighed_differences(rec: &Shape, live: &Shape) -> Vec<(usize, String)> {
+    let mut out: Vec<(usize, String)> = Vec::new();
     if rec.method != live.method {
-        out.push(format!(
-            "method: recorded {}, now {}",
-            rec.method, live.method
-        ));
+        push(
+            &mut out,
+            format!("method: recorded {}, now {}", rec.method, live.method),
+        );
     }
     if rec.origin != live.origin {
-        out.push(format!(
-            "origin: recorded {}, now {}",
-            rec.origin, live.origin
-        ));
+        push(
+            &mut out,
+            format!("origin: recorded {}, now {}", rec.origin, live.origin),
+        );
     }
     if !value_matches(&rec.path, &live.path) {
-        out.push(format!(
-            "path: recorded {}, now {}",
-            shown(&rec.path),
-            shown(&live.path)
-        ));
+        push(
+            &mut out,
+            format!(
+                "path: recorded {}, now {}",
+                shown(&rec.path),
+                shown(&live.path)
+            ),
+        );
     }
     out.extend(fields_differ("query field", &rec.query, &live.query));
     match (&rec.body, &live.body) {
         (Body::Fields(r), Body::Fields(l)) => out.extend(fields_differ("form field", r, l)),
-        (Body::Json(r), Body::Json(l)) => json_differ("", r, l, &mut out),
+        (Body::Json(r), Body::Json(l)) => {
+            let mut d = Vec::new();
+            json_differ("", r, l, &mut d);
+            out.extend(d.into_iter().map(|t| (1, t)));
+        }
         (Body::Text(r), Body::Text(l)) => {
             if !value_matches(r, l) {
                 let at = r.chars().zip(l.chars()).take_while(|(a, b)| a == b).count();
-                out.push(format!("body differs from character {at}"));
+                push(&mut out, format!("body differs from character {at}"));
             }
         }
         (Body::Empty, Body::Empty) => {}
-        (r, l) => out.push(format!(
-            "body: recorded {}, now {}",
-            body_kind(r),
-            body_kind(l)
-        )),
+        (r, l) => push(
+            &mut out,
+            format!("body: recorded {}, now {}", body_kind(r), body_kind(l)),
+        ),
     }
     out
 }
@@ -380,12 +407,15 @@ impl Matcher {
             .shapes
             .iter()
             .map(|s| {
-                let d = differences(s, live);
+                let d = weighed_differences(s, live);
+                // A field that differs is nearer than one missing or new.
+                let weight: usize = d.iter().map(|(w, _)| w).sum();
+                let d: Vec<String> = d.into_iter().map(|(_, t)| t).collect();
                 let rank = (
                     s.method != live.method,
                     s.origin != live.origin,
                     !value_matches(&s.path, &live.path),
-                    d.len(),
+                    weight,
                 );
                 (rank, s, d)
             })

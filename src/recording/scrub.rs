@@ -37,6 +37,9 @@ pub const DEFAULT_TOKEN_FIELDS: &[&str] = &[
     "password",
     "secret",
     "otp",
+    "licen[cs]e",
+    "api[-_]?key",
+    "private[-_]?key",
 ];
 
 /// Headers whose whole value is a credential.
@@ -290,8 +293,32 @@ fn learn_json(value: &serde_json::Value, rules: &ScrubRules, learned: &mut Learn
     }
 }
 
+/// A page's text that looks like a credential: one word, long enough.
+fn looks_like_credential(text: &str) -> bool {
+    let t = text.trim();
+    t.len() >= GLOBAL_MIN_LEARNED && t.len() <= 512 && !t.chars().any(char::is_whitespace)
+}
+
 fn learn_html(html: &str, rules: &ScrubRules, learned: &mut Learned) {
     let doc = scraper::Html::parse_document(html);
+    // Credentials shown as text: `<td class="licence">DBK-…</td>`,
+    // `<code id="api-key">…</code>`, even when this run did not capture them.
+    let named = scraper::Selector::parse("[id], [class]").expect("a valid selector");
+    for el in doc.select(&named) {
+        let v = el.value();
+        let name = v
+            .id()
+            .filter(|id| rules.is_token_field(id))
+            .or_else(|| v.classes().find(|c| rules.is_token_field(c)));
+        let Some(name) = name else { continue };
+        if el.children().any(|c| c.value().is_element()) {
+            continue;
+        }
+        let text: String = el.text().collect();
+        if looks_like_credential(&text) {
+            learned.add(&text, "token", name);
+        }
+    }
     let inputs = scraper::Selector::parse("input[name][value], meta[name][content]")
         .expect("a valid selector");
     for el in doc.select(&inputs) {
@@ -698,6 +725,25 @@ mod tests {
         assert!(page.contains("<p>dark &lt;cookie:sid&gt;</p>"), "{page}");
         let body = &e.request.post_data.as_ref().unwrap().text;
         assert_eq!(body, "csrf_token=%3Ctoken%3Acsrf_token%3E&name=Acme");
+    }
+
+    #[test]
+    fn credentials_shown_as_page_text_are_taken_out_even_when_not_captured() {
+        let mut e = entry("https://v.example/customers/24", &[], None);
+        e.response.content.text = Some(
+            "<table><tr><td class=\"licence\">DBK-SVUO-95BG-TA6D-3S09</td>\
+             <td class=\"hostname\">CD-SERVER-01</td></tr></table>\
+             <button id=\"reset-admin-password\">Reset admin password</button>\
+             <p>licence DBK-SVUO-95BG-TA6D-3S09 again</p>"
+                .into(),
+        );
+        let mut entries = vec![e];
+        scrub(&mut entries, &[], &ScrubRules::default());
+        let page = entries[0].response.content.text.clone().unwrap();
+        assert!(!page.contains("DBK-SVUO"), "{page}");
+        assert!(page.contains("&lt;token:licence&gt; again"), "{page}");
+        // Ordinary words and other cells stay.
+        assert!(page.contains("Reset admin password") && page.contains("CD-SERVER-01"), "{page}");
     }
 
     #[test]
