@@ -445,3 +445,166 @@ async fn the_record_and_replay_commands_round_trip_and_exit_by_outcome() {
     assert!(stdout.contains("-result: failed (transient)"), "{stdout}");
     assert!(stdout.contains("+result: succeeded"), "{stdout}");
 }
+
+/// Records `playbook` with `params` against `base_url` into `out` through the CLI.
+fn record_with_cli(playbook: &str, params: &[&str], secrets: &Path, base_url: &str, out: &Path) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_panelwright"));
+    cmd.arg("record").arg(playbook);
+    for p in params {
+        cmd.arg("--param").arg(p);
+    }
+    let rec = cmd
+        .arg("--secrets")
+        .arg(secrets)
+        .args(["--base-url", base_url, "--timeout", "3s", "--out"])
+        .arg(out)
+        .arg("--artifacts")
+        .arg(out.parent().unwrap().join("artifacts"))
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    assert_eq!(
+        rec.status.code(),
+        Some(0),
+        "{}\n{}",
+        String::from_utf8_lossy(&rec.stdout),
+        String::from_utf8_lossy(&rec.stderr)
+    );
+}
+
+fn demo_secrets_file(dir: &Path, c: &panelwright::demo_vendor::DemoVendorConfig) -> PathBuf {
+    let path = dir.join("secrets.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[login]\nusername = \"{}\"\npassword = \"{}\"\ntotp_seed = \"{}\"\n",
+            c.username, c.password, c.totp_seed
+        ),
+    )
+    .unwrap();
+    path
+}
+
+/// `panelwright verify … --format json`: (exit code, the JSON document).
+fn verify_json(
+    scenarios: &Path,
+    secrets: &Path,
+    base_url: &str,
+    extra: &[&str],
+) -> (i32, serde_json::Value) {
+    let out = Command::new(env!("CARGO_BIN_EXE_panelwright"))
+        .arg("verify")
+        .arg(scenarios)
+        .arg("--secrets")
+        .arg(secrets)
+        .args(["--base-url", base_url, "--format", "json", "--artifacts"])
+        .arg(scenarios.join("../artifacts"))
+        .args(extra)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let doc = serde_json::from_str(&stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.code().unwrap(), doc)
+}
+
+fn drift_of<'a>(doc: &'a serde_json::Value, scenario: &str) -> &'a serde_json::Value {
+    doc["scenarios"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["scenario"].as_str().unwrap().ends_with(scenario))
+        .unwrap_or_else(|| panic!("no {scenario} in {doc:#}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_reports_no_drift_on_the_same_console_and_each_change_of_a_redesigned_one() {
+    use panelwright::demo_vendor::{DemoVendor, DemoVendorConfig};
+    let same = DemoVendor::start(DemoVendorConfig::fast()).await.unwrap();
+    let redesigned = DemoVendor::start(DemoVendorConfig {
+        redesign: true,
+        ..DemoVendorConfig::fast()
+    })
+    .await
+    .unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let secrets = demo_secrets_file(tmp.path(), same.config());
+    let scenarios = tmp.path().join("scenarios");
+    record_with_cli(
+        "playbooks/demo-backup/customers.toml",
+        &[],
+        &secrets,
+        same.base_url(),
+        &scenarios.join("customers"),
+    );
+    record_with_cli(
+        "playbooks/demo-backup/usage.toml",
+        &["customer_name=Acme 01"],
+        &secrets,
+        same.base_url(),
+        &scenarios.join("usage"),
+    );
+
+    let (code, doc) = verify_json(&scenarios, &secrets, same.base_url(), &[]);
+    assert_eq!(code, 0, "{doc:#}");
+    assert_eq!(doc["drift"], false, "{doc:#}");
+    for s in ["customers", "usage"] {
+        assert_eq!(drift_of(&doc, s)["status"], "same", "{doc:#}");
+    }
+
+    let (code, doc) = verify_json(&scenarios, &secrets, redesigned.base_url(), &[]);
+    assert_eq!(code, 3, "{doc:#}");
+    assert_eq!(doc["drift"], true);
+    let customers = drift_of(&doc, "customers");
+    assert_eq!(customers["status"], "drift");
+    assert!(
+        customers["drift"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["kind"] == "empty-field"
+                && d["detail"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("`customers.contact` is empty")),
+        "{customers:#}"
+    );
+    let usage = drift_of(&doc, "usage");
+    let kinds: Vec<(&str, Option<&str>)> = usage["drift"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| (d["kind"].as_str().unwrap(), d["step"].as_str()))
+        .collect();
+    assert!(kinds.contains(&("result", None)), "{usage:#}");
+    assert!(
+        kinds.contains(&("step-failed", Some("steps[6]"))),
+        "{usage:#}"
+    );
+    // The export link went missing, so its download was never requested.
+    assert!(
+        !usage["drift"].to_string().contains("new-request"),
+        "{usage:#}"
+    );
+
+    // A scenario that creates things is not re-run without --allow-writes.
+    let file = scenarios.join("customers").join(SCENARIO_FILE);
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, text.replace("writes = false", "writes = true")).unwrap();
+    let (code, doc) = verify_json(&scenarios.join("customers"), &secrets, same.base_url(), &[]);
+    assert_eq!(code, 0, "{doc:#}");
+    assert_eq!(drift_of(&doc, "customers")["status"], "skipped", "{doc:#}");
+    let (_, doc) = verify_json(
+        &scenarios.join("customers"),
+        &secrets,
+        same.base_url(),
+        &["--allow-writes"],
+    );
+    assert_eq!(drift_of(&doc, "customers")["status"], "same", "{doc:#}");
+    same.shutdown().await;
+    redesigned.shutdown().await;
+}

@@ -554,6 +554,11 @@ impl Browser for WebDriverBrowser {
             context: format!("creating download folder {}", dir.display()),
             source,
         })?;
+        // Chromium saves nothing into a path with `..` in it: give it the real one.
+        let dir = std::fs::canonicalize(dir).map_err(|source| BrowserError::Io {
+            context: format!("resolving download folder {}", dir.display()),
+            source,
+        })?;
         let c = self.client("set_download_dir")?;
         let cmd = CdpExecute {
             cmd: "Browser.setDownloadBehavior",

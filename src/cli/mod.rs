@@ -89,6 +89,8 @@ pub enum Command {
     Record(record::RecordArgs),
     /// Replay recorded scenarios with the vendor unreachable; fails on an unmatched request or a changed outcome.
     Replay(record::ReplayArgs),
+    /// Re-run recorded scenarios against the live console and report per step what behaves differently (drift); read-only ones unless --allow-writes.
+    Verify(record::VerifyArgs),
     /// Start the demo vendor panel and chromedriver, and run the shipped demo playbooks end to end.
     Demo(demo::DemoArgs),
     /// Record the shipped demo scenarios into snapshots/demo-backup (against demo consoles on ports 18080, 18443, 18081).
@@ -130,6 +132,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Run(args) => run::run(args, redactor).await,
         Command::Record(args) => record::record(args, redactor).await,
         Command::Replay(args) => record::replay(args, redactor).await,
+        Command::Verify(args) => record::verify(args, redactor).await,
         Command::Demo(args) => demo::run(args, redactor).await,
         Command::DemoSnapshots(args) => demo_snapshots::run(args, redactor).await,
         Command::DemoVendor(args) => demo::serve(args).await,

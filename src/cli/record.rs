@@ -56,6 +56,54 @@ pub struct ReplayArgs {
     pub webdriver: Option<String>,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum VerifyFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct VerifyArgs {
+    /// Scenario folders (holding `scenario.toml`), or folders under which
+    /// every scenario is verified.
+    #[arg(required = true)]
+    pub scenarios: Vec<PathBuf>,
+    /// The real secrets, as for `run` (the live run logs in).
+    #[arg(long, value_name = "FILE", env = "PANELWRIGHT_SECRETS")]
+    pub secrets: Option<PathBuf>,
+    /// The console now, when not at each scenario's recorded base URL.
+    #[arg(long, value_parser = super::run::base_url)]
+    pub base_url: Option<String>,
+    /// Also trust this certificate (PEM) for the vendor's HTTPS.
+    #[arg(long, value_name = "PEM")]
+    pub upstream_ca: Option<PathBuf>,
+    /// Also re-run scenarios that create or change things at the vendor.
+    #[arg(long)]
+    pub allow_writes: bool,
+    /// `text` for people, `json` for monitoring (one document on stdout).
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: VerifyFormat,
+    /// Where failure artifacts go.
+    #[arg(long, default_value = "artifacts")]
+    pub artifacts: PathBuf,
+    /// Use this remote WebDriver instead of starting chromedriver.
+    #[arg(long, env = "PANELWRIGHT_WEBDRIVER_URL")]
+    pub webdriver: Option<String>,
+}
+
+fn read_upstream_ca(path: Option<&std::path::Path>) -> Result<Vec<Vec<u8>>, u8> {
+    match path {
+        None => Ok(Vec::new()),
+        Some(path) => std::fs::read_to_string(path)
+            .map_err(|e| e.to_string())
+            .and_then(|t| certificates_from_pem(&t))
+            .map_err(|e| {
+                eprintln!("error: --upstream-ca {}: {e}", path.display());
+                exit::INVALID
+            }),
+    }
+}
+
 fn kib(bytes: u64) -> String {
     format!("{:.1} KiB", bytes as f64 / 1024.0)
 }
@@ -70,18 +118,9 @@ pub async fn record(args: RecordArgs, redactor: Redactor) -> u8 {
         Ok(p) => p,
         Err(code) => return code,
     };
-    let upstream_roots = match &args.upstream_ca {
-        None => Vec::new(),
-        Some(path) => match std::fs::read_to_string(path)
-            .map_err(|e| e.to_string())
-            .and_then(|t| certificates_from_pem(&t))
-        {
-            Ok(c) => c,
-            Err(e) => {
-                eprintln!("error: --upstream-ca {}: {e}", path.display());
-                return exit::INVALID;
-            }
-        },
+    let upstream_roots = match read_upstream_ca(args.upstream_ca.as_deref()) {
+        Ok(c) => c,
+        Err(code) => return code,
     };
     let mut token_fields = ScrubRules::default_patterns();
     token_fields.extend(args.token_fields.iter().cloned());
@@ -236,5 +275,140 @@ pub async fn replay(args: ReplayArgs, redactor: Redactor) -> u8 {
         }
     }
     supervisor.shutdown().await;
+    code
+}
+
+/// One scenario's verdict, as `--format json` prints it.
+#[derive(serde::Serialize)]
+struct VerifyReport {
+    scenario: String,
+    /// `same`, `drift`, `skipped` or `error`.
+    status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    live_ms: Option<u64>,
+    drift: Vec<crate::recording::drift::Drift>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
+}
+
+pub async fn verify(args: VerifyArgs, redactor: Redactor) -> u8 {
+    let dirs = match discover(&args.scenarios) {
+        Ok(d) if d.is_empty() => {
+            eprintln!("error: no scenario.toml at or under the given folders");
+            return exit::INVALID;
+        }
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::INVALID;
+        }
+    };
+    let secrets = match &args.secrets {
+        Some(path) => match crate::secrets::SecretValues::from_toml_file(path) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return exit::PERMANENT;
+            }
+        },
+        None => crate::secrets::SecretValues::default(),
+    };
+    secrets.register(&redactor);
+    let upstream_roots = match read_upstream_ca(args.upstream_ca.as_deref()) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let endpoint = match args.webdriver {
+        Some(url) => DriverEndpoint::Remote { url },
+        None => DriverEndpoint::from_env(),
+    };
+    let supervisor = match start_driver(endpoint).await {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let text = args.format == VerifyFormat::Text;
+    let mut reports = Vec::new();
+    let mut code = exit::OK;
+    for dir in &dirs {
+        if text {
+            println!("verifying {}", dir.display());
+        }
+        let plan = crate::recording::session::VerifyPlan {
+            dir,
+            secrets: secrets.clone(),
+            base_url: args.base_url.clone(),
+            upstream_roots: upstream_roots.clone(),
+            allow_writes: args.allow_writes,
+            artifacts_dir: &args.artifacts,
+        };
+        let mut quiet = crate::engine::NoopObserver;
+        let mut printer = ProgressPrinter;
+        let observer: &mut dyn crate::engine::RunObserver =
+            if text { &mut printer } else { &mut quiet };
+        let outcome = tokio::select! {
+            r = crate::recording::session::verify(plan, &supervisor, observer, &redactor) => r,
+            _ = shutdown_signal() => {
+                supervisor.shutdown().await;
+                return exit::INTERRUPTED;
+            }
+        };
+        let scenario = dir.display().to_string();
+        let report = match outcome {
+            Ok(crate::recording::session::Verified::Skipped(why)) => VerifyReport {
+                scenario,
+                status: "skipped",
+                live_ms: None,
+                drift: Vec::new(),
+                reason: Some(why),
+            },
+            Ok(crate::recording::session::Verified::Checked { drift, live }) => {
+                if !drift.is_empty() {
+                    code = code.max(exit::PLAYBOOK_BROKEN);
+                }
+                VerifyReport {
+                    scenario,
+                    status: if drift.is_empty() { "same" } else { "drift" },
+                    live_ms: Some(live.as_millis() as u64),
+                    drift,
+                    reason: None,
+                }
+            }
+            Err(e) => {
+                code = code.max(exit::INVALID);
+                VerifyReport {
+                    scenario,
+                    status: "error",
+                    live_ms: None,
+                    drift: Vec::new(),
+                    reason: Some(redactor.redact(&e)),
+                }
+            }
+        };
+        if text {
+            match report.status {
+                "same" => println!("  no drift: it behaves as recorded"),
+                "drift" => {
+                    println!("  DRIFT: the console behaves differently from the recording:");
+                    for d in &report.drift {
+                        println!("    {d}");
+                    }
+                }
+                _ => println!(
+                    "  {}: {}",
+                    report.status,
+                    report.reason.as_deref().unwrap_or_default()
+                ),
+            }
+        }
+        reports.push(report);
+    }
+    supervisor.shutdown().await;
+    if !text {
+        let doc = serde_json::json!({
+            "drift": reports.iter().any(|r| r.status == "drift"),
+            "scenarios": reports,
+        });
+        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+    }
     code
 }

@@ -55,7 +55,7 @@ fn name_value(text: &str) -> Result<String, String> {
 }
 
 /// `--base-url`: a command-line error (exit 2) unless an http(s) URL.
-fn base_url(text: &str) -> Result<String, String> {
+pub(crate) fn base_url(text: &str) -> Result<String, String> {
     crate::paths::vendor_url(text)
         .map(|_| text.to_string())
         .map_err(str::to_string)

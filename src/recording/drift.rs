@@ -86,9 +86,13 @@ fn branch(note: Option<&str>) -> Option<&str> {
 }
 
 /// A request's signature: method, origin and path, numbers as `{n}`
-/// (another customer's id is not another page).
-fn signature(e: &Entry) -> Option<String> {
+/// (another customer's id is not another page); the vendor's own origin
+/// is `{vendor}`, so a console at another address compares.
+fn signature(e: &Entry, vendor: &str) -> Option<String> {
     let u = url::Url::parse(&e.request.url).ok()?;
+    let vendor = url::Url::parse(vendor)
+        .map(|v| v.origin().ascii_serialization())
+        .unwrap_or_default();
     if u.path() == "/favicon.ico" {
         return None;
     }
@@ -103,10 +107,15 @@ fn signature(e: &Entry) -> Option<String> {
             }
         })
         .collect();
+    let origin = u.origin().ascii_serialization();
+    let origin = if origin == vendor {
+        "{vendor}".to_string()
+    } else {
+        origin
+    };
     Some(format!(
-        "{} {}{}",
+        "{} {origin}{}",
         e.request.method.to_ascii_uppercase(),
-        u.origin().ascii_serialization(),
         path.join("/")
     ))
 }
@@ -121,12 +130,15 @@ fn rows_of(r: &RunReport) -> BTreeMap<&str, &Vec<BTreeMap<String, String>>> {
         .collect()
 }
 
-/// Every difference of `now` (live) from `recorded` (the replayed recording).
+/// Every difference of `now` (live) from `recorded` (the replayed
+/// recording); each side's requests with its vendor base URL.
 pub fn compare(
     recorded: &RunReport,
     recorded_requests: &[Entry],
+    recorded_base: &str,
     now: &RunReport,
     now_requests: &[Entry],
+    now_base: &str,
 ) -> Vec<Drift> {
     let mut out = Vec::new();
     let (was, is) = (result_of(recorded), result_of(now));
@@ -191,7 +203,7 @@ pub fn compare(
             kind: DriftKind::Steps,
             step: None,
             detail: format!(
-                "{} recorded steps no longer run (first: {})",
+                "recorded steps no longer run: {} (first: {})",
                 gone.len(),
                 gone[0]
             ),
@@ -261,8 +273,14 @@ pub fn compare(
     }
 
     // Requests, by signature.
-    let rec_sigs: BTreeSet<String> = recorded_requests.iter().filter_map(signature).collect();
-    let now_sigs: BTreeSet<String> = now_requests.iter().filter_map(signature).collect();
+    let rec_sigs: BTreeSet<String> = recorded_requests
+        .iter()
+        .filter_map(|e| signature(e, recorded_base))
+        .collect();
+    let now_sigs: BTreeSet<String> = now_requests
+        .iter()
+        .filter_map(|e| signature(e, now_base))
+        .collect();
     for s in now_sigs.difference(&rec_sigs) {
         out.push(Drift {
             kind: DriftKind::NewRequest,
@@ -392,8 +410,15 @@ mod tests {
             None,
         );
         let reqs = [get("https://v/customers/7")];
-        let now_reqs = [get("https://v/customers/12"), get("https://v/favicon.ico")];
-        assert_eq!(compare(&rec, &reqs, &now, &now_reqs), vec![]);
+        // The console moved: its requests still compare.
+        let now_reqs = [
+            get("https://w:8443/customers/12"),
+            get("https://w:8443/favicon.ico"),
+        ];
+        assert_eq!(
+            compare(&rec, &reqs, "https://v", &now, &now_reqs, "https://w:8443/"),
+            vec![]
+        );
     }
 
     #[test]
@@ -417,8 +442,14 @@ mod tests {
         let kinds: Vec<String> = compare(
             &rec,
             &[get("https://v/a")],
+            "https://v",
             &now,
-            &[get("https://v/a"), get("https://v/b")],
+            &[
+                get("https://v/a"),
+                get("https://v/b"),
+                get("https://cdn.example/x.js"),
+            ],
+            "https://v",
         )
         .iter()
         .map(|d| d.to_string())
@@ -431,7 +462,8 @@ mod tests {
                 "[step-failed] dl: `click dl` passed when recorded, fails now: no element matches `a#export-csv`",
                 "[columns] `customers`: columns gone [\"seats\"], new [\"plan\"]",
                 "[empty-field] `customers.contact` is empty in all 1 rows now (filled in 1 of 1 recorded): its selector no longer matches",
-                "[new-request] GET https://v/b: a request the recording never saw",
+                "[new-request] GET https://cdn.example/x.js: a request the recording never saw",
+                "[new-request] GET {vendor}/b: a request the recording never saw",
             ]
         );
     }

@@ -743,7 +743,10 @@ mod tests {
         assert!(!page.contains("DBK-SVUO"), "{page}");
         assert!(page.contains("&lt;token:licence&gt; again"), "{page}");
         // Ordinary words and other cells stay.
-        assert!(page.contains("Reset admin password") && page.contains("CD-SERVER-01"), "{page}");
+        assert!(
+            page.contains("Reset admin password") && page.contains("CD-SERVER-01"),
+            "{page}"
+        );
     }
 
     #[test]

@@ -321,12 +321,7 @@ pub async fn replay(
         secrets: placeholder_secrets(&names),
         vendor_base_url: scenario.base_url.clone(),
     };
-    let default_timeout = scenario
-        .timeout
-        .as_deref()
-        .map(crate::playbook::validate::parse_duration)
-        .transpose()
-        .map_err(|e| format!("scenario timeout: {e}"))?;
+    let default_timeout = baseline_timeout(&scenario)?;
     let engine = EngineConfig {
         artifacts_dir: artifacts_dir.to_path_buf(),
         placeholder_secrets: true,
@@ -354,4 +349,137 @@ pub async fn replay(
         recorded_outcome,
         elapsed,
     })
+}
+
+/// What `verify` is asked to do for one scenario.
+pub struct VerifyPlan<'a> {
+    pub dir: &'a Path,
+    /// The real secrets (the live run logs in).
+    pub secrets: SecretValues,
+    /// The console now, when not the recorded `base_url`.
+    pub base_url: Option<String>,
+    pub upstream_roots: Vec<Vec<u8>>,
+    /// Re-run scenarios that create or change things at the vendor.
+    pub allow_writes: bool,
+    pub artifacts_dir: &'a Path,
+}
+
+/// One scenario checked against the live console.
+#[derive(Debug)]
+pub enum Verified {
+    /// Not re-run: it changes things at the vendor.
+    Skipped(String),
+    /// Re-run and compared; `drift` empty: it behaves as recorded.
+    Checked {
+        drift: Vec<super::drift::Drift>,
+        live: Duration,
+    },
+}
+
+/// Re-runs a recorded scenario against the live console and reports what
+/// behaves differently: the recording replayed is the baseline, the live
+/// run goes through a recording proxy (its traffic is compared, never
+/// written).
+pub async fn verify(
+    plan: VerifyPlan<'_>,
+    supervisor: &DriverSupervisor,
+    observer: &mut dyn RunObserver,
+    redactor: &Redactor,
+) -> Result<Verified, String> {
+    let (scenario, playbook, _) = load(plan.dir)?;
+    if scenario.writes && !plan.allow_writes {
+        return Ok(Verified::Skipped(
+            "it creates or changes things at the vendor (--allow-writes to re-run it)".into(),
+        ));
+    }
+    let missing: Vec<&str> = playbook
+        .secrets
+        .iter()
+        .filter(|s| plan.secrets.get(s).is_none())
+        .map(String::as_str)
+        .collect();
+    if !missing.is_empty() {
+        return Err(format!("missing secrets: {}", missing.join(", ")));
+    }
+    let baseline = replay(
+        plan.dir,
+        supervisor,
+        &mut crate::engine::NoopObserver,
+        redactor,
+        plan.artifacts_dir,
+        std::future::pending::<()>(),
+    )
+    .await?;
+    if !baseline.faithful() {
+        let mut why: Vec<String> = baseline
+            .log
+            .unmatched
+            .iter()
+            .map(|u| u.to_string())
+            .collect();
+        if let Some(rec) = &baseline.recorded_outcome {
+            why.extend(super::outcome::line_diff(rec, &baseline.outcome, 6));
+        }
+        return Err(format!(
+            "the recording no longer replays to its recorded outcome (fix or re-record it first): {}",
+            why.join("; ")
+        ));
+    }
+    let (_, _, recorded_entries) = load(plan.dir)?;
+    plan.secrets.register(redactor);
+    let base_url = plan
+        .base_url
+        .clone()
+        .unwrap_or_else(|| scenario.base_url.clone());
+    let inputs = RunInputs {
+        params: scenario.run_params(&playbook)?,
+        secrets: plan.secrets,
+        vendor_base_url: base_url.clone(),
+    };
+    let engine = EngineConfig {
+        artifacts_dir: plan.artifacts_dir.to_path_buf(),
+        default_timeout: baseline_timeout(&scenario)?,
+        ..EngineConfig::default()
+    };
+    let proxy = RunningProxy::record(&base_url, &plan.upstream_roots).await?;
+    let started = Instant::now();
+    let outcome = run_through(
+        &proxy,
+        supervisor,
+        &playbook,
+        &inputs,
+        &engine,
+        observer,
+        redactor,
+        std::future::pending::<()>(),
+    )
+    .await;
+    let live = started.elapsed();
+    let live_entries = proxy.recorded();
+    proxy.stop().await;
+    let report = outcome?.ok_or("interrupted")?;
+    let drift = super::drift::compare(
+        &baseline.report,
+        &recorded_entries,
+        &scenario.base_url,
+        &report,
+        &live_entries,
+        &base_url,
+    )
+    .into_iter()
+    .map(|mut d| {
+        d.detail = redactor.redact(&d.detail);
+        d
+    })
+    .collect();
+    Ok(Verified::Checked { drift, live })
+}
+
+fn baseline_timeout(scenario: &Scenario) -> Result<Option<Duration>, String> {
+    scenario
+        .timeout
+        .as_deref()
+        .map(crate::playbook::validate::parse_duration)
+        .transpose()
+        .map_err(|e| format!("scenario timeout: {e}"))
 }
