@@ -390,7 +390,7 @@ async fn the_record_and_replay_commands_round_trip_and_exit_by_outcome() {
             "playbooks/demo-backup/subscriptions.toml",
             "--param",
         ])
-        .arg(format!("customer_name=Acme 02"))
+        .arg("customer_name=Acme 02")
         .arg("--secrets")
         .arg(&secrets)
         .args(["--base-url", vendor.base_url(), "--out"])

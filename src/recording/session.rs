@@ -46,14 +46,19 @@ impl RunObserver for Collect<'_> {
     }
 }
 
+/// A playbook with what it runs with.
+struct RunSpec<'a> {
+    playbook: &'a Playbook,
+    inputs: &'a RunInputs,
+    engine: &'a EngineConfig,
+}
+
 /// Runs the playbook in a new Chromium whose traffic goes through `proxy`;
 /// the browser is closed on every path. `None`: interrupted.
 async fn run_through(
     proxy: &RunningProxy,
     supervisor: &DriverSupervisor,
-    playbook: &Playbook,
-    inputs: &RunInputs,
-    engine: &EngineConfig,
+    spec: RunSpec<'_>,
     observer: &mut dyn RunObserver,
     redactor: &Redactor,
     shutdown: impl Future<Output = ()>,
@@ -67,7 +72,7 @@ async fn run_through(
         .await
         .map_err(|e| format!("no browser session: {}", redactor.redact(&e.to_string())))?;
     let report = tokio::select! {
-        r = run_playbook(playbook, &mut browser, inputs, engine, observer, redactor) => Some(r),
+        r = run_playbook(spec.playbook, &mut browser, spec.inputs, spec.engine, observer, redactor) => Some(r),
         _ = shutdown => None,
     };
     if let Err(e) = browser.close().await {
@@ -172,9 +177,11 @@ pub async fn record(
     let outcome = run_through(
         &proxy,
         supervisor,
-        plan.playbook,
-        &plan.inputs,
-        &plan.engine,
+        RunSpec {
+            playbook: plan.playbook,
+            inputs: &plan.inputs,
+            engine: &plan.engine,
+        },
         &mut collect,
         redactor,
         shutdown,
@@ -330,10 +337,12 @@ pub async fn replay(
     };
     let proxy = RunningProxy::replay(&scenario.base_url, entries, scenario.volatile()?).await?;
     let started = Instant::now();
-    let outcome = run_through(
-        &proxy, supervisor, &playbook, &inputs, &engine, observer, redactor, shutdown,
-    )
-    .await;
+    let spec = RunSpec {
+        playbook: &playbook,
+        inputs: &inputs,
+        engine: &engine,
+    };
+    let outcome = run_through(&proxy, supervisor, spec, observer, redactor, shutdown).await;
     let elapsed = started.elapsed();
     let log = proxy.replay_log();
     proxy.stop().await;
@@ -446,9 +455,11 @@ pub async fn verify(
     let outcome = run_through(
         &proxy,
         supervisor,
-        &playbook,
-        &inputs,
-        &engine,
+        RunSpec {
+            playbook: &playbook,
+            inputs: &inputs,
+            engine: &engine,
+        },
         observer,
         redactor,
         std::future::pending::<()>(),
