@@ -241,6 +241,16 @@ async fn every_demo_scenario_records_and_replays_with_the_vendor_stopped_and_no_
     let mut figures = Vec::new();
     for (dir, recorded) in &done {
         let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+        // Only the run's own traffic is recorded, not Chromium's.
+        let har = Har::from_json(&std::fs::read_to_string(dir.join(HAR_FILE)).unwrap()).unwrap();
+        let base = &recorded.scenario.base_url;
+        for e in &har.log.entries {
+            assert!(
+                e.request.url.starts_with(base.as_str()),
+                "{name}: {} is not the console's",
+                e.request.url
+            );
+        }
         let r = replay(dir, &supervisor, artifacts.path()).await;
         assert!(r.faithful(), "{name}: {}", why_not(&r));
         assert_eq!(result_of(&r.report), result_of(&recorded.report), "{name}");

@@ -494,3 +494,38 @@ fn baseline_timeout(scenario: &Scenario) -> Result<Option<Duration>, String> {
         .transpose()
         .map_err(|e| format!("scenario timeout: {e}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nothing_is_written_while_a_known_secret_remains_in_any_form() {
+        let known = [Known {
+            value: "pa ss&word".into(),
+            placeholder: placeholder("secret", "login.password"),
+        }];
+        assert!(leak_check(&[("a", "clean <secret:login.password>")], &known).is_ok());
+        for leaked in ["x pa ss&word", "x=pa+ss%26word", "x=pa%20ss%26word"] {
+            let err = leak_check(&[("a", "clean"), ("recording.har", leaked)], &known).unwrap_err();
+            assert_eq!(
+                err,
+                "refusing to write the recording: recording.har would still hold <secret:login.password>"
+            );
+        }
+    }
+
+    #[test]
+    fn writes_are_inferred_from_changes_outside_the_login() {
+        let e = |method: &str, url: &str| {
+            let text = format!(
+                r#"{{"startedDateTime":"","time":0,"request":{{"method":"{method}","url":"{url}","httpVersion":"HTTP/1.1","headers":[],"headersSize":-1,"bodySize":0}},"response":{{"status":200,"statusText":"OK","httpVersion":"HTTP/1.1","headers":[],"content":{{"size":0,"mimeType":""}},"headersSize":-1,"bodySize":0}},"timings":{{"send":0,"wait":0,"receive":0}}}}"#
+            );
+            serde_json::from_str::<Entry>(&text).unwrap()
+        };
+        assert!(!changes_things(&e("GET", "https://v/customers/new")));
+        assert!(!changes_things(&e("POST", "https://v/login/2fa")));
+        assert!(changes_things(&e("POST", "https://v/customers")));
+        assert!(changes_things(&e("DELETE", "https://v/customers/7")));
+    }
+}
