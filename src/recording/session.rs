@@ -214,7 +214,14 @@ pub async fn record(
         .playbooks_root
         .map(|r| relative_path(plan.out, r))
         .transpose()?;
-    let mut secrets: Vec<String> = plan.inputs.secrets.names().cloned().collect();
+    // The secrets the playbook declares (and so used), by name only.
+    let mut secrets: Vec<String> = plan
+        .playbook
+        .secrets
+        .iter()
+        .filter(|n| plan.inputs.secrets.get(n).is_some())
+        .cloned()
+        .collect();
     secrets.sort();
     let scenario = Scenario {
         playbook: playbook.to_string_lossy().into_owned(),
@@ -395,7 +402,7 @@ pub async fn verify(
     observer: &mut dyn RunObserver,
     redactor: &Redactor,
 ) -> Result<Verified, String> {
-    let (scenario, playbook, _) = load(plan.dir)?;
+    let (scenario, playbook, recorded_entries) = load(plan.dir)?;
     if scenario.writes && !plan.allow_writes {
         return Ok(Verified::Skipped(
             "it creates or changes things at the vendor (--allow-writes to re-run it)".into(),
@@ -434,7 +441,6 @@ pub async fn verify(
             why.join("; ")
         ));
     }
-    let (_, _, recorded_entries) = load(plan.dir)?;
     plan.secrets.register(redactor);
     let base_url = plan
         .base_url
