@@ -17,6 +17,7 @@
 //! - [`playbook`]: TOML playbooks: raw shapes, two-phase validation (`validate/` by concern), templating, step kinds.
 //! - [`engine`]: runs a validated playbook against a [`browser::Browser`]; waits, step trace, outputs.
 //! - [`recording`]: record a console through panelwright's own HTTPS proxy (HAR 1.2, secrets as placeholders), replay it offline.
+//! - [`reporting`]: the pure parts of report and probe jobs: usage quantities (storage in GiB, exact), service changes and who made them, availability.
 //! - [`store`]: the RMM store in SQLite: schema, job queue, RMM data, credentials; the stored words (statuses, event and credential kinds).
 //!
 //! Jobs and the programs around them:
@@ -38,6 +39,7 @@ pub mod money;
 pub mod paths;
 pub mod playbook;
 pub mod recording;
+pub mod reporting;
 pub mod retry;
 pub mod secrets;
 pub mod store;
