@@ -11,7 +11,7 @@ mod common;
 
 use common::{all_files, contains, repo};
 use panelwright::browser::{DriverEndpoint, DriverSupervisor};
-use panelwright::cli::demo_snapshots::{DEMO_SCENARIOS, DemoConsoles, record_all};
+use panelwright::cli::demo_snapshots::{DEMO_SCENARIOS, DemoConsoles, RecordAll, record_all};
 use panelwright::engine::{NoopObserver, RunObserver, RunReport};
 use panelwright::recording::har::Har;
 use panelwright::recording::scenario::{HAR_FILE, SCENARIO_FILE, Scenario, discover};
@@ -135,16 +135,54 @@ impl RunObserver for SecretsSeen {
     }
 }
 
-fn forms(value: &str) -> Vec<String> {
-    vec![
-        value.to_string(),
-        panelwright::text::urlencode(value),
-        url::form_urlencoded::byte_serialize(value.as_bytes()).collect(),
-        value
-            .replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;"),
-    ]
+/// A file's text as a reader would decode it: as is, percent-decoded,
+/// form-decoded, HTML entities resolved, JSON escapes resolved, base64
+/// bodies decoded. Independent of the scrubber's own list of encodings.
+fn decoded_views(bytes: &[u8]) -> Vec<String> {
+    let text = String::from_utf8_lossy(bytes).into_owned();
+    let percent = percent_encoding::percent_decode_str(&text)
+        .decode_utf8_lossy()
+        .into_owned();
+    let form = percent_encoding::percent_decode_str(&text.replace('+', " "))
+        .decode_utf8_lossy()
+        .into_owned();
+    let html = {
+        let re = regex::Regex::new(r"&#(x?)([0-9A-Fa-f]+);").unwrap();
+        let numeric = re.replace_all(&text, |c: &regex::Captures| {
+            let n = u32::from_str_radix(&c[2], if c[1].is_empty() { 10 } else { 16 }).unwrap_or(63);
+            char::from_u32(n).unwrap_or('?').to_string()
+        });
+        numeric
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&quot;", "\"")
+            .replace("&apos;", "'")
+            .replace("&amp;", "&")
+    };
+    let json = {
+        let re = regex::Regex::new(r"\\u([0-9A-Fa-f]{4})").unwrap();
+        re.replace_all(&text, |c: &regex::Captures| {
+            char::from_u32(u32::from_str_radix(&c[1], 16).unwrap())
+                .unwrap_or('?')
+                .to_string()
+        })
+        .replace("\\/", "/")
+        .replace("\\\"", "\"")
+        .replace("\\\\", "\\")
+    };
+    let mut views = vec![text.clone(), percent, form, html, json];
+    // Base64 bodies of a HAR file.
+    if let Ok(har) = Har::from_json(&text) {
+        for e in &har.log.entries {
+            for body in [e.request.body().ok(), e.response.body().ok()]
+                .into_iter()
+                .flatten()
+            {
+                views.push(String::from_utf8_lossy(&body).into_owned());
+            }
+        }
+    }
+    views
 }
 
 /// Every secret a demo console holds: its login, and every generated
@@ -201,17 +239,17 @@ async fn every_demo_scenario_records_and_replays_with_the_vendor_stopped_and_no_
     let artifacts = tempfile::tempdir().unwrap();
     let redactor = Redactor::new();
     let mut seen = SecretsSeen::default();
-    let done = record_all(
-        &repo().join("playbooks/demo-backup"),
-        &out.path().join("demo-backup"),
-        &consoles,
-        &supervisor,
-        &mut seen,
-        &redactor,
-        artifacts.path(),
-    )
-    .await
-    .unwrap();
+    let all = RecordAll {
+        playbooks: &repo().join("playbooks/demo-backup"),
+        out: &out.path().join("demo-backup"),
+        consoles: &consoles,
+        supervisor: &supervisor,
+        redactor: &redactor,
+        artifacts: artifacts.path(),
+    };
+    let done = record_all(all, &mut seen, std::future::pending::<()>)
+        .await
+        .unwrap();
     assert_eq!(done.len(), DEMO_SCENARIOS.len());
     let mut secrets: Vec<String> = seen.0.clone();
     for vendor in [&consoles.http, &consoles.https, &consoles.redesigned] {
@@ -292,16 +330,38 @@ async fn every_demo_scenario_records_and_replays_with_the_vendor_stopped_and_no_
     files.extend(all_files(&repo().join("snapshots")));
     assert!(files.len() > 3 * DEMO_SCENARIOS.len());
     for (path, bytes) in &files {
+        let views = decoded_views(bytes);
         for secret in &secrets {
             if secret.len() < 4 {
                 continue;
             }
-            for form in forms(secret) {
+            for view in &views {
                 assert!(
-                    !contains(bytes, &form),
+                    !contains(view.as_bytes(), secret),
                     "{} holds a secret of the live runs",
                     path.display()
                 );
+            }
+        }
+        // Cookies and credential headers, random per run, are placeholders.
+        if let Ok(har) = Har::from_json(&String::from_utf8_lossy(bytes)) {
+            for e in &har.log.entries {
+                for h in e.request.headers.iter().chain(&e.response.headers) {
+                    let name = h.name.to_ascii_lowercase();
+                    let value = match name.as_str() {
+                        "cookie" | "set-cookie" => h.value.split(';').next().unwrap_or_default(),
+                        "authorization" | "x-csrf-token" => h.value.as_str(),
+                        _ => continue,
+                    };
+                    for pair in value.split(';') {
+                        let v = pair.split_once('=').map_or(pair, |(_, v)| v).trim();
+                        assert!(
+                            v.starts_with('<') && v.ends_with('>'),
+                            "{}: a {name} header holds a value, not a placeholder",
+                            path.display()
+                        );
+                    }
+                }
             }
         }
     }

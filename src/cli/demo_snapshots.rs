@@ -168,15 +168,34 @@ pub fn demo_login(config: &DemoVendorConfig) -> SecretValues {
 
 /// Records every demo scenario into `out/<name>` (`out` being e.g.
 /// `snapshots/demo-backup`), in order.
-pub async fn record_all(
-    playbooks: &Path,
-    out: &Path,
-    consoles: &DemoConsoles,
-    supervisor: &DriverSupervisor,
+/// A scenario's recording stops (browser closed, nothing written) when the
+/// future `shutdown` makes ends.
+pub struct RecordAll<'a> {
+    pub playbooks: &'a Path,
+    pub out: &'a Path,
+    pub consoles: &'a DemoConsoles,
+    pub supervisor: &'a DriverSupervisor,
+    pub redactor: &'a Redactor,
+    pub artifacts: &'a Path,
+}
+
+pub async fn record_all<S, F>(
+    all: RecordAll<'_>,
     observer: &mut dyn RunObserver,
-    redactor: &Redactor,
-    artifacts: &Path,
-) -> Result<Vec<(PathBuf, RecordResult)>, String> {
+    shutdown: S,
+) -> Result<Vec<(PathBuf, RecordResult)>, String>
+where
+    S: Fn() -> F,
+    F: std::future::Future<Output = ()>,
+{
+    let RecordAll {
+        playbooks,
+        out,
+        consoles,
+        supervisor,
+        redactor,
+        artifacts,
+    } = all;
     let mut done = Vec::new();
     for s in DEMO_SCENARIOS {
         let vendor = consoles.get(s.console);
@@ -213,15 +232,9 @@ pub async fn record_all(
             writes: None,
             out: &dir,
         };
-        let result = recording::record(
-            plan,
-            supervisor,
-            observer,
-            redactor,
-            std::future::pending::<()>(),
-        )
-        .await
-        .map_err(|e| format!("{}: {e}", s.name))?;
+        let result = recording::record(plan, supervisor, observer, redactor, shutdown())
+            .await
+            .map_err(|e| format!("{}: {e}", s.name))?;
         done.push((dir, result));
     }
     Ok(done)
@@ -254,10 +267,17 @@ pub async fn run(args: DemoSnapshotsArgs, redactor: Redactor) -> u8 {
             }
         };
     let artifacts = std::env::temp_dir().join("panelwright-demo-snapshots");
-    let mut printer = ProgressPrinter;
-    let result = tokio::select! {
-        r = record_all(&args.playbooks, &args.out, &consoles, &supervisor, &mut printer, &redactor, &artifacts) => Some(r),
-        _ = shutdown_signal() => None,
+    let all = RecordAll {
+        playbooks: &args.playbooks,
+        out: &args.out,
+        consoles: &consoles,
+        supervisor: &supervisor,
+        redactor: &redactor,
+        artifacts: &artifacts,
+    };
+    let result = match record_all(all, &mut ProgressPrinter, shutdown_signal).await {
+        Err(e) if e.ends_with(crate::recording::session::INTERRUPTED) => None,
+        r => Some(r),
     };
     supervisor.shutdown().await;
     consoles.shutdown().await;

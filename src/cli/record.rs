@@ -253,6 +253,12 @@ pub async fn replay(args: ReplayArgs, redactor: Redactor) -> u8 {
         for u in &r.log.unmatched {
             println!("  unmatched: {u}");
         }
+        if r.log.outside_scope > 0 {
+            println!(
+                "  note: {} requests to hosts outside the recording (the browser's own) were answered 502",
+                r.log.outside_scope
+            );
+        }
         match &r.recorded_outcome {
             None => println!("  no outcome.snap: nothing to compare with"),
             Some(recorded) if recorded.trim_end() != r.outcome.trim_end() => {
@@ -345,13 +351,22 @@ pub async fn verify(args: VerifyArgs, redactor: Redactor) -> u8 {
         let mut printer = ProgressPrinter;
         let observer: &mut dyn crate::engine::RunObserver =
             if text { &mut printer } else { &mut quiet };
-        let outcome = tokio::select! {
-            r = crate::recording::session::verify(plan, &supervisor, observer, &redactor) => r,
-            _ = shutdown_signal() => {
-                supervisor.shutdown().await;
-                return exit::INTERRUPTED;
-            }
-        };
+        let outcome = crate::recording::session::verify(
+            plan,
+            &supervisor,
+            observer,
+            &redactor,
+            shutdown_signal,
+        )
+        .await;
+        if outcome
+            .as_ref()
+            .is_err_and(|e| e == crate::recording::session::INTERRUPTED)
+        {
+            eprintln!("{}", crate::recording::session::INTERRUPTED);
+            supervisor.shutdown().await;
+            return exit::INTERRUPTED;
+        }
         let scenario = dir.display().to_string();
         let report = match outcome {
             Ok(crate::recording::session::Verified::Skipped(why)) => VerifyReport {

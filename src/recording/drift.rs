@@ -100,7 +100,16 @@ fn signature(e: &Entry, vendor: &str) -> Option<String> {
         .path()
         .split('/')
         .map(|seg| {
-            if !seg.is_empty() && seg.chars().any(|c| c.is_ascii_digit()) && seg.len() <= 40 {
+            if seg.len() > 40
+                || (seg.len() >= 16
+                    && seg
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+                    && seg.chars().any(|c| c.is_ascii_digit()))
+            {
+                // A token in the path (a signed link, a download token): never shown.
+                "{token}".to_string()
+            } else if !seg.is_empty() && seg.chars().any(|c| c.is_ascii_digit()) {
                 "{n}".to_string()
             } else {
                 seg.to_string()
@@ -409,10 +418,14 @@ mod tests {
             ],
             None,
         );
-        let reqs = [get("https://v/customers/7")];
+        let reqs = [
+            get("https://v/customers/7"),
+            get("https://v/downloads/installer/0f3a9c2e7b1d4e5f8a6b9c0d1e2f3a4b"),
+        ];
         // The console moved: its requests still compare.
         let now_reqs = [
             get("https://w:8443/customers/12"),
+            get("https://w:8443/downloads/installer/9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b"),
             get("https://w:8443/favicon.ico"),
         ];
         assert_eq!(

@@ -214,23 +214,48 @@ fn fields_differ(
     rec: &[(String, String)],
     live: &[(String, String)],
 ) -> Vec<(usize, String)> {
-    let mut out = Vec::new();
-    for (n, v) in rec {
-        match live.iter().find(|(ln, _)| ln == n) {
-            None => out.push((
-                MISSING,
-                format!("{what} `{n}` is missing (recorded {})", shown(v)),
-            )),
-            Some((_, lv)) if !value_matches(v, lv) => out.push((
-                1,
-                format!("{what} `{n}`: recorded {}, now {}", shown(v), shown(lv)),
-            )),
-            _ => {}
+    // A name may repeat (`devices=7&devices=8`): compare its values in order.
+    let values = |pairs: &[(String, String)], name: &str| -> Vec<String> {
+        pairs
+            .iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+            .collect()
+    };
+    let mut names: Vec<&String> = Vec::new();
+    for (n, _) in rec.iter().chain(live) {
+        if !names.contains(&n) {
+            names.push(n);
         }
     }
-    for (n, v) in live {
-        if !rec.iter().any(|(rn, _)| rn == n) {
-            out.push((MISSING, format!("{what} `{n}` is new (now {})", shown(v))));
+    let mut out = Vec::new();
+    for n in names {
+        let (r, l) = (values(rec, n), values(live, n));
+        match (r.is_empty(), l.is_empty()) {
+            (false, true) => out.push((
+                MISSING,
+                format!(
+                    "{what} `{n}` is missing (recorded {})",
+                    shown(&r.join(", "))
+                ),
+            )),
+            (true, false) => out.push((
+                MISSING,
+                format!("{what} `{n}` is new (now {})", shown(&l.join(", "))),
+            )),
+            _ => {
+                let same = r.len() == l.len() && r.iter().zip(&l).all(|(a, b)| value_matches(a, b));
+                if !same {
+                    out.push((
+                        1,
+                        format!(
+                            "{what} `{n}`: recorded {}, now {}",
+                            shown(&r.join(", ")),
+                            shown(&l.join(", "))
+                        ),
+                    ));
+                }
+            }
         }
     }
     out
@@ -471,6 +496,18 @@ mod tests {
         assert_eq!(d, vec!["form field `user`: recorded `a`, now `b`"]);
         assert!(value_matches("/i/<capture:k>/x", "/i/abc/x"));
         assert!(!value_matches("/i/<capture:k>/x", "/i/abc/y"));
+    }
+
+    #[test]
+    fn a_repeated_field_compares_all_its_values_in_order() {
+        let rec = form("https://v/devices", "devices=7");
+        assert!(differences(&rec, &form("https://v/devices", "devices=7")).is_empty());
+        assert_eq!(
+            differences(&rec, &form("https://v/devices", "devices=7&devices=8")),
+            vec!["form field `devices`: recorded `7`, now `7, 8`"]
+        );
+        let two = form("https://v/devices", "devices=7&devices=8");
+        assert!(!differences(&two, &form("https://v/devices", "devices=8&devices=7")).is_empty());
     }
 
     #[test]

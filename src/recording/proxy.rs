@@ -200,16 +200,20 @@ fn version_text(v: hyper::Version) -> String {
     format!("{v:?}")
 }
 
-async fn collect(body: Body) -> Bytes {
+/// The whole body; an error (a reset connection, a client gone) is an
+/// error, never an empty body passed on as complete.
+async fn collect(body: Body) -> Result<Bytes, String> {
     body.collect()
         .await
         .map(|c| c.to_bytes())
-        .unwrap_or_default()
+        .map_err(|e| e.to_string())
 }
 
 /// A request seen, waiting for its response.
 #[derive(Clone)]
 struct Pending {
+    /// A HEAD request: its response has no body but a real length.
+    head: bool,
     started: String,
     at: Instant,
     request: Request,
@@ -338,8 +342,17 @@ impl HttpHandler for RecordHandler {
         if !self.scope.admits(&parts) {
             return out_of_scope().into();
         }
-        let bytes = collect(body).await;
+        let Ok(bytes) = collect(body).await else {
+            // The browser gave up sending it: forward nothing.
+            return plain(
+                StatusCode::BAD_REQUEST,
+                "panelwright recorder: the request body did not arrive whole".into(),
+            )
+            .into();
+        };
+        let head = parts.method == Method::HEAD;
         self.pending = Some(Pending {
+            head,
             started: now_iso(),
             at: Instant::now(),
             request: har_request(&parts, &bytes),
@@ -361,7 +374,19 @@ impl HttpHandler for RecordHandler {
             }
         };
         let (parts, body) = res.into_parts();
-        let bytes = collect(body).await;
+        let bytes = match collect(body).await {
+            Ok(b) => b,
+            Err(e) => {
+                let r = plain(
+                    StatusCode::BAD_GATEWAY,
+                    format!("panelwright recorder: the vendor's response broke off: {e}"),
+                );
+                return self.record_made(r).await;
+            }
+        };
+        let bodiless = self.pending.as_ref().is_some_and(|p| p.head)
+            || parts.status == StatusCode::NO_CONTENT
+            || parts.status == StatusCode::NOT_MODIFIED;
         let response = har_response(
             parts.status,
             version_text(parts.version),
@@ -375,6 +400,10 @@ impl HttpHandler for RecordHandler {
             &bytes,
         );
         self.finish(response);
+        if bodiless {
+            // Its Content-Length (if any) describes a body never sent: keep it.
+            return hyper::Response::from_parts(parts, Body::empty());
+        }
         with_body(parts, bytes)
     }
 
@@ -401,7 +430,7 @@ impl RecordHandler {
     /// Records a response the proxy made itself, and returns it.
     async fn record_made(&mut self, r: hyper::Response<Body>) -> hyper::Response<Body> {
         let (parts, body) = r.into_parts();
-        let bytes = collect(body).await;
+        let bytes = collect(body).await.unwrap_or_default();
         let response = har_response(
             parts.status,
             version_text(parts.version),
@@ -429,6 +458,9 @@ pub struct ReplayLog {
     pub unmatched: Vec<Unmatched>,
     /// Requests answered from the recording.
     pub answered: usize,
+    /// Requests to hosts outside the recording (the browser's own traffic),
+    /// answered 502 without counting as unmatched.
+    pub outside_scope: usize,
     /// How many times each recorded entry was served.
     pub served: Vec<usize>,
 }
@@ -451,6 +483,24 @@ fn recorded_response(e: &Entry) -> hyper::Response<Body> {
     let body = r.body().unwrap_or_default();
     let mut b =
         hyper::Response::builder().status(StatusCode::from_u16(r.status).unwrap_or(StatusCode::OK));
+    // HEAD, 204 and 304 carry no body: their recorded length stays as it was.
+    let bodiless = e.request.method.eq_ignore_ascii_case("HEAD") || matches!(r.status, 204 | 304);
+    if bodiless {
+        for h in &r.headers {
+            if !matches!(
+                h.name.to_ascii_lowercase().as_str(),
+                "transfer-encoding" | "content-encoding" | "connection" | "keep-alive"
+            ) {
+                b = b.header(h.name.as_str(), h.value.as_str());
+            }
+        }
+        return b.body(Body::empty()).unwrap_or_else(|e| {
+            plain(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("panelwright replay: the recorded response is not valid: {e}"),
+            )
+        });
+    }
     for h in &r.headers {
         let n = h.name.to_ascii_lowercase();
         if matches!(
@@ -485,9 +535,16 @@ impl HttpHandler for ReplayHandler {
             return req.into();
         }
         let (parts, body) = req.into_parts();
-        let bytes = collect(body).await;
+        let Ok(bytes) = collect(body).await else {
+            return plain(
+                StatusCode::BAD_REQUEST,
+                "panelwright replay: the request body did not arrive whole".into(),
+            )
+            .into();
+        };
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         if !state.scope.admits(&parts) {
+            state.log.outside_scope += 1;
             return out_of_scope().into();
         }
         let mime = parts

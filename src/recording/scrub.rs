@@ -53,6 +53,12 @@ const CREDENTIAL_HEADERS: &[&str] = &[
     "x-admin-token",
 ];
 
+/// Is this header's whole value a credential: a known one, or one whose
+/// name matches a token pattern (`X-CSRFToken`, `X-Access-Token`, `Api-Key`)?
+fn credential_header(name: &str, rules: &ScrubRules) -> bool {
+    CREDENTIAL_HEADERS.contains(&name) || rules.is_token_field(name)
+}
+
 /// What is secret by name.
 #[derive(Debug, Clone)]
 pub struct ScrubRules {
@@ -127,6 +133,38 @@ fn form_encode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
+fn go_json_escape(s: &str) -> String {
+    json_escape(s)
+        .replace('&', "\\u0026")
+        .replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+}
+
+/// Every character but letters and digits as `&#NN;` (or `&#xNN;`).
+fn numeric_entities(s: &str, hex: bool) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_string()
+            } else if hex {
+                format!("&#x{:X};", c as u32)
+            } else {
+                format!("&#{};", c as u32)
+            }
+        })
+        .collect()
+}
+
+/// What `encodeURIComponent` makes of `s`.
+fn uri_component(s: &str) -> String {
+    crate::text::urlencode(s)
+        .replace("%21", "!")
+        .replace("%27", "'")
+        .replace("%28", "(")
+        .replace("%29", ")")
+        .replace("%2A", "*")
+}
+
 fn json_escape(s: &str) -> String {
     let quoted = serde_json::to_string(s).unwrap_or_default();
     quoted[1..quoted.len() - 1].to_string()
@@ -157,6 +195,17 @@ impl Needle {
             (html_escape(value), html_escape(placeholder)),
             (value.replace('\'', "&#x27;"), html_escape(placeholder)),
             (json_escape(value), placeholder.to_string()),
+            // PHP's json_encode escapes `/`; Go's escapes `&`, `<`, `>`.
+            (
+                json_escape(value).replace('/', "\\/"),
+                placeholder.to_string(),
+            ),
+            (go_json_escape(value), placeholder.to_string()),
+            // Templates that escape every non-alphanumeric character.
+            (numeric_entities(value, false), html_escape(placeholder)),
+            (numeric_entities(value, true), html_escape(placeholder)),
+            // JavaScript's encodeURIComponent leaves !'()* alone.
+            (uri_component(value), crate::text::urlencode(placeholder)),
         ] {
             if !forms.iter().any(|(f, _)| *f == form) {
                 forms.push((form, replacement));
@@ -368,17 +417,25 @@ fn learn(entry: &Entry, rules: &ScrubRules, learned: &mut Learned) {
             for (n, v) in cookie_pairs(&h.value) {
                 learned.add(&v, "cookie", &n);
             }
-        } else if CREDENTIAL_HEADERS.contains(&name.as_str()) {
+        } else if credential_header(&name, rules) {
             learned.add(&h.value, "header", &name);
             if let Some((_, token)) = h.value.split_once(' ') {
                 learned.add(token, "header", &name);
             }
         }
     }
-    if let Some(post) = &req.post_data
-        && post.encoding.is_none()
+    if let Some(body) = req
+        .post_data
+        .as_ref()
+        .and_then(|p| decode_body(&p.text, p.encoding.as_deref()).ok())
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
     {
+        let post = req.post_data.as_ref().expect("a body");
         let mime = post.mime_type.to_ascii_lowercase();
+        let post = super::har::PostData {
+            text: body,
+            ..post.clone()
+        };
         if mime.contains("x-www-form-urlencoded") {
             learn_pairs(&form_pairs(&post.text), rules, learned);
         } else if mime.contains("json")
@@ -395,13 +452,20 @@ fn learn(entry: &Entry, rules: &ScrubRules, learned: &mut Learned) {
             if let Some((n, v)) = first.split_once('=') {
                 learned.add(v, "cookie", n.trim());
             }
-        } else if CREDENTIAL_HEADERS.contains(&name.as_str()) {
+        } else if credential_header(&name, rules) {
             learned.add(&h.value, "header", &name);
         }
     }
-    if let Some(text) = &res.content.text
-        && res.content.encoding.is_none()
+    // A body that is not UTF-8 (another charset) is read lossily: an
+    // ASCII credential in it is still found.
+    if let Some(text) = res
+        .content
+        .text
+        .as_deref()
+        .and_then(|t| decode_body(t, res.content.encoding.as_deref()).ok())
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
     {
+        let text = &text;
         let mime = res.content.mime_type.to_ascii_lowercase();
         if mime.contains("html") {
             learn_html(text, rules, learned);
@@ -430,7 +494,7 @@ fn scrub_in_place(entry: &mut Entry, rules: &ScrubRules) {
                 })
                 .collect::<Vec<_>>()
                 .join("; ");
-        } else if CREDENTIAL_HEADERS.contains(&name.as_str()) {
+        } else if credential_header(&name, rules) {
             h.value = placeholder("header", &name);
         }
     }
@@ -444,7 +508,7 @@ fn scrub_in_place(entry: &mut Entry, rules: &ScrubRules) {
             if let Some((n, _)) = first.split_once('=') {
                 h.value = format!("{n}={}{rest}", placeholder("cookie", n.trim()));
             }
-        } else if CREDENTIAL_HEADERS.contains(&name.as_str()) {
+        } else if credential_header(&name, rules) {
             h.value = placeholder("header", &name);
         }
     }
@@ -459,6 +523,102 @@ fn scrub_in_place(entry: &mut Entry, rules: &ScrubRules) {
     {
         post.text = scrub_form_fields(&post.text, rules);
     }
+    entry.request.query_string = query_pairs(&entry.request.url);
+    if let Some(post) = &mut entry.request.post_data
+        && post.encoding.is_none()
+        && post.mime_type.to_ascii_lowercase().contains("json")
+    {
+        post.text = scrub_json_fields(&post.text, rules);
+    }
+    let content = &mut entry.response.content;
+    if let Some(text) = &mut content.text
+        && content.encoding.is_none()
+    {
+        let mime = content.mime_type.to_ascii_lowercase();
+        if mime.contains("json") {
+            *text = scrub_json_fields(text, rules);
+        } else if mime.contains("html") {
+            *text = scrub_html_fields(text, rules);
+        }
+    }
+}
+
+/// Token-named string fields of a JSON body become placeholders, whatever
+/// their length (the body is re-serialised only when one is found).
+fn scrub_json_fields(text: &str, rules: &ScrubRules) -> String {
+    fn walk(v: &mut serde_json::Value, rules: &ScrubRules) -> bool {
+        let mut changed = false;
+        match v {
+            serde_json::Value::Object(map) => {
+                for (k, v) in map.iter_mut() {
+                    match v {
+                        serde_json::Value::String(s)
+                            if rules.is_token_field(k) && !placeholder_regex().is_match(s) =>
+                        {
+                            *s = placeholder("token", k);
+                            changed = true;
+                        }
+                        other => changed |= walk(other, rules),
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => {
+                for v in items {
+                    changed |= walk(v, rules);
+                }
+            }
+            _ => {}
+        }
+        changed
+    }
+    let Ok(mut v) = serde_json::from_str::<serde_json::Value>(text) else {
+        return text.to_string();
+    };
+    if walk(&mut v, rules) {
+        serde_json::to_string(&v).unwrap_or_default()
+    } else {
+        text.to_string()
+    }
+}
+
+/// `value`/`content` of token-named `input` and `meta` elements become
+/// placeholders, whatever their length: the attribute text is replaced
+/// where it stands, the rest of the page is left as it was.
+fn scrub_html_fields(html: &str, rules: &ScrubRules) -> String {
+    let found: Vec<(String, String)> = {
+        let doc = scraper::Html::parse_document(html);
+        let sel = scraper::Selector::parse("input[name][value], meta[name][content]")
+            .expect("a valid selector");
+        doc.select(&sel)
+            .filter_map(|el| {
+                let v = el.value();
+                let name = v.attr("name")?;
+                let value = v.attr("value").or_else(|| v.attr("content"))?;
+                (rules.is_token_field(name)
+                    && !value.is_empty()
+                    && !placeholder_regex().is_match(value))
+                .then(|| (name.to_string(), value.to_string()))
+            })
+            .collect()
+    };
+    let mut out = html.to_string();
+    for (name, value) in found {
+        let p = html_escape(&placeholder("token", &name));
+        for attr in ["value", "content"] {
+            for q in ['"', '\''] {
+                for v in [value.clone(), html_escape(&value)] {
+                    out = out.replace(&format!("{attr}={q}{v}{q}"), &format!("{attr}={q}{p}{q}"));
+                }
+            }
+            if !value
+                .chars()
+                .any(|c| c.is_whitespace() || "\"'<>=`".contains(c))
+            {
+                out = out.replace(&format!("{attr}={value}"), &format!("{attr}={p}"));
+            }
+        }
+    }
+    out
 }
 
 fn scrub_form_fields(body: &str, rules: &ScrubRules) -> String {
@@ -747,6 +907,81 @@ mod tests {
             page.contains("Reset admin password") && page.contains("CD-SERVER-01"),
             "{page}"
         );
+    }
+
+    #[test]
+    fn short_tokens_by_name_are_taken_out_where_they_stand() {
+        let mut e = entry(
+            "https://v.example/export?token=Ab3d9&page=2",
+            &[("X-CSRFToken", "q1w2e"), ("Api-Key", "k9k9k9")],
+            None,
+        );
+        e.response.content.text =
+            Some("<meta name=\"csrf-token\" content=\"k2j4Q\"><p>k2j4Q is a word here</p>".into());
+        let mut json = entry("https://v.example/api/customer", &[], None);
+        json.response.content.mime_type = "application/json".into();
+        json.response.content.text =
+            Some(r#"{"customer":{"admin_password":"Tq8#x","name":"Acme"}}"#.into());
+        let mut entries = vec![e, json];
+        scrub(&mut entries, &[], &ScrubRules::default());
+        let e = &entries[0];
+        assert_eq!(
+            e.request.url,
+            "https://v.example/export?token=%3Ctoken%3Atoken%3E&page=2"
+        );
+        assert_eq!(e.request.query_string[0].value, "<token:token>");
+        assert_eq!(e.request.headers[0].value, "<header:x-csrftoken>");
+        assert_eq!(e.request.headers[1].value, "<header:api-key>");
+        let page = e.response.content.text.as_deref().unwrap();
+        assert!(
+            page.starts_with("<meta name=\"csrf-token\" content=\"&lt;token:csrf-token&gt;\">"),
+            "{page}"
+        );
+        let body = entries[1].response.content.text.as_deref().unwrap();
+        assert!(
+            !body.contains("Tq8#x")
+                && body.contains("<token:admin_password>")
+                && body.contains("Acme"),
+            "{body}"
+        );
+    }
+
+    #[test]
+    fn other_escapings_of_a_known_secret_are_found_too() {
+        let key = "k9/Xa+b&c!(d)";
+        let mut e = entry("https://v.example/x", &[], None);
+        e.response.content.mime_type = "text/html".into();
+        e.response.content.text = Some(format!(
+            "{} | {} | {} | {} | <a href=\"/k?v={}\">",
+            json_escape(key).replace('/', "\\/"),
+            go_json_escape(key),
+            numeric_entities(key, false),
+            numeric_entities(key, true),
+            uri_component(key)
+        ));
+        let known = [Known {
+            value: key.into(),
+            placeholder: placeholder("capture", "api_key"),
+        }];
+        let mut entries = vec![e];
+        scrub(&mut entries, &known, &ScrubRules::default());
+        let page = entries[0].response.content.text.clone().unwrap();
+        assert!(!page.contains("Xa"), "{page}");
+        assert_eq!(page.matches("capture").count(), 5, "{page}");
+    }
+
+    #[test]
+    fn a_page_in_another_charset_is_still_searched_for_credentials() {
+        let mut e = entry("https://v.example/customers/24", &[], None);
+        let bytes = b"<p>caf\xe9</p><table><tr><td class=\"licence\">DBK-SVUO-95BG-TA6D-3S09</td></tr></table>".to_vec();
+        let (t, enc) = encode_body(&bytes);
+        assert_eq!(enc.as_deref(), Some("base64"));
+        e.response.content.text = Some(t);
+        e.response.content.encoding = enc;
+        let mut entries = vec![e];
+        scrub(&mut entries, &[], &ScrubRules::default());
+        let body = entries[0].response.body().unwrap();
+        assert!(!String::from_utf8_lossy(&body).contains("DBK-SVUO"));
     }
 
     #[test]

@@ -17,6 +17,10 @@ use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+/// The error of a run stopped by its shutdown future (Ctrl-C, SIGTERM):
+/// the browser was closed, nothing was written.
+pub const INTERRUPTED: &str = "interrupted: the browser was closed, nothing was written";
+
 /// Passes everything on, and keeps the secret values the run learns.
 struct Collect<'o> {
     inner: &'o mut dyn RunObserver,
@@ -190,7 +194,7 @@ pub async fn record(
     let live = started.elapsed();
     let mut entries = proxy.recorded();
     proxy.stop().await;
-    let report = outcome?.ok_or("interrupted: nothing was written")?;
+    let report = outcome?.ok_or(INTERRUPTED)?;
 
     let mut known: Vec<Known> = plan
         .inputs
@@ -254,12 +258,34 @@ pub async fn record(
             requests: entries.len(),
         },
     };
+    // Base64 bodies are checked decoded too.
+    let binary: String = entries
+        .iter()
+        .flat_map(|e| {
+            let req = e
+                .request
+                .post_data
+                .as_ref()
+                .filter(|p| p.encoding.is_some())
+                .and_then(|_| e.request.body().ok());
+            let res = e
+                .response
+                .content
+                .encoding
+                .as_ref()
+                .and_then(|_| e.response.body().ok());
+            req.into_iter().chain(res)
+        })
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .collect::<Vec<_>>()
+        .join("\n");
     let har = Har::new(entries).to_pretty_json();
     let toml = scenario.to_toml();
     let snap = snapshot_file(&outcome);
     leak_check(
         &[
             (HAR_FILE, &har),
+            (HAR_FILE, &binary),
             (SCENARIO_FILE, &toml),
             (SNAPSHOT_FILE, &snap),
         ],
@@ -353,7 +379,7 @@ pub async fn replay(
     let elapsed = started.elapsed();
     let log = proxy.replay_log();
     proxy.stop().await;
-    let report = outcome?.ok_or("interrupted")?;
+    let report = outcome?.ok_or(INTERRUPTED)?;
     let recorded_outcome = std::fs::read_to_string(dir.join(SNAPSHOT_FILE))
         .ok()
         .and_then(|f| snapshot_contents(&f));
@@ -396,12 +422,18 @@ pub enum Verified {
 /// behaves differently: the recording replayed is the baseline, the live
 /// run goes through a recording proxy (its traffic is compared, never
 /// written).
-pub async fn verify(
+/// `shutdown` makes a future that ends on Ctrl-C (one per browser run).
+pub async fn verify<S, F>(
     plan: VerifyPlan<'_>,
     supervisor: &DriverSupervisor,
     observer: &mut dyn RunObserver,
     redactor: &Redactor,
-) -> Result<Verified, String> {
+    shutdown: S,
+) -> Result<Verified, String>
+where
+    S: Fn() -> F,
+    F: Future<Output = ()>,
+{
     let (scenario, playbook, recorded_entries) = load(plan.dir)?;
     if scenario.writes && !plan.allow_writes {
         return Ok(Verified::Skipped(
@@ -423,7 +455,7 @@ pub async fn verify(
         &mut crate::engine::NoopObserver,
         redactor,
         plan.artifacts_dir,
-        std::future::pending::<()>(),
+        shutdown(),
     )
     .await?;
     if !baseline.faithful() {
@@ -468,13 +500,13 @@ pub async fn verify(
         },
         observer,
         redactor,
-        std::future::pending::<()>(),
+        shutdown(),
     )
     .await;
     let live = started.elapsed();
     let live_entries = proxy.recorded();
     proxy.stop().await;
-    let report = outcome?.ok_or("interrupted")?;
+    let report = outcome?.ok_or(INTERRUPTED)?;
     let drift = super::drift::compare(
         &baseline.report,
         &recorded_entries,
