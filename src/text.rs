@@ -88,6 +88,16 @@ pub fn urlencode(value: &str) -> String {
     percent_encoding::utf8_percent_encode(value, URL_COMPONENT).to_string()
 }
 
+/// Escapes text for HTML (content and quoted attributes). The redactor and
+/// the recording scrubber must both find a value in this form.
+pub fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -104,6 +104,21 @@ fn read_upstream_ca(path: Option<&std::path::Path>) -> Result<Vec<Vec<u8>>, u8> 
     }
 }
 
+/// The scenario folders at or under `paths`, or why none (exit 2, said).
+fn scenario_dirs(paths: &[PathBuf]) -> Result<Vec<PathBuf>, u8> {
+    match discover(paths) {
+        Ok(d) if d.is_empty() => {
+            eprintln!("error: no scenario.toml at or under the given folders");
+            Err(exit::INVALID)
+        }
+        Ok(d) => Ok(d),
+        Err(e) => {
+            eprintln!("error: {e}");
+            Err(exit::INVALID)
+        }
+    }
+}
+
 fn kib(bytes: u64) -> String {
     format!("{:.1} KiB", bytes as f64 / 1024.0)
 }
@@ -211,16 +226,9 @@ pub async fn record(args: RecordArgs, redactor: Redactor) -> u8 {
 }
 
 pub async fn replay(args: ReplayArgs, redactor: Redactor) -> u8 {
-    let dirs = match discover(&args.scenarios) {
-        Ok(d) if d.is_empty() => {
-            eprintln!("error: no scenario.toml at or under the given folders");
-            return exit::INVALID;
-        }
+    let dirs = match scenario_dirs(&args.scenarios) {
         Ok(d) => d,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::INVALID;
-        }
+        Err(code) => return code,
     };
     let endpoint = match args.webdriver {
         Some(url) => DriverEndpoint::Remote { url },
@@ -298,16 +306,9 @@ struct VerifyReport {
 }
 
 pub async fn verify(args: VerifyArgs, redactor: Redactor) -> u8 {
-    let dirs = match discover(&args.scenarios) {
-        Ok(d) if d.is_empty() => {
-            eprintln!("error: no scenario.toml at or under the given folders");
-            return exit::INVALID;
-        }
+    let dirs = match scenario_dirs(&args.scenarios) {
         Ok(d) => d,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::INVALID;
-        }
+        Err(code) => return code,
     };
     let secrets = match &args.secrets {
         Some(path) => match crate::secrets::SecretValues::from_toml_file(path) {

@@ -24,13 +24,7 @@ impl std::fmt::Debug for Redactor {
     }
 }
 
-fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
-}
+use crate::text::html_escape;
 
 impl Redactor {
     pub fn new() -> Self {
