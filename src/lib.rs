@@ -8,6 +8,7 @@
 //! - [`failure`]: `FailureClass` and the `Classify` trait every error answers through.
 //! - [`money`]: exact money (integer minor units + ISO 4217 currency), decimals, the one rounding rule.
 //! - [`retry`]: the one place that retries (wraps the `backoff` crate); retries what `Classify` calls transient.
+//! - [`schedule`]: when a schedule is due: slots every N seconds or by cron (UTC); which to enqueue, which are gaps.
 //! - [`fault`]: test-only fault injection (SIGKILL at a chosen step boundary of a job).
 //!
 //! Parts:
@@ -18,10 +19,10 @@
 //! - [`engine`]: runs a validated playbook against a [`browser::Browser`]; waits, step trace, outputs.
 //! - [`recording`]: record a console through panelwright's own HTTPS proxy (HAR 1.2, secrets as placeholders), replay it offline.
 //! - [`reporting`]: the pure parts of report and probe jobs: usage quantities (storage in GiB, exact), service changes and who made them, availability.
-//! - [`store`]: the RMM store in SQLite: schema, job queue, RMM data, credentials; the stored words (statuses, event and credential kinds).
+//! - [`store`]: the RMM store in SQLite: schema, job queue, RMM data, credentials, reports (usage, snapshots, changes), schedules and probe runs; the stored words (statuses, event and credential kinds).
 //!
 //! Jobs and the programs around them:
-//! - [`jobs`]: the `JobHandler` trait, the `Registry` of kinds, one file per kind (provision, noop).
+//! - [`jobs`]: the `JobHandler` trait, the `Registry` of kinds, one file per kind (provision, report, probe, noop).
 //! - `classify`: the one place that decides every error's failure class (browser, store, step, job), as `Classify` implementations; nothing imports it.
 //! - [`worker`]: the daemon: given a registry, claims, heartbeats, attempts, graceful shutdown; knows no kind by name.
 //! - [`demo_vendor`]: a realistic fake vendor partner console used by the demo and the tests.
@@ -41,6 +42,7 @@ pub mod playbook;
 pub mod recording;
 pub mod reporting;
 pub mod retry;
+pub mod schedule;
 pub mod secrets;
 pub mod store;
 pub mod text;

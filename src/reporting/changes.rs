@@ -15,6 +15,8 @@ pub struct Item {
     pub key: String,
     pub sku: Option<String>,
     pub quantity: Option<Decimal>,
+    /// Of the quantity (storage already in GiB).
+    pub unit: Option<String>,
     pub status: Option<String>,
 }
 
@@ -60,7 +62,10 @@ fn shown(item: &Item) -> String {
         parts.push(s.clone());
     }
     if let Some(q) = &item.quantity {
-        parts.push(q.to_string());
+        match &item.unit {
+            Some(u) => parts.push(format!("{q} {u}")),
+            None => parts.push(q.to_string()),
+        }
     }
     if let Some(s) = &item.status {
         parts.push(s.clone());
@@ -170,6 +175,7 @@ mod tests {
             key: key.into(),
             sku: opt(sku),
             quantity: (!qty.is_empty()).then(|| Decimal::parse(qty).unwrap()),
+            unit: None,
             status: opt(status),
         }
     }

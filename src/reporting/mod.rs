@@ -4,8 +4,10 @@
 //!
 //! - [`usage`]: exact quantities, storage normalised to GiB.
 //! - [`changes`]: snapshot diff (added, removed, quantity, status, edition) and attribution.
+//! - [`rows`]: a report playbook's `usage` and `snapshot` rows, checked and typed.
 //! - [`availability`]: uptime as an exact ratio, latency percentiles, incidents.
 
 pub mod availability;
 pub mod changes;
+pub mod rows;
 pub mod usage;

@@ -15,10 +15,16 @@
 
 mod credentials;
 mod queue;
+mod reports;
 mod rmm;
+mod schedules;
 mod schema;
 
+pub use reports::{
+    ChangeFilter, NewAction, ReportScope, ReportStored, ServiceChange, UsageRecordRow,
+};
 pub use rmm::CREDIT_LIMIT_CURRENCY;
+pub use schedules::{NewProbeRun, ProbeRunRow, Schedule, SlotOutcome, SlotRow};
 pub use schema::OLDEST_SQLITE;
 
 use crate::failure::FailureClass;
@@ -325,7 +331,7 @@ impl Default for StoreOptions {
     }
 }
 /// The schema version this build migrates to (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: usize = 2;
+pub const SCHEMA_VERSION: usize = 3;
 /// Default for [`JobFilter::limit`].
 pub const DEFAULT_JOB_LIST_LIMIT: usize = 100;
 
@@ -448,7 +454,8 @@ sql_text!(
     MappingStatus,
     FailureClass,
     EventKind,
-    CredentialKind
+    CredentialKind,
+    crate::reporting::changes::ChangeKind,
 );
 
 impl JobStatus {
@@ -834,12 +841,112 @@ impl Store {
     }
 }
 
+impl Store {
+    // --- reporting ---------------------------------------------------------------
+    /// Stores one report run of `account` in one transaction (see
+    /// `reports::record_report`): all of it or nothing.
+    pub async fn record_report(
+        &self,
+        account: &str,
+        job_id: Option<i64>,
+        batch: crate::reporting::rows::ReportBatch,
+        scope: ReportScope,
+    ) -> Result<ReportStored, StoreError> {
+        let account = account.to_string();
+        self.run(move |conn| {
+            reports::record_report(conn, &account, job_id, &batch, &scope, now_millis())
+        })
+        .await
+    }
+    /// Records what job `job_id` did to a vendor customer (for attribution).
+    pub async fn record_actions(
+        &self,
+        account: &str,
+        vendor_ref: &str,
+        job_id: i64,
+        actions: Vec<NewAction>,
+    ) -> Result<usize, StoreError> {
+        let (account, vendor_ref) = (account.to_string(), vendor_ref.to_string());
+        self.run(move |conn| {
+            reports::record_actions(conn, &account, &vendor_ref, job_id, &actions, now_millis())
+        })
+        .await
+    }
+    /// Service changes detected in the filter's window, oldest first.
+    pub async fn changes(&self, filter: ChangeFilter) -> Result<Vec<ServiceChange>, StoreError> {
+        self.run(move |conn| reports::changes(conn, &filter)).await
+    }
+    /// Enqueues each due slot of the enabled schedules of `kinds` once
+    /// (whichever worker looks first), records missed slots as gaps.
+    pub async fn enqueue_due(&self, kinds: Vec<String>) -> Result<Vec<SlotOutcome>, StoreError> {
+        self.run(move |conn| schedules::enqueue_due(conn, &kinds, now_millis()))
+            .await
+    }
+    /// [`Self::enqueue_due`] as if it were `now` (tests, benchmarks).
+    pub async fn enqueue_due_at(
+        &self,
+        kinds: Vec<String>,
+        now: Millis,
+    ) -> Result<Vec<SlotOutcome>, StoreError> {
+        self.run(move |conn| schedules::enqueue_due(conn, &kinds, now))
+            .await
+    }
+    pub async fn schedules(&self) -> Result<Vec<Schedule>, StoreError> {
+        self.run(schedules::schedules).await
+    }
+    /// Slots of one schedule (all when `None`), by schedule then slot.
+    pub async fn schedule_slots(
+        &self,
+        schedule: Option<String>,
+    ) -> Result<Vec<SlotRow>, StoreError> {
+        self.run(move |conn| schedules::slots(conn, schedule.as_deref()))
+            .await
+    }
+    pub async fn record_probe(&self, account: &str, run: NewProbeRun) -> Result<i64, StoreError> {
+        let account = account.to_string();
+        self.run(move |conn| schedules::record_probe(conn, &account, &run))
+            .await
+    }
+    /// Probe runs started in `[from, to)`.
+    pub async fn probe_runs(
+        &self,
+        account: Option<String>,
+        from: Millis,
+        to: Millis,
+    ) -> Result<Vec<ProbeRunRow>, StoreError> {
+        self.run(move |conn| schedules::probe_runs(conn, account.as_deref(), from, to))
+            .await
+    }
+    /// Missed probe slots in `[from, to)` per vendor account.
+    pub async fn probe_gaps(
+        &self,
+        from: Millis,
+        to: Millis,
+    ) -> Result<Vec<(String, u64)>, StoreError> {
+        self.run(move |conn| schedules::probe_gaps(conn, from, to))
+            .await
+    }
+    /// (vendor account, company external id, company name) for every mapped vendor customer.
+    pub async fn companies_served(&self) -> Result<Vec<(String, String, String)>, StoreError> {
+        self.run(schedules::companies_served).await
+    }
+    /// Usage records (of one vendor account when given).
+    pub async fn usage_records(
+        &self,
+        vendor_account: Option<String>,
+    ) -> Result<Vec<UsageRecordRow>, StoreError> {
+        self.run(move |conn| reports::usage_records(conn, vendor_account.as_deref()))
+            .await
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct ImportCounts {
     pub companies: usize,
     pub sites: usize,
     pub machines: usize,
     pub vendor_accounts: usize,
+    pub schedules: usize,
 }
 
 #[cfg(test)]

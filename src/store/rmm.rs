@@ -29,6 +29,26 @@ struct RawFile {
     companies: Vec<RawCompany>,
     #[serde(default)]
     vendor_accounts: Vec<RawVendorAccount>,
+    #[serde(default)]
+    schedules: Vec<RawSchedule>,
+}
+
+/// A schedule: `kind` jobs for `vendor_account`, `every` N (`"5m"`) or by
+/// `cron`, enqueued by the worker itself.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSchedule {
+    name: Option<String>,
+    kind: Option<String>,
+    vendor_account: Option<String>,
+    company: Option<String>,
+    playbook: Option<String>,
+    #[serde(default)]
+    params: Option<serde_json::Value>,
+    every: Option<String>,
+    cron: Option<String>,
+    enabled: Option<bool>,
+    max_attempts: Option<u32>,
 }
 
 #[derive(serde::Deserialize)]
@@ -91,6 +111,7 @@ enum RawNumber {
 pub(super) struct ImportData {
     companies: Vec<CompanyIn>,
     vendor_accounts: Vec<VendorAccountIn>,
+    schedules: Vec<super::schedules::ScheduleIn>,
 }
 
 struct CompanyIn {
@@ -311,9 +332,49 @@ fn validate(ctx: &Ctx<'_>, raw: RawFile) -> Result<ImportData, StoreError> {
             max_sessions,
         });
     }
+    let mut schedules = Vec::new();
+    let mut schedule_names = BTreeSet::new();
+    for (i, r) in raw.schedules.into_iter().enumerate() {
+        let item = format!("schedules[{i}]");
+        let name = ctx.required(&item, "name", r.name)?;
+        if !schedule_names.insert(name.clone()) {
+            return Err(ctx.err(&item, format!("name {name:?} appears twice")));
+        }
+        let kind = ctx.required(&item, "kind", r.kind)?;
+        let vendor_account = ctx.required(&item, "vendor_account", r.vendor_account)?;
+        let every = crate::schedule::Every::parse(r.every.as_deref(), r.cron.as_deref())
+            .map_err(|m| ctx.err(&item, m))?;
+        let params = r.params.unwrap_or_else(|| serde_json::json!({}));
+        if !params.is_object() {
+            return Err(ctx.err(&item, "params must be a table"));
+        }
+        if r.max_attempts == Some(0) {
+            return Err(ctx.err(&item, "max_attempts must be ≥ 1"));
+        }
+        schedules.push(super::schedules::ScheduleIn {
+            item: format!("{}: {item}", ctx.file),
+            name,
+            kind,
+            vendor_account,
+            company: optional(r.company),
+            playbook: optional(r.playbook),
+            params,
+            every_seconds: match every {
+                crate::schedule::Every::Seconds(n) => Some(n),
+                crate::schedule::Every::Cron(_) => None,
+            },
+            cron: r
+                .cron
+                .map(|c| c.trim().to_string())
+                .filter(|_| r.every.is_none()),
+            enabled: r.enabled.unwrap_or(true),
+            max_attempts: r.max_attempts,
+        });
+    }
     Ok(ImportData {
         companies,
         vendor_accounts,
+        schedules,
     })
 }
 
@@ -467,6 +528,10 @@ pub(super) fn import(
             params![a.name, vendor_id, a.base_url, refs, a.max_sessions, now],
         )?;
         counts.vendor_accounts += 1;
+    }
+    for sch in &data.schedules {
+        super::schedules::upsert(&tx, sch, now)?;
+        counts.schedules += 1;
     }
     tx.commit()?;
     Ok(counts)
@@ -634,7 +699,7 @@ pub(super) fn vendor_account(conn: &mut Connection, name: &str) -> DbResult<Vend
     Ok(found.ok_or_else(|| StoreError::NotFound(format!("vendor account {name:?} not found")))?)
 }
 
-fn vendor_account_id(conn: &Connection, name: &str) -> DbResult<i64> {
+pub(super) fn vendor_account_id(conn: &Connection, name: &str) -> DbResult<i64> {
     let id = conn
         .query_row(
             "SELECT id FROM vendor_accounts WHERE name = ?1",

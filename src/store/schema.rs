@@ -271,10 +271,147 @@ fn v2_schema_edit(tx: &rusqlite::Transaction<'_>) -> Result<(), rusqlite_migrati
     Ok(())
 }
 
+/// Version 3: reporting — usage records, service snapshots and changes, what
+/// our jobs did at a vendor (for attribution), probe runs, and schedules with
+/// their slots (enqueued once, or recorded as a gap).
+const V3_REPORTING: &str = r#"
+-- One report run of a job: what it covered and found.
+CREATE TABLE report_runs (
+    id                INTEGER PRIMARY KEY,
+    job_id            INTEGER REFERENCES jobs (id) ON DELETE SET NULL,
+    vendor_account_id INTEGER NOT NULL REFERENCES vendor_accounts (id) ON DELETE CASCADE,
+    -- 1: every vendor customer of the account was listed (a customer missing
+    -- from it has nothing provisioned any more); 0: one company's only.
+    full              INTEGER NOT NULL CHECK (full IN (0, 1)),
+    at                INTEGER NOT NULL,
+    usage_rows        INTEGER NOT NULL DEFAULT 0,
+    snapshot_items    INTEGER NOT NULL DEFAULT 0,
+    changes           INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX report_runs_account ON report_runs (vendor_account_id, at);
+
+-- Exact decimal text quantities; storage in GiB. One row per vendor customer
+-- (hence vendor account), SKU, metric and period: a re-run updates it.
+CREATE TABLE usage_records (
+    id                 INTEGER PRIMARY KEY,
+    vendor_customer_id INTEGER NOT NULL REFERENCES vendor_customers (id) ON DELETE CASCADE,
+    sku                TEXT NOT NULL,
+    metric             TEXT NOT NULL,
+    period             TEXT NOT NULL CHECK (period GLOB '[0-9][0-9][0-9][0-9]-[01][0-9]'),
+    quantity           TEXT NOT NULL,
+    unit               TEXT NOT NULL,
+    source             TEXT NOT NULL DEFAULT 'report',
+    first_job_id       INTEGER REFERENCES jobs (id) ON DELETE SET NULL,
+    first_seen_at      INTEGER NOT NULL,
+    job_id             INTEGER REFERENCES jobs (id) ON DELETE SET NULL,
+    updated_at         INTEGER NOT NULL,
+    UNIQUE (vendor_customer_id, sku, metric, period)
+);
+CREATE INDEX usage_records_period ON usage_records (period, sku);
+
+CREATE TABLE service_snapshots (
+    id                 INTEGER PRIMARY KEY,
+    vendor_customer_id INTEGER NOT NULL REFERENCES vendor_customers (id) ON DELETE CASCADE,
+    report_run_id      INTEGER NOT NULL REFERENCES report_runs (id) ON DELETE CASCADE,
+    taken_at           INTEGER NOT NULL
+);
+CREATE INDEX service_snapshots_customer ON service_snapshots (vendor_customer_id, taken_at, id);
+
+CREATE TABLE service_snapshot_items (
+    snapshot_id INTEGER NOT NULL REFERENCES service_snapshots (id) ON DELETE CASCADE,
+    kind        TEXT NOT NULL CHECK (kind IN ('seat', 'device', 'quota', 'edition', 'status')),
+    key         TEXT NOT NULL,
+    sku         TEXT,
+    quantity    TEXT,
+    unit        TEXT,
+    status      TEXT,
+    PRIMARY KEY (snapshot_id, kind, key)
+) WITHOUT ROWID;
+
+-- caused_by_job NULL: made at the vendor (by an end user, or by use).
+CREATE TABLE service_changes (
+    id                 INTEGER PRIMARY KEY,
+    vendor_customer_id INTEGER NOT NULL REFERENCES vendor_customers (id) ON DELETE CASCADE,
+    report_run_id      INTEGER NOT NULL REFERENCES report_runs (id) ON DELETE CASCADE,
+    item_kind          TEXT NOT NULL,
+    item_key           TEXT NOT NULL,
+    change             TEXT NOT NULL CHECK (change IN
+                       ('added', 'removed', 'quantity-changed', 'status-changed', 'edition-changed')),
+    before             TEXT,
+    after              TEXT,
+    detected_at        INTEGER NOT NULL,
+    since              INTEGER,
+    caused_by_job      INTEGER REFERENCES jobs (id) ON DELETE SET NULL
+);
+CREATE INDEX service_changes_detected ON service_changes (detected_at, id);
+CREATE INDEX service_changes_customer ON service_changes (vendor_customer_id, detected_at);
+
+-- What one of our jobs did at a vendor (a playbook step's `effects`).
+CREATE TABLE job_actions (
+    id                 INTEGER PRIMARY KEY,
+    job_id             INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+    vendor_customer_id INTEGER NOT NULL REFERENCES vendor_customers (id) ON DELETE CASCADE,
+    item_kind          TEXT NOT NULL,
+    item_key           TEXT NOT NULL,
+    sku                TEXT,
+    quantity           TEXT,
+    status             TEXT,
+    step               TEXT NOT NULL DEFAULT '',
+    at                 INTEGER NOT NULL
+);
+CREATE INDEX job_actions_customer ON job_actions (vendor_customer_id, at);
+
+CREATE TABLE schedules (
+    id             INTEGER PRIMARY KEY,
+    name           TEXT NOT NULL UNIQUE,
+    kind           TEXT NOT NULL,
+    vendor_account TEXT NOT NULL,
+    company        TEXT,
+    playbook       TEXT,
+    params         TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(params)),
+    every_seconds  INTEGER CHECK (every_seconds >= 1),
+    cron           TEXT,
+    enabled        INTEGER NOT NULL DEFAULT 1 CHECK (enabled IN (0, 1)),
+    -- The first slot neither enqueued nor recorded as a gap yet.
+    next_slot_at   INTEGER,
+    updated_at     INTEGER NOT NULL,
+    CHECK ((every_seconds IS NULL) <> (cron IS NULL))
+);
+
+-- Each slot of a schedule at most once: enqueued (with its job), or a gap
+-- (no worker ran during it: slot_at .. last_slot_at, `slots` of them).
+CREATE TABLE schedule_slots (
+    schedule_id  INTEGER NOT NULL REFERENCES schedules (id) ON DELETE CASCADE,
+    slot_at      INTEGER NOT NULL,
+    status       TEXT NOT NULL CHECK (status IN ('enqueued', 'gap')),
+    job_id       INTEGER REFERENCES jobs (id) ON DELETE SET NULL,
+    last_slot_at INTEGER NOT NULL,
+    slots        INTEGER NOT NULL DEFAULT 1 CHECK (slots >= 1),
+    recorded_at  INTEGER NOT NULL,
+    PRIMARY KEY (schedule_id, slot_at)
+) WITHOUT ROWID;
+
+CREATE TABLE probe_runs (
+    id                INTEGER PRIMARY KEY,
+    job_id            INTEGER REFERENCES jobs (id) ON DELETE SET NULL,
+    vendor_account_id INTEGER NOT NULL REFERENCES vendor_accounts (id) ON DELETE CASCADE,
+    at                INTEGER NOT NULL,
+    ok                INTEGER NOT NULL CHECK (ok IN (0, 1)),
+    latency_ms        INTEGER NOT NULL CHECK (latency_ms >= 0),
+    failed_step       TEXT,
+    error_class       TEXT,
+    message           TEXT,
+    -- JSON array of {"step": path, "action": text, "ms": integer}.
+    steps             TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(steps))
+);
+CREATE INDEX probe_runs_account ON probe_runs (vendor_account_id, at);
+"#;
+
 fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up(V1).foreign_key_check(),
         M::up_with_hook(V2_CREDENTIALS, v2_schema_edit).foreign_key_check(),
+        M::up(V3_REPORTING).foreign_key_check(),
     ])
 }
 
