@@ -8,6 +8,7 @@ pub mod demo_snapshots;
 mod jobs;
 mod logging;
 mod record;
+mod report;
 mod run;
 mod store;
 mod submit;
@@ -122,6 +123,9 @@ pub enum Command {
     /// Captured credentials: list, or show one (--reveal, recorded).
     #[command(subcommand)]
     Credentials(credentials::CredentialsCommand),
+    /// What report and probe jobs found: service changes, availability.
+    #[command(subcommand)]
+    Report(report::ReportCommand),
 }
 
 pub async fn run(cli: Cli) -> ExitCode {
@@ -149,6 +153,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Credentials(cmd) => {
             credentials::run(cmd, &cli.store, cli.key_file.as_deref()).await
         }
+        Command::Report(cmd) => report::run(cmd, &cli.store).await,
     };
     ExitCode::from(code)
 }

@@ -3,13 +3,19 @@
 //! knows no kind by name; `submit` checks a job's kind against it.
 //!
 //! - [`provision`]: create the vendor customer, enrol machines, store every captured credential at once.
+//! - [`report`]: one pass over a vendor account: usage records, service snapshots, changes and who made them.
+//! - [`probe`]: a short read-only run recorded as availability and latency.
 //! - [`noop`]: a job without a browser, for queue tests and benchmarks.
+//! - [`vendor_run`]: what every console-driving kind shares (account, playbook, secrets, params, one run).
 //!
 //! Adding a kind: a new file here with a type implementing [`JobHandler`],
 //! and one line in [`Registry::standard`].
 
 pub mod noop;
+pub mod probe;
 pub mod provision;
+pub mod report;
+pub mod vendor_run;
 
 use crate::browser::BrowserPool;
 use crate::failure::{Classify, FailureClass};
@@ -144,7 +150,10 @@ impl Registry {
 
     /// Every kind panelwright ships, with the provision kind's settings.
     pub fn standard(provision: provision::ProvisionSettings) -> Self {
+        let run = provision.run_settings();
         Self::new()
+            .with(report::Report::new(run.clone()))
+            .with(probe::Probe::new(run))
             .with(provision::Provision::new(provision))
             .with(noop::Noop)
     }
@@ -205,11 +214,11 @@ mod tests {
     #[test]
     fn an_unknown_kind_is_refused_with_the_known_ones() {
         let registry = Registry::standard(provision::ProvisionSettings::default());
-        assert_eq!(registry.kinds(), ["noop", "provision"]);
+        assert_eq!(registry.kinds(), ["noop", "probe", "provision", "report"]);
         let err = registry.check("reprot").err().unwrap();
         assert_eq!(
             err.to_string(),
-            "unknown job kind `reprot` (known: noop, provision)"
+            "unknown job kind `reprot` (known: noop, probe, provision, report)"
         );
         let only = registry.only(&["noop".to_string()]).unwrap();
         assert_eq!(only.kinds(), ["noop"]);

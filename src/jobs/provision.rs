@@ -18,6 +18,9 @@
 //! `needs-attention` with the class `secret-lost`, naming what is missing
 //! for which company at which vendor account — never `succeeded`.
 
+use super::vendor_run::{
+    RunSettings, VendorPlaybook, fill_params, given_params, resolve_params, vendor_playbook,
+};
 use super::{JobContext, JobFailure, JobHandler, Needs, cancelled};
 use crate::engine::{
     CapturedValue, EngineConfig, Output, RequiredOutput, RunInputs, RunObserver, RunReport,
@@ -28,14 +31,13 @@ use crate::money::Money;
 use crate::playbook::Playbook;
 use crate::playbook::Step;
 use crate::playbook::params::{self, ParamType, ParamValue};
-use crate::secrets::SecretValues;
 use crate::secrets::crypto::StoreKey;
 use crate::store::{
     CREDIT_LIMIT_CURRENCY, Company, CredentialChange, CredentialKind, EventKind, Job, Machine,
     NewCredential, Store,
 };
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 /// The provision kind's own settings (the worker knows none of them).
@@ -51,6 +53,17 @@ pub struct ProvisionSettings {
     pub artifacts_dir: PathBuf,
     /// How much of each machine's free storage a backup quota takes.
     pub storage: StoragePolicy,
+}
+
+impl ProvisionSettings {
+    /// The folders every vendor job uses.
+    pub fn run_settings(&self) -> RunSettings {
+        RunSettings {
+            playbooks_dir: self.playbooks_dir.clone(),
+            secrets_dir: self.secrets_dir.clone(),
+            artifacts_dir: self.artifacts_dir.clone(),
+        }
+    }
 }
 
 impl Default for ProvisionSettings {
@@ -144,59 +157,17 @@ async fn prepare(
         .company
         .as_deref()
         .ok_or_else(|| JobFailure::permanent("a provision job needs a company"))?;
-    let account_name = job
-        .vendor_account
-        .as_deref()
-        .ok_or_else(|| JobFailure::permanent("a provision job needs a vendor account"))?;
     let company = ctx
         .store
         .company(company_key)
         .await
         .map_err(JobFailure::from_store)?;
-    let account = ctx
-        .store
-        .vendor_account(account_name)
-        .await
-        .map_err(JobFailure::from_store)?;
-    // Inside the playbooks directory only, includes too (see
-    // `paths::playbook_in`); by default `<vendor>/provision.toml` there.
-    let default = format!("{}/provision.toml", account.vendor);
-    let requested = job.playbook.as_deref().unwrap_or(&default);
-    let dir = &settings.playbooks_dir;
-    let path = crate::paths::playbook_in(dir, Path::new(requested))
-        .map_err(|e| JobFailure::permanent(format!("playbook refused: {e}")))?;
-    let playbook = Playbook::load_within(dir, &path)
-        .map_err(|e| JobFailure::permanent(format!("the playbook fails check:\n{e}")))?;
-    if playbook.vendor != account.vendor {
-        return Err(JobFailure::permanent(format!(
-            "playbook {} is for vendor `{}`, the vendor account `{}` is `{}`",
-            path.display(),
-            playbook.vendor,
-            account.name,
-            account.vendor
-        )));
-    }
-    if let Err(why) = crate::paths::vendor_url(&account.base_url) {
-        return Err(JobFailure::permanent(format!(
-            "vendor account `{}`: base_url {why}",
-            account.name
-        )));
-    }
-    let secrets = SecretValues::from_refs(&account.secret_refs, &settings.secrets_dir)
-        .map_err(|e| JobFailure::permanent(format!("vendor account `{}`: {e}", account.name)))?;
-    let missing: Vec<&str> = playbook
-        .secrets
-        .iter()
-        .filter(|n| secrets.get(n).is_none())
-        .map(String::as_str)
-        .collect();
-    if !missing.is_empty() {
-        return Err(JobFailure::permanent(format!(
-            "vendor account `{}` has no reference for secret(s) {} the playbook needs",
-            account.name,
-            missing.join(", ")
-        )));
-    }
+    let run_settings = settings.run_settings();
+    let VendorPlaybook {
+        account,
+        playbook,
+        secrets,
+    } = vendor_playbook(job, &run_settings, ctx, "provision", "provision.toml").await?;
     let only: Vec<String> = match job.params.get(MACHINES_PARAM) {
         None => Vec::new(),
         Some(serde_json::Value::Array(items)) if items.is_empty() => {
@@ -248,24 +219,7 @@ fn build_params(
     policy: &StoragePolicy,
 ) -> Result<BTreeMap<String, ParamValue>, JobFailure> {
     let bad = |e: String| JobFailure::permanent(format!("bad params: {e}"));
-    let mut given = BTreeMap::new();
-    if let Some(obj) = job.params.as_object() {
-        for (k, v) in obj {
-            if k == MACHINES_PARAM {
-                continue;
-            }
-            let spec = playbook
-                .params
-                .get(k)
-                .ok_or_else(|| bad(format!("the playbook has no parameter `{k}`")))?;
-            given.insert(
-                k.clone(),
-                params::from_json(spec, v).map_err(|e| bad(format!("`{k}`: {e}")))?,
-            );
-        }
-    } else if !job.params.is_null() {
-        return Err(bad("params must be a JSON object".into()));
-    }
+    let mut given = given_params(playbook, job, &[MACHINES_PARAM])?;
     let company_values: [(&str, Option<String>); 5] = [
         ("customer_name", Some(company.name.clone())),
         ("company_id", Some(company.external_id.clone())),
@@ -278,17 +232,7 @@ fn build_params(
                 .map(|m| Money::from_minor(m, CREDIT_LIMIT_CURRENCY).to_decimal_string()),
         ),
     ];
-    for (name, value) in company_values {
-        if let (Some(spec), Some(value)) = (playbook.params.get(name), value)
-            && !given.contains_key(name)
-        {
-            given.insert(
-                name.to_string(),
-                params::scalar_from_text(spec.kind, &value)
-                    .map_err(|e| bad(format!("`{name}`: {e}")))?,
-            );
-        }
-    }
+    fill_params(playbook, &mut given, &company_values)?;
     if let Some(spec) = playbook.params.get("devices")
         && spec.kind == ParamType::List
         && !given.contains_key("devices")
@@ -321,7 +265,7 @@ fn build_params(
         }
         given.insert("devices".to_string(), ParamValue::List(rows));
     }
-    params::resolve(&playbook.params, given).map_err(|e| bad(e.join("; ")))
+    resolve_params(playbook, given)
 }
 
 const GIB: i64 = 1024 * 1024 * 1024;

@@ -7,7 +7,7 @@ use crate::failure::FailureClass;
 /// One probe run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProbeRun {
-    /// Unix seconds.
+    /// Unix milliseconds.
     pub at: i64,
     pub ok: bool,
     pub latency_ms: u64,

@@ -131,12 +131,12 @@ pub struct OurAction {
     pub customer: String,
     pub kind: String,
     pub key: String,
-    /// Unix seconds.
+    /// Unix milliseconds.
     pub at: i64,
 }
 
 /// Who made each change seen between a snapshot taken at `since` and one
-/// taken at `until` (unix seconds): the job that acted on the same item in
+/// taken at `until` (Unix milliseconds): the job that acted on the same item in
 /// that window (the latest, if several), else `None`: made at the vendor.
 pub fn attribute(
     changes: Vec<Change>,

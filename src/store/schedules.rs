@@ -383,6 +383,9 @@ pub(super) fn probe_runs(
     Ok(rows)
 }
 
+/// (account, every seconds, cron, first slot, last slot, slots) of a gap.
+type GapRow = (String, Option<i64>, Option<String>, Millis, Millis, i64);
+
 /// Missed probe slots in `[from, to)` per vendor account: the slots of gap
 /// rows of `probe` schedules that fall in the window.
 pub(super) fn probe_gaps(
@@ -395,7 +398,7 @@ pub(super) fn probe_gaps(
            FROM schedule_slots t JOIN schedules s ON s.id = t.schedule_id
           WHERE s.kind = 'probe' AND t.status = 'gap' AND t.last_slot_at >= ?1 AND t.slot_at < ?2",
     )?;
-    let rows: Vec<(String, Option<i64>, Option<String>, Millis, Millis, i64)> = stmt
+    let rows: Vec<GapRow> = stmt
         .query_map(params![from, to], |r| {
             Ok((
                 r.get(0)?,

@@ -50,6 +50,11 @@ pub struct WorkerConfig {
     pub session_idle_max: Duration,
     /// Stop when no job is due (tests, batch runs). Default off.
     pub exit_when_idle: bool,
+    /// Enqueue the due slots of the stored schedules (of this worker's
+    /// kinds). Default on.
+    pub run_schedules: bool,
+    /// How often the schedules are looked at. Default 1 s.
+    pub schedule_poll: Duration,
 }
 
 impl Default for WorkerConfig {
@@ -72,6 +77,8 @@ impl Default for WorkerConfig {
             reuse_sessions: true,
             session_idle_max: Duration::from_secs(600),
             exit_when_idle: false,
+            run_schedules: true,
+            schedule_poll: Duration::from_secs(1),
         }
     }
 }
@@ -181,7 +188,26 @@ pub async fn run_worker(
     tracing::info!(worker = %config.id, concurrency = config.concurrency, ?kinds, "worker started");
 
     let mut draining = false;
+    let mut schedules_due = tokio::time::Instant::now();
     loop {
+        // Schedules: every worker looks; the store enqueues each slot once.
+        if config.run_schedules && !draining && tokio::time::Instant::now() >= schedules_due {
+            schedules_due = tokio::time::Instant::now() + config.schedule_poll;
+            match store.enqueue_due(kinds.clone()).await {
+                Ok(outcomes) => {
+                    for o in outcomes {
+                        if let Some((first, last, n)) = o.gap {
+                            tracing::warn!(schedule = %o.schedule, first, last, slots = n,
+                                "missed schedule slots recorded as a gap (no worker ran)");
+                        }
+                        if let Some((slot, job)) = o.enqueued {
+                            tracing::info!(schedule = %o.schedule, slot, job, "schedule slot enqueued");
+                        }
+                    }
+                }
+                Err(e) => tracing::error!("cannot enqueue scheduled jobs: {e}"),
+            }
+        }
         // Claim while there is room.
         let mut claimed_any = false;
         while !draining && running.len() < config.concurrency {

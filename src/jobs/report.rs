@@ -1,0 +1,146 @@
+//! Reporting: one pass over a vendor account's console with its report
+//! playbook (`<vendor>/report.toml` unless the job names one), which lists
+//! usage (`usage` rows) and what is provisioned (`snapshot` rows) for every
+//! vendor customer of the account — or, for a job with a company, keeps
+//! only that company's.
+//!
+//! Every row is checked before anything is stored: one bad row fails the
+//! job as playbook-broken, naming the row, and the run stores nothing. A
+//! good run is stored in one transaction (`Store::record_report`): usage
+//! records upserted, vendor customers never seen before kept `unmapped`,
+//! one snapshot per vendor customer, and the service changes since the
+//! previous one, each attributed to the job of ours that made it or to the
+//! vendor.
+
+use super::vendor_run::{
+    Boundaries, RunSettings, fill_params, given_params, resolve_params, run_in_browser,
+    vendor_playbook,
+};
+use super::{JobContext, JobFailure, JobHandler, Needs};
+use crate::engine::CapturedValue;
+use crate::failure::FailureClass;
+use crate::reporting::rows::{self, Row};
+use crate::store::{Job, MappingStatus, ReportScope};
+
+/// The `report` job kind.
+pub struct Report {
+    settings: RunSettings,
+}
+
+impl Report {
+    pub fn new(settings: RunSettings) -> Self {
+        Self { settings }
+    }
+}
+
+#[async_trait::async_trait]
+impl JobHandler for Report {
+    fn kind(&self) -> &'static str {
+        "report"
+    }
+
+    fn about(&self) -> &'static str {
+        "run a vendor account's report playbook: usage records, service snapshots and changes"
+    }
+
+    fn needs(&self) -> Needs {
+        Needs::Browser
+    }
+
+    async fn run(&self, job: &Job, ctx: &JobContext) -> Result<serde_json::Value, JobFailure> {
+        report(job, &self.settings, ctx).await
+    }
+}
+
+fn broken(message: String) -> JobFailure {
+    JobFailure {
+        class: FailureClass::PlaybookBroken,
+        message,
+    }
+}
+
+async fn report(
+    job: &Job,
+    settings: &RunSettings,
+    ctx: &JobContext,
+) -> Result<serde_json::Value, JobFailure> {
+    let vp = vendor_playbook(job, settings, ctx, "report", "report.toml").await?;
+    if !super::vendor_run::declares(&vp.playbook, "report") {
+        return Err(JobFailure::permanent(format!(
+            "playbook {} does not declare `kind = \"report\"` in [playbook]: a report job runs \
+             only a playbook that fulfils the report contract (docs/playbook-contracts.md)",
+            vp.playbook.file.display()
+        )));
+    }
+    // A company's report: its vendor customers at this account.
+    let (scope, company_name) = match job.company.as_deref() {
+        None => (ReportScope::Account, None),
+        Some(key) => {
+            let company = ctx
+                .store
+                .company(key)
+                .await
+                .map_err(JobFailure::from_store)?;
+            let refs: Vec<String> = ctx
+                .store
+                .vendor_customers(Some(vp.account.name.clone()))
+                .await
+                .map_err(JobFailure::from_store)?
+                .into_iter()
+                .filter(|c| c.company_id == Some(company.id) && c.status == MappingStatus::Mapped)
+                .map(|c| c.vendor_ref)
+                .collect();
+            if refs.is_empty() {
+                return Err(JobFailure::permanent(format!(
+                    "company {} ({}) has no vendor customer at vendor account `{}`: \
+                     provision it first, or report on the whole account",
+                    company.external_id, company.name, vp.account.name
+                )));
+            }
+            (ReportScope::Customers(refs), Some(company.name))
+        }
+    };
+    let mut given = given_params(&vp.playbook, job, &[])?;
+    fill_params(&vp.playbook, &mut given, &[("customer_name", company_name)])?;
+    let params = resolve_params(&vp.playbook, given)?;
+    let report = run_in_browser(job, ctx, settings, &vp, params, &mut Boundaries).await?;
+    if let Some(f) = &report.failure {
+        return Err(JobFailure {
+            class: f.class,
+            message: format!("{} at {}: {}", f.class, f.step, f.message),
+        });
+    }
+    let rows_of = |name: &str| -> Option<&[Row]> {
+        match report.output(name).map(|o| &o.value) {
+            Some(CapturedValue::Rows(rows)) => Some(rows),
+            _ => None,
+        }
+    };
+    let (usage, snapshot) = (rows_of("usage"), rows_of("snapshot"));
+    if usage.is_none() && snapshot.is_none() {
+        return Err(broken(
+            "the report playbook produced neither `usage` nor `snapshot` rows".into(),
+        ));
+    }
+    let mut batch =
+        rows::parse(usage, snapshot).map_err(|e| broken(ctx.redactor.redact(&e.to_string())))?;
+    if let ReportScope::Customers(refs) = &scope {
+        batch.retain_customers(refs);
+    }
+    crate::fault::boundary("store report");
+    let stored = ctx
+        .store
+        .record_report(&vp.account.name, Some(job.id), batch, scope)
+        .await
+        .map_err(JobFailure::from_store)?;
+    crate::fault::boundary("end");
+    Ok(serde_json::json!({
+        "playbook": report.playbook,
+        "run_id": report.run_id,
+        "steps": report.steps.len(),
+        "duration_ms": report.duration.as_millis() as u64,
+        "usage_rows": usage.map_or(0, <[Row]>::len),
+        "snapshot_rows": snapshot.map_or(0, <[Row]>::len),
+        "stored": stored,
+    }))
+}
