@@ -40,6 +40,12 @@ pub struct WorkerArgs {
     /// Exit when no job is due.
     #[arg(long)]
     pub exit_when_idle: bool,
+    /// Do not enqueue the stored schedules' due slots (another worker does).
+    #[arg(long)]
+    pub no_schedules: bool,
+    /// How often the schedules are looked at, e.g. 1s.
+    #[arg(long)]
+    pub schedule_poll: Option<String>,
     /// Worker id in leases and events [default: hostname-pid].
     #[arg(long)]
     pub id: Option<String>,
@@ -50,9 +56,9 @@ pub struct WorkerArgs {
     pub webdriver: Option<String>,
 }
 
-/// The `provision` kind's settings.
+/// The settings of the kinds that drive a console (provision, report, probe).
 #[derive(Debug, clap::Args)]
-#[command(next_help_heading = "Provision jobs")]
+#[command(next_help_heading = "Provision, report and probe jobs")]
 pub struct ProvisionArgs {
     /// Backup quota per machine: this share of its free storage [default: 0.5] …
     #[arg(long)]
@@ -110,6 +116,7 @@ pub async fn run(
         (&args.drain_timeout, &mut config.drain_timeout),
         (&args.retry_initial, &mut config.retry.initial),
         (&args.idle_poll, &mut config.idle_poll),
+        (&args.schedule_poll, &mut config.schedule_poll),
     ];
     for (text, slot) in durations {
         if let Some(t) = text {
@@ -148,6 +155,7 @@ pub async fn run(
     }
     config.reuse_sessions = !args.no_session_reuse;
     config.exit_when_idle = args.exit_when_idle;
+    config.run_schedules = !args.no_schedules;
     // Without a key the worker still runs jobs that capture nothing; the
     // others fail permanently with a clear message.
     let key = match StoreKey::load(key_file) {
