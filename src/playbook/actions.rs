@@ -26,7 +26,9 @@ pub(crate) enum Argument {
 pub(crate) struct ActionKey {
     pub key: &'static str,
     pub kind: ActionKind,
-    /// Modifiers (and nested step lists) it accepts, besides `timeout` and `name`.
+    /// Modifiers (and nested step lists) it accepts, besides `timeout` and
+    /// `name`. The actions that can change something at the vendor accept
+    /// `effects` (what they changed, see `docs/playbook-contracts.md`).
     pub accepts: &'static [&'static str],
     /// Each entry: at least one of these keys must be written.
     pub requires: &'static [&'static [&'static str]],
