@@ -75,7 +75,10 @@ impl Classify for StepError {
                 FailureClass::Transient
             }
             Self::VendorHttp { .. } => FailureClass::PlaybookBroken,
-            Self::Download(_) | Self::Record { .. } | Self::Interrupted => FailureClass::Transient,
+            Self::Download(_)
+            | Self::Record { .. }
+            | Self::RecordEffect { .. }
+            | Self::Interrupted => FailureClass::Transient,
         }
     }
 }

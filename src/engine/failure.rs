@@ -37,6 +37,9 @@ pub enum StepError {
     /// Whoever records captures (the store) could not keep one.
     #[error("could not record capture `{name}`: {reason}")]
     Record { name: String, reason: String },
+    /// Whoever records effects could not keep what a step did at the vendor.
+    #[error("could not record what step `{step}` did at the vendor: {reason}")]
+    RecordEffect { step: String, reason: String },
     /// The run was interrupted (Ctrl-C, shutdown).
     #[error("interrupted")]
     Interrupted,

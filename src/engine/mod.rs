@@ -16,7 +16,8 @@ pub mod wait;
 
 pub use failure::StepError;
 pub use report::{
-    CapturedValue, Failure, LoopItem, Output, RequiredOutput, RunReport, StepRecord, StepStatus,
+    CapturedValue, Effect, Failure, LoopItem, Output, RequiredOutput, RunReport, StepRecord,
+    StepStatus,
 };
 pub use run::{
     EngineConfig, NoopObserver, Owed, RunInputs, RunObserver, run_playbook, run_recovery,

@@ -74,6 +74,24 @@ pub struct Output {
     pub secret: bool,
 }
 
+/// What a step did at the vendor (its `effects`, rendered), reported once
+/// the step succeeded: a service item our own job created or changed.
+/// Holds no secret (`check` refuses them in effects).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Effect {
+    /// `seat`, `device`, `quota`, `edition` or `status`.
+    pub kind: String,
+    /// Unique within `kind` for the customer: a SKU, a serial, `plan`.
+    pub key: String,
+    /// `None` when not declared or rendered empty (as are the next two).
+    pub sku: Option<String>,
+    /// Exact decimal text, as the playbook rendered it.
+    pub quantity: Option<String>,
+    pub status: Option<String>,
+    /// The path of the step that did it: `steps[4].then[7]`.
+    pub step: String,
+}
+
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Failure {
     pub class: FailureClass,

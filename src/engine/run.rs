@@ -18,7 +18,9 @@ use super::failure::StepError;
 use super::report::*;
 use crate::browser::Browser;
 use crate::failure::Classify;
-use crate::playbook::{Action, Condition, ParamValue, Playbook, Step, Template, VarRef};
+use crate::playbook::{
+    Action, Condition, EffectSpec, ParamValue, Playbook, Step, Template, VarRef,
+};
 use crate::secrets::{Redactor, SecretValues};
 use secrecy::ExposeSecret;
 use std::collections::BTreeMap;
@@ -79,6 +81,12 @@ pub trait RunObserver: Send {
     async fn step_started(&mut self, _step: &Step, _depth: usize, _item: Option<usize>) {}
     async fn step_finished(&mut self, _record: &StepRecord) {}
     async fn captured(&mut self, _output: &Output) -> Result<(), String> {
+        Ok(())
+    }
+    /// A step with `effects` succeeded: one call per effect, rendered, in
+    /// the order written, before the next step runs; an error fails the
+    /// step (and the run) as an unrecorded capture does.
+    async fn acted(&mut self, _effect: &Effect) -> Result<(), String> {
         Ok(())
     }
     /// A recovery flow that captures `outputs` (full names) is about to
@@ -414,7 +422,12 @@ impl<'r> Engine<'r> {
             .step_started(step, self.depth, self.item())
             .await;
         let span = tracing::info_span!("step", path = %step.path, action = step.action.keyword());
-        let outcome = tracing::Instrument::instrument(self.head(step), span.clone()).await;
+        let mut outcome = tracing::Instrument::instrument(self.head(step), span.clone()).await;
+        if outcome.is_ok()
+            && let Err(e) = self.report_effects(step).await
+        {
+            outcome = Err(e);
+        }
         span.in_scope(|| match &outcome {
             Ok(_) => tracing::debug!(ms = t0.elapsed().as_millis() as u64, "step done"),
             Err(e) => tracing::debug!(
@@ -606,6 +619,40 @@ impl<'r> Engine<'r> {
         self.outputs.retain(|o| o.name != output.name);
         self.outputs.push(output);
         Ok(())
+    }
+
+    /// Tells the observer what `step` (which succeeded) did at the vendor,
+    /// its effects rendered in the current scope (loop aliases included).
+    async fn report_effects(&mut self, step: &Step) -> Result<(), StepError> {
+        for spec in &step.effects {
+            let effect = self.render_effect(spec, step)?;
+            self.observer
+                .acted(&effect)
+                .await
+                .map_err(|reason| StepError::RecordEffect {
+                    step: step.path.clone(),
+                    reason,
+                })?;
+        }
+        Ok(())
+    }
+
+    /// One effect of `step`, rendered; text that renders empty is absent.
+    fn render_effect(&self, spec: &EffectSpec, step: &Step) -> Result<Effect, StepError> {
+        let optional = |t: &Option<Template>| -> Result<Option<String>, StepError> {
+            Ok(match t {
+                Some(t) => Some(self.render(t)?).filter(|s| !s.is_empty()),
+                None => None,
+            })
+        };
+        Ok(Effect {
+            kind: spec.kind.clone(),
+            key: self.render(&spec.key)?,
+            sku: optional(&spec.sku)?,
+            quantity: optional(&spec.quantity)?,
+            status: optional(&spec.status)?,
+            step: step.path.clone(),
+        })
     }
 
     fn loop_rows(&self, source: &VarRef) -> Result<Vec<Row>, StepError> {

@@ -4,7 +4,7 @@
 use super::*;
 use crate::browser::{Browser, BrowserError, BrowserResult, ElementState, ReadKind};
 use crate::failure::FailureClass;
-use crate::playbook::{ParamValue, Playbook};
+use crate::playbook::{ParamValue, Playbook, Step};
 use crate::secrets::{Redactor, SecretValues};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -763,4 +763,150 @@ async fn a_fail_step_declares_playbook_broken() {
     let f = report.failure.unwrap();
     assert_eq!(f.class, FailureClass::PlaybookBroken);
     assert_eq!(f.message, "layout changed");
+}
+
+/// Hears every step and effect, in order; `refuse` makes `acted` fail.
+#[derive(Default)]
+struct EffectLog {
+    events: Vec<String>,
+    effects: Vec<Effect>,
+    refuse: bool,
+}
+
+#[async_trait::async_trait]
+impl RunObserver for EffectLog {
+    async fn step_started(&mut self, step: &Step, _depth: usize, _item: Option<usize>) {
+        self.events.push(format!("start {}", step.label));
+    }
+    async fn step_finished(&mut self, record: &StepRecord) {
+        self.events
+            .push(format!("{:?} {}", record.status, record.label).to_lowercase());
+    }
+    async fn acted(&mut self, effect: &Effect) -> Result<(), String> {
+        self.events
+            .push(format!("acted {} {}", effect.kind, effect.key));
+        self.effects.push(effect.clone());
+        if self.refuse {
+            return Err("disk full".into());
+        }
+        Ok(())
+    }
+}
+
+async fn run_observed(
+    pb: &Playbook,
+    browser: &mut FakeBrowser,
+    inputs: &RunInputs,
+    observer: &mut EffectLog,
+) -> RunReport {
+    let dir = tempfile::tempdir().unwrap();
+    let config = EngineConfig {
+        poll_interval: Duration::from_millis(1),
+        artifacts_dir: dir.path().to_path_buf(),
+        ..EngineConfig::default()
+    };
+    run_playbook(pb, browser, inputs, &config, observer, &Redactor::new()).await
+}
+
+const ENROL: &str = r##"[params]
+devices = { type = "list", fields = { serial = "string", quota_gb = "int" }, required = true }
+
+[[steps]]
+for_each = "params.devices"
+as = "device"
+key = "{{ device.serial }}"
+do = [
+  { click = "#enrol-{{ device.serial }}", name = "enrol", timeout = "30ms", effects = [
+      { kind = "device", key = "{{ device.serial }}", quantity = "1", status = "" },
+      { kind = "quota", key = "{{ device.serial }}", quantity = "{{ device.quota_gb }}" },
+  ] },
+]
+"##;
+
+fn devices(serials: &[&str]) -> ParamValue {
+    ParamValue::List(
+        serials
+            .iter()
+            .map(|s| {
+                BTreeMap::from([
+                    ("serial".to_string(), ParamValue::Str(s.to_string())),
+                    ("quota_gb".to_string(), ParamValue::Int(20)),
+                ])
+            })
+            .collect(),
+    )
+}
+
+#[tokio::test]
+async fn effects_render_loop_aliases_and_follow_only_a_step_that_succeeded() {
+    let pb = playbook(ENROL);
+    // SN-2's button never shows up: that step fails, and says nothing.
+    let mut b = FakeBrowser::default().with("#enrol-SN-1", "");
+    let mut log = EffectLog::default();
+    let report = run_observed(
+        &pb,
+        &mut b,
+        &inputs(&[("devices", devices(&["SN-1", "SN-2"]))]),
+        &mut log,
+    )
+    .await;
+    assert_eq!(report.failure.unwrap().step, "steps[0].do[0]");
+    assert_eq!(
+        log.events,
+        [
+            "start for_each params.devices",
+            "ok for_each params.devices",
+            "start enrol",
+            "acted device SN-1",
+            "acted quota SN-1",
+            "ok enrol",
+            "start enrol",
+            "failed enrol",
+        ]
+    );
+    assert_eq!(
+        log.effects[1],
+        Effect {
+            kind: "quota".into(),
+            key: "SN-1".into(),
+            sku: None,
+            quantity: Some("20".into()),
+            status: None,
+            step: "steps[0].do[0]".into(),
+        }
+    );
+    // Rendered empty: absent.
+    assert_eq!(log.effects[0].status, None);
+    assert_eq!(log.effects[0].quantity.as_deref(), Some("1"));
+}
+
+#[tokio::test]
+async fn an_effect_that_cannot_be_recorded_stops_the_run() {
+    let pb = playbook(&format!("{ENROL}[[steps]]\nclick = \"#next\"\n"));
+    let mut b = FakeBrowser::default()
+        .with("#enrol-SN-1", "")
+        .with("#next", "");
+    let mut log = EffectLog {
+        refuse: true,
+        ..EffectLog::default()
+    };
+    let report = run_observed(
+        &pb,
+        &mut b,
+        &inputs(&[("devices", devices(&["SN-1"]))]),
+        &mut log,
+    )
+    .await;
+    let f = report.failure.unwrap();
+    assert_eq!(f.class, FailureClass::Transient);
+    assert_eq!(
+        f.message,
+        "could not record what step `steps[0].do[0]` did at the vendor: disk full"
+    );
+    assert_eq!(
+        b.calls,
+        ["click #enrol-SN-1"],
+        "no step after an unrecorded effect"
+    );
+    assert_eq!(log.effects.len(), 1);
 }

@@ -26,7 +26,9 @@ pub(crate) enum Argument {
 pub(crate) struct ActionKey {
     pub key: &'static str,
     pub kind: ActionKind,
-    /// Modifiers (and nested step lists) it accepts, besides `timeout` and `name`.
+    /// Modifiers (and nested step lists) it accepts, besides `timeout` and
+    /// `name`. The actions that can change something at the vendor accept
+    /// `effects` (what they changed, see `docs/playbook-contracts.md`).
     pub accepts: &'static [&'static str],
     /// Each entry: at least one of these keys must be written.
     pub requires: &'static [&'static [&'static str]],
@@ -57,24 +59,30 @@ use Argument::{Name, Template, Variable};
 /// Every action key, in the order the reference lists them (and messages
 /// name them: "expected one of: goto, click, …").
 pub(crate) const ACTION_KEYS: &[ActionKey] = &[
-    key("goto", ActionKind::Goto, Template, &[], &[]),
-    key("click", ActionKind::Click, Template, &[], &[]),
-    key("fill", ActionKind::Fill, Template, &["with"], &[&["with"]]),
+    key("goto", ActionKind::Goto, Template, &["effects"], &[]),
+    key("click", ActionKind::Click, Template, &["effects"], &[]),
+    key(
+        "fill",
+        ActionKind::Fill,
+        Template,
+        &["with", "effects"],
+        &[&["with"]],
+    ),
     key(
         "select",
         ActionKind::Select,
         Template,
-        &["option"],
+        &["option", "effects"],
         &[&["option"]],
     ),
-    key("check", ActionKind::Check, Template, &[], &[]),
-    key("uncheck", ActionKind::Uncheck, Template, &[], &[]),
-    key("press", ActionKind::Press, Name, &["on"], &[]),
+    key("check", ActionKind::Check, Template, &["effects"], &[]),
+    key("uncheck", ActionKind::Uncheck, Template, &["effects"], &[]),
+    key("press", ActionKind::Press, Name, &["on", "effects"], &[]),
     key(
         "upload",
         ActionKind::Upload,
         Template,
-        &["file"],
+        &["file", "effects"],
         &[&["file"]],
     ),
     key("wait_for", ActionKind::WaitFor, Template, &[], &[]),

@@ -4,6 +4,7 @@
 //! - `actions`: every action key, its modifiers and the step kind it builds.
 //! - [`validate`]: phase two, from the spanned TOML tree to a [`Playbook`].
 //! - [`step`]: the validated steps the engine runs.
+//! - [`contract`]: `[playbook] kind` and what a playbook of each kind must produce.
 //! - [`pattern`]: the regular expression of `capture … pattern`.
 //! - [`template`]: `{{ namespace.name }}` placeholders.
 //! - [`params`]: typed parameters and their values.
@@ -11,6 +12,7 @@
 //! - [`error`]: errors with file, line, column and step path.
 
 pub(crate) mod actions;
+pub mod contract;
 pub mod error;
 pub mod keys;
 pub mod params;
@@ -20,12 +22,13 @@ pub mod step;
 pub mod template;
 pub mod validate;
 
+pub use contract::PlaybookKind;
 pub use error::{PlaybookError, PlaybookErrors};
 pub use params::{ParamSpec, ParamType, ParamValue};
 pub use pattern::Pattern;
 pub use step::{
-    Action, ActionKind, CaptureSource, Condition, DownloadParse, ExtractSpec, FieldSpec, Location,
-    Step,
+    Action, ActionKind, CaptureSource, Condition, DownloadParse, EffectSpec, ExtractSpec,
+    FieldSpec, Location, Step,
 };
 pub use template::{Template, VarRef};
 
@@ -71,6 +74,9 @@ pub struct Playbook {
     pub name: String,
     pub vendor: String,
     pub description: Option<String>,
+    /// `[playbook] kind`: the job it is written for, whose contract `check`
+    /// enforced; `None`: a generic playbook (no contract).
+    pub kind: Option<PlaybookKind>,
     /// Secret names the run must be given (`login.password`).
     pub secrets: Vec<String>,
     pub default_timeout: Duration,
@@ -129,8 +135,9 @@ impl Playbook {
     /// The output that holds the vendor's id of the customer a
     /// provisioning run created or found (`[playbook] customer_ref`, else
     /// [`DEFAULT_CUSTOMER_REF`]): the job maps the company to it. When
-    /// declared, `check` has made sure a step captures it once per run
-    /// (not in a loop), as text that is not `secret`.
+    /// declared, or when the playbook is `kind = "provision"`, `check` has
+    /// made sure a step captures it once per run (not in a loop), as text
+    /// that is not `secret`.
     pub fn customer_ref(&self) -> &str {
         &self.customer_ref
     }

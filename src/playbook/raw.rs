@@ -4,6 +4,7 @@
 
 use serde::Deserialize;
 use std::collections::BTreeMap;
+use toml::Spanned;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -29,6 +30,10 @@ pub(crate) struct RawMeta {
     /// playbook's contract with the job); absent: `vendor_customer_id`.
     #[serde(default)]
     pub customer_ref: Option<String>,
+    /// The job this playbook is written for (`provision`, `report`,
+    /// `probe`), checked against its contract; absent: none.
+    #[serde(default)]
+    pub kind: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -125,6 +130,24 @@ pub(crate) struct RawStep {
     pub class: Option<String>,
     pub timeout: Option<String>,
     pub name: Option<String>,
+    /// What the step did at the vendor (checked by the validator, which
+    /// points at each entry and key where it was written).
+    pub effects: Option<Vec<Spanned<RawEffect>>>,
+}
+
+/// One entry of a step's `effects`, e.g.
+/// `{ kind = "seat", key = "BK-WS", quantity = "{{ params.seats }}" }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawEffect {
+    pub kind: Spanned<String>,
+    pub key: Spanned<String>,
+    #[serde(default)]
+    pub sku: Option<Spanned<String>>,
+    #[serde(default)]
+    pub quantity: Option<Spanned<String>>,
+    #[serde(default)]
+    pub status: Option<Spanned<String>>,
 }
 
 /// Every modifier key a step may carry (which ones apply depends on the action).
@@ -154,6 +177,7 @@ pub(crate) const MODIFIER_KEYS: &[&str] = &[
     "class",
     "timeout",
     "name",
+    "effects",
 ];
 
 /// Modifiers whose value is a template (they may use `{{ captures.X }}`).
@@ -231,7 +255,14 @@ mod tests {
     /// `text` maps every text modifier to its own field.
     #[test]
     fn text_reads_every_text_modifier() {
-        let not_text = ["from_url", "secret", "required", "fields", "max_pages"];
+        let not_text = [
+            "from_url",
+            "secret",
+            "required",
+            "fields",
+            "max_pages",
+            "effects",
+        ];
         for key in MODIFIER_KEYS.iter().filter(|k| !not_text.contains(k)) {
             let table: toml::Table = toml::from_str(&format!("{key} = \"v\"")).unwrap();
             let raw = RawStep::deserialize(toml::Value::Table(table)).unwrap();

@@ -27,6 +27,23 @@ pub struct Step {
     /// Wait budget for this step; `None` uses the playbook's default.
     pub timeout: Option<Duration>,
     pub action: Action,
+    /// What the step did at the vendor once it succeeded (`effects = [...]`):
+    /// reported to the run's observer, so service changes can be told
+    /// apart from changes somebody else made.
+    pub effects: Vec<EffectSpec>,
+}
+
+/// One entry of a step's `effects`: a service item the step created or
+/// changed. Its templates use no secret (effects are stored in the clear).
+#[derive(Debug, Clone)]
+pub struct EffectSpec {
+    /// One of [`SERVICE_KINDS`](super::contract::SERVICE_KINDS).
+    pub kind: String,
+    /// Unique within `kind` for the customer: a SKU, a serial, `plan`.
+    pub key: Template,
+    pub sku: Option<Template>,
+    pub quantity: Option<Template>,
+    pub status: Option<Template>,
 }
 
 /// How `extract` reads one field of a row.

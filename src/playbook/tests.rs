@@ -2221,3 +2221,257 @@ do = [{ capture = "device_id", from = "#id" }]
         insta::assert_snapshot!("customer_ref_errors", out.join("\n"));
     });
 }
+
+// --- kinds and their contracts -------------------------------------------------
+
+/// `[playbook]` of kind `kind` (four lines: steps start on line 5).
+fn kind_head(kind: &str) -> String {
+    format!("[playbook]\nname = \"t\"\nvendor = \"v\"\nkind = \"{kind}\"\n")
+}
+
+#[test]
+fn kind_is_optional_and_read() {
+    assert_eq!(ok(&with_head("[[steps]]\nclick = \"#a\"\n")).kind, None);
+    let p = ok(&format!(
+        "{}[[steps]]\nextract = \"usage\"\nfrom = \"tr\"\nfields = {{ customer = \"td\", sku = \"td\", metric = \"td\", quantity = \"td\", unit = \"td\", period = \"td\" }}\n",
+        kind_head("report")
+    ));
+    assert_eq!(p.kind, Some(PlaybookKind::Report));
+}
+
+#[test]
+fn unknown_kind_is_an_error_at_its_key() {
+    assert_eq!(
+        render(&format!(
+            "{}[[steps]]\nclick = \"#a\"\n",
+            kind_head("reprot")
+        )),
+        "test.toml:4:1: playbook.kind: unknown playbook kind `reprot` (expected one of: provision, report, probe)"
+    );
+}
+
+#[test]
+fn report_rows_lack_a_contract_field() {
+    let src = format!(
+        r##"{}
+[[steps]]
+click = "#a"
+
+[[steps]]
+extract = "snapshot"
+from = "tr"
+fields = {{ customer = "td.c", customer_name = "td.n", kind = "td.k", key = "td.key", sku = "td.s", quantity = "td.q" }}
+"##,
+        kind_head("report")
+    );
+    assert_eq!(
+        render(&src),
+        "test.toml:10:1: steps[1]: `snapshot` rows lack `status` (a `report` playbook's `snapshot` rows have: customer, customer_name, kind, key, sku, quantity, status)"
+    );
+    // In a flow, with several missing: named together, at the flow's step.
+    let src = format!(
+        r#"{}
+[[flows.read]]
+extract = "usage"
+from = "tr"
+fields = {{ customer = "td", sku = "td", customer_name = "td" }}
+
+[[steps]]
+call = "read"
+"#,
+        kind_head("report")
+    );
+    assert_eq!(
+        render(&src),
+        "test.toml:7:1: flows.read[0]: `usage` rows lack `metric`, `quantity`, `unit`, `period` (a `report` playbook's `usage` rows have: customer, sku, metric, quantity, unit, period)"
+    );
+}
+
+#[test]
+fn report_rows_from_csv_pass_check() {
+    let p = ok(&format!(
+        "{}[[steps]]\ndownload = \"a#csv\"\nsave_as = \"snapshot\"\nparse = \"csv\"\n",
+        kind_head("report")
+    ));
+    assert_eq!(p.captures["snapshot"].kind, CaptureKind::Rows(None));
+}
+
+#[test]
+fn report_needs_an_output_and_no_recovery() {
+    assert_eq!(
+        render(&format!(
+            "{}[[steps]]\nclick = \"#a\"\n",
+            kind_head("report")
+        )),
+        "test.toml:4:1: playbook.kind: a `report` playbook produces rows named `usage` or `snapshot` (or both); no step does"
+    );
+    let src = format!(
+        r##"{}recover = {{ usage = "again" }}
+[[flows.again]]
+capture = "usage"
+from = "#x"
+[[steps]]
+capture = "usage"
+from = "#x"
+required = true
+"##,
+        kind_head("report")
+    );
+    assert_eq!(
+        render(&src),
+        "test.toml:5:1: playbook.recover: a `report` playbook has no `recover`: it only reads, and a failed run is simply run again\n\
+         test.toml:10:1: steps[0]: `usage` must be rows (from `extract`, or `download` with `parse = \"csv\"`), not a single value"
+    );
+}
+
+#[test]
+fn probe_only_reads() {
+    let src = format!(
+        r##"{}secrets = ["login.password"]
+[params]
+file = {{ type = "string", default = "x" }}
+
+[[steps]]
+upload = "#f"
+file = "{{{{ params.file }}}}"
+
+[[steps]]
+if_present = "#x"
+then = [{{ capture = "x", from = "#x", required = true }}]
+
+[[steps]]
+download = "a"
+save_as = "d"
+
+[[steps]]
+click = "#go"
+effects = [{{ kind = "status", key = "account" }}]
+"##,
+        kind_head("probe")
+    );
+    assert_eq!(
+        render(&src),
+        "test.toml:10:1: steps[0]: a `probe` playbook does not `upload`: it only reads, and stays short\n\
+         test.toml:15:39: steps[1].then[0]: a `probe` playbook has no `required` outputs: it only looks\n\
+         test.toml:18:1: steps[2]: a `probe` playbook does not `download`: it only reads, and stays short\n\
+         test.toml:23:1: steps[3]: a `probe` playbook changes nothing at the vendor, so no step has `effects`"
+    );
+}
+
+#[test]
+fn provision_kind_requires_its_customer_ref() {
+    assert_eq!(
+        render(&format!(
+            "{}[[steps]]\nclick = \"#a\"\n",
+            kind_head("provision")
+        )),
+        "test.toml:4:1: playbook.kind: `vendor_customer_id` is not captured by any step (a `provision` playbook captures the vendor's id of its customer, named by `[playbook] customer_ref`, default `vendor_customer_id`)"
+    );
+    let p = ok(&format!(
+        "{}[[steps]]\ncapture = \"vendor_customer_id\"\nfrom = \"#id\"\n",
+        kind_head("provision")
+    ));
+    assert_eq!(p.kind, Some(PlaybookKind::Provision));
+    // Declared explicitly: reported at `customer_ref`, as without a kind.
+    assert_eq!(
+        render(&format!(
+            "{}customer_ref = \"account\"\n[[steps]]\ncapture = \"vendor_customer_id\"\nfrom = \"#id\"\n",
+            kind_head("provision")
+        )),
+        "test.toml:5:1: playbook.customer_ref: `account` is not captured by any step"
+    );
+}
+
+#[test]
+fn the_shipped_provision_playbook_declares_its_kind_and_effects() {
+    let p = Playbook::load(Path::new("playbooks/demo-backup/provision.toml"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(p.kind, Some(PlaybookKind::Provision));
+    let mut effects = Vec::new();
+    fn walk<'s>(steps: &'s [Step], found: &mut Vec<(&'s str, &'s EffectSpec)>) {
+        for s in steps {
+            found.extend(s.effects.iter().map(|e| (s.label.as_str(), e)));
+            match &s.action {
+                Action::If {
+                    then, otherwise, ..
+                } => {
+                    walk(then, found);
+                    walk(otherwise, found);
+                }
+                Action::ForEach { body, .. } | Action::Frame { body, .. } => walk(body, found),
+                _ => {}
+            }
+        }
+    }
+    walk(&p.steps, &mut effects);
+    for flow in p.flows.values() {
+        walk(flow, &mut effects);
+    }
+    let shown: Vec<String> = effects
+        .iter()
+        .map(|(step, e)| format!("{step}: {} {}", e.kind, e.key.with_placeholder("x")))
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            "click #create: status account",
+            "click #create: edition plan",
+            "click #create: seat BK-WS",
+            "click #enrol: device x",
+            "click #enrol: quota x",
+        ]
+    );
+}
+
+// --- effects -------------------------------------------------------------------
+
+#[test]
+fn effects_are_built_with_their_templates() {
+    let p = ok(&with_head(
+        r##"[params]
+seats = { type = "int", default = 5 }
+[[steps]]
+click = "#create"
+effects = [{ kind = "seat", key = "BK-WS", sku = "BK-WS", quantity = "{{ params.seats }}", status = "active" }, { kind = "status", key = "account" }]
+"##,
+    ));
+    let effects = &p.steps[0].effects;
+    assert_eq!(effects.len(), 2);
+    assert_eq!(effects[0].kind, "seat");
+    assert!(effects[0].quantity.is_some() && effects[1].sku.is_none());
+}
+
+#[test]
+fn effects_errors_point_at_the_entry_key() {
+    let src = with_head(
+        r##"[[steps]]
+capture = "api_key"
+from = "#k"
+secret = true
+[[steps]]
+click = "#a"
+effects = [{ kind = "seats", key = "x" }]
+[[steps]]
+click = "#b"
+effects = [{ kind = "seat", key = "{{ secrets.login.password }}", quantity = "{{ captures.api_key }}" }]
+[[steps]]
+click = "#c"
+effects = [{ kind = "seat", key = "{{ params.nope }}" }]
+[[steps]]
+click = "#d"
+effects = [{ kind = "seat", key = "x", skus = "y" }]
+[[steps]]
+wait_for = "#e"
+effects = [{ kind = "seat", key = "x" }]
+"##,
+    );
+    assert_eq!(
+        render(&src),
+        "test.toml:11:21: steps[1]: `effects[0].kind`: unknown effect kind `seats` (expected one of: seat, device, quota, edition, status)\n\
+         test.toml:14:35: steps[2]: `effects[0].key`: `secrets.login.password` is a secret; effects are stored in the clear, so they cannot use secrets\n\
+         test.toml:14:78: steps[2]: `effects[0].quantity`: `captures.api_key` is a secret capture; effects are stored in the clear, so they cannot use secrets\n\
+         test.toml:17:35: steps[3]: `effects[0].key`: `params.nope` is not declared in [params]\n\
+         test.toml:20:40: steps[4]: unknown key `skus`, expected one of `kind`, `key`, `sku`, `quantity`, `status`\n\
+         test.toml:23:1: steps[5]: `effects` does not apply to a `wait_for` step (`wait_for` takes no other keys besides timeout and name)"
+    );
+}

@@ -2,6 +2,7 @@
 //! (secrets, timeout, the customer reference) and `[[steps]]`.
 
 use super::{RawFlow, RawNode, Validator, parse_duration};
+use crate::playbook::contract::PlaybookKind;
 use crate::playbook::raw::RawMeta;
 use crate::playbook::step::Location;
 use crate::playbook::template::VarRef;
@@ -129,20 +130,34 @@ impl Validator<'_> {
     /// customer. A provisioning job maps the company to its value, so it
     /// must be one text value per run that may be shown and stored in the
     /// clear: captured by a step the run reaches (not only in a loop), not
-    /// `secret`. Absent: [`DEFAULT_CUSTOMER_REF`], not checked (a playbook
-    /// that provisions nothing has none).
+    /// `secret`. Absent: [`DEFAULT_CUSTOMER_REF`], checked only when the
+    /// playbook declares `kind = "provision"` (a playbook that provisions
+    /// nothing has none).
     pub(super) fn customer_ref(
         &mut self,
         meta: Option<&Meta>,
+        kind: Option<PlaybookKind>,
         flows: &[RawFlow],
         steps: &[RawNode],
     ) -> String {
-        let Some((name, at)) = meta.and_then(|m| {
-            let name = m.raw.customer_ref.as_ref()?;
-            Some((name, m.written("customer_ref").unwrap_or(&m.at)))
-        }) else {
+        let Some(meta) = meta else {
             return DEFAULT_CUSTOMER_REF.to_string();
         };
+        let (name, at, path) = match (&meta.raw.customer_ref, kind) {
+            (Some(name), _) => (
+                name.clone(),
+                meta.written("customer_ref").unwrap_or(&meta.at),
+                "playbook.customer_ref",
+            ),
+            (None, Some(PlaybookKind::Provision)) => (
+                DEFAULT_CUSTOMER_REF.to_string(),
+                meta.key("kind"),
+                "playbook.kind",
+            ),
+            (None, _) => return DEFAULT_CUSTOMER_REF.to_string(),
+        };
+        let at = at.clone();
+        let name = &name;
         let problem = match self.captures.get(name) {
             None => Some(format!("`{name}` is not captured by any step")),
             Some(info) if info.ephemeral || info.kind != CaptureKind::Text => Some(format!(
@@ -158,8 +173,13 @@ impl Validator<'_> {
             }
             Some(_) => None,
         };
-        if let Some(problem) = problem {
-            self.error_at(at, "playbook.customer_ref", problem);
+        if let Some(mut problem) = problem {
+            if path == "playbook.kind" {
+                problem.push_str(&format!(
+                    " (a `provision` playbook captures the vendor's id of its customer, named by `[playbook] customer_ref`, default `{DEFAULT_CUSTOMER_REF}`)"
+                ));
+            }
+            self.error_at(&at, path, problem);
         }
         name.clone()
     }

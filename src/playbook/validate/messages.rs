@@ -59,6 +59,10 @@ pub(super) fn humanize(message: &str) -> String {
             "a table { css = \"…\", attr = \"…\" }",
         ),
         ("struct RawStep", "a step table"),
+        (
+            "struct RawEffect",
+            "an effect table like { kind = \"seat\", key = \"…\" }",
+        ),
         ("invalid type: map", "invalid type: table"),
         ("invalid type: sequence", "invalid type: list"),
         (

@@ -13,6 +13,9 @@
 //! - `flows`: `[[flows.NAME]]`, included files, flows that call themselves.
 //! - `recovery`: required outputs and their recovery flows.
 //! - `params`: `[params]`.
+//! - `effects`: the `effects` a step declares (what it did at the vendor).
+//! - `contract`: `[playbook] kind` and what a playbook of that kind must
+//!   produce (the data is in [`crate::playbook::contract`]).
 //! - `raw_steps`: phase one of each step, and the captures steps declare.
 //! - `steps`: phase two of each step, one file per group of actions.
 //! - `variables`: templates, selectors and the variables they use.
@@ -31,7 +34,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 use toml::de::DeTable;
 
+mod contract;
 mod document;
+mod effects;
 mod flows;
 mod messages;
 mod order;
@@ -196,7 +201,11 @@ impl<'a> Validator<'a> {
         if let Some(m) = &meta {
             self.check_recover(&m.raw.recover, &flows, m.key("recover"));
         }
-        let customer_ref = self.customer_ref(meta.as_ref(), &flows_raw, &steps_raw);
+        let kind = meta.as_ref().and_then(|m| self.kind(m));
+        if let (Some(kind), Some(m)) = (kind, &meta) {
+            self.check_contract(kind, m, &flows_raw, &steps_raw);
+        }
+        let customer_ref = self.customer_ref(meta.as_ref(), kind, &flows_raw, &steps_raw);
 
         if !self.errors.is_empty() {
             return Err(self.sorted_errors());
@@ -212,6 +221,7 @@ impl<'a> Validator<'a> {
             name: meta.name,
             vendor: meta.vendor,
             description: meta.description,
+            kind,
             secrets: self.secrets.into_iter().collect(),
             default_timeout,
             params: self.params,

@@ -16,11 +16,11 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 /// What a step declares it captures.
-struct Declared {
-    name: String,
-    kind: CaptureKind,
-    secret: bool,
-    ephemeral: bool,
+pub(super) struct Declared {
+    pub(super) name: String,
+    pub(super) kind: CaptureKind,
+    pub(super) secret: bool,
+    pub(super) ephemeral: bool,
 }
 
 impl Validator<'_> {
@@ -184,7 +184,7 @@ impl Validator<'_> {
 
 /// The capture a step declares: `capture`, `extract`, and `save_as` of
 /// `totp` and `download`.
-fn declared(node: &RawNode) -> Option<Declared> {
+pub(super) fn declared(node: &RawNode) -> Option<Declared> {
     let r = &node.raw;
     let (name, kind, secret, ephemeral) = if let Some(name) = &r.capture {
         (name, CaptureKind::Text, r.secret.unwrap_or(false), false)

@@ -173,17 +173,31 @@ impl Validator<'_> {
         scope: &Scope,
     ) -> Option<Template> {
         let loc = node.key_loc(key);
+        self.template_at(node, &loc, key, text, scope, |_| Ok(()))
+    }
+
+    /// `text` (written at `loc`, named `key` in messages) as a template
+    /// whose variables are in scope and pass `allowed` as well.
+    pub(super) fn template_at(
+        &mut self,
+        node: &RawNode,
+        loc: &Location,
+        key: &str,
+        text: &str,
+        scope: &Scope,
+        allowed: impl Fn(&VarRef) -> Result<(), String>,
+    ) -> Option<Template> {
         let tpl = match Template::parse(text) {
             Ok(t) => t,
             Err(e) => {
-                self.error_at(&loc, &node.path, format!("`{key}`: {e}"));
+                self.error_at(loc, &node.path, format!("`{key}`: {e}"));
                 return None;
             }
         };
         let mut ok = true;
         for var in tpl.vars() {
-            if let Err(e) = self.check_var(var, scope) {
-                self.error_at(&loc, &node.path, format!("`{key}`: {e}"));
+            if let Err(e) = allowed(var).and_then(|()| self.check_var(var, scope)) {
+                self.error_at(loc, &node.path, format!("`{key}`: {e}"));
                 ok = false;
             }
         }

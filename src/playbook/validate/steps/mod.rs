@@ -104,12 +104,15 @@ impl Validator<'_> {
             let shown: String = input.arg.chars().take(LABEL_CHARS).collect();
             format!("{} {shown}", action.key)
         });
+        let action = self.build_action(&input);
+        let effects = self.effects(node, scope);
         Some(Step {
             path: node.path.clone(),
             location: node.loc.clone(),
             label,
             timeout,
-            action: self.build_action(&input)?,
+            action: action?,
+            effects: effects?,
         })
     }
 
