@@ -14,9 +14,7 @@ mod common;
 
 use common::worker_env::{ACCOUNT, COMPANY, COMPANY_NAME, Env, kill, wait_finished};
 use panelwright::demo_vendor::{DemoVendorConfig, Edition};
-use panelwright::store::{
-    ChangeFilter, JobStatus, MappingStatus, NewJob, ServiceChange, Store,
-};
+use panelwright::store::{ChangeFilter, JobStatus, MappingStatus, NewJob, ServiceChange, Store};
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Duration;
@@ -107,7 +105,11 @@ async fn changes_at_the_vendor_and_ours_are_told_apart_and_usage_is_kept_once() 
     let report_1 = submit(&store, "report", None).await;
     run_ok(&env, &store, report_1).await;
     assert!(
-        store.changes(ChangeFilter::default()).await.unwrap().is_empty(),
+        store
+            .changes(ChangeFilter::default())
+            .await
+            .unwrap()
+            .is_empty(),
         "a first report is a baseline"
     );
     let usage_1 = store.usage_records(Some(ACCOUNT.into())).await.unwrap();
@@ -119,14 +121,18 @@ async fn changes_at_the_vendor_and_ours_are_told_apart_and_usage_is_kept_once() 
         .filter(|c| c.status == MappingStatus::Unmapped)
         .collect();
     assert_eq!(unmapped.len(), seeded, "{customers:?}");
-    assert!(unmapped.iter().all(|c| c.name.starts_with("Acme ")), "{unmapped:?}");
+    assert!(
+        unmapped.iter().all(|c| c.name.starts_with("Acme ")),
+        "{unmapped:?}"
+    );
 
     // At the vendor, without us.
     let v = &env.vendor;
     assert!(v.set_seats(COMPANY_NAME, "BK-WS", 8));
     assert!(v.remove_device(COMPANY_NAME, "CD-FRONTDESK-01"));
     v.set_edition(COMPANY_NAME, Edition::Advanced).unwrap();
-    v.set_storage_used(COMPANY_NAME, "CD-SERVER-01", "812.5").unwrap();
+    v.set_storage_used(COMPANY_NAME, "CD-SERVER-01", "812.5")
+        .unwrap();
     // And something else, by us.
     let provision_2 = submit(&store, "provision", Some(OTHER)).await;
     run_ok(&env, &store, provision_2).await;
@@ -169,7 +175,11 @@ async fn changes_at_the_vendor_and_ours_are_told_apart_and_usage_is_kept_once() 
         .iter()
         .map(|u| (&u.vendor_ref, &u.sku, &u.metric, &u.period))
         .collect();
-    assert_eq!(keys.len(), usage_2.len(), "one record per customer, SKU, metric, period");
+    assert_eq!(
+        keys.len(),
+        usage_2.len(),
+        "one record per customer, SKU, metric, period"
+    );
     for before in &usage_1 {
         let after = usage_2.iter().find(|u| u.id == before.id).expect("kept");
         assert_eq!(after.first_job_id, Some(report_1));
@@ -180,7 +190,11 @@ async fn changes_at_the_vendor_and_ours_are_told_apart_and_usage_is_kept_once() 
         .find(|u| u.company.as_deref() == Some(COMPANY) && u.sku == "BK-SRV")
         .unwrap();
     assert_eq!(
-        (storage.quantity.as_str(), storage.unit.as_str(), storage.job_id),
+        (
+            storage.quantity.as_str(),
+            storage.unit.as_str(),
+            storage.job_id
+        ),
         ("812.5", "GiB", Some(report_2))
     );
     let seats = usage_2
@@ -207,20 +221,37 @@ async fn changes_at_the_vendor_and_ours_are_told_apart_and_usage_is_kept_once() 
             .args(args)
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8(out.stdout).unwrap()
     };
     let json: Vec<serde_json::Value> = serde_json::from_str(&cli(&["--format", "json"])).unwrap();
     assert_eq!(json.len(), expected.len());
-    let ours = json.iter().filter(|c| c["caused_by_job"] == provision_2).count();
+    let ours = json
+        .iter()
+        .filter(|c| c["caused_by_job"] == provision_2)
+        .count();
     assert_eq!(ours, 5);
     let csv = cli(&["--format", "csv", "--company", OTHER]);
     let mut lines = csv.lines();
-    assert!(lines.next().unwrap().starts_with("detected_at,vendor_account,vendor_ref,"));
+    assert!(
+        lines
+            .next()
+            .unwrap()
+            .starts_with("detected_at,vendor_account,vendor_ref,")
+    );
     assert_eq!(lines.clone().count(), 5, "{csv}");
     assert!(lines.all(|l| l.contains(",us,")), "{csv}");
     let table = cli(&[]);
-    assert!(table.contains("made by") && table.contains("vendor") && table.contains(&format!("job #{provision_2}")), "{table}");
+    assert!(
+        table.contains("made by")
+            && table.contains("vendor")
+            && table.contains(&format!("job #{provision_2}")),
+        "{table}"
+    );
     env.kill_leftovers();
 }
 
@@ -253,7 +284,11 @@ async fn a_bad_row_fails_the_job_naming_it_and_stores_nothing() {
     let playbooks = tempfile::tempdir().unwrap();
     // The quantity cell is read from the customer's name.
     playbooks_with_report(playbooks.path(), |t| {
-        t.replacen("quantity = \"td.quantity\"", "quantity = \"td.customer-name\"", 1)
+        t.replacen(
+            "quantity = \"td.quantity\"",
+            "quantity = \"td.customer-name\"",
+            1,
+        )
     });
     let id = submit(&store, "report", None).await;
     let dir = playbooks.path().display().to_string();
@@ -262,18 +297,35 @@ async fn a_bad_row_fails_the_job_naming_it_and_stores_nothing() {
     kill(worker.id().unwrap(), "-TERM");
     worker.wait().await.unwrap();
     let job = store.job(id).await.unwrap();
-    assert_eq!(status, JobStatus::Failed, "{:?}\n{}", job.error_message, env.logs());
-    assert_eq!(job.error_class.map(|c| c.to_string()).as_deref(), Some("playbook-broken"));
+    assert_eq!(
+        status,
+        JobStatus::Failed,
+        "{:?}\n{}",
+        job.error_message,
+        env.logs()
+    );
+    assert_eq!(
+        job.error_class.map(|c| c.to_string()).as_deref(),
+        Some("playbook-broken")
+    );
     let message = job.error_message.unwrap();
     assert!(
-        message.starts_with("row 1 of `usage` (customer 1, sku BK-WS, metric seats): quantity `Acme 01`"),
+        message.starts_with(
+            "row 1 of `usage` (customer 1, sku BK-WS, metric seats): quantity `Acme 01`"
+        ),
         "{message}"
     );
     assert_eq!(job.attempts, 1, "a broken playbook is not retried");
     // Nothing of the run: no usage, no vendor customers, no snapshot changes.
     assert!(store.usage_records(None).await.unwrap().is_empty());
     assert!(store.vendor_customers(None).await.unwrap().is_empty());
-    assert!(store.changes(ChangeFilter::default()).await.unwrap().is_empty());
+    assert!(
+        store
+            .changes(ChangeFilter::default())
+            .await
+            .unwrap()
+            .is_empty()
+    );
     env.kill_leftovers();
 }
 
@@ -291,10 +343,21 @@ fn a_report_playbook_missing_a_contract_field_fails_check() {
             .unwrap()
     };
     let shipped = check(&common::repo().join("playbooks/demo-backup/report.toml"));
-    assert!(shipped.status.success(), "{}", String::from_utf8_lossy(&shipped.stderr));
+    assert!(
+        shipped.status.success(),
+        "{}",
+        String::from_utf8_lossy(&shipped.stderr)
+    );
     let out = check(&playbooks.path().join("demo-backup/report.toml"));
     assert!(!out.status.success());
-    let text = String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("snapshot") && text.contains("`status`"), "{text}");
-    assert!(text.contains("report.toml:"), "names the file and line: {text}");
+    let text =
+        String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("snapshot") && text.contains("`status`"),
+        "{text}"
+    );
+    assert!(
+        text.contains("report.toml:"),
+        "names the file and line: {text}"
+    );
 }

@@ -50,7 +50,7 @@ async fn probe(
     ctx: &JobContext,
 ) -> Result<serde_json::Value, JobFailure> {
     let vp = vendor_playbook(job, settings, ctx, "probe", "probe.toml").await?;
-    if !super::vendor_run::declares(&vp.playbook, "probe") {
+    if vp.playbook.kind != Some(crate::playbook::PlaybookKind::Probe) {
         return Err(JobFailure::permanent(format!(
             "playbook {} does not declare `kind = \"probe\"` in [playbook]: a probe job runs \
              only a read-only probe playbook (docs/playbook-contracts.md)",

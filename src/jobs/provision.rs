@@ -23,18 +23,18 @@ use super::vendor_run::{
 };
 use super::{JobContext, JobFailure, JobHandler, Needs, cancelled};
 use crate::engine::{
-    CapturedValue, EngineConfig, Output, RequiredOutput, RunInputs, RunObserver, RunReport,
+    CapturedValue, Effect, EngineConfig, Output, RequiredOutput, RunInputs, RunObserver, RunReport,
     run_playbook, run_recovery,
 };
 use crate::failure::FailureClass;
 use crate::money::Money;
-use crate::playbook::Playbook;
 use crate::playbook::Step;
 use crate::playbook::params::{self, ParamType, ParamValue};
+use crate::playbook::{Playbook, PlaybookKind};
 use crate::secrets::crypto::StoreKey;
 use crate::store::{
     CREDIT_LIMIT_CURRENCY, Company, CredentialChange, CredentialKind, EventKind, Job, Machine,
-    NewCredential, Store,
+    MappingStatus, NewAction, NewCredential, Store,
 };
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -146,6 +146,8 @@ struct Prepared {
     company: Company,
     machines: Vec<Machine>,
     account: String,
+    /// The company's vendor customer at this account, if already mapped.
+    vendor_ref: Option<String>,
 }
 
 async fn prepare(
@@ -168,6 +170,20 @@ async fn prepare(
         playbook,
         secrets,
     } = vendor_playbook(job, &run_settings, ctx, "provision", "provision.toml").await?;
+    if let Some(kind) = playbook.kind.filter(|k| *k != PlaybookKind::Provision) {
+        return Err(JobFailure::permanent(format!(
+            "playbook {} is a `{kind}` playbook, not a provisioning one",
+            playbook.file.display()
+        )));
+    }
+    let vendor_ref = ctx
+        .store
+        .vendor_customers(Some(account.name.clone()))
+        .await
+        .map_err(JobFailure::from_store)?
+        .into_iter()
+        .find(|c| c.company_id == Some(company.id) && c.status == MappingStatus::Mapped)
+        .map(|c| c.vendor_ref);
     let only: Vec<String> = match job.params.get(MACHINES_PARAM) {
         None => Vec::new(),
         Some(serde_json::Value::Array(items)) if items.is_empty() => {
@@ -206,6 +222,7 @@ async fn prepare(
         company,
         machines,
         account: account.name,
+        vendor_ref,
     })
 }
 
@@ -281,6 +298,29 @@ struct StoreRecorder<'a> {
     /// The output that is the vendor's customer id ([`Playbook::customer_ref`]).
     customer_ref: &'a str,
     stored: Vec<String>,
+    /// The vendor's id of the company's customer, once this run captured it.
+    vendor_ref: Option<String>,
+    /// What steps did at the vendor before `vendor_ref` was known.
+    pending: Vec<NewAction>,
+}
+
+impl StoreRecorder<'_> {
+    /// Stores the pending actions once the vendor customer is known: each
+    /// as soon as possible, so a crash later in the run keeps them.
+    async fn flush_actions(&mut self) -> Result<(), String> {
+        let Some(vendor_ref) = &self.vendor_ref else {
+            return Ok(());
+        };
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let actions = std::mem::take(&mut self.pending);
+        self.store
+            .record_actions(self.account, vendor_ref, self.job_id, actions)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
 }
 
 /// The kind of credential an output name suggests.
@@ -339,6 +379,7 @@ impl RunObserver for StoreRecorder<'_> {
         // the customer (`[playbook] customer_ref`).
         if output.name == self.customer_ref {
             use secrecy::ExposeSecret;
+            self.vendor_ref = Some(value.expose_secret().to_string());
             self.store
                 .map_vendor_customer(
                     self.account,
@@ -348,6 +389,7 @@ impl RunObserver for StoreRecorder<'_> {
                 )
                 .await
                 .map_err(|e| e.to_string())?;
+            self.flush_actions().await?;
         }
         let what = if output.secret { "secret " } else { "" };
         let how = match write.change {
@@ -382,6 +424,21 @@ impl RunObserver for StoreRecorder<'_> {
 
     async fn step_started(&mut self, step: &Step, _depth: usize, _item: Option<usize>) {
         crate::fault::boundary(&format!("{} ({})", step.path, step.label));
+    }
+
+    /// A step's `effects`: what this job did at the vendor, so that a
+    /// report does not take it for a change made there by someone else.
+    async fn acted(&mut self, effect: &Effect) -> Result<(), String> {
+        self.pending.push(NewAction {
+            kind: effect.kind.clone(),
+            key: effect.key.clone(),
+            sku: effect.sku.clone(),
+            quantity: effect.quantity.clone(),
+            status: effect.status.clone(),
+            step: effect.step.clone(),
+            at: crate::store::now_millis(),
+        });
+        self.flush_actions().await
     }
 }
 
@@ -448,6 +505,10 @@ async fn provision(
         account: &prepared.account,
         customer_ref: prepared.playbook.customer_ref(),
         stored: Vec::new(),
+        // Known once this run captures it: a run that creates the customer
+        // at the vendor gets a new id, whatever an earlier run mapped.
+        vendor_ref: None,
+        pending: Vec::new(),
     };
     let run = async {
         let report = run_playbook(
@@ -514,6 +575,28 @@ async fn provision(
         _ = cancelled(ctx.cancel.clone()) => None,
     };
     let stored = std::mem::take(&mut recorder.stored);
+    // Never captured (the run failed before): the customer an earlier run mapped.
+    if recorder.vendor_ref.is_none() && !recorder.pending.is_empty() {
+        recorder.vendor_ref = prepared.vendor_ref.clone();
+        if let Err(e) = recorder.flush_actions().await {
+            tracing::warn!("recording what the job did at the vendor: {e}");
+        }
+    }
+    if !recorder.pending.is_empty() {
+        let steps: Vec<String> = recorder.pending.iter().map(|a| a.step.clone()).collect();
+        let _ = ctx
+            .store
+            .add_event(
+                job.id,
+                EventKind::StepFailed,
+                &format!(
+                    "what {} did at the vendor was not recorded: the vendor customer's id (`{}`) was never captured",
+                    steps.join(", "),
+                    prepared.playbook.customer_ref()
+                ),
+            )
+            .await;
+    }
     let Some(outcome) = outcome else {
         browsers.discard(browser).await;
         return Err(JobFailure::transient(

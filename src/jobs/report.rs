@@ -65,7 +65,7 @@ async fn report(
     ctx: &JobContext,
 ) -> Result<serde_json::Value, JobFailure> {
     let vp = vendor_playbook(job, settings, ctx, "report", "report.toml").await?;
-    if !super::vendor_run::declares(&vp.playbook, "report") {
+    if vp.playbook.kind != Some(crate::playbook::PlaybookKind::Report) {
         return Err(JobFailure::permanent(format!(
             "playbook {} does not declare `kind = \"report\"` in [playbook]: a report job runs \
              only a playbook that fulfils the report contract (docs/playbook-contracts.md)",

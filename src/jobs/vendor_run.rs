@@ -219,8 +219,3 @@ impl RunObserver for Boundaries {
         crate::fault::boundary(&format!("{} ({})", step.path, step.label));
     }
 }
-
-/// MERGE: replaced by `playbook.kind` once the playbook side lands.
-pub fn declares(_playbook: &Playbook, _kind: &str) -> bool {
-    true
-}

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 pub type Row = BTreeMap<String, String>;
 
 /// The item kinds a snapshot may hold.
-pub const ITEM_KINDS: [&str; 5] = ["seat", "device", "quota", "edition", "status"];
+use crate::playbook::contract::SERVICE_KINDS as ITEM_KINDS;
 
 /// One usage record as scraped: exact quantity, storage in GiB.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1003,6 +1003,18 @@ mod tests {
             "`error_class`:",
             FailureClass::ALL.iter().map(|k| k.as_str()).collect(),
         );
+        listed(
+            "`service_changes.change`:",
+            crate::reporting::changes::ChangeKind::ALL
+                .iter()
+                .map(|k| k.as_str())
+                .collect(),
+        );
+        listed("`schedule_slots.status`:", vec!["enqueued", "gap"]);
+        listed(
+            "`job_actions.item_kind`:",
+            crate::playbook::contract::SERVICE_KINDS.to_vec(),
+        );
         for status in JobStatus::ALL {
             assert!(
                 doc.contains(&format!("| `{status}` |")),
