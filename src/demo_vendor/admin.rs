@@ -10,8 +10,7 @@ use serde_json::json;
 
 use std::time::Duration;
 
-use super::outage::Outage;
-use super::state::{AccountStatus, ChangeError, DemoState, DeviceSpec, Edition, SKUS};
+use super::state::{AccountStatus, ChangeError, DemoState, DeviceSpec, Edition, Outage, SKUS};
 
 /// Header carrying the admin token.
 pub const ADMIN_HEADER: &str = "x-admin-token";

@@ -65,14 +65,14 @@
 //!
 //! Implementation: [`auth`] (login, TOTP, sessions, CSRF), [`pages`] (customers,
 //! devices, subscriptions, usage), [`reports`] (the partner-wide reports),
-//! [`admin`] (`/_admin` outside changes), [`outage`] (down / slow),
+//! [`admin`] (`/_admin` outside changes), `outage` (the down / slow middleware),
 //! [`state`] (the in-memory store), [`html`] (escaping, layout, forms) and
 //! `tls` (the self-signed certificate and the HTTPS accept loop).
 
 pub mod admin;
 pub mod auth;
 pub mod html;
-pub mod outage;
+mod outage;
 pub mod pages;
 pub mod reports;
 pub mod state;
@@ -92,9 +92,9 @@ use axum::routing::{delete, get, post};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub use outage::Outage;
 pub use state::{
-    AccountStatus, ChangeError, CustomerView, DemoState, DeviceSpec, DeviceView, Edition, UsageRow,
+    AccountStatus, ChangeError, CustomerView, DemoState, DeviceSpec, DeviceView, Edition, Outage,
+    UsageRow,
 };
 
 /// Deliberate server-side latencies, like a real (slow) console.

@@ -3,27 +3,13 @@
 //! have something to measure. `/_admin/*` is never affected: the switch
 //! must stay reachable.
 
-use std::time::Duration;
-
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::Response;
 
 use super::html::{bare_page, html};
-use super::state::DemoState;
-
-/// The console's availability.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Outage {
-    /// Normal service.
-    #[default]
-    Up,
-    /// Every page answers `503` with `h1#outage`.
-    Down,
-    /// Every page answers after this extra delay.
-    Slow(Duration),
-}
+use super::state::{DemoState, Outage};
 
 /// The path prefix the outage never touches.
 const ADMIN_PREFIX: &str = "/_admin";
@@ -31,7 +17,9 @@ const ADMIN_PREFIX: &str = "/_admin";
 /// Middleware: applies the current [`Outage`] to every non-admin request.
 pub(crate) async fn apply(State(state): State<DemoState>, req: Request, next: Next) -> Response {
     let path = req.uri().path();
-    let admin = path == ADMIN_PREFIX || path.starts_with("/_admin/");
+    let admin = path
+        .strip_prefix(ADMIN_PREFIX)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'));
     if admin {
         return next.run(req).await;
     }

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::str::FromStr;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -13,7 +13,6 @@ use serde::Serialize;
 use totp_rs::{Algorithm, Secret, TOTP};
 
 use super::DemoVendorConfig;
-use super::outage::Outage;
 use crate::money::Decimal;
 
 /// The SKUs the vendor sells: (sku, product name, unit price in cents).
@@ -126,6 +125,18 @@ impl FromStr for AccountStatus {
             ))),
         }
     }
+}
+
+/// The console's availability (applied by the `outage` middleware).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Outage {
+    /// Normal service.
+    #[default]
+    Up,
+    /// Every page answers `503` with `h1#outage`.
+    Down,
+    /// Every page answers after this extra delay.
+    Slow(Duration),
 }
 
 /// Why an outside change (`/_admin`, [`DemoState`] methods) was refused.
@@ -473,8 +484,14 @@ impl Store {
         c.welcome_shown = true;
         c.edition = Self::seeded_edition(i);
         c.seats.insert("BK-SRV".into(), (i % 3) as u32);
-        c.seats
-            .insert("BK-M365".into(), if i % 2 == 0 { 10 + i as u32 } else { 0 });
+        c.seats.insert(
+            "BK-M365".into(),
+            if i.is_multiple_of(2) {
+                10 + i as u32
+            } else {
+                0
+            },
+        );
         if i % 4 == 1 {
             self.enrol_device(id, Self::seeded_device(i, 1, "ws01", "windows", 100))
                 .expect("seed device");
@@ -511,7 +528,7 @@ impl Store {
 
     /// Every fifth seeded customer is on the advanced edition.
     fn seeded_edition(i: usize) -> Edition {
-        if i % 5 == 0 {
+        if i.is_multiple_of(5) {
             Edition::Advanced
         } else {
             Edition::Standard

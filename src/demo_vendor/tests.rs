@@ -1556,7 +1556,11 @@ async fn services_report_items_and_pagination() {
     assert_eq!(plans.len(), 23);
     for (name, plan) in plans {
         let i: usize = name.trim_start_matches("Acme ").parse().unwrap();
-        let expected = if i % 5 == 0 { "BK-ADV" } else { "BK-STD" };
+        let expected = if i.is_multiple_of(5) {
+            "BK-ADV"
+        } else {
+            "BK-STD"
+        };
         assert_eq!(plan, expected, "{name}");
     }
     let views = c.state.customers();
