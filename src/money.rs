@@ -279,7 +279,7 @@ impl Decimal {
     }
 
     /// The same value with trailing fraction zeros removed (`4.50` → `4.5`).
-    fn normalized(self) -> Decimal {
+    pub fn normalized(self) -> Decimal {
         let mut d = self;
         while d.scale > 0 && d.mantissa % 10 == 0 {
             d.mantissa /= 10;

@@ -42,6 +42,15 @@ pub struct DemoVendorArgs {
     /// Serve the redesigned pages, which rename selectors the playbooks use (for drift checks).
     #[arg(long)]
     pub redesign: bool,
+    /// Pre-existing customers "Acme 01".."Acme NN" [default: 23].
+    #[arg(long, value_name = "N")]
+    pub seed_customers: Option<usize>,
+    /// Seed every customer alike (three SKUs, two devices: five usage rows each), for benchmarks.
+    #[arg(long)]
+    pub uniform_seed: bool,
+    /// Rows per page of /reports/usage and /reports/services [default: 100].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub report_page_size: Option<u64>,
 }
 
 /// Where `--https` writes the certificate without `--cert-out`.
@@ -231,9 +240,16 @@ async fn play(
 }
 
 pub async fn serve(args: DemoVendorArgs) -> u8 {
+    let defaults = DemoVendorConfig::default();
     let config = DemoVendorConfig {
         redesign: args.redesign,
-        ..DemoVendorConfig::default()
+        seed_customers: args.seed_customers.unwrap_or(defaults.seed_customers),
+        uniform_seed: args.uniform_seed,
+        report_page_size: args
+            .report_page_size
+            .and_then(|n| usize::try_from(n).ok())
+            .unwrap_or(defaults.report_page_size),
+        ..defaults
     };
     let started = if args.https {
         DemoVendor::start_https_on(config.clone(), args.listen).await

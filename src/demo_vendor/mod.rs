@@ -34,7 +34,11 @@
 //! | `GET /customers/{id}/usage?period=` | `#period`, `#usage-root`, `#usage-loading`, JS-rendered `table#usage tr.usage-row`, `#export-csv` |
 //! | `GET /api/customers/{id}/usage?period=` | JSON, 401 JSON without session |
 //! | `GET /customers/{id}/usage.csv?period=` | CSV download |
+//! | `GET /reports/usage?period=&page=` | every customer's usage, one of `PERIODS` (else 400 with `#bad-period`): `#report-period`, `table#usage-report tr.usage-row[data-customer-id]` with `td.customer-id/.customer-name/.sku/.metric/.quantity/.unit/.period`, `nav.pagination a.prev/a.next span.page-info`, `p.empty` |
+//! | `GET /reports/services?page=` | every customer's services: `table#service-report tr.item-row[data-customer-id]` with `td.customer-id/.customer-name/.kind/.key/.sku/.quantity/.unit/.status`, `nav.pagination a.prev/a.next span.page-info`, `p.empty` |
 //! | `/_admin/...` | JSON, `X-Admin-Token` header |
+//! | `POST /_admin/customers/{name}/seats`, `.../edition`, `.../status`, `.../devices`, `DELETE .../devices/{hostname}`, `POST .../devices/{hostname}/storage`, `.../quota`, `POST /_admin/outage`, `POST /_admin/expire-sessions`, `GET /_admin/state` | outside changes: 404 JSON for an unknown customer or device, 400 JSON for bad input |
+//! | any route but `/_admin/*` during an outage | down: `503` with `h1#outage`; slow: answers after the delay |
 //!
 //! `DemoVendorConfig { redesign: true, .. }` (`panelwright demo-vendor
 //! --redesign`) deliberately breaks that contract, for drift tests only: in
@@ -50,15 +54,27 @@
 //! Sessions expire server side after `session_ttl` (absolute, from login) or
 //! on [`DemoVendor::expire_sessions`]; a protected page then answers
 //! `303 /login?expired=1&next=...` (without any session cookie: `303 /login?next=...`).
+//! The report pages paginate over rows (`report_page_size`, default 100), in
+//! customer id order. Usage rows per customer: one `seats` row per SKU with
+//! seats (unit `seat`), then one `storage_used` row per device (SKU `BK-SRV`
+//! for linux, else `BK-WS`; linux in `MiB`, exactly the GiB × 1024, others in
+//! `GiB`). Service items per customer: `status` (key `account`), `edition`
+//! (key `plan`, SKU `BK-STD`/`BK-ADV`), one `seat` per SKU with seats, then
+//! per device a `device` (key = serial, status `protected`) and a `quota`
+//! (quantity in `GiB`).
+//!
 //! Implementation: [`auth`] (login, TOTP, sessions, CSRF), [`pages`] (customers,
-//! devices, subscriptions, usage), [`admin`] (`/_admin` outside changes),
+//! devices, subscriptions, usage), [`reports`] (the partner-wide reports),
+//! [`admin`] (`/_admin` outside changes), `outage` (the down / slow middleware),
 //! [`state`] (the in-memory store), [`html`] (escaping, layout, forms) and
 //! `tls` (the self-signed certificate and the HTTPS accept loop).
 
 pub mod admin;
 pub mod auth;
 pub mod html;
+mod outage;
 pub mod pages;
+pub mod reports;
 pub mod state;
 mod tls;
 
@@ -76,7 +92,10 @@ use axum::routing::{delete, get, post};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub use state::{CustomerView, DemoState, DeviceView, UsageRow};
+pub use state::{
+    AccountStatus, ChangeError, CustomerView, DemoState, DeviceSpec, DeviceView, Edition, Outage,
+    UsageRow,
+};
 
 /// Deliberate server-side latencies, like a real (slow) console.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -129,6 +148,12 @@ pub struct DemoVendorConfig {
     pub seed_customers: usize,
     /// Customers per page.
     pub page_size: usize,
+    /// Rows per page of `/reports/usage` and `/reports/services`. Default 100.
+    pub report_page_size: usize,
+    /// Seed every customer alike (seats on all three SKUs, a windows and a
+    /// linux device: five usage rows each), for benchmarks. Default `false`:
+    /// the varied seeding.
+    pub uniform_seed: bool,
     pub delays: DemoDelays,
     /// Token for the `/_admin` API (`X-Admin-Token` header).
     pub admin_token: String,
@@ -147,6 +172,8 @@ impl Default for DemoVendorConfig {
             seed: 7,
             seed_customers: 23,
             page_size: 10,
+            report_page_size: 100,
+            uniform_seed: false,
             delays: DemoDelays::default(),
             admin_token: "demo-admin-token".into(),
             redesign: false,
@@ -221,6 +248,8 @@ pub fn router(state: DemoState) -> Router {
         .route("/customers/{id}/usage.csv", get(pages::usage_csv))
         .route("/api/customers/{id}/usage", get(pages::usage_api))
         .route("/downloads/installer/{token}", get(pages::installer))
+        .route("/reports/usage", get(reports::usage_report))
+        .route("/reports/services", get(reports::services_report))
         .route("/_admin/state", get(admin::state))
         .route("/_admin/customers/{name}/seats", post(admin::set_seats))
         .route(
@@ -228,8 +257,25 @@ pub fn router(state: DemoState) -> Router {
             delete(admin::remove_device),
         )
         .route("/_admin/expire-sessions", post(admin::expire_sessions))
+        .route("/_admin/customers/{name}/edition", post(admin::set_edition))
+        .route("/_admin/customers/{name}/status", post(admin::set_status))
+        .route(
+            "/_admin/customers/{name}/devices",
+            post(admin::enrol_device),
+        )
+        .route(
+            "/_admin/customers/{name}/devices/{hostname}/storage",
+            post(admin::set_storage_used),
+        )
+        .route(
+            "/_admin/customers/{name}/devices/{hostname}/quota",
+            post(admin::set_quota),
+        )
+        .route("/_admin/outage", post(admin::set_outage))
         .fallback(pages::fallback)
         .layer(DefaultBodyLimit::max(16 * 1024 * 1024))
+        // Inside the counter: requests refused by an outage are still counted.
+        .layer(middleware::from_fn_with_state(state.clone(), outage::apply))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             count_requests,
@@ -399,6 +445,46 @@ impl DemoVendor {
     /// Outside change: removes a device.
     pub fn remove_device(&self, customer: &str, hostname: &str) -> bool {
         self.state.remove_device(customer, hostname)
+    }
+
+    /// Outside change: sets a customer's edition.
+    pub fn set_edition(&self, customer: &str, edition: Edition) -> Result<(), ChangeError> {
+        self.state.set_edition(customer, edition)
+    }
+
+    /// Outside change: suspends or reactivates a customer's account.
+    pub fn set_status(&self, customer: &str, status: AccountStatus) -> Result<(), ChangeError> {
+        self.state.set_status(customer, status)
+    }
+
+    /// Outside change: enrols a device.
+    pub fn enrol_device(&self, customer: &str, device: DeviceSpec) -> Result<(), ChangeError> {
+        self.state.enrol_device(customer, device)
+    }
+
+    /// Outside change: overrides a device's storage used (decimal GiB text).
+    pub fn set_storage_used(
+        &self,
+        customer: &str,
+        hostname: &str,
+        used_gb: &str,
+    ) -> Result<(), ChangeError> {
+        self.state.set_storage_used(customer, hostname, used_gb)
+    }
+
+    /// Outside change: sets a device's quota in GB.
+    pub fn set_quota(
+        &self,
+        customer: &str,
+        hostname: &str,
+        quota_gb: u32,
+    ) -> Result<(), ChangeError> {
+        self.state.set_quota(customer, hostname, quota_gb)
+    }
+
+    /// Takes the console down, slows it or brings it back.
+    pub fn set_outage(&self, outage: Outage) {
+        self.state.set_outage(outage)
     }
 
     /// Expires every session.

@@ -1,8 +1,10 @@
 //! In-memory state of the demo vendor: customers, devices, sessions.
 
 use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::str::FromStr;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -11,6 +13,7 @@ use serde::Serialize;
 use totp_rs::{Algorithm, Secret, TOTP};
 
 use super::DemoVendorConfig;
+use crate::money::Decimal;
 
 /// The SKUs the vendor sells: (sku, product name, unit price in cents).
 pub const SKUS: [(&str, &str, u64); 3] = [
@@ -40,6 +43,149 @@ pub const DEFAULT_PERIOD: &str = "2026-10";
 /// The billing period shown in the billing widget.
 pub const BILLING_PERIOD: &str = "2026-11";
 
+/// The SKU of a device's storage: servers (linux) and workstations.
+pub(crate) fn device_sku(os: &str) -> &'static str {
+    if os == "linux" { "BK-SRV" } else { "BK-WS" }
+}
+
+/// A customer's plan at the vendor (a SKU-like code).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub enum Edition {
+    /// `BK-STD`, what every new customer starts on.
+    #[default]
+    #[serde(rename = "BK-STD")]
+    Standard,
+    /// `BK-ADV`.
+    #[serde(rename = "BK-ADV")]
+    Advanced,
+}
+
+impl Edition {
+    /// The code the console shows.
+    pub fn code(self) -> &'static str {
+        match self {
+            Edition::Standard => "BK-STD",
+            Edition::Advanced => "BK-ADV",
+        }
+    }
+}
+
+impl fmt::Display for Edition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+impl FromStr for Edition {
+    type Err = ChangeError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "BK-STD" => Ok(Edition::Standard),
+            "BK-ADV" => Ok(Edition::Advanced),
+            other => Err(ChangeError::Invalid(format!(
+                "unknown edition `{other}` (BK-STD or BK-ADV)"
+            ))),
+        }
+    }
+}
+
+/// Whether a customer's account is in service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AccountStatus {
+    #[default]
+    Active,
+    Suspended,
+}
+
+impl AccountStatus {
+    /// The word the console shows.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccountStatus::Active => "active",
+            AccountStatus::Suspended => "suspended",
+        }
+    }
+}
+
+impl fmt::Display for AccountStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for AccountStatus {
+    type Err = ChangeError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "active" => Ok(AccountStatus::Active),
+            "suspended" => Ok(AccountStatus::Suspended),
+            other => Err(ChangeError::Invalid(format!(
+                "unknown status `{other}` (active or suspended)"
+            ))),
+        }
+    }
+}
+
+/// The console's availability (applied by the `outage` middleware).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Outage {
+    /// Normal service.
+    #[default]
+    Up,
+    /// Every page answers `503` with `h1#outage`.
+    Down,
+    /// Every page answers after this extra delay.
+    Slow(Duration),
+}
+
+/// Why an outside change (`/_admin`, [`DemoState`] methods) was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ChangeError {
+    #[error("unknown customer `{0}`")]
+    UnknownCustomer(String),
+    #[error("unknown device `{hostname}` of customer `{customer}`")]
+    UnknownDevice { customer: String, hostname: String },
+    /// The input itself is wrong (the message says how).
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl ChangeError {
+    /// The customer or device does not exist (as opposed to bad input).
+    pub fn is_not_found(&self) -> bool {
+        matches!(
+            self,
+            ChangeError::UnknownCustomer(_) | ChangeError::UnknownDevice { .. }
+        )
+    }
+}
+
+/// A device enrolled from outside the console ([`DemoState::enrol_device`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceSpec {
+    pub hostname: String,
+    pub serial: String,
+    pub quota_gb: u32,
+    /// One of [`OSES`].
+    pub os: String,
+}
+
+/// A storage-used override as the console writes it: a non-negative exact
+/// decimal number of GiB (`512.25`).
+pub(crate) fn parse_storage_gib(text: &str) -> Result<Decimal, ChangeError> {
+    let invalid = |why: String| ChangeError::Invalid(format!("used_gb `{text}`: {why}"));
+    let value = Decimal::parse(text.trim()).map_err(|e| invalid(e.to_string()))?;
+    if value.is_negative() {
+        return Err(invalid("negative".into()));
+    }
+    // The usage report shows linux devices in MiB (× 1024): that must fit too.
+    if value.mantissa().checked_mul(1024).is_none() {
+        return Err(invalid("too large".into()));
+    }
+    Ok(value)
+}
+
 /// A read-only view of one customer (no secrets).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CustomerView {
@@ -55,6 +201,8 @@ pub struct CustomerView {
     pub password_resets: u32,
     /// How many times the API key was regenerated.
     pub api_key_regenerations: u32,
+    pub edition: Edition,
+    pub status: AccountStatus,
 }
 
 /// A read-only view of one enrolled device.
@@ -69,6 +217,8 @@ pub struct DeviceView {
     pub status: String,
     /// How many times the licence key was regenerated.
     pub licence_regenerations: u32,
+    /// Storage used (GiB) set from outside, replacing the pseudo-random figure.
+    pub storage_used_gb: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -82,6 +232,19 @@ pub(crate) struct Device {
     pub licence_key: String,
     pub installer_token: String,
     pub licence_regenerations: u32,
+    /// Storage used in GiB, set from outside; `None`: [`storage_used`].
+    pub storage_used_gib: Option<Decimal>,
+}
+
+impl Device {
+    /// Storage used in GiB in `period`: the override when set, else the
+    /// deterministic pseudo figure ([`storage_used`], two decimals as written).
+    pub fn storage_used_gib(&self, period: &str) -> Decimal {
+        self.storage_used_gib.unwrap_or_else(|| {
+            let cents = storage_used_cents(&self.serial, period);
+            Decimal::new(i128::from(cents), 2).expect("scale 2 is valid")
+        })
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -104,6 +267,8 @@ pub(crate) struct Customer {
     pub api_key_unseen: bool,
     pub password_resets: u32,
     pub api_key_regenerations: u32,
+    pub edition: Edition,
+    pub status: AccountStatus,
 }
 
 impl Customer {
@@ -130,11 +295,14 @@ impl Customer {
                     licence_key: d.licence_key.clone(),
                     status: "protected".to_string(),
                     licence_regenerations: d.licence_regenerations,
+                    storage_used_gb: d.storage_used_gib.map(|g| g.to_string()),
                 })
                 .collect(),
             logo: self.logo.clone(),
             password_resets: self.password_resets,
             api_key_regenerations: self.api_key_regenerations,
+            edition: self.edition,
+            status: self.status,
         }
     }
 }
@@ -228,13 +396,18 @@ pub fn slug(name: &str) -> String {
 
 /// Deterministic pseudo storage usage ("123.45") for a serial in a period (FNV-1a).
 pub fn storage_used(serial: &str, period: &str) -> String {
+    let cents = storage_used_cents(serial, period);
+    format!("{}.{:02}", cents / 100, cents % 100)
+}
+
+/// [`storage_used`] in hundredths of a GiB.
+fn storage_used_cents(serial: &str, period: &str) -> u64 {
     let mut h: u64 = 0xcbf29ce484222325;
     for b in serial.bytes().chain([b'|']).chain(period.bytes()) {
         h ^= u64::from(b);
         h = h.wrapping_mul(0x100000001b3);
     }
-    let cents = h % 50_000 + 100;
-    format!("{}.{:02}", cents / 100, cents % 100)
+    h % 50_000 + 100
 }
 
 /// One usage row.
@@ -246,25 +419,29 @@ pub struct UsageRow {
     pub unit: String,
 }
 
-/// Usage rows of a customer for a period.
-pub(crate) fn usage_rows(c: &Customer, period: &str) -> Vec<UsageRow> {
-    let mut rows = Vec::new();
-    for (sku, _, _) in SKUS {
-        let seats = c.seats.get(sku).copied().unwrap_or(0);
-        if seats > 0 {
-            rows.push(UsageRow {
+/// One `seats` row per SKU with seats, in [`SKUS`] order.
+pub(crate) fn seat_rows(c: &Customer) -> Vec<UsageRow> {
+    SKUS.iter()
+        .filter_map(|(sku, _, _)| {
+            let seats = c.seats.get(*sku).copied().unwrap_or(0);
+            (seats > 0).then(|| UsageRow {
                 sku: sku.to_string(),
                 metric: "seats".to_string(),
                 quantity: seats.to_string(),
                 unit: "seat".to_string(),
-            });
-        }
-    }
+            })
+        })
+        .collect()
+}
+
+/// Usage rows of a customer for a period.
+pub(crate) fn usage_rows(c: &Customer, period: &str) -> Vec<UsageRow> {
+    let mut rows = seat_rows(c);
     for d in &c.devices {
         rows.push(UsageRow {
-            sku: if d.os == "linux" { "BK-SRV" } else { "BK-WS" }.to_string(),
+            sku: device_sku(&d.os).to_string(),
             metric: "storage_used".to_string(),
-            quantity: storage_used(&d.serial, period),
+            quantity: d.storage_used_gib(period).to_string(),
             unit: "GiB".to_string(),
         });
     }
@@ -290,34 +467,83 @@ impl Store {
             request_counts: HashMap::new(),
         };
         for i in 1..=config.seed_customers {
-            let id = store.create_customer(NewCustomer {
-                name: format!("Acme {i:02}"),
-                contact_email: format!("it@acme{i:02}.example"),
-                region: REGIONS[(i - 1) % REGIONS.len()].0.to_string(),
-                ws_seats: 5 + (i as u32 * 3) % 10,
-                logo: None,
-            });
-            let c = store.customers.get_mut(&id).expect("just created");
-            c.welcome_shown = true;
-            c.seats.insert("BK-SRV".into(), (i % 3) as u32);
-            c.seats
-                .insert("BK-M365".into(), if i % 2 == 0 { 10 + i as u32 } else { 0 });
-            if i % 4 == 1 {
-                store
-                    .enrol_device(
-                        id,
-                        NewDevice {
-                            hostname: format!("acme{i:02}-ws01"),
-                            serial: format!("SN-ACME{i:02}-0001"),
-                            quota_gb: 100,
-                            os: "windows".into(),
-                            auto_update: true,
-                        },
-                    )
-                    .expect("seed device");
+            if config.uniform_seed {
+                store.seed_uniform_customer(i);
+            } else {
+                store.seed_customer(i);
             }
         }
         store
+    }
+
+    /// Seeded customer `i` of the default (varied) seeding: some SKUs empty,
+    /// a device on every 4th.
+    fn seed_customer(&mut self, i: usize) {
+        let id = self.create_customer(Self::seeded(i, 5 + (i as u32 * 3) % 10));
+        let c = self.customers.get_mut(&id).expect("just created");
+        c.welcome_shown = true;
+        c.edition = Self::seeded_edition(i);
+        c.seats.insert("BK-SRV".into(), (i % 3) as u32);
+        c.seats.insert(
+            "BK-M365".into(),
+            if i.is_multiple_of(2) {
+                10 + i as u32
+            } else {
+                0
+            },
+        );
+        if i % 4 == 1 {
+            self.enrol_device(id, Self::seeded_device(i, 1, "ws01", "windows", 100))
+                .expect("seed device");
+        }
+    }
+
+    /// Seeded customer `i` of the uniform (bench) seeding: seats on every SKU
+    /// and two devices, so exactly five usage rows each.
+    fn seed_uniform_customer(&mut self, i: usize) {
+        let id = self.create_customer(Self::seeded(i, 5 + (i % 10) as u32));
+        let c = self.customers.get_mut(&id).expect("just created");
+        c.welcome_shown = true;
+        c.edition = Self::seeded_edition(i);
+        c.seats.insert("BK-SRV".into(), 1 + (i % 3) as u32);
+        c.seats.insert("BK-M365".into(), 10 + (i % 7) as u32);
+        for device in [
+            Self::seeded_device(i, 1, "ws01", "windows", 100),
+            Self::seeded_device(i, 2, "srv01", "linux", 500),
+        ] {
+            self.enrol_device(id, device).expect("seed device");
+        }
+    }
+
+    /// "Acme NN" with `ws_seats` workstation seats.
+    fn seeded(i: usize, ws_seats: u32) -> NewCustomer {
+        NewCustomer {
+            name: format!("Acme {i:02}"),
+            contact_email: format!("it@acme{i:02}.example"),
+            region: REGIONS[(i - 1) % REGIONS.len()].0.to_string(),
+            ws_seats,
+            logo: None,
+        }
+    }
+
+    /// Every fifth seeded customer is on the advanced edition.
+    fn seeded_edition(i: usize) -> Edition {
+        if i.is_multiple_of(5) {
+            Edition::Advanced
+        } else {
+            Edition::Standard
+        }
+    }
+
+    /// `acmeNN-{host}` with serial `SN-ACMENN-000{n}`.
+    fn seeded_device(i: usize, n: u32, host: &str, os: &str, quota_gb: u32) -> NewDevice {
+        NewDevice {
+            hostname: format!("acme{i:02}-{host}"),
+            serial: format!("SN-ACME{i:02}-{n:04}"),
+            quota_gb,
+            os: os.into(),
+            auto_update: true,
+        }
     }
 
     pub fn find_by_name(&self, name: &str) -> Option<&Customer> {
@@ -401,6 +627,8 @@ impl Store {
                 api_key_unseen: false,
                 password_resets: 0,
                 api_key_regenerations: 0,
+                edition: Edition::default(),
+                status: AccountStatus::default(),
             },
         );
         id
@@ -436,6 +664,7 @@ impl Store {
             licence_key,
             installer_token,
             licence_regenerations: 0,
+            storage_used_gib: None,
         });
         Some(id)
     }
@@ -525,6 +754,98 @@ impl Store {
         true
     }
 
+    fn customer_mut(&mut self, name: &str) -> Result<&mut Customer, ChangeError> {
+        let id = self
+            .find_id_by_name(name)
+            .ok_or_else(|| ChangeError::UnknownCustomer(name.to_string()))?;
+        self.customers
+            .get_mut(&id)
+            .ok_or_else(|| ChangeError::UnknownCustomer(name.to_string()))
+    }
+
+    fn device_mut(&mut self, customer: &str, hostname: &str) -> Result<&mut Device, ChangeError> {
+        self.customer_mut(customer)?
+            .devices
+            .iter_mut()
+            .find(|d| d.hostname == hostname)
+            .ok_or_else(|| ChangeError::UnknownDevice {
+                customer: customer.to_string(),
+                hostname: hostname.to_string(),
+            })
+    }
+
+    pub fn set_edition(&mut self, customer: &str, edition: Edition) -> Result<(), ChangeError> {
+        self.customer_mut(customer)?.edition = edition;
+        Ok(())
+    }
+
+    pub fn set_status(&mut self, customer: &str, status: AccountStatus) -> Result<(), ChangeError> {
+        self.customer_mut(customer)?.status = status;
+        Ok(())
+    }
+
+    /// Enrols a device by customer name with the console form's checks.
+    pub fn enrol_device_from_outside(
+        &mut self,
+        customer: &str,
+        spec: DeviceSpec,
+    ) -> Result<(), ChangeError> {
+        let id = self.customer_mut(customer)?.id;
+        let invalid = |msg: &str| Err(ChangeError::Invalid(msg.to_string()));
+        if spec.hostname.trim().is_empty() {
+            return invalid("hostname is required");
+        }
+        if spec.serial.trim().is_empty() {
+            return invalid("serial is required");
+        }
+        if spec.quota_gb == 0 {
+            return invalid("quota_gb must be a positive number of GB");
+        }
+        if !OSES.iter().any(|(o, _)| *o == spec.os) {
+            return invalid("os must be windows, linux or macos");
+        }
+        if self.serial_taken(&spec.serial) {
+            return invalid("a device with this serial is already enrolled");
+        }
+        let new = NewDevice {
+            hostname: spec.hostname.trim().to_string(),
+            serial: spec.serial.trim().to_string(),
+            quota_gb: spec.quota_gb,
+            os: spec.os,
+            auto_update: true,
+        };
+        self.enrol_device(id, new)
+            .map(|_| ())
+            .ok_or_else(|| ChangeError::UnknownCustomer(customer.to_string()))
+    }
+
+    pub fn set_storage_used(
+        &mut self,
+        customer: &str,
+        hostname: &str,
+        used_gb: &str,
+    ) -> Result<(), ChangeError> {
+        let device = self.device_mut(customer, hostname)?;
+        device.storage_used_gib = Some(parse_storage_gib(used_gb)?);
+        Ok(())
+    }
+
+    pub fn set_quota(
+        &mut self,
+        customer: &str,
+        hostname: &str,
+        quota_gb: u32,
+    ) -> Result<(), ChangeError> {
+        let device = self.device_mut(customer, hostname)?;
+        if quota_gb == 0 {
+            return Err(ChangeError::Invalid(
+                "quota_gb must be a positive number of GB".into(),
+            ));
+        }
+        device.quota_gb = quota_gb;
+        Ok(())
+    }
+
     pub fn expire_sessions(&mut self) {
         let now = Instant::now();
         for s in self.sessions.values_mut() {
@@ -541,6 +862,8 @@ pub struct DemoState {
     pub(crate) totp: Arc<TOTP>,
     /// Fallback base URL when a request has no `Host` header.
     pub(crate) base_url: Arc<Mutex<String>>,
+    /// The simulated availability (apart from the store: read on every request).
+    pub(crate) outage: Arc<Mutex<Outage>>,
 }
 
 impl std::fmt::Debug for DemoState {
@@ -569,6 +892,7 @@ impl DemoState {
             store: Arc::new(Mutex::new(store)),
             totp: Arc::new(totp),
             base_url: Arc::new(Mutex::new(String::from("http://127.0.0.1"))),
+            outage: Arc::new(Mutex::new(Outage::Up)),
         })
     }
 
@@ -624,6 +948,52 @@ impl DemoState {
     /// Removes a device by hostname (outside change).
     pub fn remove_device(&self, customer: &str, hostname: &str) -> bool {
         self.lock().remove_device(customer, hostname)
+    }
+
+    /// Sets a customer's edition (outside change).
+    pub fn set_edition(&self, customer: &str, edition: Edition) -> Result<(), ChangeError> {
+        self.lock().set_edition(customer, edition)
+    }
+
+    /// Suspends or reactivates a customer's account (outside change).
+    pub fn set_status(&self, customer: &str, status: AccountStatus) -> Result<(), ChangeError> {
+        self.lock().set_status(customer, status)
+    }
+
+    /// Enrols a device (outside change), with the checks of the console's form.
+    pub fn enrol_device(&self, customer: &str, device: DeviceSpec) -> Result<(), ChangeError> {
+        self.lock().enrol_device_from_outside(customer, device)
+    }
+
+    /// Overrides a device's storage used, `used_gb` an exact decimal of GiB
+    /// (`"512.25"`), for every period (outside change).
+    pub fn set_storage_used(
+        &self,
+        customer: &str,
+        hostname: &str,
+        used_gb: &str,
+    ) -> Result<(), ChangeError> {
+        self.lock().set_storage_used(customer, hostname, used_gb)
+    }
+
+    /// Changes a device's quota in GB (outside change; 0 is refused).
+    pub fn set_quota(
+        &self,
+        customer: &str,
+        hostname: &str,
+        quota_gb: u32,
+    ) -> Result<(), ChangeError> {
+        self.lock().set_quota(customer, hostname, quota_gb)
+    }
+
+    /// Takes the console down, slows it or brings it back (`/_admin` keeps working).
+    pub fn set_outage(&self, outage: Outage) {
+        *self.outage.lock().unwrap_or_else(|e| e.into_inner()) = outage;
+    }
+
+    /// The simulated availability now.
+    pub fn outage(&self) -> Outage {
+        *self.outage.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Expires every session.

@@ -1332,3 +1332,694 @@ fn redesign_is_off_by_default() {
     assert!(!DemoVendorConfig::default().redesign);
     assert!(!DemoVendorConfig::fast().redesign);
 }
+
+// --- reports, outside changes, outage, uniform seeding (issue 9) -------------
+
+/// `POST` JSON to an `/_admin` path with the right token.
+async fn admin_post(c: &mut Client, path: &str, body: &str) -> Resp {
+    let token = c.state.config().admin_token.clone();
+    c.send(
+        Request::post(path)
+            .header("X-Admin-Token", token)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body.to_string()))
+            .unwrap(),
+    )
+    .await
+}
+
+/// The `<tr class="{class}" …>` lines of a page.
+fn rows_of(page: &str, class: &str) -> Vec<String> {
+    let start = format!("<tr class=\"{class}\"");
+    page.lines()
+        .filter(|l| l.starts_with(&start))
+        .map(str::to_string)
+        .collect()
+}
+
+/// The texts of a row's `<td>`s, in order.
+fn cells_of(tr: &str) -> Vec<String> {
+    tr.split("<td class=\"")
+        .skip(1)
+        .map(|cell| {
+            let text = &cell[cell.find('>').unwrap() + 1..];
+            text[..text.find("</td>").unwrap()].to_string()
+        })
+        .collect()
+}
+
+fn with_report_page_size(n: usize) -> DemoVendorConfig {
+    DemoVendorConfig {
+        report_page_size: n,
+        ..DemoVendorConfig::fast()
+    }
+}
+
+async fn logged_in_with(config: DemoVendorConfig) -> Client {
+    let mut c = Client::new(config);
+    c.login().await;
+    c
+}
+
+#[tokio::test]
+async fn usage_report_rows_cells_and_pagination() {
+    let mut c = logged_in_with(with_report_page_size(10)).await;
+    let page = c.get("/reports/usage").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let page = page.text();
+    assert!(page.contains("<span id=\"report-period\">2026-10</span>"));
+    assert!(page.contains("<table id=\"usage-report\">"));
+    // Acme 01: BK-WS 8 and BK-SRV 1 seats (no BK-M365), one windows device.
+    let rows = rows_of(&page, "usage-row");
+    assert_eq!(rows.len(), 10);
+    assert_eq!(
+        rows[0],
+        "<tr class=\"usage-row\" data-customer-id=\"1\"><td class=\"customer-id\">1</td>\
+         <td class=\"customer-name\">Acme 01</td><td class=\"sku\">BK-WS</td>\
+         <td class=\"metric\">seats</td><td class=\"quantity\">8</td>\
+         <td class=\"unit\">seat</td><td class=\"period\">2026-10</td></tr>"
+    );
+    assert_eq!(
+        cells_of(&rows[1]),
+        ["1", "Acme 01", "BK-SRV", "seats", "1", "seat", "2026-10"]
+    );
+    let storage = state::storage_used("SN-ACME01-0001", "2026-10");
+    assert_eq!(
+        cells_of(&rows[2]),
+        [
+            "1",
+            "Acme 01",
+            "BK-WS",
+            "storage_used",
+            &storage,
+            "GiB",
+            "2026-10"
+        ]
+    );
+    assert_eq!(cells_of(&rows[3])[..2], ["2", "Acme 02"]);
+    // 23 seeded customers: 23 BK-WS + 16 BK-SRV + 11 BK-M365 seat rows and
+    // 6 devices = 56 rows, 6 pages of 10.
+    assert!(page.contains("<span class=\"page-info\">Page 1 of 6</span>"));
+    assert!(page.contains("<a class=\"next\" href=\"/reports/usage?period=2026-10&amp;page=2\">"));
+    assert!(!page.contains("class=\"prev\""));
+
+    let page = c.get("/reports/usage?period=2026-08&page=2").await.text();
+    assert!(page.contains("Page 2 of 6"));
+    assert!(page.contains("<a class=\"prev\" href=\"/reports/usage?period=2026-08&amp;page=1\">"));
+    assert!(page.contains("<a class=\"next\" href=\"/reports/usage?period=2026-08&amp;page=3\">"));
+    assert!(
+        rows_of(&page, "usage-row")
+            .iter()
+            .all(|r| r.ends_with("<td class=\"period\">2026-08</td></tr>"))
+    );
+
+    // The last page (and anything past it) has six rows and no next link.
+    for path in [
+        "/reports/usage?page=6",
+        "/reports/usage?page=99",
+        "/reports/usage?period=2026-10&page=6",
+    ] {
+        let page = c.get(path).await.text();
+        assert!(page.contains("Page 6 of 6"), "{path}");
+        assert!(!page.contains("class=\"next\""), "{path}");
+        assert!(page.contains("class=\"prev\""), "{path}");
+        assert_eq!(rows_of(&page, "usage-row").len(), 6, "{path}");
+    }
+    // Every row across the pages, in customer id order.
+    let mut all = Vec::new();
+    for n in 1..=6 {
+        let page = c.get(&format!("/reports/usage?page={n}")).await.text();
+        all.extend(rows_of(&page, "usage-row"));
+    }
+    assert_eq!(all.len(), 56);
+    let ids: Vec<u64> = all
+        .iter()
+        .map(|r| cells_of(r)[0].parse().unwrap())
+        .collect();
+    assert!(ids.windows(2).all(|w| w[0] <= w[1]));
+
+    for bad in ["2025-01", "2026-13", "bad"] {
+        let r = c.get(&format!("/reports/usage?period={bad}")).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{bad}");
+        assert!(r.text().contains("id=\"bad-period\""));
+        assert!(!r.text().contains("usage-report"));
+    }
+}
+
+#[tokio::test]
+async fn reports_require_a_login_and_show_p_empty_without_rows() {
+    let mut c = Client::new(DemoVendorConfig {
+        seed_customers: 0,
+        ..DemoVendorConfig::fast()
+    });
+    for path in ["/reports/usage", "/reports/services?page=1"] {
+        let r = c.get(path).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{path}");
+        assert!(r.location().starts_with("/login?next="), "{path}");
+    }
+    c.login().await;
+    for (path, table) in [
+        ("/reports/usage", "usage-report"),
+        ("/reports/services", "service-report"),
+    ] {
+        let page = c.get(path).await.text();
+        assert!(page.contains("<p class=\"empty\">"), "{path}");
+        assert!(!page.contains(table), "{path}");
+        assert!(page.contains("Page 1 of 1"), "{path}");
+        assert!(!page.contains("class=\"next\"") && !page.contains("class=\"prev\""));
+    }
+}
+
+#[tokio::test]
+async fn services_report_items_and_pagination() {
+    let mut c = logged_in_with(with_report_page_size(8)).await;
+    let page = c.get("/reports/services?page=1").await.text();
+    assert!(page.contains("<table id=\"service-report\">"));
+    let rows = rows_of(&page, "item-row");
+    assert_eq!(
+        rows[0],
+        "<tr class=\"item-row\" data-customer-id=\"1\"><td class=\"customer-id\">1</td>\
+         <td class=\"customer-name\">Acme 01</td><td class=\"kind\">status</td>\
+         <td class=\"key\">account</td><td class=\"sku\"></td><td class=\"quantity\"></td>\
+         <td class=\"unit\"></td><td class=\"status\">active</td></tr>"
+    );
+    let cells: Vec<Vec<String>> = rows.iter().map(|r| cells_of(r)).collect();
+    let acme01 = [
+        ["1", "Acme 01", "status", "account", "", "", "", "active"],
+        ["1", "Acme 01", "edition", "plan", "BK-STD", "", "", ""],
+        [
+            "1", "Acme 01", "seat", "BK-WS", "BK-WS", "8", "seat", "active",
+        ],
+        [
+            "1", "Acme 01", "seat", "BK-SRV", "BK-SRV", "1", "seat", "active",
+        ],
+        [
+            "1",
+            "Acme 01",
+            "device",
+            "SN-ACME01-0001",
+            "BK-WS",
+            "1",
+            "",
+            "protected",
+        ],
+        [
+            "1",
+            "Acme 01",
+            "quota",
+            "SN-ACME01-0001",
+            "BK-WS",
+            "100",
+            "GiB",
+            "",
+        ],
+    ];
+    assert_eq!(cells[..6], acme01);
+    // Acme 02 starts: BK-WS 1, BK-SRV 2, BK-M365 12 seats and no device.
+    assert_eq!(cells[6][..4], ["2", "Acme 02", "status", "account"]);
+    assert!(page.contains("<a class=\"next\" href=\"/reports/services?page=2\">"));
+    // Items: 23 × (status + edition) + 50 seats + 6 × (device + quota) = 108, 14 pages of 8.
+    assert!(page.contains("Page 1 of 14"));
+    let last = c.get("/reports/services?page=14").await.text();
+    assert_eq!(rows_of(&last, "item-row").len(), 4);
+    assert!(last.contains("<a class=\"prev\" href=\"/reports/services?page=13\">"));
+    assert!(!last.contains("class=\"next\""));
+    // Every fifth seeded customer is on the advanced edition.
+    let mut c = logged_in_with(with_report_page_size(1000)).await;
+    let page = c.get("/reports/services").await.text();
+    let plans: Vec<(String, String)> = rows_of(&page, "item-row")
+        .iter()
+        .map(|r| cells_of(r))
+        .filter(|cells| cells[2] == "edition")
+        .map(|cells| (cells[1].clone(), cells[4].clone()))
+        .collect();
+    assert_eq!(plans.len(), 23);
+    for (name, plan) in plans {
+        let i: usize = name.trim_start_matches("Acme ").parse().unwrap();
+        let expected = if i.is_multiple_of(5) {
+            "BK-ADV"
+        } else {
+            "BK-STD"
+        };
+        assert_eq!(plan, expected, "{name}");
+    }
+    let views = c.state.customers();
+    assert_eq!(views[4].edition, Edition::Advanced);
+    assert_eq!(views[0].edition, Edition::Standard);
+    assert_eq!(views[0].status, AccountStatus::Active);
+}
+
+/// The service-report cells of one customer (report page size 100 holds them all).
+async fn items_of(c: &mut Client, customer_id: u64) -> Vec<Vec<String>> {
+    let page = c.get("/reports/services").await.text();
+    rows_of(&page, "item-row")
+        .iter()
+        .map(|r| cells_of(r))
+        .filter(|cells| cells[0] == customer_id.to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn outside_changes_show_in_the_reports() {
+    let mut c = logged_in().await;
+    // Edition and status of Acme 02.
+    let r = admin_post(
+        &mut c,
+        "/_admin/customers/Acme%2002/edition",
+        r#"{"edition":"BK-ADV"}"#,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let r = admin_post(
+        &mut c,
+        "/_admin/customers/Acme%2002/status",
+        r#"{"status":"suspended"}"#,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let items = items_of(&mut c, 2).await;
+    assert_eq!(
+        items[0][2..],
+        ["status", "account", "", "", "", "suspended"]
+    );
+    assert_eq!(items[1][2..], ["edition", "plan", "BK-ADV", "", "", ""]);
+    assert_eq!(c.state.customers()[1].status, AccountStatus::Suspended);
+
+    // A linux device enrolled from outside: a device and a quota item, and
+    // its storage in MiB in the usage report.
+    let r = admin_post(
+        &mut c,
+        "/_admin/customers/Acme%2002/devices",
+        r#"{"hostname":"acme02-srv01","serial":"SN-ACME02-0009","quota_gb":500,"os":"linux"}"#,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let items = items_of(&mut c, 2).await;
+    let device = &items[items.len() - 2];
+    assert_eq!(
+        device[2..],
+        ["device", "SN-ACME02-0009", "BK-SRV", "1", "", "protected"]
+    );
+    assert_eq!(
+        items.last().unwrap()[2..],
+        ["quota", "SN-ACME02-0009", "BK-SRV", "500", "GiB", ""]
+    );
+    let usage = |page: &str| -> Vec<Vec<String>> {
+        rows_of(page, "usage-row")
+            .iter()
+            .map(|r| cells_of(r))
+            .filter(|cells| cells[0] == "2")
+            .collect()
+    };
+    let page = c.get("/reports/usage?period=2026-09").await.text();
+    let pseudo = state::storage_used("SN-ACME02-0009", "2026-09");
+    let pseudo_mib = reports::gib_to_mib(pseudo.parse().unwrap()).to_string();
+    assert_eq!(
+        usage(&page).last().unwrap()[2..],
+        ["BK-SRV", "storage_used", &pseudo_mib, "MiB", "2026-09"]
+    );
+
+    // Quota and the storage override (the same in every period, exact MiB).
+    let r = admin_post(
+        &mut c,
+        "/_admin/customers/Acme%2002/devices/acme02-srv01/quota",
+        r#"{"quota_gb":750}"#,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(items_of(&mut c, 2).await.last().unwrap()[5], "750");
+    let r = admin_post(
+        &mut c,
+        "/_admin/customers/Acme%2002/devices/acme02-srv01/storage",
+        r#"{"used_gb":"123.45"}"#,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+    for period in ["2026-08", "2026-11"] {
+        let page = c
+            .get(&format!("/reports/usage?period={period}"))
+            .await
+            .text();
+        assert_eq!(
+            usage(&page).last().unwrap()[2..],
+            ["BK-SRV", "storage_used", "126412.8", "MiB", period]
+        );
+    }
+    // A windows device's override stays in GiB, as written, also on the
+    // customer's own usage API.
+    let r = admin_post(
+        &mut c,
+        "/_admin/customers/Acme%2001/devices/acme01-ws01/storage",
+        r#"{"used_gb":"512.25"}"#,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let page = c.get("/reports/usage").await.text();
+    let acme01 = rows_of(&page, "usage-row")[2].clone();
+    assert_eq!(
+        cells_of(&acme01)[2..],
+        ["BK-WS", "storage_used", "512.25", "GiB", "2026-10"]
+    );
+    let api = c.get("/api/customers/1/usage?period=2026-08").await;
+    let json: serde_json::Value = serde_json::from_slice(&api.bytes).unwrap();
+    assert_eq!(
+        json["rows"].as_array().unwrap().last().unwrap()["quantity"],
+        "512.25"
+    );
+    assert_eq!(
+        c.state.customers()[0].devices[0].storage_used_gb.as_deref(),
+        Some("512.25")
+    );
+}
+
+#[tokio::test]
+async fn outside_changes_refuse_unknown_targets_and_bad_input() {
+    let mut c = logged_in().await;
+    let cases: [(&str, &str, StatusCode); 19] = [
+        (
+            "/_admin/customers/Nobody/edition",
+            r#"{"edition":"BK-ADV"}"#,
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "/_admin/customers/Acme%2001/edition",
+            r#"{"edition":"BK-PRO"}"#,
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "/_admin/customers/Acme%2001/edition",
+            r#"{"plan":"BK-ADV"}"#,
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "/_admin/customers/Nobody/status",
+            r#"{"status":"active"}"#,
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "/_admin/customers/Acme%2001/status",
+            r#"{"status":"gone"}"#,
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "/_admin/customers/Nobody/devices",
+            r#"{"hostname":"h","serial":"S-1","quota_gb":5,"os":"linux"}"#,
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "/_admin/customers/Acme%2001/devices",
+            r#"{"hostname":"h","serial":"SN-ACME01-0001","quota_gb":5,"os":"linux"}"#,
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "/_admin/customers/Acme%2001/devices",
+            r#"{"hostname":"h","serial":"S-1","quota_gb":5,"os":"beos"}"#,
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "/_admin/customers/Acme%2001/devices",
+            r#"{"hostname":"","serial":"S-1","quota_gb":5,"os":"linux"}"#,
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "/_admin/customers/Acme%2001/devices",
+            r#"{"hostname":"h","serial":"S-1","quota_gb":0,"os":"linux"}"#,
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "/_admin/customers/Acme%2001/devices",
+            r#"{"hostname":"h","serial":"S-1","quota_gb":-3,"os":"linux"}"#,
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "/_admin/customers/Acme%2001/devices/nothing/storage",
+            r#"{"used_gb":"1"}"#,
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "/_admin/customers/Nobody/devices/acme01-ws01/storage",
+            r#"{"used_gb":"1"}"#,
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "/_admin/customers/Acme%2001/devices/acme01-ws01/storage",
+            r#"{"used_gb":"1e3"}"#,
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "/_admin/customers/Acme%2001/devices/acme01-ws01/storage",
+            r#"{"used_gb":"-1"}"#,
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "/_admin/customers/Acme%2001/devices/acme01-ws01/storage",
+            r#"{"used_gb":512}"#,
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "/_admin/customers/Acme%2001/devices/nothing/quota",
+            r#"{"quota_gb":5}"#,
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "/_admin/customers/Acme%2001/devices/acme01-ws01/quota",
+            r#"{"quota_gb":0}"#,
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "/_admin/customers/Acme%2001/edition",
+            "not json",
+            StatusCode::BAD_REQUEST,
+        ),
+    ];
+    for (path, body, status) in cases {
+        let r = admin_post(&mut c, path, body).await;
+        assert_eq!(r.status, status, "{path} {body}: {}", r.text());
+        let json: serde_json::Value = serde_json::from_slice(&r.bytes).unwrap();
+        assert!(json["error"].is_string(), "{path} {body}");
+    }
+    // Without the token: 401, nothing changed.
+    let r = c
+        .send(
+            Request::post("/_admin/outage")
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(r#"{"mode":"down"}"#))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(c.state.outage(), Outage::Up);
+    let v = &c.state.customers()[0];
+    assert_eq!(v.edition, Edition::Standard);
+    assert_eq!(v.devices.len(), 1);
+    assert_eq!(v.devices[0].quota_gb, 100);
+    assert_eq!(v.devices[0].storage_used_gb, None);
+
+    // The same checks through the methods.
+    let s = &c.state;
+    assert!(
+        s.set_edition("Nobody", Edition::Advanced)
+            .unwrap_err()
+            .is_not_found()
+    );
+    assert!(s.set_status("Acme 01", AccountStatus::Suspended).is_ok());
+    assert!(
+        !s.set_storage_used("Acme 01", "acme01-ws01", "1,5")
+            .unwrap_err()
+            .is_not_found()
+    );
+    assert!(
+        s.set_quota("Acme 01", "nothing", 5)
+            .unwrap_err()
+            .is_not_found()
+    );
+    let spec = DeviceSpec {
+        hostname: "acme01-mac01".into(),
+        serial: "SN-ACME01-0002".into(),
+        quota_gb: 50,
+        os: "macos".into(),
+    };
+    assert!(s.enrol_device("Acme 01", spec.clone()).is_ok());
+    assert!(matches!(
+        s.enrol_device("Acme 01", spec),
+        Err(ChangeError::Invalid(_))
+    ));
+    assert_eq!(s.customers()[0].devices.len(), 2);
+    assert!("BK-PRO".parse::<Edition>().is_err());
+    assert_eq!("BK-ADV".parse::<Edition>(), Ok(Edition::Advanced));
+    assert_eq!(AccountStatus::Suspended.to_string(), "suspended");
+}
+
+#[tokio::test]
+async fn outage_down_answers_503_except_admin() {
+    let mut c = logged_in().await;
+    let r = admin_post(&mut c, "/_admin/outage", r#"{"mode":"down"}"#).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(c.state.outage(), Outage::Down);
+    for path in [
+        "/customers",
+        "/login",
+        "/reports/services?page=1",
+        "/api/customers/1/usage",
+        "/nowhere",
+    ] {
+        let r = c.get(path).await;
+        assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{path}");
+        assert!(
+            r.text()
+                .contains("<h1 id=\"outage\">Service unavailable</h1>")
+        );
+        assert!(r.header(header::CONTENT_TYPE).starts_with("text/html"));
+    }
+    // Refused requests are still counted.
+    assert_eq!(c.state.request_count("/reports/services"), 1);
+    let token = c.state.config().admin_token.clone();
+    let r = c
+        .send(
+            Request::get("/_admin/state")
+                .header("X-Admin-Token", token)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let r = admin_post(&mut c, "/_admin/outage", r#"{"mode":"up"}"#).await;
+    assert_eq!(r.status, StatusCode::OK);
+    // The session survived the outage.
+    let r = c.get("/reports/services?page=1").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.text().contains("table id=\"service-report\""));
+
+    for body in [
+        r#"{"mode":"sideways"}"#,
+        r#"{"mode":"slow"}"#,
+        r#"{"mode":"down","delay_ms":5}"#,
+        r#"{"mode":"slow","delay_ms":600001}"#,
+        r#"{}"#,
+    ] {
+        let r = admin_post(&mut c, "/_admin/outage", body).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{body}");
+    }
+    assert_eq!(c.state.outage(), Outage::Up);
+}
+
+#[tokio::test]
+async fn outage_slow_delays_every_answer_but_admin() {
+    use std::time::{Duration, Instant};
+    let mut c = logged_in().await;
+    let delay = Duration::from_millis(400);
+    let r = admin_post(
+        &mut c,
+        "/_admin/outage",
+        r#"{"mode":"slow","delay_ms":400}"#,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(c.state.outage(), Outage::Slow(delay));
+    let started = Instant::now();
+    let r = c.get("/login").await;
+    let elapsed = started.elapsed();
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(elapsed >= delay, "{elapsed:?}");
+    assert!(elapsed < delay + Duration::from_secs(5), "{elapsed:?}");
+
+    // /_admin is never slowed: with a long delay it still answers at once.
+    c.state.set_outage(Outage::Slow(Duration::from_secs(30)));
+    let started = Instant::now();
+    let r = admin_post(&mut c, "/_admin/outage", r#"{"mode":"up"}"#).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(started.elapsed() < Duration::from_secs(10));
+    let started = Instant::now();
+    assert_eq!(c.get("/reports/usage").await.status, StatusCode::OK);
+    assert!(started.elapsed() < Duration::from_secs(10));
+}
+
+#[tokio::test]
+async fn uniform_seed_gives_five_usage_rows_per_customer() {
+    let mut c = logged_in_with(DemoVendorConfig {
+        seed_customers: 30,
+        uniform_seed: true,
+        report_page_size: 1000,
+        ..DemoVendorConfig::fast()
+    })
+    .await;
+    let page = c.get("/reports/usage").await.text();
+    let rows: Vec<Vec<String>> = rows_of(&page, "usage-row")
+        .iter()
+        .map(|r| cells_of(r))
+        .collect();
+    assert_eq!(rows.len(), 150);
+    for (n, chunk) in rows.chunks(5).enumerate() {
+        let id = (n + 1).to_string();
+        assert!(chunk.iter().all(|cells| cells[0] == id), "{id}");
+    }
+    // Acme 03: BK-WS 8, BK-SRV 1, BK-M365 13; acme03-ws01 (windows), acme03-srv01 (linux).
+    let acme03: Vec<&[String]> = rows[10..15].iter().map(|r| &r[2..6]).collect();
+    let ws = state::storage_used("SN-ACME03-0001", "2026-10");
+    let srv = reports::gib_to_mib(
+        state::storage_used("SN-ACME03-0002", "2026-10")
+            .parse()
+            .unwrap(),
+    )
+    .to_string();
+    assert_eq!(
+        acme03,
+        [
+            &["BK-WS", "seats", "8", "seat"][..],
+            &["BK-SRV", "seats", "1", "seat"][..],
+            &["BK-M365", "seats", "13", "seat"][..],
+            &["BK-WS", "storage_used", ws.as_str(), "GiB"][..],
+            &["BK-SRV", "storage_used", srv.as_str(), "MiB"][..],
+        ]
+    );
+    let v = &c.state.customers()[2];
+    let hosts: Vec<(&str, &str, &str, u32)> = v
+        .devices
+        .iter()
+        .map(|d| {
+            (
+                d.hostname.as_str(),
+                d.serial.as_str(),
+                d.os.as_str(),
+                d.quota_gb,
+            )
+        })
+        .collect();
+    assert_eq!(
+        hosts,
+        [
+            ("acme03-ws01", "SN-ACME03-0001", "windows", 100),
+            ("acme03-srv01", "SN-ACME03-0002", "linux", 500),
+        ]
+    );
+    assert_eq!(c.state.customers()[9].edition, Edition::Advanced);
+    // Services: status + edition + 3 seats + 2 × (device + quota) = 9 each.
+    let page = c.get("/reports/services").await.text();
+    assert_eq!(rows_of(&page, "item-row").len(), 270);
+}
+
+#[test]
+fn default_seeding_is_unchanged_by_the_uniform_option() {
+    let state = DemoState::new(DemoVendorConfig::fast()).unwrap();
+    let views = state.customers();
+    let devices: Vec<&str> = views
+        .iter()
+        .flat_map(|v| v.devices.iter().map(|d| d.hostname.as_str()))
+        .collect();
+    assert_eq!(
+        devices,
+        [
+            "acme01-ws01",
+            "acme05-ws01",
+            "acme09-ws01",
+            "acme13-ws01",
+            "acme17-ws01",
+            "acme21-ws01"
+        ]
+    );
+    assert_eq!(views[1].seats["BK-M365"], 12);
+    assert_eq!(views[2].seats["BK-SRV"], 0);
+    let config = DemoVendorConfig::default();
+    assert_eq!(config.report_page_size, 100);
+    assert!(!config.uniform_seed);
+}
