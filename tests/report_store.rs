@@ -410,3 +410,40 @@ impl JoinStore for tempfile::TempDir {
         self.path().join("store.sqlite")
     }
 }
+
+#[tokio::test]
+async fn max_sessions_holds_across_workers() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = store_with_account(dir.path(), "").await;
+    let b = Store::open(&dir.join_store()).await.unwrap();
+    for _ in 0..2 {
+        a.submit(NewJob {
+            kind: "probe".into(),
+            vendor_account: Some(ACCOUNT.into()),
+            ..NewJob::default()
+        })
+        .await
+        .unwrap();
+    }
+    let lease = std::time::Duration::from_secs(60);
+    let kinds = vec!["probe".to_string()];
+    let first = a
+        .claim("worker-a", lease, kinds.clone(), vec![])
+        .await
+        .unwrap();
+    assert!(first.is_some());
+    // Another worker, which knows nothing of worker-a's sessions.
+    let second = b
+        .claim("worker-b", lease, kinds.clone(), vec![])
+        .await
+        .unwrap();
+    assert!(second.is_none(), "the account's one session is in use");
+    let (_, held) = first.unwrap();
+    a.complete(&held, serde_json::json!({})).await.unwrap();
+    assert!(
+        b.claim("worker-b", lease, kinds, vec![])
+            .await
+            .unwrap()
+            .is_some()
+    );
+}

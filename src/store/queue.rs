@@ -153,8 +153,23 @@ pub(super) fn claim(
     // Only the kinds the worker's registry knows: a kind from a newer
     // version (or a direct insert) waits for a worker that can run it.
     let kinds = kinds_json(kinds);
-    let busy = serde_json::to_string(busy_accounts).expect("strings serialise");
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    // `max_sessions` holds across workers: an account whose running jobs
+    // (live leases, any worker) use all its sessions is busy for everyone.
+    // Two workers logging in to one account at once would otherwise race
+    // for its one-time codes and sessions.
+    let mut busy: Vec<String> = tx
+        .prepare_cached(
+            "SELECT j.vendor_account FROM jobs j
+               JOIN vendor_accounts a ON a.name = j.vendor_account
+              WHERE j.status = 'running' AND j.lease_expires_at >= ?1
+              GROUP BY j.vendor_account
+             HAVING count(*) >= MAX(a.max_sessions)",
+        )?
+        .query_map([now], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    busy.extend(busy_accounts.iter().cloned());
+    let busy = serde_json::to_string(&busy).expect("strings serialise");
 
     // A job whose worker died after its last allowed attempt is dead, not
     // claimed again: otherwise a job that crashes its worker loops forever.
