@@ -615,6 +615,7 @@ async fn imports_toml_and_json_and_reimport_updates() {
     assert_eq!(counts.sites, 3);
     assert_eq!(counts.machines, 4);
     assert_eq!(counts.vendor_accounts, 1);
+    assert_eq!(counts.schedules, 2, "the example schedules import");
     let again = store.import(&example_rmm()).await.unwrap();
     assert_eq!(again, counts);
 

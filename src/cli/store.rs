@@ -37,12 +37,13 @@ pub async fn run(cmd: StoreCommand, path: &Path, secrets_dir: &Path) -> u8 {
             match store.import_with_secrets_dir(&file, secrets_dir).await {
                 Ok(c) => {
                     println!(
-                        "imported {}: {} companies, {} sites, {} machines, {} vendor accounts",
+                        "imported {}: {} companies, {} sites, {} machines, {} vendor accounts, {} schedules",
                         file.display(),
                         c.companies,
                         c.sites,
                         c.machines,
-                        c.vendor_accounts
+                        c.vendor_accounts,
+                        c.schedules
                     );
                     exit::OK
                 }
