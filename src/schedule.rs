@@ -51,6 +51,11 @@ impl Every {
         }
     }
 
+    /// From the stored columns (`every_seconds`, `cron`).
+    pub fn from_columns(every_seconds: Option<i64>, cron: Option<&str>) -> Result<Self, String> {
+        Self::parse(every_seconds.map(|n| format!("{n}s")).as_deref(), cron)
+    }
+
     /// The first slot strictly after `t`; `None` if there is none (a cron
     /// expression that never matches again).
     pub fn next_after(&self, t: Millis) -> Option<Millis> {

@@ -14,6 +14,7 @@ mod common;
 
 use common::worker_env::{ACCOUNT, COMPANY, COMPANY_NAME, Env, kill, wait_finished};
 use panelwright::demo_vendor::{DemoVendorConfig, Edition};
+use panelwright::money::Decimal;
 use panelwright::store::{ChangeFilter, JobStatus, MappingStatus, NewJob, ServiceChange, Store};
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -40,6 +41,14 @@ serial_number = "SN-9F00-0001"
 storage_total_gb = 2048
 storage_free_gb = 1500
 os = "linux"
+
+# A second server: two devices of one SKU, one usage record (their sum).
+[[companies.machines]]
+hostname = "FL-SRV-02"
+serial_number = "SN-9F00-0002"
+storage_total_gb = 512
+storage_free_gb = 200
+os = "linux"
 "#
         ),
     )
@@ -48,11 +57,18 @@ os = "linux"
 }
 
 async fn submit(store: &Store, kind: &str, company: Option<&str>) -> i64 {
+    // Reports read October 2026 (the default would be the current month).
+    let params = if kind == "report" {
+        serde_json::json!({ "period": "2026-10" })
+    } else {
+        serde_json::json!({})
+    };
     store
         .submit(NewJob {
             kind: kind.into(),
             vendor_account: Some(ACCOUNT.into()),
             company: company.map(str::to_string),
+            params,
             ..NewJob::default()
         })
         .await
@@ -162,6 +178,8 @@ async fn changes_at_the_vendor_and_ours_are_told_apart_and_usage_is_kept_once() 
         format!("{OTHER} seat BK-WS added: - → BK-WS 5 seat active by provision_2"),
         format!("{OTHER} device SN-9F00-0001 added: - → BK-SRV 1 protected by provision_2"),
         format!("{OTHER} quota SN-9F00-0001 added: - → BK-SRV 750 GiB by provision_2"),
+        format!("{OTHER} device SN-9F00-0002 added: - → BK-SRV 1 protected by provision_2"),
+        format!("{OTHER} quota SN-9F00-0002 added: - → BK-SRV 100 GiB by provision_2"),
     ]
     .into_iter()
     .collect();
@@ -202,6 +220,26 @@ async fn changes_at_the_vendor_and_ours_are_told_apart_and_usage_is_kept_once() 
         .find(|u| u.company.as_deref() == Some(COMPANY) && u.metric == "seats" && u.sku == "BK-WS")
         .unwrap();
     assert_eq!(seats.quantity, "8");
+    // Two servers of one SKU: one record, the exact sum of the two.
+    let servers = usage_2
+        .iter()
+        .find(|u| {
+            u.company.as_deref() == Some(OTHER) && u.sku == "BK-SRV" && u.metric == "storage_used"
+        })
+        .unwrap();
+    let cents = |serial: &str| -> i64 {
+        panelwright::demo_vendor::state::storage_used(serial, "2026-10")
+            .replace('.', "")
+            .parse()
+            .unwrap()
+    };
+    let sum = cents("SN-9F00-0001") + cents("SN-9F00-0002");
+    assert_eq!(
+        Decimal::parse(&servers.quantity).unwrap(),
+        Decimal::parse(&format!("{}.{:02}", sum / 100, sum % 100)).unwrap(),
+        "{servers:?}"
+    );
+    assert_eq!(servers.unit, "GiB");
     let new_rows = usage_2.len() - usage_1.len();
     assert_eq!(
         new_rows,
@@ -234,7 +272,7 @@ async fn changes_at_the_vendor_and_ours_are_told_apart_and_usage_is_kept_once() 
         .iter()
         .filter(|c| c["caused_by_job"] == provision_2)
         .count();
-    assert_eq!(ours, 5);
+    assert_eq!(ours, 7);
     let csv = cli(&["--format", "csv", "--company", OTHER]);
     let mut lines = csv.lines();
     assert!(
@@ -243,7 +281,7 @@ async fn changes_at_the_vendor_and_ours_are_told_apart_and_usage_is_kept_once() 
             .unwrap()
             .starts_with("detected_at,vendor_account,vendor_ref,")
     );
-    assert_eq!(lines.clone().count(), 5, "{csv}");
+    assert_eq!(lines.clone().count(), 7, "{csv}");
     assert!(lines.all(|l| l.contains(",us,")), "{csv}");
     let table = cli(&[]);
     assert!(
@@ -360,4 +398,47 @@ fn a_report_playbook_missing_a_contract_field_fails_check() {
         text.contains("report.toml:"),
         "names the file and line: {text}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_listing_cut_short_by_max_pages_stores_nothing() {
+    let env = Env::new(DemoVendorConfig {
+        report_page_size: 10,
+        ..DemoVendorConfig::fast()
+    })
+    .await;
+    let store = env.open().await;
+    let playbooks = tempfile::tempdir().unwrap();
+    // 23 customers' services are 12 pages of 10 items: 2 pages are not all.
+    playbooks_with_report(playbooks.path(), |t| {
+        let at = t.find("extract = \"snapshot\"").unwrap();
+        format!(
+            "{}{}",
+            &t[..at],
+            t[at..].replacen("max_pages = 100", "max_pages = 2", 1)
+        )
+    });
+    let id = submit(&store, "report", None).await;
+    let dir = playbooks.path().display().to_string();
+    let mut worker = env.worker(&["--playbooks", &dir, "--idle-poll", "100ms"]);
+    let status = wait_finished(&store, id, LIMIT).await;
+    kill(worker.id().unwrap(), "-TERM");
+    worker.wait().await.unwrap();
+    let job = store.job(id).await.unwrap();
+    assert_eq!(
+        status,
+        JobStatus::Failed,
+        "{:?}\n{}",
+        job.error_message,
+        env.logs()
+    );
+    let message = job.error_message.unwrap();
+    assert!(
+        message.contains("stopped at max_pages with more pages left")
+            && message.contains("raise the step's max_pages"),
+        "{message}"
+    );
+    assert!(store.usage_records(None).await.unwrap().is_empty());
+    assert!(store.vendor_customers(None).await.unwrap().is_empty());
+    env.kill_leftovers();
 }

@@ -133,6 +133,7 @@ async fn report_runs_keep_usage_once_and_attribute_each_change() {
             Some(first),
             rows::parse(Some(&usage1), Some(&snap1)).unwrap(),
             ReportScope::Account,
+            now_millis(),
         )
         .await
         .unwrap();
@@ -201,6 +202,7 @@ async fn report_runs_keep_usage_once_and_attribute_each_change() {
             Some(second),
             rows::parse(Some(&usage2), Some(&snap2)).unwrap(),
             ReportScope::Account,
+            now_millis(),
         )
         .await
         .unwrap();
@@ -235,6 +237,7 @@ async fn report_runs_keep_usage_once_and_attribute_each_change() {
             Some(third),
             rows::parse(Some(&usage2), Some(&snap2)).unwrap(),
             ReportScope::Account,
+            now_millis(),
         )
         .await
         .unwrap();
@@ -445,5 +448,187 @@ async fn max_sessions_holds_across_workers() {
             .await
             .unwrap()
             .is_some()
+    );
+}
+
+/// A constructed October: uptime, percentiles and the incident are exact,
+/// a missed slot is counted apart, and the company the account serves is named.
+#[tokio::test]
+async fn availability_of_a_constructed_month_is_exact() {
+    use panelwright::failure::FailureClass;
+    use panelwright::store::NewProbeRun;
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_with_account(
+        dir.path(),
+        r#"
+[[schedules]]
+name = "probe-main"
+kind = "probe"
+vendor_account = "backup-main"
+every = "1h"
+"#,
+    )
+    .await;
+    let contoso = store.company("C-1").await.unwrap();
+    store
+        .map_vendor_customer(ACCOUNT, "24", "Contoso", Some(contoso.id))
+        .await
+        .unwrap();
+    // 2026-10-01T00:00:00Z, then hourly; runs 3 and 4 fail; 7 of 8 in October.
+    let t0: i64 = 1_790_812_800_000;
+    let hour = 3_600_000;
+    let latencies = [900, 1000, 0, 0, 1200, 800, 950, 5000];
+    for (i, ms) in latencies.iter().enumerate() {
+        let ok = !(2..=3).contains(&i);
+        store
+            .record_probe(
+                ACCOUNT,
+                NewProbeRun {
+                    job_id: None,
+                    at: t0 + i as i64 * hour,
+                    ok,
+                    latency_ms: if ok { *ms } else { 300 },
+                    failed_step: (!ok).then(|| "flows.login[0] (goto /login)".to_string()),
+                    class: (!ok).then_some(FailureClass::Transient),
+                    message: None,
+                    steps: vec![],
+                },
+            )
+            .await
+            .unwrap();
+    }
+    // September's run does not count.
+    store
+        .record_probe(
+            ACCOUNT,
+            NewProbeRun {
+                job_id: None,
+                at: t0 - hour,
+                ok: false,
+                latency_ms: 1,
+                failed_step: None,
+                class: None,
+                message: None,
+                steps: vec![],
+            },
+        )
+        .await
+        .unwrap();
+    // No worker ran for the slot after the last run: one gap.
+    let schedule = &store.schedules().await.unwrap()[0];
+    let next = schedule.next_slot_at.unwrap();
+    store
+        .enqueue_due_at(vec!["probe".into()], next + hour + 1)
+        .await
+        .unwrap();
+    let cli = |format: &str| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_panelwright"))
+            .arg("--store")
+            .arg(dir.path().join("store.sqlite"))
+            .args(["report", "availability", "--period"])
+            .arg(
+                jiff::Timestamp::from_millisecond(next)
+                    .unwrap()
+                    .strftime("%Y-%m")
+                    .to_string(),
+            )
+            .args(["--format", format])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    // The gap falls in the month of `next` (now); the runs in October 2026.
+    let october = std::process::Command::new(env!("CARGO_BIN_EXE_panelwright"))
+        .arg("--store")
+        .arg(dir.path().join("store.sqlite"))
+        .args([
+            "report",
+            "availability",
+            "--period",
+            "2026-10",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert!(october.status.success());
+    let report: Vec<serde_json::Value> = serde_json::from_slice(&october.stdout).unwrap();
+    let r = &report[0];
+    assert_eq!((r["runs"].as_u64(), r["ok"].as_u64()), (Some(8), Some(6)));
+    assert_eq!(r["uptime_percent"], "75.000");
+    // Ok latencies sorted: 800 900 950 1000 1200 5000; nearest rank.
+    assert_eq!(
+        (r["p50_ms"].as_u64(), r["p95_ms"].as_u64()),
+        (Some(950), Some(5000))
+    );
+    let incidents = r["incidents"].as_array().unwrap();
+    assert_eq!(incidents.len(), 1);
+    assert_eq!(incidents[0]["start"], "2026-10-01T02:00:00Z");
+    assert_eq!(incidents[0]["end"], "2026-10-01T04:00:00Z");
+    assert_eq!(incidents[0]["failed_runs"], 2);
+    assert_eq!(incidents[0]["failed_step"], "flows.login[0] (goto /login)");
+    assert_eq!(r["companies"][0][0], "C-1");
+    // The month the missed slot fell in: counted as a gap, not as down.
+    let now: Vec<serde_json::Value> = serde_json::from_str(&cli("json")).unwrap();
+    assert_eq!(now[0]["gaps"], 1, "{now:?}");
+    assert_eq!(now[0]["runs"], 0);
+    let table = cli("table");
+    assert!(
+        table.contains("1 missed slots") && table.contains("per company"),
+        "{table}"
+    );
+}
+
+/// A usage-only run lists no services: the next run's first snapshots are
+/// a baseline, not everything "added". An account-wide listing that comes
+/// back empty where items were is refused, and stores nothing.
+#[tokio::test]
+async fn usage_only_runs_and_empty_listings_invent_no_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_with_account(dir.path(), "").await;
+    let usage = [usage("7", "Acme 07", "BK-WS", "seats", "3", "seat")];
+    let snap = [item("7", "seat", "BK-WS", "BK-WS", "3", "active")];
+    let run = |u: Option<&[Row]>, s: Option<&[Row]>| {
+        let store = store.clone();
+        let batch = rows::parse(u, s).unwrap();
+        async move {
+            store
+                .record_report(ACCOUNT, None, batch, ReportScope::Account, now_millis())
+                .await
+        }
+    };
+    run(Some(&usage), None).await.unwrap();
+    let stored = run(Some(&usage), Some(&snap)).await.unwrap();
+    assert_eq!(
+        stored.changes, 0,
+        "a first snapshot after a usage-only run is a baseline"
+    );
+    let err = run(None, Some(&[])).await.unwrap_err().to_string();
+    assert!(err.contains("listed no service item at all"), "{err}");
+    assert!(
+        store
+            .changes(ChangeFilter::default())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // The customer really gone (another one still listed): removed, once.
+    let other = [item("8", "seat", "BK-WS", "BK-WS", "1", "active")];
+    let stored = run(None, Some(&other)).await.unwrap();
+    assert_eq!(
+        (stored.changes, stored.snapshots),
+        (2, 2),
+        "7 removed, 8 added"
+    );
+    let stored = run(None, Some(&other)).await.unwrap();
+    assert_eq!(
+        (stored.changes, stored.snapshots),
+        (0, 1),
+        "7's empty snapshot is not taken again"
     );
 }

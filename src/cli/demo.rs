@@ -416,11 +416,119 @@ async fn worker_phase(args: &DemoArgs, vendor: &DemoVendor, redactor: &Redactor)
         for m in store.vendor_customers(None).await.map_err(|e| e.to_string())? {
             println!("vendor customer {} ({}) mapped to company #{}", m.vendor_ref, m.name, m.company_id.unwrap_or_default());
         }
-        Ok(if job.status == crate::store::JobStatus::Succeeded { exit::OK } else { exit::INTERNAL })
+        if job.status != crate::store::JobStatus::Succeeded {
+            return Ok(exit::INTERNAL);
+        }
+        report_phase(args, vendor, redactor, &store, &dir).await
     }
     .await;
     result.unwrap_or_else(|e| {
         eprintln!("error: {}", redactor.redact(&e));
         exit::INTERNAL
     })
+}
+
+/// The demo's reporting part: a report job over the whole vendor account
+/// (usage, snapshots, unmapped customers), a change made at the vendor by
+/// someone else, a second report, and the changes it found.
+async fn report_phase(
+    args: &DemoArgs,
+    vendor: &DemoVendor,
+    redactor: &Redactor,
+    store: &std::sync::Arc<crate::store::Store>,
+    dir: &Path,
+) -> Result<u8, String> {
+    use crate::jobs::Registry;
+    use crate::jobs::provision::ProvisionSettings;
+    use crate::store::{JobStatus, MappingStatus, NewJob};
+    use crate::worker::{WorkerConfig, run_worker};
+    let registry = Registry::standard(ProvisionSettings {
+        playbooks_dir: args
+            .playbooks
+            .parent()
+            .unwrap_or(Path::new("."))
+            .to_path_buf(),
+        artifacts_dir: args.artifacts.clone(),
+        secrets_dir: dir.to_path_buf(),
+        ..ProvisionSettings::default()
+    });
+    let report = async |label: &str| -> Result<serde_json::Value, String> {
+        let (job, _) = registry
+            .submit(
+                store,
+                NewJob {
+                    kind: "report".into(),
+                    vendor_account: Some("demo-backup-main".into()),
+                    playbook: Some(args.playbooks.join("report.toml").display().to_string()),
+                    ..NewJob::default()
+                },
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        let config = WorkerConfig {
+            concurrency: 1,
+            exit_when_idle: true,
+            idle_poll: std::time::Duration::from_millis(50),
+            ..WorkerConfig::default()
+        };
+        run_worker(
+            store.clone(),
+            None,
+            registry.clone(),
+            config,
+            DriverEndpoint::from_env(),
+            redactor.clone(),
+            std::future::pending(),
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+        let done = store.job(job.id).await.map_err(|e| e.to_string())?;
+        if done.status != JobStatus::Succeeded {
+            return Err(format!(
+                "{label}: report job {} is {}: {}",
+                done.id,
+                done.status,
+                done.error_message.unwrap_or_default()
+            ));
+        }
+        let summary = store
+            .job_summary(job.id)
+            .await
+            .map_err(|e| e.to_string())?
+            .unwrap_or_default();
+        let stored = &summary["stored"];
+        println!(
+            "{label}: report job {} read {} usage rows and {} snapshot rows in {} ms: {} usage records new, {} updated; {} changes",
+            job.id,
+            summary["usage_rows"],
+            summary["snapshot_rows"],
+            summary["duration_ms"],
+            stored["usage_new"],
+            stored["usage_updated"],
+            stored["changes"]
+        );
+        Ok(summary)
+    };
+    report("first report").await?;
+    let unmapped = store
+        .vendor_customers(None)
+        .await
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .filter(|c| c.status == MappingStatus::Unmapped)
+        .count();
+    println!("vendor customers not mapped to a company (kept as unmapped): {unmapped}");
+    // Someone at the vendor adds seats and upgrades the plan.
+    vendor.set_seats("Fabrikam Legal", "BK-WS", 12);
+    vendor
+        .set_edition("Fabrikam Legal", crate::demo_vendor::Edition::Advanced)
+        .map_err(|e| e.to_string())?;
+    println!(
+        "at the vendor, without us: Fabrikam Legal gets 12 workstation seats and the advanced plan"
+    );
+    report("second report").await?;
+    let changes = super::report::changes_text(store, 0, super::report::Format::Table).await?;
+    println!("service changes (panelwright report changes --since 2026-01-01):");
+    print!("{changes}");
+    Ok(exit::OK)
 }

@@ -134,9 +134,29 @@ async fn changes(store: &Store, args: ChangesArgs) -> Result<String, String> {
         })
         .await
         .map_err(|e| e.to_string())?;
-    Ok(match args.format {
+    render_changes(&list, args.format)
+}
+
+/// Every change detected since `since`, as `report changes` shows it (the demo).
+pub(crate) async fn changes_text(
+    store: &Store,
+    since: Millis,
+    format: Format,
+) -> Result<String, String> {
+    let list = store
+        .changes(ChangeFilter {
+            since,
+            ..ChangeFilter::default()
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+    render_changes(&list, format)
+}
+
+fn render_changes(list: &[ServiceChange], format: Format) -> Result<String, String> {
+    Ok(match format {
         Format::Json => {
-            let mut text = serde_json::to_string_pretty(&list).map_err(|e| e.to_string())?;
+            let mut text = serde_json::to_string_pretty(list).map_err(|e| e.to_string())?;
             text.push('\n');
             text
         }
@@ -158,7 +178,7 @@ async fn changes(store: &Store, args: ChangesArgs) -> Result<String, String> {
                 "detected_by_job",
             ];
             w.write_record(header).map_err(|e| e.to_string())?;
-            for c in &list {
+            for c in list {
                 w.write_record([
                     when(c.detected_at),
                     c.vendor_account.clone(),
@@ -196,7 +216,7 @@ async fn changes(store: &Store, args: ChangesArgs) -> Result<String, String> {
                 ("after", Align::Left),
                 ("made by", Align::Left),
             ]);
-            for c in &list {
+            for c in list {
                 table.row(vec![
                     when(c.detected_at),
                     c.vendor_account.clone(),
@@ -397,6 +417,35 @@ async fn availability(store: &Store, args: AvailabilityArgs) -> Result<String, S
                 if !table.is_empty() {
                     text.push_str(&table.render());
                 }
+            }
+            // The same, per company: the consoles its services depend on.
+            let mut by_company: BTreeMap<(&str, &str), Vec<&AccountAvailability>> = BTreeMap::new();
+            for a in &out {
+                for (id, name) in &a.companies {
+                    by_company.entry((id, name)).or_default().push(a);
+                }
+            }
+            if !by_company.is_empty() {
+                let mut table = Table::new(&[
+                    ("company", Align::Left),
+                    ("vendor account", Align::Left),
+                    ("uptime", Align::Right),
+                    ("incidents", Align::Right),
+                ]);
+                for ((id, name), accounts) in by_company {
+                    for a in accounts {
+                        table.row(vec![
+                            format!("{id} ({name})"),
+                            a.vendor_account.clone(),
+                            a.uptime_percent
+                                .as_ref()
+                                .map_or("-".to_string(), |p| format!("{p}%")),
+                            a.incidents.len().to_string(),
+                        ]);
+                    }
+                }
+                text.push_str("per company:\n");
+                text.push_str(&table.indent("  ").render());
             }
             text
         }

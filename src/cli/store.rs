@@ -34,7 +34,14 @@ pub async fn run(cmd: StoreCommand, path: &Path, secrets_dir: &Path) -> u8 {
             exit::OK
         }
         StoreCommand::Import { file } => {
-            match store.import_with_secrets_dir(&file, secrets_dir).await {
+            // A schedule naming a kind no worker of this build runs would
+            // never run: refused at import, like `submit` refuses it.
+            let kinds = crate::jobs::Registry::standard(Default::default())
+                .kinds()
+                .iter()
+                .map(|k| k.to_string())
+                .collect();
+            match store.import_checked(&file, secrets_dir, kinds).await {
                 Ok(c) => {
                     println!(
                         "imported {}: {} companies, {} sites, {} machines, {} vendor accounts, {} schedules",

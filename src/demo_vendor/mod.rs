@@ -34,7 +34,7 @@
 //! | `GET /customers/{id}/usage?period=` | `#period`, `#usage-root`, `#usage-loading`, JS-rendered `table#usage tr.usage-row`, `#export-csv` |
 //! | `GET /api/customers/{id}/usage?period=` | JSON, 401 JSON without session |
 //! | `GET /customers/{id}/usage.csv?period=` | CSV download |
-//! | `GET /reports/usage?period=&page=` | every customer's usage, one of `PERIODS` (else 400 with `#bad-period`): `#report-period`, `table#usage-report tr.usage-row[data-customer-id]` with `td.customer-id/.customer-name/.sku/.metric/.quantity/.unit/.period`, `nav.pagination a.prev/a.next span.page-info`, `p.empty` |
+//! | `GET /reports/usage?period=&page=` | every customer's usage for any month `YYYY-MM` (else 400 with `#bad-period`): seats per SKU, then storage used per SKU summed over the customer's devices; `#report-period`, `table#usage-report tr.usage-row[data-customer-id]` with `td.customer-id/.customer-name/.sku/.metric/.quantity/.unit/.period`, `nav.pagination a.prev/a.next span.page-info`, `p.empty` |
 //! | `GET /reports/services?page=` | every customer's services: `table#service-report tr.item-row[data-customer-id]` with `td.customer-id/.customer-name/.kind/.key/.sku/.quantity/.unit/.status`, `nav.pagination a.prev/a.next span.page-info`, `p.empty` |
 //! | `/_admin/...` | JSON, `X-Admin-Token` header |
 //! | `POST /_admin/customers/{name}/seats`, `.../edition`, `.../status`, `.../devices`, `DELETE .../devices/{hostname}`, `POST .../devices/{hostname}/storage`, `.../quota`, `POST /_admin/outage`, `POST /_admin/expire-sessions`, `GET /_admin/state` | outside changes: 404 JSON for an unknown customer or device, 400 JSON for bad input |

@@ -45,8 +45,26 @@ pub(crate) fn gib_to_mib(gib: Decimal) -> Decimal {
         .normalized()
 }
 
-/// A customer's usage report rows: seats per SKU, then storage per device
-/// (linux servers in MiB, workstations in GiB).
+/// `a + b`, exactly (at the larger scale); `a` when it would not fit.
+fn add(a: Decimal, b: Decimal) -> Decimal {
+    let scale = a.scale().max(b.scale());
+    let at = |d: Decimal| {
+        10i128
+            .checked_pow(scale - d.scale())
+            .and_then(|f| d.mantissa().checked_mul(f))
+    };
+    match (at(a), at(b)) {
+        (Some(x), Some(y)) => x
+            .checked_add(y)
+            .and_then(|m| Decimal::new(m, scale))
+            .unwrap_or(a),
+        _ => a,
+    }
+}
+
+/// A customer's usage report rows: seats per SKU, then storage used per
+/// SKU, the sum over its devices (servers' SKU in MiB, workstations' in
+/// GiB), in the order the devices were enrolled.
 pub(crate) fn usage_report_rows(c: &Customer, period: &str) -> Vec<UsageReportRow> {
     let row = |sku: String, metric: String, quantity: String, unit| UsageReportRow {
         customer_id: c.id,
@@ -60,15 +78,24 @@ pub(crate) fn usage_report_rows(c: &Customer, period: &str) -> Vec<UsageReportRo
         .into_iter()
         .map(|r| row(r.sku, r.metric, r.quantity, "seat"))
         .collect();
+    // One record per customer, SKU, metric and period: devices of one SKU add up.
+    let mut storage: Vec<(&str, Decimal, bool)> = Vec::new();
     for d in &c.devices {
+        let sku = device_sku(&d.os);
         let gib = d.storage_used_gib(period);
-        let (quantity, unit) = if d.os == "linux" {
+        match storage.iter_mut().find(|(s, _, _)| *s == sku) {
+            Some((_, sum, _)) => *sum = add(*sum, gib),
+            None => storage.push((sku, gib, d.os == "linux")),
+        }
+    }
+    for (sku, gib, server) in storage {
+        let (quantity, unit) = if server {
             (gib_to_mib(gib), "MiB")
         } else {
             (gib, "GiB")
         };
         rows.push(row(
-            device_sku(&d.os).to_string(),
+            sku.to_string(),
             "storage_used".to_string(),
             quantity.to_string(),
             unit,
@@ -210,8 +237,18 @@ pub async fn usage_report(
         .map(|p| p.trim())
         .filter(|p| !p.is_empty())
         .unwrap_or(DEFAULT_PERIOD);
-    let Some(period) = PERIODS.iter().copied().find(|p| *p == period) else {
-        let msg = format!("Unknown period; choose one of {}", PERIODS.join(", "));
+    // Any month: the figures are made up per device and month.
+    let month = |p: &str| {
+        p.len() == 7
+            && p.as_bytes()[4] == b'-'
+            && p[..4].bytes().all(|b| b.is_ascii_digit())
+            && matches!(p[5..].parse::<u8>(), Ok(1..=12))
+    };
+    let Some(period) = Some(period).filter(|p| month(p)) else {
+        let msg = format!(
+            "Unknown period; a month as YYYY-MM, e.g. {}",
+            PERIODS.join(", ")
+        );
         let body = format!(
             "<h1>Usage report</h1>\n{}",
             alert("error", Some("bad-period"), &msg)

@@ -1458,7 +1458,12 @@ async fn usage_report_rows_cells_and_pagination() {
         .collect();
     assert!(ids.windows(2).all(|w| w[0] <= w[1]));
 
-    for bad in ["2025-01", "2026-13", "bad"] {
+    // Any month is a period (a report job reads the current one).
+    assert_eq!(
+        c.get("/reports/usage?period=2027-03").await.status,
+        StatusCode::OK
+    );
+    for bad in ["2026-13", "2026-1", "bad"] {
         let r = c.get(&format!("/reports/usage?period={bad}")).await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{bad}");
         assert!(r.text().contains("id=\"bad-period\""));
@@ -2022,4 +2027,38 @@ fn default_seeding_is_unchanged_by_the_uniform_option() {
     let config = DemoVendorConfig::default();
     assert_eq!(config.report_page_size, 100);
     assert!(!config.uniform_seed);
+}
+
+/// Two devices of one SKU are one usage record at the vendor: the usage
+/// report lists their storage as one row, the exact sum.
+#[test]
+fn devices_of_one_sku_are_one_storage_row_their_sum() {
+    let state = DemoState::new(DemoVendorConfig::fast()).unwrap();
+    for (host, serial, used) in [("w1", "SN-W-1", "100.25"), ("w2", "SN-W-2", "0.75")] {
+        state
+            .enrol_device(
+                "Acme 02",
+                DeviceSpec {
+                    hostname: host.into(),
+                    serial: serial.into(),
+                    quota_gb: 10,
+                    os: "windows".into(),
+                },
+            )
+            .unwrap();
+        state.set_storage_used("Acme 02", host, used).unwrap();
+    }
+    let store = state.lock();
+    let acme = store
+        .customers
+        .values()
+        .find(|c| c.name == "Acme 02")
+        .unwrap();
+    let rows = reports::usage_report_rows(acme, "2026-10");
+    let storage: Vec<_> = rows.iter().filter(|r| r.metric == "storage_used").collect();
+    assert_eq!(storage.len(), 1, "{rows:?}");
+    assert_eq!(
+        (storage[0].sku.as_str(), storage[0].quantity.as_str()),
+        ("BK-WS", "101.00")
+    );
 }

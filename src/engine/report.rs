@@ -13,6 +13,10 @@ pub enum StepStatus {
     Failed,
 }
 
+/// In an extraction step's note: `max_pages` stopped it while the `next`
+/// control still led to more rows (a cut-short listing).
+pub const CUT_SHORT: &str = "stopped at max_pages with more pages left";
+
 /// One executed step (a step inside a loop appears once per item).
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct StepRecord {

@@ -2,7 +2,8 @@
 //! playbook (`<vendor>/report.toml` unless the job names one), which lists
 //! usage (`usage` rows) and what is provisioned (`snapshot` rows) for every
 //! vendor customer of the account — or, for a job with a company, keeps
-//! only that company's.
+//! only that company's. A playbook parameter `period` that the job does
+//! not set is the current month (UTC); `customer_name`, the company's name.
 //!
 //! Every row is checked before anything is stored: one bad row fails the
 //! job as playbook-broken, naming the row, and the run stores nothing. A
@@ -18,6 +19,7 @@ use super::vendor_run::{
 };
 use super::{JobContext, JobFailure, JobHandler, Needs};
 use crate::engine::CapturedValue;
+use crate::engine::report::CUT_SHORT;
 use crate::failure::FailureClass;
 use crate::reporting::rows::{self, Row};
 use crate::store::{Job, MappingStatus, ReportScope};
@@ -50,6 +52,13 @@ impl JobHandler for Report {
     async fn run(&self, job: &Job, ctx: &JobContext) -> Result<serde_json::Value, JobFailure> {
         report(job, &self.settings, ctx).await
     }
+}
+
+/// `YYYY-MM` of a time, UTC.
+fn current_month(at: crate::store::Millis) -> String {
+    jiff::Timestamp::from_millisecond(at)
+        .map(|t| t.strftime("%Y-%m").to_string())
+        .unwrap_or_default()
 }
 
 fn broken(message: String) -> JobFailure {
@@ -101,7 +110,16 @@ async fn report(
         }
     };
     let mut given = given_params(&vp.playbook, job, &[])?;
-    fill_params(&vp.playbook, &mut given, &[("customer_name", company_name)])?;
+    let read_at = crate::store::now_millis();
+    fill_params(
+        &vp.playbook,
+        &mut given,
+        &[
+            ("customer_name", company_name),
+            // A scheduled report reads the month it runs in.
+            ("period", Some(current_month(read_at))),
+        ],
+    )?;
     let params = resolve_params(&vp.playbook, given)?;
     let report = run_in_browser(job, ctx, settings, &vp, params, &mut Boundaries).await?;
     if let Some(f) = &report.failure {
@@ -109,6 +127,19 @@ async fn report(
             class: f.class,
             message: format!("{} at {}: {}", f.class, f.step, f.message),
         });
+    }
+    // A listing cut short by `max_pages` would make every customer past
+    // the cut look emptied: nothing of such a run is stored.
+    if let Some(cut) = report
+        .steps
+        .iter()
+        .find(|s| s.note.as_deref().is_some_and(|n| n.contains(CUT_SHORT)))
+    {
+        return Err(broken(format!(
+            "{} ({}): {CUT_SHORT}, so the listing is incomplete and nothing of this run is \
+             stored: raise the step's max_pages",
+            cut.path, cut.label
+        )));
     }
     let rows_of = |name: &str| -> Option<&[Row]> {
         match report.output(name).map(|o| &o.value) {
@@ -130,7 +161,7 @@ async fn report(
     crate::fault::boundary("store report");
     let stored = ctx
         .store
-        .record_report(&vp.account.name, Some(job.id), batch, scope)
+        .record_report(&vp.account.name, Some(job.id), batch, scope, read_at)
         .await
         .map_err(JobFailure::from_store)?;
     crate::fault::boundary("end");

@@ -54,6 +54,8 @@ pub struct Change {
     pub change: ChangeKind,
     pub before: Option<String>,
     pub after: Option<String>,
+    /// The item as it is now (`None`: removed), for attribution.
+    pub now: Option<Item>,
 }
 
 fn shown(item: &Item) -> String {
@@ -83,6 +85,7 @@ pub fn diff(previous: &[Item], current: &[Item]) -> Vec<Change> {
     ids.dedup();
     let mut out = Vec::new();
     for id in ids {
+        let now = after.get(&id).map(|i| (*i).clone());
         let change = |change, before: Option<String>, after: Option<String>| Change {
             customer: id.0.to_string(),
             kind: id.1.to_string(),
@@ -90,6 +93,7 @@ pub fn diff(previous: &[Item], current: &[Item]) -> Vec<Change> {
             change,
             before,
             after,
+            now: now.clone(),
         };
         match (before.get(&id), after.get(&id)) {
             (None, Some(a)) => out.push(change(ChangeKind::Added, None, Some(shown(a)))),
@@ -124,20 +128,44 @@ pub fn diff(previous: &[Item], current: &[Item]) -> Vec<Change> {
     out
 }
 
-/// Something one of our jobs did to an item, recorded when it did it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Something one of our jobs did to an item, recorded when it did it, with
+/// the values it set (those it declared).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct OurAction {
     pub job_id: i64,
     pub customer: String,
     pub kind: String,
     pub key: String,
+    pub sku: Option<String>,
+    pub quantity: Option<Decimal>,
+    pub status: Option<String>,
     /// Unix milliseconds.
     pub at: i64,
 }
 
+impl OurAction {
+    /// The item as it is now could be what this action left: every value
+    /// the action set is the item's (a removed item: nothing to compare).
+    fn left(&self, now: Option<&Item>) -> bool {
+        let Some(item) = now else {
+            return true;
+        };
+        let same = |ours: &Option<String>, theirs: &Option<String>| {
+            ours.is_none() || theirs.is_none() || ours == theirs
+        };
+        same(&self.sku, &item.sku)
+            && same(&self.status, &item.status)
+            && (self.quantity.is_none()
+                || item.quantity.is_none()
+                || self.quantity == item.quantity)
+    }
+}
+
 /// Who made each change seen between a snapshot taken at `since` and one
-/// taken at `until` (Unix milliseconds): the job that acted on the same item in
-/// that window (the latest, if several), else `None`: made at the vendor.
+/// taken at `until` (Unix milliseconds): the job that acted on the same
+/// item in that window (the latest, if several) and left the values the item
+/// has now; else `None`: made at the vendor (also when someone at the
+/// vendor changed the item again after our job, e.g. our 5 seats became 8).
 pub fn attribute(
     changes: Vec<Change>,
     ours: &[OurAction],
@@ -157,6 +185,7 @@ pub fn attribute(
                         && a.at <= until
                 })
                 .max_by_key(|a| a.at)
+                .filter(|a| a.left(c.now.as_ref()))
                 .map(|a| a.job_id);
             (c, job)
         })
@@ -235,6 +264,7 @@ mod tests {
                 kind: "device".into(),
                 key: "SN-3".into(),
                 at: 150,
+                ..OurAction::default()
             },
             // Before the previous snapshot: not this change.
             OurAction {
@@ -243,6 +273,7 @@ mod tests {
                 kind: "seat".into(),
                 key: "BK-WS".into(),
                 at: 90,
+                ..OurAction::default()
             },
         ];
         let attributed = attribute(changes, &ours, 100, 200);
@@ -254,5 +285,25 @@ mod tests {
             who,
             vec![("SN-3".to_string(), Some(41)), ("BK-WS".to_string(), None)]
         );
+    }
+
+    #[test]
+    fn a_change_our_job_started_but_someone_else_finished_is_theirs() {
+        let changes = diff(&[], &[item("24", "seat", "BK-WS", "BK-WS", "8", "active")]);
+        let ours = |quantity: &str| OurAction {
+            job_id: 41,
+            customer: "24".into(),
+            kind: "seat".into(),
+            key: "BK-WS".into(),
+            quantity: Some(Decimal::parse(quantity).unwrap()),
+            at: 150,
+            ..OurAction::default()
+        };
+        // We created 5 seats; someone made them 8 before the report.
+        let who = attribute(changes.clone(), &[ours("5")], 100, 200);
+        assert_eq!(who[0].1, None);
+        // We created 8.00: ours.
+        let who = attribute(changes, &[ours("8.00")], 100, 200);
+        assert_eq!(who[0].1, Some(41));
     }
 }

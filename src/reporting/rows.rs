@@ -14,8 +14,9 @@ use std::collections::BTreeMap;
 /// One scraped row: field name → text.
 pub type Row = BTreeMap<String, String>;
 
-/// The item kinds a snapshot may hold.
-use crate::playbook::contract::SERVICE_KINDS as ITEM_KINDS;
+use crate::playbook::contract::{
+    REPORT_SNAPSHOT_FIELDS, REPORT_USAGE_FIELDS, SERVICE_KINDS as ITEM_KINDS,
+};
 
 /// One usage record as scraped: exact quantity, storage in GiB.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -121,6 +122,10 @@ pub fn parse(usage: Option<&[Row]>, snapshot: Option<&[Row]>) -> Result<ReportBa
             Some(_) => Err(err(format!("`{name}` is empty"))),
             None => Err(err(format!("no field `{name}`"))),
         };
+        // Every contract field is there (CSV columns are only known now).
+        if let Some(missing) = REPORT_USAGE_FIELDS.iter().find(|f| !row.contains_key(**f)) {
+            return Err(err(format!("no field `{missing}`")));
+        }
         let customer = need("customer")?;
         let sku = need("sku")?;
         let metric = need("metric")?;
@@ -185,6 +190,12 @@ pub fn parse(usage: Option<&[Row]>, snapshot: Option<&[Row]>) -> Result<ReportBa
                     .filter(|v| !v.is_empty())
                     .map(str::to_string)
             };
+            if let Some(missing) = REPORT_SNAPSHOT_FIELDS
+                .iter()
+                .find(|f| !row.contains_key(**f))
+            {
+                return Err(err(format!("no field `{missing}`")));
+            }
             let customer = need("customer")?;
             let kind = need("kind")?;
             if !ITEM_KINDS.contains(&kind.as_str()) {
@@ -281,6 +292,11 @@ mod tests {
                 ("status", "active"),
             ]),
         ];
+        // A CSV without a contract column: named.
+        let mut no_status = snapshot[1].clone();
+        no_status.remove("status");
+        let err = parse(None, Some(&[no_status])).unwrap_err();
+        assert_eq!((err.row, err.message.as_str()), (1, "no field `status`"));
         let batch = parse(
             Some(&[usage("7", "512", "MiB"), usage("8", "2", "GiB")]),
             Some(&snapshot),
@@ -323,11 +339,25 @@ mod tests {
             None,
         );
         assert!(twice.unwrap_err().message.contains("as row 1"));
-        let bad_kind = row(&[("customer", "7"), ("kind", "seats"), ("key", "x")]);
+        let item = |kind: &str, key: Option<&str>| {
+            let mut r = row(&[
+                ("customer", "7"),
+                ("customer_name", "Acme 07"),
+                ("kind", kind),
+                ("sku", ""),
+                ("quantity", ""),
+                ("status", ""),
+            ]);
+            if let Some(k) = key {
+                r.insert("key".into(), k.into());
+            }
+            r
+        };
+        let bad_kind = item("seats", Some("x"));
         let err = parse(None, Some(&[bad_kind])).unwrap_err();
         assert_eq!(err.output, "snapshot");
         assert!(err.message.contains("kind `seats` is not one of"), "{err}");
-        let no_key = row(&[("customer", "7"), ("kind", "seat")]);
+        let no_key = item("seat", None);
         assert!(
             parse(None, Some(&[no_key]))
                 .unwrap_err()

@@ -17,19 +17,21 @@ pub struct Quantity {
 
 /// (power of ten, power of two) by which a storage unit's count becomes
 /// bytes: `GB` = 10^9, `GiB` = 2^30.
+/// Units are matched without regard to case (`gb`, `GIB`): consoles
+/// write them every way.
 fn storage_factor(unit: &str) -> Option<(u32, u32)> {
-    Some(match unit {
-        "B" | "byte" | "bytes" => (0, 0),
-        "KB" | "kB" => (3, 0),
-        "MB" => (6, 0),
-        "GB" => (9, 0),
-        "TB" => (12, 0),
-        "PB" => (15, 0),
-        "KiB" => (0, 10),
-        "MiB" => (0, 20),
-        "GiB" => (0, 30),
-        "TiB" => (0, 40),
-        "PiB" => (0, 50),
+    Some(match unit.to_ascii_lowercase().as_str() {
+        "b" | "byte" | "bytes" => (0, 0),
+        "kb" => (3, 0),
+        "mb" => (6, 0),
+        "gb" => (9, 0),
+        "tb" => (12, 0),
+        "pb" => (15, 0),
+        "kib" => (0, 10),
+        "mib" => (0, 20),
+        "gib" => (0, 30),
+        "tib" => (0, 40),
+        "pib" => (0, 50),
         _ => return None,
     })
 }
@@ -94,6 +96,8 @@ mod tests {
         // 10^9 / 2^30, to the last digit.
         assert_eq!(q("1", "GB"), "0.931322574615478515625 GiB");
         assert_eq!(q("1073741824", "B"), "1 GiB");
+        assert_eq!(q("2", "gib"), "2 GiB");
+        assert_eq!(q("1", "TIB"), "1024 GiB");
         assert_eq!(q("2.5", "TB"), "2328.3064365386962890625 GiB");
     }
 

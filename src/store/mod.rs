@@ -717,10 +717,20 @@ impl Store {
         file: &Path,
         secrets_dir: &Path,
     ) -> Result<ImportCounts, StoreError> {
+        self.import_checked(file, secrets_dir, Vec::new()).await
+    }
+    /// [`Self::import_with_secrets_dir`], with schedules' kinds checked
+    /// against `kinds` (the job registry's; empty: not checked).
+    pub async fn import_checked(
+        &self,
+        file: &Path,
+        secrets_dir: &Path,
+        kinds: Vec<String>,
+    ) -> Result<ImportCounts, StoreError> {
         // Read and validate before taking the connection.
         let data = tokio::task::spawn_blocking({
             let (file, dir) = (file.to_path_buf(), secrets_dir.to_path_buf());
-            move || rmm::read_import(&file, &dir)
+            move || rmm::read_import(&file, &dir, &kinds)
         })
         .await
         .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))?;
@@ -845,16 +855,28 @@ impl Store {
     // --- reporting ---------------------------------------------------------------
     /// Stores one report run of `account` in one transaction (see
     /// `reports::record_report`): all of it or nothing.
+    ///
+    /// `read_at` is when the console was read (the run's start): the
+    /// snapshot's time, and where the next report's attribution window starts.
     pub async fn record_report(
         &self,
         account: &str,
         job_id: Option<i64>,
         batch: crate::reporting::rows::ReportBatch,
         scope: ReportScope,
+        read_at: Millis,
     ) -> Result<ReportStored, StoreError> {
         let account = account.to_string();
         self.run(move |conn| {
-            reports::record_report(conn, &account, job_id, &batch, &scope, now_millis())
+            reports::record_report(
+                conn,
+                &account,
+                job_id,
+                &batch,
+                &scope,
+                read_at,
+                now_millis(),
+            )
         })
         .await
     }

@@ -232,6 +232,7 @@ pub(super) fn record_report(
     job_id: Option<i64>,
     batch: &ReportBatch,
     scope: &ReportScope,
+    read_at: Millis,
     now: Millis,
 ) -> DbResult<ReportStored> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -242,11 +243,33 @@ pub(super) fn record_report(
         [account_id],
         |r| r.get(0),
     )?;
-    let full = matches!(scope, ReportScope::Account);
+    // A run that listed every customer's services; a usage-only run says
+    // nothing about what is provisioned.
+    let full = matches!(scope, ReportScope::Account) && batch.snapshot.is_some();
+    // A console that lists nothing at all where it listed items before is
+    // far likelier broken (an empty page, a changed filter) than emptied.
+    if full && batch.snapshot.as_ref().is_some_and(Vec::is_empty) {
+        let had: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM service_snapshot_items i
+                              JOIN service_snapshots s ON s.id = i.snapshot_id
+                              JOIN vendor_customers c ON c.id = s.vendor_customer_id
+                             WHERE c.vendor_account_id = ?1)",
+            [account_id],
+            |r| r.get(0),
+        )?;
+        if had {
+            return Err(StoreError::Invalid(format!(
+                "the report of `{account}` listed no service item at all, where earlier reports \
+                 listed some: refusing to record everything as removed (check the console and \
+                 the playbook's listing)"
+            ))
+            .into());
+        }
+    }
     let run_id: i64 = tx.query_row(
         "INSERT INTO report_runs (job_id, vendor_account_id, full, at) VALUES (?1, ?2, ?3, ?4)
          RETURNING id",
-        params![job_id, account_id, full, now],
+        params![job_id, account_id, full, read_at],
         |r| r.get(0),
     )?;
     out.report_run_id = run_id;
@@ -271,6 +294,51 @@ pub(super) fn record_report(
         ids.insert(r.clone(), id);
     }
 
+    let run = RunRef {
+        run_id,
+        job_id,
+        account_id,
+        read_at,
+        now,
+        full,
+        last_full,
+    };
+    store_usage(&tx, batch, &ids, run, &mut out)?;
+    store_snapshots(&tx, batch, scope, &mut ids, run, &mut out)?;
+    tx.execute(
+        "UPDATE report_runs SET usage_rows = ?2, snapshot_items = ?3, changes = ?4 WHERE id = ?1",
+        params![
+            run_id,
+            batch.usage.len() as i64,
+            out.snapshot_items as i64,
+            out.changes as i64
+        ],
+    )?;
+    tx.commit()?;
+    Ok(out)
+}
+
+/// One report run's facts, for the parts of [`record_report`].
+#[derive(Clone, Copy)]
+struct RunRef {
+    run_id: i64,
+    job_id: Option<i64>,
+    account_id: i64,
+    read_at: Millis,
+    now: Millis,
+    full: bool,
+    last_full: Option<Millis>,
+}
+
+/// Usage records: inserted, or updated in place (a usage change when the
+/// quantity moved).
+fn store_usage(
+    tx: &Transaction<'_>,
+    batch: &ReportBatch,
+    ids: &BTreeMap<String, i64>,
+    run: RunRef,
+    out: &mut ReportStored,
+) -> DbResult<()> {
     // Usage: one row per customer, SKU, metric and period.
     for u in &batch.usage {
         let customer_id = ids[&u.customer];
@@ -298,8 +366,8 @@ pub(super) fn record_report(
                     u.period,
                     quantity,
                     u.quantity.unit,
-                    job_id,
-                    now
+                    run.job_id,
+                    run.now
                 ])?;
                 out.usage_new += 1;
             }
@@ -310,15 +378,21 @@ pub(super) fn record_report(
                     "UPDATE usage_records SET quantity = ?2, unit = ?3, job_id = ?4, updated_at = ?5
                      WHERE id = ?1",
                 )?
-                .execute(params![id, quantity, u.quantity.unit, job_id, now])?;
+                .execute(params![id, quantity, u.quantity.unit, run.job_id, run.now])?;
                 if same {
                     out.usage_unchanged += 1;
                     continue;
                 }
                 out.usage_updated += 1;
                 // Use grew or shrank at the vendor (storage, mailboxes…):
-                // a change nobody's job made.
-                if !SNAPSHOT_UNITS.contains(&u.quantity.unit.as_str()) {
+                // a change nobody's job made. Seat counts are the snapshot's
+                // `seat` items (attributed there), not told twice.
+                let seat_item = batch
+                    .snapshot
+                    .iter()
+                    .flatten()
+                    .any(|i| i.customer == u.customer && i.kind == "seat" && i.key == u.sku);
+                if !seat_item && !SNAPSHOT_UNITS.contains(&u.quantity.unit.as_str()) {
                     let change = Change {
                         customer: u.customer.clone(),
                         kind: "usage".to_string(),
@@ -326,14 +400,27 @@ pub(super) fn record_report(
                         change: ChangeKind::QuantityChanged,
                         before: Some(format!("{old_quantity} {old_unit}")),
                         after: Some(format!("{quantity} {}", u.quantity.unit)),
+                        now: None,
                     };
-                    insert_change(&tx, customer_id, run_id, &change, None, None, now)?;
+                    insert_change(tx, customer_id, run.run_id, &change, None, None, run.now)?;
                     out.changes += 1;
                 }
             }
         }
     }
 
+    Ok(())
+}
+
+/// A snapshot per covered customer, and its changes since the previous one.
+fn store_snapshots(
+    tx: &Transaction<'_>,
+    batch: &ReportBatch,
+    scope: &ReportScope,
+    ids: &mut BTreeMap<String, i64>,
+    run: RunRef,
+    out: &mut ReportStored,
+) -> DbResult<()> {
     // Snapshots and the changes since the previous one of each customer.
     if let Some(items) = &batch.snapshot {
         let mut by_customer: BTreeMap<&str, Vec<Item>> = BTreeMap::new();
@@ -347,7 +434,7 @@ pub(super) fn record_report(
             ReportScope::Customers(only) => only.iter().cloned().collect(),
             ReportScope::Account => by_customer.keys().map(|c| c.to_string()).collect(),
         };
-        if full {
+        if run.full {
             // Customers that had items and are no longer listed.
             let mut stmt = tx.prepare(
                 "SELECT DISTINCT c.vendor_ref, c.id FROM vendor_customers c
@@ -355,7 +442,9 @@ pub(super) fn record_report(
                   WHERE c.vendor_account_id = ?1",
             )?;
             let known = stmt
-                .query_map([account_id], |r| Ok((r.get::<_, String>(0)?, r.get(1)?)))?
+                .query_map([run.account_id], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get(1)?))
+                })?
                 .collect::<Result<Vec<(String, i64)>, _>>()?;
             for (r, id) in known {
                 ids.entry(r.clone()).or_insert(id);
@@ -365,11 +454,15 @@ pub(super) fn record_report(
         for customer in covered {
             let customer_id = ids[&customer];
             let current = by_customer.remove(customer.as_str()).unwrap_or_default();
-            let previous = latest_snapshot(&tx, customer_id, &customer)?;
+            let previous = latest_snapshot(tx, customer_id, &customer)?;
+            // Gone, and already known to be: nothing new to keep.
+            if current.is_empty() && previous.as_ref().is_some_and(|(_, items)| items.is_empty()) {
+                continue;
+            }
             let snapshot_id: i64 = tx.query_row(
                 "INSERT INTO service_snapshots (vendor_customer_id, report_run_id, taken_at)
                  VALUES (?1, ?2, ?3) RETURNING id",
-                params![customer_id, run_id, now],
+                params![customer_id, run.run_id, run.read_at],
                 |r| r.get(0),
             )?;
             out.snapshots += 1;
@@ -390,35 +483,34 @@ pub(super) fn record_report(
                 ])?;
             }
             out.snapshot_items += current.len();
-            let (since, found) = match (previous, last_full) {
+            let (since, found) = match (previous, run.last_full) {
                 (Some((taken_at, items)), _) => (taken_at, changes::diff(&items, &current)),
                 // New at the vendor since the last run that listed everything.
-                (None, Some(at)) if full => (at, changes::diff(&[], &current)),
+                (None, Some(at)) if run.full => (at, changes::diff(&[], &current)),
                 // First sight: a baseline.
                 (None, _) => continue,
             };
             if found.is_empty() {
                 continue;
             }
-            let ours = actions_between(&tx, customer_id, &customer, since, now)?;
-            for (change, job) in changes::attribute(found, &ours, since, now) {
-                insert_change(&tx, customer_id, run_id, &change, Some(since), job, now)?;
+            // Up to now: an action while this report ran may be what it saw.
+            let ours = actions_between(tx, customer_id, &customer, since, run.now)?;
+            for (change, job) in changes::attribute(found, &ours, since, run.now) {
+                insert_change(
+                    tx,
+                    customer_id,
+                    run.run_id,
+                    &change,
+                    Some(since),
+                    job,
+                    run.now,
+                )?;
                 out.changes += 1;
                 out.changes_ours += usize::from(job.is_some());
             }
         }
     }
-    tx.execute(
-        "UPDATE report_runs SET usage_rows = ?2, snapshot_items = ?3, changes = ?4 WHERE id = ?1",
-        params![
-            run_id,
-            batch.usage.len() as i64,
-            out.snapshot_items as i64,
-            out.changes as i64
-        ],
-    )?;
-    tx.commit()?;
-    Ok(out)
+    Ok(())
 }
 
 fn actions_between(
@@ -429,17 +521,21 @@ fn actions_between(
     until: Millis,
 ) -> DbResult<Vec<OurAction>> {
     let mut stmt = tx.prepare_cached(
-        "SELECT job_id, item_kind, item_key, at FROM job_actions
+        "SELECT job_id, item_kind, item_key, at, sku, quantity, status FROM job_actions
          WHERE vendor_customer_id = ?1 AND at > ?2 AND at <= ?3",
     )?;
     let rows = stmt
         .query_map(params![customer_id, since, until], |r| {
+            let quantity: Option<String> = r.get(5)?;
             Ok(OurAction {
                 job_id: r.get(0)?,
                 customer: vendor_ref.to_string(),
                 kind: r.get(1)?,
                 key: r.get(2)?,
                 at: r.get(3)?,
+                sku: r.get(4)?,
+                quantity: quantity.as_deref().and_then(decimal),
+                status: r.get(6)?,
             })
         })?
         .collect::<Result<Vec<_>, _>>()?;

@@ -152,6 +152,8 @@ struct Ctx<'a> {
     file: &'a str,
     /// Where `file:` secret references must point.
     secrets_dir: &'a Path,
+    /// The job kinds a schedule may name (empty: any).
+    kinds: &'a [String],
 }
 
 impl Ctx<'_> {
@@ -181,7 +183,11 @@ fn optional(value: Option<String>) -> Option<String> {
 
 /// Reads and validates an import file (TOML or JSON by extension); `file:`
 /// secret references must point inside `secrets_dir`.
-pub(super) fn read_import(file: &Path, secrets_dir: &Path) -> Result<ImportData, StoreError> {
+pub(super) fn read_import(
+    file: &Path,
+    secrets_dir: &Path,
+    kinds: &[String],
+) -> Result<ImportData, StoreError> {
     let shown = file.display().to_string();
     let text = std::fs::read_to_string(file)
         .map_err(|e| StoreError::Invalid(format!("cannot read {shown}: {e}")))?;
@@ -216,6 +222,7 @@ pub(super) fn read_import(file: &Path, secrets_dir: &Path) -> Result<ImportData,
         &Ctx {
             file: &shown,
             secrets_dir,
+            kinds,
         },
         raw,
     )
@@ -341,6 +348,15 @@ fn validate(ctx: &Ctx<'_>, raw: RawFile) -> Result<ImportData, StoreError> {
             return Err(ctx.err(&item, format!("name {name:?} appears twice")));
         }
         let kind = ctx.required(&item, "kind", r.kind)?;
+        if !ctx.kinds.is_empty() && !ctx.kinds.contains(&kind) {
+            return Err(ctx.err(
+                &item,
+                format!(
+                    "unknown job kind `{kind}` (known: {})",
+                    ctx.kinds.join(", ")
+                ),
+            ));
+        }
         let vendor_account = ctx.required(&item, "vendor_account", r.vendor_account)?;
         let every = crate::schedule::Every::parse(r.every.as_deref(), r.cron.as_deref())
             .map_err(|m| ctx.err(&item, m))?;

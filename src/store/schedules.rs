@@ -39,11 +39,8 @@ pub(super) fn upsert(tx: &Transaction<'_>, s: &ScheduleIn, now: Millis) -> DbRes
         ))
         .into());
     }
-    let every = Every::parse(
-        s.every_seconds.map(|n| format!("{n}s")).as_deref(),
-        s.cron.as_deref(),
-    )
-    .map_err(|m| StoreError::Invalid(format!("{}: {m}", s.item)))?;
+    let every = Every::from_columns(s.every_seconds, s.cron.as_deref())
+        .map_err(|m| StoreError::Invalid(format!("{}: {m}", s.item)))?;
     let first = every.next_after(now);
     let mut params = s.params.clone();
     if let (Some(n), Some(obj)) = (s.max_attempts, params.as_object_mut()) {
@@ -56,8 +53,11 @@ pub(super) fn upsert(tx: &Transaction<'_>, s: &ScheduleIn, now: Millis) -> DbRes
          ON CONFLICT (name) DO UPDATE SET
              kind = excluded.kind, vendor_account = excluded.vendor_account,
              company = excluded.company, playbook = excluded.playbook, params = excluded.params,
+             -- The same cadence keeps its bookkeeping, unless the schedule is
+             -- enabled again: the time it was off is not a gap.
              next_slot_at = CASE WHEN schedules.every_seconds IS excluded.every_seconds
                                   AND schedules.cron IS excluded.cron
+                                  AND NOT (schedules.enabled = 0 AND excluded.enabled = 1)
                                  THEN schedules.next_slot_at ELSE excluded.next_slot_at END,
              every_seconds = excluded.every_seconds, cron = excluded.cron,
              enabled = excluded.enabled, updated_at = excluded.updated_at",
@@ -418,7 +418,7 @@ pub(super) fn probe_gaps(
         let inside = if first >= from && last < to {
             count.max(0) as u64
         } else {
-            match Every::parse(every_s.map(|n| format!("{n}s")).as_deref(), cron.as_deref()) {
+            match Every::from_columns(every_s, cron.as_deref()) {
                 Ok(every) => {
                     let mut n = 0u64;
                     let mut at = every.at_or_after(first.max(from));

@@ -345,12 +345,14 @@ impl<'r> Engine<'r> {
         })
     }
 
-    /// One page-source fetch per page; pagination by clicking `next`.
+    /// One page-source fetch per page; pagination by clicking `next`. The
+    /// flag is true when `max_pages` stopped it with a usable `next`
+    /// control still there: the rows are a cut-short listing.
     pub(super) async fn extract(
         &mut self,
         spec: &ExtractSpec,
         budget: Duration,
-    ) -> Result<Vec<Row>, StepError> {
+    ) -> Result<(Vec<Row>, bool), StepError> {
         let rows_css = self.render(&spec.rows)?;
         let empty_css = spec.empty.as_ref().map(|e| self.render(e)).transpose()?;
         let next_css = spec.next.as_ref().map(|n| self.render(n)).transpose()?;
@@ -374,15 +376,16 @@ impl<'r> Engine<'r> {
             all.extend(rows.iter().cloned());
             previous = Some(rows);
             let Some(next) = &next_css else { break };
-            if page == spec.max_pages {
+            let more = matches!(self.browser.probe(next).await?, Some(s) if s.actionable());
+            if !more {
                 break;
             }
-            match self.browser.probe(next).await? {
-                Some(s) if s.actionable() => self.browser.click(next).await?,
-                _ => break,
+            if page == spec.max_pages {
+                return Ok((all, true));
             }
+            self.browser.click(next).await?;
         }
-        Ok(all)
+        Ok((all, false))
     }
 
     /// The rows of page `page`; `None` when they never changed after a

@@ -7,7 +7,7 @@ use super::{Engine, Next};
 use crate::browser::{BrowserError, ReadKind};
 use crate::engine::StepError;
 use crate::engine::artifacts;
-use crate::engine::report::CapturedValue;
+use crate::engine::report::{CUT_SHORT, CapturedValue};
 use crate::failure::FailureClass;
 use crate::playbook::{
     Action, CaptureSource, Condition, DownloadParse, ExtractSpec, Pattern, Step, Template,
@@ -235,8 +235,16 @@ impl<'r> Engine<'r> {
         spec: &ExtractSpec,
         budget: Duration,
     ) -> Result<Next<'r>, StepError> {
-        let rows = self.extract(spec, budget).await?;
-        let note = format!("{} rows", rows.len());
+        let (rows, cut_short) = self.extract(spec, budget).await?;
+        let note = if cut_short {
+            format!(
+                "{} rows; {CUT_SHORT} (max_pages = {})",
+                rows.len(),
+                spec.max_pages
+            )
+        } else {
+            format!("{} rows", rows.len())
+        };
         self.store(&spec.save_as, CapturedValue::Rows(rows), false, false)
             .await?;
         Ok(Next::Done(Some(note)))
