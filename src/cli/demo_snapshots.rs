@@ -97,6 +97,14 @@ pub const DEMO_SCENARIOS: &[DemoScenario] = &[
         timeout: None,
     },
     DemoScenario {
+        name: "report",
+        console: Console::Http,
+        playbook: "report.toml",
+        params: &["period=2026-10"],
+        params_file: None,
+        timeout: None,
+    },
+    DemoScenario {
         name: "customers-https",
         console: Console::Https,
         playbook: "customers.toml",
