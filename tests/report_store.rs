@@ -10,7 +10,8 @@
 
 use panelwright::reporting::rows::{self, Row};
 use panelwright::store::{
-    ChangeFilter, MappingStatus, NewAction, NewJob, ReportScope, ServiceChange, Store, now_millis,
+    ActionTarget, ChangeFilter, MappingStatus, NewAction, NewJob, ReportScope, ServiceChange,
+    Store, now_millis,
 };
 use std::path::Path;
 
@@ -166,7 +167,7 @@ async fn report_runs_keep_usage_once_and_attribute_each_change() {
     store
         .record_actions(
             ACCOUNT,
-            "24",
+            ActionTarget::VendorCustomer("24".into()),
             provision,
             vec![NewAction {
                 kind: "device".into(),
@@ -630,5 +631,77 @@ async fn usage_only_runs_and_empty_listings_invent_no_changes() {
         (stored.changes, stored.snapshots),
         (0, 1),
         "7's empty snapshot is not taken again"
+    );
+}
+
+/// A job that created a customer and died before it read the customer's id
+/// left its actions for the company; once a retry maps the company, the
+/// report still attributes the new customer's items to that job.
+#[tokio::test]
+async fn actions_stored_before_the_customer_id_was_known_still_attribute() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_with_account(dir.path(), "").await;
+    let contoso = store.company("C-1").await.unwrap();
+    let report = |snapshot: Vec<Row>| {
+        let store = store.clone();
+        async move {
+            store
+                .record_report(
+                    ACCOUNT,
+                    None,
+                    rows::parse(None, Some(&snapshot)).unwrap(),
+                    ReportScope::Account,
+                    now_millis(),
+                )
+                .await
+                .unwrap()
+        }
+    };
+    report(vec![item("7", "seat", "BK-WS", "BK-WS", "3", "active")]).await;
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let died = job(&store).await;
+    let created = |kind: &str, key: &str| NewAction {
+        kind: kind.into(),
+        key: key.into(),
+        sku: None,
+        quantity: None,
+        status: Some("active".into()),
+        step: "steps[4].then[6]".into(),
+        at: now_millis(),
+    };
+    store
+        .record_actions(
+            ACCOUNT,
+            ActionTarget::Company(contoso.id),
+            died,
+            vec![created("status", "account")],
+        )
+        .await
+        .unwrap();
+    // The retry finds the customer and maps it; its own action is for it.
+    let retry = job(&store).await;
+    store
+        .map_vendor_customer(ACCOUNT, "24", "Contoso", Some(contoso.id))
+        .await
+        .unwrap();
+    assert_eq!(store.claim_actions(ACCOUNT, "24", retry).await.unwrap(), 0);
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    report(vec![
+        item("7", "seat", "BK-WS", "BK-WS", "3", "active"),
+        item("24", "status", "account", "", "", "active"),
+        item("24", "seat", "BK-WS", "BK-WS", "5", "active"),
+    ])
+    .await;
+    let changes = store.changes(ChangeFilter::default()).await.unwrap();
+    let who: Vec<(String, Option<i64>)> = changes
+        .iter()
+        .map(|c| (format!("{} {}", c.item_kind, c.item_key), c.caused_by_job))
+        .collect();
+    assert_eq!(
+        who,
+        [
+            ("seat BK-WS".to_string(), None),
+            ("status account".to_string(), Some(died)),
+        ]
     );
 }

@@ -33,8 +33,8 @@ use crate::playbook::params::{self, ParamType, ParamValue};
 use crate::playbook::{Playbook, PlaybookKind};
 use crate::secrets::crypto::StoreKey;
 use crate::store::{
-    CREDIT_LIMIT_CURRENCY, Company, CredentialChange, CredentialKind, EventKind, Job, Machine,
-    MappingStatus, NewAction, NewCredential, Store,
+    ActionTarget, CREDIT_LIMIT_CURRENCY, Company, CredentialChange, CredentialKind, EventKind, Job,
+    Machine, NewAction, NewCredential, Store,
 };
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -146,8 +146,6 @@ struct Prepared {
     company: Company,
     machines: Vec<Machine>,
     account: String,
-    /// The company's vendor customer at this account, if already mapped.
-    vendor_ref: Option<String>,
 }
 
 async fn prepare(
@@ -176,14 +174,6 @@ async fn prepare(
             playbook.file.display()
         )));
     }
-    let vendor_ref = ctx
-        .store
-        .vendor_customers(Some(account.name.clone()))
-        .await
-        .map_err(JobFailure::from_store)?
-        .into_iter()
-        .find(|c| c.company_id == Some(company.id) && c.status == MappingStatus::Mapped)
-        .map(|c| c.vendor_ref);
     let only: Vec<String> = match job.params.get(MACHINES_PARAM) {
         None => Vec::new(),
         Some(serde_json::Value::Array(items)) if items.is_empty() => {
@@ -222,7 +212,6 @@ async fn prepare(
         company,
         machines,
         account: account.name,
-        vendor_ref,
     })
 }
 
@@ -300,27 +289,6 @@ struct StoreRecorder<'a> {
     stored: Vec<String>,
     /// The vendor's id of the company's customer, once this run captured it.
     vendor_ref: Option<String>,
-    /// What steps did at the vendor before `vendor_ref` was known.
-    pending: Vec<NewAction>,
-}
-
-impl StoreRecorder<'_> {
-    /// Stores the pending actions once the vendor customer is known: each
-    /// as soon as possible, so a crash later in the run keeps them.
-    async fn flush_actions(&mut self) -> Result<(), String> {
-        let Some(vendor_ref) = &self.vendor_ref else {
-            return Ok(());
-        };
-        if self.pending.is_empty() {
-            return Ok(());
-        }
-        let actions = std::mem::take(&mut self.pending);
-        self.store
-            .record_actions(self.account, vendor_ref, self.job_id, actions)
-            .await
-            .map(|_| ())
-            .map_err(|e| e.to_string())
-    }
 }
 
 /// The kind of credential an output name suggests.
@@ -389,7 +357,11 @@ impl RunObserver for StoreRecorder<'_> {
                 )
                 .await
                 .map_err(|e| e.to_string())?;
-            self.flush_actions().await?;
+            // What this run did before it knew the customer's id.
+            self.store
+                .claim_actions(self.account, value.expose_secret(), self.job_id)
+                .await
+                .map_err(|e| e.to_string())?;
         }
         let what = if output.secret { "secret " } else { "" };
         let how = match write.change {
@@ -429,7 +401,12 @@ impl RunObserver for StoreRecorder<'_> {
     /// A step's `effects`: what this job did at the vendor, so that a
     /// report does not take it for a change made there by someone else.
     async fn acted(&mut self, effect: &Effect) -> Result<(), String> {
-        self.pending.push(NewAction {
+        // Stored now, before the next step: a worker dying later keeps it.
+        let target = match &self.vendor_ref {
+            Some(r) => ActionTarget::VendorCustomer(r.clone()),
+            None => ActionTarget::Company(self.company.id),
+        };
+        let action = NewAction {
             kind: effect.kind.clone(),
             key: effect.key.clone(),
             sku: effect.sku.clone(),
@@ -437,8 +414,12 @@ impl RunObserver for StoreRecorder<'_> {
             status: effect.status.clone(),
             step: effect.step.clone(),
             at: crate::store::now_millis(),
-        });
-        self.flush_actions().await
+        };
+        self.store
+            .record_actions(self.account, target, self.job_id, vec![action])
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
     }
 }
 
@@ -508,7 +489,6 @@ async fn provision(
         // Known once this run captures it: a run that creates the customer
         // at the vendor gets a new id, whatever an earlier run mapped.
         vendor_ref: None,
-        pending: Vec::new(),
     };
     let run = async {
         let report = run_playbook(
@@ -575,28 +555,6 @@ async fn provision(
         _ = cancelled(ctx.cancel.clone()) => None,
     };
     let stored = std::mem::take(&mut recorder.stored);
-    // Never captured (the run failed before): the customer an earlier run mapped.
-    if recorder.vendor_ref.is_none() && !recorder.pending.is_empty() {
-        recorder.vendor_ref = prepared.vendor_ref.clone();
-        if let Err(e) = recorder.flush_actions().await {
-            tracing::warn!("recording what the job did at the vendor: {e}");
-        }
-    }
-    if !recorder.pending.is_empty() {
-        let steps: Vec<String> = recorder.pending.iter().map(|a| a.step.clone()).collect();
-        let _ = ctx
-            .store
-            .add_event(
-                job.id,
-                EventKind::StepFailed,
-                &format!(
-                    "what {} did at the vendor was not recorded: the vendor customer's id (`{}`) was never captured",
-                    steps.join(", "),
-                    prepared.playbook.customer_ref()
-                ),
-            )
-            .await;
-    }
     let Some(outcome) = outcome else {
         browsers.discard(browser).await;
         return Err(JobFailure::transient(

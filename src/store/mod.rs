@@ -21,7 +21,7 @@ mod schedules;
 mod schema;
 
 pub use reports::{
-    ChangeFilter, NewAction, ReportScope, ReportStored, ServiceChange, UsageRecordRow,
+    ActionTarget, ChangeFilter, NewAction, ReportScope, ReportStored, ServiceChange, UsageRecordRow,
 };
 pub use rmm::CREDIT_LIMIT_CURRENCY;
 pub use schedules::{NewProbeRun, ProbeRunRow, Schedule, SlotOutcome, SlotRow};
@@ -880,17 +880,32 @@ impl Store {
         })
         .await
     }
-    /// Records what job `job_id` did to a vendor customer (for attribution).
+    /// Records what job `job_id` did at `account` (for attribution), for a
+    /// vendor customer or, before its id is known, for a company.
     pub async fn record_actions(
+        &self,
+        account: &str,
+        target: ActionTarget,
+        job_id: i64,
+        actions: Vec<NewAction>,
+    ) -> Result<usize, StoreError> {
+        let account = account.to_string();
+        self.run(move |conn| {
+            reports::record_actions(conn, &account, &target, job_id, &actions, now_millis())
+        })
+        .await
+    }
+    /// Job `job_id`'s actions recorded for a company now belong to the
+    /// vendor customer `vendor_ref` (its id was captured).
+    pub async fn claim_actions(
         &self,
         account: &str,
         vendor_ref: &str,
         job_id: i64,
-        actions: Vec<NewAction>,
     ) -> Result<usize, StoreError> {
         let (account, vendor_ref) = (account.to_string(), vendor_ref.to_string());
         self.run(move |conn| {
-            reports::record_actions(conn, &account, &vendor_ref, job_id, &actions, now_millis())
+            reports::claim_actions(conn, &account, &vendor_ref, job_id, now_millis())
         })
         .await
     }

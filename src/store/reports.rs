@@ -521,8 +521,15 @@ fn actions_between(
     until: Millis,
 ) -> DbResult<Vec<OurAction>> {
     let mut stmt = tx.prepare_cached(
+        // Also what a job did for the customer's company before it knew the
+        // customer's id (it died before capturing it: a retry mapped it).
         "SELECT job_id, item_kind, item_key, at, sku, quantity, status FROM job_actions
-         WHERE vendor_customer_id = ?1 AND at > ?2 AND at <= ?3",
+         WHERE (vendor_customer_id = ?1
+                OR (vendor_customer_id IS NULL
+                    AND vendor_account_id = (SELECT vendor_account_id FROM vendor_customers
+                                              WHERE id = ?1)
+                    AND company_id = (SELECT company_id FROM vendor_customers WHERE id = ?1)))
+           AND at > ?2 AND at <= ?3",
     )?;
     let rows = stmt
         .query_map(params![customer_id, since, until], |r| {
@@ -542,33 +549,52 @@ fn actions_between(
     Ok(rows)
 }
 
-/// Records what job `job_id` did to the vendor customer `vendor_ref` of
-/// `account` (created unmapped if the store does not know it yet).
+/// Whose item a job acted on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ActionTarget {
+    /// The vendor customer with this id at the vendor (created unmapped if
+    /// the store does not know it yet).
+    VendorCustomer(String),
+    /// The company's customer, whose vendor id is not known yet (see
+    /// [`claim_actions`]).
+    Company(i64),
+}
+
+/// Records what job `job_id` did at `account` to `target`'s items.
 pub(super) fn record_actions(
     conn: &mut Connection,
     account: &str,
-    vendor_ref: &str,
+    target: &ActionTarget,
     job_id: i64,
     actions: &[NewAction],
     now: Millis,
 ) -> DbResult<usize> {
-    if vendor_ref.trim().is_empty() {
-        return Err(
-            StoreError::Invalid("a vendor customer needs a non-empty vendor ref".into()).into(),
-        );
-    }
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let account_id = vendor_account_id(&tx, account)?;
-    let (customer_id, _) = ensure_customer(&tx, account_id, vendor_ref, None, now)?;
+    let (customer_id, company_id) = match target {
+        ActionTarget::VendorCustomer(vendor_ref) => {
+            if vendor_ref.trim().is_empty() {
+                return Err(StoreError::Invalid(
+                    "a vendor customer needs a non-empty vendor ref".into(),
+                )
+                .into());
+            }
+            let (id, _) = ensure_customer(&tx, account_id, vendor_ref, None, now)?;
+            (Some(id), None)
+        }
+        ActionTarget::Company(id) => (None, Some(*id)),
+    };
     for a in actions {
         tx.prepare_cached(
-            "INSERT INTO job_actions (job_id, vendor_customer_id, item_kind, item_key, sku,
-                                      quantity, status, step, at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            "INSERT INTO job_actions (job_id, vendor_account_id, vendor_customer_id, company_id,
+                                      item_kind, item_key, sku, quantity, status, step, at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         )?
         .execute(params![
             job_id,
+            account_id,
             customer_id,
+            company_id,
             a.kind,
             a.key,
             a.sku,
@@ -580,6 +606,27 @@ pub(super) fn record_actions(
     }
     tx.commit()?;
     Ok(actions.len())
+}
+
+/// Job `job_id`'s actions recorded for a company now belong to its vendor
+/// customer `vendor_ref` at `account` (the run captured its id).
+pub(super) fn claim_actions(
+    conn: &mut Connection,
+    account: &str,
+    vendor_ref: &str,
+    job_id: i64,
+    now: Millis,
+) -> DbResult<usize> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let account_id = vendor_account_id(&tx, account)?;
+    let (customer_id, _) = ensure_customer(&tx, account_id, vendor_ref, None, now)?;
+    let n = tx.execute(
+        "UPDATE job_actions SET vendor_customer_id = ?1
+          WHERE job_id = ?2 AND vendor_account_id = ?3 AND vendor_customer_id IS NULL",
+        params![customer_id, job_id, account_id],
+    )?;
+    tx.commit()?;
+    Ok(n)
 }
 
 /// The company (external id) a key names, by external id or exact name.

@@ -346,11 +346,15 @@ CREATE TABLE service_changes (
 CREATE INDEX service_changes_detected ON service_changes (detected_at, id);
 CREATE INDEX service_changes_customer ON service_changes (vendor_customer_id, detected_at);
 
--- What one of our jobs did at a vendor (a playbook step's `effects`).
+-- What one of our jobs did at a vendor (a playbook step's `effects`),
+-- stored the moment it is done: for the job's company until the vendor
+-- customer is known (a customer just created has no id yet), then for it.
 CREATE TABLE job_actions (
     id                 INTEGER PRIMARY KEY,
     job_id             INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
-    vendor_customer_id INTEGER NOT NULL REFERENCES vendor_customers (id) ON DELETE CASCADE,
+    vendor_account_id  INTEGER NOT NULL REFERENCES vendor_accounts (id) ON DELETE CASCADE,
+    vendor_customer_id INTEGER REFERENCES vendor_customers (id) ON DELETE CASCADE,
+    company_id         INTEGER REFERENCES companies (id) ON DELETE CASCADE,
     item_kind          TEXT NOT NULL,
     item_key           TEXT NOT NULL,
     sku                TEXT,
@@ -360,6 +364,7 @@ CREATE TABLE job_actions (
     at                 INTEGER NOT NULL
 );
 CREATE INDEX job_actions_customer ON job_actions (vendor_customer_id, at);
+CREATE INDEX job_actions_company ON job_actions (company_id, at) WHERE vendor_customer_id IS NULL;
 
 CREATE TABLE schedules (
     id             INTEGER PRIMARY KEY,
