@@ -315,6 +315,26 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
+/// Runs one report job with the playbooks in `playbooks` in a worker
+/// process; the job, which must have failed.
+async fn report_that_fails(env: &Env, store: &Store, playbooks: &Path) -> panelwright::store::Job {
+    let id = submit(store, "report", None).await;
+    let dir = playbooks.display().to_string();
+    let mut worker = env.worker(&["--playbooks", &dir, "--idle-poll", "100ms"]);
+    let status = wait_finished(store, id, LIMIT).await;
+    kill(worker.id().unwrap(), "-TERM");
+    worker.wait().await.unwrap();
+    let job = store.job(id).await.unwrap();
+    assert_eq!(
+        status,
+        JobStatus::Failed,
+        "{:?}\n{}",
+        job.error_message,
+        env.logs()
+    );
+    job
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bad_row_fails_the_job_naming_it_and_stores_nothing() {
     let env = Env::new(DemoVendorConfig::fast()).await;
@@ -328,20 +348,7 @@ async fn a_bad_row_fails_the_job_naming_it_and_stores_nothing() {
             1,
         )
     });
-    let id = submit(&store, "report", None).await;
-    let dir = playbooks.path().display().to_string();
-    let mut worker = env.worker(&["--playbooks", &dir, "--idle-poll", "100ms"]);
-    let status = wait_finished(&store, id, LIMIT).await;
-    kill(worker.id().unwrap(), "-TERM");
-    worker.wait().await.unwrap();
-    let job = store.job(id).await.unwrap();
-    assert_eq!(
-        status,
-        JobStatus::Failed,
-        "{:?}\n{}",
-        job.error_message,
-        env.logs()
-    );
+    let job = report_that_fails(&env, &store, playbooks.path()).await;
     assert_eq!(
         job.error_class.map(|c| c.to_string()).as_deref(),
         Some("playbook-broken")
@@ -418,20 +425,7 @@ async fn a_listing_cut_short_by_max_pages_stores_nothing() {
             t[at..].replacen("max_pages = 100", "max_pages = 2", 1)
         )
     });
-    let id = submit(&store, "report", None).await;
-    let dir = playbooks.path().display().to_string();
-    let mut worker = env.worker(&["--playbooks", &dir, "--idle-poll", "100ms"]);
-    let status = wait_finished(&store, id, LIMIT).await;
-    kill(worker.id().unwrap(), "-TERM");
-    worker.wait().await.unwrap();
-    let job = store.job(id).await.unwrap();
-    assert_eq!(
-        status,
-        JobStatus::Failed,
-        "{:?}\n{}",
-        job.error_message,
-        env.logs()
-    );
+    let job = report_that_fails(&env, &store, playbooks.path()).await;
     let message = job.error_message.unwrap();
     assert!(
         message.contains("stopped at max_pages with more pages left")

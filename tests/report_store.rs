@@ -84,6 +84,24 @@ async fn job(store: &Store) -> i64 {
         .id
 }
 
+/// Stores one account-wide report run of these rows, read now.
+async fn record(
+    store: &Store,
+    job: Option<i64>,
+    usage: Option<&[Row]>,
+    snapshot: Option<&[Row]>,
+) -> Result<panelwright::store::ReportStored, panelwright::store::StoreError> {
+    store
+        .record_report(
+            ACCOUNT,
+            job,
+            rows::parse(usage, snapshot).unwrap(),
+            ReportScope::Account,
+            now_millis(),
+        )
+        .await
+}
+
 fn lines(changes: &[ServiceChange]) -> Vec<String> {
     changes
         .iter()
@@ -128,14 +146,7 @@ async fn report_runs_keep_usage_once_and_attribute_each_change() {
         item("9", "seat", "BK-WS", "BK-WS", "1", "active"),
     ];
     let first = job(&store).await;
-    let stored = store
-        .record_report(
-            ACCOUNT,
-            Some(first),
-            rows::parse(Some(&usage1), Some(&snap1)).unwrap(),
-            ReportScope::Account,
-            now_millis(),
-        )
+    let stored = record(&store, Some(first), Some(&usage1), Some(&snap1))
         .await
         .unwrap();
     assert_eq!(
@@ -197,14 +208,7 @@ async fn report_runs_keep_usage_once_and_attribute_each_change() {
         item("11", "status", "account", "", "", "suspended"),
     ];
     let second = job(&store).await;
-    let stored = store
-        .record_report(
-            ACCOUNT,
-            Some(second),
-            rows::parse(Some(&usage2), Some(&snap2)).unwrap(),
-            ReportScope::Account,
-            now_millis(),
-        )
+    let stored = record(&store, Some(second), Some(&usage2), Some(&snap2))
         .await
         .unwrap();
     assert_eq!(
@@ -232,14 +236,7 @@ async fn report_runs_keep_usage_once_and_attribute_each_change() {
     );
     assert_eq!(storage.job_id, Some(second));
     let third = job(&store).await;
-    let stored = store
-        .record_report(
-            ACCOUNT,
-            Some(third),
-            rows::parse(Some(&usage2), Some(&snap2)).unwrap(),
-            ReportScope::Account,
-            now_millis(),
-        )
+    let stored = record(&store, Some(third), Some(&usage2), Some(&snap2))
         .await
         .unwrap();
     assert_eq!((stored.usage_unchanged, stored.changes), (3, 0));
@@ -594,22 +591,18 @@ async fn usage_only_runs_and_empty_listings_invent_no_changes() {
     let store = store_with_account(dir.path(), "").await;
     let usage = [usage("7", "Acme 07", "BK-WS", "seats", "3", "seat")];
     let snap = [item("7", "seat", "BK-WS", "BK-WS", "3", "active")];
-    let run = |u: Option<&[Row]>, s: Option<&[Row]>| {
-        let store = store.clone();
-        let batch = rows::parse(u, s).unwrap();
-        async move {
-            store
-                .record_report(ACCOUNT, None, batch, ReportScope::Account, now_millis())
-                .await
-        }
-    };
-    run(Some(&usage), None).await.unwrap();
-    let stored = run(Some(&usage), Some(&snap)).await.unwrap();
+    record(&store, None, Some(&usage), None).await.unwrap();
+    let stored = record(&store, None, Some(&usage), Some(&snap))
+        .await
+        .unwrap();
     assert_eq!(
         stored.changes, 0,
         "a first snapshot after a usage-only run is a baseline"
     );
-    let err = run(None, Some(&[])).await.unwrap_err().to_string();
+    let err = record(&store, None, None, Some(&[]))
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("listed no service item at all"), "{err}");
     assert!(
         store
@@ -620,13 +613,13 @@ async fn usage_only_runs_and_empty_listings_invent_no_changes() {
     );
     // The customer really gone (another one still listed): removed, once.
     let other = [item("8", "seat", "BK-WS", "BK-WS", "1", "active")];
-    let stored = run(None, Some(&other)).await.unwrap();
+    let stored = record(&store, None, None, Some(&other)).await.unwrap();
     assert_eq!(
         (stored.changes, stored.snapshots),
         (2, 2),
         "7 removed, 8 added"
     );
-    let stored = run(None, Some(&other)).await.unwrap();
+    let stored = record(&store, None, None, Some(&other)).await.unwrap();
     assert_eq!(
         (stored.changes, stored.snapshots),
         (0, 1),
@@ -642,22 +635,8 @@ async fn actions_stored_before_the_customer_id_was_known_still_attribute() {
     let dir = tempfile::tempdir().unwrap();
     let store = store_with_account(dir.path(), "").await;
     let contoso = store.company("C-1").await.unwrap();
-    let report = |snapshot: Vec<Row>| {
-        let store = store.clone();
-        async move {
-            store
-                .record_report(
-                    ACCOUNT,
-                    None,
-                    rows::parse(None, Some(&snapshot)).unwrap(),
-                    ReportScope::Account,
-                    now_millis(),
-                )
-                .await
-                .unwrap()
-        }
-    };
-    report(vec![item("7", "seat", "BK-WS", "BK-WS", "3", "active")]).await;
+    let seven = [item("7", "seat", "BK-WS", "BK-WS", "3", "active")];
+    record(&store, None, None, Some(&seven)).await.unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     let died = job(&store).await;
     let created = |kind: &str, key: &str| NewAction {
@@ -686,12 +665,12 @@ async fn actions_stored_before_the_customer_id_was_known_still_attribute() {
         .unwrap();
     assert_eq!(store.claim_actions(ACCOUNT, "24", retry).await.unwrap(), 0);
     tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    report(vec![
+    let later = [
         item("7", "seat", "BK-WS", "BK-WS", "3", "active"),
         item("24", "status", "account", "", "", "active"),
         item("24", "seat", "BK-WS", "BK-WS", "5", "active"),
-    ])
-    .await;
+    ];
+    record(&store, None, None, Some(&later)).await.unwrap();
     let changes = store.changes(ChangeFilter::default()).await.unwrap();
     let who: Vec<(String, Option<i64>)> = changes
         .iter()

@@ -132,21 +132,8 @@ pub(super) fn enqueue_due(
               WHERE enabled = 1 AND (next_slot_at IS NULL OR next_slot_at <= ?1)
               ORDER BY id",
         )?;
-        stmt.query_map([now], |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-                r.get(6)?,
-                r.get(7)?,
-                r.get(8)?,
-                r.get(9)?,
-            ))
-        })?
-        .collect::<Result<_, _>>()?
+        stmt.query_map([now], |r| r.try_into())?
+            .collect::<Result<_, _>>()?
     };
     let mut out = Vec::new();
     for (id, name, kind, account, company, playbook, params, every_s, cron, next) in rows {
@@ -278,16 +265,7 @@ pub(super) fn slots(conn: &mut Connection, schedule: Option<&str>) -> DbResult<V
           ORDER BY s.name, t.slot_at",
     )?;
     let rows = stmt
-        .query_map([schedule], |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-            ))
-        })?
+        .query_map([schedule], |r| r.try_into())?
         .collect::<Result<_, _>>()?;
     Ok(rows)
 }
@@ -399,16 +377,7 @@ pub(super) fn probe_gaps(
           WHERE s.kind = 'probe' AND t.status = 'gap' AND t.last_slot_at >= ?1 AND t.slot_at < ?2",
     )?;
     let rows: Vec<GapRow> = stmt
-        .query_map(params![from, to], |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-            ))
-        })?
+        .query_map(params![from, to], |r| r.try_into())?
         .collect::<Result<_, _>>()?;
     let mut out: std::collections::BTreeMap<String, u64> = Default::default();
     for (account, every_s, cron, first, last, count) in rows {
@@ -448,7 +417,7 @@ pub(super) fn companies_served(conn: &mut Connection) -> DbResult<Vec<(String, S
           ORDER BY a.name, co.external_id",
     )?;
     let rows = stmt
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .query_map([], |r| r.try_into())?
         .collect::<Result<_, _>>()?;
     Ok(rows)
 }
