@@ -74,7 +74,7 @@ async fn report() -> impl IntoResponse {
 }
 
 async fn slow() -> Html<&'static str> {
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    tokio::time::sleep(Duration::from_secs(20)).await;
     Html("<p>slow</p>")
 }
 
@@ -457,7 +457,8 @@ async fn short_call_timeout_gives_timeout_and_poisons() {
         }
         other => panic!("expected Timeout, got {other:?}"),
     }
-    assert!(started.elapsed() < Duration::from_millis(1500));
+    // Far below the page's 20 s, with room for a loaded CI machine.
+    assert!(started.elapsed() < Duration::from_secs(8));
     let started = std::time::Instant::now();
     assert!(matches!(
         env.b.current_url().await,

@@ -13,9 +13,26 @@ use std::path::Path;
 use std::process::Output;
 use std::time::{Duration, Instant};
 
-/// What a `goto` of an unloadable page may take at most: far below the
-/// 15 s wait budget the next step would have spent.
-const AT_ONCE: Duration = Duration::from_secs(8);
+/// What the failing `goto` step of an unloadable page may take at most:
+/// below the 15 s wait budget the next step would have spent (a name that
+/// does not resolve costs ~5 s of DNS time here, offline). The step's own
+/// time as `run` prints it is measured, not the process's: starting Chromium
+/// on a loaded CI machine took 11 s once and says nothing about the goto.
+const AT_ONCE: Duration = Duration::from_secs(10);
+
+/// The duration `run` printed for the failed `steps[0]` (`… FAILED   436.2 ms`).
+fn goto_step_took(out: &str) -> Duration {
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("steps[0] ") && l.contains(" FAILED "))
+        .unwrap_or_else(|| panic!("no failed steps[0] line in:\n{out}"));
+    let ms: f64 = line
+        .rsplit_once(" FAILED ")
+        .and_then(|(_, rest)| rest.trim().strip_suffix(" ms"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no duration in `{line}`"));
+    Duration::from_secs_f64(ms / 1000.0)
+}
 
 fn panelwright(cwd: &Path, args: &[&str]) -> Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_panelwright"))
@@ -30,9 +47,8 @@ fn panelwright(cwd: &Path, args: &[&str]) -> Output {
 use crate::output_text as text;
 
 /// `panelwright run` of a playbook that opens `{{ vendor.base_url }}PATH`
-/// and then waits for an element; returns the exit code, the output and
-/// how long it took.
-fn run_goto(base_url: &str, path: &str) -> (Option<i32>, String, Duration) {
+/// and then waits for an element; returns the exit code and the output.
+fn run_goto(base_url: &str, path: &str) -> (Option<i32>, String) {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("p.toml"),
@@ -41,7 +57,6 @@ fn run_goto(base_url: &str, path: &str) -> (Option<i32>, String, Duration) {
         ),
     )
     .unwrap();
-    let started = Instant::now();
     let out = panelwright(
         dir.path(),
         &[
@@ -53,7 +68,7 @@ fn run_goto(base_url: &str, path: &str) -> (Option<i32>, String, Duration) {
             "artifacts",
         ],
     );
-    (out.status.code(), text(&out), started.elapsed())
+    (out.status.code(), text(&out))
 }
 
 /// A port on 127.0.0.1 nobody listens on (bound, then released).
@@ -66,19 +81,20 @@ fn closed_port() -> u16 {
 #[test]
 fn goto_a_refused_port_is_transient_at_once() {
     let url = format!("http://127.0.0.1:{}", closed_port());
-    let (code, out, took) = run_goto(&url, "/login");
+    let (code, out) = run_goto(&url, "/login");
     assert_eq!(code, Some(5), "{out}");
     assert!(
         out.contains(&format!("FAILED at steps[0] (goto {{{{ vendor.base_url }}}}/login): could not load {url}/login: net::ERR_CONNECTION_REFUSED [transient]")),
         "{out}"
     );
-    assert!(took < AT_ONCE, "took {took:?}");
+    let took = goto_step_took(&out);
+    assert!(took < AT_ONCE, "the goto took {took:?}");
 }
 
 // A host that does not resolve must fail at the goto as transient, naming the network error.
 #[test]
 fn goto_an_unknown_host_is_transient_at_once() {
-    let (code, out, took) = run_goto("http://vendor-panel.invalid", "/");
+    let (code, out) = run_goto("http://vendor-panel.invalid", "/");
     assert_eq!(code, Some(5), "{out}");
     assert!(
         out.contains(
@@ -86,25 +102,27 @@ fn goto_an_unknown_host_is_transient_at_once() {
         ),
         "{out}"
     );
-    assert!(took < AT_ONCE, "took {took:?}");
+    let took = goto_step_took(&out);
+    assert!(took < AT_ONCE, "the goto took {took:?}");
 }
 
 // Chromium's error page for an unsafe port was taken for a page: the next step waited 15 s and failed as playbook-broken.
 #[test]
 fn goto_an_unsafe_port_is_permanent_at_once() {
-    let (code, out, took) = run_goto("http://127.0.0.1:6000", "/");
+    let (code, out) = run_goto("http://127.0.0.1:6000", "/");
     assert_eq!(code, Some(4), "{out}");
     assert!(
         out.contains("could not load http://127.0.0.1:6000/: net::ERR_UNSAFE_PORT [permanent]"),
         "{out}"
     );
-    assert!(took < AT_ONCE, "took {took:?}");
+    let took = goto_step_took(&out);
+    assert!(took < AT_ONCE, "the goto took {took:?}");
 }
 
 // A URL that does not parse came back as the driver's "invalid argument" and was retried as transient.
 #[test]
 fn goto_an_invalid_url_is_permanent() {
-    let (code, out, _) = run_goto("http://127.0.0.1:1", ":not-a-port/");
+    let (code, out) = run_goto("http://127.0.0.1:1", ":not-a-port/");
     assert_eq!(code, Some(4), "{out}");
     assert!(out.contains("net::ERR_INVALID_URL [permanent]"), "{out}");
 }
@@ -218,9 +236,9 @@ fn check_of_16000_steps_is_linear() {
     let took = started.elapsed();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(text(&out).contains("16000 steps"), "{}", text(&out));
-    // Generous for a debug build on a busy machine; the quadratic code
-    // needed minutes.
-    assert!(took < Duration::from_secs(5), "check took {took:?}");
+    // Generous for a debug build on a busy CI machine (it takes well under
+    // 1 s alone); the quadratic code needed minutes.
+    assert!(took < Duration::from_secs(10), "check took {took:?}");
 }
 
 /// `panelwright check` of `src`: exit code and output.
