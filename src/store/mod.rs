@@ -13,7 +13,9 @@
 //! The schema, and what an RMM may read and write directly, is documented in
 //! `docs/store.md`.
 
+mod billing;
 mod credentials;
+mod locate;
 mod queue;
 mod reports;
 mod rmm;
@@ -23,6 +25,7 @@ mod schema;
 pub use reports::{
     ActionTarget, ChangeFilter, NewAction, ReportScope, ReportStored, ServiceChange, UsageRecordRow,
 };
+pub use billing::{Aggregation, BillingCounts, BillingCycle, Combine};
 pub use rmm::CREDIT_LIMIT_CURRENCY;
 pub use schedules::{NewProbeRun, ProbeRunRow, Schedule, SlotOutcome, SlotRow};
 pub use schema::OLDEST_SQLITE;
@@ -331,7 +334,7 @@ impl Default for StoreOptions {
     }
 }
 /// The schema version this build migrates to (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: usize = 3;
+pub const SCHEMA_VERSION: usize = 4;
 /// Default for [`JobFilter::limit`].
 pub const DEFAULT_JOB_LIST_LIMIT: usize = 100;
 
@@ -984,6 +987,8 @@ pub struct ImportCounts {
     pub machines: usize,
     pub vendor_accounts: usize,
     pub schedules: usize,
+    #[serde(flatten)]
+    pub billing: BillingCounts,
 }
 
 #[cfg(test)]

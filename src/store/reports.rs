@@ -304,6 +304,7 @@ pub(super) fn record_report(
         last_full,
     };
     store_usage(&tx, batch, &ids, run, &mut out)?;
+    store_samples(&tx, batch, scope, &ids, run)?;
     store_snapshots(&tx, batch, scope, &mut ids, run, &mut out)?;
     tx.execute(
         "UPDATE report_runs SET usage_rows = ?2, snapshot_items = ?3, changes = ?4 WHERE id = ?1",
@@ -409,6 +410,70 @@ fn store_usage(
         }
     }
 
+    Ok(())
+}
+
+/// Every usage quantity read, as a sample; and, when the run listed usage,
+/// a 0 sample for each quantity of its periods it no longer lists (the
+/// customer or the SKU is gone at the vendor) among the customers it covers.
+fn store_samples(
+    tx: &Transaction<'_>,
+    batch: &ReportBatch,
+    scope: &ReportScope,
+    ids: &BTreeMap<String, i64>,
+    run: RunRef,
+) -> DbResult<()> {
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO usage_samples (vendor_customer_id, sku, metric, period, quantity, read_at,
+             report_run_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?;
+    let mut seen = BTreeSet::new();
+    for u in &batch.usage {
+        let customer_id = ids[&u.customer];
+        insert.execute(params![
+            customer_id,
+            u.sku,
+            u.metric,
+            u.period,
+            u.quantity.value.to_string(),
+            run.read_at,
+            run.run_id
+        ])?;
+        seen.insert((customer_id, u.sku.clone(), u.metric.clone(), u.period.clone()));
+    }
+    let covered: Option<BTreeSet<i64>> = match scope {
+        ReportScope::Account => None,
+        ReportScope::Customers(only) => Some(only.iter().filter_map(|r| ids.get(r)).copied().collect()),
+    };
+    let periods: BTreeSet<&str> = batch.usage.iter().map(|u| u.period.as_str()).collect();
+    let mut latest = tx.prepare_cached(
+        "SELECT s.vendor_customer_id, s.sku, s.metric, s.quantity
+           FROM usage_samples s JOIN vendor_customers c ON c.id = s.vendor_customer_id
+          WHERE c.vendor_account_id = ?1 AND s.period = ?2
+            AND s.id = (SELECT MAX(t.id) FROM usage_samples t
+                         WHERE t.vendor_customer_id = s.vendor_customer_id AND t.sku = s.sku
+                           AND t.metric = s.metric AND t.period = s.period)",
+    )?;
+    for period in periods {
+        let gone: Vec<(i64, String, String)> = latest
+            .query_map(params![run.account_id, period], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?))
+            })?
+            .filter_map(|row| match row {
+                Ok((customer, sku, metric, quantity)) => {
+                    let listed = seen.contains(&(customer, sku.clone(), metric.clone(), period.to_string()));
+                    let covers = covered.as_ref().is_none_or(|c| c.contains(&customer));
+                    let zero = decimal(&quantity).is_some_and(|q| q.is_zero());
+                    (!listed && covers && !zero).then_some(Ok((customer, sku, metric)))
+                }
+                Err(e) => Some(Err(e)),
+            })
+            .collect::<rusqlite::Result<_>>()?;
+        for (customer, sku, metric) in gone {
+            insert.execute(params![customer, sku, metric, period, "0", run.read_at, run.run_id])?;
+        }
+    }
     Ok(())
 }
 

@@ -31,6 +31,14 @@ struct RawFile {
     vendor_accounts: Vec<RawVendorAccount>,
     #[serde(default)]
     schedules: Vec<RawSchedule>,
+    #[serde(default)]
+    products: Vec<super::billing::RawProduct>,
+    #[serde(default)]
+    sku_mappings: Vec<super::billing::RawSkuMapping>,
+    #[serde(default)]
+    price_plans: Vec<super::billing::RawPricePlan>,
+    #[serde(default)]
+    agreements: Vec<super::billing::RawAgreement>,
 }
 
 /// A schedule: `kind` jobs for `vendor_account`, `every` N (`"5m"`) or by
@@ -100,7 +108,7 @@ struct RawVendorAccount {
 /// error can name the item).
 #[derive(serde::Deserialize, Clone)]
 #[serde(untagged)]
-enum RawNumber {
+pub(super) enum RawNumber {
     Int(i64),
     Float(f64),
     Text(String),
@@ -112,6 +120,7 @@ pub(super) struct ImportData {
     companies: Vec<CompanyIn>,
     vendor_accounts: Vec<VendorAccountIn>,
     schedules: Vec<super::schedules::ScheduleIn>,
+    billing: super::billing::BillingIn,
 }
 
 struct CompanyIn {
@@ -150,6 +159,10 @@ struct VendorAccountIn {
 /// Collects an item path and makes errors that name the file and the item.
 struct Ctx<'a> {
     file: &'a str,
+    /// The file's text, to find the line of an item.
+    source: super::locate::Source<'a>,
+    /// The file's folder: plan files are inside it.
+    dir: &'a Path,
     /// Where `file:` secret references must point.
     secrets_dir: &'a Path,
     /// The job kinds a schedule may name (empty: any).
@@ -158,7 +171,7 @@ struct Ctx<'a> {
 
 impl Ctx<'_> {
     fn err(&self, item: &str, message: impl std::fmt::Display) -> StoreError {
-        StoreError::Invalid(format!("{}: {item}: {message}", self.file))
+        StoreError::Invalid(format!("{}: {message}", super::billing::Place::at(self, item)))
     }
 
     fn required(
@@ -172,6 +185,19 @@ impl Ctx<'_> {
             Some(_) => Err(self.err(item, format!("{field} is empty"))),
             None => Err(self.err(item, format!("{field} is missing"))),
         }
+    }
+}
+
+impl super::billing::Place for Ctx<'_> {
+    fn at(&self, path: &str) -> String {
+        match self.source.locate(path) {
+            Some((line, column)) => format!("{}:{line}:{column}: {path}", self.file),
+            None => format!("{}: {path}", self.file),
+        }
+    }
+
+    fn dir(&self) -> &Path {
+        self.dir
     }
 }
 
@@ -218,9 +244,17 @@ pub(super) fn read_import(
             )));
         }
     };
+    let source = match extension.as_deref() {
+        Some("toml") => super::locate::Source::Toml(&text),
+        _ => super::locate::Source::Json(&text),
+    };
+    let dir = file.parent().unwrap_or(Path::new("."));
+    let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
     validate(
         &Ctx {
             file: &shown,
+            source,
+            dir,
             secrets_dir,
             kinds,
         },
@@ -228,7 +262,16 @@ pub(super) fn read_import(
     )
 }
 
-fn validate(ctx: &Ctx<'_>, raw: RawFile) -> Result<ImportData, StoreError> {
+fn validate(ctx: &Ctx<'_>, mut raw: RawFile) -> Result<ImportData, StoreError> {
+    let billing = super::billing::validate(
+        ctx,
+        super::billing::RawBilling {
+            products: std::mem::take(&mut raw.products),
+            sku_mappings: std::mem::take(&mut raw.sku_mappings),
+            price_plans: std::mem::take(&mut raw.price_plans),
+            agreements: std::mem::take(&mut raw.agreements),
+        },
+    )?;
     let mut companies = Vec::new();
     let mut external_ids = BTreeSet::new();
     for (ci, c) in raw.companies.into_iter().enumerate() {
@@ -391,6 +434,7 @@ fn validate(ctx: &Ctx<'_>, raw: RawFile) -> Result<ImportData, StoreError> {
         companies,
         vendor_accounts,
         schedules,
+        billing,
     })
 }
 
@@ -549,6 +593,7 @@ pub(super) fn import(
         super::schedules::upsert(&tx, sch, now)?;
         counts.schedules += 1;
     }
+    counts.billing = super::billing::import(&tx, &data.billing, now)?;
     tx.commit()?;
     Ok(counts)
 }

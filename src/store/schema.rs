@@ -412,11 +412,142 @@ CREATE TABLE probe_runs (
 CREATE INDEX probe_runs_account ON probe_runs (vendor_account_id, at);
 "#;
 
+/// Version 4: billing — products and the vendor SKUs mapped to them, price
+/// plans, agreement lines, every reading of a usage quantity (for the
+/// aggregation over a period), reconciliation runs, their lines, and the
+/// operators' decisions on lines.
+const V4_BILLING: &str = r#"
+-- What the MSP sells. `service` names the kind of service (usage of one
+-- service aggregates across vendors); `metric` is the usage metric that
+-- bills it; `aggregation` turns a period's readings into one quantity;
+-- `combine` joins two vendors' quantities on one day.
+CREATE TABLE products (
+    id          INTEGER PRIMARY KEY,
+    code        TEXT NOT NULL UNIQUE,
+    name        TEXT NOT NULL,
+    service     TEXT NOT NULL,
+    metric      TEXT NOT NULL,
+    aggregation TEXT NOT NULL CHECK (aggregation IN ('latest', 'max', 'average', 'time-weighted')),
+    combine     TEXT NOT NULL CHECK (combine IN ('max', 'sum')),
+    updated_at  INTEGER NOT NULL
+);
+
+-- A vendor account's SKU is one product.
+CREATE TABLE sku_mappings (
+    vendor_account_id INTEGER NOT NULL REFERENCES vendor_accounts (id) ON DELETE CASCADE,
+    vendor_sku        TEXT NOT NULL,
+    product_id        INTEGER NOT NULL REFERENCES products (id) ON DELETE CASCADE,
+    updated_at        INTEGER NOT NULL,
+    PRIMARY KEY (vendor_account_id, vendor_sku)
+) WITHOUT ROWID;
+
+-- A price plan as imported (TOML, see docs/pricing.md), checked at import.
+CREATE TABLE price_plans (
+    id         INTEGER PRIMARY KEY,
+    name       TEXT NOT NULL UNIQUE,
+    currency   TEXT NOT NULL,
+    source     TEXT NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+
+-- What a company's agreement bills: `quantity` (exact decimal text) of a
+-- product at `unit_price_minor` per billing cycle, costing the MSP
+-- `unit_cost_minor`; a plan, when named, prices the quantity instead.
+-- Dates are `YYYY-MM-DD`, both inclusive.
+CREATE TABLE agreement_lines (
+    id               INTEGER PRIMARY KEY,
+    company_id       INTEGER NOT NULL REFERENCES companies (id) ON DELETE CASCADE,
+    product_id       INTEGER NOT NULL REFERENCES products (id) ON DELETE CASCADE,
+    quantity         TEXT NOT NULL,
+    currency         TEXT NOT NULL,
+    unit_price_minor INTEGER NOT NULL CHECK (unit_price_minor >= 0),
+    unit_cost_minor  INTEGER NOT NULL CHECK (unit_cost_minor >= 0),
+    price_plan_id    INTEGER REFERENCES price_plans (id) ON DELETE RESTRICT,
+    cost_plan_id     INTEGER REFERENCES price_plans (id) ON DELETE RESTRICT,
+    billing_cycle    TEXT NOT NULL CHECK (billing_cycle IN ('monthly', 'quarterly', 'annual')),
+    effective_from   TEXT NOT NULL,
+    effective_to     TEXT,
+    updated_at       INTEGER NOT NULL,
+    UNIQUE (company_id, product_id, effective_from),
+    CHECK (effective_to IS NULL OR effective_to >= effective_from)
+);
+
+-- Every reading of a usage quantity by a report run (usage_records keeps
+-- the last one per period). A vendor customer or SKU gone from a full
+-- listing is read as 0.
+CREATE TABLE usage_samples (
+    id                 INTEGER PRIMARY KEY,
+    vendor_customer_id INTEGER NOT NULL REFERENCES vendor_customers (id) ON DELETE CASCADE,
+    sku                TEXT NOT NULL,
+    metric             TEXT NOT NULL,
+    period             TEXT NOT NULL,
+    quantity           TEXT NOT NULL,
+    read_at            INTEGER NOT NULL,
+    report_run_id      INTEGER REFERENCES report_runs (id) ON DELETE CASCADE
+);
+CREATE INDEX usage_samples_period ON usage_samples (period, vendor_customer_id, sku, metric, read_at);
+
+CREATE TABLE recon_runs (
+    id         INTEGER PRIMARY KEY,
+    job_id     INTEGER REFERENCES jobs (id) ON DELETE SET NULL,
+    period     TEXT NOT NULL CHECK (period GLOB '[0-9][0-9][0-9][0-9]-[01][0-9]'),
+    company_id INTEGER REFERENCES companies (id) ON DELETE CASCADE,
+    at         INTEGER NOT NULL,
+    lines      INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX recon_runs_period ON recon_runs (period, at);
+
+-- One line of a run. `line_key` names what the line is about the same way
+-- in every run (company, product, vendor account, vendor customer, SKU);
+-- `fingerprint` its numbers: a decision holds while both are the same.
+-- Money is integer minor units of `currency`; quantities exact text.
+CREATE TABLE recon_lines (
+    id                 INTEGER PRIMARY KEY,
+    run_id             INTEGER NOT NULL REFERENCES recon_runs (id) ON DELETE CASCADE,
+    line_key           TEXT NOT NULL,
+    fingerprint        TEXT NOT NULL,
+    company_id         INTEGER REFERENCES companies (id) ON DELETE SET NULL,
+    product_id         INTEGER REFERENCES products (id) ON DELETE SET NULL,
+    vendor_account_id  INTEGER REFERENCES vendor_accounts (id) ON DELETE SET NULL,
+    vendor_customer_id INTEGER REFERENCES vendor_customers (id) ON DELETE SET NULL,
+    vendor_sku         TEXT,
+    kind               TEXT NOT NULL CHECK (kind IN ('match', 'under-billed', 'over-billed',
+                       'customer-not-mapped', 'sku-not-mapped', 'billed-not-provisioned')),
+    billed_quantity    TEXT,
+    vendor_quantity    TEXT,
+    currency           TEXT,
+    billed_minor       INTEGER,
+    vendor_cost_minor  INTEGER,
+    impact_minor       INTEGER,
+    action             TEXT NOT NULL,
+    since              TEXT,
+    -- JSON: each vendor's contribution, the service changes made at the
+    -- vendor that touch the line, and how each amount was priced.
+    detail             TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(detail))
+);
+CREATE INDEX recon_lines_run ON recon_lines (run_id, company_id);
+
+-- An operator's decision on a line; it carries over to later runs of the
+-- period while the line's key and fingerprint are the same.
+CREATE TABLE recon_decisions (
+    id          INTEGER PRIMARY KEY,
+    period      TEXT NOT NULL,
+    line_key    TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    line_id     INTEGER REFERENCES recon_lines (id) ON DELETE SET NULL,
+    action      TEXT NOT NULL CHECK (action IN ('accept', 'dismiss')),
+    note        TEXT NOT NULL DEFAULT '',
+    decided_at  INTEGER NOT NULL
+);
+CREATE INDEX recon_decisions_key ON recon_decisions (period, line_key, decided_at);
+"#;
+
 fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up(V1).foreign_key_check(),
         M::up_with_hook(V2_CREDENTIALS, v2_schema_edit).foreign_key_check(),
         M::up(V3_REPORTING).foreign_key_check(),
+        M::up(V4_BILLING).foreign_key_check(),
     ])
 }
 

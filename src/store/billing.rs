@@ -1,0 +1,544 @@
+//! Billing data in the import file: products, the vendor SKUs mapped to
+//! them, price plans and agreement lines. Validated in full before the
+//! import's transaction; references to what the store already holds (a
+//! company, a product, a plan, a vendor account not in the file) are checked
+//! inside it, so a file with any error imports nothing.
+
+use super::{DbResult, Millis, StoreError};
+use crate::money::{Currency, Decimal, Money};
+use rusqlite::{OptionalExtension, Transaction, params};
+use std::collections::BTreeSet;
+use std::path::Path;
+
+// --- phase 1: raw shapes ---------------------------------------------------------
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawProduct {
+    code: Option<String>,
+    name: Option<String>,
+    service: Option<String>,
+    metric: Option<String>,
+    aggregation: Option<String>,
+    combine: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSkuMapping {
+    vendor_account: Option<String>,
+    sku: Option<String>,
+    product: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawPricePlan {
+    name: Option<String>,
+    /// The plan's TOML file, relative to the import file's folder and inside it.
+    file: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawAgreement {
+    company: Option<String>,
+    product: Option<String>,
+    quantity: Option<super::rmm::RawNumber>,
+    unit_price: Option<super::rmm::RawNumber>,
+    unit_cost: Option<super::rmm::RawNumber>,
+    currency: Option<String>,
+    price_plan: Option<String>,
+    cost_plan: Option<String>,
+    billing_cycle: Option<String>,
+    effective_from: Option<String>,
+    effective_to: Option<String>,
+}
+
+/// The billing parts of the import file, as written.
+#[derive(Default)]
+pub(super) struct RawBilling {
+    pub products: Vec<RawProduct>,
+    pub sku_mappings: Vec<RawSkuMapping>,
+    pub price_plans: Vec<RawPricePlan>,
+    pub agreements: Vec<RawAgreement>,
+}
+
+// --- phase 2: validated ------------------------------------------------------------
+
+/// How a period's readings of a quantity become one quantity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Aggregation {
+    Latest,
+    Max,
+    Average,
+    TimeWeighted,
+}
+crate::text::text_enum!(Aggregation, "aggregation", {
+    Latest => "latest",
+    Max => "max",
+    Average => "average",
+    TimeWeighted => "time-weighted",
+});
+
+/// How two vendors' quantities of one service on one day become one: a
+/// company moving its seats counts each user once (`max`); data held at both
+/// vendors is held twice (`sum`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Combine {
+    Max,
+    Sum,
+}
+crate::text::text_enum!(Combine, "combine rule", {
+    Max => "max",
+    Sum => "sum",
+});
+
+/// How often an agreement line's unit price is charged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BillingCycle {
+    Monthly,
+    Quarterly,
+    Annual,
+}
+crate::text::text_enum!(BillingCycle, "billing cycle", {
+    Monthly => "monthly",
+    Quarterly => "quarterly",
+    Annual => "annual",
+});
+
+impl BillingCycle {
+    pub fn months(self) -> i64 {
+        match self {
+            Self::Monthly => 1,
+            Self::Quarterly => 3,
+            Self::Annual => 12,
+        }
+    }
+}
+
+pub(super) struct ProductIn {
+    code: String,
+    name: String,
+    service: String,
+    metric: String,
+    aggregation: Aggregation,
+    combine: Combine,
+}
+
+pub(super) struct SkuMappingIn {
+    at: String,
+    vendor_account: String,
+    sku: String,
+    product: String,
+}
+
+pub(super) struct PricePlanIn {
+    name: String,
+    currency: Currency,
+    source: String,
+}
+
+pub(super) struct AgreementIn {
+    /// `file:line:col: agreements[i]`, for errors found in the transaction.
+    at: String,
+    company: String,
+    product: String,
+    quantity: Decimal,
+    currency: Currency,
+    unit_price: Money,
+    unit_cost: Money,
+    price_plan: Option<String>,
+    cost_plan: Option<String>,
+    billing_cycle: BillingCycle,
+    effective_from: jiff::civil::Date,
+    effective_to: Option<jiff::civil::Date>,
+}
+
+#[derive(Default)]
+pub(super) struct BillingIn {
+    products: Vec<ProductIn>,
+    sku_mappings: Vec<SkuMappingIn>,
+    price_plans: Vec<PricePlanIn>,
+    agreements: Vec<AgreementIn>,
+}
+
+/// Where errors point: the file, and the line of an item path in it.
+pub(super) trait Place {
+    /// `file:line:col: path`, or `file: path` when the path is not found.
+    fn at(&self, path: &str) -> String;
+    /// The folder plan files are relative to.
+    fn dir(&self) -> &Path;
+}
+
+fn err(place: &dyn Place, path: &str, message: impl std::fmt::Display) -> StoreError {
+    StoreError::Invalid(format!("{}: {message}", place.at(path)))
+}
+
+fn required(place: &dyn Place, item: &str, field: &str, v: Option<String>) -> Result<String, StoreError> {
+    let path = format!("{item}.{field}");
+    match v.map(|v| v.trim().to_string()) {
+        Some(v) if !v.is_empty() => Ok(v),
+        Some(_) => Err(err(place, &path, "is empty")),
+        None => Err(err(place, &path, "is missing")),
+    }
+}
+
+fn optional(v: Option<String>) -> Option<String> {
+    v.map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
+}
+
+fn parse_enum<T: std::str::FromStr>(
+    place: &dyn Place,
+    path: &str,
+    text: Option<String>,
+    default: T,
+    allowed: &str,
+) -> Result<T, StoreError> {
+    match optional(text) {
+        None => Ok(default),
+        Some(t) => t
+            .parse()
+            .map_err(|_| err(place, path, format!("`{t}` is not one of {allowed}"))),
+    }
+}
+
+/// A decimal as written (text, or a whole number; never a float, which
+/// would have lost digits before we saw it).
+fn decimal(place: &dyn Place, path: &str, n: &super::rmm::RawNumber) -> Result<Decimal, StoreError> {
+    use super::rmm::RawNumber;
+    match n {
+        RawNumber::Int(i) => Ok(Decimal::from(*i)),
+        RawNumber::Text(t) => Decimal::parse(t.trim()).map_err(|e| err(place, path, e)),
+        RawNumber::Float(_) => Err(err(
+            place,
+            path,
+            "write the number as text (\"12.50\"): a float may already have lost digits",
+        )),
+    }
+}
+
+fn date(place: &dyn Place, path: &str, text: &str) -> Result<jiff::civil::Date, StoreError> {
+    text.parse::<jiff::civil::Date>()
+        .map_err(|_| err(place, path, format!("`{text}` is not a date like 2026-10-01")))
+}
+
+/// The plan's name and currency, checked by the pricing module.
+fn check_plan(place: &dyn Place, path: &str, origin: &str, source: &str) -> Result<(String, Currency), StoreError> {
+    // Until the pricing module lands: the plan's name and currency only.
+    let _ = origin;
+    let value: toml::Table = toml::from_str(source)
+        .map_err(|e| err(place, path, format!("the plan is not valid: {}", e.message())))?;
+    let plan = value.get("plan").and_then(|p| p.as_table());
+    let text = |k: &str| plan.and_then(|p| p.get(k)).and_then(|v| v.as_str()).map(str::to_string);
+    let name = text("name").ok_or_else(|| err(place, path, "the plan has no name"))?;
+    let currency = Currency::from_code(&text("currency").unwrap_or_default())
+        .map_err(|e| err(place, path, e))?;
+    Ok((name, currency))
+}
+
+pub(super) fn validate(place: &dyn Place, raw: RawBilling) -> Result<BillingIn, StoreError> {
+    let mut out = BillingIn::default();
+    let mut codes = BTreeSet::new();
+    for (i, p) in raw.products.into_iter().enumerate() {
+        let item = format!("products[{i}]");
+        let code = required(place, &item, "code", p.code)?;
+        if !codes.insert(code.clone()) {
+            return Err(err(place, &format!("{item}.code"), format!("`{code}` appears twice")));
+        }
+        let metric = required(place, &item, "metric", p.metric)?;
+        // Storage held at two vendors is held twice; people move, once.
+        let combine_default = if metric == "storage" { Combine::Sum } else { Combine::Max };
+        out.products.push(ProductIn {
+            name: optional(p.name).unwrap_or_else(|| code.clone()),
+            service: required(place, &item, "service", p.service)?,
+            aggregation: parse_enum(
+                place,
+                &format!("{item}.aggregation"),
+                p.aggregation,
+                Aggregation::Latest,
+                "latest, max, average, time-weighted",
+            )?,
+            combine: parse_enum(place, &format!("{item}.combine"), p.combine, combine_default, "max, sum")?,
+            code,
+            metric,
+        });
+    }
+    let mut mapped = BTreeSet::new();
+    for (i, m) in raw.sku_mappings.into_iter().enumerate() {
+        let item = format!("sku_mappings[{i}]");
+        let vendor_account = required(place, &item, "vendor_account", m.vendor_account)?;
+        let sku = required(place, &item, "sku", m.sku)?;
+        if !mapped.insert((vendor_account.clone(), sku.clone())) {
+            return Err(err(
+                place,
+                &format!("{item}.sku"),
+                format!("`{sku}` of `{vendor_account}` is mapped twice"),
+            ));
+        }
+        out.sku_mappings.push(SkuMappingIn {
+            at: place.at(&format!("{item}.product")),
+            product: required(place, &item, "product", m.product)?,
+            vendor_account,
+            sku,
+        });
+    }
+    let mut plan_names = BTreeSet::new();
+    for (i, p) in raw.price_plans.into_iter().enumerate() {
+        let item = format!("price_plans[{i}]");
+        let name = required(place, &item, "name", p.name)?;
+        let file = required(place, &item, "file", p.file)?;
+        let path = format!("{item}.file");
+        let resolved = crate::paths::confine(place.dir(), Path::new(&file))
+            .map_err(|e| err(place, &path, e))?;
+        let source = std::fs::read_to_string(&resolved)
+            .map_err(|e| err(place, &path, format!("cannot read `{file}`: {e}")))?;
+        let (plan_name, currency) = check_plan(place, &path, &file, &source)?;
+        if plan_name != name {
+            return Err(err(
+                place,
+                &format!("{item}.name"),
+                format!("`{name}` but the file's plan is named `{plan_name}`"),
+            ));
+        }
+        if !plan_names.insert(name.clone()) {
+            return Err(err(place, &format!("{item}.name"), format!("`{name}` appears twice")));
+        }
+        out.price_plans.push(PricePlanIn {
+            name,
+            currency,
+            source,
+        });
+    }
+    let mut lines = BTreeSet::new();
+    for (i, a) in raw.agreements.into_iter().enumerate() {
+        let item = format!("agreements[{i}]");
+        let field = |f: &str| format!("{item}.{f}");
+        let company = required(place, &item, "company", a.company)?;
+        let product = required(place, &item, "product", a.product)?;
+        let currency_text = required(place, &item, "currency", a.currency)?;
+        let currency = Currency::from_code(&currency_text).map_err(|e| err(place, &field("currency"), e))?;
+        let quantity = match &a.quantity {
+            Some(n) => decimal(place, &field("quantity"), n)?,
+            None => return Err(err(place, &field("quantity"), "is missing")),
+        };
+        if quantity.is_negative() {
+            return Err(err(place, &field("quantity"), format!("{quantity} is negative")));
+        }
+        let money = |name: &str, n: &Option<super::rmm::RawNumber>| -> Result<Money, StoreError> {
+            let path = field(name);
+            let value = match n {
+                Some(n) => decimal(place, &path, n)?,
+                None => return Err(err(place, &path, "is missing")),
+            };
+            if value.is_negative() {
+                return Err(err(place, &path, format!("{value} is negative")));
+            }
+            Money::from_decimal(&value, currency).map_err(|e| err(place, &path, e))
+        };
+        let unit_price = money("unit_price", &a.unit_price)?;
+        let unit_cost = money("unit_cost", &a.unit_cost)?;
+        let from_text = required(place, &item, "effective_from", a.effective_from)?;
+        let effective_from = date(place, &field("effective_from"), &from_text)?;
+        let effective_to = optional(a.effective_to)
+            .map(|t| date(place, &field("effective_to"), &t))
+            .transpose()?;
+        if let Some(to) = effective_to
+            && to < effective_from
+        {
+            return Err(err(
+                place,
+                &field("effective_to"),
+                format!("{to} is before effective_from {effective_from}"),
+            ));
+        }
+        if !lines.insert((company.clone(), product.clone(), effective_from)) {
+            return Err(err(
+                place,
+                &item,
+                format!("`{company}` has `{product}` from {effective_from} twice"),
+            ));
+        }
+        out.agreements.push(AgreementIn {
+            at: place.at(&item),
+            billing_cycle: parse_enum(
+                place,
+                &field("billing_cycle"),
+                a.billing_cycle,
+                BillingCycle::Monthly,
+                "monthly, quarterly, annual",
+            )?,
+            price_plan: optional(a.price_plan),
+            cost_plan: optional(a.cost_plan),
+            company,
+            product,
+            quantity,
+            currency,
+            unit_price,
+            unit_cost,
+            effective_from,
+            effective_to,
+        });
+    }
+    // A plan named in the file must price in the line's currency.
+    for (i, a) in out.agreements.iter().enumerate() {
+        for (field, name) in [("price_plan", &a.price_plan), ("cost_plan", &a.cost_plan)] {
+            if let Some(name) = name
+                && let Some(plan) = out.price_plans.iter().find(|p| &p.name == name)
+                && plan.currency != a.currency
+            {
+                return Err(err(
+                    place,
+                    &format!("agreements[{i}].{field}"),
+                    format!(
+                        "plan `{name}` prices in {} but the line is in {}",
+                        plan.currency, a.currency
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
+// --- writes --------------------------------------------------------------------------
+
+/// What the billing part of an import wrote.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct BillingCounts {
+    pub products: usize,
+    pub sku_mappings: usize,
+    pub price_plans: usize,
+    pub agreement_lines: usize,
+}
+
+fn lookup(tx: &Transaction<'_>, sql: &str, key: &str) -> DbResult<Option<i64>> {
+    Ok(tx.query_row(sql, [key], |r| r.get(0)).optional()?)
+}
+
+/// Upserts it all inside the import's transaction; a reference to nothing
+/// is an error (the caller's transaction then rolls back).
+pub(super) fn import(tx: &Transaction<'_>, data: &BillingIn, now: Millis) -> DbResult<BillingCounts> {
+    let mut counts = BillingCounts::default();
+    for p in &data.products {
+        tx.execute(
+            "INSERT INTO products (code, name, service, metric, aggregation, combine, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT (code) DO UPDATE SET name = excluded.name, service = excluded.service,
+                 metric = excluded.metric, aggregation = excluded.aggregation,
+                 combine = excluded.combine, updated_at = excluded.updated_at",
+            params![
+                p.code,
+                p.name,
+                p.service,
+                p.metric,
+                p.aggregation.as_str(),
+                p.combine.as_str(),
+                now
+            ],
+        )?;
+        counts.products += 1;
+    }
+    for m in &data.sku_mappings {
+        let account = lookup(tx, "SELECT id FROM vendor_accounts WHERE name = ?1", &m.vendor_account)?
+            .ok_or_else(|| {
+                StoreError::Invalid(format!(
+                    "{}: no vendor account `{}` in the file or the store",
+                    m.at, m.vendor_account
+                ))
+            })?;
+        let product = lookup(tx, "SELECT id FROM products WHERE code = ?1", &m.product)?.ok_or_else(|| {
+            StoreError::Invalid(format!("{}: no product `{}` in the file or the store", m.at, m.product))
+        })?;
+        tx.execute(
+            "INSERT INTO sku_mappings (vendor_account_id, vendor_sku, product_id, updated_at)
+             VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (vendor_account_id, vendor_sku) DO UPDATE SET
+                 product_id = excluded.product_id, updated_at = excluded.updated_at",
+            params![account, m.sku, product, now],
+        )?;
+        counts.sku_mappings += 1;
+    }
+    for p in &data.price_plans {
+        tx.execute(
+            "INSERT INTO price_plans (name, currency, source, updated_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (name) DO UPDATE SET currency = excluded.currency,
+                 source = excluded.source, updated_at = excluded.updated_at",
+            params![p.name, p.currency.code(), p.source, now],
+        )?;
+        counts.price_plans += 1;
+    }
+    for a in &data.agreements {
+        let company = lookup(
+            tx,
+            "SELECT id FROM companies WHERE external_id = ?1
+             UNION ALL SELECT id FROM companies WHERE name = ?1 LIMIT 1",
+            &a.company,
+        )?
+        .ok_or_else(|| {
+            StoreError::Invalid(format!(
+                "{}.company: no company `{}` (by external id or name) in the file or the store",
+                a.at, a.company
+            ))
+        })?;
+        let product = lookup(tx, "SELECT id FROM products WHERE code = ?1", &a.product)?.ok_or_else(|| {
+            StoreError::Invalid(format!(
+                "{}.product: no product `{}` in the file or the store",
+                a.at, a.product
+            ))
+        })?;
+        let plan_id = |field: &str, name: &Option<String>| -> DbResult<Option<i64>> {
+            let Some(name) = name else { return Ok(None) };
+            let found: Option<(i64, String)> = tx
+                .query_row("SELECT id, currency FROM price_plans WHERE name = ?1", [name], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+                .optional()?;
+            let Some((id, currency)) = found else {
+                return Err(StoreError::Invalid(format!(
+                    "{}.{field}: no price plan `{name}` in the file or the store",
+                    a.at
+                ))
+                .into());
+            };
+            if currency != a.currency.code() {
+                return Err(StoreError::Invalid(format!(
+                    "{}.{field}: plan `{name}` prices in {currency} but the line is in {}",
+                    a.at, a.currency
+                ))
+                .into());
+            }
+            Ok(Some(id))
+        };
+        let price_plan = plan_id("price_plan", &a.price_plan)?;
+        let cost_plan = plan_id("cost_plan", &a.cost_plan)?;
+        tx.execute(
+            "INSERT INTO agreement_lines (company_id, product_id, quantity, currency,
+                 unit_price_minor, unit_cost_minor, price_plan_id, cost_plan_id, billing_cycle,
+                 effective_from, effective_to, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+             ON CONFLICT (company_id, product_id, effective_from) DO UPDATE SET
+                 quantity = excluded.quantity, currency = excluded.currency,
+                 unit_price_minor = excluded.unit_price_minor,
+                 unit_cost_minor = excluded.unit_cost_minor, price_plan_id = excluded.price_plan_id,
+                 cost_plan_id = excluded.cost_plan_id, billing_cycle = excluded.billing_cycle,
+                 effective_to = excluded.effective_to, updated_at = excluded.updated_at",
+            params![
+                company,
+                product,
+                a.quantity.to_string(),
+                a.currency.code(),
+                a.unit_price.minor(),
+                a.unit_cost.minor(),
+                price_plan,
+                cost_plan,
+                a.billing_cycle.as_str(),
+                a.effective_from.to_string(),
+                a.effective_to.map(|d| d.to_string()),
+                now
+            ],
+        )?;
+        counts.agreement_lines += 1;
+    }
+    Ok(counts)
+}
