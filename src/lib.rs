@@ -18,6 +18,7 @@
 //! - [`playbook`]: TOML playbooks: raw shapes, two-phase validation (`validate/` by concern), templating, step kinds.
 //! - [`engine`]: runs a validated playbook against a [`browser::Browser`]; waits, step trace, outputs.
 //! - [`recording`]: record a console through panelwright's own HTTPS proxy (HAR 1.2, secrets as placeholders), replay it offline.
+//! - [`billing`]: the pure part of billing reconciliation: a period's readings aggregated per product and across vendors, agreement lines priced, discrepancies with their revenue impact and suggested action.
 //! - [`reporting`]: the pure parts of report and probe jobs: usage quantities (storage in GiB, exact), service changes and who made them, availability.
 //! - [`store`]: the RMM store in SQLite: schema, job queue, RMM data, credentials, reports (usage, snapshots, changes), schedules and probe runs; the stored words (statuses, event and credential kinds).
 //!
@@ -28,6 +29,7 @@
 //! - [`demo_vendor`]: a realistic fake vendor partner console used by the demo and the tests.
 //! - [`cli`]: one file per subcommand; `main.rs` only dispatches.
 
+pub mod billing;
 pub mod browser;
 mod classify;
 pub mod cli;

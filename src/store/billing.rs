@@ -5,6 +5,7 @@
 //! inside it, so a file with any error imports nothing.
 
 use super::{DbResult, Millis, StoreError};
+use crate::billing::{Aggregation, BillingCycle, Combine};
 use crate::money::{Currency, Decimal, Money};
 use rusqlite::{OptionalExtension, Transaction, params};
 use std::collections::BTreeSet;
@@ -66,57 +67,6 @@ pub(super) struct RawBilling {
 
 // --- phase 2: validated ------------------------------------------------------------
 
-/// How a period's readings of a quantity become one quantity.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Aggregation {
-    Latest,
-    Max,
-    Average,
-    TimeWeighted,
-}
-crate::text::text_enum!(Aggregation, "aggregation", {
-    Latest => "latest",
-    Max => "max",
-    Average => "average",
-    TimeWeighted => "time-weighted",
-});
-
-/// How two vendors' quantities of one service on one day become one: a
-/// company moving its seats counts each user once (`max`); data held at both
-/// vendors is held twice (`sum`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Combine {
-    Max,
-    Sum,
-}
-crate::text::text_enum!(Combine, "combine rule", {
-    Max => "max",
-    Sum => "sum",
-});
-
-/// How often an agreement line's unit price is charged.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BillingCycle {
-    Monthly,
-    Quarterly,
-    Annual,
-}
-crate::text::text_enum!(BillingCycle, "billing cycle", {
-    Monthly => "monthly",
-    Quarterly => "quarterly",
-    Annual => "annual",
-});
-
-impl BillingCycle {
-    pub fn months(self) -> i64 {
-        match self {
-            Self::Monthly => 1,
-            Self::Quarterly => 3,
-            Self::Annual => 12,
-        }
-    }
-}
-
 pub(super) struct ProductIn {
     code: String,
     name: String,
@@ -175,7 +125,12 @@ fn err(place: &dyn Place, path: &str, message: impl std::fmt::Display) -> StoreE
     StoreError::Invalid(format!("{}: {message}", place.at(path)))
 }
 
-fn required(place: &dyn Place, item: &str, field: &str, v: Option<String>) -> Result<String, StoreError> {
+fn required(
+    place: &dyn Place,
+    item: &str,
+    field: &str,
+    v: Option<String>,
+) -> Result<String, StoreError> {
     let path = format!("{item}.{field}");
     match v.map(|v| v.trim().to_string()) {
         Some(v) if !v.is_empty() => Ok(v),
@@ -205,7 +160,11 @@ fn parse_enum<T: std::str::FromStr>(
 
 /// A decimal as written (text, or a whole number; never a float, which
 /// would have lost digits before we saw it).
-fn decimal(place: &dyn Place, path: &str, n: &super::rmm::RawNumber) -> Result<Decimal, StoreError> {
+fn decimal(
+    place: &dyn Place,
+    path: &str,
+    n: &super::rmm::RawNumber,
+) -> Result<Decimal, StoreError> {
     use super::rmm::RawNumber;
     match n {
         RawNumber::Int(i) => Ok(Decimal::from(*i)),
@@ -219,18 +178,37 @@ fn decimal(place: &dyn Place, path: &str, n: &super::rmm::RawNumber) -> Result<D
 }
 
 fn date(place: &dyn Place, path: &str, text: &str) -> Result<jiff::civil::Date, StoreError> {
-    text.parse::<jiff::civil::Date>()
-        .map_err(|_| err(place, path, format!("`{text}` is not a date like 2026-10-01")))
+    text.parse::<jiff::civil::Date>().map_err(|_| {
+        err(
+            place,
+            path,
+            format!("`{text}` is not a date like 2026-10-01"),
+        )
+    })
 }
 
 /// The plan's name and currency, checked by the pricing module.
-fn check_plan(place: &dyn Place, path: &str, origin: &str, source: &str) -> Result<(String, Currency), StoreError> {
+fn check_plan(
+    place: &dyn Place,
+    path: &str,
+    origin: &str,
+    source: &str,
+) -> Result<(String, Currency), StoreError> {
     // Until the pricing module lands: the plan's name and currency only.
     let _ = origin;
-    let value: toml::Table = toml::from_str(source)
-        .map_err(|e| err(place, path, format!("the plan is not valid: {}", e.message())))?;
+    let value: toml::Table = toml::from_str(source).map_err(|e| {
+        err(
+            place,
+            path,
+            format!("the plan is not valid: {}", e.message()),
+        )
+    })?;
     let plan = value.get("plan").and_then(|p| p.as_table());
-    let text = |k: &str| plan.and_then(|p| p.get(k)).and_then(|v| v.as_str()).map(str::to_string);
+    let text = |k: &str| {
+        plan.and_then(|p| p.get(k))
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+    };
     let name = text("name").ok_or_else(|| err(place, path, "the plan has no name"))?;
     let currency = Currency::from_code(&text("currency").unwrap_or_default())
         .map_err(|e| err(place, path, e))?;
@@ -244,11 +222,19 @@ pub(super) fn validate(place: &dyn Place, raw: RawBilling) -> Result<BillingIn, 
         let item = format!("products[{i}]");
         let code = required(place, &item, "code", p.code)?;
         if !codes.insert(code.clone()) {
-            return Err(err(place, &format!("{item}.code"), format!("`{code}` appears twice")));
+            return Err(err(
+                place,
+                &format!("{item}.code"),
+                format!("`{code}` appears twice"),
+            ));
         }
         let metric = required(place, &item, "metric", p.metric)?;
         // Storage held at two vendors is held twice; people move, once.
-        let combine_default = if metric == "storage" { Combine::Sum } else { Combine::Max };
+        let combine_default = if metric == "storage" {
+            Combine::Sum
+        } else {
+            Combine::Max
+        };
         out.products.push(ProductIn {
             name: optional(p.name).unwrap_or_else(|| code.clone()),
             service: required(place, &item, "service", p.service)?,
@@ -259,7 +245,13 @@ pub(super) fn validate(place: &dyn Place, raw: RawBilling) -> Result<BillingIn, 
                 Aggregation::Latest,
                 "latest, max, average, time-weighted",
             )?,
-            combine: parse_enum(place, &format!("{item}.combine"), p.combine, combine_default, "max, sum")?,
+            combine: parse_enum(
+                place,
+                &format!("{item}.combine"),
+                p.combine,
+                combine_default,
+                "max, sum",
+            )?,
             code,
             metric,
         });
@@ -302,7 +294,11 @@ pub(super) fn validate(place: &dyn Place, raw: RawBilling) -> Result<BillingIn, 
             ));
         }
         if !plan_names.insert(name.clone()) {
-            return Err(err(place, &format!("{item}.name"), format!("`{name}` appears twice")));
+            return Err(err(
+                place,
+                &format!("{item}.name"),
+                format!("`{name}` appears twice"),
+            ));
         }
         out.price_plans.push(PricePlanIn {
             name,
@@ -317,13 +313,18 @@ pub(super) fn validate(place: &dyn Place, raw: RawBilling) -> Result<BillingIn, 
         let company = required(place, &item, "company", a.company)?;
         let product = required(place, &item, "product", a.product)?;
         let currency_text = required(place, &item, "currency", a.currency)?;
-        let currency = Currency::from_code(&currency_text).map_err(|e| err(place, &field("currency"), e))?;
+        let currency =
+            Currency::from_code(&currency_text).map_err(|e| err(place, &field("currency"), e))?;
         let quantity = match &a.quantity {
             Some(n) => decimal(place, &field("quantity"), n)?,
             None => return Err(err(place, &field("quantity"), "is missing")),
         };
         if quantity.is_negative() {
-            return Err(err(place, &field("quantity"), format!("{quantity} is negative")));
+            return Err(err(
+                place,
+                &field("quantity"),
+                format!("{quantity} is negative"),
+            ));
         }
         let money = |name: &str, n: &Option<super::rmm::RawNumber>| -> Result<Money, StoreError> {
             let path = field(name);
@@ -418,7 +419,11 @@ fn lookup(tx: &Transaction<'_>, sql: &str, key: &str) -> DbResult<Option<i64>> {
 
 /// Upserts it all inside the import's transaction; a reference to nothing
 /// is an error (the caller's transaction then rolls back).
-pub(super) fn import(tx: &Transaction<'_>, data: &BillingIn, now: Millis) -> DbResult<BillingCounts> {
+pub(super) fn import(
+    tx: &Transaction<'_>,
+    data: &BillingIn,
+    now: Millis,
+) -> DbResult<BillingCounts> {
     let mut counts = BillingCounts::default();
     for p in &data.products {
         tx.execute(
@@ -440,16 +445,24 @@ pub(super) fn import(tx: &Transaction<'_>, data: &BillingIn, now: Millis) -> DbR
         counts.products += 1;
     }
     for m in &data.sku_mappings {
-        let account = lookup(tx, "SELECT id FROM vendor_accounts WHERE name = ?1", &m.vendor_account)?
+        let account = lookup(
+            tx,
+            "SELECT id FROM vendor_accounts WHERE name = ?1",
+            &m.vendor_account,
+        )?
+        .ok_or_else(|| {
+            StoreError::Invalid(format!(
+                "{}: no vendor account `{}` in the file or the store",
+                m.at, m.vendor_account
+            ))
+        })?;
+        let product = lookup(tx, "SELECT id FROM products WHERE code = ?1", &m.product)?
             .ok_or_else(|| {
                 StoreError::Invalid(format!(
-                    "{}: no vendor account `{}` in the file or the store",
-                    m.at, m.vendor_account
+                    "{}: no product `{}` in the file or the store",
+                    m.at, m.product
                 ))
             })?;
-        let product = lookup(tx, "SELECT id FROM products WHERE code = ?1", &m.product)?.ok_or_else(|| {
-            StoreError::Invalid(format!("{}: no product `{}` in the file or the store", m.at, m.product))
-        })?;
         tx.execute(
             "INSERT INTO sku_mappings (vendor_account_id, vendor_sku, product_id, updated_at)
              VALUES (?1, ?2, ?3, ?4)
@@ -481,18 +494,21 @@ pub(super) fn import(tx: &Transaction<'_>, data: &BillingIn, now: Millis) -> DbR
                 a.at, a.company
             ))
         })?;
-        let product = lookup(tx, "SELECT id FROM products WHERE code = ?1", &a.product)?.ok_or_else(|| {
-            StoreError::Invalid(format!(
-                "{}.product: no product `{}` in the file or the store",
-                a.at, a.product
-            ))
-        })?;
+        let product = lookup(tx, "SELECT id FROM products WHERE code = ?1", &a.product)?
+            .ok_or_else(|| {
+                StoreError::Invalid(format!(
+                    "{}.product: no product `{}` in the file or the store",
+                    a.at, a.product
+                ))
+            })?;
         let plan_id = |field: &str, name: &Option<String>| -> DbResult<Option<i64>> {
             let Some(name) = name else { return Ok(None) };
             let found: Option<(i64, String)> = tx
-                .query_row("SELECT id, currency FROM price_plans WHERE name = ?1", [name], |r| {
-                    Ok((r.get(0)?, r.get(1)?))
-                })
+                .query_row(
+                    "SELECT id, currency FROM price_plans WHERE name = ?1",
+                    [name],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
                 .optional()?;
             let Some((id, currency)) = found else {
                 return Err(StoreError::Invalid(format!(

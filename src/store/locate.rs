@@ -164,10 +164,9 @@ impl JsonScan<'_> {
                 }
             }
             _ => {
-                while self
-                    .peek()
-                    .is_some_and(|b| !matches!(b, b',' | b'}' | b']' | b' ' | b'\n' | b'\r' | b'\t'))
-                {
+                while self.peek().is_some_and(|b| {
+                    !matches!(b, b',' | b'}' | b']' | b' ' | b'\n' | b'\r' | b'\t')
+                }) {
                     self.at += 1;
                 }
                 Some(())

@@ -22,10 +22,10 @@ mod rmm;
 mod schedules;
 mod schema;
 
+pub use billing::BillingCounts;
 pub use reports::{
     ActionTarget, ChangeFilter, NewAction, ReportScope, ReportStored, ServiceChange, UsageRecordRow,
 };
-pub use billing::{Aggregation, BillingCounts, BillingCycle, Combine};
 pub use rmm::CREDIT_LIMIT_CURRENCY;
 pub use schedules::{NewProbeRun, ProbeRunRow, Schedule, SlotOutcome, SlotRow};
 pub use schema::OLDEST_SQLITE;

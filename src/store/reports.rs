@@ -440,11 +440,18 @@ fn store_samples(
             run.read_at,
             run.run_id
         ])?;
-        seen.insert((customer_id, u.sku.clone(), u.metric.clone(), u.period.clone()));
+        seen.insert((
+            customer_id,
+            u.sku.clone(),
+            u.metric.clone(),
+            u.period.clone(),
+        ));
     }
     let covered: Option<BTreeSet<i64>> = match scope {
         ReportScope::Account => None,
-        ReportScope::Customers(only) => Some(only.iter().filter_map(|r| ids.get(r)).copied().collect()),
+        ReportScope::Customers(only) => {
+            Some(only.iter().filter_map(|r| ids.get(r)).copied().collect())
+        }
     };
     let periods: BTreeSet<&str> = batch.usage.iter().map(|u| u.period.as_str()).collect();
     let mut latest = tx.prepare_cached(
@@ -458,11 +465,17 @@ fn store_samples(
     for period in periods {
         let gone: Vec<(i64, String, String)> = latest
             .query_map(params![run.account_id, period], |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?))
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                ))
             })?
             .filter_map(|row| match row {
                 Ok((customer, sku, metric, quantity)) => {
-                    let listed = seen.contains(&(customer, sku.clone(), metric.clone(), period.to_string()));
+                    let listed =
+                        seen.contains(&(customer, sku.clone(), metric.clone(), period.to_string()));
                     let covers = covered.as_ref().is_none_or(|c| c.contains(&customer));
                     let zero = decimal(&quantity).is_some_and(|q| q.is_zero());
                     (!listed && covers && !zero).then_some(Ok((customer, sku, metric)))
@@ -471,7 +484,15 @@ fn store_samples(
             })
             .collect::<rusqlite::Result<_>>()?;
         for (customer, sku, metric) in gone {
-            insert.execute(params![customer, sku, metric, period, "0", run.read_at, run.run_id])?;
+            insert.execute(params![
+                customer,
+                sku,
+                metric,
+                period,
+                "0",
+                run.read_at,
+                run.run_id
+            ])?;
         }
     }
     Ok(())

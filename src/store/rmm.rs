@@ -171,7 +171,10 @@ struct Ctx<'a> {
 
 impl Ctx<'_> {
     fn err(&self, item: &str, message: impl std::fmt::Display) -> StoreError {
-        StoreError::Invalid(format!("{}: {message}", super::billing::Place::at(self, item)))
+        StoreError::Invalid(format!(
+            "{}: {message}",
+            super::billing::Place::at(self, item)
+        ))
     }
 
     fn required(
@@ -249,7 +252,11 @@ pub(super) fn read_import(
         _ => super::locate::Source::Json(&text),
     };
     let dir = file.parent().unwrap_or(Path::new("."));
-    let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
     validate(
         &Ctx {
             file: &shown,

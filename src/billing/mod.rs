@@ -1,0 +1,60 @@
+//! Billing reconciliation, pure: what a company is billed, what its vendors
+//! show and charge, and the discrepancy between them, line by line, with
+//! money exact to the minor unit. The store feeds [`recon::ReconInput`] and
+//! keeps the [`recon::ReconLine`]s; nothing here touches a file, a clock or
+//! a database.
+
+pub mod aggregate;
+pub mod quantity;
+pub mod recon;
+
+/// How a period's readings of a quantity become one quantity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Aggregation {
+    Latest,
+    Max,
+    Average,
+    TimeWeighted,
+}
+crate::text::text_enum!(Aggregation, "aggregation", {
+    Latest => "latest",
+    Max => "max",
+    Average => "average",
+    TimeWeighted => "time-weighted",
+});
+
+/// How two vendors' quantities of one service on one day become one: a
+/// company moving its seats counts each user once (`max`); data held at both
+/// vendors is held twice (`sum`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Combine {
+    Max,
+    Sum,
+}
+crate::text::text_enum!(Combine, "combine rule", {
+    Max => "max",
+    Sum => "sum",
+});
+
+/// How often an agreement line's unit price is charged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BillingCycle {
+    Monthly,
+    Quarterly,
+    Annual,
+}
+crate::text::text_enum!(BillingCycle, "billing cycle", {
+    Monthly => "monthly",
+    Quarterly => "quarterly",
+    Annual => "annual",
+});
+
+impl BillingCycle {
+    pub fn months(self) -> i64 {
+        match self {
+            Self::Monthly => 1,
+            Self::Quarterly => 3,
+            Self::Annual => 12,
+        }
+    }
+}

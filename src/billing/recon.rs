@@ -1,0 +1,961 @@
+//! One reconciliation of a billing period: per company and product, what
+//! the agreement bills against what the vendors show and charge.
+//!
+//! - **Billed quantity**: the quantities of the company's agreement lines
+//!   for the product in force on the period's last day (or, if none is, on
+//!   the last day any was). **Billed amount**: each line in force in the
+//!   period, its unit price per month (the cycle's price ÷ its months) ×
+//!   quantity × days in force ÷ days in the period, rounded once; a line
+//!   with a price plan pays the plan's fee instead, prorated the same way.
+//! - **Vendor quantity**: the readings of every vendor customer mapped to
+//!   the company, of every SKU mapped to the product, of the product's
+//!   metric, made a daily series per vendor account, joined across accounts
+//!   and aggregated (see [`super::aggregate`]); each account's own aggregate
+//!   is its contribution. **Vendor cost**: the line's unit cost per month ×
+//!   the vendor quantity (or its cost plan's fee).
+//! - **Revenue impact** (per month): what the vendor quantity would bill at
+//!   the line's price minus what the billed quantity bills; for a line
+//!   billed but not provisioned, minus what it bills.
+//! - Vendor customers not mapped to a company, and SKUs not mapped to a
+//!   product, are lines of their own (action `map`), listed apart.
+//! - Changes made at the vendor (not by our jobs) during the period that
+//!   touch a line's SKUs are kept on it; the earliest one's date is when
+//!   the difference began (`since`): bill from then.
+
+use super::aggregate::{self, Days, Reading, Series};
+use super::quantity;
+use super::{Aggregation, BillingCycle, Combine};
+use crate::money::{Currency, Decimal, Money, MoneyError};
+use jiff::civil::Date;
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+/// A fee for a quantity under a price plan, with its breakdown.
+pub struct Priced {
+    pub amount: Money,
+    pub breakdown: serde_json::Value,
+}
+
+/// A price plan, as reconciliation needs it: a fee for a period's quantity.
+pub trait Pricer: Send + Sync {
+    fn fee(&self, quantity: &Decimal) -> Result<Priced, String>;
+}
+
+/// The period: a calendar month, `YYYY-MM`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Month {
+    pub first: Date,
+    pub days: i64,
+}
+
+impl Month {
+    pub fn parse(text: &str) -> Option<Month> {
+        let (y, m) = text.split_once('-')?;
+        if y.len() != 4 || m.len() != 2 {
+            return None;
+        }
+        let first = Date::new(y.parse().ok()?, m.parse().ok()?, 1).ok()?;
+        Some(Month {
+            first,
+            days: i64::from(first.days_in_month()),
+        })
+    }
+
+    pub fn last(&self) -> Date {
+        self.first.last_of_month()
+    }
+
+    /// 00:00 UTC of the first day, in Unix milliseconds.
+    pub fn start_ms(&self) -> i64 {
+        self.first
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .map_or(0, |z| z.timestamp().as_millisecond())
+    }
+
+    pub fn label(&self) -> String {
+        format!("{:04}-{:02}", self.first.year(), self.first.month())
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Company {
+    pub id: i64,
+    pub name: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Product {
+    pub id: i64,
+    pub code: String,
+    pub service: String,
+    pub metric: String,
+    pub aggregation: Aggregation,
+    pub combine: Combine,
+}
+
+#[derive(Clone)]
+pub struct AgreementLine {
+    pub company_id: i64,
+    pub product_id: i64,
+    pub quantity: Decimal,
+    pub unit_price: Money,
+    pub unit_cost: Money,
+    pub cycle: BillingCycle,
+    pub from: Date,
+    pub to: Option<Date>,
+    pub price_plan: Option<Arc<dyn Pricer>>,
+    pub cost_plan: Option<Arc<dyn Pricer>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Customer {
+    pub id: i64,
+    pub account_id: i64,
+    pub account: String,
+    pub vendor_ref: String,
+    pub name: String,
+    /// Mapped to this company; `None`: not mapped.
+    pub company_id: Option<i64>,
+    /// Excluded on purpose (a test tenant, the MSP's own): never a line.
+    pub excluded: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Sample {
+    pub customer_id: i64,
+    pub sku: String,
+    pub metric: String,
+    pub reading: Reading,
+}
+
+/// A service change made at the vendor (no job of ours caused it).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct VendorChange {
+    #[serde(skip)]
+    pub customer_id: i64,
+    pub item: String,
+    pub sku: Option<String>,
+    pub change: String,
+    pub before: Option<String>,
+    pub after: Option<String>,
+    /// Unix ms.
+    pub detected_at: i64,
+    pub since: Option<i64>,
+}
+
+pub struct ReconInput {
+    pub month: Month,
+    /// Unix ms: days after it have not begun.
+    pub now: i64,
+    pub companies: Vec<Company>,
+    pub products: Vec<Product>,
+    /// (vendor account id, vendor SKU) → product id.
+    pub mappings: BTreeMap<(i64, String), i64>,
+    pub agreements: Vec<AgreementLine>,
+    pub customers: Vec<Customer>,
+    pub samples: Vec<Sample>,
+    pub changes: Vec<VendorChange>,
+}
+
+/// The discrepancy a line shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Discrepancy {
+    Match,
+    UnderBilled,
+    OverBilled,
+    CustomerNotMapped,
+    SkuNotMapped,
+    BilledNotProvisioned,
+}
+
+crate::text::text_enum!(Discrepancy, "discrepancy", {
+    Match => "match",
+    UnderBilled => "under-billed",
+    OverBilled => "over-billed",
+    CustomerNotMapped => "customer-not-mapped",
+    SkuNotMapped => "sku-not-mapped",
+    BilledNotProvisioned => "billed-not-provisioned",
+});
+
+/// What the line suggests doing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    None,
+    /// Bill this quantity (from `since`, when known).
+    TrueUp(Decimal),
+    /// Bill only this quantity.
+    Reduce(Decimal),
+    /// Map the vendor customer to a company, or the SKU to a product.
+    Map,
+    /// Billed, nothing at the vendor: find out why.
+    Investigate,
+}
+
+impl std::fmt::Display for Action {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Action::None => f.write_str("none"),
+            Action::TrueUp(q) => write!(f, "true-up to {q}"),
+            Action::Reduce(q) => write!(f, "reduce to {q}"),
+            Action::Map => f.write_str("map"),
+            Action::Investigate => f.write_str("investigate"),
+        }
+    }
+}
+
+/// One vendor account's share of a line's vendor quantity.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Contribution {
+    pub vendor_account: String,
+    pub quantity: Decimal,
+}
+
+#[derive(Debug, Clone)]
+pub struct ReconLine {
+    /// Names what the line is about the same way in every run.
+    pub key: String,
+    pub company_id: Option<i64>,
+    pub product_id: Option<i64>,
+    pub account_id: Option<i64>,
+    pub customer_id: Option<i64>,
+    pub sku: Option<String>,
+    pub kind: Discrepancy,
+    pub billed_quantity: Option<Decimal>,
+    pub vendor_quantity: Option<Decimal>,
+    pub currency: Option<Currency>,
+    pub billed: Option<Money>,
+    pub vendor_cost: Option<Money>,
+    pub impact: Option<Money>,
+    pub action: Action,
+    pub since: Option<Date>,
+    pub contributions: Vec<Contribution>,
+    pub changes: Vec<VendorChange>,
+    /// How the amounts were priced (plan breakdowns), for the detail.
+    pub pricing: serde_json::Value,
+}
+
+impl ReconLine {
+    /// The line's numbers: a decision on it holds while they stay the same.
+    pub fn fingerprint(&self) -> String {
+        let q = |d: &Option<Decimal>| d.map(|d| d.normalized().to_string()).unwrap_or_default();
+        let m = |d: &Option<Money>| d.map(|m| m.minor().to_string()).unwrap_or_default();
+        format!(
+            "{}|{}|{}|{}|{}|{}",
+            self.kind,
+            q(&self.billed_quantity),
+            q(&self.vendor_quantity),
+            m(&self.billed),
+            m(&self.vendor_cost),
+            m(&self.impact)
+        )
+    }
+
+    /// The action as shown: `true-up to 16 from 2026-10-17`.
+    pub fn action_text(&self) -> String {
+        match (&self.action, self.since) {
+            (Action::TrueUp(_) | Action::Reduce(_), Some(since)) => {
+                format!("{} from {since}", self.action)
+            }
+            (action, _) => action.to_string(),
+        }
+    }
+}
+
+/// Why a reconciliation could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum ReconError {
+    #[error("{0}")]
+    Money(#[from] MoneyError),
+    #[error(transparent)]
+    Overflow(#[from] aggregate::Overflow),
+    #[error("price plan for {what}: {message}")]
+    Plan { what: String, message: String },
+    #[error("the agreement lines of {company} for {product} are in more than one currency")]
+    Currencies { company: String, product: String },
+}
+
+fn days_between(a: Date, b: Date) -> i64 {
+    // Both inclusive.
+    i64::from((b - a).get_days()) + 1
+}
+
+/// Days of `line` in force in `month`.
+fn days_in_force(line: &AgreementLine, month: &Month) -> i64 {
+    let from = line.from.max(month.first);
+    let to = line.to.map_or(month.last(), |t| t.min(month.last()));
+    if to < from { 0 } else { days_between(from, to) }
+}
+
+/// A fee per month for `quantity` at a line's price (or plan), unprorated.
+fn monthly(
+    plan: &Option<Arc<dyn Pricer>>,
+    unit: Money,
+    cycle: BillingCycle,
+    quantity: &Decimal,
+    what: &str,
+    breakdown: &mut Vec<serde_json::Value>,
+) -> Result<Money, ReconError> {
+    match plan {
+        Some(p) => {
+            let priced = p.fee(quantity).map_err(|message| ReconError::Plan {
+                what: what.to_string(),
+                message,
+            })?;
+            breakdown.push(serde_json::json!({ "for": what, "quantity": quantity, "fee": priced.amount, "breakdown": priced.breakdown }));
+            Ok(priced.amount)
+        }
+        None => Ok(unit.prorate(quantity, 1, cycle.months())?),
+    }
+}
+
+/// All lines of a reconciliation, grouped by company (by name), then the
+/// lines without a company.
+pub fn reconcile(input: &ReconInput) -> Result<Vec<ReconLine>, ReconError> {
+    let month = input.month;
+    let days = Days::new(month.start_ms(), month.days as usize, input.now);
+    let month_start = month.start_ms();
+    let month_end = month_start + month.days * 86_400_000;
+    let products: BTreeMap<i64, &Product> = input.products.iter().map(|p| (p.id, p)).collect();
+    let customers: BTreeMap<i64, &Customer> = input.customers.iter().map(|c| (c.id, c)).collect();
+    let names: BTreeMap<i64, &str> = input
+        .companies
+        .iter()
+        .map(|c| (c.id, c.name.as_str()))
+        .collect();
+
+    // Readings per (customer, sku) of the metric its product bills.
+    let mut readings: BTreeMap<(i64, String), Vec<Reading>> = BTreeMap::new();
+    let mut metric_of: BTreeMap<(i64, String), BTreeSet<String>> = BTreeMap::new();
+    for s in &input.samples {
+        let Some(c) = customers.get(&s.customer_id) else {
+            continue;
+        };
+        let product = input
+            .mappings
+            .get(&(c.account_id, s.sku.clone()))
+            .and_then(|p| products.get(p));
+        metric_of
+            .entry((c.id, s.sku.clone()))
+            .or_default()
+            .insert(s.metric.clone());
+        if product.is_none_or(|p| p.metric == s.metric) {
+            readings
+                .entry((c.id, s.sku.clone()))
+                .or_default()
+                .push(s.reading);
+        }
+    }
+
+    let mut lines = Vec::new();
+    let mut unmapped = Vec::new();
+    // (company, product) → account → series of each source.
+    let mut vendor: BTreeMap<(i64, i64), BTreeMap<i64, Vec<Series>>> = BTreeMap::new();
+    for ((customer_id, sku), rs) in &readings {
+        let c = customers[customer_id];
+        if c.excluded {
+            continue;
+        }
+        let product = input
+            .mappings
+            .get(&(c.account_id, sku.clone()))
+            .and_then(|p| products.get(p));
+        let series = aggregate::daily(rs, days);
+        match (c.company_id, product) {
+            (Some(company), Some(p)) => vendor
+                .entry((company, p.id))
+                .or_default()
+                .entry(c.account_id)
+                .or_default()
+                .push(series),
+            (company, product) => {
+                let how = product.map_or(Aggregation::Latest, |p| p.aggregation);
+                let Some(q) = aggregate::aggregate(&series, how, days)? else {
+                    continue;
+                };
+                if q.is_zero() {
+                    continue;
+                }
+                let kind = if company.is_none() {
+                    Discrepancy::CustomerNotMapped
+                } else {
+                    Discrepancy::SkuNotMapped
+                };
+                let key = match company {
+                    None => format!("customer:{}/{}|sku:{sku}", c.account, c.vendor_ref),
+                    Some(id) => format!("company:{id}|account:{}|sku:{sku}", c.account),
+                };
+                let changes = changes_for(
+                    input,
+                    &[c.id],
+                    &BTreeSet::from([sku.as_str()]),
+                    month_start,
+                    month_end,
+                );
+                unmapped.push(ReconLine {
+                    key,
+                    company_id: company,
+                    product_id: product.map(|p| p.id),
+                    account_id: Some(c.account_id),
+                    customer_id: Some(c.id),
+                    sku: Some(sku.clone()),
+                    kind,
+                    billed_quantity: None,
+                    vendor_quantity: Some(q),
+                    currency: None,
+                    billed: None,
+                    vendor_cost: None,
+                    impact: None,
+                    action: Action::Map,
+                    since: None,
+                    contributions: vec![Contribution {
+                        vendor_account: c.account.clone(),
+                        quantity: q,
+                    }],
+                    changes,
+                    pricing: serde_json::Value::Null,
+                });
+            }
+        }
+    }
+
+    // Every (company, product) billed or provisioned.
+    let mut pairs: BTreeSet<(i64, i64)> = vendor.keys().copied().collect();
+    for a in &input.agreements {
+        if days_in_force(a, &month) > 0 && names.contains_key(&a.company_id) {
+            pairs.insert((a.company_id, a.product_id));
+        }
+    }
+    let accounts: BTreeMap<i64, &str> = input
+        .customers
+        .iter()
+        .map(|c| (c.account_id, c.account.as_str()))
+        .collect();
+    for (company, product_id) in pairs {
+        let Some(product) = products.get(&product_id) else {
+            continue;
+        };
+        let company_name = names.get(&company).copied().unwrap_or("?");
+        let in_force: Vec<&AgreementLine> = input
+            .agreements
+            .iter()
+            .filter(|a| {
+                a.company_id == company
+                    && a.product_id == product_id
+                    && days_in_force(a, &month) > 0
+            })
+            .collect();
+        let currency = match in_force.first() {
+            Some(first) => {
+                let c = first.unit_price.currency();
+                if in_force.iter().any(|a| a.unit_price.currency() != c) {
+                    return Err(ReconError::Currencies {
+                        company: company_name.to_string(),
+                        product: product.code.clone(),
+                    });
+                }
+                Some(c)
+            }
+            None => None,
+        };
+        // Billed: the lines in force on the last day they are.
+        let last_day = in_force
+            .iter()
+            .map(|a| a.to.map_or(month.last(), |t| t.min(month.last())))
+            .max();
+        let billed_quantity = match last_day {
+            Some(day) => Some(
+                in_force
+                    .iter()
+                    .filter(|a| a.from <= day && a.to.is_none_or(|t| t >= day))
+                    .try_fold(Decimal::from(0), |s, a| quantity::add(&s, &a.quantity))
+                    .ok_or(aggregate::Overflow)?,
+            ),
+            None => None,
+        };
+        let what = format!("{company_name} / {}", product.code);
+        let mut breakdown = Vec::new();
+        let mut billed = currency.map(Money::zero);
+        for a in &in_force {
+            let fee = monthly(
+                &a.price_plan,
+                a.unit_price,
+                a.cycle,
+                &a.quantity,
+                &what,
+                &mut breakdown,
+            )?;
+            let part = fee.prorate(&Decimal::from(1), days_in_force(a, &month), month.days)?;
+            billed = Some(
+                billed
+                    .unwrap_or(Money::zero(part.currency()))
+                    .checked_add(part)?,
+            );
+        }
+
+        // Vendor: per account, then joined.
+        let by_account = vendor.get(&(company, product_id));
+        let mut contributions = Vec::new();
+        let mut joined_inputs = Vec::new();
+        if let Some(by_account) = by_account {
+            for (account, sources) in by_account {
+                let series =
+                    aggregate::join(sources, Combine::Sum, days).ok_or(aggregate::Overflow)?;
+                if let Some(q) = aggregate::aggregate(&series, product.aggregation, days)? {
+                    contributions.push(Contribution {
+                        vendor_account: accounts.get(account).copied().unwrap_or("?").to_string(),
+                        quantity: q,
+                    });
+                }
+                joined_inputs.push(series);
+            }
+        }
+        let joined =
+            aggregate::join(&joined_inputs, product.combine, days).ok_or(aggregate::Overflow)?;
+        let vendor_quantity = aggregate::aggregate(&joined, product.aggregation, days)?;
+
+        // The line that prices: the last in force.
+        let pricing_line = in_force.iter().max_by_key(|a| a.from).copied();
+        let vendor_cost = match (pricing_line, vendor_quantity) {
+            (Some(a), Some(q)) => Some(monthly(
+                &a.cost_plan,
+                a.unit_cost,
+                a.cycle,
+                &q,
+                &format!("{what} cost"),
+                &mut breakdown,
+            )?),
+            _ => None,
+        };
+        let zero = Decimal::from(0);
+        let billed_q = billed_quantity.unwrap_or(zero);
+        let vendor_q = vendor_quantity.unwrap_or(zero);
+        let (kind, action) = match quantity::cmp(&vendor_q, &billed_q) {
+            Ordering::Equal => (Discrepancy::Match, Action::None),
+            _ if vendor_q.is_zero() => (Discrepancy::BilledNotProvisioned, Action::Investigate),
+            Ordering::Greater => (Discrepancy::UnderBilled, Action::TrueUp(vendor_q)),
+            Ordering::Less => (Discrepancy::OverBilled, Action::Reduce(vendor_q)),
+        };
+        let impact = match (pricing_line, kind) {
+            (_, Discrepancy::Match) => currency.map(Money::zero),
+            (Some(_), Discrepancy::BilledNotProvisioned) => {
+                billed.map(Money::checked_neg).transpose()?
+            }
+            (Some(a), _) => {
+                let mut ignore = Vec::new();
+                let at_vendor = monthly(
+                    &a.price_plan,
+                    a.unit_price,
+                    a.cycle,
+                    &vendor_q,
+                    &what,
+                    &mut ignore,
+                )?;
+                let at_billed = monthly(
+                    &a.price_plan,
+                    a.unit_price,
+                    a.cycle,
+                    &billed_q,
+                    &what,
+                    &mut ignore,
+                )?;
+                Some(at_vendor.checked_sub(at_billed)?)
+            }
+            (None, _) => None,
+        };
+        let company_customers: Vec<i64> = input
+            .customers
+            .iter()
+            .filter(|c| c.company_id == Some(company))
+            .map(|c| c.id)
+            .collect();
+        let skus: BTreeSet<&str> = input
+            .mappings
+            .iter()
+            .filter(|(_, p)| **p == product_id)
+            .map(|((_, sku), _)| sku.as_str())
+            .collect();
+        let changes = changes_for(input, &company_customers, &skus, month_start, month_end);
+        let since = changes
+            .iter()
+            .map(|c| c.since.unwrap_or(c.detected_at))
+            .min()
+            .filter(|_| kind != Discrepancy::Match)
+            .and_then(|ms| jiff::Timestamp::from_millisecond(ms).ok())
+            .map(|t| t.to_zoned(jiff::tz::TimeZone::UTC).date());
+        lines.push(ReconLine {
+            key: format!("company:{company}|product:{}", product.code),
+            company_id: Some(company),
+            product_id: Some(product_id),
+            account_id: None,
+            customer_id: None,
+            sku: None,
+            kind,
+            billed_quantity,
+            vendor_quantity,
+            currency,
+            billed,
+            vendor_cost,
+            impact,
+            action,
+            since,
+            contributions,
+            changes,
+            pricing: if breakdown.is_empty() {
+                serde_json::Value::Null
+            } else {
+                serde_json::Value::Array(breakdown)
+            },
+        });
+    }
+    lines.sort_by(|a, b| {
+        let name = |l: &ReconLine| {
+            l.company_id
+                .and_then(|c| names.get(&c).copied())
+                .unwrap_or("")
+        };
+        name(a).cmp(name(b)).then_with(|| a.key.cmp(&b.key))
+    });
+    unmapped.sort_by(|a, b| a.key.cmp(&b.key));
+    lines.extend(unmapped);
+    Ok(lines)
+}
+
+/// The vendor-made changes of `customers` in the month touching `skus`.
+fn changes_for(
+    input: &ReconInput,
+    customers: &[i64],
+    skus: &BTreeSet<&str>,
+    start: i64,
+    end: i64,
+) -> Vec<VendorChange> {
+    let mut out: Vec<VendorChange> = input
+        .changes
+        .iter()
+        .filter(|c| customers.contains(&c.customer_id))
+        .filter(|c| (start..end).contains(&c.detected_at))
+        .filter(|c| c.sku.as_deref().is_some_and(|s| skus.contains(s)))
+        .cloned()
+        .collect();
+    out.sort_by_key(|c| (c.detected_at, c.item.clone()));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(t: &str) -> Decimal {
+        Decimal::parse(t).unwrap()
+    }
+
+    fn eur(t: &str) -> Money {
+        Money::parse(t, Currency::EUR).unwrap()
+    }
+
+    fn date(t: &str) -> Date {
+        t.parse().unwrap()
+    }
+
+    const DAY: i64 = 86_400_000;
+
+    /// Day `n` of October 2026 at `hour` UTC.
+    fn oct(n: i64, hour: i64) -> i64 {
+        Month::parse("2026-10").unwrap().start_ms() + (n - 1) * DAY + hour * 3_600_000
+    }
+
+    fn product(
+        id: i64,
+        code: &str,
+        metric: &str,
+        aggregation: Aggregation,
+        combine: Combine,
+    ) -> Product {
+        Product {
+            id,
+            code: code.into(),
+            service: code.into(),
+            metric: metric.into(),
+            aggregation,
+            combine,
+        }
+    }
+
+    fn line(
+        company: i64,
+        product: i64,
+        qty: &str,
+        price: &str,
+        cost: &str,
+        cycle: BillingCycle,
+        from: &str,
+    ) -> AgreementLine {
+        AgreementLine {
+            company_id: company,
+            product_id: product,
+            quantity: d(qty),
+            unit_price: eur(price),
+            unit_cost: eur(cost),
+            cycle,
+            from: date(from),
+            to: None,
+            price_plan: None,
+            cost_plan: None,
+        }
+    }
+
+    fn customer(id: i64, account: i64, company: Option<i64>) -> Customer {
+        Customer {
+            id,
+            account_id: account,
+            account: format!("acct-{account}"),
+            vendor_ref: format!("ref-{id}"),
+            name: format!("customer {id}"),
+            company_id: company,
+            excluded: false,
+        }
+    }
+
+    fn sample(customer: i64, sku: &str, metric: &str, at: i64, q: &str) -> Sample {
+        Sample {
+            customer_id: customer,
+            sku: sku.into(),
+            metric: metric.into(),
+            reading: Reading { at, quantity: d(q) },
+        }
+    }
+
+    /// Every discrepancy, hand-computed (October 2026: 31 days, all past).
+    fn input() -> ReconInput {
+        let mut excluded = customer(5, 10, None);
+        excluded.excluded = true;
+        ReconInput {
+            month: Month::parse("2026-10").unwrap(),
+            now: oct(40, 0),
+            companies: vec![
+                Company {
+                    id: 1,
+                    name: "Acme".into(),
+                },
+                Company {
+                    id: 2,
+                    name: "Beta".into(),
+                },
+            ],
+            products: vec![
+                product(1, "backup-ws", "seats", Aggregation::Max, Combine::Max),
+                product(2, "storage", "storage", Aggregation::Max, Combine::Sum),
+                product(3, "email", "mailboxes", Aggregation::Latest, Combine::Max),
+            ],
+            mappings: BTreeMap::from([
+                ((10, "BK-WS".to_string()), 1),
+                ((20, "EB-SEAT".to_string()), 1),
+                ((10, "BK-STO".to_string()), 2),
+                ((10, "EM-BOX".to_string()), 3),
+            ]),
+            agreements: vec![
+                line(
+                    1,
+                    1,
+                    "5",
+                    "12.50",
+                    "7.00",
+                    BillingCycle::Monthly,
+                    "2026-01-01",
+                ),
+                line(
+                    1,
+                    2,
+                    "50",
+                    "0.10",
+                    "0.05",
+                    BillingCycle::Monthly,
+                    "2026-01-01",
+                ),
+                line(
+                    2,
+                    1,
+                    "10",
+                    "120.00",
+                    "4.00",
+                    BillingCycle::Quarterly,
+                    "2026-10-17",
+                ),
+                line(
+                    2,
+                    3,
+                    "20",
+                    "2.00",
+                    "1.00",
+                    BillingCycle::Monthly,
+                    "2026-01-01",
+                ),
+            ],
+            customers: vec![
+                customer(1, 10, Some(1)),
+                customer(2, 20, Some(1)),
+                customer(3, 10, Some(2)),
+                customer(4, 10, None),
+                excluded,
+            ],
+            samples: vec![
+                // Acme moves its 8 seats from account 10 to 20 mid-month.
+                sample(1, "BK-WS", "seats", oct(1, 6), "5"),
+                sample(1, "BK-WS", "seats", oct(10, 12), "8"),
+                sample(1, "BK-WS", "seats", oct(21, 6), "0"),
+                sample(2, "EB-SEAT", "seats", oct(15, 6), "8"),
+                // A storage reading of a seat SKU is not its metric.
+                sample(1, "BK-WS", "storage", oct(2, 6), "900"),
+                sample(1, "BK-M365", "seats", oct(3, 6), "4"),
+                sample(3, "BK-WS", "seats", oct(1, 6), "10"),
+                sample(3, "BK-STO", "storage", oct(5, 6), "100.5"),
+                sample(3, "EM-BOX", "mailboxes", oct(5, 6), "15"),
+                sample(4, "BK-WS", "seats", oct(2, 6), "3"),
+                sample(5, "BK-WS", "seats", oct(2, 6), "99"),
+            ],
+            changes: vec![VendorChange {
+                customer_id: 1,
+                item: "seat BK-WS".into(),
+                sku: Some("BK-WS".into()),
+                change: "quantity-changed".into(),
+                before: Some("5".into()),
+                after: Some("8".into()),
+                detected_at: oct(10, 12),
+                since: Some(oct(9, 18)),
+            }],
+        }
+    }
+
+    fn find<'a>(lines: &'a [ReconLine], key: &str) -> &'a ReconLine {
+        lines
+            .iter()
+            .find(|l| l.key == key)
+            .unwrap_or_else(|| panic!("no line {key}"))
+    }
+
+    #[test]
+    fn a_move_between_vendors_is_under_billed_once_from_the_vendors_change() {
+        let lines = reconcile(&input()).unwrap();
+        let l = find(&lines, "company:1|product:backup-ws");
+        assert_eq!(l.kind, Discrepancy::UnderBilled);
+        assert_eq!(l.billed_quantity, Some(d("5")));
+        // 8 at one vendor, then 8 at the other: 8, not 16.
+        assert_eq!(l.vendor_quantity, Some(d("8")));
+        assert_eq!(
+            l.contributions,
+            vec![
+                Contribution {
+                    vendor_account: "acct-10".into(),
+                    quantity: d("8")
+                },
+                Contribution {
+                    vendor_account: "acct-20".into(),
+                    quantity: d("8")
+                },
+            ]
+        );
+        assert_eq!(l.billed, Some(eur("62.50")));
+        assert_eq!(l.vendor_cost, Some(eur("56.00")));
+        // (8 − 5) × 12.50.
+        assert_eq!(l.impact, Some(eur("37.50")));
+        assert_eq!(l.action, Action::TrueUp(d("8")));
+        assert_eq!(l.since, Some(date("2026-10-09")));
+        assert_eq!(l.action_text(), "true-up to 8 from 2026-10-09");
+        assert_eq!(l.changes.len(), 1);
+    }
+
+    #[test]
+    fn a_line_from_mid_month_is_prorated_and_matches() {
+        let lines = reconcile(&input()).unwrap();
+        let l = find(&lines, "company:2|product:backup-ws");
+        assert_eq!(l.kind, Discrepancy::Match);
+        assert_eq!(l.action, Action::None);
+        // 120.00 a quarter = 40.00 a month × 10 × 15/31 days = 193.548… → 193.55.
+        assert_eq!(l.billed, Some(eur("193.55")));
+        // 4.00 a quarter × 10 / 3 = 13.333… → 13.33.
+        assert_eq!(l.vendor_cost, Some(eur("13.33")));
+        assert_eq!(l.impact, Some(eur("0.00")));
+    }
+
+    #[test]
+    fn over_billed_billed_not_provisioned_and_unpriced_under_billing() {
+        let lines = reconcile(&input()).unwrap();
+        let over = find(&lines, "company:2|product:email");
+        assert_eq!(over.kind, Discrepancy::OverBilled);
+        assert_eq!(over.action, Action::Reduce(d("15")));
+        assert_eq!(over.impact, Some(eur("-10.00")));
+        let gone = find(&lines, "company:1|product:storage");
+        assert_eq!(gone.kind, Discrepancy::BilledNotProvisioned);
+        assert_eq!(gone.vendor_quantity, None);
+        assert_eq!(gone.impact, Some(eur("-5.00")));
+        assert_eq!(gone.action, Action::Investigate);
+        // Beta's storage has no agreement line: under-billed, no price known.
+        let unpriced = find(&lines, "company:2|product:storage");
+        assert_eq!(unpriced.kind, Discrepancy::UnderBilled);
+        assert_eq!(unpriced.vendor_quantity, Some(d("100.5")));
+        assert_eq!((unpriced.currency, unpriced.impact), (None, None));
+    }
+
+    #[test]
+    fn unmapped_customers_and_skus_are_lines_apart_and_excluded_ones_none() {
+        let lines = reconcile(&input()).unwrap();
+        let kinds: Vec<(&str, Discrepancy)> =
+            lines.iter().map(|l| (l.key.as_str(), l.kind)).collect();
+        // Companies by name, then the unmapped.
+        assert_eq!(
+            kinds,
+            vec![
+                ("company:1|product:backup-ws", Discrepancy::UnderBilled),
+                (
+                    "company:1|product:storage",
+                    Discrepancy::BilledNotProvisioned
+                ),
+                ("company:2|product:backup-ws", Discrepancy::Match),
+                ("company:2|product:email", Discrepancy::OverBilled),
+                ("company:2|product:storage", Discrepancy::UnderBilled),
+                (
+                    "company:1|account:acct-10|sku:BK-M365",
+                    Discrepancy::SkuNotMapped
+                ),
+                (
+                    "customer:acct-10/ref-4|sku:BK-WS",
+                    Discrepancy::CustomerNotMapped
+                ),
+            ]
+        );
+        assert!(lines.iter().all(|l| l.customer_id != Some(5)));
+    }
+
+    #[test]
+    fn the_fingerprint_moves_with_the_numbers_only() {
+        let a = reconcile(&input()).unwrap();
+        let b = reconcile(&input()).unwrap();
+        assert_eq!(a[0].fingerprint(), b[0].fingerprint());
+        let mut more = input();
+        more.samples
+            .push(sample(2, "EB-SEAT", "seats", oct(25, 6), "9"));
+        let c = reconcile(&more).unwrap();
+        assert_eq!(a[0].key, c[0].key);
+        assert_ne!(a[0].fingerprint(), c[0].fingerprint());
+    }
+
+    #[test]
+    fn two_currencies_for_one_product_are_refused() {
+        let mut input = input();
+        let mut usd = line(
+            1,
+            1,
+            "1",
+            "1.00",
+            "1.00",
+            BillingCycle::Monthly,
+            "2026-10-20",
+        );
+        usd.unit_price = Money::parse("1.00", Currency::USD).unwrap();
+        input.agreements.push(usd);
+        assert!(matches!(
+            reconcile(&input),
+            Err(ReconError::Currencies { .. })
+        ));
+    }
+}
