@@ -229,10 +229,7 @@ mod tests {
         let a = daily(&[r(1, 0, "10"), r(21, 0, "0")], days);
         let b = daily(&[r(15, 0, "10")], days);
         let seats = join(&[a.clone(), b.clone()], Combine::Max, days).unwrap();
-        assert!(
-            seats.iter().skip(0).all(|v| *v == Some(d("10"))),
-            "{seats:?}"
-        );
+        assert!(seats.iter().all(|v| *v == Some(d("10"))), "{seats:?}");
         let storage = join(&[a, b], Combine::Sum, days).unwrap();
         // Days 15..=20 held at both.
         assert_eq!(storage[13], Some(d("10")));
