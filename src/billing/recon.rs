@@ -42,6 +42,9 @@ pub trait Pricer: Send + Sync {
     fn fee(&self, quantity: &Decimal) -> Result<Priced, String>;
 }
 
+/// Makes the [`Pricer`] of a stored price plan from its name and TOML.
+pub type MakePricer = Arc<dyn Fn(&str, &str) -> Result<Arc<dyn Pricer>, String> + Send + Sync>;
+
 /// The period: a calendar month, `YYYY-MM`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Month {

@@ -7,6 +7,7 @@ mod demo;
 pub mod demo_snapshots;
 mod jobs;
 mod logging;
+mod recon;
 mod record;
 mod report;
 mod run;
@@ -126,6 +127,9 @@ pub enum Command {
     /// What report and probe jobs found: service changes, availability.
     #[command(subcommand)]
     Report(report::ReportCommand),
+    /// Billing reconciliation: decisions on lines.
+    #[command(subcommand)]
+    Recon(recon::ReconCommand),
 }
 
 pub async fn run(cli: Cli) -> ExitCode {
@@ -154,6 +158,7 @@ pub async fn run(cli: Cli) -> ExitCode {
             credentials::run(cmd, &cli.store, cli.key_file.as_deref()).await
         }
         Command::Report(cmd) => report::run(cmd, &cli.store).await,
+        Command::Recon(cmd) => recon::run(cmd, &cli.store).await,
     };
     ExitCode::from(code)
 }

@@ -23,6 +23,10 @@ pub enum ReportCommand {
     Changes(ChangesArgs),
     /// Availability of vendor consoles from our own probe runs.
     Availability(AvailabilityArgs),
+    /// Billing reconciliation of a period: per company and product, billed
+    /// against provisioned and charged, each discrepancy with its monthly
+    /// revenue impact and a suggested action; unmapped items apart.
+    Billing(super::recon::BillingArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -104,6 +108,7 @@ pub async fn run(cmd: ReportCommand, path: &Path) -> u8 {
     let out = match cmd {
         ReportCommand::Changes(args) => changes(&store, args).await,
         ReportCommand::Availability(args) => availability(&store, args).await,
+        ReportCommand::Billing(args) => super::recon::billing(&store, args).await,
     };
     match out {
         Ok(text) => {

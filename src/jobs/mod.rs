@@ -14,6 +14,7 @@
 pub mod noop;
 pub mod probe;
 pub mod provision;
+pub mod reconcile;
 pub mod report;
 pub mod vendor_run;
 
@@ -155,6 +156,7 @@ impl Registry {
             .with(report::Report::new(run.clone()))
             .with(probe::Probe::new(run))
             .with(provision::Provision::new(provision))
+            .with(reconcile::Reconcile)
             .with(noop::Noop)
     }
 
@@ -214,11 +216,14 @@ mod tests {
     #[test]
     fn an_unknown_kind_is_refused_with_the_known_ones() {
         let registry = Registry::standard(provision::ProvisionSettings::default());
-        assert_eq!(registry.kinds(), ["noop", "probe", "provision", "report"]);
+        assert_eq!(
+            registry.kinds(),
+            ["noop", "probe", "provision", "reconcile", "report"]
+        );
         let err = registry.check("reprot").err().unwrap();
         assert_eq!(
             err.to_string(),
-            "unknown job kind `reprot` (known: noop, probe, provision, report)"
+            "unknown job kind `reprot` (known: noop, probe, provision, reconcile, report)"
         );
         let only = registry.only(&["noop".to_string()]).unwrap();
         assert_eq!(only.kinds(), ["noop"]);

@@ -55,7 +55,7 @@ impl JobHandler for Report {
 }
 
 /// `YYYY-MM` of a time, UTC.
-fn current_month(at: crate::store::Millis) -> String {
+pub(super) fn current_month(at: crate::store::Millis) -> String {
     jiff::Timestamp::from_millisecond(at)
         .map(|t| t.strftime("%Y-%m").to_string())
         .unwrap_or_default()

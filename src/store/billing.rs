@@ -558,3 +558,17 @@ pub(super) fn import(
     }
     Ok(counts)
 }
+
+/// What the store holds.
+pub(super) fn counts(conn: &mut rusqlite::Connection) -> DbResult<BillingCounts> {
+    let count = |table: &str| -> DbResult<usize> {
+        let n: i64 = conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))?;
+        Ok(n as usize)
+    };
+    Ok(BillingCounts {
+        products: count("products")?,
+        sku_mappings: count("sku_mappings")?,
+        price_plans: count("price_plans")?,
+        agreement_lines: count("agreement_lines")?,
+    })
+}

@@ -17,12 +17,14 @@ mod billing;
 mod credentials;
 mod locate;
 mod queue;
+mod recon;
 mod reports;
 mod rmm;
 mod schedules;
 mod schema;
 
 pub use billing::BillingCounts;
+pub use recon::{Decision, ReconReport, ReconStored, StoredLine};
 pub use reports::{
     ActionTarget, ChangeFilter, NewAction, ReportScope, ReportStored, ServiceChange, UsageRecordRow,
 };
@@ -911,6 +913,60 @@ impl Store {
             reports::claim_actions(conn, &account, &vendor_ref, job_id, now_millis())
         })
         .await
+    }
+    /// What a reconciliation of `month` reads, as of `now`; each stored price
+    /// plan made a [`crate::billing::recon::Pricer`] by `make_pricer`.
+    pub async fn recon_input(
+        &self,
+        month: crate::billing::recon::Month,
+        now: Millis,
+        make_pricer: crate::billing::recon::MakePricer,
+    ) -> Result<crate::billing::recon::ReconInput, StoreError> {
+        self.run(move |conn| recon::input(conn, month, now, &make_pricer))
+            .await
+    }
+    /// How many products, SKU mappings, price plans and agreement lines the store holds.
+    pub async fn billing_counts(&self) -> Result<BillingCounts, StoreError> {
+        self.run(billing::counts).await
+    }
+    /// Stores a reconciliation run and its lines (only `company`'s, when given).
+    pub async fn store_recon(
+        &self,
+        job_id: Option<i64>,
+        month: crate::billing::recon::Month,
+        company: Option<String>,
+        lines: Vec<crate::billing::recon::ReconLine>,
+    ) -> Result<ReconStored, StoreError> {
+        self.run(move |conn| {
+            recon::store_run(
+                conn,
+                job_id,
+                month,
+                company.as_deref(),
+                &lines,
+                now_millis(),
+            )
+        })
+        .await
+    }
+    /// The latest reconciliation of `period` covering `company` (or any).
+    pub async fn recon_report(
+        &self,
+        period: String,
+        company: Option<String>,
+    ) -> Result<Option<ReconReport>, StoreError> {
+        self.run(move |conn| recon::report(conn, &period, company.as_deref()))
+            .await
+    }
+    /// An operator's decision (`accept` or `dismiss`) on a reconciliation line.
+    pub async fn resolve_recon_line(
+        &self,
+        line_id: i64,
+        action: String,
+        note: String,
+    ) -> Result<(), StoreError> {
+        self.run(move |conn| recon::resolve(conn, line_id, &action, &note, now_millis()))
+            .await
     }
     /// Service changes detected in the filter's window, oldest first.
     pub async fn changes(&self, filter: ChangeFilter) -> Result<Vec<ServiceChange>, StoreError> {

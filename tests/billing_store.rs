@@ -1,0 +1,390 @@
+//! Billing data and reconciliation in the store, on a real SQLite file and
+//! through the real binary (`report billing`, `recon resolve`); the browser
+//! side (reports read from demo consoles) is in `tests/billing.rs`.
+//!
+//! - agreements, products, SKU mappings and plans import (upsert); a bad
+//!   file names file:line:col and the field, and imports nothing
+//! - usage readings of two vendor accounts reconcile per company and product
+//! - a decision on a line holds in the next run while its numbers stay, and
+//!   not once they change
+
+use panelwright::reporting::rows::{self, Row};
+use panelwright::store::{ReportScope, Store, now_millis};
+use std::path::Path;
+
+const BASE: &str = r#"
+[[companies]]
+external_id = "C-1"
+name = "Contoso"
+
+[[companies]]
+external_id = "C-2"
+name = "Fabrikam"
+
+[[vendor_accounts]]
+name = "backup-a"
+vendor = "demo-backup"
+base_url = "http://127.0.0.1:9"
+
+[[vendor_accounts]]
+name = "backup-b"
+vendor = "demo-backup"
+base_url = "http://127.0.0.1:10"
+
+[[products]]
+code = "backup-seat"
+name = "Backup per seat"
+service = "backup"
+metric = "seats"
+aggregation = "max"
+
+[[sku_mappings]]
+vendor_account = "backup-a"
+sku = "BK-WS"
+product = "backup-seat"
+
+[[sku_mappings]]
+vendor_account = "backup-b"
+sku = "BK-WS"
+product = "backup-seat"
+
+[[agreements]]
+company = "C-1"
+product = "backup-seat"
+quantity = "5"
+unit_price = "12.50"
+unit_cost = "7.00"
+currency = "EUR"
+effective_from = "2026-01-01"
+
+[[agreements]]
+company = "Fabrikam"
+product = "backup-seat"
+quantity = "4"
+unit_price = "12.50"
+unit_cost = "7.00"
+currency = "EUR"
+effective_from = "2026-01-01"
+"#;
+
+async fn store_from(dir: &Path, text: &str) -> Store {
+    let file = dir.join("rmm.toml");
+    std::fs::write(&file, text).unwrap();
+    let store = Store::open(&dir.join("store.sqlite")).await.unwrap();
+    store.import(&file).await.unwrap();
+    store
+}
+
+fn usage(customer: &str, name: &str, sku: &str, q: &str) -> Row {
+    [
+        ("customer", customer),
+        ("customer_name", name),
+        ("sku", sku),
+        ("metric", "seats"),
+        ("quantity", q),
+        ("unit", "seat"),
+        ("period", "2026-10"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
+}
+
+async fn report(store: &Store, account: &str, rows: &[Row]) {
+    store
+        .record_report(
+            account,
+            None,
+            rows::parse(Some(rows), None).unwrap(),
+            ReportScope::Account,
+            now_millis(),
+        )
+        .await
+        .unwrap();
+}
+
+fn cli(dir: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_panelwright"))
+        .arg("--store")
+        .arg(dir.join("store.sqlite"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn billing_json(dir: &Path) -> serde_json::Value {
+    let (code, out, err) = cli(
+        dir,
+        &[
+            "report", "billing", "--period", "2026-10", "--run", "--format", "json",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    serde_json::from_str(&out).unwrap()
+}
+
+/// The company group's only line.
+fn line<'a>(report: &'a serde_json::Value, company: &str) -> &'a serde_json::Value {
+    let group = report["companies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["company"] == company)
+        .unwrap_or_else(|| panic!("no {company} in {report:#}"));
+    &group["lines"][0]
+}
+
+#[tokio::test]
+async fn usage_at_two_vendors_reconciles_and_a_decision_holds_until_the_numbers_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_from(dir.path(), BASE).await;
+    let contoso = store.company("C-1").await.unwrap().id;
+    let fabrikam = store.company("C-2").await.unwrap().id;
+    store
+        .map_vendor_customer("backup-a", "24", "Contoso", Some(contoso))
+        .await
+        .unwrap();
+    store
+        .map_vendor_customer("backup-b", "9", "Contoso B", Some(contoso))
+        .await
+        .unwrap();
+    store
+        .map_vendor_customer("backup-a", "31", "Fabrikam", Some(fabrikam))
+        .await
+        .unwrap();
+    // Contoso: 7 seats at A, moving to B (7 there too): 7, not 14.
+    report(
+        &store,
+        "backup-a",
+        &[
+            usage("24", "Contoso", "BK-WS", "7"),
+            usage("31", "Fabrikam", "BK-WS", "4"),
+            usage("50", "Stranger", "BK-WS", "2"),
+            usage("24", "Contoso", "BK-XX", "1"),
+        ],
+    )
+    .await;
+    report(&store, "backup-b", &[usage("9", "Contoso B", "BK-WS", "7")]).await;
+
+    let first = billing_json(dir.path());
+    let contoso_line = line(&first, "Contoso");
+    assert_eq!(contoso_line["kind"], "under-billed", "{first:#}");
+    assert_eq!(contoso_line["vendor_quantity"], "7");
+    assert_eq!(contoso_line["billed_quantity"], "5");
+    assert_eq!(contoso_line["action"], "true-up to 7");
+    // (7 − 5) × 12.50; 7 × 7.00.
+    assert_eq!(contoso_line["impact"]["amount"], "25.00");
+    assert_eq!(contoso_line["vendor_cost"]["amount"], "49.00");
+    assert_eq!(contoso_line["billed"]["amount"], "62.50");
+    let contributions = &contoso_line["detail"]["contributions"];
+    assert_eq!(
+        contributions.as_array().unwrap().len(),
+        2,
+        "{contributions}"
+    );
+    assert_eq!(line(&first, "Fabrikam")["kind"], "match");
+    let unmapped: Vec<&str> = first["unmapped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        unmapped,
+        vec!["sku-not-mapped", "customer-not-mapped"],
+        "{first:#}"
+    );
+    // Totals per company and currency.
+    let totals = &first["companies"][0]["totals"]["EUR"];
+    assert_eq!(totals["impact"]["amount"], "25.00");
+
+    // The operator dismisses Contoso's line: the next run shows it resolved.
+    let id = contoso_line["id"].as_i64().unwrap().to_string();
+    let (code, _, err) = cli(
+        dir.path(),
+        &[
+            "recon",
+            "resolve",
+            &id,
+            "--action",
+            "dismiss",
+            "--note",
+            "moving vendors, billed from November",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let second = billing_json(dir.path());
+    let again = line(&second, "Contoso");
+    assert_ne!(again["id"], contoso_line["id"], "a new run, new lines");
+    assert_eq!(again["decision"]["action"], "dismiss", "{second:#}");
+    assert_eq!(
+        again["decision"]["note"],
+        "moving vendors, billed from November"
+    );
+    let (_, table, _) = cli(dir.path(), &["report", "billing", "--period", "2026-10"]);
+    assert!(table.contains("resolved (dismiss)"), "{table}");
+
+    // The numbers change (one more seat at B): the decision no longer holds.
+    report(&store, "backup-b", &[usage("9", "Contoso B", "BK-WS", "8")]).await;
+    let third = billing_json(dir.path());
+    let changed = line(&third, "Contoso");
+    assert_eq!(changed["vendor_quantity"], "8");
+    assert!(changed["decision"].is_null(), "{third:#}");
+
+    // One company only.
+    let (code, out, err) = cli(
+        dir.path(),
+        &[
+            "report",
+            "billing",
+            "--period",
+            "2026-10",
+            "--run",
+            "--company",
+            "Fabrikam",
+            "--format",
+            "csv",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let rows: Vec<&str> = out.lines().collect();
+    assert_eq!(rows.len(), 2, "{out}");
+    assert!(
+        rows[1].contains(",Fabrikam,backup-seat,") && rows[1].contains(",match,"),
+        "{out}"
+    );
+}
+
+#[tokio::test]
+async fn a_period_never_reconciled_says_how_to_and_a_bad_line_id_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    store_from(dir.path(), BASE).await;
+    let (code, _, err) = cli(dir.path(), &["report", "billing", "--period", "2026-09"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("no reconciliation of 2026-09 yet") && err.contains("--run"),
+        "{err}"
+    );
+    let (code, _, err) = cli(
+        dir.path(),
+        &["report", "billing", "--period", "2026-13", "--run"],
+    );
+    assert_eq!(code, 2);
+    assert!(err.contains("`2026-13` is not a month"), "{err}");
+    let (code, _, err) = cli(
+        dir.path(),
+        &["recon", "resolve", "999", "--action", "accept"],
+    );
+    assert_ne!(code, 0);
+    assert!(err.contains("999"), "{err}");
+}
+
+/// Imports `extra` appended to the base file into a store that has the
+/// base already; returns the error text and checks nothing of it landed.
+async fn refused(extra: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_from(dir.path(), BASE).await;
+    let before = store.billing_counts().await.unwrap();
+    let file = dir.path().join("bad.toml");
+    // A new company in the same file must not land either.
+    std::fs::write(
+        &file,
+        format!("[[companies]]\nexternal_id = \"C-9\"\nname = \"Newco\"\n{extra}"),
+    )
+    .unwrap();
+    let err = store.import(&file).await.unwrap_err().to_string();
+    assert!(
+        store.company("C-9").await.is_err(),
+        "nothing imported: {err}"
+    );
+    assert_eq!(store.billing_counts().await.unwrap(), before, "{err}");
+    err
+}
+
+const LINE: &str = "\n[[agreements]]\nproduct = \"backup-seat\"\nunit_price = \"1.00\"\nunit_cost = \"0.50\"\neffective_from = \"2026-10-01\"\n";
+
+#[tokio::test]
+async fn bad_billing_input_names_file_line_and_field_and_imports_nothing() {
+    let unknown = refused(&format!(
+        "{LINE}company = \"Nobody\"\nquantity = \"1\"\ncurrency = \"EUR\"\n"
+    ))
+    .await;
+    assert!(unknown.contains("bad.toml:5:"), "{unknown}");
+    assert!(
+        unknown.contains("agreements[0].company: no company `Nobody`"),
+        "{unknown}"
+    );
+
+    let negative = refused(&format!(
+        "{LINE}company = \"C-1\"\nquantity = \"-3\"\ncurrency = \"EUR\"\n"
+    ))
+    .await;
+    assert!(
+        negative.contains("bad.toml:11:12: agreements[0].quantity: -3 is negative"),
+        "{negative}"
+    );
+
+    let float = refused(&format!(
+        "{LINE}company = \"C-1\"\nquantity = 2.5\ncurrency = \"EUR\"\n"
+    ))
+    .await;
+    assert!(
+        float.contains("bad.toml:11:12: agreements[0].quantity: write the number as text"),
+        "{float}"
+    );
+
+    let currency = refused(&format!(
+        "{LINE}company = \"C-1\"\nquantity = \"1\"\ncurrency = \"ERU\"\n"
+    ))
+    .await;
+    assert!(
+        currency.contains("bad.toml:12:12: agreements[0].currency"),
+        "{currency}"
+    );
+
+    let mapping = refused("\n[[sku_mappings]]\nvendor_account = \"backup-a\"\nsku = \"BK-NEW\"\nproduct = \"nothing\"\n").await;
+    assert!(
+        mapping.contains("bad.toml:8:11: sku_mappings[0].product")
+            && mapping.contains("no product `nothing`"),
+        "{mapping}"
+    );
+
+    let aggregation = refused("\n[[products]]\ncode = \"p\"\nservice = \"s\"\nmetric = \"seats\"\naggregation = \"median\"\n").await;
+    assert!(
+        aggregation.contains("bad.toml:9:15: products[0].aggregation: `median` is not one of"),
+        "{aggregation}"
+    );
+}
+
+#[tokio::test]
+async fn a_plan_in_another_currency_than_its_line_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_from(dir.path(), BASE).await;
+    std::fs::create_dir(dir.path().join("plans")).unwrap();
+    std::fs::write(dir.path().join("plans/usd.toml"), USD_PLAN).unwrap();
+    let file = dir.path().join("bad.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "[[price_plans]]\nname = \"usd-seats\"\nfile = \"plans/usd.toml\"\n{LINE}company = \"C-1\"\nquantity = \"1\"\ncurrency = \"EUR\"\nprice_plan = \"usd-seats\"\n"
+        ),
+    )
+    .unwrap();
+    let err = store.import(&file).await.unwrap_err().to_string();
+    assert!(err.contains("bad.toml:13:14: agreements[0].price_plan: plan `usd-seats` prices in USD but the line is in EUR"), "{err}");
+    // A plan file outside the import file's folder is refused.
+    std::fs::write(
+        &file,
+        "[[price_plans]]\nname = \"x\"\nfile = \"../../etc/passwd\"\n",
+    )
+    .unwrap();
+    let err = store.import(&file).await.unwrap_err().to_string();
+    assert!(err.contains("bad.toml:3:8: price_plans[0].file"), "{err}");
+}
+
+const USD_PLAN: &str = "[plan]\nname = \"usd-seats\"\ncurrency = \"USD\"\nmodel = \"standard\"\nunit_price = \"1.00\"\n";
