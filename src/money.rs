@@ -1174,7 +1174,8 @@ mod tests {
         assert_eq!(dec("0.1").checked_mul(&dec("0.2")), Ok(dec("0.02")));
         assert_eq!(dec("-3.00").checked_mul(&dec("2.5")), Ok(dec("-7.5")));
         let big = dec(&"9".repeat(38));
-        assert!(big.checked_add(&dec("1")).unwrap_err().is_overflow());
+        let max = Decimal::new(i128::MAX, 0).unwrap();
+        assert!(max.checked_add(&dec("1")).unwrap_err().is_overflow());
         assert!(big.checked_mul(&dec("10")).unwrap_err().is_overflow());
         assert!(big.checked_add(&dec("0.1")).unwrap_err().is_overflow());
         // Trailing zeros make room before the scale limit is reached.
@@ -1212,9 +1213,11 @@ mod tests {
         // Rescaling 10^37 to 38 decimals overflows: decided by sign.
         let huge = Decimal::new(10i128.pow(37), 0).unwrap();
         let fine = Decimal::new(1, 38).unwrap();
-        assert!(huge > fine && fine < huge);
+        assert!(huge > fine);
+        assert!(fine < huge);
         let neg = Decimal::new(-(10i128.pow(37)), 0).unwrap();
-        assert!(neg < fine && fine > neg);
+        assert!(neg < fine);
+        assert!(fine > neg);
     }
 
     #[test]

@@ -91,14 +91,12 @@ impl Exact {
         }
         let den = i128::from(self.denominator);
         let mut mantissa = self.numerator.mantissa();
-        let mut scale = self.numerator.scale();
         // A fraction over d terminates within log2(d) extra digits if at all.
-        for _ in 0..=64 {
+        for extra in 0..=64 {
             if mantissa % den == 0 {
-                return Decimal::new(mantissa / den, scale);
+                return Decimal::new(mantissa / den, self.numerator.scale() + extra);
             }
             mantissa = mantissa.checked_mul(10)?;
-            scale += 1;
         }
         None
     }

@@ -283,9 +283,12 @@ fn validate(raw: RawPlan) -> Result<Plan, Invalid> {
     })
 }
 
+/// A model's table: its name, where it was written (if it was), the models it belongs to.
+type TableUse<'a> = (&'a str, Option<std::ops::Range<usize>>, &'a [Model]);
+
 /// Each model's table is present, and no other model's table is.
 fn check_tables_fit(raw: &RawPlan, model: Model) -> Result<(), Invalid> {
-    let tables: [(&str, Option<std::ops::Range<usize>>, &[Model]); 5] = [
+    let tables: [TableUse<'_>; 5] = [
         (
             "standard",
             raw.standard.as_ref().map(Spanned::span),
@@ -312,23 +315,25 @@ fn check_tables_fit(raw: &RawPlan, model: Model) -> Result<(), Invalid> {
             &[Model::InstanceTime],
         ),
     ];
+    // A stray table first: it says more than "missing" when the model is the typo.
     for (name, span, models) in &tables {
-        match span {
-            Some(span) if !models.contains(&model) => {
-                return invalid(
-                    span,
-                    name,
-                    format!("`{name}` does not belong in a plan with model = \"{model}\""),
-                );
-            }
-            None if models.contains(&model) => {
-                return invalid(
-                    &raw.plan.model.span(),
-                    "plan.model",
-                    format!("model = \"{model}\" needs `{name}`"),
-                );
-            }
-            _ => {}
+        if let Some(span) = span
+            && !models.contains(&model)
+        {
+            return invalid(
+                span,
+                name,
+                format!("`{name}` does not belong in a plan with model = \"{model}\""),
+            );
+        }
+    }
+    for (name, span, models) in &tables {
+        if span.is_none() && models.contains(&model) {
+            return invalid(
+                &raw.plan.model.span(),
+                "plan.model",
+                format!("model = \"{model}\" needs `{name}`"),
+            );
         }
     }
     if let Some(p) = &raw.proration
@@ -699,39 +704,32 @@ fn line_col(src: &str, offset: usize) -> (usize, usize) {
 /// `offset`, for errors serde reports with a span only.
 fn path_at(src: &str, offset: usize) -> String {
     use toml::de::{DeTable, DeValue};
-    fn walk(value: &DeValue<'_>, offset: usize, path: &mut String) {
+    // A table's span covers only its header (`[[tiers]]`), not its keys, so
+    // every child is searched, not just those whose span holds the offset.
+    fn find(value: &DeValue<'_>, offset: usize) -> Option<String> {
         match value {
-            DeValue::Table(table) => {
-                for (key, child) in table.iter() {
-                    let (k, v) = (key.span(), child.span());
-                    if k.contains(&offset)
-                        || v.contains(&offset)
-                        || (k.start <= offset && offset <= v.end)
-                    {
-                        if !path.is_empty() {
-                            path.push('.');
-                        }
-                        path.push_str(key.get_ref());
-                        walk(child.get_ref(), offset, path);
-                        return;
+            DeValue::Table(table) => table.iter().find_map(|(key, child)| {
+                let here = key.span().contains(&offset) || child.span().contains(&offset);
+                match find(child.get_ref(), offset) {
+                    Some(deeper) if deeper.starts_with('[') => {
+                        Some(format!("{}{deeper}", key.get_ref()))
                     }
+                    Some(deeper) => Some(format!("{}.{deeper}", key.get_ref())),
+                    None => here.then(|| key.get_ref().to_string()),
                 }
-            }
-            DeValue::Array(array) => {
-                for (i, child) in array.iter().enumerate() {
-                    if child.span().contains(&offset) {
-                        path.push_str(&format!("[{i}]"));
-                        walk(child.get_ref(), offset, path);
-                        return;
-                    }
+            }),
+            DeValue::Array(array) => array.iter().enumerate().find_map(|(i, child)| {
+                match find(child.get_ref(), offset) {
+                    Some(deeper) if deeper.starts_with('[') => Some(format!("[{i}]{deeper}")),
+                    Some(deeper) => Some(format!("[{i}].{deeper}")),
+                    None => child.span().contains(&offset).then(|| format!("[{i}]")),
                 }
-            }
-            _ => {}
+            }),
+            _ => None,
         }
     }
-    let mut path = String::new();
-    if let Ok(doc) = DeTable::parse(src) {
-        walk(&DeValue::Table(doc.into_inner()), offset, &mut path);
-    }
-    path
+    DeTable::parse(src)
+        .ok()
+        .and_then(|doc| find(&DeValue::Table(doc.into_inner()), offset))
+        .unwrap_or_default()
 }
