@@ -1,6 +1,7 @@
 //! The command line: one file per subcommand; this module only dispatches and
 //! maps outcomes to the documented exit codes.
 
+mod billing;
 mod check;
 mod credentials;
 mod demo;
@@ -126,6 +127,9 @@ pub enum Command {
     /// What report and probe jobs found: service changes, availability.
     #[command(subcommand)]
     Report(report::ReportCommand),
+    /// Price usage with a price plan: the fee, its breakdown, the margin over a cost plan.
+    #[command(subcommand)]
+    Billing(billing::BillingCommand),
 }
 
 pub async fn run(cli: Cli) -> ExitCode {
@@ -154,6 +158,7 @@ pub async fn run(cli: Cli) -> ExitCode {
             credentials::run(cmd, &cli.store, cli.key_file.as_deref()).await
         }
         Command::Report(cmd) => report::run(cmd, &cli.store).await,
+        Command::Billing(cmd) => billing::run(cmd),
     };
     ExitCode::from(code)
 }

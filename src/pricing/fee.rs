@@ -262,6 +262,23 @@ impl FeeLine {
     }
 }
 
+/// `amount` without trailing zeros beyond the currency's decimals
+/// (`26.250` → `26.25`, `90.009000` → `90.009`, `7` → `7.00`): the same
+/// value, written as people check it.
+pub(crate) fn tidy(amount: Decimal, currency: Currency) -> Decimal {
+    let d = amount.normalized();
+    let digits = currency.minor_digits();
+    if d.scale() >= digits {
+        return d;
+    }
+    let extra = digits - d.scale();
+    10i128
+        .checked_pow(extra)
+        .and_then(|p| d.mantissa().checked_mul(p))
+        .and_then(|m| Decimal::new(m, digits))
+        .unwrap_or(amount)
+}
+
 /// Serializes with `Display` (jiff times and dates as their ISO text).
 pub(crate) fn display<T: std::fmt::Display, S: serde::Serializer>(
     value: &T,

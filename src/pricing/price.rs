@@ -2,7 +2,7 @@
 //! model make the lines, apply the discount, round once.
 
 use super::fee::{
-    Exact, Fee, FeeLine, LineDays, LineInterval, LineKind, ROUNDING_RULE, UsageTotal,
+    Exact, Fee, FeeLine, LineDays, LineInterval, LineKind, ROUNDING_RULE, UsageTotal, tidy,
 };
 use super::model::{Aggregate, InstanceUnit, Pricing, Tier, TimeOfUse};
 use super::period::Period;
@@ -36,9 +36,12 @@ impl Plan {
         if let Some(discount) = &self.discount
             && exact.exceeds(&discount.threshold)?
         {
-            let line = discount_line(&exact, discount)?;
+            let line = discount_line(&exact, discount, self.currency)?;
             exact = exact.checked_add(&line.exact)?;
             lines.push(line);
+        }
+        for line in &mut lines {
+            line.amount = tidy(line.amount, self.currency);
         }
         Ok(Fee {
             plan: self.name.clone(),
@@ -49,7 +52,7 @@ impl Plan {
             quantity,
             ignored_rows: usage.rows.len() - rows.len(),
             lines,
-            exact_total: exact.to_display_decimal()?,
+            exact_total: tidy(exact.to_display_decimal()?, self.currency),
             exact_fraction: exact.fraction_text(),
             total: exact.to_money(self.currency)?,
             rounding: ROUNDING_RULE,
@@ -322,7 +325,8 @@ fn time_of_use(tou: &TimeOfUse, rows: &[(usize, &UsageRow)]) -> Result<Vec<FeeLi
     let mut lines = Vec::new();
     for name in order {
         if let Some((total, rate, count)) = units.remove(name) {
-            let label = format!("{name} ({count} rows, {})", tou.zone_name);
+            let rows = if count == 1 { "row" } else { "rows" };
+            let label = format!("{name} ({count} {rows}, {})", tou.zone_name);
             lines.push(FeeLine::new(LineKind::Rate, label, total, rate, None)?);
         }
     }
@@ -406,6 +410,7 @@ fn instance_time(
 fn discount_line(
     subtotal: &Exact,
     discount: &super::model::Discount,
+    currency: crate::money::Currency,
 ) -> Result<FeeLine, PricingError> {
     // −subtotal × percent / 100, exact: dividing by 100 only moves the point.
     let factor = Decimal::new(-discount.percent.mantissa(), discount.percent.scale() + 2).ok_or(
@@ -414,7 +419,7 @@ fn discount_line(
         },
     )?;
     let exact = subtotal.checked_mul(&factor)?;
-    let shown = subtotal.to_display_decimal()?;
+    let shown = tidy(subtotal.to_display_decimal()?, currency);
     Ok(FeeLine {
         what: LineKind::Discount,
         label: format!(

@@ -286,7 +286,7 @@ fn time_of_use_reads_the_local_hour() {
     ]);
     let fee = p.price(&u, &oct()).unwrap();
     assert_eq!(fee.total, eur("0.80"));
-    assert_eq!(fee.lines[0].label, "peak (1 rows, Europe/Berlin)");
+    assert_eq!(fee.lines[0].label, "peak (1 row, Europe/Berlin)");
 }
 
 #[test]
@@ -827,4 +827,64 @@ fn header_and_table_errors() {
         assert!(err.contains(expected), "expected `{expected}` in `{err}`");
         assert!(err.starts_with("plans/backup.toml:"), "{err}");
     }
+}
+
+// --- the documented examples ------------------------------------------------------
+
+/// The `# key: value` comment lines at the top of an example plan.
+fn header<'a>(src: &'a str, key: &str) -> Option<&'a str> {
+    src.lines()
+        .take_while(|l| l.starts_with('#'))
+        .find_map(|l| l.strip_prefix(&format!("# {key}: ")))
+}
+
+/// Every plan in docs/plans parses, prices its usage file to the total its
+/// header states, and appears in docs/pricing.md exactly as in the file
+/// (its usage file too), so the documentation cannot drift from the code.
+#[test]
+fn documented_example_plans_price_to_their_documented_totals() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let docs = std::fs::read_to_string(root.join("docs/pricing.md")).unwrap();
+    let dir = root.join("docs/plans");
+    let mut plans: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    plans.sort();
+    assert!(plans.len() >= 10, "{plans:?}");
+    let mut fees = std::collections::BTreeMap::new();
+    for path in &plans {
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        let src = std::fs::read_to_string(path).unwrap();
+        let plan = Plan::from_toml(&src, &name).unwrap_or_else(|e| panic!("{e}"));
+        let usage_name = header(&src, "usage").unwrap_or_else(|| panic!("{name}: no # usage:"));
+        let usage_path = dir.join(usage_name);
+        let usage = Usage::read_file(&usage_path).unwrap_or_else(|e| panic!("{e}"));
+        let period = Period::parse(header(&src, "period").unwrap()).unwrap();
+        let expected: Money = header(&src, "total").unwrap().parse().unwrap();
+        let fee = plan
+            .price(&usage, &period)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(fee.total, expected, "{name}");
+        assert!(
+            docs.contains(src.trim()),
+            "docs/pricing.md does not show {name} as it is"
+        );
+        let usage_src = std::fs::read_to_string(&usage_path).unwrap();
+        assert!(
+            docs.contains(usage_src.trim()),
+            "docs/pricing.md does not show {usage_name} as it is"
+        );
+        assert!(
+            docs.contains(&format!("**{expected}**")),
+            "docs/pricing.md does not state {name}'s total **{expected}**"
+        );
+        fees.insert(name, fee);
+    }
+    // The margin example: 31.16 − 20.77 = 10.39; 10.39 / 31.16 = 33.3440… → 33.34 %.
+    let margin = Margin::between(&fees["seats-vendor-cost.toml"], &fees["seats.toml"]).unwrap();
+    assert_eq!(margin.amount, eur("10.39"));
+    assert_eq!(margin.percent, Some(dec("33.34")));
+    assert!(docs.contains("= 10.39 EUR (33.34 % of price)"));
 }
