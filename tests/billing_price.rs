@@ -191,7 +191,7 @@ fn bad_plan_exits_2_naming_file_line_column_and_field() {
     let out = price(&[&typo, &usage], &["--period", "2026-10"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        stderr(&out).contains("typo.toml:8:1: tiers[0].flatfee: unknown field `flatfee`"),
+        stderr(&out).contains("typo.toml:9:1: tiers[0].flatfee: unknown field `flatfee`"),
         "{}",
         stderr(&out)
     );
