@@ -530,26 +530,32 @@ fn time_of_use(t: &RawTimeOfUse) -> Result<TimeOfUse, Invalid> {
     for (i, raw) in t.rates.iter().enumerate() {
         let r = raw.get_ref();
         let path = |field: &str| format!("time_of_use.rates[{i}].{field}");
-        let hour = |h: &Spanned<i64>, field: &str| -> Result<u8, Invalid> {
+        // from_hour 0–23, to_hour 1–24 (24 is midnight at the end of the day).
+        let hour = |h: &Spanned<i64>, field: &str, range: std::ops::RangeInclusive<u8>| {
             u8::try_from(*h.get_ref())
                 .ok()
-                .filter(|h| *h <= 24)
+                .filter(|h| range.contains(h))
                 .map_or_else(
                     || {
                         invalid(
                             &h.span(),
                             &path(field),
-                            format!("`{}` is not an hour 0 to 24", h.get_ref()),
+                            format!(
+                                "`{}` is not an hour {} to {}",
+                                h.get_ref(),
+                                range.start(),
+                                range.end()
+                            ),
                         )
                     },
                     Ok,
                 )
         };
         let (from_hour, to_hour) = (
-            hour(&r.from_hour, "from_hour")?,
-            hour(&r.to_hour, "to_hour")?,
+            hour(&r.from_hour, "from_hour", 0..=23)?,
+            hour(&r.to_hour, "to_hour", 0..=24)?,
         );
-        if from_hour % 24 == to_hour % 24 {
+        if from_hour == to_hour {
             return invalid(
                 &r.to_hour.span(),
                 &path("to_hour"),

@@ -635,6 +635,23 @@ fn price_quantity_is_a_whole_period() {
 }
 
 #[test]
+fn a_whole_day_window_and_price_quantity_with_a_metric_and_group() {
+    // 0 to 24 is the whole day.
+    let all_day = TIME_OF_USE.replace("from_hour = 8\nto_hour = 20", "from_hour = 0\nto_hour = 24");
+    let p = plan(&all_day.replace("days = [\"fri\"]", "days = [\"sat\"]"));
+    assert_eq!(rate_at(&p, "2026-10-13T22:00:00Z"), "peak"); // Wed 00:00 CEST
+    assert_eq!(rate_at(&p, "2026-10-16T21:59:59Z"), "peak"); // Fri 23:59:59
+    // price_quantity makes a row the plan selects.
+    let body = STANDARD.replace(
+        "model = \"standard\"",
+        "model = \"standard\"\nmetric = \"seats\"\ngroup = [\"M365-BB\"]",
+    );
+    let fee = plan(&body).price_quantity(&dec("4"), &oct()).unwrap();
+    assert_eq!(fee.total, eur("10.00")); // 4 × 2.50
+    assert_eq!(fee.ignored_rows, 0);
+}
+
+#[test]
 fn margin_between_cost_and_price() {
     let cost = plan(PRORATED.replace("3.00", "2.00").as_str())
         .price_quantity(&dec("10"), &oct())
@@ -745,6 +762,12 @@ fn typos_and_floats_are_refused_with_their_path() {
     );
     let top = format!("{STANDARD}\n[discounts]\npercent = 5\n");
     assert!(plan_error(&top).contains("unknown field `discounts`"));
+    let nested = TIME_OF_USE.replace("name = \"night\"", "nme = \"night\"");
+    let err = plan_error(&nested);
+    assert!(
+        err.starts_with("plans/backup.toml:19:1: time_of_use.rates[1].nme: unknown field `nme`"),
+        "{err}"
+    );
     let bad_decimal = STANDARD.replace("\"2.50\"", "\"2,50\"");
     assert!(plan_error(&bad_decimal).contains("standard.unit_price: `2,50` is not a decimal"));
 }
