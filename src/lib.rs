@@ -7,6 +7,7 @@
 //! - [`text`]: the `text_enum!` macro behind every enum written as text, and the one URL encoding.
 //! - [`failure`]: `FailureClass` and the `Classify` trait every error answers through.
 //! - [`money`]: exact money (integer minor units + ISO 4217 currency), decimals, the one rounding rule.
+//! - [`pricing`]: price plans (TOML) and usage → fees with their breakdown, margins; pure, on `money`.
 //! - [`retry`]: the one place that retries (wraps the `backoff` crate); retries what `Classify` calls transient.
 //! - [`schedule`]: when a schedule is due: slots every N seconds or by cron (UTC); which to enqueue, which are gaps.
 //! - [`fault`]: test-only fault injection (SIGKILL at a chosen step boundary of a job).
@@ -41,6 +42,7 @@ pub mod jobs;
 pub mod money;
 pub mod paths;
 pub mod playbook;
+pub mod pricing;
 pub mod recording;
 pub mod reporting;
 pub mod retry;

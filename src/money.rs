@@ -289,6 +289,143 @@ impl Decimal {
     }
 }
 
+/// Exact arithmetic on decimals, for the parts of a fee before its one
+/// rounding (units × price, a tier's share, a discount). Every operation is
+/// checked: overflow is [`MoneyError::Overflow`], never a panic or a wrap.
+impl Decimal {
+    /// `self + other`, exact, at the larger of the two scales.
+    pub fn checked_add(&self, other: &Decimal) -> Result<Decimal, MoneyError> {
+        let overflow = || MoneyError::overflow("decimal addition");
+        let scale = self.scale.max(other.scale);
+        let (a, b) = (
+            self.rescaled(scale).ok_or_else(overflow)?,
+            other.rescaled(scale).ok_or_else(overflow)?,
+        );
+        let mantissa = a.checked_add(b).ok_or_else(overflow)?;
+        Ok(Decimal { mantissa, scale })
+    }
+
+    /// `self − other`, exact, at the larger of the two scales.
+    pub fn checked_sub(&self, other: &Decimal) -> Result<Decimal, MoneyError> {
+        let negated = other
+            .mantissa
+            .checked_neg()
+            .ok_or(MoneyError::overflow("decimal subtraction"))?;
+        self.checked_add(&Decimal {
+            mantissa: negated,
+            scale: other.scale,
+        })
+    }
+
+    /// `self × other`, exact: the scales add (trailing zeros are dropped
+    /// first when the sum would pass [`Self::MAX_SCALE`]).
+    pub fn checked_mul(&self, other: &Decimal) -> Result<Decimal, MoneyError> {
+        let overflow = || MoneyError::overflow("decimal multiplication");
+        let (a, b) = if self.scale + other.scale > Self::MAX_SCALE {
+            (self.normalized(), other.normalized())
+        } else {
+            (*self, *other)
+        };
+        let scale = a.scale + b.scale;
+        if scale > Self::MAX_SCALE {
+            return Err(overflow());
+        }
+        let mantissa = a.mantissa.checked_mul(b.mantissa).ok_or_else(overflow)?;
+        Ok(Decimal { mantissa, scale })
+    }
+
+    /// The smallest whole number ≥ `self / divisor` (packages needed,
+    /// started hours); `divisor` must be positive.
+    pub fn div_ceil(&self, divisor: &Decimal) -> Result<Decimal, MoneyError> {
+        let overflow = || MoneyError::overflow("decimal division");
+        if divisor.mantissa <= 0 {
+            return Err(MoneyError::DivisionByZero {
+                operation: "decimal division",
+            });
+        }
+        let scale = self.scale.max(divisor.scale);
+        let (a, b) = (
+            self.rescaled(scale).ok_or_else(overflow)?,
+            divisor.rescaled(scale).ok_or_else(overflow)?,
+        );
+        let quotient = a / b;
+        let up = i128::from(a % b > 0);
+        Ok(Decimal {
+            mantissa: quotient + up,
+            scale: 0,
+        })
+    }
+
+    /// `self / divisor` to `scale` fraction digits, rounded half away from
+    /// zero. Only for display (a margin's percentage): amounts that are
+    /// charged are never divided before their one rounding.
+    pub fn div_rounded(&self, divisor: &Decimal, scale: u32) -> Result<Decimal, MoneyError> {
+        let overflow = || MoneyError::overflow("decimal division");
+        if divisor.mantissa == 0 {
+            return Err(MoneyError::DivisionByZero {
+                operation: "decimal division",
+            });
+        }
+        if scale > Self::MAX_SCALE {
+            return Err(overflow());
+        }
+        // self / divisor = (m₁ × 10^(s₂ + scale)) / (m₂ × 10^s₁) at `scale`.
+        let numerator = self
+            .mantissa
+            .checked_mul(pow10(divisor.scale + scale).ok_or_else(overflow)?)
+            .ok_or_else(overflow)?;
+        let denominator = divisor
+            .mantissa
+            .checked_mul(pow10(self.scale).ok_or_else(overflow)?)
+            .ok_or_else(overflow)?;
+        let (numerator, denominator) = if denominator < 0 {
+            (
+                numerator.checked_neg().ok_or_else(overflow)?,
+                denominator.checked_neg().ok_or_else(overflow)?,
+            )
+        } else {
+            (numerator, denominator)
+        };
+        Ok(Decimal {
+            mantissa: div_round_half_away(numerator, denominator),
+            scale,
+        })
+    }
+
+    /// The mantissa at a scale ≥ the current one; `None` when it overflows.
+    fn rescaled(&self, scale: u32) -> Option<i128> {
+        self.mantissa
+            .checked_mul(pow10(scale.checked_sub(self.scale)?)?)
+    }
+}
+
+impl Ord for Decimal {
+    fn cmp(&self, other: &Decimal) -> Ordering {
+        let (a, b) = (self.normalized(), other.normalized());
+        if a.scale == b.scale {
+            return a.mantissa.cmp(&b.mantissa);
+        }
+        // Bring the smaller scale up. When that overflows, its magnitude is
+        // beyond i128::MAX ≥ |the other mantissa|, so its sign decides.
+        let (low, high, flipped) = if a.scale < b.scale {
+            (a, b, false)
+        } else {
+            (b, a, true)
+        };
+        let order = match low.rescaled(high.scale) {
+            Some(m) => m.cmp(&high.mantissa),
+            None => low.mantissa.cmp(&0),
+        };
+        if flipped { order.reverse() } else { order }
+    }
+}
+
+impl PartialOrd for Decimal {
+    fn partial_cmp(&self, other: &Decimal) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
 impl From<i64> for Decimal {
     fn from(n: i64) -> Decimal {
         Decimal {
@@ -588,6 +725,23 @@ impl Money {
             .checked_neg()
             .map(|minor| Money::from_minor(minor, self.currency))
             .ok_or(MoneyError::overflow("negation"))
+    }
+
+    /// One fee whose exact amount is the fraction `numerator / denominator`
+    /// major units (a proration by days: `denominator` is the days in the
+    /// period), rounded once, half away from zero.
+    pub fn from_fraction(
+        numerator: &Decimal,
+        denominator: i64,
+        currency: Currency,
+    ) -> Result<Money, MoneyError> {
+        Money::from_ratio(
+            numerator.mantissa(),
+            numerator.scale(),
+            i128::from(denominator),
+            currency,
+            "fee",
+        )
     }
 
     /// One fee: this price × a fractional `quantity` (GB, hours), computed
@@ -1011,5 +1165,79 @@ mod tests {
         );
         assert!(serde_json::from_value::<Decimal>(serde_json::json!(4.5)).is_err());
         assert_eq!(serde_json::to_value(Currency::JPY).unwrap(), "JPY");
+    }
+    #[test]
+    fn decimal_arithmetic_is_exact_and_checked() {
+        assert_eq!(dec("1.25").checked_add(&dec("0.005")), Ok(dec("1.255")));
+        assert_eq!(dec("1.25").checked_add(&dec("0.005")).unwrap().scale(), 3);
+        assert_eq!(dec("1").checked_sub(&dec("2.50")), Ok(dec("-1.5")));
+        assert_eq!(dec("0.1").checked_mul(&dec("0.2")), Ok(dec("0.02")));
+        assert_eq!(dec("-3.00").checked_mul(&dec("2.5")), Ok(dec("-7.5")));
+        let big = dec(&"9".repeat(38));
+        let max = Decimal::new(i128::MAX, 0).unwrap();
+        assert!(max.checked_add(&dec("1")).unwrap_err().is_overflow());
+        assert!(big.checked_mul(&dec("10")).unwrap_err().is_overflow());
+        assert!(big.checked_add(&dec("0.1")).unwrap_err().is_overflow());
+        // Trailing zeros make room before the scale limit is reached.
+        let tiny = Decimal::new(10, 38).unwrap();
+        assert_eq!(
+            tiny.checked_mul(&dec("1.0")),
+            Ok(Decimal::new(1, 37).unwrap())
+        );
+        let min = Decimal::new(i128::MIN, 0).unwrap();
+        assert!(dec("0").checked_sub(&min).unwrap_err().is_overflow());
+    }
+
+    #[test]
+    fn decimal_division_rounds_up_or_half_away() {
+        assert_eq!(dec("250").div_ceil(&dec("100")), Ok(dec("3")));
+        assert_eq!(dec("200").div_ceil(&dec("100")), Ok(dec("2")));
+        assert_eq!(dec("0").div_ceil(&dec("100")), Ok(dec("0")));
+        assert_eq!(dec("0.5").div_ceil(&dec("0.25")), Ok(dec("2")));
+        assert_eq!(dec("0.51").div_ceil(&dec("0.25")), Ok(dec("3")));
+        assert!(dec("1").div_ceil(&dec("0")).is_err());
+        assert_eq!(dec("1").div_rounded(&dec("3"), 2), Ok(dec("0.33")));
+        assert_eq!(dec("2").div_rounded(&dec("3"), 2), Ok(dec("0.67")));
+        assert_eq!(dec("-2").div_rounded(&dec("3"), 2), Ok(dec("-0.67")));
+        assert_eq!(dec("1").div_rounded(&dec("-8"), 2), Ok(dec("-0.13")));
+        assert_eq!(dec("12.5").div_rounded(&dec("0.5"), 0), Ok(dec("25")));
+        assert!(dec("1").div_rounded(&dec("0"), 2).is_err());
+    }
+
+    #[test]
+    fn decimals_are_ordered_by_value() {
+        assert!(dec("10") > dec("9.99"));
+        assert!(dec("-0.5") < dec("0"));
+        assert_eq!(dec("4.50").cmp(&dec("4.5")), Ordering::Equal);
+        assert!(dec("0.000001") < dec("0.00001"));
+        // Rescaling 10^37 to 38 decimals overflows: decided by sign.
+        let huge = Decimal::new(10i128.pow(37), 0).unwrap();
+        let fine = Decimal::new(1, 38).unwrap();
+        assert!(huge > fine);
+        assert!(fine < huge);
+        let neg = Decimal::new(-(10i128.pow(37)), 0).unwrap();
+        assert!(neg < fine);
+        assert!(fine > neg);
+    }
+
+    #[test]
+    fn a_fraction_of_days_rounds_once() {
+        assert_eq!(
+            Money::from_fraction(&dec("100.00"), 3, EUR),
+            Ok(eur("33.33"))
+        );
+        assert_eq!(
+            Money::from_fraction(&dec("200.00"), 3, EUR),
+            Ok(eur("66.67"))
+        );
+        assert_eq!(
+            Money::from_fraction(&dec("-0.15"), 30, EUR),
+            Ok(eur("-0.01"))
+        );
+        assert_eq!(
+            Money::from_fraction(&dec("12.345"), 1, EUR),
+            Ok(eur("12.35"))
+        );
+        assert!(Money::from_fraction(&dec("1"), 0, EUR).is_err());
     }
 }

@@ -387,4 +387,26 @@ async fn a_plan_in_another_currency_than_its_line_is_refused() {
     assert!(err.contains("bad.toml:3:8: price_plans[0].file"), "{err}");
 }
 
-const USD_PLAN: &str = "[plan]\nname = \"usd-seats\"\ncurrency = \"USD\"\nmodel = \"standard\"\nunit_price = \"1.00\"\n";
+const USD_PLAN: &str = "[plan]\nname = \"usd-seats\"\ncurrency = \"USD\"\nmodel = \"standard\"\n\n[standard]\nunit_price = \"1.00\"\n";
+
+/// Tiers out of order: the plan file's line and field, through the import
+/// file's line, and nothing imported.
+const UNORDERED: &str = "[plan]\nname = \"tiers\"\ncurrency = \"EUR\"\nmodel = \"graduated\"\n\n[[tiers]]\nup_to = \"20\"\nunit_price = \"5.00\"\n\n[[tiers]]\nup_to = \"10\"\nunit_price = \"4.00\"\n\n[[tiers]]\nunit_price = \"3.00\"\n";
+
+#[tokio::test]
+async fn a_plan_with_unordered_tiers_names_both_files_lines_and_imports_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_from(dir.path(), BASE).await;
+    std::fs::create_dir(dir.path().join("plans")).unwrap();
+    std::fs::write(dir.path().join("plans/tiers.toml"), UNORDERED).unwrap();
+    let file = dir.path().join("bad.toml");
+    std::fs::write(
+        &file,
+        "[[companies]]\nexternal_id = \"C-9\"\nname = \"Newco\"\n\n[[price_plans]]\nname = \"tiers\"\nfile = \"plans/tiers.toml\"\n",
+    )
+    .unwrap();
+    let err = store.import(&file).await.unwrap_err().to_string();
+    assert!(err.contains("bad.toml:7:8: price_plans[0].file: the plan is not valid: plans/tiers.toml:11:9: tiers[1].up_to"), "{err}");
+    assert!(store.company("C-9").await.is_err());
+    assert_eq!(store.billing_counts().await.unwrap().price_plans, 0);
+}

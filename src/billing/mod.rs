@@ -8,15 +8,35 @@ pub mod aggregate;
 pub mod quantity;
 pub mod recon;
 
-/// A stored price plan (its TOML) as a [`recon::Pricer`] for `month`.
+/// A price plan priced for one period: its fee for a quantity present the
+/// whole period.
+struct PlanPricer {
+    plan: crate::pricing::Plan,
+    period: crate::pricing::Period,
+}
+
+impl recon::Pricer for PlanPricer {
+    fn fee(&self, quantity: &crate::money::Decimal) -> Result<recon::Priced, String> {
+        let fee = self
+            .plan
+            .price_quantity(quantity, &self.period)
+            .map_err(|e| e.to_string())?;
+        Ok(recon::Priced {
+            amount: fee.total,
+            breakdown: serde_json::to_value(&fee).map_err(|e| e.to_string())?,
+        })
+    }
+}
+
+/// A stored price plan (its TOML) as a [`recon::Pricer`] for `period`.
 pub fn plan_pricer(
     name: &str,
     source: &str,
-    month: recon::Month,
+    period: crate::pricing::Period,
 ) -> Result<std::sync::Arc<dyn recon::Pricer>, String> {
-    // The pricing module lands next; until then a plan cannot be priced.
-    let _ = (source, month);
-    Err(format!("plan `{name}`: price plans are not supported yet"))
+    let plan = crate::pricing::Plan::from_toml(source, &format!("price plan `{name}`"))
+        .map_err(|e| e.to_string())?;
+    Ok(std::sync::Arc::new(PlanPricer { plan, period }))
 }
 
 /// How a period's readings of a quantity become one quantity.

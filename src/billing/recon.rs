@@ -45,40 +45,16 @@ pub trait Pricer: Send + Sync {
 /// Makes the [`Pricer`] of a stored price plan from its name and TOML.
 pub type MakePricer = Arc<dyn Fn(&str, &str) -> Result<Arc<dyn Pricer>, String> + Send + Sync>;
 
-/// The period: a calendar month, `YYYY-MM`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Month {
-    pub first: Date,
-    pub days: i64,
+pub use crate::pricing::Period;
+
+/// The period's last day.
+pub fn last_day(period: &Period) -> Date {
+    period.end().yesterday().unwrap_or(period.end())
 }
 
-impl Month {
-    pub fn parse(text: &str) -> Option<Month> {
-        let (y, m) = text.split_once('-')?;
-        if y.len() != 4 || m.len() != 2 {
-            return None;
-        }
-        let first = Date::new(y.parse().ok()?, m.parse().ok()?, 1).ok()?;
-        Some(Month {
-            first,
-            days: i64::from(first.days_in_month()),
-        })
-    }
-
-    pub fn last(&self) -> Date {
-        self.first.last_of_month()
-    }
-
-    /// 00:00 UTC of the first day, in Unix milliseconds.
-    pub fn start_ms(&self) -> i64 {
-        self.first
-            .to_zoned(jiff::tz::TimeZone::UTC)
-            .map_or(0, |z| z.timestamp().as_millisecond())
-    }
-
-    pub fn label(&self) -> String {
-        format!("{:04}-{:02}", self.first.year(), self.first.month())
-    }
+/// 00:00 UTC of the period's first day, in Unix milliseconds.
+pub fn start_ms(period: &Period) -> i64 {
+    period.start_instant().as_millisecond()
 }
 
 #[derive(Debug, Clone)]
@@ -148,7 +124,7 @@ pub struct VendorChange {
 }
 
 pub struct ReconInput {
-    pub month: Month,
+    pub month: Period,
     /// Unix ms: days after it have not begun.
     pub now: i64,
     pub companies: Vec<Company>,
@@ -284,9 +260,11 @@ fn days_between(a: Date, b: Date) -> i64 {
 }
 
 /// Days of `line` in force in `month`.
-fn days_in_force(line: &AgreementLine, month: &Month) -> i64 {
-    let from = line.from.max(month.first);
-    let to = line.to.map_or(month.last(), |t| t.min(month.last()));
+fn days_in_force(line: &AgreementLine, month: &Period) -> i64 {
+    let from = line.from.max(month.start());
+    let to = line
+        .to
+        .map_or(last_day(&month), |t| t.min(last_day(&month)));
     if to < from { 0 } else { days_between(from, to) }
 }
 
@@ -316,9 +294,9 @@ fn monthly(
 /// lines without a company.
 pub fn reconcile(input: &ReconInput) -> Result<Vec<ReconLine>, ReconError> {
     let month = input.month;
-    let days = Days::new(month.start_ms(), month.days as usize, input.now);
-    let month_start = month.start_ms();
-    let month_end = month_start + month.days * 86_400_000;
+    let days = Days::new(start_ms(&month), month.days() as usize, input.now);
+    let month_start = start_ms(&month);
+    let month_end = month_start + month.days() * 86_400_000;
     let products: BTreeMap<i64, &Product> = input.products.iter().map(|p| (p.id, p)).collect();
     let customers: BTreeMap<i64, &Customer> = input.customers.iter().map(|c| (c.id, c)).collect();
     let names: BTreeMap<i64, &str> = input
@@ -464,7 +442,7 @@ pub fn reconcile(input: &ReconInput) -> Result<Vec<ReconLine>, ReconError> {
         // Billed: the lines in force on the last day they are.
         let last_day = in_force
             .iter()
-            .map(|a| a.to.map_or(month.last(), |t| t.min(month.last())))
+            .map(|a| a.to.map_or(last_day(&month), |t| t.min(last_day(&month))))
             .max();
         let billed_quantity = match last_day {
             Some(day) => Some(
@@ -488,7 +466,7 @@ pub fn reconcile(input: &ReconInput) -> Result<Vec<ReconLine>, ReconError> {
                 &what,
                 &mut breakdown,
             )?;
-            let part = fee.prorate(&Decimal::from(1), days_in_force(a, &month), month.days)?;
+            let part = fee.prorate(&Decimal::from(1), days_in_force(a, &month), month.days())?;
             billed = Some(
                 billed
                     .unwrap_or(Money::zero(part.currency()))
@@ -664,7 +642,7 @@ mod tests {
 
     /// Day `n` of October 2026 at `hour` UTC.
     fn oct(n: i64, hour: i64) -> i64 {
-        Month::parse("2026-10").unwrap().start_ms() + (n - 1) * DAY + hour * 3_600_000
+        start_ms(&Period::parse("2026-10").unwrap()) + (n - 1) * DAY + hour * 3_600_000
     }
 
     fn product(
@@ -733,7 +711,7 @@ mod tests {
         let mut excluded = customer(5, 10, None);
         excluded.excluded = true;
         ReconInput {
-            month: Month::parse("2026-10").unwrap(),
+            month: Period::parse("2026-10").unwrap(),
             now: oct(40, 0),
             companies: vec![
                 Company {

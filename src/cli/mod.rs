@@ -1,6 +1,7 @@
 //! The command line: one file per subcommand; this module only dispatches and
 //! maps outcomes to the documented exit codes.
 
+mod billing;
 mod check;
 mod credentials;
 mod demo;
@@ -130,6 +131,9 @@ pub enum Command {
     /// Billing reconciliation: decisions on lines.
     #[command(subcommand)]
     Recon(recon::ReconCommand),
+    /// Price usage with a price plan: the fee, its breakdown, the margin over a cost plan.
+    #[command(subcommand)]
+    Billing(billing::BillingCommand),
 }
 
 pub async fn run(cli: Cli) -> ExitCode {
@@ -159,6 +163,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         }
         Command::Report(cmd) => report::run(cmd, &cli.store).await,
         Command::Recon(cmd) => recon::run(cmd, &cli.store).await,
+        Command::Billing(cmd) => billing::run(cmd),
     };
     ExitCode::from(code)
 }

@@ -6,7 +6,7 @@ use super::exit;
 use super::jobs::when;
 use super::report::Format;
 use super::table::{Align, Table};
-use crate::billing::recon::{self, Month};
+use crate::billing::recon::{self, Period};
 use crate::money::Money;
 use crate::store::{ReconReport, Store, StoredLine};
 use std::collections::BTreeMap;
@@ -58,7 +58,7 @@ pub struct ResolveArgs {
 /// Reconciles `month` now, for `company` or all, and stores the run.
 pub(crate) async fn reconcile_now(
     store: &Store,
-    month: Month,
+    month: Period,
     company: Option<String>,
 ) -> Result<crate::store::ReconStored, String> {
     let now = crate::store::now_millis();
@@ -77,21 +77,20 @@ pub(crate) async fn reconcile_now(
 }
 
 pub(crate) async fn billing(store: &Store, args: BillingArgs) -> Result<String, String> {
-    let month = Month::parse(args.period.trim())
-        .ok_or_else(|| format!("`{}` is not a month (YYYY-MM, e.g. 2026-10)", args.period))?;
+    let month = Period::parse(args.period.trim()).map_err(|e| e.to_string())?;
     if args.run {
         reconcile_now(store, month, args.company.clone()).await?;
     }
     let report = store
-        .recon_report(month.label(), args.company.clone())
+        .recon_report(month.to_string(), args.company.clone())
         .await
         .map_err(|e| e.to_string())?
         .ok_or_else(|| {
             format!(
                 "no reconciliation of {} yet: submit a `reconcile` job with params \
                  {{\"period\": \"{}\"}}, or pass --run",
-                month.label(),
-                month.label()
+                month.to_string(),
+                month.to_string()
             )
         })?;
     render(&report, args.format)

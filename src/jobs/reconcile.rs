@@ -4,14 +4,14 @@
 //! vendors show and charge, and stores the run and its lines.
 
 use super::{JobContext, JobFailure, JobHandler, Needs};
-use crate::billing::recon::{self, MakePricer, Month};
+use crate::billing::recon::{self, MakePricer, Period};
 use crate::store::{Job, now_millis};
 use std::sync::Arc;
 
 pub struct Reconcile;
 
 /// Stored price plans as [`crate::billing::recon::Pricer`]s for `month`.
-fn pricer(month: Month) -> MakePricer {
+fn pricer(month: Period) -> MakePricer {
     Arc::new(move |name, source| crate::billing::plan_pricer(name, source, month))
 }
 
@@ -40,11 +40,8 @@ impl JobHandler for Reconcile {
                 )));
             }
         };
-        let month = Month::parse(&period).ok_or_else(|| {
-            JobFailure::permanent(format!(
-                "params.period `{period}` is not a month like 2026-10"
-            ))
-        })?;
+        let month = Period::parse(&period)
+            .map_err(|e| JobFailure::permanent(format!("params.period: {e}")))?;
         let input = ctx
             .store
             .recon_input(month, now, pricer(month))

@@ -194,25 +194,9 @@ fn check_plan(
     origin: &str,
     source: &str,
 ) -> Result<(String, Currency), StoreError> {
-    // Until the pricing module lands: the plan's name and currency only.
-    let _ = origin;
-    let value: toml::Table = toml::from_str(source).map_err(|e| {
-        err(
-            place,
-            path,
-            format!("the plan is not valid: {}", e.message()),
-        )
-    })?;
-    let plan = value.get("plan").and_then(|p| p.as_table());
-    let text = |k: &str| {
-        plan.and_then(|p| p.get(k))
-            .and_then(|v| v.as_str())
-            .map(str::to_string)
-    };
-    let name = text("name").ok_or_else(|| err(place, path, "the plan has no name"))?;
-    let currency = Currency::from_code(&text("currency").unwrap_or_default())
-        .map_err(|e| err(place, path, e))?;
-    Ok((name, currency))
+    let plan = crate::pricing::Plan::from_toml(source, origin)
+        .map_err(|e| err(place, path, format!("the plan is not valid: {e}")))?;
+    Ok((plan.name().to_string(), plan.currency()))
 }
 
 pub(super) fn validate(place: &dyn Place, raw: RawBilling) -> Result<BillingIn, StoreError> {

@@ -918,7 +918,7 @@ impl Store {
     /// plan made a [`crate::billing::recon::Pricer`] by `make_pricer`.
     pub async fn recon_input(
         &self,
-        month: crate::billing::recon::Month,
+        month: crate::billing::recon::Period,
         now: Millis,
         make_pricer: crate::billing::recon::MakePricer,
     ) -> Result<crate::billing::recon::ReconInput, StoreError> {
@@ -933,7 +933,7 @@ impl Store {
     pub async fn store_recon(
         &self,
         job_id: Option<i64>,
-        month: crate::billing::recon::Month,
+        month: crate::billing::recon::Period,
         company: Option<String>,
         lines: Vec<crate::billing::recon::ReconLine>,
     ) -> Result<ReconStored, StoreError> {

@@ -6,8 +6,8 @@ use super::rmm::company;
 use super::{DbResult, Millis, StoreError};
 use crate::billing::aggregate::Reading;
 use crate::billing::recon::{
-    AgreementLine, Company, Customer, Month, Pricer, Product, ReconInput, ReconLine, Sample,
-    VendorChange,
+    AgreementLine, Company, Customer, Period, Pricer, Product, ReconInput, ReconLine, Sample,
+    VendorChange, last_day, start_ms,
 };
 use crate::money::{Currency, Decimal, Money};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
@@ -27,12 +27,12 @@ fn decimal(text: &str) -> Result<Decimal, StoreError> {
 /// Everything a reconciliation of `month` reads, as of `now`.
 pub(super) fn input(
     conn: &mut Connection,
-    month: Month,
+    month: Period,
     now: Millis,
     make_pricer: &crate::billing::recon::MakePricer,
 ) -> DbResult<ReconInput> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
-    let label = month.label();
+    let label = month.to_string();
     let companies = tx
         .prepare("SELECT id, name FROM companies ORDER BY id")?
         .query_map([], |r| {
@@ -92,8 +92,8 @@ pub(super) fn input(
             .map_err(|m| StoreError::Invalid(format!("price plan `{name}`: {m}")))?;
         pricers.insert(id, pricer);
     }
-    let first = month.first.to_string();
-    let last = month.last().to_string();
+    let first = month.start().to_string();
+    let last = last_day(&month).to_string();
     let mut agreements = Vec::new();
     for row in tx
         .prepare(
@@ -195,8 +195,8 @@ pub(super) fn input(
             },
         });
     }
-    let start = month.start_ms();
-    let end = start + month.days * 86_400_000;
+    let start = start_ms(&month);
+    let end = start + month.days() * 86_400_000;
     // A change's SKU: a seat's key is its SKU, a usage change's key starts
     // with it; devices and quotas name it in their snapshot item.
     let changes = tx
@@ -255,7 +255,7 @@ pub struct ReconStored {
 pub(super) fn store_run(
     conn: &mut Connection,
     job_id: Option<i64>,
-    month: Month,
+    month: Period,
     company_key: Option<&str>,
     lines: &[ReconLine],
     now: Millis,
@@ -264,7 +264,7 @@ pub(super) fn store_run(
         .map(|k| company(conn, k).map(|c| c.id))
         .transpose()?;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let label = month.label();
+    let label = month.to_string();
     let run_id: i64 = tx.query_row(
         "INSERT INTO recon_runs (job_id, period, company_id, at) VALUES (?1, ?2, ?3, ?4) RETURNING id",
         params![job_id, label, company_id, now],
