@@ -5,6 +5,7 @@ mod check;
 mod credentials;
 mod demo;
 pub mod demo_snapshots;
+mod export;
 mod jobs;
 mod logging;
 mod record;
@@ -126,6 +127,9 @@ pub enum Command {
     /// What report and probe jobs found: service changes, availability.
     #[command(subcommand)]
     Report(report::ReportCommand),
+    /// Usage history out of the store for another system (CSV, JSON, NDJSON).
+    #[command(subcommand)]
+    Export(export::ExportCommand),
 }
 
 pub async fn run(cli: Cli) -> ExitCode {
@@ -154,6 +158,7 @@ pub async fn run(cli: Cli) -> ExitCode {
             credentials::run(cmd, &cli.store, cli.key_file.as_deref()).await
         }
         Command::Report(cmd) => report::run(cmd, &cli.store).await,
+        Command::Export(cmd) => export::run(cmd, &cli.store).await,
     };
     ExitCode::from(code)
 }
