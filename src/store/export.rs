@@ -14,7 +14,9 @@
 //! walks it — from the first `--from` period to the last `--to` one —
 //! without sorting. An order by company or vendor customer name cannot come
 //! from any index (those columns live in other tables): SQLite would sort
-//! the whole result (in temporary files) before the first row.
+//! the whole result (in temporary files) before the first row. With
+//! `company`, SQLite starts from the company's vendor customers instead
+//! and sorts only their rows.
 
 use super::rmm::company;
 use super::{DbResult, Millis, StoreError};
@@ -224,7 +226,10 @@ fn statement(
         params.push(Box::new(name.clone()));
     }
     if let Some(sku) = &filter.sku {
-        conditions.push("u.sku = ?");
+        // `+`: not a term for the index. With a period range, SQLite would
+        // otherwise use the index's SKU column and then sort each period's
+        // rows by id ("TEMP B-TREE FOR LAST TERM OF ORDER BY").
+        conditions.push("+u.sku = ?");
         params.push(Box::new(sku.clone()));
     }
     if let Some(metric) = &filter.metric {
@@ -379,6 +384,69 @@ mod tests {
         assert_eq!(value["first_seen_at"], "2026-09-21T14:13:20.123Z");
         assert_eq!(value["updated_at"], "1970-01-01T00:00:00.000Z");
         assert_eq!(value["company_external_id"], serde_json::Value::Null);
+    }
+
+    /// The plan of an export's statement, one line per step.
+    fn plan(filter: &UsageExportFilter) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn =
+            super::super::schema::open(&dir.path().join("s.sqlite"), super::super::BUSY_TIMEOUT)
+                .unwrap();
+        conn.execute_batch(
+            "INSERT INTO companies (id, external_id, name) VALUES (1, 'C-1', 'Contoso');
+             INSERT INTO vendors (id, name) VALUES (1, 'v');
+             INSERT INTO vendor_accounts (id, name, vendor_id, base_url) VALUES (1, 'a', 1, 'x');",
+        )
+        .unwrap();
+        let (sql, params) = statement(&mut conn, filter).unwrap();
+        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        let lines: Vec<String> = stmt
+            .query_map(rusqlite::params_from_iter(params.iter()), |r| r.get(3))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        lines.join("\n")
+    }
+
+    /// Export order comes from the `usage_records (period, sku)` index, the
+    /// period range included: no sort, so the first row is written at once
+    /// and SQLite's sorter never holds the result.
+    #[test]
+    fn the_export_order_is_read_from_the_period_index_without_sorting() {
+        let period = |p: &str| Some(p.parse::<UsagePeriod>().unwrap());
+        for filter in [
+            UsageExportFilter::default(),
+            UsageExportFilter {
+                from: period("2026-01"),
+                to: period("2026-03"),
+                ..UsageExportFilter::default()
+            },
+            UsageExportFilter {
+                vendor: Some("v".into()),
+                sku: Some("S".into()),
+                metric: Some("m".into()),
+                to: period("2026-03"),
+                ..UsageExportFilter::default()
+            },
+        ] {
+            let plan = plan(&filter);
+            assert!(
+                plan.contains("INDEX usage_records_period"),
+                "{filter:?}:\n{plan}"
+            );
+            assert!(!plan.contains("TEMP B-TREE"), "{filter:?}:\n{plan}");
+        }
+        let company = plan(&UsageExportFilter {
+            company: Some("C-1".into()),
+            ..UsageExportFilter::default()
+        });
+        // A company's export starts from its vendor customers and sorts only
+        // their rows (SQLite's sorter spills to temporary files past its
+        // memory budget, so even a large company stays bounded).
+        assert!(
+            company.contains("INDEX vendor_customers_company"),
+            "{company}"
+        );
     }
 
     #[test]
