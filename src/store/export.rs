@@ -287,8 +287,35 @@ pub(super) fn usage<E>(
     Ok(Ok(count))
 }
 
-/// What went wrong in [`super::Store::export_usage`]: the store, or the
-/// consumer of the rows (writing them out).
+impl super::Store {
+    /// Streams the usage records `filter` selects, in export order (period,
+    /// SKU, record id; see `docs/export.md`), through `each` with `sink`,
+    /// one row at a time: nothing is collected, so memory stays flat. Runs
+    /// on a blocking thread holding this handle's connection until done;
+    /// stops at `each`'s first error. Returns the sink and the row count.
+    pub async fn export_usage<S, E, F>(
+        &self,
+        filter: UsageExportFilter,
+        mut sink: S,
+        mut each: F,
+    ) -> Result<(S, u64), UsageExportError<E>>
+    where
+        S: Send + 'static,
+        E: Send + 'static,
+        F: FnMut(&mut S, &UsageExportRow<'_>) -> Result<(), E> + Send + 'static,
+    {
+        let out = self
+            .run(move |conn| {
+                let n = usage(conn, &filter, &mut |row| each(&mut sink, row))?;
+                Ok(n.map(|n| (sink, n)))
+            })
+            .await?;
+        out.map_err(UsageExportError::Sink)
+    }
+}
+
+/// What went wrong in [`Store::export_usage`](super::Store::export_usage):
+/// the store, or the consumer of the rows (writing them out).
 #[derive(Debug, thiserror::Error)]
 pub enum UsageExportError<E> {
     #[error(transparent)]

@@ -979,31 +979,6 @@ impl Store {
         self.run(move |conn| reports::usage_records(conn, vendor_account.as_deref()))
             .await
     }
-    /// Streams the usage records `filter` selects, in export order (period,
-    /// SKU, record id; see `docs/export.md`), through `each` with `sink`,
-    /// one row at a time: nothing is collected, so memory stays flat. Runs
-    /// on a blocking thread holding this handle's connection until done;
-    /// stops at `each`'s first error. Returns the sink and the row count.
-    pub async fn export_usage<S, E, F>(
-        &self,
-        filter: UsageExportFilter,
-        sink: S,
-        mut each: F,
-    ) -> Result<(S, u64), UsageExportError<E>>
-    where
-        S: Send + 'static,
-        E: Send + 'static,
-        F: FnMut(&mut S, &UsageExportRow<'_>) -> Result<(), E> + Send + 'static,
-    {
-        let mut sink = sink;
-        let out = self
-            .run(move |conn| {
-                let n = export::usage(conn, &filter, &mut |row| each(&mut sink, row))?;
-                Ok(n.map(|n| (sink, n)))
-            })
-            .await?;
-        out.map_err(UsageExportError::Sink)
-    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
