@@ -262,9 +262,7 @@ fn days_between(a: Date, b: Date) -> i64 {
 /// Days of `line` in force in `month`.
 fn days_in_force(line: &AgreementLine, month: &Period) -> i64 {
     let from = line.from.max(month.start());
-    let to = line
-        .to
-        .map_or(last_day(&month), |t| t.min(last_day(&month)));
+    let to = line.to.map_or(last_day(month), |t| t.min(last_day(month)));
     if to < from { 0 } else { days_between(from, to) }
 }
 

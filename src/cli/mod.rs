@@ -6,6 +6,7 @@ mod check;
 mod credentials;
 mod demo;
 pub mod demo_snapshots;
+mod export;
 mod jobs;
 mod logging;
 mod recon;
@@ -134,6 +135,9 @@ pub enum Command {
     /// Price usage with a price plan: the fee, its breakdown, the margin over a cost plan.
     #[command(subcommand)]
     Billing(billing::BillingCommand),
+    /// Usage history out of the store for another system (CSV, JSON, NDJSON).
+    #[command(subcommand)]
+    Export(export::ExportCommand),
 }
 
 pub async fn run(cli: Cli) -> ExitCode {
@@ -164,6 +168,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Report(cmd) => report::run(cmd, &cli.store).await,
         Command::Recon(cmd) => recon::run(cmd, &cli.store).await,
         Command::Billing(cmd) => billing::run(cmd),
+        Command::Export(cmd) => export::run(cmd, &cli.store).await,
     };
     ExitCode::from(code)
 }

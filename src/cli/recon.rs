@@ -89,8 +89,7 @@ pub(crate) async fn billing(store: &Store, args: BillingArgs) -> Result<String, 
             format!(
                 "no reconciliation of {} yet: submit a `reconcile` job with params \
                  {{\"period\": \"{}\"}}, or pass --run",
-                month.to_string(),
-                month.to_string()
+                month, month
             )
         })?;
     render(&report, args.format)

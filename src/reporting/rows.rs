@@ -97,7 +97,8 @@ fn about(row: &Row, names: &[&str]) -> String {
     }
 }
 
-fn period_ok(p: &str) -> bool {
+/// `YYYY-MM` with a month 01–12: the one check of a usage period.
+pub(crate) fn period_ok(p: &str) -> bool {
     let b = p.as_bytes();
     b.len() == 7
         && b[..4].iter().all(u8::is_ascii_digit)

@@ -15,6 +15,7 @@
 
 mod billing;
 mod credentials;
+mod export;
 mod locate;
 mod queue;
 mod recon;
@@ -24,6 +25,9 @@ mod schedules;
 mod schema;
 
 pub use billing::BillingCounts;
+pub use export::{
+    USAGE_EXPORT_COLUMNS, UsageExportError, UsageExportFilter, UsageExportRow, UsagePeriod,
+};
 pub use recon::{Decision, ReconReport, ReconStored, StoredLine};
 pub use reports::{
     ActionTarget, ChangeFilter, NewAction, ReportScope, ReportStored, ServiceChange, UsageRecordRow,
