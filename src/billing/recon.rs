@@ -199,6 +199,8 @@ pub struct ReconLine {
     pub account_id: Option<i64>,
     pub customer_id: Option<i64>,
     pub sku: Option<String>,
+    /// The usage metric the quantities count.
+    pub metric: Option<String>,
     pub kind: Discrepancy,
     pub billed_quantity: Option<Decimal>,
     pub vendor_quantity: Option<Decimal>,
@@ -303,9 +305,9 @@ pub fn reconcile(input: &ReconInput) -> Result<Vec<ReconLine>, ReconError> {
         .map(|c| (c.id, c.name.as_str()))
         .collect();
 
-    // Readings per (customer, sku) of the metric its product bills.
-    let mut readings: BTreeMap<(i64, String), Vec<Reading>> = BTreeMap::new();
-    let mut metric_of: BTreeMap<(i64, String), BTreeSet<String>> = BTreeMap::new();
+    // Readings per (customer, sku, metric): of a mapped SKU, only the
+    // metric its product bills; of an unmapped one, every metric.
+    let mut readings: BTreeMap<(i64, String, String), Vec<Reading>> = BTreeMap::new();
     for s in &input.samples {
         let Some(c) = customers.get(&s.customer_id) else {
             continue;
@@ -314,13 +316,9 @@ pub fn reconcile(input: &ReconInput) -> Result<Vec<ReconLine>, ReconError> {
             .mappings
             .get(&(c.account_id, s.sku.clone()))
             .and_then(|p| products.get(p));
-        metric_of
-            .entry((c.id, s.sku.clone()))
-            .or_default()
-            .insert(s.metric.clone());
         if product.is_none_or(|p| p.metric == s.metric) {
             readings
-                .entry((c.id, s.sku.clone()))
+                .entry((c.id, s.sku.clone(), s.metric.clone()))
                 .or_default()
                 .push(s.reading);
         }
@@ -330,7 +328,7 @@ pub fn reconcile(input: &ReconInput) -> Result<Vec<ReconLine>, ReconError> {
     let mut unmapped = Vec::new();
     // (company, product) → account → series of each source.
     let mut vendor: BTreeMap<(i64, i64), BTreeMap<i64, Vec<Series>>> = BTreeMap::new();
-    for ((customer_id, sku), rs) in &readings {
+    for ((customer_id, sku, metric), rs) in &readings {
         let c = customers[customer_id];
         if c.excluded {
             continue;
@@ -361,8 +359,14 @@ pub fn reconcile(input: &ReconInput) -> Result<Vec<ReconLine>, ReconError> {
                     Discrepancy::SkuNotMapped
                 };
                 let key = match company {
-                    None => format!("customer:{}/{}|sku:{sku}", c.account, c.vendor_ref),
-                    Some(id) => format!("company:{id}|account:{}|sku:{sku}", c.account),
+                    None => format!(
+                        "customer:{}/{}|sku:{sku}|metric:{metric}",
+                        c.account, c.vendor_ref
+                    ),
+                    Some(id) => format!(
+                        "company:{id}|account:{}|sku:{sku}|metric:{metric}",
+                        c.account
+                    ),
                 };
                 let changes = changes_for(
                     input,
@@ -378,6 +382,7 @@ pub fn reconcile(input: &ReconInput) -> Result<Vec<ReconLine>, ReconError> {
                     account_id: Some(c.account_id),
                     customer_id: Some(c.id),
                     sku: Some(sku.clone()),
+                    metric: Some(metric.clone()),
                     kind,
                     billed_quantity: None,
                     vendor_quantity: Some(q),
@@ -569,6 +574,7 @@ pub fn reconcile(input: &ReconInput) -> Result<Vec<ReconLine>, ReconError> {
             account_id: None,
             customer_id: None,
             sku: None,
+            metric: Some(product.metric.clone()),
             kind,
             billed_quantity,
             vendor_quantity,
@@ -893,11 +899,11 @@ mod tests {
                 ("company:2|product:email", Discrepancy::OverBilled),
                 ("company:2|product:storage", Discrepancy::UnderBilled),
                 (
-                    "company:1|account:acct-10|sku:BK-M365",
+                    "company:1|account:acct-10|sku:BK-M365|metric:seats",
                     Discrepancy::SkuNotMapped
                 ),
                 (
-                    "customer:acct-10/ref-4|sku:BK-WS",
+                    "customer:acct-10/ref-4|sku:BK-WS|metric:seats",
                     Discrepancy::CustomerNotMapped
                 ),
             ]

@@ -291,6 +291,7 @@ pub(super) fn store_run(
         .filter(|l| company_id.is_none() || l.company_id == company_id)
     {
         let detail = serde_json::json!({
+            "metric": l.metric,
             "contributions": l.contributions,
             "changes": l.changes,
             "pricing": l.pricing,
