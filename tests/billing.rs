@@ -224,7 +224,7 @@ async fn provision_report_change_and_reconcile_shows_every_discrepancy_once() {
     )
     .unwrap();
     let file = env.dir.path().join("billing.toml");
-    std::fs::write(&file, billing_file(&vendor_b.base_url())).unwrap();
+    std::fs::write(&file, billing_file(vendor_b.base_url())).unwrap();
     store.import(&file).await.unwrap();
     let period = jiff::Timestamp::now().strftime("%Y-%m").to_string();
     let mut worker = env.worker(&["--idle-poll", "100ms"]);
