@@ -21,10 +21,10 @@
 //! - [`recording`]: record a console through panelwright's own HTTPS proxy (HAR 1.2, secrets as placeholders), replay it offline.
 //! - [`billing`]: the pure part of billing reconciliation: a period's readings aggregated per product and across vendors, agreement lines priced, discrepancies with their revenue impact and suggested action.
 //! - [`reporting`]: the pure parts of report and probe jobs: usage quantities (storage in GiB, exact), service changes and who made them, availability.
-//! - [`store`]: the RMM store in SQLite: schema, job queue, RMM data, credentials, reports (usage, snapshots, changes), schedules and probe runs; the stored words (statuses, event and credential kinds).
+//! - [`store`]: the RMM store in SQLite: schema, job queue, RMM data, credentials, reports (usage, samples, snapshots, changes), billing data and reconciliation runs, the usage export, schedules and probe runs; the stored words (statuses, event and credential kinds).
 //!
 //! Jobs and the programs around them:
-//! - [`jobs`]: the `JobHandler` trait, the `Registry` of kinds, one file per kind (provision, report, probe, noop).
+//! - [`jobs`]: the `JobHandler` trait, the `Registry` of kinds, one file per kind (provision, report, probe, reconcile, noop).
 //! - `classify`: the one place that decides every error's failure class (browser, store, step, job), as `Classify` implementations; nothing imports it.
 //! - [`worker`]: the daemon: given a registry, claims, heartbeats, attempts, graceful shutdown; knows no kind by name.
 //! - [`demo_vendor`]: a realistic fake vendor partner console used by the demo and the tests.

@@ -1117,6 +1117,24 @@ mod tests {
             "`job_actions.item_kind`:",
             crate::playbook::contract::SERVICE_KINDS.to_vec(),
         );
+        use crate::billing::{Aggregation, BillingCycle, Combine, recon::Discrepancy};
+        listed(
+            "`recon_lines.kind`:",
+            Discrepancy::ALL.iter().map(|k| k.as_str()).collect(),
+        );
+        listed(
+            "`products.aggregation`:",
+            Aggregation::ALL.iter().map(|k| k.as_str()).collect(),
+        );
+        listed(
+            "`products.combine`:",
+            Combine::ALL.iter().map(|k| k.as_str()).collect(),
+        );
+        listed(
+            "`agreement_lines.billing_cycle`:",
+            BillingCycle::ALL.iter().map(|k| k.as_str()).collect(),
+        );
+        listed("`recon_decisions.action`:", recon::DECISIONS.to_vec());
         for status in JobStatus::ALL {
             assert!(
                 doc.contains(&format!("| `{status}` |")),

@@ -511,6 +511,9 @@ pub(super) fn report(
     }))
 }
 
+/// What an operator may decide on a line.
+pub const DECISIONS: [&str; 2] = ["accept", "dismiss"];
+
 /// Records a decision on line `line_id`; it holds for later runs of the
 /// period while the line's numbers stay the same.
 pub(super) fn resolve(
@@ -520,7 +523,7 @@ pub(super) fn resolve(
     note: &str,
     now: Millis,
 ) -> DbResult<()> {
-    if !matches!(action, "accept" | "dismiss") {
+    if !DECISIONS.contains(&action) {
         return Err(
             StoreError::Invalid(format!("unknown action `{action}`: accept or dismiss")).into(),
         );
