@@ -530,5 +530,58 @@ async fn report_phase(
     let changes = super::report::changes_text(store, 0, super::report::Format::Table).await?;
     println!("service changes (panelwright report changes --since 2026-01-01):");
     print!("{changes}");
+    billing_phase(store, dir).await
+}
+
+/// The demo's billing part: what Fabrikam's agreement bills against what
+/// the vendor shows now (12 seats where 5 are billed), reconciled and shown
+/// as `report billing` does.
+async fn billing_phase(store: &crate::store::Store, dir: &Path) -> Result<u8, String> {
+    let file = dir.join("billing.toml");
+    std::fs::write(
+        &file,
+        "[[products]]\ncode = \"backup-seat\"\nname = \"Workstation backup, per seat\"\nservice = \"backup\"\nmetric = \"seats\"\naggregation = \"max\"\n\n\
+         [[products]]\ncode = \"server-storage\"\nname = \"Server backup storage, GiB\"\nservice = \"backup-storage\"\nmetric = \"storage_used\"\n\n\
+         [[sku_mappings]]\nvendor_account = \"demo-backup-main\"\nsku = \"BK-WS\"\nproduct = \"backup-seat\"\n\n\
+         [[sku_mappings]]\nvendor_account = \"demo-backup-main\"\nsku = \"BK-SRV\"\nproduct = \"server-storage\"\n\n\
+         [[agreements]]\ncompany = \"C-2001\"\nproduct = \"backup-seat\"\nquantity = \"5\"\nunit_price = \"4.00\"\nunit_cost = \"2.50\"\ncurrency = \"EUR\"\neffective_from = \"2026-01-01\"\n\n\
+         [[agreements]]\ncompany = \"C-2001\"\nproduct = \"server-storage\"\nquantity = \"2000\"\nunit_price = \"0.05\"\nunit_cost = \"0.02\"\ncurrency = \"EUR\"\neffective_from = \"2026-01-01\"\n",
+    )
+    .map_err(|e| e.to_string())?;
+    let counts = store.import(&file).await.map_err(|e| e.to_string())?;
+    println!(
+        "billing data imported: {} products, {} SKU mappings, {} agreement lines",
+        counts.billing.products, counts.billing.sku_mappings, counts.billing.agreement_lines
+    );
+    let period = jiff::Timestamp::now().strftime("%Y-%m").to_string();
+    let args = |company: Option<&str>, run: bool| super::recon::BillingArgs {
+        period: period.clone(),
+        company: company.map(str::to_string),
+        run,
+        format: super::report::Format::Table,
+    };
+    // Every company and vendor customer, stored as one run; then Fabrikam's lines.
+    super::recon::billing(store, args(None, true)).await?;
+    let text = super::recon::billing(store, args(Some("C-2001"), false)).await?;
+    println!(
+        "billing reconciliation (panelwright report billing --period {period} --company C-2001):"
+    );
+    print!("{text}");
+    let all = super::recon::billing(
+        store,
+        super::recon::BillingArgs {
+            format: super::report::Format::Json,
+            ..args(None, false)
+        },
+    )
+    .await?;
+    let unmapped = serde_json::from_str::<serde_json::Value>(&all)
+        .ok()
+        .and_then(|v| v["unmapped"].as_array().map(Vec::len))
+        .unwrap_or(0);
+    println!(
+        "and {unmapped} lines for the vendor's customers not mapped to a company \
+         (panelwright report billing --period {period} lists them)"
+    );
     Ok(exit::OK)
 }
