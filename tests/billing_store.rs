@@ -410,3 +410,28 @@ async fn a_plan_with_unordered_tiers_names_both_files_lines_and_imports_nothing(
     assert!(store.company("C-9").await.is_err());
     assert_eq!(store.billing_counts().await.unwrap().price_plans, 0);
 }
+
+#[tokio::test]
+async fn a_json_import_names_the_line_and_column_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_from(dir.path(), BASE).await;
+    let file = dir.path().join("bad.json");
+    std::fs::write(
+        &file,
+        r#"{
+  "companies": [{"external_id": "C-9", "name": "Newco"}],
+  "agreements": [
+    {"company": "C-1", "product": "backup-seat", "quantity": "2", "unit_price": "1.00",
+     "unit_cost": "0.50", "currency": "EUR", "effective_from": "2026-10-01"},
+    {"company": "C-1", "product": "backup-seat", "quantity": "1", "unit_price": "1.00",
+     "unit_cost": "0.50", "currency": "EUR", "effective_from": "2026-10-01",
+     "effective_to": "2026-09-30"}
+  ]
+}
+"#,
+    )
+    .unwrap();
+    let err = store.import(&file).await.unwrap_err().to_string();
+    assert!(err.contains("bad.json:8:22: agreements[1].effective_to: 2026-09-30 is before effective_from 2026-10-01"), "{err}");
+    assert!(store.company("C-9").await.is_err());
+}
