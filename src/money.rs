@@ -357,8 +357,8 @@ impl Decimal {
     }
 
     /// `self / divisor` to `scale` fraction digits, rounded half away from
-    /// zero. Only for display (a margin's percentage): amounts that are
-    /// charged are never divided before their one rounding.
+    /// zero. For display (a margin's percentage) and averaged quantities:
+    /// amounts that are charged are never divided before their one rounding.
     pub fn div_rounded(&self, divisor: &Decimal, scale: u32) -> Result<Decimal, MoneyError> {
         let overflow = || MoneyError::overflow("decimal division");
         if divisor.mantissa == 0 {

@@ -18,11 +18,27 @@
 //!
 //! Averages are rounded half away from zero to 6 decimals, once.
 
-use super::quantity;
 use super::{Aggregation, Combine};
 use crate::money::Decimal;
 
 const DAY_MS: i64 = 86_400_000;
+
+/// Decimals an average or time-weighted quantity keeps.
+pub const AVERAGE_SCALE: u32 = 6;
+
+/// An exact sum (`None` on overflow), without trailing zeros.
+pub fn add(a: &Decimal, b: &Decimal) -> Option<Decimal> {
+    a.checked_add(b).ok().map(Decimal::normalized)
+}
+
+/// `sum / n`, rounded half away from zero to [`AVERAGE_SCALE`] decimals
+/// (or more, when `sum` has more), without trailing zeros.
+fn mean(sum: &Decimal, n: usize) -> Result<Decimal, Overflow> {
+    let n = i64::try_from(n.max(1)).map_err(|_| Overflow)?;
+    sum.div_rounded(&Decimal::from(n), AVERAGE_SCALE.max(sum.scale()))
+        .map(Decimal::normalized)
+        .map_err(|_| Overflow)
+}
 
 /// One reading of a quantity.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -96,8 +112,8 @@ pub fn join(series: &[Series], combine: Combine, days: Days) -> Option<Series> {
                 .try_fold(None::<Decimal>, |acc, v| {
                     Some(Some(match (acc, combine) {
                         (None, _) => v,
-                        (Some(a), Combine::Sum) => quantity::add(&a, &v)?,
-                        (Some(a), Combine::Max) => quantity::max(a, v),
+                        (Some(a), Combine::Sum) => add(&a, &v)?,
+                        (Some(a), Combine::Max) => a.max(v),
                     }))
                 })
         })
@@ -118,18 +134,14 @@ pub fn aggregate(
     let sum = || {
         values
             .iter()
-            .try_fold(Decimal::from(0), |a, v| quantity::add(&a, v))
+            .try_fold(Decimal::from(0), |a, v| add(&a, v))
             .ok_or(Overflow)
     };
     Ok(Some(match how {
         Aggregation::Latest => last,
-        Aggregation::Max => values.iter().copied().fold(last, quantity::max),
-        Aggregation::Average => {
-            quantity::mul_div(&sum()?, 1, values.len() as i64).ok_or(Overflow)?
-        }
-        Aggregation::TimeWeighted => {
-            quantity::mul_div(&sum()?, 1, days.begun.max(1) as i64).ok_or(Overflow)?
-        }
+        Aggregation::Max => values.iter().copied().fold(last, Decimal::max),
+        Aggregation::Average => mean(&sum()?, values.len())?,
+        Aggregation::TimeWeighted => mean(&sum()?, days.begun)?,
     }))
 }
 

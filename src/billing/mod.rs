@@ -5,7 +5,6 @@
 //! a database.
 
 pub mod aggregate;
-pub mod quantity;
 pub mod recon;
 
 /// A price plan priced for one period: its fee for a quantity present the

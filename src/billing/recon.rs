@@ -23,7 +23,6 @@
 //!   the difference began (`since`): bill from then.
 
 use super::aggregate::{self, Days, Reading, Series};
-use super::quantity;
 use super::{Aggregation, BillingCycle, Combine};
 use crate::money::{Currency, Decimal, Money, MoneyError};
 use jiff::civil::Date;
@@ -452,7 +451,7 @@ pub fn reconcile(input: &ReconInput) -> Result<Vec<ReconLine>, ReconError> {
                 in_force
                     .iter()
                     .filter(|a| a.from <= day && a.to.is_none_or(|t| t >= day))
-                    .try_fold(Decimal::from(0), |s, a| quantity::add(&s, &a.quantity))
+                    .try_fold(Decimal::from(0), |s, a| aggregate::add(&s, &a.quantity))
                     .ok_or(aggregate::Overflow)?,
             ),
             None => None,
@@ -514,7 +513,7 @@ pub fn reconcile(input: &ReconInput) -> Result<Vec<ReconLine>, ReconError> {
         let zero = Decimal::from(0);
         let billed_q = billed_quantity.unwrap_or(zero);
         let vendor_q = vendor_quantity.unwrap_or(zero);
-        let (kind, action) = match quantity::cmp(&vendor_q, &billed_q) {
+        let (kind, action) = match vendor_q.cmp(&billed_q) {
             Ordering::Equal => (Discrepancy::Match, Action::None),
             _ if vendor_q.is_zero() => (Discrepancy::BilledNotProvisioned, Action::Investigate),
             Ordering::Greater => (Discrepancy::UnderBilled, Action::TrueUp(vendor_q)),
