@@ -258,6 +258,18 @@ async fn usage_at_two_vendors_reconciles_and_a_decision_holds_until_the_numbers_
         rows[1].contains(",Fabrikam,backup-seat,") && rows[1].contains(",match,"),
         "{out}"
     );
+    // Without a company, the latest run of every company is shown, not
+    // Fabrikam's newer one.
+    let (_, all, _) = cli(
+        dir.path(),
+        &[
+            "report", "billing", "--period", "2026-10", "--format", "csv",
+        ],
+    );
+    assert!(
+        all.contains(",Contoso,") && all.contains(",Fabrikam,"),
+        "{all}"
+    );
 }
 
 #[tokio::test]

@@ -513,6 +513,10 @@ pub fn reconcile(input: &ReconInput) -> Result<Vec<ReconLine>, ReconError> {
         let zero = Decimal::from(0);
         let billed_q = billed_quantity.unwrap_or(zero);
         let vendor_q = vendor_quantity.unwrap_or(zero);
+        // Nothing billed and nothing left at the vendor: nothing to say.
+        if in_force.is_empty() && vendor_q.is_zero() {
+            continue;
+        }
         let (kind, action) = match vendor_q.cmp(&billed_q) {
             Ordering::Equal => (Discrepancy::Match, Action::None),
             _ if vendor_q.is_zero() => (Discrepancy::BilledNotProvisioned, Action::Investigate),

@@ -381,7 +381,8 @@ pub struct ReconReport {
     pub lines: Vec<StoredLine>,
 }
 
-/// The latest run of `period` that covers `company` (any run, without one).
+/// The latest run of `period` that covers `company`: one of every company,
+/// or one of that company's; without a company, the latest of every company.
 pub(super) fn report(
     conn: &mut Connection,
     period: &str,
@@ -393,7 +394,7 @@ pub(super) fn report(
     let run: Option<(i64, Millis, Option<String>)> = conn
         .query_row(
             "SELECT r.id, r.at, c.name FROM recon_runs r LEFT JOIN companies c ON c.id = r.company_id
-              WHERE r.period = ?1 AND (?2 IS NULL OR r.company_id IS NULL OR r.company_id = ?2)
+              WHERE r.period = ?1 AND (r.company_id IS NULL OR r.company_id = ?2)
               ORDER BY r.at DESC, r.id DESC LIMIT 1",
             params![period, company_id],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
