@@ -13,7 +13,7 @@
 
 mod common;
 
-use common::worker_env::{ACCOUNT, COMPANY, COMPANY_NAME, Env, kill, wait_finished};
+use common::worker_env::{ACCOUNT, COMPANY, COMPANY_NAME, Env, kill, store_cli, wait_finished};
 use panelwright::demo_vendor::{DemoVendor, DemoVendorConfig};
 use panelwright::store::{JobStatus, NewJob, Store};
 use std::time::Duration;
@@ -278,20 +278,7 @@ async fn provision_report_change_and_reconcile_shows_every_discrepancy_once() {
     let summary = store.job(reconcile).await.unwrap();
     assert!(summary.error_message.is_none());
 
-    let cli = |args: &[&str]| {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_panelwright"))
-            .arg("--store")
-            .arg(&env.store)
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    };
+    let cli = |args: &[&str]| store_cli(&env.store, args);
     let json: serde_json::Value = serde_json::from_str(&cli(&[
         "report", "billing", "--period", &period, "--format", "json",
     ]))

@@ -10,7 +10,7 @@
 
 mod common;
 
-use common::worker_env::{ACCOUNT, Env, kill, wait_until};
+use common::worker_env::{ACCOUNT, Env, kill, store_cli, wait_until};
 use panelwright::demo_vendor::{DemoVendorConfig, Outage};
 use panelwright::store::{JobFilter, JobStatus, Millis, now_millis};
 use std::time::Duration;
@@ -174,25 +174,18 @@ every = "3s"
         .unwrap()
         .strftime("%Y-%m")
         .to_string();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_panelwright"))
-        .arg("--store")
-        .arg(&env.store)
-        .args([
+    let out = store_cli(
+        &env.store,
+        &[
             "report",
             "availability",
             "--period",
             &period,
             "--format",
             "json",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        ],
     );
-    let report: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let report: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap();
     assert_eq!(report.len(), 1, "{report:?}");
     let r = &report[0];
     assert_eq!(r["vendor_account"], ACCOUNT);

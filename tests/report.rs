@@ -12,7 +12,7 @@
 
 mod common;
 
-use common::worker_env::{ACCOUNT, COMPANY, COMPANY_NAME, Env, kill, wait_finished};
+use common::worker_env::{ACCOUNT, COMPANY, COMPANY_NAME, Env, kill, store_cli, wait_finished};
 use panelwright::demo_vendor::{DemoVendorConfig, Edition};
 use panelwright::money::Decimal;
 use panelwright::store::{ChangeFilter, JobStatus, MappingStatus, NewJob, ServiceChange, Store};
@@ -252,19 +252,11 @@ async fn changes_at_the_vendor_and_ours_are_told_apart_and_usage_is_kept_once() 
 
     // The operator's view.
     let cli = |args: &[&str]| {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_panelwright"))
-            .arg("--store")
-            .arg(&env.store)
-            .args(["report", "changes", "--since", "2026-01-01"])
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
+        let all: Vec<&str> = ["report", "changes", "--since", "2026-01-01"]
+            .into_iter()
+            .chain(args.iter().copied())
+            .collect();
+        store_cli(&env.store, &all)
     };
     let json: Vec<serde_json::Value> = serde_json::from_str(&cli(&["--format", "json"])).unwrap();
     assert_eq!(json.len(), expected.len());

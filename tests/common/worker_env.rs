@@ -169,6 +169,22 @@ secrets = {{ "login.username" = "env:PW_TEST_UNSET_USER" }}
     }
 }
 
+/// `panelwright --store STORE ARGS…`, which must succeed: its standard output.
+pub fn store_cli(store: &std::path::Path, args: &[&str]) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_panelwright"))
+        .arg("--store")
+        .arg(store)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "panelwright {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
 pub fn rand_suffix() -> String {
     format!("{:08x}", rand::random::<u32>())
 }
