@@ -447,3 +447,37 @@ async fn a_json_import_names_the_line_and_column_too() {
     assert!(err.contains("bad.json:8:22: agreements[1].effective_to: 2026-09-30 is before effective_from 2026-10-01"), "{err}");
     assert!(store.company("C-9").await.is_err());
 }
+
+#[tokio::test]
+async fn a_customer_gone_from_a_later_listing_reads_as_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_from(
+        dir.path(),
+        &BASE.replace("aggregation = \"max\"", "aggregation = \"latest\""),
+    )
+    .await;
+    let contoso = store.company("C-1").await.unwrap().id;
+    store
+        .map_vendor_customer("backup-a", "24", "Contoso", Some(contoso))
+        .await
+        .unwrap();
+    report(
+        &store,
+        "backup-a",
+        &[
+            usage("24", "Contoso", "BK-WS", "7"),
+            usage("50", "Stranger", "BK-WS", "2"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        line(&billing_json(dir.path()), "Contoso")["vendor_quantity"],
+        "7"
+    );
+    // The next listing has the stranger only: Contoso's 7 seats are gone.
+    report(&store, "backup-a", &[usage("50", "Stranger", "BK-WS", "2")]).await;
+    let after = billing_json(dir.path());
+    let gone = line(&after, "Contoso");
+    assert_eq!(gone["vendor_quantity"], "0", "{after:#}");
+    assert_eq!(gone["kind"], "billed-not-provisioned");
+}
