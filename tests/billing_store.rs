@@ -9,7 +9,7 @@
 //!   not once they change
 
 use panelwright::reporting::rows::{self, Row};
-use panelwright::store::{ReportScope, Store, now_millis};
+use panelwright::store::{ReportScope, Store};
 use std::path::Path;
 
 const BASE: &str = r#"
@@ -90,14 +90,19 @@ fn usage(customer: &str, name: &str, sku: &str, q: &str) -> Row {
     .collect()
 }
 
-async fn report(store: &Store, account: &str, rows: &[Row]) {
+/// Stores an account-wide report of these rows, read on day `day` of
+/// October 2026 at noon UTC.
+async fn report(store: &Store, account: &str, day: i64, rows: &[Row]) {
+    let october = jiff::Timestamp::from_second(1_790_812_800)
+        .unwrap()
+        .as_millisecond();
     store
         .record_report(
             account,
             None,
             rows::parse(Some(rows), None).unwrap(),
             ReportScope::Account,
-            now_millis(),
+            october + (day - 1) * 86_400_000 + 12 * 3_600_000,
         )
         .await
         .unwrap();
@@ -161,6 +166,7 @@ async fn usage_at_two_vendors_reconciles_and_a_decision_holds_until_the_numbers_
     report(
         &store,
         "backup-a",
+        10,
         &[
             usage("24", "Contoso", "BK-WS", "7"),
             usage("31", "Fabrikam", "BK-WS", "4"),
@@ -169,7 +175,13 @@ async fn usage_at_two_vendors_reconciles_and_a_decision_holds_until_the_numbers_
         ],
     )
     .await;
-    report(&store, "backup-b", &[usage("9", "Contoso B", "BK-WS", "7")]).await;
+    report(
+        &store,
+        "backup-b",
+        10,
+        &[usage("9", "Contoso B", "BK-WS", "7")],
+    )
+    .await;
 
     let first = billing_json(dir.path());
     let contoso_line = line(&first, "Contoso");
@@ -230,7 +242,13 @@ async fn usage_at_two_vendors_reconciles_and_a_decision_holds_until_the_numbers_
     assert!(table.contains("resolved (dismiss)"), "{table}");
 
     // The numbers change (one more seat at B): the decision no longer holds.
-    report(&store, "backup-b", &[usage("9", "Contoso B", "BK-WS", "8")]).await;
+    report(
+        &store,
+        "backup-b",
+        20,
+        &[usage("9", "Contoso B", "BK-WS", "8")],
+    )
+    .await;
     let third = billing_json(dir.path());
     let changed = line(&third, "Contoso");
     assert_eq!(changed["vendor_quantity"], "8");
@@ -464,6 +482,7 @@ async fn a_customer_gone_from_a_later_listing_reads_as_zero() {
     report(
         &store,
         "backup-a",
+        10,
         &[
             usage("24", "Contoso", "BK-WS", "7"),
             usage("50", "Stranger", "BK-WS", "2"),
@@ -475,7 +494,13 @@ async fn a_customer_gone_from_a_later_listing_reads_as_zero() {
         "7"
     );
     // The next listing has the stranger only: Contoso's 7 seats are gone.
-    report(&store, "backup-a", &[usage("50", "Stranger", "BK-WS", "2")]).await;
+    report(
+        &store,
+        "backup-a",
+        20,
+        &[usage("50", "Stranger", "BK-WS", "2")],
+    )
+    .await;
     let after = billing_json(dir.path());
     let gone = line(&after, "Contoso");
     assert_eq!(gone["vendor_quantity"], "0", "{after:#}");

@@ -2,8 +2,9 @@
 //!
 //! Readings become a **daily series** first: a day's value is the last
 //! reading taken before the day ends (UTC), carried forward until the next
-//! one; a day before any reading has no value; a reading taken after the
-//! period (last month's usage read on the 2nd) is its last day's. A day not begun yet (the
+//! one; a day before any reading has no value; a reading taken in the
+//! [`GRACE_DAYS`] after the period (last month's usage read on the 2nd) is
+//! its last day's, a later one is left out. A day not begun yet (the
 //! period is still running) has none either. Several sources at one vendor
 //! (two SKUs of one product) add up per day; two vendors' series join per
 //! day by the product's [`Combine`] rule (`max`: a seat moving from vendor A
@@ -22,6 +23,11 @@ use super::{Aggregation, Combine};
 use crate::money::Decimal;
 
 const DAY_MS: i64 = 86_400_000;
+
+/// How late after its period a reading (or a change) still counts for it:
+/// last month's usage read in the first days of this one. A later one (a
+/// re-read of a closed month) does not rewrite it.
+pub const GRACE_DAYS: i64 = 7;
 
 /// Decimals an average or time-weighted quantity keeps.
 pub const AVERAGE_SCALE: u32 = 6;
@@ -80,7 +86,8 @@ pub type Series = Vec<Option<Decimal>>;
 
 /// One source's readings (any order) as a daily series.
 pub fn daily(readings: &[Reading], days: Days) -> Series {
-    let mut sorted: Vec<&Reading> = readings.iter().collect();
+    let late = days.start + (days.count as i64 + GRACE_DAYS) * DAY_MS;
+    let mut sorted: Vec<&Reading> = readings.iter().filter(|r| r.at < late).collect();
     sorted.sort_by_key(|r| r.at);
     let mut next = 0;
     let mut value = None;
@@ -186,8 +193,8 @@ mod tests {
     }
 
     #[test]
-    fn a_reading_after_the_period_is_its_last_days() {
-        let s = daily(&[r(1, 0, "3"), r(33, 8, "9")], past());
+    fn a_reading_just_after_the_period_is_its_last_days_a_late_one_none() {
+        let s = daily(&[r(1, 0, "3"), r(33, 8, "9"), r(39, 0, "0")], past());
         assert_eq!(s[29], Some(d("3")));
         assert_eq!(s[30], Some(d("9")));
     }

@@ -22,6 +22,7 @@ impl recon::Pricer for PlanPricer {
             .map_err(|e| e.to_string())?;
         Ok(recon::Priced {
             amount: fee.total,
+            exact: fee.exact_fraction.is_none().then_some(fee.exact_total),
             breakdown: serde_json::to_value(&fee).map_err(|e| e.to_string())?,
         })
     }

@@ -32,7 +32,10 @@ use std::sync::Arc;
 
 /// A fee for a quantity under a price plan, with its breakdown.
 pub struct Priced {
+    /// Rounded once.
     pub amount: Money,
+    /// The fee before its rounding, when it is a finite decimal.
+    pub exact: Option<Decimal>,
     pub breakdown: serde_json::Value,
 }
 
@@ -267,12 +270,16 @@ fn days_in_force(line: &AgreementLine, month: &Period) -> i64 {
     if to < from { 0 } else { days_between(from, to) }
 }
 
-/// A fee per month for `quantity` at a line's price (or plan), unprorated.
+/// A fee per month for `quantity` at a line's price (or plan), for `part`
+/// of `whole` days, rounded once: unit price × quantity × part ÷ (whole ×
+/// months of the cycle); a plan's exact fee × part ÷ whole (its rounded fee
+/// prorated, when the exact one is not a finite decimal).
 fn monthly(
     plan: &Option<Arc<dyn Pricer>>,
     unit: Money,
     cycle: BillingCycle,
     quantity: &Decimal,
+    (part, whole): (i64, i64),
     what: &str,
     breakdown: &mut Vec<serde_json::Value>,
 ) -> Result<Money, ReconError> {
@@ -282,10 +289,25 @@ fn monthly(
                 what: what.to_string(),
                 message,
             })?;
-            breakdown.push(serde_json::json!({ "for": what, "quantity": quantity, "fee": priced.amount, "breakdown": priced.breakdown }));
-            Ok(priced.amount)
+            breakdown.push(serde_json::json!({ "for": what, "quantity": quantity, "fee": priced.amount, "days": [part, whole], "breakdown": priced.breakdown }));
+            if part == whole {
+                return Ok(priced.amount);
+            }
+            Ok(match priced.exact {
+                Some(exact) => Money::from_fraction(
+                    &exact.checked_mul(&Decimal::from(part))?,
+                    whole,
+                    priced.amount.currency(),
+                )?,
+                None => priced.amount.prorate(&Decimal::from(1), part, whole)?,
+            })
         }
-        None => Ok(unit.prorate(quantity, 1, cycle.months())?),
+        None => {
+            let months = whole
+                .checked_mul(cycle.months())
+                .ok_or(MoneyError::Overflow { operation: "fee" })?;
+            Ok(unit.prorate(quantity, part, months)?)
+        }
     }
 }
 
@@ -295,7 +317,8 @@ pub fn reconcile(input: &ReconInput) -> Result<Vec<ReconLine>, ReconError> {
     let month = input.month;
     let days = Days::new(start_ms(&month), month.days() as usize, input.now);
     let month_start = start_ms(&month);
-    let month_end = month_start + month.days() * 86_400_000;
+    // Changes seen up to the grace days after the period count for it.
+    let month_end = month_start + (month.days() + aggregate::GRACE_DAYS) * 86_400_000;
     let products: BTreeMap<i64, &Product> = input.products.iter().map(|p| (p.id, p)).collect();
     let customers: BTreeMap<i64, &Customer> = input.customers.iter().map(|c| (c.id, c)).collect();
     let names: BTreeMap<i64, &str> = input
@@ -363,8 +386,8 @@ pub fn reconcile(input: &ReconInput) -> Result<Vec<ReconLine>, ReconError> {
                         c.account, c.vendor_ref
                     ),
                     Some(id) => format!(
-                        "company:{id}|account:{}|sku:{sku}|metric:{metric}",
-                        c.account
+                        "company:{id}|customer:{}/{}|sku:{sku}|metric:{metric}",
+                        c.account, c.vendor_ref
                     ),
                 };
                 let changes = changes_for(
@@ -441,34 +464,50 @@ pub fn reconcile(input: &ReconInput) -> Result<Vec<ReconLine>, ReconError> {
             }
             None => None,
         };
-        // Billed: the lines in force on the last day they are.
-        let last_day = in_force
+        // Billed: per day, the lines in force (0 on a day none is), made
+        // one quantity the way the vendor's is.
+        let in_force_on = |day: Date| {
+            in_force
+                .iter()
+                .filter(move |a| a.from <= day && a.to.is_none_or(|t| t >= day))
+        };
+        let billed_quantity = if in_force.is_empty() {
+            None
+        } else {
+            let mut series = Series::with_capacity(days.count);
+            let mut day = month.start();
+            for i in 0..days.count {
+                series.push(if i < days.begun {
+                    Some(
+                        in_force_on(day)
+                            .try_fold(Decimal::from(0), |s, a| aggregate::add(&s, &a.quantity))
+                            .ok_or(aggregate::Overflow)?,
+                    )
+                } else {
+                    None
+                });
+                day = day.tomorrow().unwrap_or(day);
+            }
+            aggregate::aggregate(&series, product.aggregation, days)?
+        };
+        // The day whose lines price: the last day any line is in force.
+        let billed_day = in_force
             .iter()
             .map(|a| a.to.map_or(last_day(&month), |t| t.min(last_day(&month))))
             .max();
-        let billed_quantity = match last_day {
-            Some(day) => Some(
-                in_force
-                    .iter()
-                    .filter(|a| a.from <= day && a.to.is_none_or(|t| t >= day))
-                    .try_fold(Decimal::from(0), |s, a| aggregate::add(&s, &a.quantity))
-                    .ok_or(aggregate::Overflow)?,
-            ),
-            None => None,
-        };
         let what = format!("{company_name} / {}", product.code);
         let mut breakdown = Vec::new();
         let mut billed = currency.map(Money::zero);
         for a in &in_force {
-            let fee = monthly(
+            let part = monthly(
                 &a.price_plan,
                 a.unit_price,
                 a.cycle,
                 &a.quantity,
+                (days_in_force(a, &month), month.days()),
                 &what,
                 &mut breakdown,
             )?;
-            let part = fee.prorate(&Decimal::from(1), days_in_force(a, &month), month.days())?;
             billed = Some(
                 billed
                     .unwrap_or(Money::zero(part.currency()))
@@ -497,14 +536,15 @@ pub fn reconcile(input: &ReconInput) -> Result<Vec<ReconLine>, ReconError> {
             aggregate::join(&joined_inputs, product.combine, days).ok_or(aggregate::Overflow)?;
         let vendor_quantity = aggregate::aggregate(&joined, product.aggregation, days)?;
 
-        // The line that prices: the last in force.
-        let pricing_line = in_force.iter().max_by_key(|a| a.from).copied();
+        // The line that prices: the latest starting of those in force on that day.
+        let pricing_line = billed_day.and_then(|d| in_force_on(d).max_by_key(|a| a.from).copied());
         let vendor_cost = match (pricing_line, vendor_quantity) {
             (Some(a), Some(q)) => Some(monthly(
                 &a.cost_plan,
                 a.unit_cost,
                 a.cycle,
                 &q,
+                (1, 1),
                 &format!("{what} cost"),
                 &mut breakdown,
             )?),
@@ -528,25 +568,28 @@ pub fn reconcile(input: &ReconInput) -> Result<Vec<ReconLine>, ReconError> {
             (Some(_), Discrepancy::BilledNotProvisioned) => {
                 billed.map(Money::checked_neg).transpose()?
             }
+            // At a unit price: the difference × the price, rounded once.
+            (Some(a), _) if a.price_plan.is_none() => Some(a.unit_price.prorate(
+                &vendor_q.checked_sub(&billed_q)?,
+                1,
+                a.cycle.months(),
+            )?),
+            // By a plan: the difference of two fees (each rounded once).
             (Some(a), _) => {
                 let mut ignore = Vec::new();
-                let at_vendor = monthly(
-                    &a.price_plan,
-                    a.unit_price,
-                    a.cycle,
-                    &vendor_q,
-                    &what,
-                    &mut ignore,
-                )?;
-                let at_billed = monthly(
-                    &a.price_plan,
-                    a.unit_price,
-                    a.cycle,
-                    &billed_q,
-                    &what,
-                    &mut ignore,
-                )?;
-                Some(at_vendor.checked_sub(at_billed)?)
+                let mut fee = |q: &Decimal| {
+                    monthly(
+                        &a.price_plan,
+                        a.unit_price,
+                        a.cycle,
+                        q,
+                        (1, 1),
+                        &what,
+                        &mut ignore,
+                    )
+                };
+                let at_vendor = fee(&vendor_q)?;
+                Some(at_vendor.checked_sub(fee(&billed_q)?)?)
             }
             (None, _) => None,
         };
@@ -565,7 +608,7 @@ pub fn reconcile(input: &ReconInput) -> Result<Vec<ReconLine>, ReconError> {
         let changes = changes_for(input, &company_customers, &skus, month_start, month_end);
         let since = changes
             .iter()
-            .map(|c| c.since.unwrap_or(c.detected_at))
+            .map(|c| c.since.unwrap_or(c.detected_at).max(month_start))
             .min()
             .filter(|_| kind != Discrepancy::Match)
             .and_then(|ms| jiff::Timestamp::from_millisecond(ms).ok())
@@ -902,7 +945,7 @@ mod tests {
                 ("company:2|product:email", Discrepancy::OverBilled),
                 ("company:2|product:storage", Discrepancy::UnderBilled),
                 (
-                    "company:1|account:acct-10|sku:BK-M365|metric:seats",
+                    "company:1|customer:acct-10/ref-1|sku:BK-M365|metric:seats",
                     Discrepancy::SkuNotMapped
                 ),
                 (
@@ -945,5 +988,177 @@ mod tests {
             reconcile(&input),
             Err(ReconError::Currencies { .. })
         ));
+    }
+
+    /// One company, one product (`aggregation`), these lines and samples.
+    fn small(
+        period: &str,
+        aggregation: Aggregation,
+        lines: Vec<AgreementLine>,
+        samples: Vec<Sample>,
+    ) -> ReconInput {
+        let month = Period::parse(period).unwrap();
+        ReconInput {
+            month,
+            now: start_ms(&month) + 60 * DAY,
+            companies: vec![Company {
+                id: 1,
+                name: "Acme".into(),
+            }],
+            products: vec![product(1, "backup-ws", "seats", aggregation, Combine::Max)],
+            mappings: BTreeMap::from([((10, "BK-WS".to_string()), 1)]),
+            agreements: lines,
+            customers: vec![customer(1, 10, Some(1)), customer(2, 10, Some(1))],
+            samples,
+            changes: vec![],
+        }
+    }
+
+    fn until(mut l: AgreementLine, to: &str) -> AgreementLine {
+        l.to = Some(date(to));
+        l
+    }
+
+    #[test]
+    fn billed_and_vendor_quantities_are_aggregated_alike() {
+        // 10 seats billed until the 15th, 5 from the 16th; the vendor follows.
+        let lines = vec![
+            until(
+                line(
+                    1,
+                    1,
+                    "10",
+                    "1.00",
+                    "0.50",
+                    BillingCycle::Monthly,
+                    "2026-01-01",
+                ),
+                "2026-10-15",
+            ),
+            line(
+                1,
+                1,
+                "5",
+                "1.00",
+                "0.50",
+                BillingCycle::Monthly,
+                "2026-10-16",
+            ),
+        ];
+        let samples = vec![
+            sample(1, "BK-WS", "seats", oct(1, 1), "10"),
+            sample(1, "BK-WS", "seats", oct(16, 1), "5"),
+        ];
+        let max = reconcile(&small(
+            "2026-10",
+            Aggregation::Max,
+            lines.clone(),
+            samples.clone(),
+        ))
+        .unwrap();
+        assert_eq!(
+            (max[0].kind, max[0].billed_quantity),
+            (Discrepancy::Match, Some(d("10")))
+        );
+        let latest = reconcile(&small(
+            "2026-10",
+            Aggregation::Latest,
+            lines,
+            samples.clone(),
+        ))
+        .unwrap();
+        assert_eq!(
+            (latest[0].kind, latest[0].billed_quantity),
+            (Discrepancy::Match, Some(d("5")))
+        );
+        // The contract ended on the 15th; the 10 seats ran on: under-billed.
+        let ended = vec![until(
+            line(
+                1,
+                1,
+                "10",
+                "1.00",
+                "0.50",
+                BillingCycle::Monthly,
+                "2026-01-01",
+            ),
+            "2026-10-15",
+        )];
+        let on = vec![sample(1, "BK-WS", "seats", oct(1, 1), "10")];
+        let l = &reconcile(&small("2026-10", Aggregation::TimeWeighted, ended, on)).unwrap()[0];
+        // Billed 10 × 15 / 31 days = 4.838710; the vendor 10.
+        assert_eq!(l.billed_quantity, Some(d("4.83871")));
+        assert_eq!(l.kind, Discrepancy::UnderBilled);
+    }
+
+    #[test]
+    fn a_prorated_fee_is_rounded_once() {
+        // 5.00 a quarter for 15 of November's 30 days: 5 × 15 / 90 = 0.8333… → 0.83
+        // (rounding the monthly 1.666… to 1.67 first would give 0.84).
+        let november = |day: i64| start_ms(&Period::parse("2026-11").unwrap()) + (day - 1) * DAY;
+        let lines = vec![line(
+            1,
+            1,
+            "1",
+            "5.00",
+            "1.00",
+            BillingCycle::Quarterly,
+            "2026-11-16",
+        )];
+        let samples = vec![Sample {
+            customer_id: 1,
+            sku: "BK-WS".into(),
+            metric: "seats".into(),
+            reading: Reading {
+                at: november(16),
+                quantity: d("1"),
+            },
+        }];
+        let l = &reconcile(&small("2026-11", Aggregation::Latest, lines, samples)).unwrap()[0];
+        assert_eq!(l.billed, Some(eur("0.83")));
+    }
+
+    #[test]
+    fn the_line_in_force_at_the_end_prices_the_difference() {
+        // 5 seats at 12.50, and 1 more at 100.00 from the 5th to the 10th only.
+        let lines = vec![
+            line(
+                1,
+                1,
+                "5",
+                "12.50",
+                "7.00",
+                BillingCycle::Monthly,
+                "2026-01-01",
+            ),
+            until(
+                line(
+                    1,
+                    1,
+                    "1",
+                    "100.00",
+                    "7.00",
+                    BillingCycle::Monthly,
+                    "2026-10-05",
+                ),
+                "2026-10-10",
+            ),
+        ];
+        let samples = vec![sample(1, "BK-WS", "seats", oct(1, 1), "7")];
+        let l = &reconcile(&small("2026-10", Aggregation::Latest, lines, samples)).unwrap()[0];
+        assert_eq!(l.kind, Discrepancy::UnderBilled);
+        // (7 − 5) × 12.50, not × 100.00.
+        assert_eq!(l.impact, Some(eur("25.00")));
+    }
+
+    #[test]
+    fn two_tenants_of_one_company_keep_their_unmapped_skus_apart() {
+        let samples = vec![
+            sample(1, "BK-NEW", "seats", oct(2, 1), "3"),
+            sample(2, "BK-NEW", "seats", oct(2, 1), "3"),
+        ];
+        let lines = reconcile(&small("2026-10", Aggregation::Latest, vec![], samples)).unwrap();
+        let keys: BTreeSet<&str> = lines.iter().map(|l| l.key.as_str()).collect();
+        assert_eq!(keys.len(), 2, "{keys:?}");
     }
 }

@@ -33,6 +33,11 @@ pub(super) fn input(
 ) -> DbResult<ReconInput> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
     let label = month.to_string();
+    let previous = month
+        .start()
+        .yesterday()
+        .map(|d| d.strftime("%Y-%m").to_string())
+        .unwrap_or_default();
     let companies = tx
         .prepare("SELECT id, name FROM companies ORDER BY id")?
         .query_map([], |r| {
@@ -172,9 +177,16 @@ pub(super) fn input(
     for row in tx
         .prepare_cached(
             "SELECT vendor_customer_id, sku, metric, quantity, read_at FROM usage_samples
-              WHERE period = ?1",
+              WHERE period = ?1
+             UNION ALL
+             -- Carried in: the previous period's last reading, as of day 1.
+             SELECT s.vendor_customer_id, s.sku, s.metric, s.quantity, ?3 FROM usage_samples s
+              WHERE s.period = ?2
+                AND s.id = (SELECT MAX(t.id) FROM usage_samples t
+                             WHERE t.period = s.period AND t.vendor_customer_id = s.vendor_customer_id
+                               AND t.sku = s.sku AND t.metric = s.metric)",
         )?
-        .query_map([&label], |r| {
+        .query_map(params![&label, &previous, start_ms(&month)], |r| {
             Ok((
                 r.get::<_, i64>(0)?,
                 r.get::<_, String>(1)?,
@@ -196,7 +208,8 @@ pub(super) fn input(
         });
     }
     let start = start_ms(&month);
-    let end = start + month.days() * 86_400_000;
+    // Changes seen in the grace days after the period still count for it.
+    let end = start + (month.days() + crate::billing::aggregate::GRACE_DAYS) * 86_400_000;
     // A change's SKU: a seat's key is its SKU, a usage change's key starts
     // with it; devices and quotas name it in their snapshot item.
     let changes = tx
@@ -283,7 +296,8 @@ pub(super) fn store_run(
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
     )?;
     let mut decided = tx.prepare_cached(
-        "SELECT fingerprint FROM recon_decisions WHERE period = ?1 AND line_key = ?2
+        "SELECT fingerprint FROM recon_decisions
+          WHERE period = ?1 AND line_key = ?2 AND fingerprint = ?3
           ORDER BY decided_at DESC, id DESC LIMIT 1",
     )?;
     for l in lines
@@ -319,12 +333,10 @@ pub(super) fn store_run(
             detail.to_string(),
         ])?;
         stored.lines += 1;
-        let fingerprint: Option<String> = decided
-            .query_row(params![label, l.key], |r| r.get(0))
+        let held: Option<String> = decided
+            .query_row(params![label, l.key, l.fingerprint()], |r| r.get(0))
             .optional()?;
-        if fingerprint.as_deref() == Some(l.fingerprint().as_str()) {
-            stored.resolved += 1;
-        }
+        stored.resolved += usize::from(held.is_some());
     }
     drop((insert, decided));
     tx.execute(
@@ -416,8 +428,8 @@ pub(super) fn report(
            LEFT JOIN recon_decisions d ON d.id = (
                 SELECT x.id FROM recon_decisions x
                  WHERE x.period = ?2 AND x.line_key = l.line_key
+                   AND x.fingerprint = l.fingerprint
                  ORDER BY x.decided_at DESC, x.id DESC LIMIT 1)
-                AND d.fingerprint = l.fingerprint
           WHERE l.run_id = ?1 AND (?3 IS NULL OR l.company_id = ?3)
           ORDER BY l.id",
     )?;
