@@ -336,6 +336,7 @@ async fn refused(extra: &str) -> String {
     err
 }
 
+/// An agreement line without company, quantity and currency (added after it).
 const LINE: &str = "\n[[agreements]]\nproduct = \"backup-seat\"\nunit_price = \"1.00\"\nunit_cost = \"0.50\"\neffective_from = \"2026-10-01\"\n";
 
 #[tokio::test]
@@ -344,9 +345,9 @@ async fn bad_billing_input_names_file_line_and_field_and_imports_nothing() {
         "{LINE}company = \"Nobody\"\nquantity = \"1\"\ncurrency = \"EUR\"\n"
     ))
     .await;
-    assert!(unknown.contains("bad.toml:5:"), "{unknown}");
+    // The field's own line (a reference checked in the transaction).
     assert!(
-        unknown.contains("agreements[0].company: no company `Nobody`"),
+        unknown.contains("bad.toml:10:11: agreements[0].company: no company `Nobody`"),
         "{unknown}"
     );
 
@@ -505,4 +506,16 @@ async fn a_customer_gone_from_a_later_listing_reads_as_zero() {
     let gone = line(&after, "Contoso");
     assert_eq!(gone["vendor_quantity"], "0", "{after:#}");
     assert_eq!(gone["kind"], "billed-not-provisioned");
+}
+
+#[tokio::test]
+async fn an_unknown_vendor_account_in_a_mapping_names_its_own_field() {
+    let err = refused(
+        "\n[[sku_mappings]]\nvendor_account = \"nope\"\nsku = \"BK-NEW\"\nproduct = \"backup-seat\"\n",
+    )
+    .await;
+    assert!(
+        err.contains("bad.toml:6:18: sku_mappings[0].vendor_account: no vendor account `nope`"),
+        "{err}"
+    );
 }

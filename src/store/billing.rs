@@ -4,6 +4,7 @@
 //! company, a product, a plan, a vendor account not in the file) are checked
 //! inside it, so a file with any error imports nothing.
 
+use super::locate::FileText;
 use super::{DbResult, Millis, StoreError};
 use crate::billing::{Aggregation, BillingCycle, Combine};
 use crate::money::{Currency, Decimal, Money};
@@ -76,8 +77,18 @@ pub(super) struct ProductIn {
     combine: Combine,
 }
 
+/// An item's path (`agreements[3]`), to name one of its fields in an error
+/// found in the transaction, once the store is consulted.
+struct Located(String);
+
+impl Located {
+    fn at(&self, file: &FileText, field: &str) -> String {
+        file.at(&format!("{}.{field}", self.0))
+    }
+}
+
 pub(super) struct SkuMappingIn {
-    at: String,
+    at: Located,
     vendor_account: String,
     sku: String,
     product: String,
@@ -90,8 +101,7 @@ pub(super) struct PricePlanIn {
 }
 
 pub(super) struct AgreementIn {
-    /// `file:line:col: agreements[i]`, for errors found in the transaction.
-    at: String,
+    at: Located,
     company: String,
     product: String,
     quantity: Decimal,
@@ -253,7 +263,7 @@ pub(super) fn validate(place: &dyn Place, raw: RawBilling) -> Result<BillingIn, 
             ));
         }
         out.sku_mappings.push(SkuMappingIn {
-            at: place.at(&format!("{item}.product")),
+            at: Located(item.clone()),
             product: required(place, &item, "product", m.product)?,
             vendor_account,
             sku,
@@ -345,7 +355,7 @@ pub(super) fn validate(place: &dyn Place, raw: RawBilling) -> Result<BillingIn, 
             ));
         }
         out.agreements.push(AgreementIn {
-            at: place.at(&item),
+            at: Located(item.clone()),
             billing_cycle: parse_enum(
                 place,
                 &field("billing_cycle"),
@@ -406,6 +416,7 @@ fn lookup(tx: &Transaction<'_>, sql: &str, key: &str) -> DbResult<Option<i64>> {
 pub(super) fn import(
     tx: &Transaction<'_>,
     data: &BillingIn,
+    file: &FileText,
     now: Millis,
 ) -> DbResult<BillingCounts> {
     let mut counts = BillingCounts::default();
@@ -437,14 +448,16 @@ pub(super) fn import(
         .ok_or_else(|| {
             StoreError::Invalid(format!(
                 "{}: no vendor account `{}` in the file or the store",
-                m.at, m.vendor_account
+                m.at.at(file, "vendor_account"),
+                m.vendor_account
             ))
         })?;
         let product = lookup(tx, "SELECT id FROM products WHERE code = ?1", &m.product)?
             .ok_or_else(|| {
                 StoreError::Invalid(format!(
                     "{}: no product `{}` in the file or the store",
-                    m.at, m.product
+                    m.at.at(file, "product"),
+                    m.product
                 ))
             })?;
         tx.execute(
@@ -474,15 +487,17 @@ pub(super) fn import(
         )?
         .ok_or_else(|| {
             StoreError::Invalid(format!(
-                "{}.company: no company `{}` (by external id or name) in the file or the store",
-                a.at, a.company
+                "{}: no company `{}` (by external id or name) in the file or the store",
+                a.at.at(file, "company"),
+                a.company
             ))
         })?;
         let product = lookup(tx, "SELECT id FROM products WHERE code = ?1", &a.product)?
             .ok_or_else(|| {
                 StoreError::Invalid(format!(
-                    "{}.product: no product `{}` in the file or the store",
-                    a.at, a.product
+                    "{}: no product `{}` in the file or the store",
+                    a.at.at(file, "product"),
+                    a.product
                 ))
             })?;
         let plan_id = |field: &str, name: &Option<String>| -> DbResult<Option<i64>> {
@@ -496,15 +511,16 @@ pub(super) fn import(
                 .optional()?;
             let Some((id, currency)) = found else {
                 return Err(StoreError::Invalid(format!(
-                    "{}.{field}: no price plan `{name}` in the file or the store",
-                    a.at
+                    "{}: no price plan `{name}` in the file or the store",
+                    a.at.at(file, field)
                 ))
                 .into());
             };
             if currency != a.currency.code() {
                 return Err(StoreError::Invalid(format!(
-                    "{}.{field}: plan `{name}` prices in {currency} but the line is in {}",
-                    a.at, a.currency
+                    "{}: plan `{name}` prices in {currency} but the line is in {}",
+                    a.at.at(file, field),
+                    a.currency
                 ))
                 .into());
             }

@@ -121,6 +121,8 @@ pub(super) struct ImportData {
     vendor_accounts: Vec<VendorAccountIn>,
     schedules: Vec<super::schedules::ScheduleIn>,
     billing: super::billing::BillingIn,
+    /// The file, to name the line of an item an error in the transaction is about.
+    file: Option<super::locate::FileText>,
 }
 
 struct CompanyIn {
@@ -159,8 +161,8 @@ struct VendorAccountIn {
 /// Collects an item path and makes errors that name the file and the item.
 struct Ctx<'a> {
     file: &'a str,
-    /// The file's text, to find the line of an item.
-    source: super::locate::Source<'a>,
+    /// The file's name and text, to find the line of an item.
+    file_text: &'a super::locate::FileText,
     /// The file's folder: plan files are inside it.
     dir: &'a Path,
     /// Where `file:` secret references must point.
@@ -193,10 +195,7 @@ impl Ctx<'_> {
 
 impl super::billing::Place for Ctx<'_> {
     fn at(&self, path: &str) -> String {
-        match self.source.locate(path) {
-            Some((line, column)) => format!("{}:{line}:{column}: {path}", self.file),
-            None => format!("{}: {path}", self.file),
-        }
+        self.file_text.at(path)
     }
 
     fn dir(&self) -> &Path {
@@ -247,9 +246,10 @@ pub(super) fn read_import(
             )));
         }
     };
-    let source = match extension.as_deref() {
-        Some("toml") => super::locate::Source::Toml(&text),
-        _ => super::locate::Source::Json(&text),
+    let file_text = super::locate::FileText {
+        file: shown.clone(),
+        json: extension.as_deref() == Some("json"),
+        text,
     };
     let dir = file.parent().unwrap_or(Path::new("."));
     let dir = if dir.as_os_str().is_empty() {
@@ -257,16 +257,18 @@ pub(super) fn read_import(
     } else {
         dir
     };
-    validate(
+    let mut data = validate(
         &Ctx {
             file: &shown,
-            source,
+            file_text: &file_text,
             dir,
             secrets_dir,
             kinds,
         },
         raw,
-    )
+    )?;
+    data.file = Some(file_text);
+    Ok(data)
 }
 
 fn validate(ctx: &Ctx<'_>, mut raw: RawFile) -> Result<ImportData, StoreError> {
@@ -442,6 +444,7 @@ fn validate(ctx: &Ctx<'_>, mut raw: RawFile) -> Result<ImportData, StoreError> {
         vendor_accounts,
         schedules,
         billing,
+        file: None,
     })
 }
 
@@ -600,7 +603,13 @@ pub(super) fn import(
         super::schedules::upsert(&tx, sch, now)?;
         counts.schedules += 1;
     }
-    counts.billing = super::billing::import(&tx, &data.billing, now)?;
+    let unnamed = super::locate::FileText {
+        file: "the import file".into(),
+        text: String::new(),
+        json: false,
+    };
+    let file = data.file.as_ref().unwrap_or(&unnamed);
+    counts.billing = super::billing::import(&tx, &data.billing, file, now)?;
     tx.commit()?;
     Ok(counts)
 }
