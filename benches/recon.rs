@@ -56,19 +56,40 @@ const KINDS: [&str; 6] = [
     "sku-not-mapped",
 ];
 
-/// code, service, metric, aggregation, combine, priced by the plan, cycle.
-struct ProductSpec(
-    &'static str,
-    &'static str,
-    &'static str,
-    &'static str,
-    &'static str,
-    bool,
-    &'static str,
-);
+/// One product of the catalogue: its import fields, and whether the
+/// graduated plan prices it.
+struct ProductSpec {
+    code: &'static str,
+    service: &'static str,
+    metric: &'static str,
+    aggregation: &'static str,
+    combine: &'static str,
+    planned: bool,
+    cycle: &'static str,
+}
+
+const fn product(
+    code: &'static str,
+    service: &'static str,
+    metric: &'static str,
+    aggregation: &'static str,
+    combine: &'static str,
+    planned: bool,
+    cycle: &'static str,
+) -> ProductSpec {
+    ProductSpec {
+        code,
+        service,
+        metric,
+        aggregation,
+        combine,
+        planned,
+        cycle,
+    }
+}
 
 const CATALOGUE: [ProductSpec; PRODUCTS] = [
-    ProductSpec(
+    product(
         "backup-seat",
         "backup",
         "seats",
@@ -77,7 +98,7 @@ const CATALOGUE: [ProductSpec; PRODUCTS] = [
         true,
         "monthly",
     ),
-    ProductSpec(
+    product(
         "mailbox",
         "email",
         "mailboxes",
@@ -86,7 +107,7 @@ const CATALOGUE: [ProductSpec; PRODUCTS] = [
         false,
         "monthly",
     ),
-    ProductSpec(
+    product(
         "endpoint",
         "security",
         "endpoints",
@@ -95,7 +116,7 @@ const CATALOGUE: [ProductSpec; PRODUCTS] = [
         false,
         "monthly",
     ),
-    ProductSpec(
+    product(
         "server-agent",
         "backup",
         "servers",
@@ -104,7 +125,7 @@ const CATALOGUE: [ProductSpec; PRODUCTS] = [
         false,
         "monthly",
     ),
-    ProductSpec(
+    product(
         "backup-storage",
         "backup",
         "storage_gib",
@@ -113,7 +134,7 @@ const CATALOGUE: [ProductSpec; PRODUCTS] = [
         true,
         "monthly",
     ),
-    ProductSpec(
+    product(
         "m365-basic",
         "m365",
         "licenses",
@@ -122,7 +143,7 @@ const CATALOGUE: [ProductSpec; PRODUCTS] = [
         false,
         "monthly",
     ),
-    ProductSpec(
+    product(
         "rmm-agent",
         "rmm",
         "agents",
@@ -131,7 +152,7 @@ const CATALOGUE: [ProductSpec; PRODUCTS] = [
         false,
         "quarterly",
     ),
-    ProductSpec(
+    product(
         "cloud-vm",
         "cloud",
         "vms",
@@ -140,7 +161,7 @@ const CATALOGUE: [ProductSpec; PRODUCTS] = [
         false,
         "monthly",
     ),
-    ProductSpec(
+    product(
         "dns-filter",
         "security",
         "users",
@@ -149,7 +170,7 @@ const CATALOGUE: [ProductSpec; PRODUCTS] = [
         false,
         "monthly",
     ),
-    ProductSpec(
+    product(
         "archive",
         "email",
         "archive_users",
@@ -204,9 +225,15 @@ fn import_file(from: usize, to: usize, catalogue: bool) -> String {
         );
     }
     f.push_str("[[price_plans]]\nname = \"graduated\"\nfile = \"plans/graduated.toml\"\n\n");
-    for (p, ProductSpec(code, service, metric, aggregation, combine, _, _)) in
-        CATALOGUE.iter().enumerate()
-    {
+    for (p, spec) in CATALOGUE.iter().enumerate() {
+        let ProductSpec {
+            code,
+            service,
+            metric,
+            aggregation,
+            combine,
+            ..
+        } = spec;
         let _ = writeln!(
             f,
             "[[products]]\ncode = \"{code}\"\nname = \"Product {p}\"\nservice = \"{service}\"\n\
@@ -224,7 +251,13 @@ fn import_file(from: usize, to: usize, catalogue: bool) -> String {
 
 fn agreements(mut f: String, from: usize, to: usize) -> String {
     for c in from..=to {
-        for (p, ProductSpec(code, .., plan, cycle)) in CATALOGUE.iter().enumerate() {
+        for (p, spec) in CATALOGUE.iter().enumerate() {
+            let ProductSpec {
+                code,
+                planned,
+                cycle,
+                ..
+            } = spec;
             let _ = writeln!(
                 f,
                 "[[agreements]]\ncompany = \"C-{c:05}\"\nproduct = \"{code}\"\nquantity = \"{}\"\n\
@@ -233,7 +266,7 @@ fn agreements(mut f: String, from: usize, to: usize) -> String {
                 billed(c),
                 2 + p,
                 1 + p / 2,
-                if *plan {
+                if *planned {
                     "\nprice_plan = \"graduated\""
                 } else {
                     ""
@@ -279,7 +312,7 @@ fn report_rows(companies: usize, account_b: bool, run: usize) -> Vec<Row> {
             };
             // At both vendors: `max` products show one less at B (the join
             // takes A's), storage (`sum`) is split 1 at B, the rest at A.
-            let v = match (c % 10 == 0, account_b, spec.4) {
+            let v = match (c % 10 == 0, account_b, spec.combine) {
                 (false, _, _) => v,
                 (true, false, "sum") => v - 1,
                 (true, true, "sum") => 1,
@@ -287,7 +320,7 @@ fn report_rows(companies: usize, account_b: bool, run: usize) -> Vec<Row> {
                 (true, true, _) => v - 1,
             };
             let sku = format!("{}-SKU-{p}", if account_b { "B" } else { "A" });
-            out.push(usage_row(&customer, &sku, spec.2, v));
+            out.push(usage_row(&customer, &sku, spec.metric, v));
             out.push(usage_row(&customer, &sku, "reported_users", v + 1));
         }
         if !account_b && c <= UNMAPPED_SKUS {
@@ -310,7 +343,9 @@ async fn build_store(dir: &Path, companies: usize) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
     // In files of IMPORT_CHUNK companies: one import's time grows with the
-    // square of its items (see the README's benchmark notes).
+    // square of its items (each agreement line and SKU mapping locates
+    // itself by parsing the whole file again: `Place::at` in
+    // store/billing.rs); 10,000 lines in one file take over 10 minutes.
     let started = Instant::now();
     let file = dir.join("rmm.toml");
     for from in (1..=companies).step_by(IMPORT_CHUNK) {
