@@ -190,23 +190,41 @@ fn render(report: &ReconReport, format: Format) -> Result<String, String> {
     let (companies, unmapped) = groups(report);
     Ok(match format {
         Format::Json => {
-            let mut groups = Vec::new();
-            for (company, lines) in &companies {
-                groups.push(serde_json::json!({
-                    "company": company,
-                    "lines": lines,
-                    "totals": totals(lines)?,
-                }));
+            // Serialised straight from the stored lines (no copy as a JSON value).
+            #[derive(serde::Serialize)]
+            struct Group<'a> {
+                company: &'a str,
+                lines: &'a [&'a StoredLine],
+                totals: BTreeMap<String, Totals>,
             }
-            let value = serde_json::json!({
-                "run_id": report.run_id,
-                "period": report.period,
-                "at": when(report.at),
-                "company": report.company,
-                "companies": groups,
-                "unmapped": unmapped,
-            });
-            let mut text = serde_json::to_string_pretty(&value).map_err(|e| e.to_string())?;
+            #[derive(serde::Serialize)]
+            struct Out<'a> {
+                run_id: i64,
+                period: &'a str,
+                at: String,
+                company: &'a Option<String>,
+                companies: Vec<Group<'a>>,
+                unmapped: &'a [&'a StoredLine],
+            }
+            let groups = companies
+                .iter()
+                .map(|(company, lines)| {
+                    Ok(Group {
+                        company,
+                        lines,
+                        totals: totals(lines)?,
+                    })
+                })
+                .collect::<Result<Vec<_>, String>>()?;
+            let out = Out {
+                run_id: report.run_id,
+                period: &report.period,
+                at: when(report.at),
+                company: &report.company,
+                companies: groups,
+                unmapped: &unmapped,
+            };
+            let mut text = serde_json::to_string_pretty(&out).map_err(|e| e.to_string())?;
             text.push('\n');
             text
         }
