@@ -519,3 +519,21 @@ async fn an_unknown_vendor_account_in_a_mapping_names_its_own_field() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn a_toml_date_written_bare_imports_like_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_from(dir.path(), BASE).await;
+    let file = dir.path().join("more.toml");
+    std::fs::write(
+        &file,
+        "[[agreements]]\ncompany = \"C-2\"\nproduct = \"backup-seat\"\nquantity = \"2\"\nunit_price = \"12.50\"\nunit_cost = \"7.00\"\ncurrency = \"EUR\"\neffective_from = 2026-11-01\neffective_to = 2026-12-31\n",
+    )
+    .unwrap();
+    let before = store.billing_counts().await.unwrap().agreement_lines;
+    store.import(&file).await.unwrap();
+    assert_eq!(
+        store.billing_counts().await.unwrap().agreement_lines,
+        before + 1
+    );
+}

@@ -53,8 +53,25 @@ pub(super) struct RawAgreement {
     price_plan: Option<String>,
     cost_plan: Option<String>,
     billing_cycle: Option<String>,
-    effective_from: Option<String>,
-    effective_to: Option<String>,
+    effective_from: Option<RawDate>,
+    effective_to: Option<RawDate>,
+}
+
+/// A date as text (`"2026-10-01"`), or TOML's own date (`2026-10-01`).
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+pub(super) enum RawDate {
+    Text(String),
+    Toml(toml::value::Datetime),
+}
+
+impl RawDate {
+    fn text(self) -> String {
+        match self {
+            RawDate::Text(t) => t,
+            RawDate::Toml(d) => d.to_string(),
+        }
+    }
 }
 
 /// The billing parts of the import file, as written.
@@ -333,9 +350,14 @@ pub(super) fn validate(place: &dyn Place, raw: RawBilling) -> Result<BillingIn, 
         };
         let unit_price = money("unit_price", &a.unit_price)?;
         let unit_cost = money("unit_cost", &a.unit_cost)?;
-        let from_text = required(place, &item, "effective_from", a.effective_from)?;
+        let from_text = required(
+            place,
+            &item,
+            "effective_from",
+            a.effective_from.map(RawDate::text),
+        )?;
         let effective_from = date(place, &field("effective_from"), &from_text)?;
-        let effective_to = optional(a.effective_to)
+        let effective_to = optional(a.effective_to.map(RawDate::text))
             .map(|t| date(place, &field("effective_to"), &t))
             .transpose()?;
         if let Some(to) = effective_to
