@@ -248,7 +248,7 @@ async fn provision_report_change_and_reconcile_shows_every_discrepancy_once() {
     )
     .await;
     pin_storage(&env.vendor);
-    run(&env, &store, "report", Some(ACCOUNT), None, &period).await;
+    let report_1 = run(&env, &store, "report", Some(ACCOUNT), None, &period).await;
 
     // At vendor A, without us: 8 seats, more server storage.
     let a = &env.vendor;
@@ -317,11 +317,15 @@ async fn provision_report_change_and_reconcile_shows_every_discrepancy_once() {
     assert_eq!(seats["product"], "backup-seat");
     assert_eq!(seats["vendor_quantity"], "8", "{seats:#}");
     assert_eq!(seats["impact"]["amount"], "12.00");
-    assert!(
-        seats["action"]
-            .as_str()
-            .unwrap()
-            .starts_with("true-up to 8 from "),
+    // From the day of the snapshot before the change: the first report's.
+    let first_read = store.job(report_1).await.unwrap().finished_at.unwrap();
+    let day = jiff::Timestamp::from_millisecond(first_read)
+        .unwrap()
+        .strftime("%Y-%m-%d")
+        .to_string();
+    assert_eq!(
+        seats["action"],
+        format!("true-up to 8 from {day}"),
         "{seats:#}"
     );
     let contributions = seats["detail"]["contributions"].as_array().unwrap();

@@ -254,8 +254,6 @@ pub enum ReconError {
     Overflow(#[from] aggregate::Overflow),
     #[error("price plan for {what}: {message}")]
     Plan { what: String, message: String },
-    #[error("the agreement lines of {company} for {product} are in more than one currency")]
-    Currencies { company: String, product: String },
 }
 
 fn days_between(a: Date, b: Date) -> i64 {
@@ -468,19 +466,6 @@ pub fn reconcile(input: &ReconInput) -> Result<Vec<ReconLine>, ReconError> {
         let in_force: &[&AgreementLine] = in_force_of
             .get(&(company, product_id))
             .map_or(&[], Vec::as_slice);
-        let currency = match in_force.first() {
-            Some(first) => {
-                let c = first.unit_price.currency();
-                if in_force.iter().any(|a| a.unit_price.currency() != c) {
-                    return Err(ReconError::Currencies {
-                        company: company_name.to_string(),
-                        product: product.code.clone(),
-                    });
-                }
-                Some(c)
-            }
-            None => None,
-        };
         // Billed: per day, the lines in force (0 on a day none is), made
         // one quantity the way the vendor's is.
         let in_force_on = |day: Date| {
@@ -512,10 +497,26 @@ pub fn reconcile(input: &ReconInput) -> Result<Vec<ReconLine>, ReconError> {
             .iter()
             .map(|a| a.to.map_or(last_day(&month), |t| t.min(last_day(&month))))
             .max();
+        // The line that prices: the latest starting of those in force on that
+        // day. Its currency is the line's; a line in another (a switch of
+        // currency during the period) is left out of the amounts, and said.
+        let pricing_line = billed_day.and_then(|d| in_force_on(d).max_by_key(|a| a.from).copied());
+        let currency = pricing_line.map(|a| a.unit_price.currency());
         let what = format!("{company_name} / {}", product.code);
         let mut breakdown = Vec::new();
         let mut billed = currency.map(Money::zero);
         for a in in_force {
+            if Some(a.unit_price.currency()) != currency {
+                breakdown.push(serde_json::json!({
+                    "for": what,
+                    "left_out": format!(
+                        "the line from {} in {}: not the currency of the line that prices",
+                        a.from,
+                        a.unit_price.currency()
+                    ),
+                }));
+                continue;
+            }
             let part = monthly(
                 &a.price_plan,
                 a.unit_price,
@@ -553,8 +554,6 @@ pub fn reconcile(input: &ReconInput) -> Result<Vec<ReconLine>, ReconError> {
             aggregate::join(&joined_inputs, product.combine, days).ok_or(aggregate::Overflow)?;
         let vendor_quantity = aggregate::aggregate(&joined, product.aggregation, days)?;
 
-        // The line that prices: the latest starting of those in force on that day.
-        let pricing_line = billed_day.and_then(|d| in_force_on(d).max_by_key(|a| a.from).copied());
         let vendor_cost = match (pricing_line, vendor_quantity) {
             (Some(a), Some(q)) => Some(monthly(
                 &a.cost_plan,
@@ -983,23 +982,49 @@ mod tests {
     }
 
     #[test]
-    fn two_currencies_for_one_product_are_refused() {
-        let mut input = input();
-        let mut usd = line(
-            1,
-            1,
-            "1",
-            "1.00",
-            "1.00",
-            BillingCycle::Monthly,
-            "2026-10-20",
+    fn a_switch_of_currency_prices_in_the_last_ones_and_says_so() {
+        // USD until the 5th, EUR from the 6th: the EUR line prices.
+        let mut usd = until(
+            line(
+                1,
+                1,
+                "5",
+                "1.00",
+                "0.50",
+                BillingCycle::Monthly,
+                "2026-01-01",
+            ),
+            "2026-10-05",
         );
         usd.unit_price = Money::parse("1.00", Currency::USD).unwrap();
-        input.agreements.push(usd);
-        assert!(matches!(
-            reconcile(&input),
-            Err(ReconError::Currencies { .. })
-        ));
+        usd.unit_cost = Money::parse("0.50", Currency::USD).unwrap();
+        let eur_line = line(
+            1,
+            1,
+            "5",
+            "12.50",
+            "7.00",
+            BillingCycle::Monthly,
+            "2026-10-06",
+        );
+        let samples = vec![sample(1, "BK-WS", "seats", oct(1, 1), "5")];
+        let l = &reconcile(&small(
+            "2026-10",
+            Aggregation::Latest,
+            vec![usd, eur_line],
+            samples,
+        ))
+        .unwrap()[0];
+        assert_eq!(l.currency, Some(Currency::EUR));
+        // 12.50 × 5 × 26/31 = 52.419… → 52.42.
+        assert_eq!(l.billed, Some(eur("52.42")));
+        assert!(
+            l.pricing
+                .to_string()
+                .contains("not the currency of the line that prices"),
+            "{}",
+            l.pricing
+        );
     }
 
     /// One company, one product (`aggregation`), these lines and samples.

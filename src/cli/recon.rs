@@ -166,23 +166,28 @@ fn totals(lines: &[&StoredLine]) -> Result<BTreeMap<String, Totals>, String> {
     Ok(out)
 }
 
-/// Lines grouped per company (in the run's order), and the unmapped ones.
+/// Lines grouped per company (in the run's order; by id: two companies may
+/// share a name), and the unmapped ones.
 fn groups(report: &ReconReport) -> (Vec<(String, Vec<&StoredLine>)>, Vec<&StoredLine>) {
-    let mut companies: Vec<(String, Vec<&StoredLine>)> = Vec::new();
+    let mut companies: Vec<(i64, String, Vec<&StoredLine>)> = Vec::new();
     let mut unmapped = Vec::new();
     for l in &report.lines {
-        let company = match (&l.company, l.kind.as_str()) {
-            (_, "customer-not-mapped" | "sku-not-mapped") | (None, _) => {
+        let (id, name) = match (l.company_id, &l.company, l.kind.as_str()) {
+            (_, _, "customer-not-mapped" | "sku-not-mapped") | (None, _, _) | (_, None, _) => {
                 unmapped.push(l);
                 continue;
             }
-            (Some(c), _) => c.clone(),
+            (Some(id), Some(name), _) => (id, name),
         };
         match companies.last_mut() {
-            Some((name, lines)) if *name == company => lines.push(l),
-            _ => companies.push((company, vec![l])),
+            Some((last, _, lines)) if *last == id => lines.push(l),
+            _ => companies.push((id, name.clone(), vec![l])),
         }
     }
+    let companies = companies
+        .into_iter()
+        .map(|(_, name, lines)| (name, lines))
+        .collect();
     (companies, unmapped)
 }
 

@@ -362,6 +362,7 @@ pub struct Decision {
 pub struct StoredLine {
     pub id: i64,
     pub key: String,
+    pub company_id: Option<i64>,
     pub company: Option<String>,
     pub product: Option<String>,
     pub vendor_account: Option<String>,
@@ -419,7 +420,7 @@ pub(super) fn report(
         "SELECT l.id, l.line_key, co.name, p.code, a.name, vc.vendor_ref, vc.name, l.vendor_sku,
                 l.kind, l.billed_quantity, l.vendor_quantity, l.currency, l.billed_minor,
                 l.vendor_cost_minor, l.impact_minor, l.action, l.since, l.detail,
-                d.action, d.note, d.decided_at, d.line_id
+                d.action, d.note, d.decided_at, d.line_id, l.company_id
            FROM recon_lines l
            LEFT JOIN companies co ON co.id = l.company_id
            LEFT JOIN products p ON p.id = l.product_id
@@ -468,6 +469,7 @@ pub(super) fn report(
                 r.get::<_, Option<String>>(19)?,
                 r.get::<_, Option<Millis>>(20)?,
                 r.get::<_, Option<i64>>(21)?,
+                r.get::<_, Option<i64>>(22)?,
             ),
         ))
     })?;
@@ -477,7 +479,7 @@ pub(super) fn report(
             (id, key, company, product, vendor_account, vendor_customer, vendor_customer_name, sku),
             (kind, billed_quantity, vendor_quantity, currency, billed, vendor_cost, impact),
             (action, since, detail),
-            (decision, note, decided_at, line_id),
+            (decision, note, decided_at, line_id, company_id),
         ) = row?;
         let money = |m: Option<(i64, Option<String>)>| -> Result<Option<Money>, StoreError> {
             match m {
@@ -491,6 +493,7 @@ pub(super) fn report(
         lines.push(StoredLine {
             id,
             key,
+            company_id,
             company,
             product,
             vendor_account,
