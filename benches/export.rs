@@ -12,6 +12,8 @@
 //! 200,000 rows/s; peak RSS flat (every row within 10% of one period's).
 //! Exits non-zero when an export fails or writes the wrong number of rows.
 
+mod common;
+
 use std::path::Path;
 use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
@@ -67,37 +69,16 @@ fn run_export(
     format: &str,
     filter: &[&str],
 ) -> Result<(Duration, u64), String> {
-    let started = Instant::now();
-    let child = Command::new(env!("CARGO_BIN_EXE_panelwright"))
-        .arg("--store")
-        .arg(store)
-        .args(["export", "usage", "--format", format, "--output"])
-        .arg(out)
-        .args(filter)
-        .stdout(Stdio::null())
-        .spawn()
-        .map_err(|e| e.to_string())?;
-    let mut status = 0;
-    // SAFETY: an all-zero rusage is valid; wait4 fills it.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // wait4 gives this child's own rusage (getrusage(RUSAGE_CHILDREN) would
-    // give the largest of all children so far). Linux carries the parent's
-    // peak RSS at the fork into the child's `ru_maxrss` (exec keeps it), so
-    // this process stays small: the store is built by another process and
-    // output files are counted in pieces; its own peak is printed as the floor.
-    // SAFETY: waits for our own child, reaping it; `status` and `usage` are valid.
-    let pid = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
-    let wall = started.elapsed();
-    if pid < 0 {
-        return Err(format!("wait4: {}", std::io::Error::last_os_error()));
-    }
-    if !libc::WIFEXITED(status) || libc::WEXITSTATUS(status) != 0 {
-        return Err(format!(
-            "export {format} {filter:?} failed (wait status {status})"
-        ));
-    }
-    // Linux: kilobytes.
-    Ok((wall, usage.ru_maxrss as u64))
+    common::run_measured(
+        Command::new(env!("CARGO_BIN_EXE_panelwright"))
+            .arg("--store")
+            .arg(store)
+            .args(["export", "usage", "--format", format, "--output"])
+            .arg(out)
+            .args(filter)
+            .stdout(Stdio::null()),
+        &format!("export {format} {filter:?}"),
+    )
 }
 
 /// Data rows in an export file (CSV: lines after the header), read in

@@ -22,6 +22,8 @@
 //! 10th product (billed, not provisioned); 5 vendor customers are mapped to
 //! no company and 3 companies report a SKU mapped to no product.
 
+mod common;
+
 use panelwright::billing::recon::{self, Period};
 use panelwright::reporting::rows::{self, Row};
 use panelwright::store::{ReportScope, Store};
@@ -393,34 +395,16 @@ async fn build_store(dir: &Path, companies: usize) -> Result<(), String> {
 /// One run of the command: wall time and the child's peak RSS in kB.
 fn run_command(store: &Path, out: &Path) -> Result<(Duration, u64), String> {
     let file = std::fs::File::create(out).map_err(|e| e.to_string())?;
-    let started = Instant::now();
-    let child = Command::new(env!("CARGO_BIN_EXE_panelwright"))
-        .arg("--store")
-        .arg(store)
-        .args([
-            "report", "billing", "--period", PERIOD, "--run", "--format", "json",
-        ])
-        .stdout(Stdio::from(file))
-        .spawn()
-        .map_err(|e| e.to_string())?;
-    let mut status = 0;
-    // SAFETY: an all-zero rusage is valid; wait4 fills it.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // wait4: this child's own rusage. Linux carries the parent's peak RSS
-    // at the fork into the child's `ru_maxrss`, so this process stays small
-    // until every run is measured: the store is built by another process
-    // and the output is read only afterwards (see benches/export.rs).
-    // SAFETY: waits for our own child, reaping it; `status` and `usage` are valid.
-    let pid = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
-    let wall = started.elapsed();
-    if pid < 0 {
-        return Err(format!("wait4: {}", std::io::Error::last_os_error()));
-    }
-    if !libc::WIFEXITED(status) || libc::WEXITSTATUS(status) != 0 {
-        return Err(format!("report billing failed (wait status {status})"));
-    }
-    // Linux: kilobytes.
-    Ok((wall, usage.ru_maxrss as u64))
+    common::run_measured(
+        Command::new(env!("CARGO_BIN_EXE_panelwright"))
+            .arg("--store")
+            .arg(store)
+            .args([
+                "report", "billing", "--period", PERIOD, "--run", "--format", "json",
+            ])
+            .stdout(Stdio::from(file)),
+        "report billing",
+    )
 }
 
 /// What the report shows: company groups, their lines, and lines per kind.
