@@ -310,7 +310,7 @@ async fn a_period_never_reconciled_says_how_to_and_a_bad_line_id_is_an_error() {
         dir.path(),
         &["recon", "resolve", "999", "--action", "accept"],
     );
-    assert_ne!(code, 0);
+    assert_eq!(code, 2, "{err}");
     assert!(err.contains("999"), "{err}");
 }
 
@@ -535,5 +535,17 @@ async fn a_toml_date_written_bare_imports_like_text() {
     assert_eq!(
         store.billing_counts().await.unwrap().agreement_lines,
         before + 1
+    );
+}
+
+#[tokio::test]
+async fn one_company_named_two_ways_for_one_line_is_refused() {
+    let err = refused(&format!(
+        "{LINE}company = \"C-1\"\nquantity = \"1\"\ncurrency = \"EUR\"\n{LINE}company = \"Contoso\"\nquantity = \"2\"\ncurrency = \"EUR\"\n"
+    ))
+    .await;
+    assert!(
+        err.contains("bad.toml:19:11: agreements[1].company: `Contoso` is a company an earlier line already gives `backup-seat` from 2026-10-01"),
+        "{err}"
     );
 }

@@ -8,7 +8,7 @@ use super::report::Format;
 use super::table::{Align, Table};
 use crate::billing::recon::{self, Period};
 use crate::money::Money;
-use crate::store::{ReconReport, Store, StoredLine};
+use crate::store::{ReconReport, Store, StoreError, StoreFault, StoredLine};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -55,44 +55,84 @@ pub struct ResolveArgs {
     pub note: String,
 }
 
+/// Why `report billing` or `recon resolve` failed, and its exit code.
+#[derive(Debug)]
+pub(crate) struct Failed {
+    pub code: u8,
+    pub message: String,
+}
+
+impl Failed {
+    fn invalid(message: impl Into<String>) -> Failed {
+        Failed {
+            code: exit::INVALID,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<StoreError> for Failed {
+    /// What the user asked for is wrong (2), or the store failed (1).
+    fn from(e: StoreError) -> Failed {
+        Failed {
+            code: match e.fault() {
+                StoreFault::NotFound | StoreFault::Invalid => exit::INVALID,
+                _ => exit::INTERNAL,
+            },
+            message: e.to_string(),
+        }
+    }
+}
+
+impl From<Failed> for String {
+    /// Its message (the demo reports it as any other error).
+    fn from(f: Failed) -> String {
+        f.message
+    }
+}
+
+impl From<String> for Failed {
+    /// Rendering (an overflow of a total): the data cannot be shown.
+    fn from(message: String) -> Failed {
+        Failed {
+            code: exit::PERMANENT,
+            message,
+        }
+    }
+}
+
 /// Reconciles `month` now, for `company` or all, and stores the run.
 pub(crate) async fn reconcile_now(
     store: &Store,
     month: Period,
     company: Option<String>,
-) -> Result<crate::store::ReconStored, String> {
+) -> Result<crate::store::ReconStored, Failed> {
     let now = crate::store::now_millis();
     let make = std::sync::Arc::new(move |name: &str, source: &str| {
         crate::billing::plan_pricer(name, source, month)
     });
-    let input = store
-        .recon_input(month, now, make)
-        .await
-        .map_err(|e| e.to_string())?;
+    let input = store.recon_input(month, now, make).await?;
+    // The stored data cannot be reconciled (a plan failing, an overflow):
+    // as for the job, permanent.
     let lines = recon::reconcile(&input).map_err(|e| e.to_string())?;
-    store
-        .store_recon(None, month, company, lines)
-        .await
-        .map_err(|e| e.to_string())
+    Ok(store.store_recon(None, month, company, lines).await?)
 }
 
-pub(crate) async fn billing(store: &Store, args: BillingArgs) -> Result<String, String> {
-    let month = Period::parse(args.period.trim()).map_err(|e| e.to_string())?;
+pub(crate) async fn billing(store: &Store, args: BillingArgs) -> Result<String, Failed> {
+    let month = Period::parse(args.period.trim()).map_err(|e| Failed::invalid(e.to_string()))?;
     if args.run {
         reconcile_now(store, month, args.company.clone()).await?;
     }
     let report = store
         .recon_report(month.to_string(), args.company.clone())
-        .await
-        .map_err(|e| e.to_string())?
+        .await?
         .ok_or_else(|| {
-            format!(
-                "no reconciliation of {} yet: submit a `reconcile` job with params \
-                 {{\"period\": \"{}\"}}, or pass --run",
-                month, month
-            )
+            Failed::invalid(format!(
+                "no reconciliation of {month} yet: submit a `reconcile` job with params \
+                 {{\"period\": \"{month}\"}}, or pass --run"
+            ))
         })?;
-    render(&report, args.format)
+    Ok(render(&report, args.format)?)
 }
 
 pub async fn run(cmd: ReconCommand, path: &Path) -> u8 {
@@ -114,8 +154,9 @@ pub async fn run(cmd: ReconCommand, path: &Path) -> u8 {
                     exit::OK
                 }
                 Err(e) => {
-                    eprintln!("error: {e}");
-                    exit::INVALID
+                    let failed = Failed::from(e);
+                    eprintln!("error: {}", failed.message);
+                    failed.code
                 }
             }
         }

@@ -108,7 +108,18 @@ pub async fn run(cmd: ReportCommand, path: &Path) -> u8 {
     let out = match cmd {
         ReportCommand::Changes(args) => changes(&store, args).await,
         ReportCommand::Availability(args) => availability(&store, args).await,
-        ReportCommand::Billing(args) => super::recon::billing(&store, args).await,
+        ReportCommand::Billing(args) => {
+            return match super::recon::billing(&store, args).await {
+                Ok(text) => {
+                    print!("{text}");
+                    exit::OK
+                }
+                Err(failed) => {
+                    eprintln!("error: {}", failed.message);
+                    failed.code
+                }
+            };
+        }
     };
     match out {
         Ok(text) => {

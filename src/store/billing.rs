@@ -500,6 +500,9 @@ pub(super) fn import(
         )?;
         counts.price_plans += 1;
     }
+    // Two lines of the file naming one company two ways (external id and
+    // name) would silently overwrite each other.
+    let mut keys = BTreeSet::new();
     for a in &data.agreements {
         let company = lookup(
             tx,
@@ -548,6 +551,16 @@ pub(super) fn import(
             }
             Ok(Some(id))
         };
+        if !keys.insert((company, product, a.effective_from)) {
+            return Err(StoreError::Invalid(format!(
+                "{}: `{}` is a company an earlier line already gives `{}` from {}",
+                a.at.at(file, "company"),
+                a.company,
+                a.product,
+                a.effective_from
+            ))
+            .into());
+        }
         let price_plan = plan_id("price_plan", &a.price_plan)?;
         let cost_plan = plan_id("cost_plan", &a.cost_plan)?;
         tx.execute(
