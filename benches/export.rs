@@ -135,26 +135,6 @@ fn measure(
     })
 }
 
-fn verdict(pass: Option<bool>) -> &'static str {
-    match pass {
-        Some(true) => "PASS",
-        Some(false) => "MISS",
-        None => "info",
-    }
-}
-
-/// This process's own peak RSS in kB: its memory's high-water mark
-/// (`VmHWM`), which is what a child inherits (`ru_maxrss` of this process
-/// would also hold cargo's, inherited the same way).
-fn own_peak_kb() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
-}
-
 fn bench(rows: u64) -> Result<(), String> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let store = dir.path().join("export.sqlite");
@@ -199,7 +179,7 @@ fn bench(rows: u64) -> Result<(), String> {
             none.wall.as_secs_f64(),
             "-",
             none.peak_kb as f64 / 1024.0,
-            verdict(None)
+            common::verdict(None)
         );
         for (label, m, n) in [
             ("one period (2026-03)", &period, one_period),
@@ -210,7 +190,7 @@ fn bench(rows: u64) -> Result<(), String> {
                 "{format:<7} | {label:<26} | {n:>9} | {:>7.3} s | {rate:>12.0} | {:>7.1} MB | {}",
                 m.wall.as_secs_f64(),
                 m.peak_kb as f64 / 1024.0,
-                verdict(Some(rate >= ROWS_PER_SECOND_TARGET))
+                common::verdict(Some(rate >= ROWS_PER_SECOND_TARGET))
             );
         }
         let flat = all.peak_kb as f64 <= period.peak_kb as f64 * (1.0 + FLAT_TOLERANCE);
@@ -221,12 +201,12 @@ fn bench(rows: u64) -> Result<(), String> {
             "",
             "",
             (all.peak_kb as f64 - period.peak_kb as f64) / 1024.0,
-            verdict(Some(flat))
+            common::verdict(Some(flat))
         );
     }
     println!(
         "floor: this benchmark process's own peak RSS, which Linux counts into each child's: {:.1} MB",
-        own_peak_kb() as f64 / 1024.0
+        common::own_peak_kb() as f64 / 1024.0
     );
     println!(
         "targets: >= {ROWS_PER_SECOND_TARGET:.0} rows/s; peak RSS for every row within {:.0}% of one period's",

@@ -502,22 +502,8 @@ fn median(mut values: Vec<Duration>) -> Duration {
 }
 
 fn row(name: &str, value: String, target: &str, pass: Option<bool>) {
-    let verdict = match pass {
-        Some(true) => "PASS",
-        Some(false) => "MISS",
-        None => "info",
-    };
+    let verdict = common::verdict(pass);
     println!("{name:<46} | {value:>12} | {target:>8} | {verdict}");
-}
-
-/// This process's own peak RSS in kB (`VmHWM`): what each child inherits.
-fn own_peak_kb() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
 }
 
 fn bench(companies: usize) -> Result<(), String> {
@@ -538,7 +524,7 @@ fn bench(companies: usize) -> Result<(), String> {
         "store: {companies} companies × {PRODUCTS} products, 2 vendor accounts, {RUNS} report runs each; built in {:.1} s",
         started.elapsed().as_secs_f64()
     );
-    let floor = own_peak_kb();
+    let floor = common::own_peak_kb();
     let out = dir.path().join("billing.json");
     let mut walls = Vec::new();
     let mut peak_kb = 0;

@@ -10,6 +10,8 @@
 //! under 30 s, under 40 MB. Exits non-zero when the job fails or a count is
 //! wrong.
 
+mod common;
+
 use panelwright::demo_vendor::{DemoDelays, DemoVendor, DemoVendorConfig};
 use panelwright::store::{JobStatus, NewJob, Store};
 use std::process::ExitCode;
@@ -19,11 +21,7 @@ const WALL_TARGET: Duration = Duration::from_secs(30);
 const RSS_TARGET_KB: u64 = 40 * 1024;
 
 fn row(name: &str, value: String, target: &str, pass: Option<bool>) {
-    let verdict = match pass {
-        Some(true) => "PASS",
-        Some(false) => "MISS",
-        None => "info",
-    };
+    let verdict = common::verdict(pass);
     println!("{name:<44} | {value:>14} | {target:>10} | {verdict}");
 }
 

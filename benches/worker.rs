@@ -15,6 +15,8 @@
 //! Under `cargo test --all-targets` (no `--bench` argument) it runs a tiny smoke
 //! version. Exits non-zero when a job fails or a count is wrong.
 
+mod common;
+
 use panelwright::browser::DriverEndpoint;
 use panelwright::demo_vendor::{DemoVendor, DemoVendorConfig};
 use panelwright::jobs::Registry;
@@ -318,11 +320,7 @@ async fn rss_bench(dir: &Path, n: usize) -> Result<u64, String> {
 }
 
 fn row(name: &str, value: String, target: &str, pass: Option<bool>) {
-    let verdict = match pass {
-        Some(true) => "PASS",
-        Some(false) => "MISS",
-        None => "info",
-    };
+    let verdict = common::verdict(pass);
     println!("{name:<48} | {value:>16} | {target:>14} | {verdict}");
 }
 

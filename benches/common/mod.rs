@@ -1,4 +1,6 @@
 //! What the benchmarks share: running a child process and measuring it.
+// Each benchmark is its own crate and uses only part of this.
+#![allow(dead_code)]
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -27,4 +29,24 @@ pub fn run_measured(command: &mut Command, what: &str) -> Result<(Duration, u64)
     }
     // Linux: kilobytes.
     Ok((wall, usage.ru_maxrss as u64))
+}
+
+/// A benchmark line's verdict: met its target, missed it, or no target.
+pub fn verdict(pass: Option<bool>) -> &'static str {
+    match pass {
+        Some(true) => "PASS",
+        Some(false) => "MISS",
+        None => "info",
+    }
+}
+
+/// This process's own peak RSS in kB: its memory's high-water mark
+/// (`VmHWM`), which each child it starts inherits in `ru_maxrss`.
+pub fn own_peak_kb() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
 }
