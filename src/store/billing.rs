@@ -5,6 +5,7 @@
 //! inside it, so a file with any error imports nothing.
 
 use super::locate::FileText;
+use super::rmm::optional;
 use super::{DbResult, Millis, StoreError};
 use crate::billing::{Aggregation, BillingCycle, Combine};
 use crate::money::{Currency, Decimal, Money};
@@ -166,22 +167,17 @@ fn required(
     }
 }
 
-fn optional(v: Option<String>) -> Option<String> {
-    v.map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
-}
-
-fn parse_enum<T: std::str::FromStr>(
+fn parse_enum<T: std::str::FromStr<Err = crate::text::ParseTextError>>(
     place: &dyn Place,
     path: &str,
     text: Option<String>,
     default: T,
-    allowed: &str,
 ) -> Result<T, StoreError> {
     match optional(text) {
         None => Ok(default),
-        Some(t) => t
-            .parse()
-            .map_err(|_| err(place, path, format!("`{t}` is not one of {allowed}"))),
+        Some(t) => t.parse().map_err(|e: crate::text::ParseTextError| {
+            err(place, path, format!("`{t}` is not one of {}", e.expected))
+        }),
     }
 }
 
@@ -254,14 +250,12 @@ pub(super) fn validate(place: &dyn Place, raw: RawBilling) -> Result<BillingIn, 
                 &format!("{item}.aggregation"),
                 p.aggregation,
                 Aggregation::Latest,
-                "latest, max, average, time-weighted",
             )?,
             combine: parse_enum(
                 place,
                 &format!("{item}.combine"),
                 p.combine,
                 combine_default,
-                "max, sum",
             )?,
             code,
             metric,
@@ -383,7 +377,6 @@ pub(super) fn validate(place: &dyn Place, raw: RawBilling) -> Result<BillingIn, 
                 &field("billing_cycle"),
                 a.billing_cycle,
                 BillingCycle::Monthly,
-                "monthly, quarterly, annual",
             )?,
             price_plan: optional(a.price_plan),
             cost_plan: optional(a.cost_plan),

@@ -310,12 +310,13 @@ pub(super) fn store_run(
             "changes": l.changes,
             "pricing": l.pricing,
         });
+        let fingerprint = l.fingerprint();
         let q = |d: &Option<Decimal>| d.map(|d| d.to_string());
         let m = |m: &Option<Money>| m.map(|m| m.minor());
         insert.execute(params![
             run_id,
             l.key,
-            l.fingerprint(),
+            fingerprint,
             l.company_id,
             l.product_id,
             l.account_id,
@@ -334,7 +335,7 @@ pub(super) fn store_run(
         ])?;
         stored.lines += 1;
         let held: Option<String> = decided
-            .query_row(params![label, l.key, l.fingerprint()], |r| r.get(0))
+            .query_row(params![label, l.key, fingerprint], |r| r.get(0))
             .optional()?;
         stored.resolved += usize::from(held.is_some());
     }

@@ -203,7 +203,7 @@ impl super::billing::Place for Ctx<'_> {
     }
 }
 
-fn optional(value: Option<String>) -> Option<String> {
+pub(super) fn optional(value: Option<String>) -> Option<String> {
     value
         .map(|v| v.trim().to_string())
         .filter(|v| !v.is_empty())
