@@ -223,9 +223,9 @@ const NULL_PAGE: &str = "<html><body><p id=\"out\">ok</p></body></html>";
 
 #[async_trait]
 impl Browser for NullBrowser {
-    async fn goto(&mut self, _url: &str) -> BrowserResult<()> {
+    async fn goto(&mut self, _url: &str) -> BrowserResult<Option<u16>> {
         self.calls += 1;
-        Ok(())
+        Ok(Some(200))
     }
     async fn current_url(&mut self) -> BrowserResult<String> {
         self.calls += 1;

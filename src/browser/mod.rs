@@ -15,6 +15,7 @@ pub(crate) mod chromedriver;
 pub mod pool;
 pub(crate) mod profile;
 pub(crate) mod reaper;
+mod scripts;
 pub(crate) mod webdriver;
 
 pub use chromedriver::{DriverEndpoint, DriverSupervisor};
@@ -37,6 +38,79 @@ impl ElementState {
     pub fn actionable(self) -> bool {
         self.displayed && self.enabled
     }
+}
+
+/// One action on an element, done once the element is actionable.
+#[derive(Debug, Clone, Copy)]
+pub enum ElementAction<'a> {
+    Click,
+    /// Replaces the field's content with the text, as one input event.
+    Fill(&'a str),
+    /// Replaces the field's content by typing the text key by key (for
+    /// pages that listen to key events).
+    Type(&'a str),
+    /// Chooses an `<option>` by its value, or else by its visible text.
+    Select(&'a str),
+    /// Ticks (`true`) or unticks a checkbox, clicking only when it differs.
+    Check(bool),
+    /// Puts a local file into an `<input type=file>`.
+    Upload(&'a Path),
+    /// Sends keys (WebDriver code points for named keys) to the element.
+    Press(&'a str),
+}
+
+impl ElementAction<'_> {
+    /// Does it with the browser's one-call methods (no waiting).
+    async fn apply<B: Browser + ?Sized>(&self, browser: &mut B, css: &str) -> BrowserResult<()> {
+        match *self {
+            Self::Click => browser.click(css).await,
+            Self::Fill(v) => browser.fill(css, v).await,
+            Self::Type(v) => browser.type_text(css, v).await,
+            Self::Select(v) => browser.select(css, v).await,
+            Self::Check(c) => browser.set_checked(css, c).await,
+            Self::Upload(p) => browser.upload(css, p).await,
+            Self::Press(k) => browser.press(Some(css), k).await,
+        }
+    }
+}
+
+/// Why an element action was not done (yet).
+#[derive(Debug)]
+pub enum NotDone {
+    /// The element is missing (`None`), hidden or disabled.
+    Element(Option<ElementState>),
+    /// It was there, but refused the action for now: covered by another
+    /// element, read-only, re-rendered under the action, no such option.
+    Refused(BrowserError),
+}
+
+/// A condition of the page that a wait waits for.
+#[derive(Debug, Clone, Copy)]
+pub enum PageCondition<'a> {
+    /// The first element matching `css` is displayed (`shown`), or (not
+    /// `shown`) missing or hidden.
+    Shown { css: &'a str, shown: bool },
+    /// An element matches `css` (and, with `displayed`, is displayed).
+    Present { css: &'a str, displayed: bool },
+    /// `text` is in the visible text (`innerText`) of `within`, or of the page.
+    Text {
+        text: &'a str,
+        within: Option<&'a str>,
+    },
+    /// The current (top-level) URL contains the text.
+    UrlContains(&'a str),
+}
+
+/// What a wait for the rows of a table saw.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RowsSeen {
+    /// Rows are there and differ from the previous signature's, or the
+    /// empty marker is displayed.
+    pub ready: bool,
+    /// There were rows (changed or not).
+    pub had_rows: bool,
+    /// What identifies these rows (to wait for the next page's to differ).
+    pub signature: Option<String>,
 }
 
 /// Which part of an element a capture reads.
@@ -111,15 +185,22 @@ pub type BrowserResult<T> = Result<T, BrowserError>;
 /// each call in time; the engine adds the waiting (auto-wait) on top.
 #[async_trait::async_trait]
 pub trait Browser: Send {
-    async fn goto(&mut self, url: &str) -> BrowserResult<()>;
+    /// Opens `url`; returns the HTTP status of the response when the
+    /// browser knows it. A page the browser could not load at all is
+    /// [`BrowserError::NetError`].
+    async fn goto(&mut self, url: &str) -> BrowserResult<Option<u16>>;
     async fn current_url(&mut self) -> BrowserResult<String>;
     /// The current document's HTML (of the current frame).
     async fn page_source(&mut self) -> BrowserResult<String>;
     /// State of the first element matching `css`; `None` when nothing matches.
     async fn probe(&mut self, css: &str) -> BrowserResult<Option<ElementState>>;
     async fn click(&mut self, css: &str) -> BrowserResult<()>;
-    /// Clears the field, then types `text`.
+    /// Replaces the field's content with `text`.
     async fn fill(&mut self, css: &str, text: &str) -> BrowserResult<()>;
+    /// Clears the field, then types `text` key by key.
+    async fn type_text(&mut self, css: &str, text: &str) -> BrowserResult<()> {
+        self.fill(css, text).await
+    }
     /// Chooses an `<option>` by its value, or else by its visible text.
     async fn select(&mut self, css: &str, choice: &str) -> BrowserResult<()>;
     /// Ticks or unticks a checkbox (clicks only when the state differs).
@@ -144,6 +225,95 @@ pub trait Browser: Send {
         script: &str,
         args: Vec<serde_json::Value>,
     ) -> BrowserResult<serde_json::Value>;
+    /// Waits up to `within` for the element to be actionable (displayed,
+    /// enabled), then does `action`; `Some` says why it was not done. The
+    /// default looks once (`probe`) and acts with the one-call methods; a
+    /// browser that can wait in the page overrides it.
+    async fn act(
+        &mut self,
+        css: &str,
+        action: &ElementAction<'_>,
+        within: Duration,
+    ) -> BrowserResult<Option<NotDone>> {
+        let _ = within;
+        match self.probe(css).await? {
+            Some(s) if s.actionable() => {}
+            state => return Ok(Some(NotDone::Element(state))),
+        }
+        match action.apply(self, css).await {
+            Ok(()) => Ok(None),
+            Err(e) if e.is_retryable_in_step() => Ok(Some(NotDone::Refused(e))),
+            Err(e) => Err(e),
+        }
+    }
+    /// Waits up to `within` for `condition`; whether it holds. The default
+    /// looks once.
+    async fn wait_until(
+        &mut self,
+        condition: &PageCondition<'_>,
+        within: Duration,
+    ) -> BrowserResult<bool> {
+        let _ = within;
+        Ok(match *condition {
+            PageCondition::Shown { css, shown } => {
+                self.probe(css).await?.is_some_and(|s| s.displayed) == shown
+            }
+            PageCondition::Present { css, displayed } => self
+                .probe(css)
+                .await?
+                .is_some_and(|s| s.displayed || !displayed),
+            PageCondition::Text { text, within } => {
+                const SCRIPT: &str = "const el = arguments[0] ? document.querySelector(arguments[0]) : document.body; return el ? el.innerText : null;";
+                let within = within.map_or(serde_json::Value::Null, |w| w.into());
+                let got = self.execute(SCRIPT, vec![within]).await?;
+                got.as_str().is_some_and(|t| t.contains(text))
+            }
+            PageCondition::UrlContains(part) => self.current_url().await?.contains(part),
+        })
+    }
+    /// Waits up to `within` for rows matching `rows_css` whose signature
+    /// differs from `previous`, or for `empty_css` to be displayed. The
+    /// default does not look: it says "ready" and leaves the judgement to
+    /// the caller's reading of the page.
+    async fn wait_rows(
+        &mut self,
+        rows_css: &str,
+        empty_css: Option<&str>,
+        previous: Option<&str>,
+        within: Duration,
+    ) -> BrowserResult<RowsSeen> {
+        let _ = (rows_css, empty_css, previous, within);
+        Ok(RowsSeen {
+            ready: true,
+            had_rows: true,
+            signature: None,
+        })
+    }
+    /// Waits up to `within` for the element (displayed, if `displayed`),
+    /// then reads it; `None` when it was not there in time.
+    async fn read_when(
+        &mut self,
+        css: &str,
+        what: &ReadKind,
+        displayed: bool,
+        within: Duration,
+    ) -> BrowserResult<Option<String>> {
+        let _ = within;
+        let there = self
+            .probe(css)
+            .await?
+            .is_some_and(|s| s.displayed || !displayed);
+        if !there {
+            return Ok(None);
+        }
+        self.read(css, what).await.map(Some)
+    }
+    /// Blocks requests to URLs matching these patterns (`*` wildcards) from
+    /// now on; an empty list blocks nothing. The default blocks nothing.
+    async fn block_urls(&mut self, patterns: &[&str]) -> BrowserResult<()> {
+        let _ = patterns;
+        Ok(())
+    }
     /// Ends the session. Idempotent: later calls are no-ops. Must be called on
     /// every path, failures included; dropping without it leaks a browser.
     async fn close(&mut self) -> BrowserResult<()>;

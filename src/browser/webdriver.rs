@@ -11,7 +11,11 @@
 //! an error or a log line, see [`redact`].
 
 use super::profile::Profile;
-use super::{Browser, BrowserError, BrowserResult, ElementState, ReadKind};
+use super::scripts::{ACT_JS, LANDED_JS, READ_JS, WAIT_JS};
+use super::{
+    Browser, BrowserError, BrowserResult, ElementAction, ElementState, NotDone, PageCondition,
+    ReadKind, RowsSeen,
+};
 use fantoccini::elements::{Element, ElementRef};
 use fantoccini::error::{CmdError, ErrorStatus, NewSessionError};
 use fantoccini::wd::WebDriverCompatibleCommand;
@@ -68,6 +72,8 @@ pub struct WebDriverBrowser {
     poisoned: Option<String>,
     /// The per-session Chromium profile; removed after close.
     profile: Option<Profile>,
+    /// `Network.enable` was sent (request blocking needs it).
+    network_enabled: bool,
 }
 
 /// `POST /session/{id}/goog/cdp/execute`: chromedriver's door to the Chrome DevTools Protocol.
@@ -107,18 +113,6 @@ for (let n = el; displayed && n && n.nodeType === 1; n = n.parentElement) {
 }
 const enabled = !(el.disabled === true || el.matches(':disabled'));
 return { found: true, displayed: displayed, enabled: enabled };
-"#;
-
-/// Finds the `<option>` to choose: by value, else by trimmed visible text.
-const SELECT_OPTION_JS: &str = r#"
-const sel = document.querySelector(arguments[0]);
-if (!sel) { return { missing: 'select' }; }
-const choice = arguments[1];
-const opts = Array.from(sel.options || sel.querySelectorAll('option'));
-const opt = opts.find(o => o.value === choice)
-  || opts.find(o => (o.text || '').trim() === choice.trim());
-if (!opt) { return { missing: 'option' }; }
-return { option: opt };
 "#;
 
 /// Replaces every occurrence of `secret` in `s` (no-op for an empty secret).
@@ -179,20 +173,6 @@ fn net_error_code(detail: &str) -> Option<String> {
         .collect();
     Some(code)
 }
-
-/// Finds Chromium's own error page after a navigation the driver reported
-/// as done (chromedriver does so for e.g. `ERR_UNSAFE_PORT`): the URL stays
-/// the requested one, but the document is `chrome-error://chromewebdata/`
-/// and shows the code. Returns the code, or null. An HTTP error page
-/// (`HTTP ERROR 503`) is left to the HTTP status check: it has a response.
-const ERROR_PAGE_JS: &str = r#"
-if (!String(document.documentURI).startsWith('chrome-error:')) { return null; }
-const el = document.querySelector('.error-code');
-const m = /ERR_[A-Z0-9_]+/.exec(el ? el.textContent : '');
-if (m) { return m[0]; }
-const nav = performance.getEntriesByType('navigation')[0];
-return nav && nav.responseStatus ? null : 'ERR_FAILED';
-"#;
 
 /// The one mapping from fantoccini errors to [`BrowserError`].
 pub(crate) fn map_cmd_error(
@@ -274,6 +254,78 @@ pub(crate) fn map_new_session_error(err: NewSessionError) -> (BrowserError, bool
     }
 }
 
+/// An [`ACT_JS`] result that did not act: why.
+fn not_done(v: &Value, css: &str, action: &ElementAction<'_>) -> Option<NotDone> {
+    if v.get("ok").and_then(Value::as_bool) == Some(true) {
+        return None;
+    }
+    let state = v.get("state").and_then(Value::as_str).unwrap_or("refused");
+    let detail = v
+        .get("detail")
+        .and_then(Value::as_str)
+        .unwrap_or("the page refused the action")
+        .to_string();
+    let refused = |e| Some(NotDone::Refused(e));
+    match state {
+        "missing" => Some(NotDone::Element(None)),
+        "hidden" => Some(NotDone::Element(Some(ElementState {
+            displayed: false,
+            enabled: true,
+        }))),
+        "disabled" => Some(NotDone::Element(Some(ElementState {
+            displayed: true,
+            enabled: false,
+        }))),
+        "no-option" => {
+            let choice = match action {
+                ElementAction::Select(c) => *c,
+                _ => "",
+            };
+            refused(BrowserError::NoSuchElement {
+                selector: format!("{css} > option with value or text {choice:?}"),
+            })
+        }
+        _ => refused(BrowserError::NotInteractable {
+            selector: css.to_string(),
+            detail,
+        }),
+    }
+}
+
+/// A script that waited in the page ended without a result because the
+/// page went away under it (a navigation): chromedriver reports the lost
+/// promise as a script timeout well before the script's own bound.
+fn interrupted(e: &BrowserError) -> bool {
+    match e {
+        BrowserError::Driver { detail, .. } => {
+            let d = detail.to_ascii_lowercase();
+            [
+                "script timeout",
+                "document unloaded",
+                "execution context was destroyed",
+                "cannot find context",
+                "inspected target navigated",
+            ]
+            .iter()
+            .any(|p| d.contains(p))
+        }
+        _ => false,
+    }
+}
+
+/// The path an upload sends: absolute, and the file must exist.
+fn upload_path(file: &Path) -> BrowserResult<String> {
+    let abs = std::path::absolute(file).map_err(|source| BrowserError::Io {
+        context: format!("upload: resolving {}", file.display()),
+        source,
+    })?;
+    std::fs::metadata(&abs).map_err(|source| BrowserError::Io {
+        context: format!("upload: reading {}", abs.display()),
+        source,
+    })?;
+    Ok(abs.to_string_lossy().into_owned())
+}
+
 impl WebDriverBrowser {
     /// Wraps a freshly created session. `profile` is removed after close.
     pub(crate) async fn from_client(
@@ -286,6 +338,7 @@ impl WebDriverBrowser {
             call_timeout: options.call_timeout,
             poisoned: None,
             profile,
+            network_enabled: false,
         };
         let setup = async {
             let c = browser.client("set_timeouts")?;
@@ -372,6 +425,76 @@ impl WebDriverBrowser {
         result
     }
 
+    /// How long a script may wait in the page: what the caller allows,
+    /// within half the call bound (the HTTP call must outlive the script).
+    fn in_page(&self, within: Duration) -> Duration {
+        within.min(self.call_timeout / 2)
+    }
+
+    /// An action now (no waiting), its not-done reasons as errors: the
+    /// one-call methods of the trait.
+    async fn act_now(&mut self, css: &str, action: &ElementAction<'_>) -> BrowserResult<()> {
+        match self.act(css, action, Duration::ZERO).await? {
+            None => Ok(()),
+            Some(NotDone::Refused(e)) => Err(e),
+            Some(NotDone::Element(None)) => Err(BrowserError::NoSuchElement {
+                selector: css.to_string(),
+            }),
+            Some(NotDone::Element(Some(state))) => Err(BrowserError::NotInteractable {
+                selector: css.to_string(),
+                detail: if state.displayed {
+                    "the element is disabled".into()
+                } else {
+                    "the element is not displayed".into()
+                },
+            }),
+        }
+    }
+
+    /// Runs [`WAIT_JS`]; `None` when the page went away while it waited.
+    async fn wait_script(
+        &mut self,
+        kind: &str,
+        a: Value,
+        b: Value,
+        previous: Value,
+        within: Duration,
+    ) -> BrowserResult<Option<Value>> {
+        let within = self.in_page(within);
+        let c = self.client("wait")?;
+        let args = vec![
+            json!(kind),
+            a,
+            b,
+            previous,
+            json!(within.as_millis() as u64),
+        ];
+        match self
+            .bounded("wait", None, c.execute_async(WAIT_JS, args))
+            .await
+        {
+            Ok(v) => Ok(Some(v)),
+            Err(e) if interrupted(&e) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The element an [`ACT_JS`] `ready` returned.
+    fn returned_element(&self, c: &Client, v: &Value) -> BrowserResult<Element> {
+        let id = v
+            .get("el")
+            .and_then(|o| o.get(ELEMENT_KEY))
+            .and_then(Value::as_str)
+            .ok_or_else(|| BrowserError::Driver {
+                call: "act",
+                detail: "the script did not return the element".into(),
+            })?;
+        Ok(Element::from_element_id(
+            c.clone(),
+            ElementRef::from(id.to_string()),
+        ))
+    }
+
     async fn find(&mut self, call: &'static str, css: &str) -> BrowserResult<Element> {
         let c = self.client(call)?;
         self.bounded(call, Some(css), c.find(Locator::Css(css)))
@@ -381,17 +504,20 @@ impl WebDriverBrowser {
 
 #[async_trait::async_trait]
 impl Browser for WebDriverBrowser {
-    async fn goto(&mut self, url: &str) -> BrowserResult<()> {
+    async fn goto(&mut self, url: &str) -> BrowserResult<Option<u16>> {
         let c = self.client("goto")?;
         self.bounded("goto", None, c.goto(url)).await?;
         let c = self.client("goto")?;
-        match self
-            .bounded("goto", None, c.execute(ERROR_PAGE_JS, vec![]))
-            .await?
-        {
-            Value::String(code) => Err(BrowserError::NetError { code }),
-            _ => Ok(()),
+        let landed = self
+            .bounded("goto", None, c.execute(LANDED_JS, vec![]))
+            .await?;
+        if let Some(code) = landed.get("net").and_then(Value::as_str) {
+            return Err(BrowserError::NetError {
+                code: code.to_string(),
+            });
         }
+        let status = landed.get("status").and_then(Value::as_u64).unwrap_or(0);
+        Ok(u16::try_from(status).ok().filter(|s| *s > 0))
     }
 
     async fn current_url(&mut self) -> BrowserResult<String> {
@@ -421,109 +547,229 @@ impl Browser for WebDriverBrowser {
     }
 
     async fn click(&mut self, css: &str) -> BrowserResult<()> {
-        let el = self.find("click", css).await?;
-        self.bounded("click", Some(css), el.click()).await
+        self.act_now(css, &ElementAction::Click).await
     }
 
     async fn fill(&mut self, css: &str, text: &str) -> BrowserResult<()> {
-        let el = self.find("fill", css).await?;
-        match self.bounded("fill", Some(css), el.clear()).await {
-            Ok(()) => {}
-            // Not a clearable text control (e.g. some date inputs): just type.
-            Err(BrowserError::NotInteractable { .. }) => {}
-            Err(e) => return Err(e),
-        }
-        self.bounded_secret("fill", Some(css), text, el.send_keys(text))
-            .await
+        self.act_now(css, &ElementAction::Fill(text)).await
+    }
+
+    async fn type_text(&mut self, css: &str, text: &str) -> BrowserResult<()> {
+        self.act_now(css, &ElementAction::Type(text)).await
     }
 
     async fn select(&mut self, css: &str, choice: &str) -> BrowserResult<()> {
-        let c = self.client("select")?;
-        let v = self
-            .bounded(
-                "select",
-                Some(css),
-                c.execute(SELECT_OPTION_JS, vec![json!(css), json!(choice)]),
-            )
-            .await?;
-        match v.get("missing").and_then(Value::as_str) {
-            Some("select") => {
-                return Err(BrowserError::NoSuchElement {
-                    selector: css.to_string(),
-                });
-            }
-            Some(_) => {
-                return Err(BrowserError::NoSuchElement {
-                    selector: format!("{css} > option with value or text {choice:?}"),
-                });
-            }
-            None => {}
-        }
-        let id = v
-            .get("option")
-            .and_then(|o| o.get(ELEMENT_KEY))
-            .and_then(Value::as_str)
-            .ok_or_else(|| BrowserError::Driver {
-                call: "select",
-                detail: "script did not return an option element".into(),
-            })?;
-        let option = Element::from_element_id(c, ElementRef::from(id.to_string()));
-        self.bounded("select", Some(css), option.click()).await
+        self.act_now(css, &ElementAction::Select(choice)).await
     }
 
     async fn set_checked(&mut self, css: &str, checked: bool) -> BrowserResult<()> {
-        let el = self.find("set_checked", css).await?;
-        let now = self
-            .bounded("set_checked", Some(css), el.is_selected())
-            .await?;
-        if now != checked {
-            self.bounded("set_checked", Some(css), el.click()).await?;
-        }
-        Ok(())
+        self.act_now(css, &ElementAction::Check(checked)).await
     }
 
     async fn press(&mut self, css: Option<&str>, keys: &str) -> BrowserResult<()> {
-        let el = match css {
-            Some(css) => self.find("press", css).await?,
+        match css {
+            Some(css) => self.act_now(css, &ElementAction::Press(keys)).await,
             None => {
                 let c = self.client("press")?;
-                self.bounded("press", None, c.active_element()).await?
+                let el = self.bounded("press", None, c.active_element()).await?;
+                self.bounded_secret("press", None, keys, el.send_keys(keys))
+                    .await
             }
-        };
-        self.bounded_secret("press", css, keys, el.send_keys(keys))
-            .await
+        }
     }
 
     async fn upload(&mut self, css: &str, file: &Path) -> BrowserResult<()> {
-        let abs = std::path::absolute(file).map_err(|source| BrowserError::Io {
-            context: format!("upload: resolving {}", file.display()),
-            source,
-        })?;
-        std::fs::metadata(&abs).map_err(|source| BrowserError::Io {
-            context: format!("upload: reading {}", abs.display()),
-            source,
-        })?;
-        let el = self.find("upload", css).await?;
-        let path = abs.to_string_lossy().into_owned();
-        self.bounded("upload", Some(css), el.send_keys(&path)).await
+        self.act_now(css, &ElementAction::Upload(file)).await
     }
 
     async fn read(&mut self, css: &str, what: &ReadKind) -> BrowserResult<String> {
-        let el = self.find("read", css).await?;
-        match what {
-            ReadKind::Text => {
-                let t = self.bounded("read", Some(css), el.text()).await?;
-                Ok(t.trim().to_string())
+        self.read_when(css, what, false, Duration::ZERO)
+            .await?
+            .ok_or_else(|| BrowserError::NoSuchElement {
+                selector: css.to_string(),
+            })
+    }
+
+    async fn act(
+        &mut self,
+        css: &str,
+        action: &ElementAction<'_>,
+        within: Duration,
+    ) -> BrowserResult<Option<NotDone>> {
+        // Checked before anything happens in the page: a missing file is
+        // the input's fault, not the element's.
+        let upload = match action {
+            ElementAction::Upload(file) => Some(upload_path(file)?),
+            _ => None,
+        };
+        let (op, arg, secret) = match *action {
+            ElementAction::Click => ("click", Value::Null, ""),
+            ElementAction::Check(want) => ("check", json!(want), ""),
+            ElementAction::Select(choice) => ("select", json!(choice), ""),
+            ElementAction::Fill(text) => ("fill", json!(text), text),
+            ElementAction::Type(_) | ElementAction::Upload(_) | ElementAction::Press(_) => {
+                ("ready", Value::Null, "")
             }
-            ReadKind::Attr(name) => Ok(self
-                .bounded("read", Some(css), el.attr(name))
-                .await?
-                .unwrap_or_default()),
-            ReadKind::Value => Ok(self
-                .bounded("read", Some(css), el.prop("value"))
-                .await?
-                .unwrap_or_default()),
+        };
+        let within = self.in_page(within);
+        let c = self.client("act")?;
+        let args = vec![json!(css), json!(op), arg, json!(within.as_millis() as u64)];
+        let v = match self
+            .bounded_secret("act", Some(css), secret, c.execute_async(ACT_JS, args))
+            .await
+        {
+            Ok(v) => v,
+            // The page went away while the script waited: not acted, look again.
+            Err(e) if interrupted(&e) => return Ok(Some(NotDone::Element(None))),
+            Err(e) => return Err(e),
+        };
+        if let Some(why) = not_done(&v, css, action) {
+            return Ok(Some(why));
         }
+        match *action {
+            ElementAction::Fill(text) if v.get("insert").and_then(Value::as_bool) == Some(true) => {
+                let cmd = CdpExecute {
+                    cmd: "Input.insertText",
+                    params: json!({ "text": text }),
+                };
+                self.bounded_secret("fill", Some(css), text, c.issue_cmd(cmd))
+                    .await?;
+            }
+            ElementAction::Type(text) => {
+                let el = self.returned_element(&c, &v)?;
+                match self.bounded("type", Some(css), el.clear()).await {
+                    Ok(()) => {}
+                    // Not a clearable text control (e.g. some date inputs): just type.
+                    Err(BrowserError::NotInteractable { .. }) => {}
+                    Err(e) => return Err(e),
+                }
+                self.bounded_secret("type", Some(css), text, el.send_keys(text))
+                    .await?;
+            }
+            ElementAction::Press(keys) => {
+                let el = self.returned_element(&c, &v)?;
+                self.bounded_secret("press", Some(css), keys, el.send_keys(keys))
+                    .await?;
+            }
+            ElementAction::Upload(_) => {
+                let el = self.returned_element(&c, &v)?;
+                let path = upload.unwrap_or_default();
+                self.bounded("upload", Some(css), el.send_keys(&path))
+                    .await?;
+            }
+            _ => {}
+        }
+        Ok(None)
+    }
+
+    async fn wait_until(
+        &mut self,
+        condition: &PageCondition<'_>,
+        within: Duration,
+    ) -> BrowserResult<bool> {
+        let (kind, a, b) = match *condition {
+            PageCondition::Shown { css, shown } => ("shown", json!(css), json!(shown)),
+            PageCondition::Present { css, displayed } => ("present", json!(css), json!(displayed)),
+            PageCondition::Text { text, within } => ("text", json!(text), json!(within)),
+            PageCondition::UrlContains(part) => ("url", json!(part), Value::Null),
+        };
+        let v = match self.wait_script(kind, a, b, Value::Null, within).await? {
+            Some(v) => v,
+            None => return Ok(false),
+        };
+        if v.get("state").and_then(Value::as_str) == Some("unsupported") {
+            // In a frame of another origin: the driver knows the top's URL.
+            if let PageCondition::UrlContains(part) = condition {
+                return Ok(self.current_url().await?.contains(part));
+            }
+        }
+        Ok(v.get("ok").and_then(Value::as_bool) == Some(true))
+    }
+
+    async fn wait_rows(
+        &mut self,
+        rows_css: &str,
+        empty_css: Option<&str>,
+        previous: Option<&str>,
+        within: Duration,
+    ) -> BrowserResult<RowsSeen> {
+        let Some(v) = self
+            .wait_script(
+                "rows",
+                json!(rows_css),
+                json!(empty_css),
+                json!(previous),
+                within,
+            )
+            .await?
+        else {
+            return Ok(RowsSeen::default());
+        };
+        Ok(RowsSeen {
+            ready: v.get("ok").and_then(Value::as_bool) == Some(true),
+            had_rows: v.get("had").and_then(Value::as_bool) == Some(true),
+            signature: v.get("sig").and_then(Value::as_str).map(str::to_string),
+        })
+    }
+
+    async fn read_when(
+        &mut self,
+        css: &str,
+        what: &ReadKind,
+        displayed: bool,
+        within: Duration,
+    ) -> BrowserResult<Option<String>> {
+        let (kind, name) = match what {
+            ReadKind::Text => ("text", ""),
+            ReadKind::Value => ("value", ""),
+            ReadKind::Attr(name) => ("attr", name.as_str()),
+        };
+        let within = self.in_page(within);
+        let c = self.client("read")?;
+        let args = vec![
+            json!(css),
+            json!(kind),
+            json!(name),
+            json!(displayed),
+            json!(within.as_millis() as u64),
+        ];
+        let v = match self
+            .bounded("read", Some(css), c.execute_async(READ_JS, args))
+            .await
+        {
+            Ok(v) => v,
+            Err(e) if interrupted(&e) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        if v.get("ok").and_then(Value::as_bool) != Some(true) {
+            return Ok(None);
+        }
+        Ok(Some(
+            v.get("value")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string(),
+        ))
+    }
+
+    async fn block_urls(&mut self, patterns: &[&str]) -> BrowserResult<()> {
+        let c = self.client("block_urls")?;
+        if !self.network_enabled {
+            // Blocking only applies with the Network domain on.
+            let cmd = CdpExecute {
+                cmd: "Network.enable",
+                params: json!({}),
+            };
+            self.bounded("block_urls", None, c.issue_cmd(cmd)).await?;
+            self.network_enabled = true;
+        }
+        let cmd = CdpExecute {
+            cmd: "Network.setBlockedURLs",
+            params: json!({ "urls": patterns }),
+        };
+        self.bounded("block_urls", None, c.issue_cmd(cmd))
+            .await
+            .map(|_| ())
     }
 
     async fn screenshot(&mut self) -> BrowserResult<Vec<u8>> {

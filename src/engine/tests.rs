@@ -82,9 +82,10 @@ impl FakeBrowser {
 
 #[async_trait::async_trait]
 impl Browser for FakeBrowser {
-    async fn goto(&mut self, url: &str) -> BrowserResult<()> {
+    async fn goto(&mut self, url: &str) -> BrowserResult<Option<u16>> {
         self.calls.push(format!("goto {url}"));
-        self.injected("goto")
+        self.injected("goto")?;
+        Ok(u16::try_from(self.http_status).ok().filter(|s| *s > 0))
     }
     async fn current_url(&mut self) -> BrowserResult<String> {
         if self.url.is_empty() {

@@ -1,5 +1,9 @@
-//! The engine's one poll loop: check a condition, and until it holds or
-//! the step's budget is spent, pause one poll interval and check again.
+//! The engine's one wait loop: check a condition, and until it holds or
+//! the step's budget is spent, check again. A check may itself wait in the
+//! page (the browser's scripts watch the DOM and answer as soon as the
+//! condition holds, see `browser::scripts`), so a wait costs one round
+//! trip per slice of the budget, not one per poll; a check that only looks
+//! is paused so that checks start at least one poll interval apart.
 //!
 //! Every wait of a step (an element to appear, text, a URL, rows after a
 //! page change, a download to finish) is a [`WaitCondition`] handed to
@@ -12,8 +16,15 @@
 
 use std::time::{Duration, Instant};
 
-/// Pause between two checks of a waited-for condition.
+/// Least time between the starts of two checks of a waited-for condition.
+/// A check that waits in the page itself (until the condition holds or
+/// its slice of the budget is spent) takes longer than this and is not
+/// paused after.
 pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_millis(100);
+
+/// Longest a single check may wait in the page: a long budget is spent in
+/// slices, so a browser call never runs near its own bound.
+pub const MAX_IN_PAGE_WAIT: Duration = Duration::from_secs(10);
 
 /// One check of a condition.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,11 +77,17 @@ pub trait WaitCondition: Send {
     /// A check that failed outright: the wait ends with it at once.
     type Error: Send;
 
-    async fn check(&mut self) -> Result<Check<Self::Ready, Self::Seen>, Self::Error>;
+    /// One check. `within` is how long it may wait for the condition in
+    /// the page (what is left of the budget, at most [`MAX_IN_PAGE_WAIT`]);
+    /// a check that cannot wait looks once.
+    async fn check(
+        &mut self,
+        within: Duration,
+    ) -> Result<Check<Self::Ready, Self::Seen>, Self::Error>;
 }
 
-/// Checks `condition` until it holds or `budget` is spent, pausing
-/// `interval` between checks.
+/// Checks `condition` until it holds or `budget` is spent; checks start at
+/// least `interval` apart.
 pub async fn until<C: WaitCondition>(
     budget: Duration,
     interval: Duration,
@@ -78,12 +95,21 @@ pub async fn until<C: WaitCondition>(
 ) -> Result<Waited<C::Ready, C::Seen>, C::Error> {
     let deadline = Instant::now() + budget;
     loop {
-        match condition.check().await? {
+        let started = Instant::now();
+        let within = deadline
+            .saturating_duration_since(started)
+            .min(MAX_IN_PAGE_WAIT);
+        match condition.check(within).await? {
             Check::Ready(value) => return Ok(Waited::Ready(value)),
             Check::Pending(seen) if Instant::now() >= deadline => {
                 return Ok(Waited::TimedOut(seen));
             }
-            Check::Pending(_) => tokio::time::sleep(interval).await,
+            Check::Pending(_) => {
+                let pause = interval.saturating_sub(started.elapsed());
+                if !pause.is_zero() {
+                    tokio::time::sleep(pause).await;
+                }
+            }
         }
     }
 }
@@ -113,7 +139,10 @@ mod tests {
         type Seen = usize;
         type Error = &'static str;
 
-        async fn check(&mut self) -> Result<Check<&'static str, usize>, &'static str> {
+        async fn check(
+            &mut self,
+            _within: Duration,
+        ) -> Result<Check<&'static str, usize>, &'static str> {
             self.checks += 1;
             let i = (self.checks - 1).min(self.answers.len() - 1);
             match &self.answers[i] {

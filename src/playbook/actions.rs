@@ -69,6 +69,13 @@ pub(crate) const ACTION_KEYS: &[ActionKey] = &[
         &[&["with"]],
     ),
     key(
+        "type",
+        ActionKind::Type,
+        Template,
+        &["with", "effects"],
+        &[&["with"]],
+    ),
+    key(
         "select",
         ActionKind::Select,
         Template,
@@ -220,6 +227,7 @@ mod tests {
             "goto" => r#"{ goto = "{{ vendor.base_url }}/x" }"#,
             "click" => r##"{ click = "#a" }"##,
             "fill" => r##"{ fill = "#a", with = "x" }"##,
+            "type" => r##"{ type = "#a", with = "x" }"##,
             "select" => r##"{ select = "#a", option = "x" }"##,
             "check" => r##"{ check = "#a" }"##,
             "uncheck" => r##"{ uncheck = "#a" }"##,

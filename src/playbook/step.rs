@@ -114,6 +114,11 @@ pub enum Action {
         css: Template,
         value: Template,
     },
+    /// Like `fill`, typed key by key.
+    Type {
+        css: Template,
+        value: Template,
+    },
     Select {
         css: Template,
         option: Template,
@@ -210,6 +215,7 @@ pub enum ActionKind {
     Goto,
     Click,
     Fill,
+    Type,
     Select,
     Check,
     Uncheck,
@@ -236,6 +242,7 @@ text_enum!(ActionKind, "step kind", {
     Goto => "goto",
     Click => "click",
     Fill => "fill",
+    Type => "type",
     Select => "select",
     Check => "check",
     Uncheck => "uncheck",
@@ -266,6 +273,7 @@ impl Action {
             Self::Goto { .. } => ActionKind::Goto,
             Self::Click { .. } => ActionKind::Click,
             Self::Fill { .. } => ActionKind::Fill,
+            Self::Type { .. } => ActionKind::Type,
             Self::Select { .. } => ActionKind::Select,
             Self::SetChecked { checked: true, .. } => ActionKind::Check,
             Self::SetChecked { checked: false, .. } => ActionKind::Uncheck,

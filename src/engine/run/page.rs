@@ -4,7 +4,7 @@
 //! budget.
 
 use super::Engine;
-use crate::browser::{Browser, BrowserError, BrowserResult, ElementState};
+use crate::browser::{Browser, BrowserError, ElementAction, NotDone, PageCondition, ReadKind};
 use crate::engine::StepError;
 use crate::engine::extract::{CompiledExtract, Row, extract_rows};
 use crate::engine::report::CapturedValue;
@@ -15,42 +15,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// One element action, retried as a whole when the page re-renders under it.
-pub(super) enum ElementOp<'a> {
-    Click,
-    Fill(&'a str),
-    Select(&'a str),
-    Check(bool),
-    Upload(&'a Path),
-    Press(&'a str),
-}
-
-impl ElementOp<'_> {
-    async fn apply(&self, browser: &mut dyn Browser, css: &str) -> BrowserResult<()> {
-        match self {
-            Self::Click => browser.click(css).await,
-            Self::Fill(v) => browser.fill(css, v).await,
-            Self::Select(v) => browser.select(css, v).await,
-            Self::Check(c) => browser.set_checked(css, *c).await,
-            Self::Upload(p) => browser.upload(css, p).await,
-            Self::Press(k) => browser.press(Some(css), k).await,
-        }
-    }
-}
-
-/// Why an element action has not happened yet.
-enum NotYet {
-    /// The element is missing, hidden or disabled (its last state).
-    Element(Option<ElementState>),
-    /// The action hit a re-render (stale or covered element).
-    Rerendered(BrowserError),
-}
-
 /// The first element matching `css` is displayed (`want`) or not.
 struct Displayed<'a> {
     browser: &'a mut dyn Browser,
-    css: &'a str,
-    want: bool,
+    condition: PageCondition<'a>,
 }
 
 #[async_trait::async_trait]
@@ -59,100 +27,59 @@ impl WaitCondition for Displayed<'_> {
     type Seen = ();
     type Error = StepError;
 
-    async fn check(&mut self) -> Result<Check<()>, StepError> {
-        let state = self.browser.probe(self.css).await?;
-        let shown = state.is_some_and(|s| s.displayed);
-        Ok(Check::ready_if(shown == self.want, ()))
+    async fn check(&mut self, within: Duration) -> Result<Check<()>, StepError> {
+        let holds = self.browser.wait_until(&self.condition, within).await?;
+        Ok(Check::ready_if(holds, ()))
     }
 }
 
-/// An element matching `css` exists (and, with `displayed`, is displayed).
-struct Present<'a> {
+/// The element matching `css` read (once there, and displayed if asked).
+struct Readable<'a> {
     browser: &'a mut dyn Browser,
     css: &'a str,
+    what: &'a ReadKind,
     displayed: bool,
 }
 
 #[async_trait::async_trait]
-impl WaitCondition for Present<'_> {
-    type Ready = ();
+impl WaitCondition for Readable<'_> {
+    type Ready = String;
     type Seen = ();
     type Error = StepError;
 
-    async fn check(&mut self) -> Result<Check<()>, StepError> {
-        let state = self.browser.probe(self.css).await?;
-        let there = state.is_some_and(|s| s.displayed || !self.displayed);
-        Ok(Check::ready_if(there, ()))
-    }
-}
-
-/// `text` is in the page's visible text (`innerText`), or in `within`'s.
-struct TextShown<'a> {
-    browser: &'a mut dyn Browser,
-    text: &'a str,
-    /// A selector, or JSON `null` for the whole page.
-    within: serde_json::Value,
-}
-
-#[async_trait::async_trait]
-impl WaitCondition for TextShown<'_> {
-    type Ready = ();
-    type Seen = ();
-    type Error = StepError;
-
-    async fn check(&mut self) -> Result<Check<()>, StepError> {
-        const SCRIPT: &str = "const el = arguments[0] ? document.querySelector(arguments[0]) : document.body; return el ? el.innerText : null;";
-        let got = self
+    async fn check(&mut self, within: Duration) -> Result<Check<String>, StepError> {
+        let read = self
             .browser
-            .execute(SCRIPT, vec![self.within.clone()])
+            .read_when(self.css, self.what, self.displayed, within)
             .await?;
-        let found = got.as_str().is_some_and(|t| t.contains(self.text));
-        Ok(Check::ready_if(found, ()))
+        Ok(match read {
+            Some(value) => Check::Ready(value),
+            None => Check::Pending(()),
+        })
     }
 }
 
-/// The current URL contains `want`.
-struct UrlContains<'a> {
-    browser: &'a mut dyn Browser,
-    want: &'a str,
-}
-
-#[async_trait::async_trait]
-impl WaitCondition for UrlContains<'_> {
-    type Ready = ();
-    type Seen = ();
-    type Error = StepError;
-
-    async fn check(&mut self) -> Result<Check<()>, StepError> {
-        let url = self.browser.current_url().await?;
-        Ok(Check::ready_if(url.contains(self.want), ()))
-    }
-}
-
-/// `op` done on the element matching `css`, once it is actionable; a
+/// `action` done on the element matching `css`, once it is actionable; a
 /// re-render under it is tried again.
 struct Acted<'a, 'o> {
     browser: &'a mut dyn Browser,
     css: &'a str,
-    op: &'a ElementOp<'o>,
+    action: &'a ElementAction<'o>,
 }
 
 #[async_trait::async_trait]
 impl WaitCondition for Acted<'_, '_> {
     type Ready = ();
-    type Seen = NotYet;
+    type Seen = NotDone;
     type Error = StepError;
 
-    async fn check(&mut self) -> Result<Check<(), NotYet>, StepError> {
-        let state = self.browser.probe(self.css).await?;
-        if !state.is_some_and(|s| s.actionable()) {
-            return Ok(Check::Pending(NotYet::Element(state)));
-        }
-        match self.op.apply(self.browser, self.css).await {
-            Ok(()) => Ok(Check::Ready(())),
-            Err(e) if e.is_retryable_in_step() => Ok(Check::Pending(NotYet::Rerendered(e))),
-            Err(e) => Err(e.into()),
-        }
+    async fn check(&mut self, within: Duration) -> Result<Check<(), NotDone>, StepError> {
+        Ok(
+            match self.browser.act(self.css, self.action, within).await? {
+                None => Check::Ready(()),
+                Some(why) => Check::Pending(why),
+            },
+        )
     }
 }
 
@@ -163,6 +90,9 @@ struct PageRows<'a> {
     browser: &'a mut dyn Browser,
     of: &'a PageOfRows<'a>,
     previous: Option<&'a [Row]>,
+    /// What the browser last saw of the rows: the next check waits for
+    /// something else.
+    signature: Option<String>,
 }
 
 #[async_trait::async_trait]
@@ -171,7 +101,19 @@ impl WaitCondition for PageRows<'_> {
     type Seen = bool;
     type Error = StepError;
 
-    async fn check(&mut self) -> Result<Check<Vec<Row>, bool>, StepError> {
+    async fn check(&mut self, within: Duration) -> Result<Check<Vec<Row>, bool>, StepError> {
+        let seen = self
+            .browser
+            .wait_rows(
+                self.of.rows_css,
+                self.of.empty_css,
+                self.signature.as_deref(),
+                within,
+            )
+            .await?;
+        if !seen.ready {
+            return Ok(Check::Pending(seen.had_rows));
+        }
         let html = self.browser.page_source().await?;
         let compiled = self.of.compiled.clone();
         let rows = tokio::task::spawn_blocking(move || extract_rows(&html, &compiled))
@@ -185,6 +127,8 @@ impl WaitCondition for PageRows<'_> {
         if (!rows.is_empty() && changed) || empty_shown {
             return Ok(Check::Ready(rows));
         }
+        // The same rows as before under a new signature: wait for more.
+        self.signature = seen.signature;
         Ok(Check::Pending(!rows.is_empty()))
     }
 }
@@ -203,7 +147,7 @@ impl WaitCondition for Downloaded<'_> {
     type Seen = ();
     type Error = StepError;
 
-    async fn check(&mut self) -> Result<Check<PathBuf>, StepError> {
+    async fn check(&mut self, _within: Duration) -> Result<Check<PathBuf>, StepError> {
         let fresh = list_files(self.dir)
             .into_iter()
             .find(|p| !self.before.contains(p) && !is_partial(p));
@@ -223,20 +167,29 @@ impl WaitCondition for Downloaded<'_> {
 }
 
 impl<'r> Engine<'r> {
-    /// Polls until the element's displayed state equals `want`; Ok(false) on timeout.
+    /// Waits until `condition` holds; Ok(false) when the budget ran out.
+    async fn holds_within(
+        &mut self,
+        condition: PageCondition<'_>,
+        budget: Duration,
+    ) -> Result<bool, StepError> {
+        let mut holds = Displayed {
+            browser: &mut *self.browser,
+            condition,
+        };
+        let waited = wait::until(budget, self.config.poll_interval, &mut holds).await?;
+        Ok(waited.ready().is_some())
+    }
+
+    /// Waits until the element's displayed state equals `want`; Ok(false) on timeout.
     pub(super) async fn poll_displayed(
         &mut self,
         css: &str,
         budget: Duration,
         want: bool,
     ) -> Result<bool, StepError> {
-        let mut shown = Displayed {
-            browser: &mut *self.browser,
-            css,
-            want,
-        };
-        let waited = wait::until(budget, self.config.poll_interval, &mut shown).await?;
-        Ok(waited.ready().is_some())
+        self.holds_within(PageCondition::Shown { css, shown: want }, budget)
+            .await
     }
 
     pub(super) async fn wait_displayed(
@@ -266,13 +219,35 @@ impl<'r> Engine<'r> {
         budget: Duration,
         displayed: bool,
     ) -> Result<(), StepError> {
-        let mut present = Present {
+        if self
+            .holds_within(PageCondition::Present { css, displayed }, budget)
+            .await?
+        {
+            return Ok(());
+        }
+        Err(StepError::WaitTimeout {
+            what: format!("`{css}` to appear"),
+            after: budget,
+        })
+    }
+
+    /// Reads the element once it exists (and, with `displayed`, is
+    /// displayed): one round trip when it is already there.
+    pub(super) async fn read_present(
+        &mut self,
+        css: &str,
+        what: &ReadKind,
+        displayed: bool,
+        budget: Duration,
+    ) -> Result<String, StepError> {
+        let mut readable = Readable {
             browser: &mut *self.browser,
             css,
+            what,
             displayed,
         };
-        match wait::until(budget, self.config.poll_interval, &mut present).await? {
-            Waited::Ready(()) => Ok(()),
+        match wait::until(budget, self.config.poll_interval, &mut readable).await? {
+            Waited::Ready(value) => Ok(value),
             Waited::TimedOut(()) => Err(StepError::WaitTimeout {
                 what: format!("`{css}` to appear"),
                 after: budget,
@@ -287,15 +262,8 @@ impl<'r> Engine<'r> {
         within: Option<&str>,
         budget: Duration,
     ) -> Result<bool, StepError> {
-        let mut shown = TextShown {
-            browser: &mut *self.browser,
-            text,
-            within: within.map_or(serde_json::Value::Null, |w| {
-                serde_json::Value::String(w.to_string())
-            }),
-        };
-        let waited = wait::until(budget, self.config.poll_interval, &mut shown).await?;
-        Ok(waited.ready().is_some())
+        self.holds_within(PageCondition::Text { text, within }, budget)
+            .await
     }
 
     /// `wait_url`: until the current URL contains the text.
@@ -305,39 +273,38 @@ impl<'r> Engine<'r> {
         budget: Duration,
     ) -> Result<(), StepError> {
         let want = self.render(contains)?;
-        let mut url = UrlContains {
-            browser: &mut *self.browser,
-            want: &want,
-        };
-        match wait::until(budget, self.config.poll_interval, &mut url).await? {
-            Waited::Ready(()) => Ok(()),
-            Waited::TimedOut(()) => Err(StepError::WaitTimeout {
-                what: format!("the URL to contain `{want}`"),
-                after: budget,
-            }),
+        if self
+            .holds_within(PageCondition::UrlContains(&want), budget)
+            .await?
+        {
+            return Ok(());
         }
+        Err(StepError::WaitTimeout {
+            what: format!("the URL to contain `{want}`"),
+            after: budget,
+        })
     }
 
     /// Auto-wait, act, and on a re-render retry within the same budget.
     pub(super) async fn perform(
         &mut self,
         css: &Template,
-        op: ElementOp<'_>,
+        action: ElementAction<'_>,
         budget: Duration,
     ) -> Result<(), StepError> {
         let css = self.render(css)?;
         let mut acted = Acted {
             browser: &mut *self.browser,
             css: &css,
-            op: &op,
+            action: &action,
         };
         let why = match wait::until(budget, self.config.poll_interval, &mut acted).await? {
             Waited::Ready(()) => return Ok(()),
-            // Still re-rendering when the budget ran out: that error.
-            Waited::TimedOut(NotYet::Rerendered(e)) => return Err(e.into()),
-            Waited::TimedOut(NotYet::Element(None)) => "to appear",
-            Waited::TimedOut(NotYet::Element(Some(s))) if !s.displayed => "to become visible",
-            Waited::TimedOut(NotYet::Element(Some(_))) => "to become enabled",
+            // Still re-rendering (or covered) when the budget ran out: that error.
+            Waited::TimedOut(NotDone::Refused(e)) => return Err(e.into()),
+            Waited::TimedOut(NotDone::Element(None)) => "to appear",
+            Waited::TimedOut(NotDone::Element(Some(s))) if !s.displayed => "to become visible",
+            Waited::TimedOut(NotDone::Element(Some(_))) => "to become enabled",
         };
         Err(StepError::WaitTimeout {
             what: format!("`{css}` {why}"),
@@ -401,6 +368,7 @@ impl<'r> Engine<'r> {
             browser: &mut *self.browser,
             of,
             previous,
+            signature: None,
         };
         match wait::until(budget, self.config.poll_interval, &mut rows).await? {
             Waited::Ready(rows) => Ok(Some(rows)),
@@ -433,7 +401,7 @@ impl<'r> Engine<'r> {
             .clone()
             .ok_or_else(|| StepError::Download("no download folder prepared".into()))?;
         let before = list_files(&dir);
-        self.perform(css, ElementOp::Click, budget).await?;
+        self.perform(css, ElementAction::Click, budget).await?;
         let mut downloaded = Downloaded {
             dir: &dir,
             before: &before,
@@ -456,7 +424,8 @@ impl<'r> Engine<'r> {
 
     /// Opens `url`. A page the browser could not load (its own error page)
     /// fails here, at once, with the network error the class is decided
-    /// by — not 15 s later as a selector that never appeared.
+    /// by — not 15 s later as a selector that never appeared; a vendor
+    /// error page (an HTTP status of 400 or more) is not a success either.
     pub(super) async fn navigate(&mut self, url: &str) -> Result<(), StepError> {
         let failed = |code: String| StepError::Navigation {
             url: url.to_string(),
@@ -469,26 +438,13 @@ impl<'r> Engine<'r> {
         }
         match self.browser.goto(url).await {
             Err(BrowserError::NetError { code }) => Err(failed(code)),
-            other => other.map_err(StepError::from),
-        }
-    }
-
-    /// A navigation that landed on a vendor error page is not a success.
-    pub(super) async fn check_http_status(&mut self, url: &str) -> Result<(), StepError> {
-        const SCRIPT: &str = "const e = performance.getEntriesByType('navigation')[0]; return e && e.responseStatus ? e.responseStatus : 0;";
-        let status = self
-            .browser
-            .execute(SCRIPT, vec![])
-            .await?
-            .as_u64()
-            .unwrap_or(0) as u16;
-        if status >= 400 {
-            return Err(StepError::VendorHttp {
+            Err(e) => Err(e.into()),
+            Ok(Some(status)) if status >= 400 => Err(StepError::VendorHttp {
                 status,
                 url: url.to_string(),
-            });
+            }),
+            Ok(_) => Ok(()),
         }
-        Ok(())
     }
 }
 

@@ -2,9 +2,8 @@
 //! Containers (conditions, loops, calls, frames) only say what to run next;
 //! `Engine::exec_step` runs it.
 
-use super::page::ElementOp;
 use super::{Engine, Next};
-use crate::browser::{BrowserError, ReadKind};
+use crate::browser::{BrowserError, ElementAction, ReadKind};
 use crate::engine::StepError;
 use crate::engine::artifacts;
 use crate::engine::report::{CUT_SHORT, CapturedValue};
@@ -26,26 +25,36 @@ impl<'r> Engine<'r> {
         let budget = self.timeout(step);
         match &step.action {
             Action::Goto { url } => self.goto(url).await?,
-            Action::Click { css } => self.perform(css, ElementOp::Click, budget).await?,
+            Action::Click { css } => self.perform(css, ElementAction::Click, budget).await?,
             Action::Fill { css, value } => {
                 let value = self.render(value)?;
-                self.perform(css, ElementOp::Fill(&value), budget).await?
+                self.perform(css, ElementAction::Fill(&value), budget)
+                    .await?
+            }
+            Action::Type { css, value } => {
+                let value = self.render(value)?;
+                self.perform(css, ElementAction::Type(&value), budget)
+                    .await?
             }
             Action::Select { css, option } => {
                 let option = self.render(option)?;
-                self.perform(css, ElementOp::Select(&option), budget)
+                self.perform(css, ElementAction::Select(&option), budget)
                     .await?
             }
             Action::SetChecked { css, checked } => {
-                self.perform(css, ElementOp::Check(*checked), budget)
+                self.perform(css, ElementAction::Check(*checked), budget)
                     .await?
             }
             Action::Upload { css, file } => {
                 let file = self.upload_file(file)?;
-                self.perform(css, ElementOp::Upload(&file), budget).await?
+                self.perform(css, ElementAction::Upload(&file), budget)
+                    .await?
             }
             Action::Press { keys, on } => match on {
-                Some(css) => self.perform(css, ElementOp::Press(keys), budget).await?,
+                Some(css) => {
+                    self.perform(css, ElementAction::Press(keys), budget)
+                        .await?
+                }
                 None => self.browser.press(None, keys).await?,
             },
             Action::WaitFor { css } => self.wait_for(css, budget, true).await?,
@@ -110,8 +119,7 @@ impl<'r> Engine<'r> {
 
     async fn goto(&mut self, url: &Template) -> Result<(), StepError> {
         let url = self.render(url)?;
-        self.navigate(&url).await?;
-        self.check_http_status(&url).await
+        self.navigate(&url).await
     }
 
     /// `wait_for` (`shown`) and `wait_gone`.
@@ -171,8 +179,7 @@ impl<'r> Engine<'r> {
                 // Text must be visible to be read as a person would; values and
                 // attributes of hidden inputs are legitimately invisible.
                 let need_displayed = matches!(read, ReadKind::Text);
-                self.wait_present(&css, budget, need_displayed).await?;
-                Ok(self.browser.read(&css, read).await?)
+                self.read_present(&css, read, need_displayed, budget).await
             }
             CaptureSource::Url => Ok(self.browser.current_url().await?),
         }

@@ -1,4 +1,4 @@
-//! Navigation and input: goto, click, fill, select, check, uncheck, press,
+//! Navigation and input: goto, click, fill, type, select, check, uncheck, press,
 //! upload.
 
 use super::super::optional;
@@ -20,12 +20,15 @@ impl Validator<'_> {
         })
     }
 
+    /// `fill` and `type`.
     pub(super) fn fill(&mut self, s: &StepInput<'_>) -> Option<Action> {
         let target = self.arg_css(s);
         let value = self.text_of(s, s.raw().with.as_deref().unwrap_or_default(), "with");
-        Some(Action::Fill {
-            css: target?,
-            value: value?,
+        let (css, value) = (target?, value?);
+        Some(if s.key() == "type" {
+            Action::Type { css, value }
+        } else {
+            Action::Fill { css, value }
         })
     }
 

@@ -189,7 +189,7 @@ impl Validator<'_> {
         match s.action.kind {
             ActionKind::Goto => self.goto(s),
             ActionKind::Click => self.click(s),
-            ActionKind::Fill => self.fill(s),
+            ActionKind::Fill | ActionKind::Type => self.fill(s),
             ActionKind::Select => self.select(s),
             ActionKind::Check | ActionKind::Uncheck => self.set_checked(s),
             ActionKind::Press => self.press(s),
