@@ -9,8 +9,8 @@ use axum::http::header;
 use axum::response::{Html, IntoResponse};
 use axum::routing::get;
 use panelwright::browser::{
-    Browser, BrowserError, DriverEndpoint, DriverSupervisor, ElementState, ReadKind,
-    SessionOptions, WebDriverBrowser,
+    Browser, BrowserError, DriverEndpoint, DriverSupervisor, ElementAction, ElementState, NotDone,
+    PageCondition, ReadKind, SessionOptions, WebDriverBrowser,
 };
 use std::collections::HashMap;
 use std::time::Duration;
@@ -52,6 +52,48 @@ const DOWNLOAD: &str = r#"<!doctype html><html><body>
 
 const CSV: &str = "account,seats\nacme,12\n";
 
+/// Which events reach the fields: `#field` logs keydown, input and change;
+/// `#keys` only keydown (a page that listens to keys).
+const EVENTS: &str = r#"<!doctype html><html><body>
+<input id="field" value="old">
+<input id="keys">
+<button type="button" id="other">Other</button>
+<p id="log"></p>
+<script>
+const log = (t) => { document.getElementById('log').textContent += t + ' '; };
+const f = document.getElementById('field');
+['keydown', 'input', 'change'].forEach(t => f.addEventListener(t, e => log('field:' + t + (e.isTrusted ? '' : ':untrusted'))));
+document.getElementById('keys').addEventListener('keydown', () => log('keys:keydown'));
+</script>
+</body></html>"#;
+
+/// `#go` makes `#flash` exist for 30 ms, one second later: far less than
+/// a 100 ms poll; `#under` is covered by `#overlay` until `#lift`'s timer
+/// removes it (or for good, on `/covered?forever`).
+const TIMING: &str = r#"<!doctype html><html><body>
+<button type="button" id="go">Go</button>
+<button type="button" id="under">Under</button>
+<p id="hits">0</p>
+<div id="overlay" style="position:fixed;left:0;top:0;width:100vw;height:100vh;background:rgba(0,0,0,.2)"></div>
+<script>
+document.getElementById('go').addEventListener('click', () => setTimeout(() => {
+  const p = document.createElement('p');
+  p.id = 'flash';
+  p.textContent = 'now you see me';
+  document.body.appendChild(p);
+  setTimeout(() => p.remove(), 30);
+}, 1000));
+document.getElementById('under').addEventListener('click', () => {
+  const h = document.getElementById('hits');
+  h.textContent = String(Number(h.textContent) + 1);
+});
+document.getElementById('overlay').addEventListener('click', () => { window.overlayClicked = true; });
+if (!location.search.includes('forever')) {
+  setTimeout(() => document.getElementById('overlay').remove(), 600);
+}
+</script>
+</body></html>"#;
+
 async fn submitted(Query(q): Query<HashMap<String, String>>) -> Html<String> {
     let name = q.get("name").cloned().unwrap_or_default();
     let name = name.replace('&', "&amp;").replace('<', "&lt;");
@@ -88,7 +130,9 @@ async fn fixture_site() -> String {
         .route("/inner", get(|| async { Html(INNER) }))
         .route("/download", get(|| async { Html(DOWNLOAD) }))
         .route("/report.csv", get(report))
-        .route("/slow", get(slow));
+        .route("/slow", get(slow))
+        .route("/events", get(|| async { Html(EVENTS) }))
+        .route("/covered", get(|| async { Html(TIMING) }));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind fixture server");
@@ -472,6 +516,116 @@ async fn short_call_timeout_gives_timeout_and_poisons() {
         "close is bounded"
     );
     env.sup.shutdown().await;
+}
+
+async fn log(b: &mut WebDriverBrowser) -> String {
+    b.read("#log", &ReadKind::Text).await.unwrap()
+}
+
+/// `fill` is one trusted input event (no keys), `change` follows when the
+/// next click takes the focus; `type` sends a key per character.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fill_is_one_input_event_and_type_sends_keys() {
+    let mut env = Env::new(SessionOptions::default()).await;
+    env.goto("/events").await;
+    let b = &mut env.b;
+
+    b.fill("#field", "new value").await.unwrap();
+    assert_eq!(
+        b.read("#field", &ReadKind::Value).await.unwrap(),
+        "new value"
+    );
+    assert_eq!(log(b).await, "field:input", "one trusted input event");
+    b.click("#other").await.unwrap();
+    assert_eq!(log(b).await, "field:input field:change");
+
+    // Clearing is an input event too.
+    b.fill("#field", "").await.unwrap();
+    assert_eq!(b.read("#field", &ReadKind::Value).await.unwrap(), "");
+    assert!(log(b).await.ends_with("field:input"), "{}", log(b).await);
+
+    b.type_text("#keys", "abc").await.unwrap();
+    assert_eq!(b.read("#keys", &ReadKind::Value).await.unwrap(), "abc");
+    assert_eq!(
+        log(b).await.matches("keys:keydown").count(),
+        3,
+        "a key per character"
+    );
+    env.finish().await;
+}
+
+/// A wait runs in the page: an element that exists for 30 ms (a third of
+/// the old poll interval) is seen, and the same wait already satisfied
+/// answers at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wait_sees_an_element_that_exists_for_30_ms() {
+    let mut env = Env::new(SessionOptions::default()).await;
+    env.goto("/covered?forever").await;
+    let b = &mut env.b;
+    b.execute(
+        "document.getElementById('overlay').remove(); return null;",
+        vec![],
+    )
+    .await
+    .unwrap();
+    for round in 0..3 {
+        b.click("#go").await.unwrap();
+        let flash = PageCondition::Shown {
+            css: "#flash",
+            shown: true,
+        };
+        assert!(
+            b.wait_until(&flash, Duration::from_secs(8)).await.unwrap(),
+            "round {round}: the 30 ms element was missed"
+        );
+        let gone = PageCondition::Shown {
+            css: "#flash",
+            shown: false,
+        };
+        assert!(b.wait_until(&gone, Duration::from_secs(8)).await.unwrap());
+    }
+    let there = PageCondition::Present {
+        css: "#go",
+        displayed: true,
+    };
+    assert!(b.wait_until(&there, Duration::ZERO).await.unwrap());
+    env.finish().await;
+}
+
+/// A covered element is not clicked (the cover is not either): the click
+/// waits for it to be uncovered, or says what covers it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_covered_element_waits_and_is_clicked_once_uncovered() {
+    let mut env = Env::new(SessionOptions::default()).await;
+    env.goto("/covered").await;
+    let b = &mut env.b;
+    let done = b
+        .act("#under", &ElementAction::Click, Duration::from_secs(8))
+        .await
+        .unwrap();
+    assert!(done.is_none(), "{done:?}");
+    assert_eq!(b.read("#hits", &ReadKind::Text).await.unwrap(), "1");
+    let cover = b
+        .execute("return window.overlayClicked === true;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(cover, serde_json::json!(false), "the cover was clicked");
+
+    env.goto("/covered?forever").await;
+    let b = &mut env.b;
+    match b
+        .act("#under", &ElementAction::Click, Duration::from_millis(300))
+        .await
+        .unwrap()
+    {
+        Some(NotDone::Refused(BrowserError::NotInteractable { selector, detail })) => {
+            assert_eq!(selector, "#under");
+            assert!(detail.contains("covered by div#overlay"), "{detail}");
+        }
+        other => panic!("expected a covered refusal, got {other:?}"),
+    }
+    assert_eq!(b.read("#hits", &ReadKind::Text).await.unwrap(), "0");
+    env.finish().await;
 }
 
 #[tokio::test]
