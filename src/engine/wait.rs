@@ -14,7 +14,9 @@
 //! at once with its error; one that is not yet satisfied says what it saw,
 //! and the last of those is what a timeout reports.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
+// tokio's clock: tests can pause it and see exactly which pauses were made.
+use tokio::time::Instant;
 
 /// Least time between the starts of two checks of a waited-for condition.
 /// A check that waits in the page itself (until the condition holds or
@@ -181,7 +183,7 @@ mod tests {
     #[tokio::test]
     async fn a_timeout_reports_the_last_check_and_keeps_to_the_budget() {
         let budget = Duration::from_millis(50);
-        let started = Instant::now();
+        let started = std::time::Instant::now();
         let mut condition = Scripted::new(vec![Ok(Check::Pending(0))]);
         let got = until(budget, Duration::from_millis(10), &mut condition).await;
         let elapsed = started.elapsed();
@@ -198,6 +200,63 @@ mod tests {
         let got = until(Duration::from_secs(5), TICK, &mut condition).await;
         assert_eq!(got, Err("gone"));
         assert_eq!(condition.checks, 2);
+    }
+
+    /// Waits `took` per check (as a check waiting in the page does) and
+    /// remembers what it was allowed.
+    struct Slow {
+        took: Duration,
+        pending: usize,
+        allowed: Vec<Duration>,
+    }
+
+    #[async_trait::async_trait]
+    impl WaitCondition for Slow {
+        type Ready = ();
+        type Seen = ();
+        type Error = ();
+
+        async fn check(&mut self, within: Duration) -> Result<Check<()>, ()> {
+            self.allowed.push(within);
+            tokio::time::sleep(self.took).await;
+            if self.allowed.len() > self.pending {
+                return Ok(Check::Ready(()));
+            }
+            Ok(Check::Pending(()))
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_check_that_waited_is_not_paused_after() {
+        // Checks of 80 ms against an interval of 50 ms: no pause at all.
+        let mut slow = Slow {
+            took: Duration::from_millis(80),
+            pending: 2,
+            allowed: Vec::new(),
+        };
+        let started = Instant::now();
+        let got = until(Duration::from_secs(60), Duration::from_millis(50), &mut slow).await;
+        assert_eq!(got, Ok(Waited::Ready(())));
+        assert_eq!(started.elapsed(), Duration::from_millis(240));
+        // Each check may wait one slice at most, not the whole budget.
+        assert_eq!(slow.allowed, vec![MAX_IN_PAGE_WAIT; 3]);
+
+        // Checks of 10 ms: they start 50 ms apart.
+        let mut quick = Slow {
+            took: Duration::from_millis(10),
+            pending: 2,
+            allowed: Vec::new(),
+        };
+        let started = Instant::now();
+        until(Duration::from_millis(300), Duration::from_millis(50), &mut quick)
+            .await
+            .unwrap();
+        assert_eq!(started.elapsed(), Duration::from_millis(110));
+        assert_eq!(
+            quick.allowed,
+            [300, 250, 200].map(Duration::from_millis).to_vec(),
+            "what is left of the budget"
+        );
     }
 
     #[test]
