@@ -120,6 +120,26 @@ async fn slow() -> Html<&'static str> {
     Html("<p>slow</p>")
 }
 
+/// Requests for `/pixel.png` so far (every fixture site counts its own).
+static PIXELS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+const PICTURE: &str = r#"<!doctype html><html><body>
+<p id="caption">A picture</p><img id="pic" src="/pixel.png?v=2" alt="">
+</body></html>"#;
+
+async fn pixel() -> impl IntoResponse {
+    PIXELS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    // A 1x1 transparent PNG.
+    const PNG: &[u8] = &[
+        0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44,
+        0x52, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1f,
+        0x15, 0xc4, 0x89, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0x00,
+        0x01, 0x00, 0x00, 0x05, 0x00, 0x01, 0x0d, 0x0a, 0x2d, 0xb4, 0x00, 0x00, 0x00, 0x00, 0x49,
+        0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
+    ];
+    ([(header::CONTENT_TYPE, "image/png")], PNG)
+}
+
 /// Serves the fixture site on 127.0.0.1:0; returns its base URL (no trailing slash).
 async fn fixture_site() -> String {
     let app = Router::new()
@@ -132,7 +152,9 @@ async fn fixture_site() -> String {
         .route("/report.csv", get(report))
         .route("/slow", get(slow))
         .route("/events", get(|| async { Html(EVENTS) }))
-        .route("/covered", get(|| async { Html(TIMING) }));
+        .route("/covered", get(|| async { Html(TIMING) }))
+        .route("/picture", get(|| async { Html(PICTURE) }))
+        .route("/pixel.png", get(pixel));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind fixture server");
@@ -625,6 +647,61 @@ async fn a_covered_element_waits_and_is_clicked_once_uncovered() {
         other => panic!("expected a covered refusal, got {other:?}"),
     }
     assert_eq!(b.read("#hits", &ReadKind::Text).await.unwrap(), "0");
+    env.finish().await;
+}
+
+/// A run blocks images, fonts and media unless its playbook loads them:
+/// the picture is never requested, and is with `load = ["images"]`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runs_block_images_unless_the_playbook_loads_them() {
+    use panelwright::engine::{EngineConfig, NoopObserver, RunInputs, run_playbook};
+    use panelwright::playbook::Playbook;
+    use panelwright::secrets::Redactor;
+    use std::sync::atomic::Ordering;
+
+    let mut env = Env::new(SessionOptions::default()).await;
+    let artifacts = tempfile::tempdir().unwrap();
+    let config = EngineConfig {
+        artifacts_dir: artifacts.path().to_path_buf(),
+        ..EngineConfig::default()
+    };
+    let inputs = RunInputs {
+        vendor_base_url: env.site.clone(),
+        ..RunInputs::default()
+    };
+    let mut requested = Vec::new();
+    for load in ["", "load = [\"images\"]"] {
+        let src = format!(
+            "[playbook]\nname = \"p\"\nvendor = \"v\"\n{load}\n\n[[steps]]\ngoto = \"{{{{ vendor.base_url }}}}/picture\"\n\n[[steps]]\nwait_for = \"#caption\"\n"
+        );
+        let playbook = Playbook::parse(std::path::Path::new("p.toml"), &src).unwrap();
+        let before = PIXELS.load(Ordering::SeqCst);
+        let report = run_playbook(
+            &playbook,
+            &mut env.b,
+            &inputs,
+            &config,
+            &mut NoopObserver,
+            &Redactor::default(),
+        )
+        .await;
+        assert!(report.failure.is_none(), "{:?}", report.failure);
+        // The image loads before `load`, which the goto waited for.
+        let complete = env
+            .b
+            .execute(
+                "const i = document.getElementById('pic'); return i.complete && i.naturalWidth > 0;",
+                vec![],
+            )
+            .await
+            .unwrap();
+        requested.push((PIXELS.load(Ordering::SeqCst) - before, complete));
+    }
+    assert_eq!(
+        requested,
+        vec![(0, serde_json::json!(false)), (1, serde_json::json!(true))],
+        "(requests, shown) without and with `load = [\"images\"]`"
+    );
     env.finish().await;
 }
 

@@ -113,6 +113,51 @@ pub struct RowsSeen {
     pub signature: Option<String>,
 }
 
+/// Kinds of resources a page loads that no step reads: runs block them
+/// unless the playbook asks for them (`[playbook] load`). Fewer bytes,
+/// less decoding and layout, and no wait for them before `load`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ResourceKind {
+    Images,
+    Fonts,
+    Media,
+}
+
+crate::text::text_enum!(ResourceKind, "resource kind", {
+    Images => "images",
+    Fonts => "fonts",
+    Media => "media",
+});
+
+impl ResourceKind {
+    /// URL patterns (`*` wildcards, as the browser's blocking takes them)
+    /// of this kind's files, by extension, with or without a query.
+    pub fn url_patterns(self) -> Vec<String> {
+        let extensions: &[&str] = match self {
+            Self::Images => &[
+                "png", "jpg", "jpeg", "gif", "webp", "avif", "bmp", "ico", "svg", "tif", "tiff",
+            ],
+            Self::Fonts => &["woff", "woff2", "ttf", "otf", "eot"],
+            Self::Media => &[
+                "mp4", "webm", "ogg", "ogv", "mp3", "wav", "m4a", "m4v", "mov", "aac", "flac",
+            ],
+        };
+        extensions
+            .iter()
+            .flat_map(|e| [format!("*.{e}"), format!("*.{e}?*")])
+            .collect()
+    }
+
+    /// The patterns to block when a playbook loads `wanted`.
+    pub fn blocked_except(wanted: &[ResourceKind]) -> Vec<String> {
+        Self::ALL
+            .iter()
+            .filter(|k| !wanted.contains(k))
+            .flat_map(|k| k.url_patterns())
+            .collect()
+    }
+}
+
 /// Which part of an element a capture reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReadKind {

@@ -72,8 +72,9 @@ pub struct WebDriverBrowser {
     poisoned: Option<String>,
     /// The per-session Chromium profile; removed after close.
     profile: Option<Profile>,
-    /// `Network.enable` was sent (request blocking needs it).
-    network_enabled: bool,
+    /// The URL patterns blocked now; `None` before the first blocking
+    /// (`Network.enable`, which blocking needs, not sent yet).
+    blocked: Option<Vec<String>>,
 }
 
 /// `POST /session/{id}/goog/cdp/execute`: chromedriver's door to the Chrome DevTools Protocol.
@@ -338,7 +339,7 @@ impl WebDriverBrowser {
             call_timeout: options.call_timeout,
             poisoned: None,
             profile,
-            network_enabled: false,
+            blocked: None,
         };
         let setup = async {
             let c = browser.client("set_timeouts")?;
@@ -753,23 +754,30 @@ impl Browser for WebDriverBrowser {
     }
 
     async fn block_urls(&mut self, patterns: &[&str]) -> BrowserResult<()> {
+        // A reused session usually blocks the same: no call then.
+        let unchanged = match &self.blocked {
+            Some(now) => now.iter().map(String::as_str).eq(patterns.iter().copied()),
+            None => patterns.is_empty(),
+        };
+        if unchanged {
+            return Ok(());
+        }
         let c = self.client("block_urls")?;
-        if !self.network_enabled {
+        if self.blocked.is_none() {
             // Blocking only applies with the Network domain on.
             let cmd = CdpExecute {
                 cmd: "Network.enable",
                 params: json!({}),
             };
             self.bounded("block_urls", None, c.issue_cmd(cmd)).await?;
-            self.network_enabled = true;
         }
         let cmd = CdpExecute {
             cmd: "Network.setBlockedURLs",
             params: json!({ "urls": patterns }),
         };
-        self.bounded("block_urls", None, c.issue_cmd(cmd))
-            .await
-            .map(|_| ())
+        self.bounded("block_urls", None, c.issue_cmd(cmd)).await?;
+        self.blocked = Some(patterns.iter().map(|p| p.to_string()).collect());
+        Ok(())
     }
 
     async fn screenshot(&mut self) -> BrowserResult<Vec<u8>> {

@@ -16,7 +16,7 @@ use super::artifacts;
 use super::extract::Row;
 use super::failure::StepError;
 use super::report::*;
-use crate::browser::Browser;
+use crate::browser::{Browser, ResourceKind};
 use crate::failure::Classify;
 use crate::playbook::{
     Action, Condition, EffectSpec, ParamValue, Playbook, Step, Template, VarRef,
@@ -390,6 +390,10 @@ impl<'r> Engine<'r> {
                 return Err(StepError::Input(format!("secret `{name}` was not given")));
             }
         }
+        // What no step reads is not loaded (`[playbook] load` asks for it).
+        let blocked = ResourceKind::blocked_except(&self.playbook.load);
+        let blocked: Vec<&str> = blocked.iter().map(String::as_str).collect();
+        self.browser.block_urls(&blocked).await?;
         if self.playbook.downloads() {
             let dir = std::path::absolute(self.run_dir.join("downloads")).map_err(|e| {
                 StepError::Download(format!("cannot resolve the download folder: {e}"))

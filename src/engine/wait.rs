@@ -235,7 +235,12 @@ mod tests {
             allowed: Vec::new(),
         };
         let started = Instant::now();
-        let got = until(Duration::from_secs(60), Duration::from_millis(50), &mut slow).await;
+        let got = until(
+            Duration::from_secs(60),
+            Duration::from_millis(50),
+            &mut slow,
+        )
+        .await;
         assert_eq!(got, Ok(Waited::Ready(())));
         assert_eq!(started.elapsed(), Duration::from_millis(240));
         // Each check may wait one slice at most, not the whole budget.
@@ -248,9 +253,13 @@ mod tests {
             allowed: Vec::new(),
         };
         let started = Instant::now();
-        until(Duration::from_millis(300), Duration::from_millis(50), &mut quick)
-            .await
-            .unwrap();
+        until(
+            Duration::from_millis(300),
+            Duration::from_millis(50),
+            &mut quick,
+        )
+        .await
+        .unwrap();
         assert_eq!(started.elapsed(), Duration::from_millis(110));
         assert_eq!(
             quick.allowed,

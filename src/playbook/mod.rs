@@ -77,6 +77,9 @@ pub struct Playbook {
     /// `[playbook] kind`: the job it is written for, whose contract `check`
     /// enforced; `None`: a generic playbook (no contract).
     pub kind: Option<PlaybookKind>,
+    /// `[playbook] load`: resource kinds its pages need (e.g. a screenshot
+    /// that must show images); every other kind is blocked in its runs.
+    pub load: Vec<crate::browser::ResourceKind>,
     /// Secret names the run must be given (`login.password`).
     pub secrets: Vec<String>,
     pub default_timeout: Duration,

@@ -34,6 +34,10 @@ pub(crate) struct RawMeta {
     /// `probe`), checked against its contract; absent: none.
     #[serde(default)]
     pub kind: Option<String>,
+    /// Resource kinds (`images`, `fonts`, `media`) the run loads; the
+    /// others are blocked.
+    #[serde(default)]
+    pub load: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]

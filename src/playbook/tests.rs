@@ -2475,3 +2475,26 @@ effects = [{ kind = "seat", key = "x" }]
          test.toml:23:1: steps[5]: `effects` does not apply to a `wait_for` step (`wait_for` takes no other keys besides timeout and name)"
     );
 }
+
+#[test]
+fn load_takes_known_resource_kinds_once() {
+    let head = |load: &str| {
+        format!(
+            "[playbook]\nname = \"t\"\nvendor = \"v\"\nload = {load}\n\n[[steps]]\nclick = \"#a\"\n"
+        )
+    };
+    use crate::browser::ResourceKind;
+    assert_eq!(
+        ok(&head("[\"images\", \"media\"]")).load,
+        vec![ResourceKind::Images, ResourceKind::Media]
+    );
+    assert!(ok(&head("[]")).load.is_empty());
+    assert_eq!(
+        render(&head("[\"images\", \"pictures\"]")),
+        "test.toml:4:1: playbook.load: unknown resource kind `pictures` (expected one of: images, fonts, media)"
+    );
+    assert_eq!(
+        render(&head("[\"fonts\", \"fonts\"]")),
+        "test.toml:4:1: playbook.load: `fonts` is listed twice"
+    );
+}

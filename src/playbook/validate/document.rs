@@ -2,7 +2,9 @@
 //! (secrets, timeout, the customer reference) and `[[steps]]`.
 
 use super::{RawFlow, RawNode, Validator, parse_duration};
+use crate::browser::ResourceKind;
 use crate::playbook::contract::PlaybookKind;
+use crate::playbook::error::excerpt;
 use crate::playbook::raw::RawMeta;
 use crate::playbook::step::Location;
 use crate::playbook::template::VarRef;
@@ -39,6 +41,23 @@ impl Meta {
 }
 
 impl Validator<'_> {
+    /// `[playbook] load`: known resource kinds, each once.
+    pub(super) fn load(&mut self, meta: &Meta) -> Vec<ResourceKind> {
+        let mut kinds = Vec::new();
+        for text in &meta.raw.load {
+            match text.parse::<ResourceKind>() {
+                Ok(k) if kinds.contains(&k) => self.error_at(
+                    meta.key("load"),
+                    "playbook.load",
+                    format!("`{}` is listed twice", excerpt(text)),
+                ),
+                Ok(k) => kinds.push(k),
+                Err(e) => self.error_at(meta.key("load"), "playbook.load", e.to_string()),
+            }
+        }
+        kinds
+    }
+
     pub(super) fn top_level_keys(&mut self, doc: &DeTable<'_>) {
         for (key, _) in doc.iter() {
             if !TOP_LEVEL_KEYS.contains(&key.get_ref().as_ref()) {

@@ -202,6 +202,7 @@ impl<'a> Validator<'a> {
             self.check_recover(&m.raw.recover, &flows, m.key("recover"));
         }
         let kind = meta.as_ref().and_then(|m| self.kind(m));
+        let load = meta.as_ref().map(|m| self.load(m)).unwrap_or_default();
         if let (Some(kind), Some(m)) = (kind, &meta) {
             self.check_contract(kind, m, &flows_raw, &steps_raw);
         }
@@ -222,6 +223,7 @@ impl<'a> Validator<'a> {
             vendor: meta.vendor,
             description: meta.description,
             kind,
+            load,
             secrets: self.secrets.into_iter().collect(),
             default_timeout,
             params: self.params,
