@@ -28,7 +28,7 @@ pub const READY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Bound on one `GET /status` probe.
 const STATUS_PROBE_TIMEOUT: Duration = Duration::from_secs(1);
 /// Pause between two readiness probes.
-const READY_POLL_INTERVAL: Duration = Duration::from_millis(100);
+const READY_POLL_INTERVAL: Duration = Duration::from_millis(10);
 /// Bound on one session creation (starting Chromium included).
 pub const NEW_SESSION_TIMEOUT: Duration = Duration::from_secs(30);
 /// Default chromedriver binary (Debian's `chromium-driver`).
