@@ -7,13 +7,18 @@
 //! - customers: pagination across all pages
 //! - subscriptions: an iframe and a screenshot
 //! - usage: a table rendered by JavaScript after an XHR, and a CSV download
+//! - contacts: a framework-style form whose state changes only on input,
+//!   change and key events (fill, select, check, and type for a key-only
+//!   field); `fill` on that field leaves Save disabled
 //! - failures: artifacts written, secrets redacted from every artifact
 
 mod common;
 
 use common::*;
+use panelwright::demo_vendor::Contact;
 use panelwright::failure::FailureClass;
 use serde_json::json;
+use std::path::PathBuf;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn provision_captures_once_only_secrets_and_reruns_without_duplicates() {
@@ -371,24 +376,20 @@ async fn usage_table_rendered_by_javascript_and_csv_export_agree() {
 async fn failure_artifacts_never_contain_secrets() {
     let h = Harness::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let source = std::fs::read_to_string(playbook_path("provision.toml")).unwrap();
     // Break the playbook right after the secrets are captured, on the page that shows them.
-    let broken = source.replace(
-        "  { click = \"#continue\" },",
-        "  { wait_for = \"#this-never-appears\", timeout = \"1s\" },\n  { click = \"#continue\" },",
+    let file = playbook_variant(
+        "provision.toml",
+        &dir,
+        &[(
+            "  { click = \"#continue\" },",
+            "  { wait_for = \"#this-never-appears\", timeout = \"1s\" },\n  { click = \"#continue\" },",
+        )],
     );
-    assert_ne!(broken, source);
-    let file = dir.path().join("broken.toml");
-    std::fs::write(&file, broken).unwrap();
     std::fs::copy(
         playbook_path("assets/msp-logo.png"),
         dir.path().join("logo.png"),
     )
     .unwrap();
-    std::fs::create_dir(dir.path().join("flows")).unwrap();
-    for flow in std::fs::read_dir(playbook_path("flows")).unwrap().flatten() {
-        std::fs::copy(flow.path(), dir.path().join("flows").join(flow.file_name())).unwrap();
-    }
     let report = h
         .run(
             &file,
@@ -436,5 +437,154 @@ async fn failure_artifacts_never_contain_secrets() {
         }
         assert!(!format!("{:?}", report.failure).contains(secret));
     }
+    h.shutdown().await;
+}
+
+/// A copy of a shipped playbook, edited by `(from, to)` replacements (each
+/// must apply), next to copies of the shared flows.
+fn playbook_variant(name: &str, dir: &tempfile::TempDir, replacements: &[(&str, &str)]) -> PathBuf {
+    let mut text = std::fs::read_to_string(playbook_path(name)).unwrap();
+    for (from, to) in replacements {
+        assert!(text.contains(from), "{name} has no `{from}`");
+        text = text.replace(from, to);
+    }
+    let file = dir.path().join(name);
+    std::fs::write(&file, text).unwrap();
+    std::fs::create_dir_all(dir.path().join("flows")).unwrap();
+    for flow in std::fs::read_dir(playbook_path("flows")).unwrap().flatten() {
+        std::fs::copy(flow.path(), dir.path().join("flows").join(flow.file_name())).unwrap();
+    }
+    file
+}
+
+/// The contacts of a customer at the vendor.
+fn contacts_of(h: &Harness, customer: &str) -> Vec<Contact> {
+    h.vendor
+        .customer_named(customer)
+        .unwrap_or_else(|| panic!("no customer {customer}"))
+        .contacts
+}
+
+const CONTACT_CUSTOMER: &str = "Acme 02";
+
+/// The page keeps its form state in its script, changed only by events:
+/// the name on `input`, the email on `change` (when focus moves on), the
+/// role and the box on `change`, the phone on `keydown` alone. Every value
+/// the vendor stores went through those events.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn add_contact_sets_a_framework_form_through_its_input_change_and_key_events() {
+    let h = Harness::start().await;
+    let report = h
+        .run(
+            &playbook_path("add-contact.toml"),
+            &[
+                ("customer_name", CONTACT_CUSTOMER),
+                ("contact_name", "Ada Lovelace"),
+                ("contact_email", "ada@acme02.example"),
+                ("role", "technical"),
+                // Typed key by key: the page keeps the digits only.
+                ("phone", "+44 20-7946 0958"),
+                ("primary", "true"),
+            ],
+            json!({}),
+        )
+        .await;
+    assert_ok(&report);
+    let id: u64 = text(&report, "contact_id").parse().expect("a numeric id");
+    assert_eq!(
+        contacts_of(&h, CONTACT_CUSTOMER),
+        [Contact {
+            id,
+            name: "Ada Lovelace".into(),
+            email: "ada@acme02.example".into(),
+            role: "technical".into(),
+            primary: true,
+            phone: "442079460958".into(),
+        }]
+    );
+
+    // A second one, not primary, with the default role: the box stays
+    // unticked and the first contact keeps the mark.
+    let again = h
+        .run(
+            &playbook_path("add-contact.toml"),
+            &[
+                ("customer_name", CONTACT_CUSTOMER),
+                ("contact_name", "Grace Hopper"),
+                ("contact_email", "grace@acme02.example"),
+                ("phone", "0301234567"),
+                ("primary", "false"),
+            ],
+            json!({}),
+        )
+        .await;
+    assert_ok(&again);
+    let contacts = contacts_of(&h, CONTACT_CUSTOMER);
+    assert_eq!(contacts.len(), 2, "{contacts:?}");
+    assert_eq!(contacts[0].id, id);
+    assert!(contacts[0].primary);
+    assert_eq!(
+        contacts[1],
+        Contact {
+            id: text(&again, "contact_id").parse().unwrap(),
+            name: "Grace Hopper".into(),
+            email: "grace@acme02.example".into(),
+            role: "billing".into(),
+            primary: false,
+            phone: "0301234567".into(),
+        }
+    );
+    h.shutdown().await;
+}
+
+/// The phone field listens to key presses only: text inserted by `fill`
+/// (one input event, no keys) is put back to what the keys built, the
+/// form stays invalid and Save never enables, so the click times out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn filling_the_key_only_phone_field_leaves_save_disabled_and_the_click_times_out() {
+    let h = Harness::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = playbook_variant(
+        "add-contact.toml",
+        &dir,
+        &[
+            ("type = \"#contact-phone\"", "fill = \"#contact-phone\""),
+            (
+                "click = \"#save-contact\"\n",
+                "click = \"#save-contact\"\ntimeout = \"2s\"\n",
+            ),
+        ],
+    );
+    let report = h
+        .run(
+            &file,
+            &[
+                ("customer_name", CONTACT_CUSTOMER),
+                ("contact_name", "Ada Lovelace"),
+                ("contact_email", "ada@acme02.example"),
+                ("phone", "442079460958"),
+            ],
+            json!({}),
+        )
+        .await;
+    let failure = report.failure.clone().expect("Save never enables");
+    assert_eq!(failure.class, FailureClass::PlaybookBroken, "{failure:?}");
+    assert_eq!(failure.step, "steps[8]", "{failure:?}");
+    assert_eq!(
+        failure.message,
+        "waited 2s for `#save-contact` to become enabled"
+    );
+    assert!(contacts_of(&h, CONTACT_CUSTOMER).is_empty());
+    // The page as it was: no digit reached the form's state.
+    let page = all_files(h.artifacts.path())
+        .into_iter()
+        .find(|(p, _)| p.ends_with("page.html"))
+        .expect("page.html")
+        .1;
+    assert!(
+        contains(&page, "<span id=\"phone-digits\">0</span>"),
+        "{}",
+        String::from_utf8_lossy(&page)
+    );
     h.shutdown().await;
 }

@@ -105,6 +105,21 @@ pub const DEMO_SCENARIOS: &[DemoScenario] = &[
         timeout: None,
     },
     DemoScenario {
+        name: "add-contact",
+        console: Console::Http,
+        playbook: "add-contact.toml",
+        params: &[
+            "customer_name=Contoso Dental",
+            "contact_name=Ada Lovelace",
+            "contact_email=billing@contoso-dental.example",
+            "role=billing",
+            "phone=+44 20 7946 0958",
+            "primary=true",
+        ],
+        params_file: None,
+        timeout: None,
+    },
+    DemoScenario {
         name: "customers-https",
         console: Console::Https,
         playbook: "customers.toml",

@@ -167,6 +167,24 @@ pub fn check_csrf(sess: &Sess, form: &FormData) -> Option<Response> {
     }
 }
 
+/// The header a page's script sends its CSRF token in (JSON posts have no form).
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// Checks the CSRF token of a logged-in JSON post (the [`CSRF_HEADER`]):
+/// `Some(403 JSON)` when it is missing or wrong.
+pub fn check_csrf_header(sess: &Sess, headers: &HeaderMap) -> Option<Response> {
+    match headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()) {
+        Some(t) if !t.is_empty() && t == sess.csrf => None,
+        _ => Some(
+            (
+                StatusCode::FORBIDDEN,
+                Json(serde_json::json!({ "error": "invalid or missing CSRF token" })),
+            )
+                .into_response(),
+        ),
+    }
+}
+
 /// Takes the flash message of a session (rendered once).
 pub fn take_flash(state: &DemoState, sess: &Sess) -> String {
     let mut store = state.lock();

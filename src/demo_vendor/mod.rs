@@ -20,11 +20,13 @@
 //! | `GET /customers?page=&q=` | `#search-form`, `#search`, `#search-btn`, `#new-customer`, `table#customers tr.customer-row[data-customer][data-id]` with `td.name/.contact/.region/.seats/.devices/.status`, `nav.pagination a.prev/a.next span.page-info`, `p.empty` |
 //! | `GET /customers/new`, `POST /customers` | `form#customer-form`, `#name`, `#contact-email`, `#region`, `#seats`, `#terms`, `#logo`, `#create` (disabled, enabled by JS) |
 //! | `GET /customers/{id}/welcome` | `#welcome-customer`, `div#credentials` (hidden ~200 ms) with `code#admin-username/#admin-password/#api-key`, `#continue`; later: `#secrets-gone` |
-//! | `GET /customers/{id}` | `#customer-name/-id/-region/-contact/-logo`, `#enrol-device`, `#subscriptions`, `#usage`, `table#devices tr.device-row`, `form#reset-admin-password-form` + `#reset-admin-password`, `form#regenerate-api-key-form` + `#regenerate-api-key` |
+//! | `GET /customers/{id}` | `#customer-name/-id/-region/-contact/-logo`, `#enrol-device`, `#subscriptions`, `#usage`, `#add-contact`, `table#contacts tr.contact-row[data-id]` with `td.name/.email/.role/.primary/.phone` (or `p#no-contacts`), `table#devices tr.device-row`, `form#reset-admin-password-form` + `#reset-admin-password`, `form#regenerate-api-key-form` + `#regenerate-api-key` |
 //! | `POST /customers/{id}/admin-password/reset` | CSRF; a new admin password (the old one stops working), 303 to the page below |
 //! | `GET /customers/{id}/admin-password` | once after a reset: `#credentials-customer`, `div#credentials` (hidden ~200 ms) with `code#admin-username/#admin-password`, `a#continue`; later (or without a reset): `#secrets-gone` |
 //! | `POST /customers/{id}/api-key/regenerate` | CSRF; a new API key (the old one stops working), 303 to the page below |
 //! | `GET /customers/{id}/api-key` | once after a regeneration: `div#credentials` (hidden ~200 ms) with `code#api-key`, `a#continue`; later: `#secrets-gone` |
+//! | `GET /customers/{id}/contacts/new` | "Add billing contact", a framework-style page (state in its script, changed only by events): `form#contact-form`, `#contact-name` (on `input`), `#contact-email` (on `change`), `select#contact-role` (on `change`), `#contact-phone` (on `keydown` only: needs `type`, not `fill`), `#contact-primary` (checkbox, on `change`), `#save-contact` (disabled until the state is valid), `#contact-error`; after saving: `#contact-saved` with `code#contact-id` and `a#back-to-customer` |
+//! | `POST /api/customers/{id}/contacts` | JSON `{name, email, role, primary, phone}`, CSRF in `X-CSRF-Token`: `201 {id, contact}`; 400 invalid, 401 no session, 403 bad token, 404 unknown customer |
 //! | `GET /customers/{id}/devices/new`, `POST /customers/{id}/devices` | `form#device-form`, `#hostname`, `#serial`, `#quota-gb`, `#os`, `#auto-update`, `#enrol` |
 //! | `GET /customers/{id}/devices/{device_id}` | `#licence-key` (re-readable), `#installer-link` (absolute), `#device-quota`, `#back-to-customer`, `form#regenerate-licence-form` + `#regenerate-licence` |
 //! | `POST /customers/{id}/devices/{device_id}/licence/regenerate` | CSRF; a new licence key, 303 back to the device page |
@@ -37,7 +39,7 @@
 //! | `GET /reports/usage?period=&page=` | every customer's usage for any month `YYYY-MM` (else 400 with `#bad-period`): seats per SKU, then storage used per SKU summed over the customer's devices; `#report-period`, `table#usage-report tr.usage-row[data-customer-id]` with `td.customer-id/.customer-name/.sku/.metric/.quantity/.unit/.period`, `nav.pagination a.prev/a.next span.page-info`, `p.empty` |
 //! | `GET /reports/services?page=` | every customer's services: `table#service-report tr.item-row[data-customer-id]` with `td.customer-id/.customer-name/.kind/.key/.sku/.quantity/.unit/.status`, `nav.pagination a.prev/a.next span.page-info`, `p.empty` |
 //! | `/_admin/...` | JSON, `X-Admin-Token` header |
-//! | `POST /_admin/customers/{name}/seats`, `.../edition`, `.../status`, `.../devices`, `DELETE .../devices/{hostname}`, `POST .../devices/{hostname}/storage`, `.../quota`, `POST /_admin/outage`, `POST /_admin/expire-sessions`, `GET /_admin/state` | outside changes: 404 JSON for an unknown customer or device, 400 JSON for bad input |
+//! | `POST /_admin/customers/{name}/seats`, `.../edition`, `.../status`, `.../devices`, `DELETE .../devices/{hostname}`, `POST .../devices/{hostname}/storage`, `.../quota`, `POST /_admin/outage`, `POST /_admin/expire-sessions`, `GET /_admin/state` (every customer with its devices and contacts) | outside changes: 404 JSON for an unknown customer or device, 400 JSON for bad input |
 //! | any route but `/_admin/*` during an outage | down: `503` with `h1#outage`; slow: answers after the delay |
 //!
 //! `DemoVendorConfig { redesign: true, .. }` (`panelwright demo-vendor
@@ -64,13 +66,15 @@
 //! (quantity in `GiB`).
 //!
 //! Implementation: [`auth`] (login, TOTP, sessions, CSRF), [`pages`] (customers,
-//! devices, subscriptions, usage), [`reports`] (the partner-wide reports),
+//! devices, subscriptions, usage), [`contacts`] (the framework-style contact
+//! page and its JSON API), [`reports`] (the partner-wide reports),
 //! [`admin`] (`/_admin` outside changes), `outage` (the down / slow middleware),
 //! [`state`] (the in-memory store), [`html`] (escaping, layout, forms) and
 //! `tls` (the self-signed certificate and the HTTPS accept loop).
 
 pub mod admin;
 pub mod auth;
+pub mod contacts;
 pub mod html;
 mod outage;
 pub mod pages;
@@ -93,8 +97,8 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use state::{
-    AccountStatus, ChangeError, CustomerView, DemoState, DeviceSpec, DeviceView, Edition, Outage,
-    UsageRow,
+    AccountStatus, ChangeError, Contact, CustomerView, DemoState, DeviceSpec, DeviceView, Edition,
+    Outage, UsageRow,
 };
 
 /// Deliberate server-side latencies, like a real (slow) console.
@@ -226,6 +230,11 @@ pub fn router(state: DemoState) -> Router {
             post(pages::regenerate_api_key),
         )
         .route("/customers/{id}/api-key", get(pages::api_key))
+        .route("/customers/{id}/contacts/new", get(contacts::new_contact))
+        .route(
+            "/api/customers/{id}/contacts",
+            post(contacts::create_contact),
+        )
         .route(
             "/customers/{id}/devices",
             get(pages::devices_index).post(pages::enrol_device),
@@ -425,6 +434,11 @@ impl DemoVendor {
     /// All customers, sorted by id.
     pub fn customers(&self) -> Vec<CustomerView> {
         self.state.customers()
+    }
+
+    /// The customer with this name (else, ignoring case).
+    pub fn customer_named(&self, name: &str) -> Option<CustomerView> {
+        self.state.customer_named(name)
     }
 
     /// Number of customers with exactly this name.

@@ -28,12 +28,12 @@ fn ok_page(sess: &Sess, body: &str) -> Response {
 }
 
 /// Parses a path id; `None` for anything but a positive integer.
-fn parse_id(id: &str) -> Option<u64> {
+pub(crate) fn parse_id(id: &str) -> Option<u64> {
     id.parse::<u64>().ok().filter(|i| *i > 0)
 }
 
 /// Looks up a customer clone by path id.
-fn customer(state: &DemoState, id: &str) -> Option<Customer> {
+pub(crate) fn customer(state: &DemoState, id: &str) -> Option<Customer> {
     let id = parse_id(id)?;
     state.lock().customers.get(&id).cloned()
 }
@@ -508,13 +508,15 @@ pub async fn customer_detail(
          <dt>Status</dt><dd id=\"customer-status\">active</dd></dl>\n\
          <p class=\"actions\"><a id=\"enrol-device\" href=\"/customers/{id}/devices/new\">Enrol device</a>\
          <a id=\"subscriptions\" href=\"/customers/{id}/subscriptions\">Subscriptions</a>\
-         <a id=\"usage\" href=\"/customers/{id}/usage\">Usage</a></p>\n\
+         <a id=\"usage\" href=\"/customers/{id}/usage\">Usage</a>\
+         <a id=\"add-contact\" href=\"/customers/{id}/contacts/new\">Add billing contact</a></p>\n\
          <h2>Credentials</h2>\n\
          <form id=\"reset-admin-password-form\" method=\"post\" action=\"/customers/{id}/admin-password/reset\">{csrf}\
          <button id=\"reset-admin-password\" type=\"submit\">Reset admin password</button></form>\n\
          <form id=\"regenerate-api-key-form\" method=\"post\" action=\"/customers/{id}/api-key/regenerate\">{csrf}\
          <button id=\"regenerate-api-key\" type=\"submit\">Regenerate API key</button></form>\n\
-         <h2>Devices</h2>\n",
+         {contacts}<h2>Devices</h2>\n",
+        contacts = contacts_table(&c),
         name = esc(&c.name),
         id = c.id,
         region = esc(&c.region),
@@ -547,6 +549,34 @@ pub async fn customer_detail(
         body.push_str("</tbody>\n</table>\n");
     }
     ok_page(&sess, &body)
+}
+
+/// The contacts section of the customer page: `table#contacts` or `p#no-contacts`.
+fn contacts_table(c: &Customer) -> String {
+    let mut out = String::from("<h2>Contacts</h2>\n");
+    if c.contacts.is_empty() {
+        out.push_str("<p id=\"no-contacts\" class=\"empty\">No contacts</p>\n");
+        return out;
+    }
+    out.push_str(
+        "<table id=\"contacts\">\n<thead><tr><th>Name</th><th>Email</th><th>Role</th>\
+         <th>Primary</th><th>Phone</th></tr></thead>\n<tbody>\n",
+    );
+    for contact in &c.contacts {
+        out.push_str(&format!(
+            "<tr class=\"contact-row\" data-id=\"{id}\"><td class=\"name\">{name}</td>\
+             <td class=\"email\">{email}</td><td class=\"role\">{role}</td>\
+             <td class=\"primary\">{primary}</td><td class=\"phone\">{phone}</td></tr>\n",
+            id = contact.id,
+            name = esc(&contact.name),
+            email = esc(&contact.email),
+            role = esc(&contact.role),
+            primary = if contact.primary { "yes" } else { "no" },
+            phone = esc(&contact.phone),
+        ));
+    }
+    out.push_str("</tbody>\n</table>\n");
+    out
 }
 
 struct DeviceFormValues {

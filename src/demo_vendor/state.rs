@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use totp_rs::{Algorithm, Secret, TOTP};
 
 use super::DemoVendorConfig;
@@ -42,6 +42,16 @@ pub const PERIODS: [&str; 4] = ["2026-08", "2026-09", "2026-10", "2026-11"];
 pub const DEFAULT_PERIOD: &str = "2026-10";
 /// The billing period shown in the billing widget.
 pub const BILLING_PERIOD: &str = "2026-11";
+
+/// Roles of a customer contact: (value, label).
+pub const CONTACT_ROLES: [(&str, &str); 3] = [
+    ("billing", "Billing"),
+    ("technical", "Technical"),
+    ("owner", "Account owner"),
+];
+
+/// How many digits a contact's phone number has (E.164 allows up to 15).
+pub const PHONE_DIGITS: std::ops::RangeInclusive<usize> = 6..=15;
 
 /// The SKU of a device's storage: servers (linux) and workstations.
 pub(crate) fn device_sku(os: &str) -> &'static str {
@@ -186,6 +196,73 @@ pub(crate) fn parse_storage_gib(text: &str) -> Result<Decimal, ChangeError> {
     Ok(value)
 }
 
+/// A person the vendor writes to at a customer (the "Add billing contact" page).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Contact {
+    pub id: u64,
+    pub name: String,
+    pub email: String,
+    /// One of [`CONTACT_ROLES`].
+    pub role: String,
+    /// The customer's primary contact; at most one contact of a customer is.
+    pub primary: bool,
+    /// Digits only.
+    pub phone: String,
+}
+
+/// A contact as the console's page posts it (JSON), before the checks.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewContact {
+    pub name: String,
+    pub email: String,
+    pub role: String,
+    #[serde(default)]
+    pub primary: bool,
+    pub phone: String,
+}
+
+impl NewContact {
+    /// The checks the page's Save button waits for, made again here: a name,
+    /// an email with one `@` between two non-empty parts, a known role, a
+    /// phone of [`PHONE_DIGITS`] digits and nothing else. Trims name and email.
+    pub fn validate(self) -> Result<NewContact, ChangeError> {
+        let invalid = |msg: &str| Err(ChangeError::Invalid(msg.to_string()));
+        let name = self.name.trim().to_string();
+        let email = self.email.trim().to_string();
+        if name.is_empty() {
+            return invalid("name is required");
+        }
+        let email_ok = email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && !domain.is_empty()
+                && !domain.contains('@')
+                && !email.contains(char::is_whitespace)
+        });
+        if !email_ok {
+            return invalid("email must look like name@domain");
+        }
+        if !CONTACT_ROLES.iter().any(|(r, _)| *r == self.role) {
+            let roles: Vec<&str> = CONTACT_ROLES.iter().map(|(r, _)| *r).collect();
+            return invalid(&format!("role must be one of {}", roles.join(", ")));
+        }
+        if !PHONE_DIGITS.contains(&self.phone.len())
+            || !self.phone.bytes().all(|b| b.is_ascii_digit())
+        {
+            return invalid(&format!(
+                "phone must be {} to {} digits",
+                PHONE_DIGITS.start(),
+                PHONE_DIGITS.end()
+            ));
+        }
+        Ok(NewContact {
+            name,
+            email,
+            ..self
+        })
+    }
+}
+
 /// A read-only view of one customer (no secrets).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CustomerView {
@@ -203,6 +280,8 @@ pub struct CustomerView {
     pub api_key_regenerations: u32,
     pub edition: Edition,
     pub status: AccountStatus,
+    /// In the order they were added.
+    pub contacts: Vec<Contact>,
 }
 
 /// A read-only view of one enrolled device.
@@ -269,6 +348,7 @@ pub(crate) struct Customer {
     pub api_key_regenerations: u32,
     pub edition: Edition,
     pub status: AccountStatus,
+    pub contacts: Vec<Contact>,
 }
 
 impl Customer {
@@ -303,6 +383,7 @@ impl Customer {
             api_key_regenerations: self.api_key_regenerations,
             edition: self.edition,
             status: self.status,
+            contacts: self.contacts.clone(),
         }
     }
 }
@@ -330,6 +411,7 @@ pub(crate) struct Store {
     pub customers: BTreeMap<u64, Customer>,
     pub next_customer_id: u64,
     pub next_device_id: u64,
+    pub next_contact_id: u64,
     pub sessions: HashMap<String, Session>,
     pub presessions: HashMap<String, PreSession>,
     /// installer token -> (customer id, device id)
@@ -461,6 +543,7 @@ impl Store {
             customers: BTreeMap::new(),
             next_customer_id: 1,
             next_device_id: 1,
+            next_contact_id: 1,
             sessions: HashMap::new(),
             presessions: HashMap::new(),
             installers: HashMap::new(),
@@ -629,6 +712,7 @@ impl Store {
                 api_key_regenerations: 0,
                 edition: Edition::default(),
                 status: AccountStatus::default(),
+                contacts: Vec::new(),
             },
         );
         id
@@ -665,6 +749,28 @@ impl Store {
             installer_token,
             licence_regenerations: 0,
             storage_used_gib: None,
+        });
+        Some(id)
+    }
+
+    /// Adds a checked contact; a new primary one takes the mark from the
+    /// previous one. `None` if the customer does not exist.
+    pub fn add_contact(&mut self, customer_id: u64, new: NewContact) -> Option<u64> {
+        let id = self.next_contact_id;
+        let c = self.customers.get_mut(&customer_id)?;
+        self.next_contact_id += 1;
+        if new.primary {
+            for other in &mut c.contacts {
+                other.primary = false;
+            }
+        }
+        c.contacts.push(Contact {
+            id,
+            name: new.name,
+            email: new.email,
+            role: new.role,
+            primary: new.primary,
+            phone: new.phone,
         });
         Some(id)
     }
@@ -927,6 +1033,11 @@ impl DemoState {
             .values()
             .filter(|c| c.name == name)
             .count()
+    }
+
+    /// The customer with this name (else, ignoring case).
+    pub fn customer_named(&self, name: &str) -> Option<CustomerView> {
+        self.lock().find_by_name(name).map(Customer::view)
     }
 
     /// (admin username, admin password, api key) of a customer.

@@ -2062,3 +2062,211 @@ fn devices_of_one_sku_are_one_storage_row_their_sum() {
         ("BK-WS", "101.00")
     );
 }
+
+/// `POST /api/customers/{id}/contacts` with a JSON body and, when given, the
+/// CSRF header the contact page's script sends.
+async fn post_contact(c: &mut Client, customer_id: &str, body: &str, csrf: Option<&str>) -> Resp {
+    let mut req = Request::post(format!("/api/customers/{customer_id}/contacts"))
+        .header(header::CONTENT_TYPE, "application/json");
+    if let Some(token) = csrf {
+        req = req.header("X-CSRF-Token", token);
+    }
+    c.send(req.body(Body::from(body.to_string())).unwrap())
+        .await
+}
+
+const ADA: &str = r#"{"name":" Ada Lovelace ","email":"ada@acme02.example","role":"technical","primary":true,"phone":"442079460958"}"#;
+
+#[tokio::test]
+async fn contact_page_is_a_script_form_that_posts_json_with_the_csrf_header() {
+    let mut c = Client::new(DemoVendorConfig::fast());
+    let r = c.get("/customers/2/contacts/new").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "signed-in only");
+    c.login().await;
+    let csrf = c.csrf("/customers/2").await;
+    let page = c.get("/customers/2/contacts/new").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let page = page.text();
+    assert!(page.contains(&format!("<meta name=\"csrf-token\" content=\"{csrf}\">")));
+    for id in [
+        "contact-form",
+        "contact-name",
+        "contact-email",
+        "contact-role",
+        "contact-phone",
+        "contact-primary",
+        "contact-error",
+        "contact-saved",
+        "contact-id",
+    ] {
+        assert!(page.contains(&format!("id=\"{id}\"")), "no #{id}");
+    }
+    // No action: the script posts its own state, and Save starts disabled.
+    assert!(page.contains("<form id=\"contact-form\" novalidate>"));
+    assert!(page.contains("<button id=\"save-contact\" type=\"submit\" disabled>"));
+    assert!(page.contains("phone.addEventListener('keydown'"));
+    assert!(page.contains("'/api/customers/' + customerId + '/contacts'"));
+    assert!(page.contains("data-customer-id=\"2\""));
+    assert_eq!(
+        c.get("/customers/999/contacts/new").await.status,
+        StatusCode::NOT_FOUND
+    );
+    let detail = c.get("/customers/2").await.text();
+    assert!(detail.contains("id=\"add-contact\" href=\"/customers/2/contacts/new\""));
+    assert!(detail.contains("<p id=\"no-contacts\" class=\"empty\">No contacts</p>"));
+}
+
+#[tokio::test]
+async fn contact_api_stores_a_valid_contact_and_the_customer_page_lists_it() {
+    let mut c = logged_in().await;
+    let csrf = c.csrf("/customers/2").await;
+    let r = post_contact(&mut c, "2", ADA, Some(&csrf)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let json: serde_json::Value = serde_json::from_slice(&r.bytes).unwrap();
+    let ada = Contact {
+        id: 1,
+        name: "Ada Lovelace".into(),
+        email: "ada@acme02.example".into(),
+        role: "technical".into(),
+        primary: true,
+        phone: "442079460958".into(),
+    };
+    assert_eq!(json["id"], 1);
+    assert_eq!(json["contact"], serde_json::to_value(&ada).unwrap());
+    assert_eq!(c.state.customers()[1].contacts, [ada]);
+
+    // A second primary contact takes the mark; `primary` may be left out.
+    let grace = r#"{"name":"Grace Hopper","email":"grace@acme02.example","role":"billing","primary":true,"phone":"0301234567"}"#;
+    assert_eq!(
+        post_contact(&mut c, "2", grace, Some(&csrf)).await.status,
+        StatusCode::CREATED
+    );
+    let linus = r#"{"name":"Linus","email":"l@acme02.example","role":"owner","phone":"123456"}"#;
+    assert_eq!(
+        post_contact(&mut c, "2", linus, Some(&csrf)).await.status,
+        StatusCode::CREATED
+    );
+    let contacts = c.state.customers()[1].contacts.clone();
+    let marks: Vec<(u64, bool)> = contacts.iter().map(|c| (c.id, c.primary)).collect();
+    assert_eq!(marks, [(1, false), (2, true), (3, false)]);
+
+    let detail = c.get("/customers/2").await.text();
+    assert_eq!(count(&detail, "<tr class=\"contact-row\""), 3);
+    assert!(detail.contains(
+        "<tr class=\"contact-row\" data-id=\"1\"><td class=\"name\">Ada Lovelace</td>\
+         <td class=\"email\">ada@acme02.example</td><td class=\"role\">technical</td>\
+         <td class=\"primary\">no</td><td class=\"phone\">442079460958</td></tr>"
+    ));
+    assert!(!detail.contains("id=\"no-contacts\""));
+
+    let r = c
+        .send(
+            Request::get("/_admin/state")
+                .header("X-Admin-Token", "demo-admin-token")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    let state: serde_json::Value = serde_json::from_slice(&r.bytes).unwrap();
+    assert_eq!(state["customers"][1]["contacts"][1]["name"], "Grace Hopper");
+    assert_eq!(state["customers"][0]["contacts"], serde_json::json!([]));
+}
+
+#[tokio::test]
+async fn contact_api_refuses_invalid_contacts_bad_tokens_and_unknown_customers() {
+    let mut c = logged_in().await;
+    let csrf = c.csrf("/customers/2").await;
+    let bad_bodies = [
+        ("not JSON", "name=Ada"),
+        (
+            "empty name",
+            r#"{"name":"  ","email":"a@b.example","role":"billing","phone":"123456"}"#,
+        ),
+        (
+            "no @",
+            r#"{"name":"A","email":"ab.example","role":"billing","phone":"123456"}"#,
+        ),
+        (
+            "nothing before @",
+            r#"{"name":"A","email":"@b.example","role":"billing","phone":"123456"}"#,
+        ),
+        (
+            "two @",
+            r#"{"name":"A","email":"a@b@c","role":"billing","phone":"123456"}"#,
+        ),
+        (
+            "no role",
+            r#"{"name":"A","email":"a@b.example","role":"","phone":"123456"}"#,
+        ),
+        (
+            "unknown role",
+            r#"{"name":"A","email":"a@b.example","role":"boss","phone":"123456"}"#,
+        ),
+        (
+            "short phone",
+            r#"{"name":"A","email":"a@b.example","role":"billing","phone":"12345"}"#,
+        ),
+        (
+            "long phone",
+            r#"{"name":"A","email":"a@b.example","role":"billing","phone":"1234567890123456"}"#,
+        ),
+        (
+            "formatted phone",
+            r#"{"name":"A","email":"a@b.example","role":"billing","phone":"+44 20 7946"}"#,
+        ),
+        (
+            "missing phone",
+            r#"{"name":"A","email":"a@b.example","role":"billing"}"#,
+        ),
+        (
+            "unknown field",
+            r#"{"name":"A","email":"a@b.example","role":"billing","phone":"123456","fax":"1"}"#,
+        ),
+        (
+            "primary as text",
+            r#"{"name":"A","email":"a@b.example","role":"billing","phone":"123456","primary":"yes"}"#,
+        ),
+    ];
+    for (why, body) in bad_bodies {
+        let r = post_contact(&mut c, "2", body, Some(&csrf)).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{why}: {}", r.text());
+        let json: serde_json::Value = serde_json::from_slice(&r.bytes).unwrap();
+        assert!(
+            json["error"].as_str().is_some_and(|e| !e.is_empty()),
+            "{why}"
+        );
+    }
+    let r = post_contact(
+        &mut c,
+        "2",
+        r#"{"name":"A","email":"a@b.example","role":"billing","phone":"12345"}"#,
+        Some(&csrf),
+    )
+    .await;
+    assert_eq!(r.text(), r#"{"error":"phone must be 6 to 15 digits"}"#);
+
+    assert_eq!(
+        post_contact(&mut c, "2", ADA, None).await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        post_contact(&mut c, "2", ADA, Some("not-the-token"))
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    for unknown in ["999", "0", "abc"] {
+        let r = post_contact(&mut c, unknown, ADA, Some(&csrf)).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{unknown}");
+    }
+    assert!(c.state.customers().iter().all(|c| c.contacts.is_empty()));
+    assert_eq!(
+        c.state.lock().next_contact_id,
+        1,
+        "no id spent on a refusal"
+    );
+
+    let mut anonymous = Client::new(DemoVendorConfig::fast());
+    let r = post_contact(&mut anonymous, "2", ADA, Some(&csrf)).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+}
