@@ -32,7 +32,7 @@ const FORM: &str = r#"<!doctype html><html><body>
     onclick="document.getElementById('out').textContent='clicked'">Click</button>
   <span id="out"></span>
 </form>
-<script>setTimeout(() => { document.getElementById('later').disabled = false; }, 700);</script>
+<script>setTimeout(() => { document.getElementById('later').disabled = false; }, 3000);</script>
 </body></html>"#;
 
 const UPLOAD: &str = r#"<!doctype html><html><body>
@@ -208,7 +208,7 @@ impl Env {
 
 /// Polls `probe` until the element is actionable, bounded.
 async fn wait_actionable(b: &mut WebDriverBrowser, css: &str) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
     loop {
         if b.probe(css)
             .await
@@ -542,6 +542,37 @@ async fn short_call_timeout_gives_timeout_and_poisons() {
 
 async fn log(b: &mut WebDriverBrowser) -> String {
     b.read("#log", &ReadKind::Text).await.unwrap()
+}
+
+/// A selector group means whichever part is shown: a hidden match of one
+/// part earlier in the page does not hide a shown match of another (the
+/// regression: `wait_for = "#saved, #error"` timed out with `#saved` shown
+/// because the hidden `#error` came first).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_selector_group_means_its_shown_match() {
+    let mut env = Env::new(SessionOptions::default()).await;
+    env.goto("/form").await;
+    let b = &mut env.b;
+    // `#hidden-child` (display: none) comes before `#msg` and `#clicker`.
+    let group = "#hidden-child, #msg";
+    let shown = PageCondition::Shown {
+        css: group,
+        shown: true,
+    };
+    assert!(b.wait_until(&shown, Duration::ZERO).await.unwrap());
+    assert!(b.probe(group).await.unwrap().unwrap().displayed);
+    assert_eq!(
+        b.read("#hidden-child, #msg", &ReadKind::Text)
+            .await
+            .unwrap(),
+        "Hello world"
+    );
+    b.click("#hidden-child, #clicker").await.unwrap();
+    assert_eq!(b.read("#out", &ReadKind::Text).await.unwrap(), "clicked");
+    // Nothing of the group shown: still the first match, hidden.
+    let hidden = b.probe("#hidden-child, #invisible").await.unwrap().unwrap();
+    assert!(!hidden.displayed);
+    env.finish().await;
 }
 
 /// `fill` is one trusted input event (no keys), `change` follows when the

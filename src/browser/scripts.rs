@@ -58,6 +58,14 @@ const shown = (el) => {
   return true;
 };
 const enabled = (el) => !(el.disabled === true || el.matches(':disabled'));
+// The element a selector means: its first displayed match, else its first
+// match. A group (`#saved, .alert-error`) means whichever is shown, even
+// when a hidden match of another part comes first in the page.
+const pick = (css) => {
+  const all = document.querySelectorAll(css);
+  for (const el of all) { if (shown(el)) { return el; } }
+  return all.length > 0 ? all[0] : null;
+};
 // Calls attempt() now; unless it is done (or within is 0), again on every
 // change of the DOM and every animation frame (plus every 50 ms, should
 // frames pause), until it is done or `within` ms have passed. `done` gets
@@ -88,6 +96,17 @@ const waitUntil = (attempt, within, done) => {
 "#
     };
 }
+
+/// `{found, displayed, enabled}` of the element a selector means (its
+/// first displayed match, else its first match), in one round trip.
+pub(crate) const PROBE_JS: &str = concat!(
+    prelude!(),
+    r#"
+const el = pick(arguments[0]);
+if (!el) { return { found: false, displayed: false, enabled: false }; }
+return { found: true, displayed: shown(el), enabled: enabled(el) };
+"#
+);
 
 /// Acts on the first element matching a selector once it is actionable.
 /// Arguments: selector, operation (`click`, `check`, `select`, `fill`,
@@ -201,7 +220,7 @@ const fill = (el, value) => {
   return { ok: true, insert: true };
 };
 const attempt = () => {
-  const el = document.querySelector(css);
+  const el = pick(css);
   if (!el) { return { ok: false, state: 'missing' }; }
   if (!shown(el)) { return { ok: false, state: 'hidden' }; }
   if (!enabled(el)) { return { ok: false, state: 'disabled' }; }
@@ -238,11 +257,11 @@ const done = arguments[arguments.length - 1];
 const attempt = () => {
   switch (kind) {
     case 'shown': {
-      const el = document.querySelector(a);
+      const el = pick(a);
       return { ok: (!!el && shown(el)) === b };
     }
     case 'present': {
-      const el = document.querySelector(a);
+      const el = pick(a);
       return { ok: !!el && (!b || shown(el)) };
     }
     case 'text': {
@@ -281,7 +300,7 @@ pub(crate) const READ_JS: &str = concat!(
 const [css, what, name, displayed, within] = arguments;
 const done = arguments[arguments.length - 1];
 const attempt = () => {
-  const el = document.querySelector(css);
+  const el = pick(css);
   if (!el) { return { ok: false, state: 'missing' }; }
   if (displayed && !shown(el)) { return { ok: false, state: 'hidden' }; }
   let value;

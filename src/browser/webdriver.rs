@@ -11,7 +11,7 @@
 //! an error or a log line, see [`redact`].
 
 use super::profile::Profile;
-use super::scripts::{ACT_JS, LANDED_JS, READ_JS, WAIT_JS};
+use super::scripts::{ACT_JS, LANDED_JS, PROBE_JS, READ_JS, WAIT_JS};
 use super::{
     Browser, BrowserError, BrowserResult, ElementAction, ElementState, NotDone, PageCondition,
     ReadKind, RowsSeen,
@@ -99,22 +99,6 @@ impl WebDriverCompatibleCommand for CdpExecute {
         (http::Method::POST, Some(body.to_string()))
     }
 }
-
-/// Returns `{found, displayed, enabled}` for the first match, in one round trip.
-const PROBE_JS: &str = r#"
-const el = document.querySelector(arguments[0]);
-if (!el) { return { found: false, displayed: false, enabled: false }; }
-let displayed = el.getClientRects().length > 0;
-if (displayed) {
-  const v = getComputedStyle(el).visibility;
-  if (v === 'hidden' || v === 'collapse') { displayed = false; }
-}
-for (let n = el; displayed && n && n.nodeType === 1; n = n.parentElement) {
-  if (getComputedStyle(n).display === 'none') { displayed = false; }
-}
-const enabled = !(el.disabled === true || el.matches(':disabled'));
-return { found: true, displayed: displayed, enabled: enabled };
-"#;
 
 /// Replaces every occurrence of `secret` in `s` (no-op for an empty secret).
 pub(crate) fn redact(s: &str, secret: &str) -> String {
