@@ -24,8 +24,9 @@
 //! Each run is one process tree measured by `common::run_tree`: wall time,
 //! and CPU (user + system) of the process and all its descendants —
 //! chromedriver and every Chromium process on panelwright's side, Chromium's
-//! on Playwright's (see `run_tree` for why that needs a subreaper). Every run
-//! is checked: exit 0, the row counts of each extraction, the captured
+//! on Playwright's (see `run_tree` for why that needs a subreaper); the demo
+//! vendor runs inside this process, so its CPU counts on neither side. Every
+//! run is checked: exit 0, the row counts of each extraction, the captured
 //! secrets equal to the vendor's (panelwright runs with `--reveal`; the peers
 //! print fingerprints), the vendor's state afterwards.
 //!
@@ -39,7 +40,7 @@
 //!
 //! Under `cargo test --all-targets` (no `--bench` argument): a smoke run of
 //! the flow once per side; the Playwright side is skipped, saying so, when
-//! npm is not installed.
+//! node or npm is not installed.
 
 mod common;
 
