@@ -132,25 +132,6 @@ async fn queue_bench(dir: &Path, n: usize) -> Result<Vec<(String, f64)>, String>
     Ok(out)
 }
 
-/// An RMM file with `n` companies of 2 machines and one vendor account that
-/// allows `sessions` parallel sessions.
-fn rmm(n: usize, base_url: &str, sessions: usize) -> String {
-    let mut s = String::new();
-    for i in 0..n {
-        s.push_str(&format!(
-            "[[companies]]\nexternal_id = \"B-{i}\"\nname = \"Bench Co {i:02}\"\ncontact_email = \"it@bench{i}.example\"\n\n\
-             [[companies.sites]]\nname = \"HQ\"\n\n\
-             [[companies.sites.machines]]\nhostname = \"B{i}-PC\"\nserial_number = \"SN-B{i}-1\"\nstorage_total_gb = 256\nstorage_free_gb = 100\nos = \"windows\"\n\n\
-             [[companies.sites.machines]]\nhostname = \"B{i}-SRV\"\nserial_number = \"SN-B{i}-2\"\nstorage_total_gb = 1024\nstorage_free_gb = 600\nos = \"linux\"\n\n"
-        ));
-    }
-    s.push_str(&format!(
-        "[[vendor_accounts]]\nname = \"bench\"\nvendor = \"demo-backup\"\nbase_url = \"{base_url}\"\nmax_sessions = {sessions}\n\
-         secrets = {{ \"login.username\" = \"env:PW_BENCH_USER\", \"login.password\" = \"env:PW_BENCH_PASSWORD\", \"login.totp_seed\" = \"env:PW_BENCH_TOTP\" }}\n"
-    ));
-    s
-}
-
 async fn prepare_batch(
     dir: &Path,
     label: &str,
@@ -163,7 +144,8 @@ async fn prepare_batch(
     let path = dir.join(format!("provision-{label}.sqlite"));
     let store = Store::open(&path).await.map_err(|e| e.to_string())?;
     let file = dir.join(format!("rmm-{label}.toml"));
-    std::fs::write(&file, rmm(n, vendor.base_url(), sessions)).map_err(|e| e.to_string())?;
+    std::fs::write(&file, common::bench_rmm(n, vendor.base_url(), sessions))
+        .map_err(|e| e.to_string())?;
     store.import(&file).await.map_err(|e| e.to_string())?;
     let playbook =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("playbooks/demo-backup/provision.toml");
