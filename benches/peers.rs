@@ -440,7 +440,7 @@ struct Setup<'a> {
 }
 
 fn panelwright_command(case: &Case, setup: &Setup, params: Option<&Path>) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_panelwright"));
+    let mut cmd = Command::new(panelwright_bin());
     cmd.current_dir(repo())
         .arg("run")
         .arg(case.playbook)
@@ -677,7 +677,7 @@ fn batch_params(i: usize) -> Value {
 
 /// Runs an unmeasured `panelwright` command (filling the store).
 fn cli(args: &[&str], store: &Path) -> Result<String, String> {
-    let out = Command::new(env!("CARGO_BIN_EXE_panelwright"))
+    let out = Command::new(panelwright_bin())
         .current_dir(repo())
         .arg("--store")
         .arg(store)
@@ -733,7 +733,7 @@ fn batch_worker(rt: &Runtime, dir: &Path, n: usize) -> Result<(Duration, Duratio
             )?;
         }
         let config = vendor.config();
-        let mut worker = Command::new(env!("CARGO_BIN_EXE_panelwright"));
+        let mut worker = Command::new(panelwright_bin());
         worker
             .current_dir(repo())
             .arg("--store")
@@ -1246,6 +1246,14 @@ fn bench(opts: &Options) -> Result<(), String> {
     .map_err(|e| format!("{}: {e}", path.display()))?;
     println!("\nresults: {}", path.display());
     Ok(())
+}
+
+/// The panelwright binary measured: this build's, or `PEERS_PANELWRIGHT_BIN`
+/// (e.g. a build of an earlier commit, for before/after figures).
+fn panelwright_bin() -> std::path::PathBuf {
+    std::env::var_os("PEERS_PANELWRIGHT_BIN")
+        .map(Into::into)
+        .unwrap_or_else(|| env!("CARGO_BIN_EXE_panelwright").into())
 }
 
 fn main() -> ExitCode {

@@ -407,7 +407,10 @@ impl<'r> Engine<'r> {
             before: &before,
             last_size: None,
         };
-        let path = wait::until(budget, self.config.poll_interval, &mut downloaded)
+        // A look into a local folder costs nothing next to a browser call:
+        // look often, so a finished file is taken within a few ms.
+        let interval = self.config.poll_interval.min(DOWNLOAD_POLL);
+        let path = wait::until(budget, interval, &mut downloaded)
             .await?
             .ready()
             .ok_or_else(|| StepError::Download(format!("no file arrived in {budget:?}")))?;
@@ -447,6 +450,9 @@ impl<'r> Engine<'r> {
         }
     }
 }
+
+/// Pause between two looks into the download folder.
+const DOWNLOAD_POLL: Duration = Duration::from_millis(20);
 
 /// What identifies the rows of one `extract` on each page.
 struct PageOfRows<'a> {
