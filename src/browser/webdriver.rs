@@ -30,6 +30,10 @@ pub(crate) const CLOSE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long `close()` may take on a poisoned session (a hung request may be ahead of it).
 pub(crate) const POISONED_CLOSE_TIMEOUT: Duration = Duration::from_secs(3);
 
+/// Keys that empty a text field as a person would: Control+A (Control
+/// released by NULL), then Backspace, in WebDriver's code points.
+const SELECT_ALL_DELETE: &str = "\u{E009}a\u{E000}\u{E003}";
+
 /// The W3C key under which WebDriver serialises element references.
 const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
 
@@ -622,13 +626,10 @@ impl Browser for WebDriverBrowser {
             }
             ElementAction::Type(text) => {
                 let el = self.returned_element(&c, &v)?;
-                match self.bounded("type", Some(css), el.clear()).await {
-                    Ok(()) => {}
-                    // Not a clearable text control (e.g. some date inputs): just type.
-                    Err(BrowserError::NotInteractable { .. }) => {}
-                    Err(e) => return Err(e),
-                }
-                self.bounded_secret("type", Some(css), text, el.send_keys(text))
+                // Cleared with keys too (select all, delete), so a page that
+                // only listens to keys sees the old content go.
+                let keys = format!("{SELECT_ALL_DELETE}{text}");
+                self.bounded_secret("type", Some(css), text, el.send_keys(&keys))
                     .await?;
             }
             ElementAction::Press(keys) => {

@@ -223,9 +223,11 @@ pub(crate) async fn run_in_session(
         report = run_playbook(playbook, &mut browser, inputs, config, observer, redactor) => Some(report),
         _ = shutdown_signal() => None,
     };
+    let closing = std::time::Instant::now();
     if let Err(e) = browser.close().await {
         tracing::warn!("closing the browser session failed: {e}");
     }
+    tracing::debug!(ms = closing.elapsed().as_millis() as u64, "browser session closed");
     Ok(outcome)
 }
 
@@ -352,7 +354,9 @@ pub async fn run(args: RunArgs, redactor: Redactor) -> u8 {
         &redactor,
     )
     .await;
+    let stopping = std::time::Instant::now();
     supervisor.shutdown().await;
+    tracing::debug!(ms = stopping.elapsed().as_millis() as u64, "chromedriver stopped");
     let report = match outcome {
         Ok(Some(r)) => r,
         Ok(None) => {
