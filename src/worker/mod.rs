@@ -254,7 +254,11 @@ pub async fn run_worker(
                 // written one by one, each retried for up to half a lease,
                 // as they would be alone.
                 Err(e) => {
-                    tracing::error!("cannot claim or record {} ending(s): {e}", endings.len());
+                    if endings.is_empty() {
+                        tracing::error!("cannot claim: {e}");
+                    } else {
+                        tracing::error!("cannot record {} ended attempt(s): {e}", endings.len());
+                    }
                     for (lease, ending) in endings.drain(..) {
                         settling.spawn(settle_alone(shared.clone(), lease, ending));
                     }
