@@ -6,7 +6,7 @@
 //! timeout, so several worker processes can share one file.
 //!
 //! - `schema`: versioned migrations, applied on open.
-//! - `queue`: jobs (submit with idempotency, claim with a lease, heartbeat, complete/fail fenced by the lease).
+//! - `queue`: jobs (submit with idempotency, claim with a lease, heartbeat, complete/fail fenced by the lease; a worker's endings and next claims in one transaction).
 //! - `rmm`: companies, sites, machines, vendors, vendor accounts, vendor customers; import from TOML/JSON.
 //! - `credentials`: captured secrets, encrypted (see `secrets::crypto`).
 //!

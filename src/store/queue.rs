@@ -5,6 +5,11 @@
 //! `id, status = 'running', lease_owner, lease_token`. The token grows at
 //! every claim, so a worker whose lease expired and was taken over can no
 //! longer write anything about the job, even if it reuses its owner name.
+//!
+//! Batching (`settle_and_claim`): a worker writes the ends of the attempts
+//! that finished and its next claims in one transaction. Each transition
+//! in it is the one made alone (same fence, same events), so a batch
+//! changes how often the file is committed, never what is written.
 
 use super::{
     DEFAULT_JOB_LIST_LIMIT, DEFAULT_MAX_ATTEMPTS, DbResult, Ending, EventKind, FailOutcome, Job,
