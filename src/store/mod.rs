@@ -6,7 +6,7 @@
 //! timeout, so several worker processes can share one file.
 //!
 //! - `schema`: versioned migrations, applied on open.
-//! - `queue`: jobs (submit with idempotency, claim with a lease, heartbeat, complete/fail fenced by the lease).
+//! - `queue`: jobs (submit with idempotency, claim with a lease, heartbeat, complete/fail fenced by the lease; a worker's endings and next claims in one transaction).
 //! - `rmm`: companies, sites, machines, vendors, vendor accounts, vendor customers; import from TOML/JSON.
 //! - `credentials`: captured secrets, encrypted (see `secrets::crypto`).
 //!
@@ -187,6 +187,55 @@ pub struct JobEvent {
     pub kind: EventKind,
     /// Secret-free text.
     pub message: String,
+}
+
+/// The one fenced write that ends an attempt of a running job.
+#[derive(Debug, Clone)]
+pub enum Ending {
+    /// Succeeded, with a secret-free summary.
+    Complete { summary: serde_json::Value },
+    /// Failed: what follows depends on the class (see [`Store::fail`]).
+    Fail {
+        class: FailureClass,
+        message: String,
+        retry_delay: Duration,
+    },
+    /// Given back without counting the attempt (see [`Store::release`]).
+    Release,
+}
+
+/// What an [`Ending`]'s write did: the result [`Store::complete`],
+/// [`Store::fail`] or [`Store::release`] would have returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Settled {
+    /// False: the lease was no longer ours.
+    Completed(bool),
+    Failed(FailOutcome),
+    /// False: the lease was no longer ours.
+    Released(bool),
+}
+
+/// What [`Store::settle_and_claim`] did.
+#[derive(Debug)]
+pub struct Turn {
+    /// One per ending, in order.
+    pub settled: Vec<Settled>,
+    /// Best first.
+    pub claimed: Vec<(Job, Lease)>,
+}
+
+/// What [`Store::settle_and_claim`] claims.
+#[derive(Debug, Clone)]
+pub struct ClaimBatch {
+    /// The worker, in leases and events.
+    pub owner: String,
+    pub lease: Duration,
+    /// Only jobs of these kinds.
+    pub kinds: Vec<String>,
+    /// Jobs of these vendor accounts are skipped.
+    pub busy_accounts: Vec<String>,
+    /// At most this many jobs (0: none).
+    pub limit: usize,
 }
 
 /// What happened to a failed attempt.
@@ -619,10 +668,50 @@ impl Store {
         busy_accounts: Vec<String>,
     ) -> Result<Option<(Job, Lease)>, StoreError> {
         let owner = owner.to_string();
+        let claimed = self
+            .run(move |conn| {
+                let request = queue::ClaimRequest {
+                    owner: &owner,
+                    lease,
+                    kinds: &kinds,
+                    busy_accounts: &busy_accounts,
+                    limit: 1,
+                };
+                queue::claim(conn, request, now_millis())
+            })
+            .await?;
+        Ok(claimed.into_iter().next())
+    }
+    /// Ends the attempts in `endings`, each fenced by its lease as alone,
+    /// then claims up to `claim.limit` jobs as [`Self::claim`] would one
+    /// after the other, all in one transaction: a worker's one write per
+    /// turn of its loop. The claims stop early after a job with a vendor
+    /// account, whose slot the caller counts before it claims more.
+    ///
+    /// The endings of jobs that captured credentials are committed durably
+    /// (synchronous FULL), as [`Self::put_credential`] is.
+    pub async fn settle_and_claim(
+        &self,
+        endings: Vec<(Lease, Ending)>,
+        claim: ClaimBatch,
+    ) -> Result<Turn, StoreError> {
         self.run(move |conn| {
-            queue::claim(conn, &owner, lease, &kinds, &busy_accounts, now_millis())
+            let request = (claim.limit > 0).then_some(queue::ClaimRequest {
+                owner: &claim.owner,
+                lease: claim.lease,
+                kinds: &claim.kinds,
+                busy_accounts: &claim.busy_accounts,
+                limit: claim.limit,
+            });
+            queue::settle_and_claim(conn, &endings, request, now_millis())
         })
         .await
+    }
+    /// Ends one attempt in a transaction of its own.
+    pub async fn settle(&self, lease: &Lease, ending: Ending) -> Result<Settled, StoreError> {
+        let lease = lease.clone();
+        self.run(move |conn| queue::settle(conn, &lease, &ending, now_millis()))
+            .await
     }
     /// Extends the lease; false when it is no longer ours (expired and taken
     /// by another worker, cancelled, finished).
@@ -804,8 +893,14 @@ impl Store {
     ) -> Result<CredentialWrite, StoreError> {
         let key = key.clone();
         let owned = credentials::OwnedCredential::from(credential);
-        self.run(move |conn| credentials::put(conn, &key, &owned, now_millis()))
-            .await
+        // Durable on commit (see `schema::durably`): a captured credential
+        // that a power loss could take back may exist only at the vendor.
+        self.run(move |conn| {
+            schema::durably(conn, true, |conn| {
+                credentials::put(conn, &key, &owned, now_millis())
+            })
+        })
+        .await
     }
     /// Current credentials (with `history`, superseded ones too), newest
     /// last; filtered by company and/or job when given.
@@ -830,7 +925,9 @@ impl Store {
     ) -> Result<usize, StoreError> {
         let account = vendor_account.to_string();
         self.run(move |conn| {
-            credentials::retire(conn, company_id, &account, &names, job_id, now_millis())
+            schema::durably(conn, true, |conn| {
+                credentials::retire(conn, company_id, &account, &names, job_id, now_millis())
+            })
         })
         .await
     }

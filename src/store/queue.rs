@@ -5,10 +5,15 @@
 //! `id, status = 'running', lease_owner, lease_token`. The token grows at
 //! every claim, so a worker whose lease expired and was taken over can no
 //! longer write anything about the job, even if it reuses its owner name.
+//!
+//! Batching (`settle_and_claim`): a worker writes the ends of the attempts
+//! that finished and its next claims in one transaction. Each transition
+//! in it is the one made alone (same fence, same events), so a batch
+//! changes how often the file is committed, never what is written.
 
 use super::{
-    DEFAULT_JOB_LIST_LIMIT, DEFAULT_MAX_ATTEMPTS, DbResult, EventKind, FailOutcome, Job, JobEvent,
-    JobFilter, JobStatus, Lease, Millis, NewJob, StoreError,
+    DEFAULT_JOB_LIST_LIMIT, DEFAULT_MAX_ATTEMPTS, DbResult, Ending, EventKind, FailOutcome, Job,
+    JobEvent, JobFilter, JobStatus, Lease, Millis, NewJob, Settled, StoreError, Turn, schema,
 };
 use crate::failure::FailureClass;
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
@@ -61,10 +66,10 @@ pub(super) fn insert_event(
     message: &str,
     now: Millis,
 ) -> rusqlite::Result<()> {
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO job_events (job_id, at, kind, message) VALUES (?1, ?2, ?3, ?4)",
-        params![job_id, now, kind, message],
-    )?;
+    )?
+    .execute(params![job_id, now, kind, message])?;
     Ok(())
 }
 
@@ -142,18 +147,76 @@ pub(super) fn submit(conn: &mut Connection, job: NewJob, now: Millis) -> DbResul
 /// A claimable row: id, priority, run_at, status, lease owner.
 type Candidate = (i64, i64, i64, JobStatus, Option<String>);
 
+/// Claims (see [`claim_in`]) in a transaction of its own.
 pub(super) fn claim(
     conn: &mut Connection,
-    owner: &str,
-    lease: Duration,
-    kinds: &[String],
-    busy_accounts: &[String],
+    request: ClaimRequest<'_>,
     now: Millis,
-) -> DbResult<Option<(Job, Lease)>> {
+) -> DbResult<Vec<(Job, Lease)>> {
+    Ok(settle_and_claim(conn, &[], Some(request), now)?.claimed)
+}
+
+/// Claims up to `request.limit` jobs inside the caller's transaction, each
+/// exactly as [`claim_one`] would alone (the same order, leases, events,
+/// and account limits): one commit (one WAL append, one round of locks)
+/// for the batch instead of one per job.
+///
+/// The batch ends after a job with a vendor account: the worker counts
+/// that account's slot before it asks for more, and its `busy_accounts`
+/// would otherwise be stale for the rest of the batch (an account unknown
+/// to `vendor_accounts` is limited only by the worker's own slots).
+fn claim_in(
+    tx: &Connection,
+    request: &ClaimRequest<'_>,
+    now: Millis,
+) -> DbResult<Vec<(Job, Lease)>> {
     // Only the kinds the worker's registry knows: a kind from a newer
     // version (or a direct insert) waits for a worker that can run it.
-    let kinds = kinds_json(kinds);
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let kinds = kinds_json(request.kinds);
+    mark_exhausted_dead(tx, now)?;
+    // Once for the batch: only a job with a vendor account could change it,
+    // and the batch ends with such a job.
+    let busy = busy_accounts(tx, request.busy_accounts, now)?;
+    let mut claimed = Vec::new();
+    while claimed.len() < request.limit {
+        let Some((job, lease)) = claim_one(tx, request, &kinds, &busy, now)? else {
+            break;
+        };
+        let has_account = job.vendor_account.is_some();
+        claimed.push((job, lease));
+        if has_account {
+            break;
+        }
+    }
+    Ok(claimed)
+}
+
+/// A job whose worker died after its last allowed attempt is dead, not
+/// claimed again: otherwise a job that crashes its worker loops forever.
+fn mark_exhausted_dead(tx: &Connection, now: Millis) -> rusqlite::Result<()> {
+    let exhausted: Vec<(i64, Option<String>)> = tx
+        .prepare_cached(
+            "UPDATE jobs SET status = 'dead', error_class = 'transient',
+                 error_message = 'the lease expired after the last attempt (worker lost)',
+                 lease_expires_at = NULL, finished_at = ?1, updated_at = ?1
+             WHERE status = 'running' AND lease_expires_at < ?1 AND attempts >= max_attempts
+             RETURNING id, lease_owner",
+        )?
+        .query_map([now], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    for (id, previous) in exhausted {
+        let message = format!(
+            "lease of {} expired after the last attempt; job is dead",
+            previous.as_deref().unwrap_or("?")
+        );
+        insert_event(tx, id, EventKind::Dead, &message, now)?;
+    }
+    Ok(())
+}
+
+/// Accounts whose jobs are skipped (as JSON): the worker's `own` full
+/// accounts, and every account whose live leases use all its sessions.
+fn busy_accounts(tx: &Connection, own: &[String], now: Millis) -> rusqlite::Result<String> {
     // `max_sessions` holds across workers: an account whose running jobs
     // (live leases, any worker) use all its sessions is busy for everyone.
     // Two workers logging in to one account at once would otherwise race
@@ -168,29 +231,20 @@ pub(super) fn claim(
         )?
         .query_map([now], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
-    busy.extend(busy_accounts.iter().cloned());
-    let busy = serde_json::to_string(&busy).expect("strings serialise");
+    busy.extend(own.iter().cloned());
+    Ok(serde_json::to_string(&busy).expect("strings serialise"))
+}
 
-    // A job whose worker died after its last allowed attempt is dead, not
-    // claimed again: otherwise a job that crashes its worker loops forever.
-    let exhausted: Vec<(i64, Option<String>)> = tx
-        .prepare(
-            "UPDATE jobs SET status = 'dead', error_class = 'transient',
-                 error_message = 'the lease expired after the last attempt (worker lost)',
-                 lease_expires_at = NULL, finished_at = ?1, updated_at = ?1
-             WHERE status = 'running' AND lease_expires_at < ?1 AND attempts >= max_attempts
-             RETURNING id, lease_owner",
-        )?
-        .query_map([now], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<Result<_, _>>()?;
-    for (id, previous) in exhausted {
-        let message = format!(
-            "lease of {} expired after the last attempt; job is dead",
-            previous.as_deref().unwrap_or("?")
-        );
-        insert_event(&tx, id, EventKind::Dead, &message, now)?;
-    }
-
+/// Claims the best due job inside the caller's transaction; `kinds` and
+/// `busy` as JSON.
+fn claim_one(
+    tx: &Connection,
+    request: &ClaimRequest<'_>,
+    kinds: &str,
+    busy: &str,
+    now: Millis,
+) -> DbResult<Option<(Job, Lease)>> {
+    let (owner, lease) = (request.owner, request.lease);
     // Why a SELECT then an UPDATE by id rather than one UPDATE with a
     // sub-select: the event must say whether an expired lease was taken over
     // and from whom, which RETURNING (new values only) cannot tell. The
@@ -199,25 +253,16 @@ pub(super) fn claim(
     // Two queries rather than one with `OR`: each walks the `jobs_due` index
     // in claim order and stops at the first eligible row, where an `OR` of
     // the two states would scan and sort every queued job at every claim.
-    let pick = |status: &str, due: &str| -> DbResult<Option<Candidate>> {
-        tx.query_row(
-            &format!(
-                "SELECT id, priority, run_at, status, lease_owner FROM jobs INDEXED BY jobs_due
-                 WHERE status = '{status}' AND {due}
-                   AND kind IN (SELECT value FROM json_each(?2))
-                   AND (vendor_account IS NULL
-                        OR vendor_account NOT IN (SELECT value FROM json_each(?3)))
-                 ORDER BY priority DESC, run_at, id
-                 LIMIT 1"
-            ),
-            params![now, kinds, busy],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
-        )
-        .optional()
-        .map_err(super::DbError::from)
+    let pick = |sql: &str| -> DbResult<Option<Candidate>> {
+        tx.prepare_cached(sql)?
+            .query_row(params![now, kinds, busy], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })
+            .optional()
+            .map_err(super::DbError::from)
     };
-    let queued = pick("queued", "run_at <= ?1")?;
-    let expired = pick("running", "lease_expires_at < ?1")?;
+    let queued = pick(&pick_sql("queued", "run_at <= ?1"))?;
+    let expired = pick(&pick_sql("running", "lease_expires_at < ?1"))?;
     // The better of the two in claim order: priority, then run_at, then id.
     let candidate = match (queued, expired) {
         (Some(q), Some(e)) => Some(if (-e.1, e.2, e.0) < (-q.1, q.2, q.0) {
@@ -229,36 +274,52 @@ pub(super) fn claim(
     }
     .map(|(id, _, _, status, owner)| (id, status, owner));
     let Some((id, previous_status, previous_owner)) = candidate else {
-        tx.commit()?;
         return Ok(None);
     };
-    let (job, token): (Job, i64) = tx.query_row(
-        "UPDATE jobs SET status = 'running', lease_owner = ?2, lease_expires_at = ?3,
-             lease_token = lease_token + 1, attempts = attempts + 1, updated_at = ?4
-         WHERE id = ?1
-         RETURNING *",
-        params![id, owner, now.saturating_add(ms(lease)), now],
-        |r| Ok((job_from_row(r)?, r.get("lease_token")?)),
-    )?;
+    let (job, token): (Job, i64) = tx
+        .prepare_cached(
+            "UPDATE jobs SET status = 'running', lease_owner = ?2, lease_expires_at = ?3,
+                 lease_token = lease_token + 1, attempts = attempts + 1, updated_at = ?4
+             WHERE id = ?1
+             RETURNING *",
+        )?
+        .query_row(
+            params![id, owner, now.saturating_add(ms(lease)), now],
+            |r| Ok((job_from_row(r)?, r.get("lease_token")?)),
+        )?;
     if previous_status == JobStatus::Running {
         let message = format!(
             "lease of {} expired; taken over by {owner}",
             previous_owner.as_deref().unwrap_or("?")
         );
-        insert_event(&tx, id, EventKind::LeaseExpired, &message, now)?;
+        insert_event(tx, id, EventKind::LeaseExpired, &message, now)?;
     }
     let message = format!(
         "claimed by {owner} (attempt {}/{})",
         job.attempts, job.max_attempts
     );
-    insert_event(&tx, id, EventKind::Claimed, &message, now)?;
-    tx.commit()?;
+    insert_event(tx, id, EventKind::Claimed, &message, now)?;
     let lease = Lease {
         job_id: id,
         owner: owner.to_string(),
         token,
     };
     Ok(Some((job, lease)))
+}
+
+/// The claim query of one state (`queued` when due, `running` when its
+/// lease expired), in claim order; binds `?1` = now, `?2` = kinds (JSON),
+/// `?3` = busy accounts (JSON).
+fn pick_sql(status: &str, due: &str) -> String {
+    format!(
+        "SELECT id, priority, run_at, status, lease_owner FROM jobs INDEXED BY jobs_due
+         WHERE status = '{status}' AND {due}
+           AND kind IN (SELECT value FROM json_each(?2))
+           AND (vendor_account IS NULL
+                OR vendor_account NOT IN (SELECT value FROM json_each(?3)))
+         ORDER BY priority DESC, run_at, id
+         LIMIT 1"
+    )
 }
 
 /// The lease fence, appended to every transition of a running job; binds
@@ -272,18 +333,77 @@ pub(super) fn heartbeat(
     now: Millis,
 ) -> DbResult<bool> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let changed = tx.execute(
-        &format!("UPDATE jobs SET lease_expires_at = ?4, updated_at = ?5 WHERE {FENCE}"),
-        params![
+    let changed = tx
+        .prepare_cached(&format!(
+            "UPDATE jobs SET lease_expires_at = ?4, updated_at = ?5 WHERE {FENCE}"
+        ))?
+        .execute(params![
             lease.job_id,
             lease.owner,
             lease.token,
             now.saturating_add(ms(extend)),
             now
-        ],
-    )?;
+        ])?;
     tx.commit()?;
     Ok(changed == 1)
+}
+
+/// The write that ends an attempt, inside the caller's transaction.
+fn settle_in(
+    tx: &Connection,
+    lease: &Lease,
+    ending: &Ending,
+    now: Millis,
+) -> rusqlite::Result<Settled> {
+    Ok(match ending {
+        Ending::Complete { summary } => Settled::Completed(complete_in(tx, lease, summary, now)?),
+        Ending::Fail {
+            class,
+            message,
+            retry_delay,
+        } => Settled::Failed(fail_in(tx, lease, *class, message, *retry_delay, now)?),
+        Ending::Release => Settled::Released(release_in(tx, lease, now)?),
+    })
+}
+
+/// Whether any of `job_ids` captured a credential. Such a job's ending is
+/// committed with `synchronous = FULL` (see `schema::durably`): what it
+/// captured, and that it is done, must survive a power loss.
+fn captured_credentials(conn: &Connection, job_ids: &[i64]) -> rusqlite::Result<bool> {
+    let mut stmt =
+        conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM credentials WHERE job_id = ?1)")?;
+    for id in job_ids {
+        if stmt.query_row([id], |r| r.get::<_, bool>(0))? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// One transition of job `job_id` in a transaction of its own, durable
+/// when the job captured credentials.
+fn alone<T>(
+    conn: &mut Connection,
+    job_id: i64,
+    work: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+) -> DbResult<T> {
+    let durable = captured_credentials(conn, &[job_id])?;
+    schema::durably(conn, durable, |conn| {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let out = work(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    })
+}
+
+/// Ends one attempt in its own transaction.
+pub(super) fn settle(
+    conn: &mut Connection,
+    lease: &Lease,
+    ending: &Ending,
+    now: Millis,
+) -> DbResult<Settled> {
+    alone(conn, lease.job_id, |tx| settle_in(tx, lease, ending, now))
 }
 
 pub(super) fn complete(
@@ -292,32 +412,9 @@ pub(super) fn complete(
     summary: &serde_json::Value,
     now: Millis,
 ) -> DbResult<bool> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let changed = tx.execute(
-        &format!(
-            "UPDATE jobs SET status = 'succeeded', summary = ?4, lease_expires_at = NULL,
-                 error_class = NULL, error_message = NULL, finished_at = ?5, updated_at = ?5
-             WHERE {FENCE}"
-        ),
-        params![
-            lease.job_id,
-            lease.owner,
-            lease.token,
-            summary.to_string(),
-            now
-        ],
-    )?;
-    if changed == 1 {
-        insert_event(
-            &tx,
-            lease.job_id,
-            EventKind::Succeeded,
-            &format!("succeeded ({})", lease.owner),
-            now,
-        )?;
-    }
-    tx.commit()?;
-    Ok(changed == 1)
+    alone(conn, lease.job_id, |tx| {
+        complete_in(tx, lease, summary, now)
+    })
 }
 
 pub(super) fn fail(
@@ -328,13 +425,97 @@ pub(super) fn fail(
     retry_delay: Duration,
     now: Millis,
 ) -> DbResult<FailOutcome> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    alone(conn, lease.job_id, |tx| {
+        fail_in(tx, lease, class, message, retry_delay, now)
+    })
+}
+
+pub(super) fn release(conn: &mut Connection, lease: &Lease, now: Millis) -> DbResult<bool> {
+    alone(conn, lease.job_id, |tx| release_in(tx, lease, now))
+}
+
+/// What a worker claims with [`settle_and_claim`].
+pub(super) struct ClaimRequest<'a> {
+    pub owner: &'a str,
+    pub lease: Duration,
+    pub kinds: &'a [String],
+    pub busy_accounts: &'a [String],
+    pub limit: usize,
+}
+
+/// Ends the attempts in `endings` (each fenced by its own lease, as alone)
+/// and then claims as [`claim`] does, all in one `BEGIN IMMEDIATE`
+/// transaction: the worker's one write per turn of its loop. The endings
+/// come first, so that the sessions they free count for the claim.
+pub(super) fn settle_and_claim(
+    conn: &mut Connection,
+    endings: &[(Lease, Ending)],
+    request: Option<ClaimRequest<'_>>,
+    now: Millis,
+) -> DbResult<Turn> {
+    let ids: Vec<i64> = endings.iter().map(|(l, _)| l.job_id).collect();
+    let durable = captured_credentials(conn, &ids)?;
+    schema::durably(conn, durable, |conn| {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let settled = endings
+            .iter()
+            .map(|(lease, ending)| settle_in(&tx, lease, ending, now))
+            .collect::<Result<Vec<_>, _>>()?;
+        let claimed = match request {
+            Some(r) => claim_in(&tx, &r, now)?,
+            None => Vec::new(),
+        };
+        tx.commit()?;
+        Ok(Turn { settled, claimed })
+    })
+}
+
+fn complete_in(
+    tx: &Connection,
+    lease: &Lease,
+    summary: &serde_json::Value,
+    now: Millis,
+) -> rusqlite::Result<bool> {
+    let changed = tx
+        .prepare_cached(&format!(
+            "UPDATE jobs SET status = 'succeeded', summary = ?4, lease_expires_at = NULL,
+                 error_class = NULL, error_message = NULL, finished_at = ?5, updated_at = ?5
+             WHERE {FENCE}"
+        ))?
+        .execute(params![
+            lease.job_id,
+            lease.owner,
+            lease.token,
+            summary.to_string(),
+            now
+        ])?;
+    if changed == 1 {
+        insert_event(
+            tx,
+            lease.job_id,
+            EventKind::Succeeded,
+            &format!("succeeded ({})", lease.owner),
+            now,
+        )?;
+    }
+    Ok(changed == 1)
+}
+
+fn fail_in(
+    tx: &Connection,
+    lease: &Lease,
+    class: FailureClass,
+    message: &str,
+    retry_delay: Duration,
+    now: Millis,
+) -> rusqlite::Result<FailOutcome> {
     let held: Option<(u32, u32)> = tx
-        .query_row(
-            &format!("SELECT attempts, max_attempts FROM jobs WHERE {FENCE}"),
-            params![lease.job_id, lease.owner, lease.token],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
+        .prepare_cached(&format!(
+            "SELECT attempts, max_attempts FROM jobs WHERE {FENCE}"
+        ))?
+        .query_row(params![lease.job_id, lease.owner, lease.token], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
         .optional()?;
     let Some((attempts, max_attempts)) = held else {
         return Ok(FailOutcome::LeaseLost);
@@ -384,52 +565,46 @@ pub(super) fn fail(
         ),
     };
     // A retried job leaves the lease owner empty: nobody holds it.
-    tx.execute(
-        &format!(
-            "UPDATE jobs SET status = ?4, run_at = COALESCE(?5, run_at), finished_at = ?6,
-                 error_class = ?7, error_message = ?8, lease_expires_at = NULL,
-                 lease_owner = CASE WHEN ?4 = 'queued' THEN NULL ELSE lease_owner END,
-                 updated_at = ?9
-             WHERE {FENCE}"
-        ),
-        params![
-            lease.job_id,
-            lease.owner,
-            lease.token,
-            status,
-            run_at,
-            finished_at,
-            class.as_str(),
-            message,
-            now
-        ],
-    )?;
-    insert_event(&tx, lease.job_id, event, &text, now)?;
-    tx.commit()?;
+    tx.prepare_cached(&format!(
+        "UPDATE jobs SET status = ?4, run_at = COALESCE(?5, run_at), finished_at = ?6,
+             error_class = ?7, error_message = ?8, lease_expires_at = NULL,
+             lease_owner = CASE WHEN ?4 = 'queued' THEN NULL ELSE lease_owner END,
+             updated_at = ?9
+         WHERE {FENCE}"
+    ))?
+    .execute(params![
+        lease.job_id,
+        lease.owner,
+        lease.token,
+        status,
+        run_at,
+        finished_at,
+        class.as_str(),
+        message,
+        now
+    ])?;
+    insert_event(tx, lease.job_id, event, &text, now)?;
     Ok(outcome)
 }
 
-pub(super) fn release(conn: &mut Connection, lease: &Lease, now: Millis) -> DbResult<bool> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+fn release_in(tx: &Connection, lease: &Lease, now: Millis) -> rusqlite::Result<bool> {
     // A shutdown is not an attempt: the claim's increment is given back.
-    let changed = tx.execute(
-        &format!(
+    let changed = tx
+        .prepare_cached(&format!(
             "UPDATE jobs SET status = 'queued', attempts = MAX(attempts - 1, 0),
                  lease_owner = NULL, lease_expires_at = NULL, updated_at = ?4
              WHERE {FENCE}"
-        ),
-        params![lease.job_id, lease.owner, lease.token, now],
-    )?;
+        ))?
+        .execute(params![lease.job_id, lease.owner, lease.token, now])?;
     if changed == 1 {
         insert_event(
-            &tx,
+            tx,
             lease.job_id,
             EventKind::Released,
             &format!("released by {} (not counted as an attempt)", lease.owner),
             now,
         )?;
     }
-    tx.commit()?;
     Ok(changed == 1)
 }
 

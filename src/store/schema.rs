@@ -32,6 +32,38 @@ const NOW_MS_PORTABLE: &str =
 /// (the `json_valid` CHECKs) are built in from 3.38.
 pub const OLDEST_SQLITE: &str = "3.38.0";
 
+/// The connection's `PRAGMA synchronous`. NORMAL is durable in WAL mode
+/// except for the last commits before a power loss (or OS crash; a crash
+/// of the process loses nothing): a job whose end was lost would simply run
+/// again. What must not be lost, captured credentials and the end of a job
+/// that captured some, is committed through [`durably`].
+pub(super) const SYNCHRONOUS: &str = "NORMAL";
+
+/// Runs `work` (one or more transactions) with `PRAGMA synchronous = FULL`
+/// when `durable`: in WAL mode each commit then syncs the WAL before it
+/// returns, which also makes every earlier commit durable. The pragma
+/// cannot change inside a transaction, so it is set around `work`, and set
+/// back to [`SYNCHRONOUS`] whatever `work` returns.
+pub(super) fn durably<T>(
+    conn: &mut Connection,
+    durable: bool,
+    work: impl FnOnce(&mut Connection) -> super::DbResult<T>,
+) -> super::DbResult<T> {
+    if !durable {
+        return work(conn);
+    }
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    let out = work(conn);
+    let restored = conn.pragma_update(None, "synchronous", SYNCHRONOUS);
+    let out = out?;
+    restored?;
+    Ok(out)
+}
+
+/// Prepared statements a connection keeps (rusqlite's default is 16; the
+/// queue alone uses about a dozen on its hot path).
+const STATEMENT_CACHE: usize = 64;
+
 /// Version 1: RMM data, the job queue, credentials, artifacts.
 const V1: &str = concat!(
     r#"
@@ -578,15 +610,16 @@ pub(super) fn open(path: &Path, busy_timeout: Duration) -> Result<Connection, St
             path.display()
         )));
     }
-    // NORMAL is durable in WAL mode except for the last commits before a
-    // power loss; a job would then simply run again.
-    conn.pragma_update(None, "synchronous", "NORMAL")
+    conn.pragma_update(None, "synchronous", SYNCHRONOUS)
         .map_err(sqlite)?;
     conn.pragma_update(None, "foreign_keys", "ON")
         .map_err(sqlite)?;
     // Every transaction the store opens without saying otherwise (the
     // migrations) takes the write lock at BEGIN.
     conn.set_transaction_behavior(TransactionBehavior::Immediate);
+    // The queue's hot statements (claim, complete, heartbeat, events) stay
+    // prepared: parsing them again at every job cost more than running them.
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     migrate(&mut conn, path)?;
     Ok(conn)
 }

@@ -19,7 +19,7 @@ use crate::jobs::{JobContext, JobFailure, Needs, Registry};
 use crate::retry::RetryPolicy;
 use crate::secrets::Redactor;
 use crate::secrets::crypto::StoreKey;
-use crate::store::{FailOutcome, Job, Lease, Store};
+use crate::store::{ClaimBatch, Ending, FailOutcome, Job, Lease, Settled, Store};
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
@@ -103,6 +103,26 @@ enum Finished {
     LeaseLost,
 }
 
+impl WorkerStats {
+    fn count(&mut self, finished: Finished) {
+        match finished {
+            Finished::Succeeded => self.succeeded += 1,
+            Finished::Failed => self.failed += 1,
+            Finished::Retried => self.retried += 1,
+            Finished::Released => self.released += 1,
+            Finished::LeaseLost => self.lease_lost += 1,
+        }
+    }
+}
+
+/// How an attempt ended: the write it needs (none when its lease was lost
+/// first). The worker's loop makes that write, together with the other
+/// attempts that ended meanwhile and the next claims, in one transaction.
+struct AttemptEnd {
+    lease: Lease,
+    ending: Option<Ending>,
+}
+
 /// What every attempt of one worker shares.
 struct Shared {
     store: Arc<Store>,
@@ -180,8 +200,13 @@ pub async fn run_worker(
     });
     // Tells running jobs to stop (after the drain timeout).
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let mut running: JoinSet<Finished> = JoinSet::new();
+    let mut running: JoinSet<AttemptEnd> = JoinSet::new();
     let mut task_accounts: HashMap<tokio::task::Id, Option<String>> = HashMap::new();
+    // Attempts that ended and whose write is still to make.
+    let mut ended: Vec<(Lease, Ending)> = Vec::new();
+    // Endings written one by one, each with its own retries, after the
+    // shared transaction failed.
+    let mut settling: JoinSet<Finished> = JoinSet::new();
     let mut slots = AccountSlots::default();
     let mut stats = WorkerStats::default();
     tokio::pin!(shutdown);
@@ -193,52 +218,73 @@ pub async fn run_worker(
         // Schedules: every worker looks; the store enqueues each slot once.
         if config.run_schedules && !draining && tokio::time::Instant::now() >= schedules_due {
             schedules_due = tokio::time::Instant::now() + config.schedule_poll;
-            match store.enqueue_due(kinds.clone()).await {
-                Ok(outcomes) => {
-                    for o in outcomes {
-                        if let Some((first, last, n)) = o.gap {
-                            tracing::warn!(schedule = %o.schedule, first, last, slots = n,
-                                "missed schedule slots recorded as a gap (no worker ran)");
-                        }
-                        if let Some((slot, job)) = o.enqueued {
-                            tracing::info!(schedule = %o.schedule, slot, job, "schedule slot enqueued");
-                        }
-                    }
-                }
-                Err(e) => tracing::error!("cannot enqueue scheduled jobs: {e}"),
-            }
+            enqueue_schedules(&store, &kinds).await;
         }
-        // Claim while there is room.
+        // Settle what ended and claim while there is room: one transaction
+        // a turn, which is what lets the queue go fast (each commit costs
+        // about as much as all the jobs' statements in it).
         let mut claimed_any = false;
-        while !draining && running.len() < config.concurrency {
-            // A store that cannot be written right now (locked past the busy
-            // timeout, disk full) is waited out: not a reason to abandon the
-            // jobs that are running.
-            let claimed = match store
-                .claim(&config.id, config.lease, kinds.clone(), slots.full())
-                .await
-            {
-                Ok(c) => c,
+        let mut endings = std::mem::take(&mut ended);
+        loop {
+            let room = if draining {
+                0
+            } else {
+                config.concurrency.saturating_sub(running.len())
+            };
+            if endings.is_empty() && room == 0 {
+                break;
+            }
+            let batch = ClaimBatch {
+                owner: config.id.clone(),
+                lease: config.lease,
+                kinds: kinds.clone(),
+                busy_accounts: slots.full(),
+                limit: room,
+            };
+            let claimed = match store.settle_and_claim(endings.clone(), batch).await {
+                Ok(turn) => {
+                    for ((lease, ending), result) in endings.drain(..).zip(turn.settled) {
+                        stats.count(finished(&lease, &ending, Ok(result)));
+                    }
+                    turn.claimed
+                }
+                // A store that cannot be written right now (locked past the
+                // busy timeout, disk full) is waited out: not a reason to
+                // abandon the jobs that are running. The endings are then
+                // written one by one, each retried for up to half a lease,
+                // as they would be alone.
                 Err(e) => {
-                    tracing::error!("cannot claim: {e}");
-                    None
+                    if endings.is_empty() {
+                        tracing::error!("cannot claim: {e}");
+                    } else {
+                        tracing::error!("cannot record {} ended attempt(s): {e}", endings.len());
+                    }
+                    for (lease, ending) in endings.drain(..) {
+                        settling.spawn(settle_alone(shared.clone(), lease, ending));
+                    }
+                    break;
                 }
             };
-            let Some((job, lease)) = claimed else {
+            if claimed.is_empty() {
                 break;
-            };
-            claimed_any = true;
-            if let Some(a) = &job.vendor_account {
-                slots.take(&store, a).await;
             }
-            let span =
-                tracing::info_span!("job", id = job.id, kind = %job.kind, attempt = job.attempts);
-            let account = job.vendor_account.clone();
-            let task = running
-                .spawn(attempt(job, lease, shared.clone(), stop_rx.clone()).instrument(span));
-            task_accounts.insert(task.id(), account);
+            claimed_any = true;
+            for (job, lease) in claimed {
+                if let Some(a) = &job.vendor_account {
+                    slots.take(&store, a).await;
+                }
+                let span = tracing::info_span!("job", id = job.id, kind = %job.kind, attempt = job.attempts);
+                let account = job.vendor_account.clone();
+                let task = running
+                    .spawn(attempt(job, lease, shared.clone(), stop_rx.clone()).instrument(span));
+                task_accounts.insert(task.id(), account);
+            }
         }
-        if !draining && running.is_empty() && !claimed_any && config.exit_when_idle {
+        let idle = running.is_empty() && settling.is_empty();
+        if draining && idle {
+            break;
+        }
+        if !draining && idle && !claimed_any && config.exit_when_idle {
             break;
         }
         let wait = if claimed_any {
@@ -248,25 +294,31 @@ pub async fn run_worker(
         };
         tokio::select! {
             Some(done) = running.join_next_with_id(), if !running.is_empty() => {
-                // `attempt` catches a job's panic itself; this is the last
-                // line, for a panic in the worker's own code.
-                let (id, finished) = match done {
-                    Ok((id, f)) => (id, Some(f)),
-                    Err(e) => {
-                        tracing::error!("a job attempt panicked: {e}");
-                        (e.id(), None)
+                // Every attempt that has ended by now: their writes share
+                // the next turn's transaction.
+                let mut done = Some(done);
+                while let Some(result) = done {
+                    // `attempt` catches a job's panic itself; this is the
+                    // last line, for a panic in the worker's own code.
+                    let (id, end) = match result {
+                        Ok((id, end)) => (id, Some(end)),
+                        Err(e) => {
+                            tracing::error!("a job attempt panicked: {e}");
+                            (e.id(), None)
+                        }
+                    };
+                    if let Some(Some(a)) = task_accounts.remove(&id) {
+                        slots.give_back(&a);
                     }
-                };
-                if let Some(Some(a)) = task_accounts.remove(&id) {
-                    slots.give_back(&a);
+                    match end {
+                        Some(AttemptEnd { lease, ending: Some(ending) }) => ended.push((lease, ending)),
+                        _ => stats.count(Finished::LeaseLost),
+                    }
+                    done = running.try_join_next_with_id();
                 }
-                match finished {
-                    Some(Finished::Succeeded) => stats.succeeded += 1,
-                    Some(Finished::Failed) => stats.failed += 1,
-                    Some(Finished::Retried) => stats.retried += 1,
-                    Some(Finished::Released) => stats.released += 1,
-                    Some(Finished::LeaseLost) | None => stats.lease_lost += 1,
-                }
+            }
+            Some(done) = settling.join_next(), if !settling.is_empty() => {
+                stats.count(done.unwrap_or(Finished::LeaseLost));
             }
             _ = tokio::time::sleep(wait), if !draining => {}
             _ = &mut shutdown, if !draining => {
@@ -280,9 +332,6 @@ pub async fn run_worker(
                 });
             }
         }
-        if draining && running.is_empty() {
-            break;
-        }
     }
     let _ = stop_tx.send(true);
     browsers.shutdown().await;
@@ -290,6 +339,79 @@ pub async fn run_worker(
     stats.sessions_reused = browsers.reused.load(std::sync::atomic::Ordering::Relaxed);
     tracing::info!(?stats, "worker stopped");
     Ok(stats)
+}
+
+/// Enqueues the stored schedules' due slots (of this worker's kinds).
+async fn enqueue_schedules(store: &Store, kinds: &[String]) {
+    match store.enqueue_due(kinds.to_vec()).await {
+        Ok(outcomes) => {
+            for o in outcomes {
+                if let Some((first, last, n)) = o.gap {
+                    tracing::warn!(schedule = %o.schedule, first, last, slots = n,
+                        "missed schedule slots recorded as a gap (no worker ran)");
+                }
+                if let Some((slot, job)) = o.enqueued {
+                    tracing::info!(schedule = %o.schedule, slot, job, "schedule slot enqueued");
+                }
+            }
+        }
+        Err(e) => tracing::error!("cannot enqueue scheduled jobs: {e}"),
+    }
+}
+
+/// What the write of an attempt's ending did, logged in the job's span.
+fn finished(
+    lease: &Lease,
+    ending: &Ending,
+    result: Result<Settled, crate::store::StoreError>,
+) -> Finished {
+    let _span = tracing::info_span!("job", id = lease.job_id).entered();
+    match ending {
+        Ending::Complete { .. } => match result {
+            Ok(Settled::Completed(true)) => {
+                tracing::info!("succeeded");
+                Finished::Succeeded
+            }
+            Ok(_) => Finished::LeaseLost,
+            Err(e) => {
+                tracing::error!("cannot record success: {e}");
+                Finished::LeaseLost
+            }
+        },
+        Ending::Release => match result {
+            Ok(Settled::Released(true)) => Finished::Released,
+            Ok(_) => Finished::LeaseLost,
+            Err(e) => {
+                tracing::error!("cannot give the job back: {e}");
+                Finished::LeaseLost
+            }
+        },
+        Ending::Fail { class, message, .. } => match result {
+            Ok(Settled::Failed(FailOutcome::Retrying { .. })) => {
+                tracing::warn!(%class, "attempt failed, retry scheduled: {message}");
+                Finished::Retried
+            }
+            Ok(Settled::Failed(
+                FailOutcome::Failed | FailOutcome::Dead | FailOutcome::NeedsAttention,
+            )) => {
+                tracing::warn!(%class, "failed: {message}");
+                Finished::Failed
+            }
+            Ok(_) => Finished::LeaseLost,
+            Err(e) => {
+                tracing::error!("cannot record failure: {e}");
+                Finished::LeaseLost
+            }
+        },
+    }
+}
+
+/// Writes one ending in a transaction of its own, retried as
+/// [`retry_write`] says (after the shared transaction failed).
+async fn settle_alone(shared: Arc<Shared>, lease: Lease, ending: Ending) -> Finished {
+    let store = &shared.store;
+    let result = retry_write(&shared.config, || store.settle(&lease, ending.clone())).await;
+    finished(&lease, &ending, result)
 }
 
 /// The final, fenced write of an attempt, retried while the store error is
@@ -313,36 +435,25 @@ where
     policy.run_classified(write).await
 }
 
-/// Aborts its tasks when dropped.
-struct AbortOnDrop(Vec<tokio::task::JoinHandle<()>>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        for t in &self.0 {
-            t.abort();
-        }
-    }
-}
-
 /// Keeps `lease` alive every `period`; when the lease is no longer ours, or
 /// the store has not taken a heartbeat for three quarters of a lease (a
 /// heartbeat call that hangs on a locked store counts as failing), marks
 /// `lost` and cancels the job: it must stop before the lease can expire and
-/// another worker drive the same customer.
-fn heartbeat(
-    store: Arc<Store>,
-    lease: Lease,
+/// another worker drive the same customer. Ends only then.
+async fn heartbeat(
+    store: &Store,
+    lease: &Lease,
     period: Duration,
     extend: Duration,
-    lost: Arc<std::sync::atomic::AtomicBool>,
-    cancel_tx: tokio::sync::watch::Sender<bool>,
-) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
+    lost: &std::sync::atomic::AtomicBool,
+    cancel_tx: &tokio::sync::watch::Sender<bool>,
+) {
+    {
         let mut stop_by = tokio::time::Instant::now() + extend * 3 / 4;
         loop {
             let beat = async {
                 tokio::time::sleep(period).await;
-                store.heartbeat(&lease, extend).await
+                store.heartbeat(lease, extend).await
             };
             let give_up = tokio::select! {
                 result = beat => match result {
@@ -367,7 +478,7 @@ fn heartbeat(
                 break;
             }
         }
-    })
+    }
 }
 
 /// Runs the job's handler in a task of its own, so that a panic in a job
@@ -403,36 +514,17 @@ async fn run_handler(
     }
 }
 
-/// One attempt of a claimed job, with its heartbeat, ending in exactly one
-/// fenced write (complete, fail or release).
+/// One attempt of a claimed job, with its heartbeat; it ends in exactly one
+/// fenced write (complete, fail or release), which the worker's loop makes
+/// (see [`AttemptEnd`]).
 async fn attempt(
     job: Job,
     lease: Lease,
     shared: Arc<Shared>,
     mut stop: tokio::sync::watch::Receiver<bool>,
-) -> Finished {
+) -> AttemptEnd {
     let (cancel_tx, cancel_rx) = tokio::sync::watch::channel(false);
-    let lost = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let beat = heartbeat(
-        shared.store.clone(),
-        lease.clone(),
-        shared.config.heartbeat,
-        shared.config.lease,
-        lost.clone(),
-        cancel_tx.clone(),
-    );
-    // A hard stop (drain timeout) cancels the job too.
-    let stopper = {
-        let cancel_tx = cancel_tx.clone();
-        tokio::spawn(async move {
-            if stop.wait_for(|s| *s).await.is_ok() {
-                let _ = cancel_tx.send(true);
-            }
-        })
-    };
-    // Aborted however this function ends: a heartbeat left running would
-    // keep a dead job's lease alive forever.
-    let guard = AbortOnDrop(vec![beat, stopper]);
+    let lost = std::sync::atomic::AtomicBool::new(false);
     let needs_browser = shared
         .registry
         .get(&job.kind)
@@ -446,52 +538,54 @@ async fn attempt(
         cancel: cancel_rx,
     };
     tracing::info!(job = job.id, "started");
-    let result = run_handler(&job, &shared, ctx).await;
-    drop(guard);
+    // The heartbeat, and the hard stop (drain timeout) that cancels the job
+    // too, run in this task beside the handler (which has a task of its
+    // own, see `run_handler`), not in tasks of their own: they end with
+    // the handler however it ends (a heartbeat left running would keep a
+    // dead job's lease alive forever), and a job costs two tasks fewer.
+    let watch = async {
+        let config = &shared.config;
+        let beat = heartbeat(
+            &shared.store,
+            &lease,
+            config.heartbeat,
+            config.lease,
+            &lost,
+            &cancel_tx,
+        );
+        let stopper = async {
+            if stop.wait_for(|s| *s).await.is_ok() {
+                let _ = cancel_tx.send(true);
+            }
+        };
+        tokio::join!(beat, stopper);
+        std::future::pending::<()>().await;
+    };
+    let result = tokio::select! {
+        result = run_handler(&job, &shared, ctx) => result,
+        () = watch => unreachable!("the watch never ends"),
+    };
     if lost.load(std::sync::atomic::Ordering::SeqCst) {
         tracing::warn!(
             "lease lost (expired, cancelled, or the store could not be written): result not recorded"
         );
-        return Finished::LeaseLost;
+        return AttemptEnd {
+            lease,
+            ending: None,
+        };
     }
     let stopping = *cancel_tx.borrow();
-    let (store, config) = (&shared.store, &shared.config);
-    match result {
-        Ok(summary) => {
-            match retry_write(config, || store.complete(&lease, summary.clone())).await {
-                Ok(true) => {
-                    tracing::info!("succeeded");
-                    Finished::Succeeded
-                }
-                Ok(false) => Finished::LeaseLost,
-                Err(e) => {
-                    tracing::error!("cannot record success: {e}");
-                    Finished::LeaseLost
-                }
-            }
-        }
-        Err(_) if stopping => match retry_write(config, || store.release(&lease)).await {
-            Ok(true) => Finished::Released,
-            _ => Finished::LeaseLost,
+    let ending = match result {
+        Ok(summary) => Ending::Complete { summary },
+        Err(_) if stopping => Ending::Release,
+        Err(JobFailure { class, message }) => Ending::Fail {
+            class,
+            message: shared.redactor.redact(&message),
+            retry_delay: shared.config.retry.jittered_delay(job.attempts),
         },
-        Err(JobFailure { class, message }) => {
-            let message = shared.redactor.redact(&message);
-            let delay = config.retry.jittered_delay(job.attempts);
-            match retry_write(config, || store.fail(&lease, class, &message, delay)).await {
-                Ok(FailOutcome::Retrying { .. }) => {
-                    tracing::warn!(%class, "attempt failed, retry scheduled: {message}");
-                    Finished::Retried
-                }
-                Ok(FailOutcome::Failed | FailOutcome::Dead | FailOutcome::NeedsAttention) => {
-                    tracing::warn!(%class, "failed: {message}");
-                    Finished::Failed
-                }
-                Ok(FailOutcome::LeaseLost) => Finished::LeaseLost,
-                Err(e) => {
-                    tracing::error!("cannot record failure: {e}");
-                    Finished::LeaseLost
-                }
-            }
-        }
+    };
+    AttemptEnd {
+        lease,
+        ending: Some(ending),
     }
 }
