@@ -227,7 +227,10 @@ pub(crate) async fn run_in_session(
     if let Err(e) = browser.close().await {
         tracing::warn!("closing the browser session failed: {e}");
     }
-    tracing::debug!(ms = closing.elapsed().as_millis() as u64, "browser session closed");
+    tracing::debug!(
+        ms = closing.elapsed().as_millis() as u64,
+        "browser session closed"
+    );
     Ok(outcome)
 }
 
@@ -356,7 +359,10 @@ pub async fn run(args: RunArgs, redactor: Redactor) -> u8 {
     .await;
     let stopping = std::time::Instant::now();
     supervisor.shutdown().await;
-    tracing::debug!(ms = stopping.elapsed().as_millis() as u64, "chromedriver stopped");
+    tracing::debug!(
+        ms = stopping.elapsed().as_millis() as u64,
+        "chromedriver stopped"
+    );
     let report = match outcome {
         Ok(Some(r)) => r,
         Ok(None) => {
