@@ -6,6 +6,8 @@
 //! trait easy to fake in engine unit tests.
 //!
 //! - [`webdriver`]: the real implementation on fantoccini, every call bounded.
+//! - [`scripts`]: the JavaScript it runs in the page: one call per element
+//!   action, waits that watch the DOM instead of polling.
 //! - [`chromedriver`]: starts and supervises a local chromedriver, or points at a remote one.
 //! - [`profile`]: the per-session Chromium profile folder.
 //! - [`reaper`]: the watchdog process that ends our browsers when this process dies.

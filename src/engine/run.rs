@@ -1,10 +1,11 @@
 //! The step interpreter.
 //!
-//! Every element action auto-waits: it polls until the element exists, is
-//! displayed and enabled, then acts; if the page re-rendered underneath (stale
-//! or covered element) it waits and tries again, all within the step's
-//! budget. No fixed sleeps: the only pause is the poll interval between two
-//! checks of a condition, in [`wait`](super::wait).
+//! Every element action auto-waits: it waits until the element exists, is
+//! displayed and enabled (and not covered), then acts; if the page
+//! re-rendered underneath (stale or covered element) it waits and tries
+//! again, all within the step's budget. The browser waits in the page (see
+//! `browser::scripts`); no fixed sleeps: the only pause is between two
+//! checks that only look, in [`wait`](super::wait).
 //!
 //! - this file: running a playbook or its recovery flows; the engine's
 //!   state (captures, loop items, the step trace) and the step loop.

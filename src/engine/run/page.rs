@@ -1,7 +1,7 @@
 //! Waiting on the page: auto-wait for elements, text, URLs, rows and
 //! downloads; navigation. Each wait is a [`WaitCondition`] (one struct
 //! per kind of wait, below) that [`wait::until`] checks within the step's
-//! budget.
+//! budget; a check hands the browser the time it may wait in the page.
 
 use super::Engine;
 use crate::browser::{Browser, BrowserError, ElementAction, NotDone, PageCondition, ReadKind};
@@ -15,14 +15,14 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// The first element matching `css` is displayed (`want`) or not.
-struct Displayed<'a> {
+/// A condition of the page holds.
+struct Holds<'a> {
     browser: &'a mut dyn Browser,
     condition: PageCondition<'a>,
 }
 
 #[async_trait::async_trait]
-impl WaitCondition for Displayed<'_> {
+impl WaitCondition for Holds<'_> {
     type Ready = ();
     type Seen = ();
     type Error = StepError;
@@ -173,7 +173,7 @@ impl<'r> Engine<'r> {
         condition: PageCondition<'_>,
         budget: Duration,
     ) -> Result<bool, StepError> {
-        let mut holds = Displayed {
+        let mut holds = Holds {
             browser: &mut *self.browser,
             condition,
         };
