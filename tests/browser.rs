@@ -120,6 +120,19 @@ async fn slow() -> Html<&'static str> {
     Html("<p>slow</p>")
 }
 
+/// A table whose header and footer rows are the same on every "page":
+/// `#next` changes only the middle rows, 300 ms later.
+const PAGED: &str = r#"<!doctype html><html><body>
+<table><tr><th>Name</th></tr><tr class="r"><td>a1</td></tr><tr class="r"><td>a2</td></tr>
+<tr><td>2 rows</td></tr></table>
+<button type="button" id="next">Next</button>
+<script>
+document.getElementById('next').addEventListener('click', () => setTimeout(() => {
+  document.querySelectorAll('tr.r td').forEach((td, i) => { td.textContent = 'b' + (i + 1); });
+}, 300));
+</script>
+</body></html>"#;
+
 /// Requests for `/pixel.png` so far (every fixture site counts its own).
 static PIXELS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
@@ -154,7 +167,8 @@ async fn fixture_site() -> String {
         .route("/events", get(|| async { Html(EVENTS) }))
         .route("/covered", get(|| async { Html(TIMING) }))
         .route("/picture", get(|| async { Html(PICTURE) }))
-        .route("/pixel.png", get(pixel));
+        .route("/pixel.png", get(pixel))
+        .route("/paged", get(|| async { Html(PAGED) }));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind fixture server");
@@ -572,6 +586,37 @@ async fn a_selector_group_means_its_shown_match() {
     // Nothing of the group shown: still the first match, hidden.
     let hidden = b.probe("#hidden-child, #invisible").await.unwrap().unwrap();
     assert!(!hidden.displayed);
+    env.finish().await;
+}
+
+/// The next page's rows are told apart by all their text: a header and a
+/// footer row that every page shares do not hide the change (the
+/// regression: a signature of the first and last row never changed, and
+/// page 2 was taken for the last page).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_next_page_of_rows_is_seen_under_a_constant_header_and_footer() {
+    let mut env = Env::new(SessionOptions::default()).await;
+    env.goto("/paged").await;
+    let b = &mut env.b;
+    let first = b.wait_rows("tr", None, None, Duration::ZERO).await.unwrap();
+    assert!(first.ready && first.had_rows, "{first:?}");
+    let unchanged = b
+        .wait_rows("tr", None, first.signature.as_deref(), Duration::ZERO)
+        .await
+        .unwrap();
+    assert!(!unchanged.ready, "nothing changed yet");
+    b.click("#next").await.unwrap();
+    let next = b
+        .wait_rows(
+            "tr",
+            None,
+            first.signature.as_deref(),
+            Duration::from_secs(5),
+        )
+        .await
+        .unwrap();
+    assert!(next.ready, "{next:?}");
+    assert_ne!(next.signature, first.signature);
     env.finish().await;
 }
 

@@ -136,8 +136,9 @@ impl ResourceKind {
     /// of this kind's files, by extension, with or without a query.
     pub fn url_patterns(self) -> Vec<String> {
         let extensions: &[&str] = match self {
+            // Not `svg`: small, and the icons of many consoles' buttons.
             Self::Images => &[
-                "png", "jpg", "jpeg", "gif", "webp", "avif", "bmp", "ico", "svg", "tif", "tiff",
+                "png", "jpg", "jpeg", "gif", "webp", "avif", "bmp", "tif", "tiff",
             ],
             Self::Fonts => &["woff", "woff2", "ttf", "otf", "eot"],
             Self::Media => &[

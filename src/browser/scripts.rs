@@ -58,6 +58,30 @@ const shown = (el) => {
   return true;
 };
 const enabled = (el) => !(el.disabled === true || el.matches(':disabled'));
+const intoView = (el) => {
+  const r = el.getBoundingClientRect();
+  if (r.top < 0 || r.left < 0 || r.bottom > innerHeight || r.right > innerWidth) {
+    el.scrollIntoView({ block: 'center', inline: 'center', behavior: 'instant' });
+  }
+};
+// Where a press on the element lands, once it is scrolled into view: the
+// middle of its first box inside the viewport, if that point is the
+// element's (or its descendant's), not a cover's.
+const pressPoint = (el) => {
+  intoView(el);
+  let x, y;
+  for (const r of el.getClientRects()) {
+    const l = Math.max(r.left, 0), t = Math.max(r.top, 0);
+    const rr = Math.min(r.right, innerWidth), b = Math.min(r.bottom, innerHeight);
+    if (rr > l && b > t) { x = (l + rr) / 2; y = (t + b) / 2; break; }
+  }
+  if (x === undefined) { return { ok: false, state: 'covered', detail: 'not inside the viewport' }; }
+  const hit = document.elementFromPoint(x, y);
+  if (!hit || (hit !== el && !el.contains(hit))) {
+    return { ok: false, state: 'covered', detail: 'covered by ' + describe(hit) };
+  }
+  return { ok: true, x: x, y: y, hit: hit };
+};
 // The element a selector means: its first displayed match, else its first
 // match. A group (`#saved, .alert-error`) means whichever is shown, even
 // when a hidden match of another part comes first in the page.
@@ -72,7 +96,7 @@ const pick = (css) => {
 // the first finished result, or the last one seen.
 const waitUntil = (attempt, within, done) => {
   let last = attempt();
-  if (last.ok || !(within > 0)) { done(last); return; }
+  if (last.ok || last.final || !(within > 0)) { done(last); return; }
   let finished = false, raf = 0, iv = 0, to = 0, mo = null;
   const finish = (r) => {
     if (finished) { return; }
@@ -84,7 +108,7 @@ const waitUntil = (attempt, within, done) => {
   const again = () => {
     if (finished) { return; }
     try { last = attempt(); } catch (e) { finish({ ok: false, state: 'refused', detail: String(e) }); return; }
-    if (last.ok) { finish(last); }
+    if (last.ok || last.final) { finish(last); }
   };
   mo = new MutationObserver(again);
   mo.observe(document, { subtree: true, childList: true, attributes: true, characterData: true });
@@ -108,36 +132,23 @@ return { found: true, displayed: shown(el), enabled: enabled(el) };
 "#
 );
 
-/// Acts on the first element matching a selector once it is actionable.
+/// Acts on the element a selector means if it is actionable now, or says
+/// why not; it does not wait. Synchronous on purpose: the script's result
+/// comes back in the same DevTools call that ran it, so an action that
+/// starts a navigation is never reported lost (and tried again). The
+/// waiting is [`WAIT_JS`]'s `ready`, which changes nothing in the page.
 /// Arguments: selector, operation (`click`, `check`, `select`, `fill`,
-/// `ready`), its argument, how long to wait in the page (ms). `ready` only
-/// waits and returns the element (`el`) for the driver to act on (keys,
-/// files). `fill` returns `insert: true` when the text is still to be
-/// inserted (the field is focused, its content selected).
+/// `ready`), its argument. `ready` returns the element (`el`) for the
+/// driver to act on (keys, files). `fill` returns `insert: true` when the
+/// text is still to be inserted (the field is focused, its content selected).
 pub(crate) const ACT_JS: &str = concat!(
     prelude!(),
     r#"
-const [css, op, arg, within] = arguments;
-const done = arguments[arguments.length - 1];
-const intoView = (el) => {
-  const r = el.getBoundingClientRect();
-  if (r.top < 0 || r.left < 0 || r.bottom > innerHeight || r.right > innerWidth) {
-    el.scrollIntoView({ block: 'center', inline: 'center', behavior: 'instant' });
-  }
-};
+const [css, op, arg] = arguments;
 const clickAt = (el) => {
-  intoView(el);
-  let x, y;
-  for (const r of el.getClientRects()) {
-    const l = Math.max(r.left, 0), t = Math.max(r.top, 0);
-    const rr = Math.min(r.right, innerWidth), b = Math.min(r.bottom, innerHeight);
-    if (rr > l && b > t) { x = (l + rr) / 2; y = (t + b) / 2; break; }
-  }
-  if (x === undefined) { return { ok: false, state: 'covered', detail: 'not inside the viewport' }; }
-  const hit = document.elementFromPoint(x, y);
-  if (!hit || (hit !== el && !el.contains(hit))) {
-    return { ok: false, state: 'covered', detail: 'covered by ' + describe(hit) };
-  }
+  const p = pressPoint(el);
+  if (!p.ok) { return p; }
+  const x = p.x, y = p.y, hit = p.hit;
   const at = { bubbles: true, cancelable: true, composed: true, view: window,
     clientX: x, clientY: y, screenX: x + screenX, screenY: y + screenY, button: 0, detail: 1 };
   const ptr = Object.assign({ pointerId: 1, pointerType: 'mouse', isPrimary: true }, at);
@@ -232,12 +243,15 @@ const attempt = () => {
     default: intoView(el); return { ok: true, el: el };
   }
 };
-waitUntil(attempt, within, done);
+return attempt();
 "#
 );
 
-/// Waits for a condition of the page. Arguments: kind, two arguments, a
-/// previous signature (`rows`), how long to wait in the page (ms).
+/// Waits for a condition of the page; changes nothing in it (but the scroll
+/// of `ready`). Arguments: kind, two arguments, a previous signature
+/// (`rows`), how long to wait in the page (ms).
+/// - `ready` (selector, needs a press point): an element action could act:
+///   the element is there, displayed, enabled and (click, check) not covered;
 /// - `shown` (selector, wanted): the first match is displayed, or (false)
 ///   is missing or hidden;
 /// - `present` (selector, displayed): an element matches (and is displayed);
@@ -268,15 +282,31 @@ const attempt = () => {
       const el = b ? document.querySelector(b) : document.body;
       return { ok: !!el && (el.innerText || '').includes(a) };
     }
+    case 'ready': {
+      // An element action could act now (ACT_JS's checks, nothing done).
+      const el = pick(a);
+      if (!el) { return { ok: false, state: 'missing' }; }
+      if (!shown(el)) { return { ok: false, state: 'hidden' }; }
+      if (!enabled(el)) { return { ok: false, state: 'disabled' }; }
+      return b ? pressPoint(el) : { ok: true };
+    }
     case 'url': {
       let href;
-      try { href = window.top.location.href; } catch (e) { return { ok: false, state: 'unsupported' }; }
+      try { href = window.top.location.href; } catch (e) { return { ok: false, state: 'unsupported', final: true }; }
       return { ok: String(href).includes(a) };
     }
     case 'rows': {
       const rows = document.querySelectorAll(a);
       if (rows.length > 0) {
-        const sig = rows.length + '\u0001' + rows[0].textContent + '\u0001' + rows[rows.length - 1].textContent;
+        // Every row's text, hashed (FNV-1a): a header or a totals row that
+        // is the same on every page does not hide a change of the others.
+        let h = 0x811c9dc5;
+        for (const r of rows) {
+          const t = r.textContent;
+          for (let i = 0; i < t.length; i++) { h = Math.imul(h ^ t.charCodeAt(i), 16777619) >>> 0; }
+          h = Math.imul(h ^ 1, 16777619) >>> 0;
+        }
+        const sig = rows.length + ':' + h.toString(16);
         return { ok: sig !== previous, sig: sig, had: true };
       }
       const e = b ? document.querySelector(b) : null;

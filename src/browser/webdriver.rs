@@ -294,11 +294,23 @@ fn interrupted(e: &BrowserError) -> bool {
                 "execution context was destroyed",
                 "cannot find context",
                 "inspected target navigated",
+                "promise was collected",
             ]
             .iter()
             .any(|p| d.contains(p))
         }
         _ => false,
+    }
+}
+
+/// A key or file sent to the element the script returned: a re-render in
+/// between (stale, not interactable) is tried again within the step, as
+/// any element action is.
+fn refused_if_retryable(sent: BrowserResult<()>) -> BrowserResult<Option<NotDone>> {
+    match sent {
+        Ok(()) => Ok(None),
+        Err(e) if e.is_retryable_in_step() => Ok(Some(NotDone::Refused(e))),
+        Err(e) => Err(e),
     }
 }
 
@@ -600,20 +612,33 @@ impl Browser for WebDriverBrowser {
                 ("ready", Value::Null, "")
             }
         };
-        let within = self.in_page(within);
         let c = self.client("act")?;
-        let args = vec![json!(css), json!(op), arg, json!(within.as_millis() as u64)];
-        let v = match self
-            .bounded_secret("act", Some(css), secret, c.execute_async(ACT_JS, args))
-            .await
-        {
-            Ok(v) => v,
-            // The page went away while the script waited: not acted, look again.
-            Err(e) if interrupted(&e) => return Ok(Some(NotDone::Element(None))),
-            Err(e) => return Err(e),
-        };
+        let args = vec![json!(css), json!(op), arg];
+        let mut v = self
+            .bounded_secret("act", Some(css), secret, c.execute(ACT_JS, args.clone()))
+            .await?;
         if let Some(why) = not_done(&v, css, action) {
-            return Ok(Some(why));
+            if within.is_zero() {
+                return Ok(Some(why));
+            }
+            // Not actionable yet: wait in the page (which acts on nothing),
+            // then act once more.
+            let press = matches!(action, ElementAction::Click | ElementAction::Check(_));
+            let ready = self
+                .wait_script("ready", json!(css), json!(press), Value::Null, within)
+                .await?;
+            match ready {
+                Some(w) if w.get("ok").and_then(Value::as_bool) == Some(true) => {}
+                Some(w) => return Ok(Some(not_done(&w, css, action).unwrap_or(why))),
+                // The page went away while it waited: look again.
+                None => return Ok(Some(why)),
+            }
+            v = self
+                .bounded_secret("act", Some(css), secret, c.execute(ACT_JS, args))
+                .await?;
+            if let Some(why) = not_done(&v, css, action) {
+                return Ok(Some(why));
+            }
         }
         match *action {
             ElementAction::Fill(text) if v.get("insert").and_then(Value::as_bool) == Some(true) => {
@@ -629,19 +654,23 @@ impl Browser for WebDriverBrowser {
                 // Cleared with keys too (select all, delete), so a page that
                 // only listens to keys sees the old content go.
                 let keys = format!("{SELECT_ALL_DELETE}{text}");
-                self.bounded_secret("type", Some(css), text, el.send_keys(&keys))
-                    .await?;
+                let typed = self
+                    .bounded_secret("type", Some(css), text, el.send_keys(&keys))
+                    .await;
+                return refused_if_retryable(typed);
             }
             ElementAction::Press(keys) => {
                 let el = self.returned_element(&c, &v)?;
-                self.bounded_secret("press", Some(css), keys, el.send_keys(keys))
-                    .await?;
+                let pressed = self
+                    .bounded_secret("press", Some(css), keys, el.send_keys(keys))
+                    .await;
+                return refused_if_retryable(pressed);
             }
             ElementAction::Upload(_) => {
                 let el = self.returned_element(&c, &v)?;
                 let path = upload.unwrap_or_default();
-                self.bounded("upload", Some(css), el.send_keys(&path))
-                    .await?;
+                let sent = self.bounded("upload", Some(css), el.send_keys(&path)).await;
+                return refused_if_retryable(sent);
             }
             _ => {}
         }

@@ -25,8 +25,10 @@ use tokio::time::Instant;
 pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_millis(100);
 
 /// Longest a single check may wait in the page: a long budget is spent in
-/// slices, so a browser call never runs near its own bound.
-pub const MAX_IN_PAGE_WAIT: Duration = Duration::from_secs(10);
+/// slices, so a browser call never runs near its own bound (chromedriver
+/// may first wait for a page load), and closing the session after Ctrl-C,
+/// which chromedriver queues behind the running script, waits at most this.
+pub const MAX_IN_PAGE_WAIT: Duration = Duration::from_secs(1);
 
 /// One check of a condition.
 #[derive(Debug, Clone, PartialEq, Eq)]
