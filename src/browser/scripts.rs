@@ -3,15 +3,16 @@
 //! Why scripts: every WebDriver command is an HTTP round trip to
 //! chromedriver and, inside it, several DevTools calls. Finding an element,
 //! asking whether it is displayed, whether it is enabled, then clicking it
-//! is four of those. [`ACT_JS`] does all of it in one asynchronous script:
-//! it checks that the element is attached, displayed, enabled and not
-//! covered, scrolls it into view and acts, or says why not; and when the
-//! element is not ready yet it waits *in the page* (a `MutationObserver`
-//! plus an animation-frame check) until it is or `within` runs out, so a
-//! wait that is already satisfied costs one round trip and one that is not
-//! ends within a frame of the page changing, not at the next 100 ms poll.
-//! [`WAIT_JS`] does the same for the engine's other waits (an element shown
-//! or gone, text, the URL, rows of a table) and [`READ_JS`] for captures.
+//! is four of those. [`ACT_JS`] does all of it in one script: it checks
+//! that the element is attached, displayed, enabled and not covered,
+//! scrolls it into view and acts, or says why not. When the element is not
+//! ready yet, [`WAIT_JS`] waits *in the page* (a `MutationObserver` plus an
+//! animation-frame check) until it is or `within` runs out, so a wait that
+//! is already satisfied costs one round trip and one that is not ends
+//! within a frame of the page changing, not at the next 100 ms poll. The
+//! same waits serve the engine's other conditions (an element shown or
+//! gone, text, the URL, rows of a table); [`READ_JS`] waits and reads for
+//! captures.
 //!
 //! What a script does to the page is what a person's click or choice does:
 //! - a click is the pointer and mouse events a real click sends, at the
