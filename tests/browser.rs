@@ -589,6 +589,15 @@ async fn a_selector_group_means_its_shown_match() {
     env.finish().await;
 }
 
+/// A new session starts on `about:blank`, not Debian Chromium's new-tab
+/// page (which held the session's first command 1–5 s while it loaded).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_session_starts_on_about_blank() {
+    let mut env = Env::new(SessionOptions::default()).await;
+    assert_eq!(env.b.current_url().await.unwrap(), "about:blank");
+    env.finish().await;
+}
+
 /// The next page's rows are told apart by all their text: a header and a
 /// footer row that every page shares do not hide the change (the
 /// regression: a signature of the first and last row never changed, and
