@@ -133,6 +133,32 @@ document.getElementById('next').addEventListener('click', () => setTimeout(() =>
 </script>
 </body></html>"#;
 
+/// A search page: every person, or (after 150 ms, as a console's search
+/// takes a moment) those whose name holds `q`. The old page and the results
+/// both have rows: only which rows tells them apart.
+async fn people(Query(q): Query<HashMap<String, String>>) -> Html<String> {
+    let q = q.get("q").cloned().unwrap_or_default();
+    if !q.is_empty() {
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    let rows: String = ["Alpha", "Beta", "Gamma"]
+        .iter()
+        .filter(|n| n.contains(q.as_str()))
+        .map(|n| format!(r#"<tr class="row" data-name="{n}"><td>{n}</td></tr>"#))
+        .collect();
+    let q = q
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('"', "&quot;");
+    Html(format!(
+        r#"<!doctype html><html><body>
+<form id="search" action="/people" method="get"><input id="q" name="q" value="{q}">
+<button id="go" type="submit">Search</button></form>
+<a id="beta" href="/people?q=Beta">Only Beta</a> <a id="empty" href="/nothing">Nothing</a>
+<table>{rows}</table><p id="for">for: {q}</p></body></html>"#
+    ))
+}
+
 /// Requests for `/pixel.png` so far (every fixture site counts its own).
 static PIXELS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
@@ -168,7 +194,15 @@ async fn fixture_site() -> String {
         .route("/covered", get(|| async { Html(TIMING) }))
         .route("/picture", get(|| async { Html(PICTURE) }))
         .route("/pixel.png", get(pixel))
-        .route("/paged", get(|| async { Html(PAGED) }));
+        .route("/paged", get(|| async { Html(PAGED) }))
+        .route("/people", get(people))
+        .route(
+            "/nothing",
+            get(|| async {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                axum::http::StatusCode::NO_CONTENT
+            }),
+        );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind fixture server");
@@ -788,6 +822,54 @@ async fn runs_block_images_unless_the_playbook_loads_them() {
         vec![(0, serde_json::json!(false)), (1, serde_json::json!(true))],
         "(requests, shown) without and with `load = [\"images\"]`"
     );
+    env.finish().await;
+}
+
+/// An action that starts a navigation returns once the page it left is
+/// gone: the next look at the page sees the new one, never the old one
+/// (whose rows would say the searched-for customer is missing, or there).
+/// Repeated, because the old page is only seen when the driver is a moment
+/// late to learn of the navigation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_next_look_after_a_navigating_action_sees_the_new_page() {
+    let mut env = Env::new(SessionOptions::default()).await;
+    let mut stale = Vec::new();
+    for round in 0..12 {
+        for how in ["press Enter", "click submit", "click link"] {
+            env.goto("/people").await;
+            let b = &mut env.b;
+            match how {
+                "press Enter" => {
+                    b.fill("#q", "Beta").await.unwrap();
+                    b.press(Some("#q"), "\u{E007}").await.unwrap();
+                }
+                "click submit" => {
+                    b.fill("#q", "Beta").await.unwrap();
+                    b.click("#go").await.unwrap();
+                }
+                _ => b.click("#beta").await.unwrap(),
+            }
+            // One look, no waiting: the results page or nothing.
+            let alpha = b.probe("tr.row[data-name='Alpha']").await.unwrap();
+            let beta = b.probe("tr.row[data-name='Beta']").await.unwrap();
+            if alpha.is_some() || beta.is_none() {
+                stale.push(format!("round {round}, {how}"));
+            }
+        }
+    }
+    assert!(stale.is_empty(), "the old page was read after: {stale:?}");
+
+    // A navigation that never replaces the page (an empty response) ends
+    // the wait: the click returns and the page is still there.
+    env.goto("/people").await;
+    let t0 = std::time::Instant::now();
+    env.b.click("#empty").await.unwrap();
+    let took = t0.elapsed();
+    assert!(
+        env.b.probe("#for").await.unwrap().is_some(),
+        "the page stays after a 204"
+    );
+    assert!(took < Duration::from_secs(5), "the click took {took:?}");
     env.finish().await;
 }
 

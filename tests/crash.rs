@@ -103,6 +103,15 @@ async fn clean_run() -> (Vec<(u64, String)>, Duration) {
     (found, took)
 }
 
+/// `PANELWRIGHT_CRASH_BOUNDARIES=47,48` limits the every-boundary test to
+/// those boundaries (to reproduce one); unset, every boundary is tried.
+fn only(n: u64) -> bool {
+    match std::env::var("PANELWRIGHT_CRASH_BOUNDARIES") {
+        Ok(list) => list.split(',').any(|b| b.trim().parse() == Ok(n)),
+        Err(_) => true,
+    }
+}
+
 /// How a trial ended.
 #[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Ending {
@@ -155,6 +164,25 @@ async fn trial_chain(boundaries: &[u64], after: Option<Duration>) -> (Ending, Ve
 
     let events = store.events(id).await.unwrap();
     let said = |kind: &str| events.iter().any(|e| e.kind == kind);
+    let customers = env.vendor.count_customers_named(COMPANY_NAME);
+    let devices = env
+        .vendor
+        .customers()
+        .into_iter()
+        .filter(|c| c.name == COMPANY_NAME)
+        .flat_map(|c| c.devices)
+        .filter(|d| d.serial == SERIAL)
+        .count();
+    if customers != 1 || devices != 1 {
+        // What every worker did, to tell which step read the wrong page.
+        for p in worker_logs(&env) {
+            eprintln!(
+                "--- {}\n{}",
+                p.display(),
+                std::fs::read_to_string(&p).unwrap()
+            );
+        }
+    }
     assert_eq!(
         env.vendor.count_customers_named(COMPANY_NAME),
         1,
@@ -269,7 +297,7 @@ fn parse_boundaries(log: &str) -> Vec<(u64, String)> {
 async fn a_kill_at_every_step_boundary_loses_no_secret_and_duplicates_nothing() {
     let (all, _) = clean_run().await;
     let mut endings = Vec::new();
-    for (n, step) in &all {
+    for (n, step) in all.iter().filter(|(n, _)| only(*n)) {
         let ending = trial(Some(*n), None).await;
         eprintln!("boundary {n} (before {step}): {ending:?}");
         endings.push(ending);
@@ -297,7 +325,9 @@ async fn a_kill_at_every_step_boundary_loses_no_secret_and_duplicates_nothing() 
         endings.iter().all(|e| *e != Ending::NeedsAttention),
         "with recovery flows nothing ends needs-attention"
     );
-    assert!(recovered > 0, "some boundaries lose a shown secret");
+    if std::env::var_os("PANELWRIGHT_CRASH_BOUNDARIES").is_none() {
+        assert!(recovered > 0, "some boundaries lose a shown secret");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -29,6 +29,13 @@
 //!   colour and range inputs, which take no typed text, get their value
 //!   set with `input` and `change` events.
 //!
+//! An action that starts a navigation (a link followed, a form submitted)
+//! says so (`nav`), and the driver waits until the page it acted in is
+//! replaced (`WAIT_JS`'s `left`): chromedriver holds commands while a
+//! navigation it knows of loads, but it learns of one a moment after the
+//! page starts it, and a step sent in between would read the page being
+//! left.
+//!
 //! Every script's result is a plain object: `{ok: true, …}` or
 //! `{ok: false, state: "missing" | "hidden" | "disabled" | "covered" |
 //! "readonly" | "refused" | "no-option", detail}`.
@@ -91,6 +98,38 @@ const pick = (css) => {
   for (const el of all) { if (shown(el)) { return el; } }
   return all.length > 0 ? all[0] : null;
 };
+// This document's watch on the navigations it starts (installed by the
+// first action in it; a new document has none): a token of its own, whether
+// a navigation away has begun (`beforeunload`), and the last form
+// submission. An action clears both before it acts.
+const watch = () => {
+  const K = '__panelwrightNav';
+  let w = window[K];
+  if (!w) {
+    w = { doc: Math.random().toString(36).slice(2) + performance.timeOrigin.toString(36),
+          unloading: false, submit: null };
+    Object.defineProperty(window, K, { value: w, enumerable: false });
+    addEventListener('beforeunload', () => { w.unloading = true; }, true);
+    addEventListener('submit', (e) => { w.submit = e; }, true);
+  }
+  return w;
+};
+// Whether the last action started a navigation of this document: one has
+// begun, or a form was submitted, no script took the submission over
+// (default not prevented), and it loads into this frame.
+const navigating = (w) => {
+  if (w.unloading) { return true; }
+  const e = w.submit;
+  if (!e || e.defaultPrevented) { return false; }
+  const form = e.target, by = e.submitter;
+  const method = ((by && by.getAttribute('formmethod')) || form.getAttribute('method') || '').toLowerCase();
+  if (method === 'dialog') { return false; }
+  const base = document.querySelector('base[target]');
+  const target = (by && by.getAttribute('formtarget')) || form.getAttribute('target')
+    || (base ? base.getAttribute('target') : '') || '';
+  return target === '' || target === '_self' || (target === '_top' && window === top)
+    || (target === '_parent' && window === parent);
+};
 // Calls attempt() now; unless it is done (or within is 0), again on every
 // change of the DOM and every animation frame (plus every 50 ms, should
 // frames pause), until it is done or `within` ms have passed. `done` gets
@@ -142,6 +181,10 @@ return { found: true, displayed: shown(el), enabled: enabled(el) };
 /// `ready`), its argument. `ready` returns the element (`el`) for the
 /// driver to act on (keys, files). `fill` returns `insert: true` when the
 /// text is still to be inserted (the field is focused, its content selected).
+/// Every result has the document's token (`doc`) and whether the action
+/// started a navigation of it (`nav`): the driver then waits until the
+/// document is replaced (`left`), so the next step never reads the page
+/// being left.
 pub(crate) const ACT_JS: &str = concat!(
     prelude!(),
     r#"
@@ -244,7 +287,27 @@ const attempt = () => {
     default: intoView(el); return { ok: true, el: el };
   }
 };
-return attempt();
+const w = watch();
+w.unloading = false;
+w.submit = null;
+const r = attempt();
+// A link's navigation begins within its click (`beforeunload` has fired);
+// a form's begins a task later, but its `submit` event has fired.
+r.doc = w.doc;
+r.nav = r.ok === true && navigating(w);
+return r;
+"#
+);
+
+/// Watches the page for a navigation the next keys start (as [`ACT_JS`]
+/// does before it acts); returns the document's token (`doc`).
+pub(crate) const WATCH_JS: &str = concat!(
+    prelude!(),
+    r#"
+const w = watch();
+w.unloading = false;
+w.submit = null;
+return { ok: true, doc: w.doc };
 "#
 );
 
@@ -258,6 +321,8 @@ return attempt();
 /// - `present` (selector, displayed): an element matches (and is displayed);
 /// - `text` (text, selector or null): the visible text (`innerText`) of
 ///   the element or the page holds the text;
+/// - `left` (document token, navigation known begun): the document an
+///   action ran in has been replaced, or no navigation of it has begun;
 /// - `url` (part): the top-level URL holds it (`unsupported` when the top
 ///   is another origin's);
 /// - `rows` (rows selector, empty selector or null, previous signature):
@@ -290,6 +355,14 @@ const attempt = () => {
       if (!shown(el)) { return { ok: false, state: 'hidden' }; }
       if (!enabled(el)) { return { ok: false, state: 'disabled' }; }
       return b ? pressPoint(el) : { ok: true };
+    }
+    case 'left': {
+      // The document the last action ran in (token a) is gone; or it
+      // stays and no navigation of it has begun (b: one is known begun).
+      const w = window.__panelwrightNav;
+      if (!w || w.doc !== a) { return { ok: true, left: true }; }
+      if (b || navigating(w)) { return { ok: false, state: 'navigating' }; }
+      return { ok: true, left: false };
     }
     case 'url': {
       let href;

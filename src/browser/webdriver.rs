@@ -11,7 +11,7 @@
 //! an error or a log line, see [`redact`].
 
 use super::profile::Profile;
-use super::scripts::{ACT_JS, LANDED_JS, PROBE_JS, READ_JS, WAIT_JS};
+use super::scripts::{ACT_JS, LANDED_JS, PROBE_JS, READ_JS, WAIT_JS, WATCH_JS};
 use super::{
     Browser, BrowserError, BrowserResult, ElementAction, ElementState, NotDone, PageCondition,
     ReadKind, RowsSeen,
@@ -35,6 +35,12 @@ pub(crate) const POISONED_CLOSE_TIMEOUT: Duration = Duration::from_secs(3);
 const SELECT_ALL_DELETE: &str = "\u{E009}a\u{E000}\u{E003}";
 
 /// The W3C key under which WebDriver serialises element references.
+/// How long the page is watched, after an action that started a
+/// navigation, for the document to be replaced before the driver is asked
+/// again (by then it knows of the navigation and holds the next command
+/// until the new page has loaded; a navigation that never commits, a
+/// download or an empty response, ends there).
+const LEAVE_SLICE: Duration = Duration::from_millis(250);
 const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 /// Per-session settings.
@@ -480,6 +486,56 @@ impl WebDriverBrowser {
         }
     }
 
+    /// After keys or files were sent to the element an [`ACT_JS`] `ready`
+    /// returned (`v`): waits out a navigation they started, when they were
+    /// sent.
+    async fn settled(
+        &mut self,
+        sent: BrowserResult<Option<NotDone>>,
+        v: &Value,
+    ) -> BrowserResult<Option<NotDone>> {
+        if matches!(sent, Ok(None)) {
+            self.leave(v, false).await?;
+        }
+        sent
+    }
+
+    /// After an action in the document of `acted` (an [`ACT_JS`] result)
+    /// that started a navigation (`begun`), or may have (keys: Enter
+    /// submits a form): until that document is replaced, so the next step
+    /// reads the new page, not the one being left. Chromedriver holds a
+    /// command while a navigation it knows of is loading, but it learns of
+    /// one a moment after the page starts it: a command sent in between
+    /// runs in the old page. A navigation that never replaces the page (a
+    /// download, an empty response) ends the wait after [`LEAVE_SLICE`]
+    /// and the driver's own wait.
+    async fn leave(&mut self, acted: &Value, begun: bool) -> BrowserResult<()> {
+        let Some(doc) = acted.get("doc").cloned() else {
+            return Ok(());
+        };
+        let first = self
+            .wait_script("left", doc.clone(), json!(begun), Value::Null, LEAVE_SLICE)
+            .await?;
+        match first {
+            // Unloaded while it waited: the navigation committed, and the
+            // driver holds the next command until the new page has loaded.
+            None => Ok(()),
+            Some(r) if r.get("ok").and_then(Value::as_bool) == Some(true) => Ok(()),
+            Some(_) => {
+                // The driver knows of the navigation by now: this call waits
+                // for it to load; in the same document still, it never
+                // commits.
+                let after = self
+                    .wait_script("left", doc, json!(false), Value::Null, Duration::ZERO)
+                    .await?;
+                if after.is_some_and(|r| r.get("left").and_then(Value::as_bool) != Some(true)) {
+                    tracing::debug!("a navigation began but the page stayed (a download?)");
+                }
+                Ok(())
+            }
+        }
+    }
+
     /// The element an [`ACT_JS`] `ready` returned.
     fn returned_element(&self, c: &Client, v: &Value) -> BrowserResult<Element> {
         let id = v
@@ -572,9 +628,13 @@ impl Browser for WebDriverBrowser {
             Some(css) => self.act_now(css, &ElementAction::Press(keys)).await,
             None => {
                 let c = self.client("press")?;
+                let watched = self
+                    .bounded("press", None, c.execute(WATCH_JS, vec![]))
+                    .await?;
                 let el = self.bounded("press", None, c.active_element()).await?;
                 self.bounded_secret("press", None, keys, el.send_keys(keys))
-                    .await
+                    .await?;
+                self.leave(&watched, false).await
             }
         }
     }
@@ -657,22 +717,25 @@ impl Browser for WebDriverBrowser {
                 let typed = self
                     .bounded_secret("type", Some(css), text, el.send_keys(&keys))
                     .await;
-                return refused_if_retryable(typed);
+                return self.settled(refused_if_retryable(typed), &v).await;
             }
             ElementAction::Press(keys) => {
                 let el = self.returned_element(&c, &v)?;
                 let pressed = self
                     .bounded_secret("press", Some(css), keys, el.send_keys(keys))
                     .await;
-                return refused_if_retryable(pressed);
+                return self.settled(refused_if_retryable(pressed), &v).await;
             }
             ElementAction::Upload(_) => {
                 let el = self.returned_element(&c, &v)?;
                 let path = upload.unwrap_or_default();
                 let sent = self.bounded("upload", Some(css), el.send_keys(&path)).await;
-                return refused_if_retryable(sent);
+                return self.settled(refused_if_retryable(sent), &v).await;
             }
             _ => {}
+        }
+        if v.get("nav").and_then(Value::as_bool) == Some(true) {
+            self.leave(&v, true).await?;
         }
         Ok(None)
     }
