@@ -154,6 +154,8 @@ async fn people(Query(q): Query<HashMap<String, String>>) -> Html<String> {
         r#"<!doctype html><html><body>
 <form id="search" action="/people" method="get"><input id="q" name="q" value="{q}">
 <button id="go" type="submit">Search</button></form>
+<form id="pick" action="/people" method="get"><select id="who" name="q" onchange="this.form.submit()">
+<option value="">All</option><option value="Beta">Beta</option></select></form>
 <a id="beta" href="/people?q=Beta">Only Beta</a> <a id="empty" href="/nothing">Nothing</a>
 <table>{rows}</table><p id="for">for: {q}</p></body></html>"#
     ))
@@ -835,7 +837,7 @@ async fn the_next_look_after_a_navigating_action_sees_the_new_page() {
     let mut env = Env::new(SessionOptions::default()).await;
     let mut stale = Vec::new();
     for round in 0..12 {
-        for how in ["press Enter", "click submit", "click link"] {
+        for how in ["press Enter", "click submit", "click link", "select"] {
             env.goto("/people").await;
             let b = &mut env.b;
             match how {
@@ -847,6 +849,8 @@ async fn the_next_look_after_a_navigating_action_sees_the_new_page() {
                     b.fill("#q", "Beta").await.unwrap();
                     b.click("#go").await.unwrap();
                 }
+                // A select whose onchange submits its form.
+                "select" => b.select("#who", "Beta").await.unwrap(),
                 _ => b.click("#beta").await.unwrap(),
             }
             // One look, no waiting: the results page or nothing.

@@ -107,7 +107,7 @@ const watch = () => {
   let w = window[K];
   if (!w) {
     w = { doc: Math.random().toString(36).slice(2) + performance.timeOrigin.toString(36),
-          unloading: false, submit: null };
+          unloading: false, submit: null, forced: null };
     Object.defineProperty(window, K, { value: w, enumerable: false });
     addEventListener('beforeunload', () => { w.unloading = true; }, true);
     addEventListener('submit', (e) => { w.submit = e; }, true);
@@ -117,11 +117,7 @@ const watch = () => {
 // Whether the last action started a navigation of this document: one has
 // begun, or a form was submitted, no script took the submission over
 // (default not prevented), and it loads into this frame.
-const navigating = (w) => {
-  if (w.unloading) { return true; }
-  const e = w.submit;
-  if (!e || e.defaultPrevented) { return false; }
-  const form = e.target, by = e.submitter;
+const loadsHere = (form, by) => {
   const method = ((by && by.getAttribute('formmethod')) || form.getAttribute('method') || '').toLowerCase();
   if (method === 'dialog') { return false; }
   const base = document.querySelector('base[target]');
@@ -129,6 +125,13 @@ const navigating = (w) => {
     || (base ? base.getAttribute('target') : '') || '';
   return target === '' || target === '_self' || (target === '_top' && window === top)
     || (target === '_parent' && window === parent);
+};
+const navigating = (w) => {
+  if (w.unloading) { return true; }
+  // A script's `form.submit()` (a select's onchange) fires no `submit`.
+  if (w.forced && loadsHere(w.forced, null)) { return true; }
+  const e = w.submit;
+  return !!e && !e.defaultPrevented && loadsHere(e.target, e.submitter);
 };
 // Calls attempt() now; unless it is done (or within is 0), again on every
 // change of the DOM and every animation frame (plus every 50 ms, should
@@ -290,7 +293,13 @@ const attempt = () => {
 const w = watch();
 w.unloading = false;
 w.submit = null;
-const r = attempt();
+w.forced = null;
+// A page script the action runs may submit a form with `form.submit()`,
+// which fires no event: noticed while the action runs.
+const proto = HTMLFormElement.prototype, submitFn = proto.submit;
+proto.submit = function () { w.forced = this; return submitFn.apply(this, arguments); };
+let r;
+try { r = attempt(); } finally { proto.submit = submitFn; }
 // A link's navigation begins within its click (`beforeunload` has fired);
 // a form's begins a task later, but its `submit` event has fired.
 r.doc = w.doc;
@@ -307,6 +316,7 @@ pub(crate) const WATCH_JS: &str = concat!(
 const w = watch();
 w.unloading = false;
 w.submit = null;
+w.forced = null;
 return { ok: true, doc: w.doc };
 "#
 );
