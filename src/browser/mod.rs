@@ -46,6 +46,9 @@ impl ElementState {
 #[derive(Debug, Clone, Copy)]
 pub enum ElementAction<'a> {
     Click,
+    /// A click on what downloads a file: the page is not expected to be
+    /// left, so a navigation the click starts is not waited out.
+    ClickDownload,
     /// Replaces the field's content with the text, as one input event.
     Fill(&'a str),
     /// Replaces the field's content by typing the text key by key (for
@@ -65,7 +68,7 @@ impl ElementAction<'_> {
     /// Does it with the browser's one-call methods (no waiting).
     async fn apply<B: Browser + ?Sized>(&self, browser: &mut B, css: &str) -> BrowserResult<()> {
         match *self {
-            Self::Click => browser.click(css).await,
+            Self::Click | Self::ClickDownload => browser.click(css).await,
             Self::Fill(v) => browser.fill(css, v).await,
             Self::Type(v) => browser.type_text(css, v).await,
             Self::Select(v) => browser.select(css, v).await,

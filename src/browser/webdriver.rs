@@ -664,7 +664,7 @@ impl Browser for WebDriverBrowser {
             _ => None,
         };
         let (op, arg, secret) = match *action {
-            ElementAction::Click => ("click", Value::Null, ""),
+            ElementAction::Click | ElementAction::ClickDownload => ("click", Value::Null, ""),
             ElementAction::Check(want) => ("check", json!(want), ""),
             ElementAction::Select(choice) => ("select", json!(choice), ""),
             ElementAction::Fill(text) => ("fill", json!(text), text),
@@ -683,7 +683,10 @@ impl Browser for WebDriverBrowser {
             }
             // Not actionable yet: wait in the page (which acts on nothing),
             // then act once more.
-            let press = matches!(action, ElementAction::Click | ElementAction::Check(_));
+            let press = matches!(
+                action,
+                ElementAction::Click | ElementAction::ClickDownload | ElementAction::Check(_)
+            );
             let ready = self
                 .wait_script("ready", json!(css), json!(press), Value::Null, within)
                 .await?;
@@ -734,7 +737,8 @@ impl Browser for WebDriverBrowser {
             }
             _ => {}
         }
-        if v.get("nav").and_then(Value::as_bool) == Some(true) {
+        let download = matches!(action, ElementAction::ClickDownload);
+        if !download && v.get("nav").and_then(Value::as_bool) == Some(true) {
             self.leave(&v, true).await?;
         }
         Ok(None)

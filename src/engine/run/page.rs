@@ -401,7 +401,8 @@ impl<'r> Engine<'r> {
             .clone()
             .ok_or_else(|| StepError::Download("no download folder prepared".into()))?;
         let before = list_files(&dir);
-        self.perform(css, ElementAction::Click, budget).await?;
+        self.perform(css, ElementAction::ClickDownload, budget)
+            .await?;
         let mut downloaded = Downloaded {
             dir: &dir,
             before: &before,
