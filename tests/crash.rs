@@ -7,6 +7,8 @@
 //!   worker SIGKILL itself before step N (and after the last step)
 //! - random instants: a fixed seed spreads SIGKILLs over a job's duration
 //!   (`PANELWRIGHT_CRASH_TRIALS`, default 30; raise it for a soak)
+//! - to reproduce a failure: `PANELWRIGHT_CRASH_BOUNDARIES=37,47` tries only
+//!   those boundaries; a broken promise prints every worker's log
 //!
 //! After every trial: the job ended `succeeded` with every required output
 //! current in the store, decryptable and equal to what the vendor holds now,
