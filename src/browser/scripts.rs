@@ -114,6 +114,14 @@ const watch = () => {
   }
   return w;
 };
+// The watch, cleared before an action: what it sees next is the action's.
+const watchAfresh = () => {
+  const w = watch();
+  w.unloading = false;
+  w.submit = null;
+  w.forced = null;
+  return w;
+};
 // Whether the last action started a navigation of this document: one has
 // begun, or a form was submitted, no script took the submission over
 // (default not prevented), and it loads into this frame.
@@ -290,10 +298,7 @@ const attempt = () => {
     default: intoView(el); return { ok: true, el: el };
   }
 };
-const w = watch();
-w.unloading = false;
-w.submit = null;
-w.forced = null;
+const w = watchAfresh();
 // A page script the action runs may submit a form with `form.submit()`,
 // which fires no event: noticed while the action runs.
 const proto = HTMLFormElement.prototype, submitFn = proto.submit;
@@ -313,11 +318,7 @@ return r;
 pub(crate) const WATCH_JS: &str = concat!(
     prelude!(),
     r#"
-const w = watch();
-w.unloading = false;
-w.submit = null;
-w.forced = null;
-return { ok: true, doc: w.doc };
+return { ok: true, doc: watchAfresh().doc };
 "#
 );
 
@@ -337,7 +338,7 @@ return { ok: true, doc: w.doc };
 ///   is another origin's);
 /// - `rows` (rows selector, empty selector or null, previous signature):
 ///   rows are there and differ from the previous page's (their count and
-///   the first and last row's text), or the empty marker is displayed.
+///   a hash of all their text), or the empty marker is displayed.
 ///   The result has the rows' `sig` and whether there were rows (`had`).
 pub(crate) const WAIT_JS: &str = concat!(
     prelude!(),

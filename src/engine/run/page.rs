@@ -219,14 +219,23 @@ impl<'r> Engine<'r> {
         budget: Duration,
         displayed: bool,
     ) -> Result<(), StepError> {
-        if self
-            .holds_within(PageCondition::Present { css, displayed }, budget)
-            .await?
-        {
+        let condition = PageCondition::Present { css, displayed };
+        self.holds_or_times_out(condition, budget, || format!("`{css}` to appear"))
+            .await
+    }
+
+    /// Until the condition holds, or a wait timeout naming `what` waited.
+    async fn holds_or_times_out(
+        &mut self,
+        condition: PageCondition<'_>,
+        budget: Duration,
+        what: impl FnOnce() -> String,
+    ) -> Result<(), StepError> {
+        if self.holds_within(condition, budget).await? {
             return Ok(());
         }
         Err(StepError::WaitTimeout {
-            what: format!("`{css}` to appear"),
+            what: what(),
             after: budget,
         })
     }
@@ -273,16 +282,10 @@ impl<'r> Engine<'r> {
         budget: Duration,
     ) -> Result<(), StepError> {
         let want = self.render(contains)?;
-        if self
-            .holds_within(PageCondition::UrlContains(&want), budget)
-            .await?
-        {
-            return Ok(());
-        }
-        Err(StepError::WaitTimeout {
-            what: format!("the URL to contain `{want}`"),
-            after: budget,
+        self.holds_or_times_out(PageCondition::UrlContains(&want), budget, || {
+            format!("the URL to contain `{want}`")
         })
+        .await
     }
 
     /// Auto-wait, act, and on a re-render retry within the same budget.
