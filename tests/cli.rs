@@ -553,3 +553,46 @@ async fn long_names_do_not_break_the_columns() {
         assert!(!text.contains("s3cr3t-value-xyz"));
     }
 }
+
+/// Regression: with SIGPIPE's default action for the whole process, a
+/// write to a socket the browser had just closed killed `record` and
+/// `replay` silently at the end of a run (`signal: 13 (SIGPIPE)` in
+/// `tests/replay.rs`, one run in two). Only a closed stdout or stderr may
+/// end the process by SIGPIPE: a running command ignores the signal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_running_command_ignores_sigpipe() {
+    let dir = tempfile::tempdir().unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let listen = listener.local_addr().unwrap().to_string();
+    drop(listener);
+    let mut child = bin()
+        .args(["demo-vendor", "--listen", &listen, "--secrets-file"])
+        .arg(dir.path().join("secrets.toml"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    // Serving: past main's set-up.
+    let mut out = tokio::io::BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        tokio::io::AsyncBufReadExt::read_line(&mut out, &mut first),
+    )
+    .await
+    .expect("the demo vendor starts")
+    .unwrap();
+    let status = std::fs::read_to_string(format!("/proc/{}/status", child.id().unwrap())).unwrap();
+    let ignored = status
+        .lines()
+        .find_map(|l| l.strip_prefix("SigIgn:"))
+        .map(|hex| u64::from_str_radix(hex.trim(), 16).unwrap())
+        .unwrap();
+    assert_ne!(
+        ignored & (1 << (libc::SIGPIPE - 1)),
+        0,
+        "SIGPIPE is ignored while serving ({first:?}; SigIgn {ignored:#x})"
+    );
+    child.kill().await.unwrap();
+}

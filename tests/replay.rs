@@ -475,7 +475,8 @@ async fn the_record_and_replay_commands_round_trip_and_exit_by_outcome() {
     assert_eq!(
         rec.status.code(),
         Some(0),
-        "{stdout}\n{}",
+        "{}\n{stdout}\n{}",
+        rec.status,
         String::from_utf8_lossy(&rec.stderr)
     );
     assert!(stdout.contains("recorded: succeeded"), "{stdout}");

@@ -124,18 +124,8 @@ async fn export(
     format: ExportFormat,
     output: Output,
 ) -> Result<(), UsageExportError<io::Error>> {
-    if output.is_stdout() {
-        // main.rs restores SIGPIPE's default action, which kills the
-        // process at the first write into a closed pipe (exit 141 in a
-        // shell with pipefail). An export stopped by its reader is a
-        // normal end: ignore the signal, see the write fail with
-        // BrokenPipe, exit 0.
-        // SAFETY: only changes this process's disposition of SIGPIPE; no
-        // handler runs.
-        unsafe {
-            libc::signal(libc::SIGPIPE, libc::SIG_IGN);
-        }
-    }
+    // SIGPIPE is ignored (see main.rs): an export stopped by its reader
+    // sees its write fail with BrokenPipe, a normal end (exit 0).
     let writer = RowWriter::new(format, output);
     let (writer, _rows) = store
         .export_usage(filter, writer, |w, row| w.row(row))
@@ -170,10 +160,6 @@ impl Output {
             file,
             path: path.to_path_buf(),
         })
-    }
-
-    fn is_stdout(&self) -> bool {
-        matches!(self, Self::Stdout(_))
     }
 }
 
