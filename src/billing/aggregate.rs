@@ -2,7 +2,8 @@
 //!
 //! Readings become a **daily series** first: a day's value is the last
 //! reading taken before the day ends (UTC), carried forward until the next
-//! one; a day before any reading has no value; a reading taken in the
+//! one; the previous period's last reading is day 1's when it is a state
+//! ([`carried_in`]); a day before any reading has no value; a reading taken in the
 //! [`GRACE_DAYS`] after the period (last month's usage read on the 2nd) is
 //! its last day's, a later one is left out. A day not begun yet (the
 //! period is still running) has none either. Several sources at one vendor
@@ -79,6 +80,22 @@ impl Days {
             begun,
         }
     }
+}
+
+/// The previous period's last reading of a quantity, as this period's
+/// first (day 1's value until a reading of this period), or `None`.
+///
+/// A reading taken while its period ran is the vendor's state at that time
+/// (the seats it shows now): a state holds past midnight on the 1st, so it
+/// carries in. One taken after its period ended (October's usage lines
+/// read in November) is the vendor's figure for a month that is over: it
+/// counts for that month only, and a customer or SKU missing from the new
+/// month's listing is not billed on it.
+pub fn carried_in(last: &Reading, period_start: i64) -> Option<Reading> {
+    (last.at < period_start).then_some(Reading {
+        at: period_start,
+        quantity: last.quantity,
+    })
 }
 
 /// A daily series: one value per day of the period, `None` without one.

@@ -9,7 +9,8 @@
 //!   with a price plan pays the plan's fee instead, prorated the same way.
 //! - **Vendor quantity**: the readings of every vendor customer mapped to
 //!   the company, of every SKU mapped to the product, of the product's
-//!   metric, made a daily series per vendor account, joined across accounts
+//!   metric (and the previous period's last reading, when a state), made a
+//!   daily series per vendor account, joined across accounts
 //!   and aggregated (see [`super::aggregate`]); each account's own aggregate
 //!   is its contribution. **Vendor cost**: the line's unit cost per month ×
 //!   the vendor quantity (or its cost plan's fee).
@@ -136,6 +137,10 @@ pub struct ReconInput {
     pub agreements: Vec<AgreementLine>,
     pub customers: Vec<Customer>,
     pub samples: Vec<Sample>,
+    /// The previous period's last reading of each quantity, at the time it
+    /// was taken: day 1's value when it was a state (see
+    /// [`aggregate::carried_in`]).
+    pub previous: Vec<Sample>,
     pub changes: Vec<VendorChange>,
 }
 
@@ -328,7 +333,17 @@ pub fn reconcile(input: &ReconInput) -> Result<Vec<ReconLine>, ReconError> {
     // Readings per (customer, sku, metric): of a mapped SKU, only the
     // metric its product bills; of an unmapped one, every metric.
     let mut readings: BTreeMap<(i64, String, String), Vec<Reading>> = BTreeMap::new();
-    for s in &input.samples {
+    let carried: Vec<Sample> = input
+        .previous
+        .iter()
+        .filter_map(|s| {
+            aggregate::carried_in(&s.reading, month_start).map(|reading| Sample {
+                reading,
+                ..s.clone()
+            })
+        })
+        .collect();
+    for s in input.samples.iter().chain(&carried) {
         let Some(c) = customers.get(&s.customer_id) else {
             continue;
         };
@@ -855,6 +870,7 @@ mod tests {
                 sample(4, "BK-WS", "seats", oct(2, 6), "3"),
                 sample(5, "BK-WS", "seats", oct(2, 6), "99"),
             ],
+            previous: vec![],
             changes: vec![VendorChange {
                 customer_id: 1,
                 item: "seat BK-WS".into(),
@@ -1047,6 +1063,7 @@ mod tests {
             agreements: lines,
             customers: vec![customer(1, 10, Some(1)), customer(2, 10, Some(1))],
             samples,
+            previous: vec![],
             changes: vec![],
         }
     }
@@ -1186,6 +1203,59 @@ mod tests {
         assert_eq!(l.kind, Discrepancy::UnderBilled);
         // (7 − 5) × 12.50, not × 100.00.
         assert_eq!(l.impact, Some(eur("25.00")));
+    }
+
+    #[test]
+    fn a_closed_months_figure_stays_in_it_and_a_state_carries_into_the_next() {
+        // November, nothing read yet. October's last readings: Acme's 7 seats
+        // read on 20 October (a state: it carries in), and a stranger's 5
+        // read on 3 November for October (October's figure: it does not;
+        // it used to become a "customer not mapped" line of November).
+        let mut input = small(
+            "2026-11",
+            Aggregation::Latest,
+            vec![line(
+                1,
+                1,
+                "7",
+                "1.00",
+                "0.50",
+                BillingCycle::Monthly,
+                "2026-01-01",
+            )],
+            vec![],
+        );
+        input.customers.push(customer(3, 10, None));
+        input.previous = vec![
+            sample(1, "BK-WS", "seats", oct(20, 12), "7"),
+            sample(3, "BK-WS", "seats", oct(34, 12), "5"),
+        ];
+        let lines = reconcile(&input).unwrap();
+        let keys: Vec<(&str, Discrepancy)> =
+            lines.iter().map(|l| (l.key.as_str(), l.kind)).collect();
+        assert_eq!(
+            keys,
+            [("company:1|product:backup-ws", Discrepancy::Match)],
+            "{keys:?}"
+        );
+        assert_eq!(lines[0].vendor_quantity, Some(d("7")));
+        // Read on the last instant of October, it is still a state.
+        let last = start_ms(&Period::parse("2026-11").unwrap()) - 1;
+        let reading = Reading {
+            at: last,
+            quantity: d("5"),
+        };
+        assert!(aggregate::carried_in(&reading, last + 1).is_some());
+        assert!(
+            aggregate::carried_in(
+                &Reading {
+                    at: last + 1,
+                    ..reading
+                },
+                last + 1
+            )
+            .is_none()
+        );
     }
 
     #[test]

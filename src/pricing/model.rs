@@ -16,7 +16,9 @@ pub enum Model {
     Volume,
     /// ceil((units − free) / size) packages × price.
     Package,
-    /// Each row at the rate of the weekday and hour it started, in a time zone.
+    /// Each row at the rate of the weekday and hour it started, in a time zone;
+    /// with a `unit`, each row's time split at the rate changes, each part's
+    /// started hours at its rate.
     TimeOfUse,
     /// Started hours (or days) each resource existed × quantity × unit price.
     InstanceTime,
@@ -116,6 +118,11 @@ impl InstanceUnit {
 pub struct TimeOfUse {
     pub zone_name: String,
     pub zone: jiff::tz::TimeZone,
+    /// `None`: a row's quantity is priced at the rate in effect at its
+    /// start (support minutes, calls). `Some`: a row is priced by the time
+    /// it ran (a VM's hours): split at every rate change, each part's
+    /// started units × quantity at that part's rate.
+    pub unit: Option<InstanceUnit>,
     pub default_name: String,
     pub default_rate: Decimal,
     pub rates: Vec<Rate>,

@@ -138,6 +138,8 @@ struct RawPackage {
 #[serde(deny_unknown_fields)]
 struct RawTimeOfUse {
     time_zone: Spanned<String>,
+    /// Price each row by the time it ran (started units per rate part).
+    unit: Option<Spanned<String>>,
     default_rate: Spanned<Dec>,
     default_name: Option<String>,
     #[serde(default)]
@@ -390,23 +392,26 @@ fn pricing(raw: &RawPlan, model: Model) -> Result<Pricing, Invalid> {
                 return missing();
             };
             let i = i.get_ref();
-            let unit = match i.unit.get_ref().as_str() {
-                "hour" => InstanceUnit::Hour,
-                "day" => InstanceUnit::Day,
-                other => {
-                    return invalid(
-                        &i.unit.span(),
-                        "instance_time.unit",
-                        format!("unknown `{other}` (expected: hour, day)"),
-                    );
-                }
-            };
+            let unit = instance_unit(&i.unit, "instance_time.unit")?;
             Pricing::InstanceTime {
                 unit,
                 unit_price: price(&i.unit_price, "instance_time.unit_price")?,
             }
         }
     })
+}
+
+/// `hour` or `day`: what started time is counted in.
+fn instance_unit(unit: &Spanned<String>, path: &str) -> Result<InstanceUnit, Invalid> {
+    match unit.get_ref().as_str() {
+        "hour" => Ok(InstanceUnit::Hour),
+        "day" => Ok(InstanceUnit::Day),
+        other => invalid(
+            &unit.span(),
+            path,
+            format!("unknown `{other}` (expected: hour, day)"),
+        ),
+    }
 }
 
 /// A price: zero or more (a plan is not a credit note).
@@ -605,6 +610,11 @@ fn time_of_use(t: &RawTimeOfUse) -> Result<TimeOfUse, Invalid> {
     Ok(TimeOfUse {
         zone_name: t.time_zone.get_ref().clone(),
         zone,
+        unit: t
+            .unit
+            .as_ref()
+            .map(|u| instance_unit(u, "time_of_use.unit"))
+            .transpose()?,
         default_name: t
             .default_name
             .clone()

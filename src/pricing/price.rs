@@ -9,6 +9,7 @@ use super::period::Period;
 use super::usage::{Usage, UsageRow};
 use super::{Plan, PricingError};
 use crate::money::Decimal;
+use jiff::{Timestamp, ToSpan};
 use std::collections::BTreeMap;
 
 impl Plan {
@@ -88,7 +89,11 @@ impl Plan {
     /// Rows priced over time (seats, instances) count when they overlap the
     /// period; others when they start in it.
     fn in_period(&self, row: &UsageRow, period: &Period) -> bool {
-        let over_time = self.prorate_by_day || matches!(self.pricing, Pricing::InstanceTime { .. });
+        let over_time = self.prorate_by_day
+            || matches!(
+                self.pricing,
+                Pricing::InstanceTime { .. } | Pricing::TimeOfUse(TimeOfUse { unit: Some(_), .. })
+            );
         if over_time {
             period.days_touched(row.start, row.end).is_some()
         } else {
@@ -133,7 +138,10 @@ impl Plan {
             Pricing::Graduated(tiers) => graduated(tiers, quantity),
             Pricing::Volume(tiers) => volume(tiers, quantity),
             Pricing::Package { size, price, free } => package(quantity, size, price, free),
-            Pricing::TimeOfUse(tou) => time_of_use(tou, rows),
+            Pricing::TimeOfUse(tou) => match tou.unit {
+                Some(unit) => time_of_use_by_time(tou, unit, rows, period),
+                None => time_of_use(tou, rows),
+            },
             Pricing::InstanceTime { unit, unit_price } => {
                 instance_time(rows, *unit, unit_price, period)
             }
@@ -333,37 +341,184 @@ fn time_of_use(tou: &TimeOfUse, rows: &[(usize, &UsageRow)]) -> Result<Vec<FeeLi
     Ok(lines)
 }
 
-/// A row over `[start, end)` must stay in one rate: its quantity cannot be
-/// split between rates exactly. Checked at every local hour it crosses.
+/// A row over `[start, end)` must stay in one rate: its quantity is not a
+/// time and cannot be split between rates exactly.
 fn check_one_rate(
     tou: &TimeOfUse,
     row: usize,
-    start: jiff::Timestamp,
-    end: jiff::Timestamp,
+    start: Timestamp,
+    end: Timestamp,
     name: &str,
 ) -> Result<(), PricingError> {
-    let hour = jiff::SignedDuration::from_hours(1);
-    let local = start.to_zoned(tou.zone.clone());
-    // The next local hour boundary after start (instants, so DST-safe).
-    let mut at = local.start_of_day().map(|d| d.timestamp()).unwrap_or(start);
-    while at <= start {
-        at = at.checked_add(hour).map_err(|_| overflow())?;
-    }
+    let parts = rate_parts(tou, start, end)?;
+    let Some(next) = parts.get(1) else {
+        return Ok(());
+    };
+    Err(PricingError::Row {
+        row,
+        field: "end",
+        message: format!(
+            "the row runs from rate `{name}` into rate `{}` at {}; split it at the change (one row, one rate), or price the plan by the time rows run (`unit = \"hour\"` in [time_of_use])",
+            next.name,
+            local_time(tou, next.start)
+        ),
+    })
+}
+
+/// A stretch of `[start, end)` inside one rate.
+struct RatePart<'a> {
+    start: Timestamp,
+    end: Timestamp,
+    name: &'a str,
+    rate: Decimal,
+}
+
+/// `[start, end)` cut at every change of rate. Rates change only at whole
+/// local hours, so the cut points are found by walking the local hours
+/// (instants, so a DST night is 23 or 25 hours long).
+fn rate_parts(
+    tou: &TimeOfUse,
+    start: Timestamp,
+    end: Timestamp,
+) -> Result<Vec<RatePart<'_>>, PricingError> {
+    let mut parts = Vec::new();
+    let (mut from, mut here) = (start, tou.rate_at(start));
+    let mut at = next_local_hour(&tou.zone, start)?;
     while at < end {
-        let (other, _) = tou.rate_at(at);
-        if other != name {
-            return Err(PricingError::Row {
-                row,
-                field: "end",
-                message: format!(
-                    "the row runs from rate `{name}` into rate `{other}` at {}; split it at the change (one row, one rate)",
-                    at.to_zoned(tou.zone.clone()).strftime("%Y-%m-%d %H:%M %Z")
-                ),
+        let next = tou.rate_at(at);
+        if next != here {
+            parts.push(RatePart {
+                start: from,
+                end: at,
+                name: here.0,
+                rate: here.1,
             });
+            (from, here) = (at, next);
         }
-        at = at.checked_add(hour).map_err(|_| overflow())?;
+        at = next_local_hour(&tou.zone, at)?;
     }
-    Ok(())
+    parts.push(RatePart {
+        start: from,
+        end,
+        name: here.0,
+        rate: here.1,
+    });
+    Ok(parts)
+}
+
+/// The first whole local hour after `at`. A local hour that does not exist
+/// (spring forward) is the instant the clocks jump to; a repeated one
+/// (fall back) is skipped, its two passes being the same local hour.
+fn next_local_hour(zone: &jiff::tz::TimeZone, at: Timestamp) -> Result<Timestamp, PricingError> {
+    let local = at.to_zoned(zone.clone()).datetime();
+    let hour = local
+        .with()
+        .minute(0)
+        .second(0)
+        .subsec_nanosecond(0)
+        .build()
+        .map_err(|_| overflow())?;
+    let mut next = hour;
+    loop {
+        next = next.checked_add(1.hour()).map_err(|_| overflow())?;
+        let instant = zone.to_timestamp(next).map_err(|_| overflow())?;
+        if instant > at {
+            return Ok(instant);
+        }
+    }
+}
+
+/// `2026-10-05 08:00 CEST`, in the plan's zone.
+fn local_time(tou: &TimeOfUse, at: Timestamp) -> String {
+    at.to_zoned(tou.zone.clone())
+        .strftime("%Y-%m-%d %H:%M %Z")
+        .to_string()
+}
+
+/// `2026-10-05 08:00–18:00 CEST`, or both ends in full when the date or
+/// the offset changes between them.
+fn local_span(tou: &TimeOfUse, start: Timestamp, end: Timestamp) -> String {
+    let (a, b) = (
+        start.to_zoned(tou.zone.clone()),
+        end.to_zoned(tou.zone.clone()),
+    );
+    if a.date() == b.date() && a.offset() == b.offset() {
+        format!(
+            "{}–{}",
+            a.strftime("%Y-%m-%d %H:%M"),
+            b.strftime("%H:%M %Z")
+        )
+    } else {
+        format!("{} → {}", local_time(tou, start), local_time(tou, end))
+    }
+}
+
+/// Rows priced by the time they ran: each row's time inside the period,
+/// cut at every rate change; each part pays its started units × quantity
+/// at its rate, one line per part.
+fn time_of_use_by_time(
+    tou: &TimeOfUse,
+    unit: InstanceUnit,
+    rows: &[(usize, &UsageRow)],
+    period: &Period,
+) -> Result<Vec<FeeLine>, PricingError> {
+    let mut lines = Vec::new();
+    for (_, row) in rows {
+        let Some((start, end)) = inside(row, period) else {
+            continue;
+        };
+        for part in rate_parts(tou, start, end)? {
+            let (started, seconds) = started_units(part.start, part.end, unit)?;
+            let label = format!(
+                "{} {}: {started} {} started ({seconds} s) × {}, {}",
+                key_or(row, "row"),
+                part.name,
+                unit.symbol(),
+                row.quantity,
+                local_span(tou, part.start, part.end),
+            );
+            let units = started.checked_mul(&row.quantity)?;
+            let mut line = FeeLine::new(LineKind::Rate, label, units, part.rate, None)?;
+            line.interval = Some(LineInterval {
+                start: part.start,
+                end: part.end,
+            });
+            lines.push(line);
+        }
+    }
+    Ok(lines)
+}
+
+/// The part of a row's `[start, end)` inside the period (no `end`: until
+/// the period ends); `None` when nothing is left or nothing was used.
+fn inside(row: &UsageRow, period: &Period) -> Option<(Timestamp, Timestamp)> {
+    let start = row.start.max(period.start_instant());
+    let end = row
+        .end
+        .unwrap_or(period.end_instant())
+        .min(period.end_instant());
+    (start < end && !row.quantity.is_zero()).then_some((start, end))
+}
+
+/// Started `unit`s in `[start, end)` (a started one counts whole) and the
+/// elapsed seconds (a started second counts whole too).
+fn started_units(
+    start: Timestamp,
+    end: Timestamp,
+    unit: InstanceUnit,
+) -> Result<(Decimal, i64), PricingError> {
+    let elapsed = end.duration_since(start);
+    let seconds = elapsed.as_secs() + i64::from(elapsed.subsec_nanos() > 0);
+    let started = Decimal::from(seconds).div_ceil(&Decimal::from(unit.seconds()))?;
+    Ok((started, seconds))
+}
+
+/// The row's resource (else metric), or `fallback` without either.
+fn key_or<'a>(row: &'a UsageRow, fallback: &'a str) -> &'a str {
+    match row.key() {
+        "" => fallback,
+        key => key,
+    }
 }
 
 fn overflow() -> PricingError {
@@ -379,24 +534,14 @@ fn instance_time(
 ) -> Result<Vec<FeeLine>, PricingError> {
     let mut lines = Vec::new();
     for (_, row) in rows {
-        let start = row.start.max(period.start_instant());
-        let end = row
-            .end
-            .unwrap_or(period.end_instant())
-            .min(period.end_instant());
-        if start >= end || row.quantity.is_zero() {
+        let Some((start, end)) = inside(row, period) else {
             continue;
-        }
-        let seconds = end.duration_since(start).as_secs();
-        let started = Decimal::from(seconds).div_ceil(&Decimal::from(unit.seconds()))?;
+        };
+        let (started, seconds) = started_units(start, end, unit)?;
         let units = started.checked_mul(&row.quantity)?;
         let label = format!(
             "{}: {started} {} started ({seconds} s) × {}",
-            if row.key().is_empty() {
-                "instance"
-            } else {
-                row.key()
-            },
+            key_or(row, "instance"),
             unit.symbol(),
             row.quantity
         );

@@ -396,6 +396,186 @@ unit_price = "0.10"
     assert!(err.contains("at 2026-10-25 06:00 CET"), "{err}");
 }
 
+/// Peak 08–18 on weekdays at 0.12, every other hour 0.05, priced by the
+/// hours rows ran.
+const VM_HOURS: &str = r#"
+[plan]
+name = "VM hours, peak and off-peak"
+currency = "EUR"
+model = "time_of_use"
+
+[time_of_use]
+time_zone = "Europe/Berlin"
+unit = "hour"
+default_rate = "0.05"
+
+[[time_of_use.rates]]
+name = "peak"
+days = ["mon", "tue", "wed", "thu", "fri"]
+from_hour = 8
+to_hour = 18
+unit_price = "0.12"
+"#;
+
+/// Each line's (label's first two words, units, rate, amount).
+fn parts(fee: &Fee) -> Vec<(String, String, String, String)> {
+    fee.lines
+        .iter()
+        .map(|l| {
+            let words: Vec<&str> = l.label.splitn(3, ' ').collect();
+            (
+                format!("{} {}", words[0], words[1].trim_end_matches(':')),
+                l.units.to_string(),
+                l.rate.to_string(),
+                l.amount.to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn time_of_use_by_time_splits_a_row_at_every_rate_change() {
+    // Was refused ("split it at the change"): a VM running Monday 5 October
+    // 06:00–20:00 CEST over peak 08–18. 2 × 0.05 + 10 × 0.12 + 2 × 0.05 = 1.40.
+    let p = plan(VM_HOURS);
+    let u = usage(vec![row(
+        "VM-1",
+        "1",
+        "2026-10-05T04:00:00Z",
+        Some("2026-10-05T18:00:00Z"),
+    )]);
+    let fee = p.price(&u, &oct()).unwrap();
+    assert_eq!(fee.total, eur("1.40"));
+    assert_eq!(
+        parts(&fee),
+        [
+            ("VM-1 off_peak", "2", "0.05", "0.10"),
+            ("VM-1 peak", "10", "0.12", "1.20"),
+            ("VM-1 off_peak", "2", "0.05", "0.10"),
+        ]
+        .map(|(a, b, c, d)| (a.to_string(), b.to_string(), c.to_string(), d.to_string()))
+    );
+    assert_eq!(
+        fee.lines[1].label,
+        "VM-1 peak: 10 h started (36000 s) × 1, 2026-10-05 08:00–18:00 CEST"
+    );
+    let interval = fee.lines[1].interval.as_ref().unwrap();
+    assert_eq!(
+        (interval.start.to_string(), interval.end.to_string()),
+        ("2026-10-05T06:00:00Z".into(), "2026-10-05T16:00:00Z".into())
+    );
+    // Started hours count per part: 07:30–08:30 × 2 VMs is one started hour
+    // off-peak and one at peak: 2 × 0.05 + 2 × 0.12 = 0.34.
+    let u = usage(vec![row(
+        "VM-2",
+        "2",
+        "2026-10-06T05:30:00Z",
+        Some("2026-10-06T06:30:00Z"),
+    )]);
+    assert_eq!(total(&p, &u), eur("0.34"));
+    // Friday 16:00 → Monday 09:00: peak 2 h, the weekend off-peak in one
+    // part (62 h, CEST throughout), then 1 h peak: 3 × 0.12 + 62 × 0.05 = 3.46.
+    let u = usage(vec![row(
+        "VM-3",
+        "1",
+        "2026-10-09T14:00:00Z",
+        Some("2026-10-12T07:00:00Z"),
+    )]);
+    let fee = p.price(&u, &oct()).unwrap();
+    assert_eq!(fee.lines.len(), 3);
+    assert_eq!(fee.total, eur("3.46"));
+    // A row without an end runs to the period's end (Saturday 31 October
+    // 22:00 CET to 01:00 CET, 00:00 UTC: 3 h); one from September is priced
+    // from 1 October (Thursday 02:00–04:00 CEST: 2 h): 5 × 0.05 = 0.25.
+    let u = usage(vec![
+        row("VM-4", "1", "2026-10-31T21:00:00Z", None),
+        row(
+            "VM-5",
+            "1",
+            "2026-09-30T20:00:00Z",
+            Some("2026-10-01T02:00:00Z"),
+        ),
+    ]);
+    let fee = p.price(&u, &oct()).unwrap();
+    assert_eq!(fee.total, eur("0.25"));
+    assert_eq!(fee.ignored_rows, 0);
+}
+
+#[test]
+fn time_of_use_by_time_counts_elapsed_hours_over_dst() {
+    // Night 00–06 every day at 0.10, day 1.00, by the hour.
+    let p = plan(
+        r#"
+[plan]
+name = "Night batch hours"
+currency = "EUR"
+model = "time_of_use"
+
+[time_of_use]
+time_zone = "Europe/Berlin"
+unit = "hour"
+default_rate = "1.00"
+default_name = "day"
+
+[[time_of_use.rates]]
+name = "night"
+days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+from_hour = 0
+to_hour = 6
+unit_price = "0.10"
+"#,
+    );
+    // Autumn: Sat 24 October 22:00 CEST → Sun 25 October 08:00 CET is 11 h
+    // elapsed: day 2 h, night 00:00 CEST–06:00 CET 7 h (02:00–03:00 twice),
+    // day 2 h: 2 × 1.00 + 7 × 0.10 + 2 × 1.00 = 4.70.
+    let u = usage(vec![row(
+        "job",
+        "1",
+        "2026-10-24T20:00:00Z",
+        Some("2026-10-25T07:00:00Z"),
+    )]);
+    let fee = p.price(&u, &oct()).unwrap();
+    assert_eq!(
+        fee.lines
+            .iter()
+            .map(|l| l.units.to_string())
+            .collect::<Vec<_>>(),
+        ["2", "7", "2"]
+    );
+    assert_eq!(fee.total, eur("4.70"));
+    assert_eq!(
+        fee.lines[1].label,
+        "job night: 7 h started (25200 s) × 1, 2026-10-25 00:00 CEST → 2026-10-25 06:00 CET"
+    );
+    // Spring: Sat 28 March 22:00 CET → Sun 29 March 08:00 CEST is 9 h: the
+    // night 00:00 CET–06:00 CEST has 5 (02:00 never comes): 2 + 0.5 + 2 = 4.50.
+    let march = Period::parse("2026-03").unwrap();
+    let u = usage(vec![row(
+        "job",
+        "1",
+        "2026-03-28T21:00:00Z",
+        Some("2026-03-29T06:00:00Z"),
+    )]);
+    let fee = p.price(&u, &march).unwrap();
+    assert_eq!(
+        fee.lines
+            .iter()
+            .map(|l| l.units.to_string())
+            .collect::<Vec<_>>(),
+        ["2", "5", "2"]
+    );
+    assert_eq!(fee.total, eur("4.50"));
+}
+
+#[test]
+fn time_of_use_unit_is_hour_or_day() {
+    let err = plan_error(&VM_HOURS.replace("unit = \"hour\"", "unit = \"minute\""));
+    assert!(
+        err.contains("time_of_use.unit: unknown `minute` (expected: hour, day)"),
+        "{err}"
+    );
+}
+
 const INSTANCE_HOURS: &str = r#"
 [plan]
 name = "VM hours"

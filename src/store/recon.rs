@@ -173,31 +173,38 @@ pub(super) fn input(
             })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    let mut samples = Vec::new();
+    let (mut samples, mut previous_last) = (Vec::new(), Vec::new());
     for row in tx
         .prepare_cached(
-            "SELECT vendor_customer_id, sku, metric, quantity, read_at FROM usage_samples
+            "SELECT vendor_customer_id, sku, metric, quantity, read_at, 0 FROM usage_samples
               WHERE period = ?1
              UNION ALL
-             -- Carried in: the previous period's last reading, as of day 1.
-             SELECT s.vendor_customer_id, s.sku, s.metric, s.quantity, ?3 FROM usage_samples s
+             -- The previous period's last reading, as taken: billing decides
+             -- whether it carries in (billing::aggregate::carried_in).
+             SELECT s.vendor_customer_id, s.sku, s.metric, s.quantity, s.read_at, 1 FROM usage_samples s
               WHERE s.period = ?2
                 AND s.id = (SELECT MAX(t.id) FROM usage_samples t
                              WHERE t.period = s.period AND t.vendor_customer_id = s.vendor_customer_id
                                AND t.sku = s.sku AND t.metric = s.metric)",
         )?
-        .query_map(params![&label, &previous, start_ms(&month)], |r| {
+        .query_map(params![&label, &previous], |r| {
             Ok((
                 r.get::<_, i64>(0)?,
                 r.get::<_, String>(1)?,
                 r.get::<_, String>(2)?,
                 r.get::<_, String>(3)?,
                 r.get::<_, i64>(4)?,
+                r.get::<_, bool>(5)?,
             ))
         })?
     {
-        let (customer_id, sku, metric, quantity, at) = row?;
-        samples.push(Sample {
+        let (customer_id, sku, metric, quantity, at, of_previous) = row?;
+        let into = if of_previous {
+            &mut previous_last
+        } else {
+            &mut samples
+        };
+        into.push(Sample {
             customer_id,
             sku,
             metric,
@@ -250,6 +257,7 @@ pub(super) fn input(
         agreements,
         customers,
         samples,
+        previous: previous_last,
         changes,
     })
 }

@@ -7,12 +7,14 @@
 //! - [`paths`]: files, URLs and references stay where they belong (issue 6 §4)
 //! - [`sqlite`]: the RMM's documented SQL works with an older, non-bundled SQLite (issue 6 §5)
 //! - [`classes`]: honest failure classes, a checker that scales (issue 6 §6)
+//! - [`money`]: time of use split at rate changes; a month's usage lines stay in their month (issue 18 §4)
 
 #[path = "../common/mod.rs"]
 mod common;
 
 mod browsers;
 mod classes;
+mod money;
 mod paths;
 mod secrets;
 mod sqlite;
