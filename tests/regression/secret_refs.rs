@@ -358,7 +358,7 @@ async fn worker_submit_and_credentials_refuse_another_key() {
     let other = other_file.to_str().unwrap();
     let dir = env.dir.path();
     for args in [
-        &["--store", store, "--key-file", other, "submit", "noop"][..],
+        &["--store", store, "--key-file", other, "submit", "--kind", "noop"][..],
         &["--store", store, "--key-file", other, "credentials", "list"][..],
         &[
             "--store",

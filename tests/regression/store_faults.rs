@@ -94,7 +94,7 @@ async fn worker_on_a_read_only_store_says_so_and_exits_with_the_class() {
         );
         assert!(shown.contains("read-only"), "{shown}");
         assert!(shown.matches("read-only").count() <= 3, "repeated: {shown}");
-        let out = as_nobody(&path, &["submit", "noop"]);
+        let out = as_nobody(&path, &["submit", "--kind", "noop"]);
         let shown = text(&out);
         assert_ne!(out.status.code(), Some(0), "{shown}");
         assert!(shown.contains("read-only"), "{shown}");
