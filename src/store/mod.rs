@@ -123,7 +123,7 @@ fn disk_full(path: &Path) -> bool {
     }
     // SAFETY: the call succeeded.
     let stat = unsafe { stat.assume_init() };
-    (stat.f_bavail as u64).saturating_mul(stat.f_frsize as u64) < NEARLY_NOTHING
+    stat.f_bavail.saturating_mul(stat.f_frsize) < NEARLY_NOTHING
 }
 
 /// What kind of trouble a [`StoreError`] is: facts about SQLite's answer,

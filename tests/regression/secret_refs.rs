@@ -16,6 +16,9 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::Duration;
 
+/// Environment variables of one command.
+type Vars<'a> = &'a [(&'a str, &'a str)];
+
 /// `panelwright ARGS` in `cwd`, with none of panelwright's variables from
 /// the environment but `envs`.
 fn panelwright(cwd: &Path, args: &[&str], envs: &[(&str, &str)]) -> Output {
@@ -143,7 +146,7 @@ async fn vendor_url_with_user_info_is_refused_everywhere_and_never_shown() {
     )
     .unwrap();
     std::fs::create_dir_all(dir.join("scenario")).unwrap();
-    let attempts: [(&[&str], &[(&str, &str)]); 4] = [
+    let attempts: [(&[&str], Vars<'_>); 4] = [
         (&["run", "p.toml", "--base-url", &url], &[]),
         (&["run", "p.toml"], &[("PANELWRIGHT_BASE_URL", &url)]),
         (
@@ -358,7 +361,15 @@ async fn worker_submit_and_credentials_refuse_another_key() {
     let other = other_file.to_str().unwrap();
     let dir = env.dir.path();
     for args in [
-        &["--store", store, "--key-file", other, "submit", "--kind", "noop"][..],
+        &[
+            "--store",
+            store,
+            "--key-file",
+            other,
+            "submit",
+            "--kind",
+            "noop",
+        ][..],
         &["--store", store, "--key-file", other, "credentials", "list"][..],
         &[
             "--store",
