@@ -115,10 +115,23 @@ pub(super) fn check_key(
     path: &Path,
     now: Millis,
 ) -> DbResult<()> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    // Only the first use writes: a store that has its key check is checked
+    // in a read transaction, so a read-only store can still be read.
+    let behavior = if has_key_check(conn)? {
+        TransactionBehavior::Deferred
+    } else {
+        TransactionBehavior::Immediate
+    };
+    let tx = conn.transaction_with_behavior(behavior)?;
     verify_key(&tx, key, path, now)?;
     tx.commit()?;
     Ok(())
+}
+
+fn has_key_check(conn: &Connection) -> rusqlite::Result<bool> {
+    conn.query_row("SELECT 1 FROM store_key_check WHERE id = 1", [], |_| Ok(()))
+        .optional()
+        .map(|row| row.is_some())
 }
 
 /// `key` is the store's key when it decrypts the key check row. A store
