@@ -744,9 +744,9 @@ fn batch_worker(rt: &Runtime, dir: &Path, n: usize) -> Result<(Duration, Duratio
             .arg(BATCH_SESSIONS.to_string())
             .arg("--artifacts")
             .arg(dir.join("artifacts"))
-            .env("PW_BENCH_USER", &config.username)
-            .env("PW_BENCH_PASSWORD", &config.password)
-            .env("PW_BENCH_TOTP", &config.totp_seed);
+            .env("PANELWRIGHT_SECRET_BENCH_USER", &config.username)
+            .env("PANELWRIGHT_SECRET_BENCH_PASSWORD", &config.password)
+            .env("PANELWRIGHT_SECRET_BENCH_TOTP", &config.totp_seed);
         let tree = run_tree(&mut worker, "panelwright worker")?;
         if !tree.success {
             return Err(format!("the worker failed: {}", tail(&tree.stderr, 8)));

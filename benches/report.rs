@@ -44,7 +44,7 @@ async fn bench(customers: usize) -> Result<(), String> {
         &rmm,
         format!(
             "[[vendor_accounts]]\nname = \"bench\"\nvendor = \"demo-backup\"\nbase_url = \"{}\"\n\
-             secrets = {{ \"login.username\" = \"env:PW_BENCH_USER\", \"login.password\" = \"env:PW_BENCH_PASSWORD\", \"login.totp_seed\" = \"env:PW_BENCH_TOTP\" }}\n",
+             secrets = {{ \"login.username\" = \"env:PANELWRIGHT_SECRET_BENCH_USER\", \"login.password\" = \"env:PANELWRIGHT_SECRET_BENCH_PASSWORD\", \"login.totp_seed\" = \"env:PANELWRIGHT_SECRET_BENCH_TOTP\" }}\n",
             vendor.base_url()
         ),
     )
@@ -73,9 +73,9 @@ async fn bench(customers: usize) -> Result<(), String> {
             "--artifacts",
         ])
         .arg(dir.path().join("artifacts"))
-        .env("PW_BENCH_USER", &config.username)
-        .env("PW_BENCH_PASSWORD", &config.password)
-        .env("PW_BENCH_TOTP", &config.totp_seed)
+        .env("PANELWRIGHT_SECRET_BENCH_USER", &config.username)
+        .env("PANELWRIGHT_SECRET_BENCH_PASSWORD", &config.password)
+        .env("PANELWRIGHT_SECRET_BENCH_TOTP", &config.totp_seed)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .kill_on_drop(true)

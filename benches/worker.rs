@@ -203,9 +203,9 @@ fn set_vendor_env() {
     let c = DemoVendorConfig::default();
     // SAFETY: set once at start, before any thread reads the environment.
     unsafe {
-        std::env::set_var("PW_BENCH_USER", &c.username);
-        std::env::set_var("PW_BENCH_PASSWORD", &c.password);
-        std::env::set_var("PW_BENCH_TOTP", &c.totp_seed);
+        std::env::set_var("PANELWRIGHT_SECRET_BENCH_USER", &c.username);
+        std::env::set_var("PANELWRIGHT_SECRET_BENCH_PASSWORD", &c.password);
+        std::env::set_var("PANELWRIGHT_SECRET_BENCH_TOTP", &c.totp_seed);
     }
 }
 

@@ -107,14 +107,48 @@ fn resolve(path: &Path) -> io::Result<PathBuf> {
     Ok(absolute)
 }
 
-/// A vendor panel's base URL: absolute `http` or `https` with a host.
-/// Anything else (`file:`, `javascript:`, `chrome:`, a bare `host:port`) is
-/// refused: the browser would open it and the playbook would type the
-/// vendor login into whatever it shows.
+/// A vendor panel's base URL: absolute `http` or `https` with a host, and no
+/// user info. Anything else (`file:`, `javascript:`, `chrome:`, a bare
+/// `host:port`) is refused: the browser would open it and the playbook
+/// would type the vendor login into whatever it shows. User info
+/// (`http://user:pass@host`) is refused because a URL is shown everywhere
+/// (run output, job errors and events, logs, traces, the store) and a
+/// password in it would be too: credentials belong in secret references.
+///
+/// The only check of a vendor URL: `store import`, the worker (a URL written
+/// straight into the store) and `--base-url` of `run`, `record` and
+/// `verify` all call it. Its messages never quote the URL; to show one,
+/// use [`url_shown`].
 pub fn vendor_url(text: &str) -> Result<url::Url, &'static str> {
     match url::Url::parse(text.trim()) {
+        Ok(u) if has_user_info(&u) => Err(
+            "has user info (`user:password@`): refused, credentials belong in the vendor account's secret references",
+        ),
         Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Ok(u),
+        _ if text.contains('@') => Err(
+            "is not an http(s) URL such as https://partner.vendor.example, and may hold user info (`@`)",
+        ),
         _ => Err("is not an http(s) URL such as https://partner.vendor.example"),
+    }
+}
+
+fn has_user_info(u: &url::Url) -> bool {
+    !u.username().is_empty() || u.password().is_some()
+}
+
+/// `text` as an error may show it: user info replaced by `***`, and a text
+/// that is no URL but holds an `@` (it might be `user:pass@host`) not shown.
+pub fn url_shown(text: &str) -> String {
+    match url::Url::parse(text.trim()) {
+        Ok(mut u) if has_user_info(&u) => {
+            // Both fail only for URLs that cannot have user info at all.
+            let _ = u.set_password(None);
+            let _ = u.set_username("***");
+            u.to_string()
+        }
+        Ok(_) if !text.contains('@') => text.to_string(),
+        Err(_) if !text.contains('@') => text.to_string(),
+        _ => "(not shown: it holds `@`)".to_string(),
     }
 }
 
@@ -249,5 +283,26 @@ mod tests {
         ] {
             assert!(vendor_url(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn vendor_urls_with_user_info_are_refused_and_never_shown() {
+        for bad in [
+            "http://user:hunter2@127.0.0.1:8080",
+            "https://hunter2@vendor.example/x",
+            "http://:hunter2@vendor.example",
+            "ftp://u:hunter2@vendor.example",
+            "u:hunter2@vendor.example",
+        ] {
+            let why = vendor_url(bad).unwrap_err();
+            assert!(!why.contains("hunter2"), "{why}");
+            let shown = url_shown(bad);
+            assert!(!shown.contains("hunter2"), "{bad}: {shown}");
+        }
+        assert_eq!(
+            url_shown("http://user:hunter2@127.0.0.1:8080/a"),
+            "http://***@127.0.0.1:8080/a"
+        );
+        assert_eq!(url_shown("file:///etc/x"), "file:///etc/x");
     }
 }

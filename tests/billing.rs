@@ -50,7 +50,7 @@ name = "Northwind Clinic"
 name = "{ACCOUNT_B}"
 vendor = "demo-backup"
 base_url = "{b_url}"
-secrets = {{ "login.username" = "env:PW_TEST_USER", "login.password" = "env:PW_TEST_PASSWORD", "login.totp_seed" = "env:PW_TEST_TOTP" }}
+secrets = {{ "login.username" = "env:PANELWRIGHT_SECRET_TEST_USER", "login.password" = "env:PANELWRIGHT_SECRET_TEST_PASSWORD", "login.totp_seed" = "env:PANELWRIGHT_SECRET_TEST_TOTP" }}
 
 [[products]]
 code = "backup-seat"

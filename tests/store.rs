@@ -675,7 +675,7 @@ async fn imports_toml_and_json_and_reimport_updates() {
                  "storage_total_gb": 256, "storage_free_gb": 200}]}]}],
            "vendor_accounts": [{"name": "demo-backup-main", "vendor": "demo-backup",
             "base_url": "https://backup.example", "max_sessions": 2,
-            "secrets": {"login.username": "env:U"}}]}"#,
+            "secrets": {"login.username": "env:PANELWRIGHT_SECRET_U"}}]}"#,
     )
     .unwrap();
     store.import(&json).await.unwrap();
@@ -775,7 +775,7 @@ async fn vendor_account_secrets_must_be_references() {
         dir.path(),
         "clear.toml",
         "[[vendor_accounts]]\nname = \"a\"\nvendor = \"v\"\nbase_url = \"https://v.example\"\n\
-         secrets = { \"login.username\" = \"env:USER\", \"login.password\" = \"hunter2-clear\" }\n",
+         secrets = { \"login.username\" = \"env:PANELWRIGHT_SECRET_USER\", \"login.password\" = \"hunter2-clear\" }\n",
     )
     .await;
     assert!(

@@ -370,7 +370,7 @@ async fn bad_jobs_fail_permanently_before_any_browser_and_others_run() {
                 vendor_account: Some("no-secrets".into()),
                 ..base.clone()
             },
-            "secrets not available: `login.username` (env:PW_TEST_UNSET_USER)",
+            "secrets not available: `login.username` (env:PANELWRIGHT_SECRET_TEST_UNSET_USER)",
         ),
         (
             NewJob {
@@ -408,9 +408,9 @@ async fn bad_jobs_fail_permanently_before_any_browser_and_others_run() {
         .arg(&playbooks)
         .env("PANELWRIGHT_KEY", &env.key_hex)
         .env("PANELWRIGHT_CHROMEDRIVER", "/nonexistent/chromedriver")
-        .env("PW_TEST_USER", "u")
-        .env("PW_TEST_PASSWORD", "p")
-        .env("PW_TEST_TOTP", "JBSWY3DPEHPK3PXP")
+        .env("PANELWRIGHT_SECRET_TEST_USER", "u")
+        .env("PANELWRIGHT_SECRET_TEST_PASSWORD", "p")
+        .env("PANELWRIGHT_SECRET_TEST_TOTP", "JBSWY3DPEHPK3PXP")
         .output()
         .await
         .unwrap();

@@ -220,7 +220,7 @@ pub fn median(values: &[f64]) -> f64 {
 /// An RMM file with `n` companies ("Bench Co NN", external id `B-N`) of two
 /// machines (100 GiB free of 256, 600 of 1024) and one vendor account,
 /// `bench`, that allows `sessions` parallel sessions; its login secrets are
-/// read from `PW_BENCH_USER`, `PW_BENCH_PASSWORD`, `PW_BENCH_TOTP`.
+/// read from `PANELWRIGHT_SECRET_BENCH_USER`, `PANELWRIGHT_SECRET_BENCH_PASSWORD`, `PANELWRIGHT_SECRET_BENCH_TOTP`.
 pub fn bench_rmm(n: usize, base_url: &str, sessions: usize) -> String {
     let mut s = String::new();
     for i in 0..n {
@@ -233,7 +233,7 @@ pub fn bench_rmm(n: usize, base_url: &str, sessions: usize) -> String {
     }
     s.push_str(&format!(
         "[[vendor_accounts]]\nname = \"bench\"\nvendor = \"demo-backup\"\nbase_url = \"{base_url}\"\nmax_sessions = {sessions}\n\
-         secrets = {{ \"login.username\" = \"env:PW_BENCH_USER\", \"login.password\" = \"env:PW_BENCH_PASSWORD\", \"login.totp_seed\" = \"env:PW_BENCH_TOTP\" }}\n"
+         secrets = {{ \"login.username\" = \"env:PANELWRIGHT_SECRET_BENCH_USER\", \"login.password\" = \"env:PANELWRIGHT_SECRET_BENCH_PASSWORD\", \"login.totp_seed\" = \"env:PANELWRIGHT_SECRET_BENCH_TOTP\" }}\n"
     ));
     s
 }

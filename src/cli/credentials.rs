@@ -35,6 +35,11 @@ pub enum CredentialsCommand {
 }
 
 pub async fn run(cmd: CredentialsCommand, path: &Path, key_file: Option<&Path>) -> u8 {
+    // A configured key that is not the store's is refused before anything
+    // is listed or revealed.
+    if let Some(code) = super::configured_key_mismatch(path, key_file).await {
+        return code;
+    }
     let Some(store) = super::open_store(path).await else {
         return exit::INTERNAL;
     };

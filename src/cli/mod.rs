@@ -154,7 +154,14 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::DemoVendor(args) => demo::serve(args).await,
         Command::Store(cmd) => store::run(cmd, &cli.store, &cli.secrets_dir).await,
         Command::Key(cmd) => store::key(cmd),
-        Command::Submit(args) => submit::run(args, &cli.store).await,
+        // A job queued for a worker with another key would be run by none
+        // that may write its credentials: the configured key must be the store's.
+        Command::Submit(args) => {
+            match configured_key_mismatch(&cli.store, cli.key_file.as_deref()).await {
+                Some(code) => code,
+                None => submit::run(args, &cli.store).await,
+            }
+        }
         Command::Jobs(args) => jobs::list(args, &cli.store).await,
         Command::Job { id } => jobs::show(id, &cli.store).await,
         Command::Cancel { id } => jobs::cancel(id, &cli.store).await,
@@ -180,6 +187,35 @@ pub(crate) async fn open_store(path: &std::path::Path) -> Option<crate::store::S
         Err(e) => {
             eprintln!("error: {e}");
             None
+        }
+    }
+}
+
+/// When a key is configured (`--key-file`, `PANELWRIGHT_KEY`,
+/// `PANELWRIGHT_KEY_FILE`) and is not the store's, or cannot be read: says
+/// so on standard error and gives the exit code. No key configured: `None`.
+pub(crate) async fn configured_key_mismatch(
+    store: &std::path::Path,
+    key_file: Option<&std::path::Path>,
+) -> Option<u8> {
+    use crate::failure::Classify as _;
+    use crate::secrets::crypto::{CryptoError, StoreKey};
+    let key = match StoreKey::load(key_file) {
+        Ok(key) => key,
+        Err(CryptoError::NoKey) => return None,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Some(exit::PERMANENT);
+        }
+    };
+    let Some(store) = open_store(store).await else {
+        return Some(exit::INTERNAL);
+    };
+    match store.check_key(&key).await {
+        Ok(()) => None,
+        Err(e) => {
+            eprintln!("error: {e}");
+            Some(exit_for(e.class()))
         }
     }
 }

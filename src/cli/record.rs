@@ -72,7 +72,7 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "FILE", env = "PANELWRIGHT_SECRETS")]
     pub secrets: Option<PathBuf>,
     /// The console now, when not at each scenario's recorded base URL.
-    #[arg(long, value_parser = super::run::base_url)]
+    #[arg(long, value_parser = super::run::BaseUrl)]
     pub base_url: Option<String>,
     /// Also trust this certificate (PEM) for the vendor's HTTPS.
     #[arg(long, value_name = "PEM")]

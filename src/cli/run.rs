@@ -27,7 +27,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "FILE", env = "PANELWRIGHT_SECRETS")]
     pub secrets: Option<PathBuf>,
     /// The vendor panel's base URL (`{{ vendor.base_url }}`): http or https.
-    #[arg(long, env = "PANELWRIGHT_BASE_URL", value_parser = base_url)]
+    #[arg(long, env = "PANELWRIGHT_BASE_URL", value_parser = BaseUrl)]
     pub base_url: String,
     /// Includes must stay inside this folder [default: the playbook's folder].
     #[arg(long, value_name = "DIR")]
@@ -54,11 +54,38 @@ fn name_value(text: &str) -> Result<String, String> {
     }
 }
 
-/// `--base-url`: a command-line error (exit 2) unless an http(s) URL.
-pub(crate) fn base_url(text: &str) -> Result<String, String> {
-    crate::paths::vendor_url(text)
-        .map(|_| text.to_string())
-        .map_err(str::to_string)
+/// `--base-url` (and `PANELWRIGHT_BASE_URL`): a command-line error (exit 2)
+/// unless [`crate::paths::vendor_url`] takes it. A parser of its own
+/// because clap's message for a failed `fn` parser quotes the value, and a
+/// URL with user info holds a password: this one shows [`url_shown`].
+///
+/// [`url_shown`]: crate::paths::url_shown
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BaseUrl;
+
+impl clap::builder::TypedValueParser for BaseUrl {
+    type Value = String;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<String, clap::Error> {
+        let text = value.to_string_lossy();
+        match crate::paths::vendor_url(&text) {
+            Ok(_) => Ok(text.into_owned()),
+            Err(why) => {
+                let arg = arg.map_or_else(|| "--base-url".to_string(), ToString::to_string);
+                let shown = crate::paths::url_shown(&text);
+                let message = format!("invalid value '{shown}' for '{arg}': {why}\n");
+                Err(
+                    clap::Error::raw(clap::error::ErrorKind::ValueValidation, message)
+                        .with_cmd(cmd),
+                )
+            }
+        }
+    }
 }
 
 /// Prints one line per finished step, as the run goes.

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum StoreCommand {
-    /// Create the store file (if missing) and apply migrations.
+    /// Create the store file (if missing, or empty) and apply migrations.
     Init,
     /// Load companies, sites, machines and vendor accounts from a TOML or JSON file (upsert);
     /// `file:` secret references must point inside --secrets-dir.
@@ -25,8 +25,17 @@ pub enum KeyCommand {
 }
 
 pub async fn run(cmd: StoreCommand, path: &Path, secrets_dir: &Path) -> u8 {
-    let Some(store) = super::open_store(path).await else {
-        return exit::INTERNAL;
+    // `init` (only) may make an existing empty file a store.
+    let opened = match cmd {
+        StoreCommand::Init => crate::store::Store::init(path).await,
+        _ => crate::store::Store::open(path).await,
+    };
+    let store = match opened {
+        Ok(store) => store,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::INTERNAL;
+        }
     };
     match cmd {
         StoreCommand::Init => {

@@ -2,6 +2,7 @@
 
 use super::exit;
 use crate::browser::DriverEndpoint;
+use crate::failure::Classify as _;
 use crate::jobs::Registry;
 use crate::jobs::provision::ProvisionSettings;
 use crate::playbook::validate::parse_duration;
@@ -165,9 +166,22 @@ pub async fn run(
             None
         }
     };
-    let Some(store) = super::open_store(store_path).await.map(Arc::new) else {
-        return exit::INTERNAL;
+    // A store this worker cannot open or write (read-only) ends it with the
+    // fault's class as its exit code.
+    let store = match crate::store::Store::open(store_path).await {
+        Ok(store) => Arc::new(store),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return super::exit_for(e.class());
+        }
     };
+    // A key that is not the store's: refused before anything runs.
+    if let Some(key) = &key
+        && let Err(e) = store.check_key(key).await
+    {
+        eprintln!("error: {e}");
+        return super::exit_for(e.class());
+    }
     let endpoint = match args.webdriver {
         Some(url) => DriverEndpoint::Remote { url },
         None => DriverEndpoint::from_env(),
@@ -204,7 +218,7 @@ pub async fn run(
         }
         Err(e) => {
             eprintln!("error: {e}");
-            exit::INTERNAL
+            super::exit_for(e.class())
         }
     }
 }

@@ -79,6 +79,11 @@ impl Scenario {
                 .unwrap_or_default();
             format!("{}{at}: {}", file.display(), e.message())
         })?;
+        // A hand-edited scenario is one more way a vendor URL comes in.
+        crate::paths::vendor_url(&scenario.base_url).map_err(|why| {
+            let shown = crate::paths::url_shown(&scenario.base_url);
+            format!("{}: base_url {shown:?} {why}", file.display())
+        })?;
         scenario.rules()?;
         scenario.volatile()?;
         Ok(scenario)

@@ -58,6 +58,9 @@ pub enum CryptoError {
 #[derive(Clone)]
 pub struct StoreKey {
     bytes: [u8; KEY_LEN],
+    /// Where it came from (`key file PATH`, `environment variable VAR`), for
+    /// messages: which key was used, never the key.
+    origin: String,
 }
 
 impl std::fmt::Debug for StoreKey {
@@ -78,15 +81,22 @@ impl StoreKey {
         let text = std::str::from_utf8(&text).map_err(|_| CryptoError::KeyFormat {
             origin: origin.clone(),
         })?;
-        parse_key(text).ok_or(CryptoError::KeyFormat { origin })
+        match parse_key(text) {
+            Some(bytes) => Ok(Self { bytes, origin }),
+            None => Err(CryptoError::KeyFormat { origin }),
+        }
     }
 
     /// Reads the key from an environment variable (same formats as a file).
     pub fn from_env(var: &str) -> Result<Self, CryptoError> {
         match std::env::var(var) {
-            Ok(text) => parse_key(&text).ok_or_else(|| CryptoError::KeyFormat {
-                origin: format!("environment variable {var}"),
-            }),
+            Ok(text) => {
+                let origin = format!("environment variable {var}");
+                match parse_key(&text) {
+                    Some(bytes) => Ok(Self { bytes, origin }),
+                    None => Err(CryptoError::KeyFormat { origin }),
+                }
+            }
             Err(std::env::VarError::NotPresent) => Err(CryptoError::EnvMissing {
                 var: var.to_string(),
             }),
@@ -122,7 +132,10 @@ impl StoreKey {
         rand::rngs::OsRng
             .try_fill_bytes(&mut bytes)
             .expect("the operating system random source failed");
-        let key = Self { bytes };
+        let key = Self {
+            bytes,
+            origin: "a key generated now".to_string(),
+        };
         let hex = to_hex(&key.bytes);
         (key, hex)
     }
@@ -168,6 +181,12 @@ impl StoreKey {
             .map_err(|_| CryptoError::Decrypt)
     }
 
+    /// Where the key came from (`key file PATH`, `environment variable
+    /// VAR`): what a message may say about a key.
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
     fn cipher(&self) -> XChaCha20Poly1305 {
         XChaCha20Poly1305::new(chacha20poly1305::Key::from_slice(&self.bytes))
     }
@@ -178,12 +197,12 @@ fn env_is_set(var: &str) -> bool {
 }
 
 /// 64 hex characters or (padded or unpadded) base64 of exactly 32 bytes.
-fn parse_key(text: &str) -> Option<StoreKey> {
+fn parse_key(text: &str) -> Option<[u8; KEY_LEN]> {
     let text = text.trim();
     if text.len() == 2 * KEY_LEN
         && let Some(bytes) = from_hex(text)
     {
-        return Some(StoreKey { bytes });
+        return Some(bytes);
     }
     let engines = [
         base64::engine::general_purpose::STANDARD,
@@ -193,8 +212,7 @@ fn parse_key(text: &str) -> Option<StoreKey> {
     ];
     engines.iter().find_map(|engine| {
         let decoded = engine.decode(text).ok()?;
-        let bytes: [u8; KEY_LEN] = decoded.try_into().ok()?;
-        Some(StoreKey { bytes })
+        decoded.try_into().ok()
     })
 }
 
@@ -240,13 +258,13 @@ mod tests {
     fn parses_hex_and_base64_and_never_echoes() {
         let (key, hex) = StoreKey::generate();
         let from_hex = parse_key(&format!("  {hex}\n")).unwrap();
-        assert_eq!(from_hex.bytes, key.bytes);
+        assert_eq!(from_hex, key.bytes);
         let upper = parse_key(&hex.to_uppercase()).unwrap();
-        assert_eq!(upper.bytes, key.bytes);
+        assert_eq!(upper, key.bytes);
         let b64 = base64::engine::general_purpose::STANDARD.encode(key.bytes);
-        assert_eq!(parse_key(&b64).unwrap().bytes, key.bytes);
+        assert_eq!(parse_key(&b64).unwrap(), key.bytes);
         let b64 = base64::engine::general_purpose::STANDARD_NO_PAD.encode(key.bytes);
-        assert_eq!(parse_key(&b64).unwrap().bytes, key.bytes);
+        assert_eq!(parse_key(&b64).unwrap(), key.bytes);
         assert!(parse_key(&hex[..62]).is_none());
         assert!(parse_key("zz".repeat(32).as_str()).is_none());
         assert!(parse_key("c2hvcnQ=").is_none());

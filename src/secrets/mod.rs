@@ -105,7 +105,7 @@ impl SecretValues {
     }
 
     /// Resolves references as stored for a vendor account: `env:VAR` reads
-    /// an environment variable, `file:PATH` a file (trimmed) inside
+    /// an environment variable named [`ENV_REF_PREFIX`]`*`, `file:PATH` a file (trimmed) inside
     /// `secrets_dir` (relative to it, or absolute within it). Errors name
     /// the secret and its reference, never a value: a refused file is not
     /// even opened.
@@ -114,7 +114,12 @@ impl SecretValues {
         let mut missing = Vec::new();
         for (name, reference) in refs {
             let value = match SecretRef::parse(reference) {
-                Some(SecretRef::Env(var)) => std::env::var(var).ok(),
+                Some(SecretRef::Env(var)) => {
+                    // Checked again here: a reference written straight into
+                    // the store never met the import's check.
+                    check_env(name, reference, var)?;
+                    std::env::var(var).ok()
+                }
                 Some(SecretRef::File(path)) => {
                     let path = crate::paths::confine(secrets_dir, path)
                         .map_err(|e| refused(name, reference, secrets_dir, &e))?;
@@ -152,6 +157,37 @@ impl SecretValues {
 /// (`--secrets-dir`, `PANELWRIGHT_SECRETS_DIR`).
 pub const DEFAULT_SECRETS_DIR: &str = "/etc/panelwright/secrets";
 
+/// The prefix of every environment variable an `env:` reference may name.
+///
+/// Why confine `env:` at all: the worker's environment holds more than
+/// vendor logins (the store key in `PANELWRIGHT_KEY`, cloud credentials,
+/// tokens of the host), and whatever a reference names is typed into the
+/// vendor's login form. A prefix of its own says "this variable was put
+/// there for panelwright to hand to a vendor"; none of panelwright's own
+/// settings (`PANELWRIGHT_KEY`, `PANELWRIGHT_STORE`, `PANELWRIGHT_SECRETS_DIR`,
+/// …) starts with it, and [`OWN_VARIABLES`] are refused by name too.
+pub const ENV_REF_PREFIX: &str = "PANELWRIGHT_SECRET_";
+
+/// panelwright's own variables that hold a secret of its own, refused by
+/// name whatever the prefix rule says.
+const OWN_VARIABLES: [&str; 2] = [crypto::KEY_ENV, crypto::KEY_FILE_ENV];
+
+/// An `env:` reference may name `PANELWRIGHT_SECRET_*` only, never one of
+/// panelwright's own variables. The refusal names the secret, the reference
+/// and why; never a value (the variable is not read).
+fn check_env(name: &str, reference: &str, var: &str) -> Result<(), String> {
+    let why = if OWN_VARIABLES.contains(&var) {
+        "it names one of panelwright's own variables"
+    } else if !var.starts_with(ENV_REF_PREFIX) || var.len() == ENV_REF_PREFIX.len() {
+        "env: references must name a variable starting with PANELWRIGHT_SECRET_"
+    } else {
+        return Ok(());
+    };
+    Err(format!(
+        "secret `{name}`: `{reference}` is refused: {why} (see \"Secret references\" in the README)"
+    ))
+}
+
 /// Where a vendor account's secret lives; the store keeps only this, never
 /// the value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -179,11 +215,13 @@ impl<'a> SecretRef<'a> {
             .then(|| Self::File(Path::new(path)))
     }
 
-    /// A `file:` reference must point inside `secrets_dir`, checked when the
-    /// account is imported (the file itself may be put there later).
+    /// A `file:` reference must point inside `secrets_dir`, an `env:` one
+    /// name a `PANELWRIGHT_SECRET_*` variable; checked when the account is
+    /// imported (the file or variable may be provided later) and again
+    /// when a job resolves it.
     pub fn check(&self, name: &str, reference: &str, secrets_dir: &Path) -> Result<(), String> {
         match self {
-            Self::Env(_) => Ok(()),
+            Self::Env(var) => check_env(name, reference, var),
             Self::File(path) => crate::paths::confine(secrets_dir, path)
                 .map(drop)
                 .map_err(|e| refused(name, reference, secrets_dir, &e)),
@@ -302,5 +340,30 @@ mod tests {
         ] {
             assert_eq!(SecretRef::parse(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn env_references_name_panelwright_secret_variables_only() {
+        let dir = Path::new("/nonexistent-secrets");
+        for bad in [
+            "env:PANELWRIGHT_KEY",
+            "env:PANELWRIGHT_KEY_FILE",
+            "env:PANELWRIGHT_SECRETS_DIR",
+            "env:PANELWRIGHT_SECRET_",
+            "env:HOME",
+            "env:AWS_SECRET_ACCESS_KEY",
+        ] {
+            let r = SecretRef::parse(bad).unwrap();
+            let err = r.check("login.username", bad, dir).unwrap_err();
+            assert!(
+                err.contains("is refused") && err.contains("login.username"),
+                "{err}"
+            );
+            let refs = BTreeMap::from([("login.username".to_string(), bad.to_string())]);
+            let err = SecretValues::from_refs(&refs, dir).unwrap_err();
+            assert!(err.contains("is refused"), "{bad}: {err}");
+        }
+        let ok = "env:PANELWRIGHT_SECRET_VENDOR_USER";
+        assert!(SecretRef::parse(ok).unwrap().check("x", ok, dir).is_ok());
     }
 }

@@ -13,6 +13,7 @@ use super::{
 use crate::secrets::crypto::{NONCE_LEN, StoreKey};
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 use secrecy::{ExposeSecret, SecretString};
+use std::path::Path;
 
 /// [`NewCredential`] without borrows, to move onto the blocking thread.
 pub(super) struct OwnedCredential {
@@ -101,6 +102,107 @@ fn decrypt(
 /// A row with its nonce and ciphertext.
 type SealedRow = (CredentialInfo, Vec<u8>, Vec<u8>);
 
+/// What the key check row encrypts, and its associated data. Changing
+/// either makes every store's key check fail: add a `v2` instead.
+const KEY_CHECK_LABEL: &[u8] = b"panelwright store key check";
+const KEY_CHECK_AAD: &[u8] = b"panelwright-store-key-check:v1";
+
+/// Refuses a key that is not the store's (in its own transaction); on a
+/// store without a key check yet, records `key` as the store's key.
+pub(super) fn check_key(
+    conn: &mut Connection,
+    key: &StoreKey,
+    path: &Path,
+    now: Millis,
+) -> DbResult<()> {
+    // Only the first use writes: a store that has its key check is checked
+    // in a read transaction, so a read-only store can still be read.
+    let behavior = if has_key_check(conn)? {
+        TransactionBehavior::Deferred
+    } else {
+        TransactionBehavior::Immediate
+    };
+    let tx = conn.transaction_with_behavior(behavior)?;
+    verify_key(&tx, key, path, now)?;
+    tx.commit()?;
+    Ok(())
+}
+
+fn has_key_check(conn: &Connection) -> rusqlite::Result<bool> {
+    conn.query_row("SELECT 1 FROM store_key_check WHERE id = 1", [], |_| Ok(()))
+        .optional()
+        .map(|row| row.is_some())
+}
+
+/// `key` is the store's key when it decrypts the key check row. A store
+/// without one (written before schema version 5, or whose key was never
+/// used) gets one now, encrypted under `key`, when `key` decrypts the
+/// oldest credential (written before anything could go wrong) or there is
+/// none: the key's first use.
+///
+/// Why the store must know: a worker started with another key file
+/// decrypted nothing, took every unchanged value for a new one (`rotated`)
+/// and wrote it under the wrong key.
+fn verify_key(
+    tx: &rusqlite::Transaction<'_>,
+    key: &StoreKey,
+    path: &Path,
+    now: Millis,
+) -> DbResult<()> {
+    let check: Option<(Vec<u8>, Vec<u8>)> = tx
+        .query_row(
+            "SELECT nonce, ciphertext FROM store_key_check WHERE id = 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    if let Some((nonce, ciphertext)) = check {
+        let opens = <[u8; NONCE_LEN]>::try_from(nonce)
+            .ok()
+            .and_then(|nonce| key.decrypt(&nonce, &ciphertext, KEY_CHECK_AAD).ok())
+            .is_some_and(|label| label == KEY_CHECK_LABEL);
+        return if opens {
+            Ok(())
+        } else {
+            Err(wrong_key(path, key, "it cannot decrypt the store's key check").into())
+        };
+    }
+    let oldest: Option<SealedRow> = tx
+        .query_row(
+            &format!(
+                "SELECT {INFO_COLUMNS}, nonce, ciphertext FROM credentials ORDER BY id LIMIT 1"
+            ),
+            [],
+            |r| Ok((info_from_row(r)?, r.get("nonce")?, r.get("ciphertext")?)),
+        )
+        .optional()?;
+    if let Some((info, nonce, ciphertext)) = oldest
+        && decrypt(key, &info, nonce, &ciphertext).is_err()
+    {
+        let why = format!(
+            "the store has no key check yet, and this key cannot decrypt its oldest credential (#{})",
+            info.id
+        );
+        return Err(wrong_key(path, key, &why).into());
+    }
+    let (nonce, ciphertext) = key.encrypt(KEY_CHECK_LABEL, KEY_CHECK_AAD);
+    tx.execute(
+        "INSERT INTO store_key_check (id, nonce, ciphertext, created_at) VALUES (1, ?1, ?2, ?3)",
+        params![&nonce[..], ciphertext, now],
+    )?;
+    Ok(())
+}
+
+/// The refusal of a key: which key (where it came from), never the key.
+fn wrong_key(path: &Path, key: &StoreKey, why: &str) -> StoreError {
+    StoreError::Invalid(format!(
+        "store {}: the key from {} is not this store's key ({why}); \
+         use the key the store's credentials were written with (nothing was written)",
+        path.display(),
+        key.origin()
+    ))
+}
+
 /// The current row of an identity.
 fn current_row(
     tx: &rusqlite::Transaction<'_>,
@@ -120,6 +222,7 @@ fn current_row(
 pub(super) fn put(
     conn: &mut Connection,
     key: &StoreKey,
+    path: &Path,
     c: &OwnedCredential,
     now: Millis,
 ) -> DbResult<CredentialWrite> {
@@ -127,6 +230,9 @@ pub(super) fn put(
         return Err(StoreError::Invalid("a credential needs a name".into()).into());
     }
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    // Never a value under another key: the comparison with the current
+    // value below would fail and the unchanged value be taken for new.
+    verify_key(&tx, key, path, now)?;
     // Check references here so the error names them (the foreign key error
     // would not).
     for (table, what, id) in [
@@ -269,20 +375,31 @@ pub(super) fn retire(
 
 /// Names of the current credentials of a company at a vendor account: what
 /// a run need not capture again (`licence_key[SN-1]` names its machine).
+/// With the store's `key` (checked), a row it cannot decrypt does not
+/// count: "current" means a value someone can use.
 pub(super) fn current_names(
     conn: &mut Connection,
     company_id: i64,
     vendor_account: &str,
+    key: Option<&StoreKey>,
 ) -> DbResult<Vec<String>> {
-    let mut stmt = conn.prepare(
-        "SELECT name FROM credentials
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {INFO_COLUMNS}, nonce, ciphertext FROM credentials
          WHERE company_id = ?1 AND vendor_account = ?2 AND superseded_at IS NULL
-         ORDER BY name",
-    )?;
-    let names = stmt
-        .query_map(params![company_id, vendor_account], |r| r.get(0))?
-        .collect::<Result<Vec<String>, _>>()?;
-    Ok(names)
+         ORDER BY name"
+    ))?;
+    let rows = stmt
+        .query_map(params![company_id, vendor_account], |r| {
+            Ok((info_from_row(r)?, r.get("nonce")?, r.get("ciphertext")?))
+        })?
+        .collect::<Result<Vec<SealedRow>, _>>()?;
+    Ok(rows
+        .into_iter()
+        .filter(|(info, nonce, ciphertext)| {
+            key.is_none_or(|key| decrypt(key, info, nonce.clone(), ciphertext).is_ok())
+        })
+        .map(|(info, _, _)| info.name)
+        .collect())
 }
 
 /// Current credentials, or with `history` every row (oldest first).

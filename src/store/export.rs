@@ -416,9 +416,12 @@ mod tests {
     /// The plan of an export's statement, one line per step.
     fn plan(filter: &UsageExportFilter) -> String {
         let dir = tempfile::tempdir().unwrap();
-        let mut conn =
-            super::super::schema::open(&dir.path().join("s.sqlite"), super::super::BUSY_TIMEOUT)
-                .unwrap();
+        let mut conn = super::super::schema::open(
+            &dir.path().join("s.sqlite"),
+            super::super::BUSY_TIMEOUT,
+            false,
+        )
+        .unwrap();
         conn.execute_batch(
             "INSERT INTO companies (id, external_id, name) VALUES (1, 'C-1', 'Contoso');
              INSERT INTO vendors (id, name) VALUES (1, 'v');

@@ -53,7 +53,9 @@ pub fn now_millis() -> Millis {
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("store {path}: {source}")]
+    /// SQLite's message, and what it means when it is a fault an operator
+    /// must fix (see [`fault_hint`]).
+    #[error("store {path}: {source}{hint}", hint = fault_hint(.path, .source))]
     Sqlite {
         path: PathBuf,
         #[source]
@@ -65,6 +67,63 @@ pub enum StoreError {
     NotFound(String),
     #[error("{0}")]
     Invalid(String),
+}
+
+/// What a SQLite error means for the operator, when SQLite's words do not
+/// say it: "unable to open database file" for a store this user may not
+/// write, "disk I/O error" for a full disk. Decided from SQLite's code and
+/// the file system as it is when the message is shown.
+fn fault_hint(path: &Path, source: &rusqlite::Error) -> &'static str {
+    use rusqlite::ErrorCode as C;
+    const READ_ONLY: &str = " (the store is read-only for this user: panelwright must be able to \
+        write the file and its folder, where SQLite keeps the -wal and -shm files; give the user \
+        running panelwright write access to both, or remount the file system read-write)";
+    const DISK_FULL: &str = " (disk full: the file system holding the store has no space left; \
+        free space there or move the store, then run again)";
+    match source.sqlite_error_code() {
+        Some(C::ReadOnly) => READ_ONLY,
+        Some(C::CannotOpen) if read_only(path) => READ_ONLY,
+        Some(C::DiskFull) => DISK_FULL,
+        Some(C::SystemIoFailure) if disk_full(path) => DISK_FULL,
+        _ => "",
+    }
+}
+
+/// The folder SQLite writes next to the store file.
+fn store_dir(path: &Path) -> &Path {
+    path.parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+}
+
+/// This process may not write the store file (when it exists) or its folder.
+fn read_only(path: &Path) -> bool {
+    let denied = |p: &Path| {
+        use std::os::unix::ffi::OsStrExt as _;
+        let Ok(c) = std::ffi::CString::new(p.as_os_str().as_bytes()) else {
+            return false;
+        };
+        // SAFETY: `c` is a valid NUL-terminated path for the call's duration.
+        unsafe { libc::access(c.as_ptr(), libc::W_OK) != 0 }
+    };
+    (path.exists() && denied(path)) || denied(store_dir(path))
+}
+
+/// Less free space than a few SQLite pages where the store is.
+fn disk_full(path: &Path) -> bool {
+    const NEARLY_NOTHING: u64 = 64 * 1024;
+    use std::os::unix::ffi::OsStrExt as _;
+    let Ok(c) = std::ffi::CString::new(store_dir(path).as_os_str().as_bytes()) else {
+        return false;
+    };
+    let mut stat = std::mem::MaybeUninit::<libc::statvfs>::uninit();
+    // SAFETY: `c` is a valid path; `stat` is written by a successful call.
+    if unsafe { libc::statvfs(c.as_ptr(), stat.as_mut_ptr()) } != 0 {
+        return false;
+    }
+    // SAFETY: the call succeeded.
+    let stat = unsafe { stat.assume_init() };
+    stat.f_bavail.saturating_mul(stat.f_frsize) < NEARLY_NOTHING
 }
 
 /// What kind of trouble a [`StoreError`] is: facts about SQLite's answer,
@@ -389,7 +448,7 @@ impl Default for StoreOptions {
     }
 }
 /// The schema version this build migrates to (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: usize = 4;
+pub const SCHEMA_VERSION: usize = 5;
 /// Default for [`JobFilter::limit`].
 pub const DEFAULT_JOB_LIST_LIMIT: usize = 100;
 
@@ -570,6 +629,10 @@ pub struct Store {
 struct Inner {
     path: PathBuf,
     conn: Mutex<rusqlite::Connection>,
+    /// The store's key once [`Store::check_key`] (or a credential write)
+    /// proved it: what tells a decryptable current credential from one
+    /// written under another key.
+    key: Mutex<Option<crate::secrets::crypto::StoreKey>>,
 }
 
 // The worker shares one `Store` between tasks and threads.
@@ -587,8 +650,9 @@ impl std::fmt::Debug for Store {
 }
 
 impl Store {
-    /// Opens (creating if needed) the store file and applies migrations,
-    /// with the default [`StoreOptions`].
+    /// Opens (creating it if missing) the store file and applies
+    /// migrations, with the default [`StoreOptions`]. An existing file that
+    /// holds no panelwright store is refused (see [`Self::init`]).
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
         Self::open_with(path, StoreOptions::default()).await
     }
@@ -599,6 +663,21 @@ impl Store {
     /// timeout: the open is retried (through `retry`, like every retry)
     /// while the error is transient, for up to the busy timeout.
     pub async fn open_with(path: &Path, options: StoreOptions) -> Result<Self, StoreError> {
+        Self::open_inner(path, options, false).await
+    }
+
+    /// Opens as [`Self::open`] does, and also makes an existing empty file
+    /// (0 bytes, or SQLite without a table) a new store, which `open`
+    /// refuses: `panelwright store init`.
+    pub async fn init(path: &Path) -> Result<Self, StoreError> {
+        Self::open_inner(path, StoreOptions::default(), true).await
+    }
+
+    async fn open_inner(
+        path: &Path,
+        options: StoreOptions,
+        init: bool,
+    ) -> Result<Self, StoreError> {
         let path = path.to_path_buf();
         let policy = RetryPolicy {
             initial: Duration::from_millis(20),
@@ -610,9 +689,11 @@ impl Store {
             .run_classified(|| {
                 let path = path.clone();
                 async move {
-                    tokio::task::spawn_blocking(move || schema::open(&path, options.busy_timeout))
-                        .await
-                        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
+                    tokio::task::spawn_blocking(move || {
+                        schema::open(&path, options.busy_timeout, init)
+                    })
+                    .await
+                    .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
                 }
             })
             .await?;
@@ -620,6 +701,7 @@ impl Store {
             inner: Arc::new(Inner {
                 path,
                 conn: Mutex::new(conn),
+                key: Mutex::new(None),
             }),
         })
     }
@@ -891,16 +973,45 @@ impl Store {
         key: &crate::secrets::crypto::StoreKey,
         credential: NewCredential<'_>,
     ) -> Result<CredentialWrite, StoreError> {
-        let key = key.clone();
         let owned = credentials::OwnedCredential::from(credential);
+        let path = self.inner.path.clone();
+        let checked = key.clone();
         // Durable on commit (see `schema::durably`): a captured credential
         // that a power loss could take back may exist only at the vendor.
-        self.run(move |conn| {
-            schema::durably(conn, true, |conn| {
-                credentials::put(conn, &key, &owned, now_millis())
+        let written = self
+            .run(move |conn| {
+                schema::durably(conn, true, |conn| {
+                    credentials::put(conn, &checked, &path, &owned, now_millis())
+                })
             })
-        })
-        .await
+            .await?;
+        self.remember_key(key);
+        Ok(written)
+    }
+
+    /// Refuses `key` unless it is the store's key (it decrypts the store's
+    /// key check; a store without one records `key` as its key when `key`
+    /// decrypts its oldest credential, or it has none). The worker,
+    /// `submit` and `credentials` call it before anything else; the error
+    /// names the store and where the key came from, never the key.
+    pub async fn check_key(
+        &self,
+        key: &crate::secrets::crypto::StoreKey,
+    ) -> Result<(), StoreError> {
+        let checked = key.clone();
+        let path = self.inner.path.clone();
+        self.run(move |conn| credentials::check_key(conn, &checked, &path, now_millis()))
+            .await?;
+        self.remember_key(key);
+        Ok(())
+    }
+
+    fn remember_key(&self, key: &crate::secrets::crypto::StoreKey) {
+        *self
+            .inner
+            .key
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(key.clone());
     }
     /// Current credentials (with `history`, superseded ones too), newest
     /// last; filtered by company and/or job when given.
@@ -932,14 +1043,22 @@ impl Store {
         .await
     }
 
-    /// Names of a company's current credentials at a vendor account.
+    /// Names of a company's current credentials at a vendor account; once
+    /// the store's key is known (see [`Self::check_key`]), only those it
+    /// decrypts.
     pub async fn current_credential_names(
         &self,
         company_id: i64,
         vendor_account: &str,
     ) -> Result<Vec<String>, StoreError> {
         let account = vendor_account.to_string();
-        self.run(move |conn| credentials::current_names(conn, company_id, &account))
+        let key = self
+            .inner
+            .key
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        self.run(move |conn| credentials::current_names(conn, company_id, &account, key.as_ref()))
             .await
     }
     /// Decrypts one credential and records the reveal in the job events

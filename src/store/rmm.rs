@@ -355,7 +355,8 @@ fn validate(ctx: &Ctx<'_>, mut raw: RawFile) -> Result<ImportData, StoreError> {
         let vendor = ctx.required(&item, "vendor", a.vendor)?;
         let base_url = ctx.required(&item, "base_url", a.base_url)?;
         if let Err(why) = crate::paths::vendor_url(&base_url) {
-            return Err(ctx.err(&item, format!("base_url {base_url:?} {why}")));
+            let shown = crate::paths::url_shown(&base_url);
+            return Err(ctx.err(&item, format!("base_url {shown:?} {why}")));
         }
         let max_sessions = match a.max_sessions {
             None => 1,
@@ -381,7 +382,7 @@ fn validate(ctx: &Ctx<'_>, mut raw: RawFile) -> Result<ImportData, StoreError> {
             // file: the worker would type its content into the vendor's form.
             parsed
                 .check(key, reference, ctx.secrets_dir)
-                .map_err(|m| ctx.err(&at, m))?;
+                .map_err(|m| ctx.err(&at, format!("vendor account `{name}`: {m}")))?;
         }
         vendor_accounts.push(VendorAccountIn {
             name,

@@ -8,7 +8,7 @@
 #[cfg(test)]
 use super::SCHEMA_VERSION;
 use super::StoreError;
-use rusqlite::{Connection, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use rusqlite_migration::{M, Migrations};
 use std::path::Path;
 use std::time::Duration;
@@ -574,18 +574,43 @@ CREATE TABLE recon_decisions (
 CREATE INDEX recon_decisions_key ON recon_decisions (period, line_key, decided_at);
 "#;
 
+/// Version 5: the store knows its key. One row holding the fixed label
+/// `store_key_check::LABEL` encrypted under the key the credentials are
+/// written with (written at the key's first use); a key that cannot
+/// decrypt it is not this store's key (see `store::credentials`).
+const V5_KEY_CHECK: &str = r#"
+CREATE TABLE store_key_check (
+    id         INTEGER PRIMARY KEY CHECK (id = 1),
+    nonce      BLOB NOT NULL,
+    ciphertext BLOB NOT NULL,
+    created_at INTEGER NOT NULL
+);
+"#;
+
 fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up(V1).foreign_key_check(),
         M::up_with_hook(V2_CREDENTIALS, v2_schema_edit).foreign_key_check(),
         M::up(V3_REPORTING).foreign_key_check(),
         M::up(V4_BILLING).foreign_key_check(),
+        M::up(V5_KEY_CHECK),
     ])
 }
 
 /// Opens the file (creating it and its directory), sets the pragmas and
 /// applies pending migrations. Once: `Store::open_with` retries.
-pub(super) fn open(path: &Path, busy_timeout: Duration) -> Result<Connection, StoreError> {
+///
+/// A missing file becomes a new store. An existing file must hold
+/// panelwright's schema: an empty one (0 bytes, or SQLite with no table) is
+/// made a store only when `init` says so (`store init`), since an empty
+/// file where a store should be is more likely a lost store (a failed copy,
+/// a truncation) than a wish for a new one; a file with other tables is
+/// never touched.
+pub(super) fn open(
+    path: &Path,
+    busy_timeout: Duration,
+    init: bool,
+) -> Result<Connection, StoreError> {
     let sqlite = |source| StoreError::Sqlite {
         path: path.to_path_buf(),
         source,
@@ -598,9 +623,19 @@ pub(super) fn open(path: &Path, busy_timeout: Duration) -> Result<Connection, St
             ))
         })?;
     }
-    let mut conn = Connection::open(path).map_err(sqlite)?;
+    if !path.exists() {
+        create(path)?;
+    }
+    // Not CREATE: the file exists now, and one removed since is an error,
+    // not a new empty store.
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_URI
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let mut conn = Connection::open_with_flags(path, flags).map_err(sqlite)?;
     // The busy timeout first: switching to WAL itself needs a lock.
     conn.busy_timeout(busy_timeout).map_err(sqlite)?;
+    // Before anything writes to the file (WAL mode does).
+    holds_a_store(&conn, path, init)?;
     let mode: String = conn
         .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
         .map_err(sqlite)?;
@@ -622,6 +657,80 @@ pub(super) fn open(path: &Path, busy_timeout: Duration) -> Result<Connection, St
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     migrate(&mut conn, path)?;
     Ok(conn)
+}
+
+/// A new store at `path`, which did not exist: built whole in a file of its
+/// own next to it, then linked into place, so that `path` never exists
+/// without the schema (another process opening it meanwhile would take it
+/// for an empty file and refuse it). When two processes create the same
+/// store at once, the first link wins and the other's copy is dropped.
+fn create(path: &Path) -> Result<(), StoreError> {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(
+        ".new-{}-{:x}",
+        std::process::id(),
+        rand::random::<u64>()
+    ));
+    let building = path.with_file_name(name);
+    let built = (|| {
+        let sqlite = |source| StoreError::Sqlite {
+            path: path.to_path_buf(),
+            source,
+        };
+        let mut conn = Connection::open(&building).map_err(sqlite)?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(sqlite)?;
+        conn.set_transaction_behavior(TransactionBehavior::Immediate);
+        migrate(&mut conn, path)?;
+        conn.close().map_err(|(_, e)| sqlite(e))?;
+        match std::fs::hard_link(&building, path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+            Err(e) => Err(StoreError::Invalid(format!(
+                "cannot create the store {}: {e}",
+                path.display()
+            ))),
+        }
+    })();
+    // The copy's name, whether it was linked or not (a rollback journal
+    // left by a failure goes too).
+    let _ = std::fs::remove_file(&building);
+    let mut journal = building.into_os_string();
+    journal.push("-journal");
+    let _ = std::fs::remove_file(journal);
+    built
+}
+
+/// Refuses an existing file that holds no panelwright schema (see [`open`]).
+fn holds_a_store(conn: &Connection, path: &Path, init: bool) -> Result<(), StoreError> {
+    let sqlite = |source| StoreError::Sqlite {
+        path: path.to_path_buf(),
+        source,
+    };
+    let version: i64 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .map_err(sqlite)?;
+    if version > 0 {
+        return Ok(());
+    }
+    let tables: i64 = conn
+        .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
+        .map_err(sqlite)?;
+    let shown = path.display();
+    if tables > 0 {
+        return Err(StoreError::Invalid(format!(
+            "{shown} is an SQLite database that is not a panelwright store (it has tables, \
+             and no panelwright schema version): not touching it; give --store another path"
+        )));
+    }
+    if init {
+        return Ok(());
+    }
+    Err(StoreError::Invalid(format!(
+        "{shown} exists but holds no panelwright store (it is empty): refusing to make it a new, \
+         empty store, since a store lost to a failed copy or restore looks like this. Restore the \
+         store, or, to start a new one in this file, run `panelwright --store {shown} store init`"
+    )))
 }
 
 fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
@@ -685,6 +794,7 @@ mod tests {
         let conn = open(
             &dir.path().join("a/b/store.sqlite"),
             super::super::BUSY_TIMEOUT,
+            false,
         )
         .unwrap();
         let version: i64 = conn
@@ -712,7 +822,7 @@ mod tests {
         )
         .unwrap();
         drop(conn);
-        let conn = open(&path, super::super::BUSY_TIMEOUT).unwrap();
+        let conn = open(&path, super::super::BUSY_TIMEOUT, false).unwrap();
         let rows: Vec<(i64, Option<i64>, Option<i64>)> = conn
             .prepare("SELECT id, superseded_by, superseded_at FROM credentials ORDER BY id")
             .unwrap()

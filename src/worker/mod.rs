@@ -15,6 +15,7 @@
 //! gives their leases back.
 
 use crate::browser::BrowserPool;
+use crate::failure::{Classify as _, FailureClass};
 use crate::jobs::{JobContext, JobFailure, Needs, Registry};
 use crate::retry::RetryPolicy;
 use crate::secrets::Redactor;
@@ -181,6 +182,11 @@ pub async fn run_worker(
     redactor: Redactor,
     shutdown: impl Future<Output = ()>,
 ) -> Result<WorkerStats, crate::store::StoreError> {
+    // Another key would decrypt nothing: every unchanged credential would
+    // look new and be written again under it.
+    if let Some(key) = &key {
+        store.check_key(key).await?;
+    }
     let config = Arc::new(config);
     // Starts nothing until a kind that needs a browser asks for a session.
     let browsers = Arc::new(BrowserPool::new(
@@ -206,9 +212,15 @@ pub async fn run_worker(
     let mut ended: Vec<(Lease, Ending)> = Vec::new();
     // Endings written one by one, each with its own retries, after the
     // shared transaction failed.
-    let mut settling: JoinSet<Finished> = JoinSet::new();
+    let mut settling: JoinSet<Result<Finished, crate::store::StoreError>> = JoinSet::new();
     let mut slots = AccountSlots::default();
     let mut stats = WorkerStats::default();
+    // A store fault that ends the worker (exit non-zero with its class): a
+    // store it may not write, a result it could not record.
+    let mut fault: Option<crate::store::StoreError> = None;
+    // The last claim failed: with `exit_when_idle`, the queue is not known
+    // to be empty, and exiting 0 would say it was.
+    let mut claim_failed: Option<crate::store::StoreError> = None;
     tokio::pin!(shutdown);
     tracing::info!(worker = %config.id, concurrency = config.concurrency, ?kinds, "worker started");
 
@@ -262,9 +274,20 @@ pub async fn run_worker(
                     for (lease, ending) in endings.drain(..) {
                         settling.spawn(settle_alone(shared.clone(), lease, ending));
                     }
+                    // A store this worker may never write (read-only): no
+                    // claim will ever succeed, so stop instead of logging
+                    // the same error every poll.
+                    if e.class() != FailureClass::Transient && !draining {
+                        draining = true;
+                        start_drain(&stop_tx, config.drain_timeout);
+                        fault = Some(e);
+                    } else {
+                        claim_failed = Some(e);
+                    }
                     break;
                 }
             };
+            claim_failed = None;
             if claimed.is_empty() {
                 break;
             }
@@ -285,6 +308,7 @@ pub async fn run_worker(
             break;
         }
         if !draining && idle && !claimed_any && config.exit_when_idle {
+            fault = fault.or(claim_failed.take());
             break;
         }
         let wait = if claimed_any {
@@ -318,18 +342,27 @@ pub async fn run_worker(
                 }
             }
             Some(done) = settling.join_next(), if !settling.is_empty() => {
-                stats.count(done.unwrap_or(Finished::LeaseLost));
+                match done {
+                    Ok(Ok(finished)) => stats.count(finished),
+                    // The result is not in the store, even after retries:
+                    // stop (exit non-zero) rather than run more jobs whose
+                    // results would be lost too.
+                    Ok(Err(e)) => {
+                        stats.count(Finished::LeaseLost);
+                        if !draining {
+                            draining = true;
+                            start_drain(&stop_tx, config.drain_timeout);
+                        }
+                        fault = fault.or(Some(e));
+                    }
+                    Err(_) => stats.count(Finished::LeaseLost),
+                }
             }
             _ = tokio::time::sleep(wait), if !draining => {}
             _ = &mut shutdown, if !draining => {
                 tracing::info!(running = running.len(), "shutting down: no new claims, draining");
                 draining = true;
-                let stop_tx = stop_tx.clone();
-                let drain = config.drain_timeout;
-                tokio::spawn(async move {
-                    tokio::time::sleep(drain).await;
-                    let _ = stop_tx.send(true);
-                });
+                start_drain(&stop_tx, config.drain_timeout);
             }
         }
     }
@@ -338,7 +371,19 @@ pub async fn run_worker(
     stats.sessions_created = browsers.created.load(std::sync::atomic::Ordering::Relaxed);
     stats.sessions_reused = browsers.reused.load(std::sync::atomic::Ordering::Relaxed);
     tracing::info!(?stats, "worker stopped");
-    Ok(stats)
+    match fault {
+        Some(e) => Err(e),
+        None => Ok(stats),
+    }
+}
+
+/// Stops the running jobs once `drain` has passed (they may finish first).
+fn start_drain(stop_tx: &tokio::sync::watch::Sender<bool>, drain: Duration) {
+    let stop_tx = stop_tx.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(drain).await;
+        let _ = stop_tx.send(true);
+    });
 }
 
 /// Enqueues the stored schedules' due slots (of this worker's kinds).
@@ -407,11 +452,26 @@ fn finished(
 }
 
 /// Writes one ending in a transaction of its own, retried as
-/// [`retry_write`] says (after the shared transaction failed).
-async fn settle_alone(shared: Arc<Shared>, lease: Lease, ending: Ending) -> Finished {
+/// [`retry_write`] says (after the shared transaction failed). The error
+/// when even the retries could not write it: the job stays `running` until
+/// its lease expires (another worker then runs it again).
+async fn settle_alone(
+    shared: Arc<Shared>,
+    lease: Lease,
+    ending: Ending,
+) -> Result<Finished, crate::store::StoreError> {
     let store = &shared.store;
-    let result = retry_write(&shared.config, || store.settle(&lease, ending.clone())).await;
-    finished(&lease, &ending, result)
+    match retry_write(&shared.config, || store.settle(&lease, ending.clone())).await {
+        Ok(settled) => Ok(finished(&lease, &ending, Ok(settled))),
+        Err(e) => {
+            let _span = tracing::info_span!("job", id = lease.job_id).entered();
+            tracing::error!(
+                "cannot record the attempt's result, even after retrying: {e}; \
+                 the job stays running until its lease expires"
+            );
+            Err(e)
+        }
+    }
 }
 
 /// The final, fenced write of an attempt, retried while the store error is

@@ -59,13 +59,13 @@ name = "{ACCOUNT}"
 vendor = "demo-backup"
 base_url = "{}"
 max_sessions = 1
-secrets = {{ "login.username" = "env:PW_TEST_USER", "login.password" = "env:PW_TEST_PASSWORD", "login.totp_seed" = "env:PW_TEST_TOTP" }}
+secrets = {{ "login.username" = "env:PANELWRIGHT_SECRET_TEST_USER", "login.password" = "env:PANELWRIGHT_SECRET_TEST_PASSWORD", "login.totp_seed" = "env:PANELWRIGHT_SECRET_TEST_TOTP" }}
 
 [[vendor_accounts]]
 name = "no-secrets"
 vendor = "demo-backup"
 base_url = "{}"
-secrets = {{ "login.username" = "env:PW_TEST_UNSET_USER" }}
+secrets = {{ "login.username" = "env:PANELWRIGHT_SECRET_TEST_UNSET_USER" }}
 "#,
             vendor.base_url(),
             vendor.base_url()
@@ -121,9 +121,9 @@ secrets = {{ "login.username" = "env:PW_TEST_UNSET_USER" }}
             .arg(self.dir.path().join("artifacts"))
             .args(args)
             .env("PANELWRIGHT_KEY", &self.key_hex)
-            .env("PW_TEST_USER", &c.username)
-            .env("PW_TEST_PASSWORD", &c.password)
-            .env("PW_TEST_TOTP", &c.totp_seed)
+            .env("PANELWRIGHT_SECRET_TEST_USER", &c.username)
+            .env("PANELWRIGHT_SECRET_TEST_PASSWORD", &c.password)
+            .env("PANELWRIGHT_SECRET_TEST_TOTP", &c.totp_seed)
             .env("TMPDIR", self.tmp())
             .envs(envs.iter().copied())
             .env_remove("PANELWRIGHT_WEBDRIVER_URL")

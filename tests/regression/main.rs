@@ -8,6 +8,8 @@
 //! - [`sqlite`]: the RMM's documented SQL works with an older, non-bundled SQLite (issue 6 §5)
 //! - [`classes`]: honest failure classes, a checker that scales (issue 6 §6)
 //! - [`money`]: time of use split at rate changes; a month's usage lines stay in their month (issue 18 §4)
+//! - [`secret_refs`]: no user info in vendor URLs, `env:` confined, a store that knows its key (issue 18 §1)
+//! - [`store_faults`]: read-only and full stores say so and end the worker non-zero; no empty file becomes a store (issue 18 §5)
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -16,8 +18,10 @@ mod browsers;
 mod classes;
 mod money;
 mod paths;
+mod secret_refs;
 mod secrets;
 mod sqlite;
+mod store_faults;
 
 /// A command's standard output then its standard error, as text.
 pub fn output_text(out: &std::process::Output) -> String {

@@ -351,7 +351,11 @@ async fn vendor_base_url_that_is_not_http_fails_the_job_permanently() {
     let env = Env::new(DemoVendorConfig::fast()).await;
     // The import refuses it...
     let rmm = env.dir.path().join("bad-url.toml");
-    std::fs::write(&rmm, rmm_with_account("env:X", "file:///etc/passwd")).unwrap();
+    std::fs::write(
+        &rmm,
+        rmm_with_account("env:PANELWRIGHT_SECRET_X", "file:///etc/passwd"),
+    )
+    .unwrap();
     let out = panelwright(
         env.dir.path(),
         &[
