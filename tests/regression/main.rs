@@ -7,6 +7,7 @@
 //! - [`paths`]: files, URLs and references stay where they belong (issue 6 §4)
 //! - [`sqlite`]: the RMM's documented SQL works with an older, non-bundled SQLite (issue 6 §5)
 //! - [`classes`]: honest failure classes, a checker that scales (issue 6 §6)
+//! - [`scrub`]: no tenant's token in a recording, artifact, screenshot or output (issue 18 §1)
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -14,6 +15,7 @@ mod common;
 mod browsers;
 mod classes;
 mod paths;
+mod scrub;
 mod secrets;
 mod sqlite;
 
