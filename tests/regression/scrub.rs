@@ -179,32 +179,44 @@ async fn a_read_only_recording_holds_no_token_the_page_showed() {
     assert!(contains(file(&files, "page.html"), TENANT));
 }
 
-// `run` printed the extracted token column and wrote page.html/trace.json with the tokens; the screenshot was masked only for known values.
-#[tokio::test(flavor = "multi_thread")]
-async fn a_failed_run_shows_no_token_in_its_output_page_trace_or_screenshot() {
-    let base = serve().await;
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("p.toml"), PLAYBOOK).unwrap();
+/// `panelwright run` of the playbook: its printed output and artifacts.
+fn failed_run(base: &str, dir: &Path) -> (String, Vec<(PathBuf, Vec<u8>)>) {
+    std::fs::write(dir.join("p.toml"), PLAYBOOK).unwrap();
     let out = panelwright(
-        dir.path(),
+        dir,
         &[
             "run",
             "p.toml",
             "--base-url",
-            &base,
+            base,
             "--artifacts",
             "artifacts",
         ],
     );
     let printed = output_text(&out);
     assert_ne!(out.status.code(), Some(0), "{printed}");
+    (printed, all_files(&dir.join("artifacts")))
+}
+
+// `run` printed the extracted token column and wrote page.html and trace.json with the page's tokens in clear.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_run_shows_no_token_in_its_output_page_or_trace() {
+    let base = serve().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (printed, files) = failed_run(&base, dir.path());
     assert!(printed.contains("\"device\":\"LAPTOP-4471\""), "{printed}");
-    let files = all_files(&dir.path().join("artifacts"));
     let leaks = leaks(&files, &printed);
     assert!(leaks.is_empty(), "{leaks:#?}");
     file(&files, "trace.json");
     assert!(contains(file(&files, "page.html"), TENANT));
+}
 
+// The failure screenshot was masked only for known values: the page's own tokens were readable in the PNG.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_runs_screenshot_shows_the_page_but_no_token() {
+    let base = serve().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (_, files) = failed_run(&base, dir.path());
     // The control: the same page unmasked, read by OCR, shows every token.
     let unmasked = dir.path().join("unmasked.png");
     let shot = std::process::Command::new("/usr/bin/chromium")
