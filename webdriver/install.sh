@@ -2,21 +2,23 @@
 # Provides the browser panelwright drives: Debian's Chromium and its chromedriver;
 # and python3 (Debian's, with its own SQLite), which the tests use as an RMM
 # would, to check the store's documented SQL against a SQLite not bundled in
-# panelwright. Idempotent: does nothing when all are already installed.
+# panelwright; and tesseract-ocr, with which the tests read screenshots back
+# to prove no secret is visible in them. Idempotent: does nothing when all are already installed.
 set -euo pipefail
 
 CHROMIUM=/usr/bin/chromium
 CHROMEDRIVER=/usr/bin/chromedriver
 
-if [[ -x "$CHROMIUM" && -x "$CHROMEDRIVER" ]] && command -v python3 >/dev/null; then
-    echo "chromium, chromedriver and python3 already installed"
+if [[ -x "$CHROMIUM" && -x "$CHROMEDRIVER" ]] && command -v python3 >/dev/null \
+    && command -v tesseract >/dev/null; then
+    echo "chromium, chromedriver, python3 and tesseract-ocr already installed"
 else
     SUDO=""
     if [[ "$(id -u)" -ne 0 ]]; then
         SUDO="sudo"
     fi
     $SUDO apt-get update
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y chromium chromium-driver python3
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y chromium chromium-driver python3 tesseract-ocr
 fi
 
 # The wrapper script of Debian's chromium may print noise on stderr; keep the version line.

@@ -130,9 +130,16 @@ pub(crate) fn format_outputs(outputs: &[Output], reveal: bool, redactor: &Redact
             (CapturedValue::Text(_), false) => o.value.expose_text(),
             (CapturedValue::Rows(rows), false) => {
                 let mut s = format!("{} rows", rows.len());
+                let rules = crate::secrets::structural::ScrubRules::default();
                 for row in rows.iter().take(5) {
+                    // Token-named fields are shown only on request.
+                    let shown = if reveal {
+                        row.clone()
+                    } else {
+                        crate::secrets::structural::masked_row(row, &rules)
+                    };
                     s.push_str("\n    ");
-                    s.push_str(&serde_json::to_string(row).unwrap_or_default());
+                    s.push_str(&serde_json::to_string(&shown).unwrap_or_default());
                 }
                 if rows.len() > 5 {
                     s.push_str(&format!("\n    … {} more", rows.len() - 5));

@@ -3,6 +3,7 @@
 //! page's DOM is masked before the screenshot is taken.
 
 use crate::browser::Browser;
+use crate::secrets::redact::secrets_shown;
 use std::path::{Path, PathBuf};
 
 /// Replaces every secret value in the page's text nodes and form fields with
@@ -36,13 +37,20 @@ return true;
 "#;
 
 /// A screenshot of the top-level page with `secrets` masked in its DOM (and
-/// same-origin frames), the page restored after. `None` when the page could
-/// not be masked: no picture is better than one showing a secret. The caller
-/// must be at the top-level browsing context.
+/// same-origin frames), the page restored after. What the page shows in
+/// secret places or shaped like a credential is masked too, by the same
+/// rule as the recordings and `page.html` ([`secrets_shown`]). `None` when
+/// the page could not be masked: no picture is better than one showing a
+/// secret. The caller must be at the top-level browsing context.
 pub async fn masked_screenshot(browser: &mut dyn Browser, secrets: &[String]) -> Option<Vec<u8>> {
+    let Ok(html) = browser.page_source().await else {
+        tracing::warn!("the page's source could not be read: no screenshot taken");
+        return None;
+    };
     let values: Vec<serde_json::Value> = secrets
         .iter()
         .cloned()
+        .chain(secrets_shown(&html).into_iter().map(|(_, v)| v))
         .map(serde_json::Value::String)
         .collect();
     let masked = browser

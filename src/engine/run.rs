@@ -739,7 +739,7 @@ impl<'r> Engine<'r> {
                 self.artifacts.push(p);
             }
             if let Some(html) = html {
-                let mut doc = self.redactor.redact(&html);
+                let mut doc = self.redactor.redact_page(&html);
                 if let Some(url) = url {
                     doc = format!("<!-- url: {} -->\n{doc}", self.redactor.redact(&url));
                 }
@@ -756,7 +756,7 @@ impl<'r> Engine<'r> {
         });
         let text = self
             .redactor
-            .redact(&serde_json::to_string_pretty(&trace).unwrap_or_default());
+            .redact_artifact(&serde_json::to_string_pretty(&trace).unwrap_or_default());
         if let Ok(p) = artifacts::write(&dir, "trace.json", text.as_bytes()) {
             self.artifacts.push(p);
         }

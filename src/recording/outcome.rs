@@ -4,8 +4,9 @@
 //! durations, no run ids, no artifact paths. `record` writes it as an
 //! `insta` snapshot; replay must produce it again.
 
-use super::scrub::{Known, replace_text};
+use super::scrub::{Known, ScrubRules, replace_text};
 use crate::engine::{CapturedValue, RunReport, StepStatus};
+use crate::secrets::structural::masked_row;
 use regex::Regex;
 use std::fmt::Write as _;
 
@@ -23,6 +24,9 @@ fn without_durations(text: &str) -> String {
 /// The outcome text; `secrets` (known and learned values) become their
 /// placeholders, as in the recording.
 pub fn outcome_text(report: &RunReport, secrets: &[Known]) -> String {
+    // Rows' token-named fields are masked by the default rules, the same
+    // when recorded and replayed.
+    let rules = ScrubRules::default();
     let mut out = String::new();
     let _ = writeln!(out, "playbook: {}", report.playbook);
     match &report.failure {
@@ -70,16 +74,39 @@ pub fn outcome_text(report: &RunReport, secrets: &[Known]) -> String {
             (CapturedValue::Rows(rows), false) => {
                 let _ = writeln!(out, "  {} = {} rows", o.name, rows.len());
                 for row in rows {
+                    let shown = masked_row(row, &rules);
                     let _ = writeln!(
                         out,
                         "    {}",
-                        serde_json::to_string(row).unwrap_or_default()
+                        serde_json::to_string(&shown).unwrap_or_default()
                     );
                 }
             }
         }
     }
     replace_text(&out, secrets)
+}
+
+/// What the run read on purpose: its non-secret text captures and the
+/// fields of its extracted rows that are not named like tokens. They are
+/// not taken for credentials by their shape (a customer id that looks
+/// random stays readable).
+pub fn read_on_purpose(report: &RunReport) -> Vec<String> {
+    let rules = ScrubRules::default();
+    let mut out = Vec::new();
+    for o in report.outputs.iter().filter(|o| !o.secret) {
+        match &o.value {
+            CapturedValue::Text(_) => out.push(o.value.expose_text()),
+            CapturedValue::Rows(rows) => out.extend(
+                rows.iter()
+                    .flat_map(|r| r.iter())
+                    .filter(|(k, _)| !rules.is_token_field(k))
+                    .map(|(_, v)| v.clone()),
+            ),
+        }
+    }
+    out.retain(|v| !v.trim().is_empty());
+    out
 }
 
 /// An `insta` snapshot file holding `text`.

@@ -5,9 +5,12 @@
 //!   (`<secret:login.password>`), secret captures and TOTP codes
 //!   (`<capture:api_key>`);
 //! - values the traffic shows are secret: cookies (`<cookie:sid>`),
-//!   authorization-style headers (`<header:authorization>`), and fields
+//!   authorization-style headers (`<header:authorization>`), fields
 //!   whose *name* matches a token pattern (`<token:csrf_token>`), in query
-//!   strings, form bodies, JSON and HTML `input`/`meta` elements.
+//!   strings, form bodies, JSON and HTML `input`/`meta` elements, values a
+//!   page shows in secret places ([`crate::secrets::structural`]) and values
+//!   shaped like credentials ([`crate::secrets::shape`]) unless the run read
+//!   them on purpose.
 //!
 //! A value is replaced wherever it appears (URLs, headers, bodies), in each
 //! form it takes there: raw, percent-encoded, form-encoded, HTML-escaped,
@@ -25,22 +28,7 @@ const GLOBAL_MIN_LEARNED: usize = 8;
 /// Known secrets shorter than this are not replaced (the redactor's rule).
 const MIN_KNOWN: usize = 4;
 
-/// Field names whose values are tokens, case-insensitive (configurable).
-pub const DEFAULT_TOKEN_FIELDS: &[&str] = &[
-    "csrf",
-    "xsrf",
-    "token",
-    "nonce",
-    "authenticity",
-    "verification",
-    "session",
-    "password",
-    "secret",
-    "otp",
-    "licen[cs]e",
-    "api[-_]?key",
-    "private[-_]?key",
-];
+pub use crate::secrets::structural::{DEFAULT_TOKEN_FIELDS, ScrubRules};
 
 /// Headers whose whole value is a credential.
 const CREDENTIAL_HEADERS: &[&str] = &[
@@ -57,42 +45,6 @@ const CREDENTIAL_HEADERS: &[&str] = &[
 /// name matches a token pattern (`X-CSRFToken`, `X-Access-Token`, `Api-Key`)?
 fn credential_header(name: &str, rules: &ScrubRules) -> bool {
     CREDENTIAL_HEADERS.contains(&name) || rules.is_token_field(name)
-}
-
-/// What is secret by name.
-#[derive(Debug, Clone)]
-pub struct ScrubRules {
-    token_fields: Vec<Regex>,
-}
-
-impl ScrubRules {
-    /// `patterns` are case-insensitive regular expressions over field names.
-    pub fn new(patterns: &[String]) -> Result<Self, String> {
-        let token_fields = patterns
-            .iter()
-            .map(|p| {
-                Regex::new(&format!("(?i){p}"))
-                    .map_err(|e| format!("token field pattern `{p}`: {e}"))
-            })
-            .collect::<Result<_, _>>()?;
-        Ok(ScrubRules { token_fields })
-    }
-
-    pub fn default_patterns() -> Vec<String> {
-        DEFAULT_TOKEN_FIELDS.iter().map(|s| s.to_string()).collect()
-    }
-
-    pub fn is_token_field(&self, name: &str) -> bool {
-        self.token_fields.iter().any(|r| r.is_match(name))
-    }
-}
-
-impl Default for ScrubRules {
-    fn default() -> Self {
-        Self::new(&Self::default_patterns()).unwrap_or(ScrubRules {
-            token_fields: Vec::new(),
-        })
-    }
 }
 
 /// `<kind:name>`: what a secret becomes.
@@ -336,32 +288,14 @@ fn learn_json(value: &serde_json::Value, rules: &ScrubRules, learned: &mut Learn
     }
 }
 
-/// A page's text that looks like a credential: one word, long enough.
-fn looks_like_credential(text: &str) -> bool {
-    let t = text.trim();
-    t.len() >= GLOBAL_MIN_LEARNED && t.len() <= 512 && !t.chars().any(char::is_whitespace)
-}
-
 fn learn_html(html: &str, rules: &ScrubRules, learned: &mut Learned) {
-    let doc = scraper::Html::parse_document(html);
-    // Credentials shown as text: `<td class="licence">DBK-…</td>`,
-    // `<code id="api-key">…</code>`, even when this run did not capture them.
-    let named = scraper::Selector::parse("[id], [class]").expect("a valid selector");
-    for el in doc.select(&named) {
-        let v = el.value();
-        let name = v
-            .id()
-            .filter(|id| rules.is_token_field(id))
-            .or_else(|| v.classes().find(|c| rules.is_token_field(c)));
-        let Some(name) = name else { continue };
-        if el.children().any(|c| c.value().is_element()) {
-            continue;
-        }
-        let text: String = el.text().collect();
-        if looks_like_credential(&text) {
-            learned.add(&text, "token", name);
-        }
+    // Credentials shown as text, at any depth of an element named like a
+    // token or under a label or column header that is, even when this run
+    // did not capture them: the one structural rule.
+    for found in crate::secrets::structural::secrets_in_html(html, rules) {
+        learned.add(&found.value, "token", &found.name);
     }
+    let doc = scraper::Html::parse_document(html);
     let inputs = scraper::Selector::parse("input[name][value], meta[name][content]")
         .expect("a valid selector");
     for el in doc.select(&inputs) {
@@ -402,9 +336,26 @@ fn cookie_pairs(value: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Values shaped like credentials (`sk_live_…`, JWTs, PEM blocks, long
+/// random tokens), except what the run read on purpose.
+fn learn_shapes(text: &str, rules: &ScrubRules, learned: &mut Learned) {
+    for s in crate::secrets::shape::credentials_in(text, rules.allowed()) {
+        learned.add(&s.value, "token", s.kind);
+    }
+}
+
+/// Bodies searched for credential shapes: text a person or a program
+/// reads, not scripts, styles or media.
+fn shaped_text(mime: &str) -> bool {
+    ["html", "json", "xml", "text/plain", "x-www-form-urlencoded"]
+        .iter()
+        .any(|m| mime.contains(m))
+}
+
 fn learn(entry: &Entry, rules: &ScrubRules, learned: &mut Learned) {
     let req = &entry.request;
     learn_pairs(&query_pairs(&req.url), rules, learned);
+    learn_shapes(&req.url, rules, learned);
     for h in &req.headers {
         let name = h.name.to_ascii_lowercase();
         if name == "cookie" {
@@ -430,6 +381,9 @@ fn learn(entry: &Entry, rules: &ScrubRules, learned: &mut Learned) {
             text: body,
             ..post.clone()
         };
+        if shaped_text(&mime) {
+            learn_shapes(&post.text, rules, learned);
+        }
         if mime.contains("x-www-form-urlencoded") {
             learn_pairs(&form_pairs(&post.text), rules, learned);
         } else if mime.contains("json")
@@ -467,6 +421,10 @@ fn learn(entry: &Entry, rules: &ScrubRules, learned: &mut Learned) {
             && let Ok(v) = serde_json::from_str::<serde_json::Value>(text)
         {
             learn_json(&v, rules, learned);
+        }
+        // After the rules by name, so a value keeps the name of its place.
+        if shaped_text(&mime) {
+            learn_shapes(text, rules, learned);
         }
     }
 }
@@ -901,6 +859,72 @@ mod tests {
             page.contains("Reset admin password") && page.contains("CD-SERVER-01"),
             "{page}"
         );
+    }
+
+    // Issue 18: tokens nested in td.field-enrollment_token > p, div.readonly under .field-api_key and a column headed "Enrollment token" were recorded in clear.
+    #[test]
+    fn values_in_secret_places_of_a_page_are_taken_out_and_known_to_the_final_check() {
+        let (api_key, token_a, token_b) =
+            ("AK9QX2WL7MZ4RT8B", "ENR7H3KQ9ZL2MX4W", "ENR2B8VN5TY6PQ1C");
+        let mut e = entry("https://v.example/admin/tenants/7/change/", &[], None);
+        e.response.content.text = Some(format!(
+            "<div class=\"form-row field-api_key\"><div><label>API key:</label>\
+             <div class=\"readonly\">{api_key}</div></div></div>\
+             <table><tr><td class=\"field-enrollment_token\"><p>{token_a}</p></td></tr></table>\
+             <table><tr><th>Device</th><th>Enrollment token</th></tr>\
+             <tr><td>laptop-0001</td><td>{token_b}</td></tr></table>"
+        ));
+        let mut later = entry(&format!("https://v.example/devices?t={token_b}"), &[], None);
+        later.response.content.text = Some(format!("<p>{api_key}</p>"));
+        let mut entries = vec![e, later];
+        let replaced = scrub(&mut entries, &[], &ScrubRules::default());
+        let out = json(&entries);
+        for leak in [api_key, token_a, token_b] {
+            assert!(!out.contains(leak), "{leak} in {out}");
+        }
+        assert!(out.contains("laptop-0001"), "{out}");
+        let page = entries[0].response.content.text.clone().unwrap();
+        assert!(page.contains("&lt;token:enrollment_token&gt;"), "{page}");
+        assert!(page.contains("&lt;token:field-api_key&gt;"), "{page}");
+        // The final check and the outcome know them too.
+        let text = replace_text(&format!("rows: {token_a} {api_key}"), &replaced);
+        assert!(!text.contains(token_a) && !text.contains(api_key), "{text}");
+    }
+
+    // Credential-shaped values under names that say nothing were recorded in clear; what the run read on purpose must stay.
+    #[test]
+    fn credential_shaped_values_are_taken_out_except_what_the_run_read() {
+        let stripe = "sk_live_51HxQpR2eZvKYlo2C8nWm4TqL";
+        let jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJzdXBwb3J0In0.Qm9ndXNTaWduYXR1cmU";
+        let customer = "cus_Q8Xz3LmN7pR2vT9wK4yB6cD1";
+        let mut json_entry = entry("https://v.example/api/tenant", &[], None);
+        json_entry.response.content.mime_type = "application/json".into();
+        json_entry.response.content.text = Some(
+            serde_json::json!({ "billing": { "processor": stripe }, "ref": customer }).to_string(),
+        );
+        let mut page = entry("https://v.example/t", &[], None);
+        page.response.content.text = Some(format!(
+            "<p>Support: {jwt}</p><p>{customer}</p><p>6f1c2a4e-9b7d-4c3e-8a2f-1d5e7b9c0a3f</p>"
+        ));
+        let mut entries = vec![json_entry, page];
+        let rules = ScrubRules::default().allowing(vec![customer.to_string()]);
+        scrub(&mut entries, &[], &rules);
+        let out = json(&entries);
+        assert!(!out.contains(stripe) && !out.contains(jwt), "{out}");
+        assert!(
+            out.contains("<token:api_key>") && out.contains("&lt;token:jwt&gt;"),
+            "{out}"
+        );
+        assert!(out.contains(customer), "{out}");
+        assert!(
+            out.contains("6f1c2a4e-9b7d-4c3e-8a2f-1d5e7b9c0a3f"),
+            "{out}"
+        );
+        // Without the allow-list the same customer id is taken for a credential.
+        let mut again = vec![entry("https://v.example/t", &[], None)];
+        again[0].response.content.text = Some(format!("<p>{customer}</p>"));
+        scrub(&mut again, &[], &ScrubRules::default());
+        assert!(!json(&again).contains(customer));
     }
 
     #[test]

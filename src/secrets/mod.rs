@@ -4,6 +4,8 @@
 
 pub mod crypto;
 pub mod redact;
+pub mod shape;
+pub mod structural;
 
 pub use redact::{RedactingWriter, Redactor};
 

@@ -72,6 +72,32 @@ impl Redactor {
         needles.iter().map(|(n, _)| n.clone()).collect()
     }
 
+    /// A page's HTML redacted for an artifact: the values it shows in
+    /// secret places (the structural rule: token-named fields, labels,
+    /// column headers) are registered first, so the page and everything
+    /// written after it (the trace, the job's error) lose them; values
+    /// shaped like credentials are taken out of this page ([`Self::redact_artifact`]).
+    pub fn redact_page(&self, html: &str) -> String {
+        let rules = super::structural::ScrubRules::default();
+        for f in super::structural::secrets_in_html(html, &rules) {
+            self.add(&format!("token:{}", f.name), &f.value);
+        }
+        self.redact_artifact(html)
+    }
+
+    /// `text` redacted, and every value in it shaped like a credential
+    /// (a JWT, `sk_live_…`, a PEM block, a long random token) taken out,
+    /// for a file the operator reads (`page.html`, `trace.json`). Shapes
+    /// are not registered: a capture that only looks random is still
+    /// printed as read.
+    pub fn redact_artifact(&self, text: &str) -> String {
+        let mut out = self.redact(text);
+        for s in super::shape::credentials_in(&out.clone(), &[]) {
+            out = out.replace(&s.value, &format!("[redacted:token:{}]", s.kind));
+        }
+        out
+    }
+
     pub fn redact(&self, text: &str) -> String {
         let needles = self.needles.read().unwrap_or_else(|e| e.into_inner());
         let mut out = text.to_string();
@@ -87,6 +113,23 @@ impl Redactor {
     pub fn redact_bytes(&self, bytes: &[u8]) -> Vec<u8> {
         self.redact(&String::from_utf8_lossy(bytes)).into_bytes()
     }
+}
+
+/// The values `html` shows in secret places or shaped like credentials,
+/// each with a label naming why (`token:api_key`): what a failure's page
+/// and screenshot must not show.
+pub fn secrets_shown(html: &str) -> Vec<(String, String)> {
+    let rules = super::structural::ScrubRules::default();
+    let mut out: Vec<(String, String)> = super::structural::secrets_in_html(html, &rules)
+        .into_iter()
+        .map(|f| (format!("token:{}", f.name), f.value))
+        .collect();
+    for s in super::shape::credentials_in(html, &[]) {
+        if !out.iter().any(|(_, v)| *v == s.value) {
+            out.push((format!("token:{}", s.kind), s.value));
+        }
+    }
+    out
 }
 
 /// A `tracing_subscriber` writer that redacts every log line before it
@@ -166,6 +209,31 @@ mod tests {
         assert!(!out.contains("ss&lt;w"), "{out}");
         assert!(!out.contains("ss%3Cw"), "{out}");
         assert_eq!(out.matches("[redacted:captures.admin_password]").count(), 3);
+    }
+
+    // A failure's page.html held a Django read-only api key and a JWT in clear; trace.json then repeated the key.
+    #[test]
+    fn a_page_loses_values_in_secret_places_and_credential_shapes() {
+        let r = Redactor::new();
+        let jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJzdXBwb3J0In0.c2lnbmF0dXJl";
+        let page = format!(
+            "<div class=\"form-row field-api_key\"><label>API key:</label>\
+             <div class=\"readonly\">AK9QX2WL7MZ4RT8B</div></div><p>Northwind</p><p>{jwt}</p>"
+        );
+        let out = r.redact_page(&page);
+        assert!(
+            !out.contains("AK9QX2WL7MZ4RT8B") && !out.contains(jwt),
+            "{out}"
+        );
+        assert!(
+            out.contains("Northwind") && out.contains("API key:"),
+            "{out}"
+        );
+        let trace = r.redact_artifact(&format!("expected AK9QX2WL7MZ4RT8B, saw {jwt}"));
+        assert!(
+            !trace.contains("AK9QX2WL7MZ4RT8B") && !trace.contains(jwt),
+            "{trace}"
+        );
     }
 
     #[test]

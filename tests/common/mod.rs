@@ -6,6 +6,7 @@
 
 #![allow(dead_code)]
 
+pub mod ocr;
 pub mod worker_env;
 
 use panelwright::browser::{Browser, DriverEndpoint, DriverSupervisor};

@@ -10,6 +10,7 @@
 //! - [`money`]: time of use split at rate changes; a month's usage lines stay in their month (issue 18 §4)
 //! - [`secret_refs`]: no user info in vendor URLs, `env:` confined, a store that knows its key (issue 18 §1)
 //! - [`store_faults`]: read-only and full stores say so and end the worker non-zero; no empty file becomes a store (issue 18 §5)
+//! - [`scrub`]: no tenant's token in a recording, artifact, screenshot or output (issue 18 §1)
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -19,6 +20,7 @@ mod classes;
 mod money;
 mod paths;
 mod secret_refs;
+mod scrub;
 mod secrets;
 mod sqlite;
 mod store_faults;
