@@ -7,12 +7,14 @@
 //! - [`paths`]: files, URLs and references stay where they belong (issue 6 §4)
 //! - [`sqlite`]: the RMM's documented SQL works with an older, non-bundled SQLite (issue 6 §5)
 //! - [`classes`]: honest failure classes, a checker that scales (issue 6 §6)
+//! - [`import`]: import errors name the place; a re-import keeps what it leaves out (issue 18 §5, §6)
 
 #[path = "../common/mod.rs"]
 mod common;
 
 mod browsers;
 mod classes;
+mod import;
 mod paths;
 mod secrets;
 mod sqlite;
