@@ -8,6 +8,7 @@
 //! - [`sqlite`]: the RMM's documented SQL works with an older, non-bundled SQLite (issue 6 §5)
 //! - [`classes`]: honest failure classes, a checker that scales (issue 6 §6)
 //! - [`import`]: import errors name the place; a re-import keeps what it leaves out (issue 18 §5, §6)
+//! - [`operator`]: what a new operator hit: goto classes, `job`, `submit --help`, `report changes`, `verify` (issue 18 §6)
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -15,6 +16,7 @@ mod common;
 mod browsers;
 mod classes;
 mod import;
+mod operator;
 mod paths;
 mod secrets;
 mod sqlite;
