@@ -146,12 +146,57 @@ pub(super) fn set_given(columns: &[(&str, bool)]) -> String {
 
 /// A number as written: integer, float or text (validated in phase 2 so the
 /// error can name the item).
-#[derive(serde::Deserialize, Clone)]
-#[serde(untagged)]
+#[derive(Clone)]
 pub(super) enum RawNumber {
     Int(i64),
     Float(f64),
     Text(String),
+}
+
+/// By hand rather than `untagged`: an integer too large for 64 bits then
+/// says so, not "invalid type: integer as i128, expected any value".
+impl<'de> Deserialize<'de> for RawNumber {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Number;
+        impl serde::de::Visitor<'_> for Number {
+            type Value = RawNumber;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a number, or a number as text")
+            }
+            fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<RawNumber, E> {
+                Ok(RawNumber::Int(n))
+            }
+            fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<RawNumber, E> {
+                i64::try_from(n)
+                    .map(RawNumber::Int)
+                    .map_err(|_| too_large())
+            }
+            fn visit_i128<E: serde::de::Error>(self, n: i128) -> Result<RawNumber, E> {
+                i64::try_from(n)
+                    .map(RawNumber::Int)
+                    .map_err(|_| too_large())
+            }
+            fn visit_u128<E: serde::de::Error>(self, n: u128) -> Result<RawNumber, E> {
+                i64::try_from(n)
+                    .map(RawNumber::Int)
+                    .map_err(|_| too_large())
+            }
+            fn visit_f64<E: serde::de::Error>(self, n: f64) -> Result<RawNumber, E> {
+                Ok(RawNumber::Float(n))
+            }
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<RawNumber, E> {
+                Ok(RawNumber::Text(text.to_string()))
+            }
+        }
+        fn too_large<E: serde::de::Error>() -> E {
+            E::custom(format_args!(
+                "the number is too large (at most {})",
+                i64::MAX
+            ))
+        }
+        deserializer.deserialize_any(Number)
+    }
 }
 
 // --- phase 2: validated -----------------------------------------------------------

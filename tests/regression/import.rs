@@ -66,7 +66,12 @@ fn toml_number_overflow_names_the_column() {
     let toml = "[[vendor_accounts]]\nname = \"main\"\nvendor = \"demo-backup\"\nbase_url = \"http://127.0.0.1:8080\"\nmax_sessions = 99999999999999999999\n";
     let (_dir, out) = import_text("rmm.toml", toml);
     let out = refused(&out);
-    assert!(out.contains("rmm.toml:5:16:"), "{out}");
+    assert!(
+        out.contains(
+            "rmm.toml:5:16: vendor_accounts[0].max_sessions: the number is too large (at most 9223372036854775807)"
+        ),
+        "{out}"
+    );
 }
 
 // In JSON, a secret named twice silently kept the last reference.
