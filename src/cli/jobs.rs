@@ -98,9 +98,10 @@ pub async fn show(id: i64, path: &Path) -> u8 {
         "  vendor account:  {}",
         job.vendor_account.as_deref().unwrap_or("-")
     );
+    let summary = store.job_summary(id).await.ok().flatten();
     println!(
         "  playbook:        {}",
-        job.playbook.as_deref().unwrap_or("(default)")
+        playbook_used(&job, summary.as_ref())
     );
     println!("  params:          {}", job.params);
     println!("  attempts:        {}/{}", job.attempts, job.max_attempts);
@@ -116,6 +117,12 @@ pub async fn show(id: i64, path: &Path) -> u8 {
     if let (Some(c), Some(m)) = (&job.error_class, &job.error_message) {
         println!("  error:           [{c}] {m}");
     }
+    if let Some(summary) = &summary {
+        println!("summary:");
+        for (key, value) in summary_lines(summary) {
+            println!("  {key}: {value}");
+        }
+    }
     if let Ok(events) = store.events(id).await {
         println!("events:");
         let mut table = Table::new(&[
@@ -129,7 +136,10 @@ pub async fn show(id: i64, path: &Path) -> u8 {
         }
         print!("{}", table.render());
     }
-    if let Ok(creds) = store.credentials(None, Some(id), true).await {
+    // Most kinds capture no credentials: no empty table for them.
+    if let Ok(creds) = store.credentials(None, Some(id), true).await
+        && !creds.is_empty()
+    {
         println!(
             "outputs (stored credentials; `panelwright credentials show ID --reveal` to read one):"
         );
@@ -175,6 +185,54 @@ pub async fn show(id: i64, path: &Path) -> u8 {
         }
     }
     exit::OK
+}
+
+/// The playbook a job ran, as its run named it, and the file it asked
+/// for; `none` for a kind that drives no browser.
+fn playbook_used(job: &crate::store::Job, summary: Option<&serde_json::Value>) -> String {
+    let registry = crate::jobs::Registry::standard(Default::default());
+    if registry
+        .get(&job.kind)
+        .is_some_and(|h| h.needs() == crate::jobs::Needs::Nothing)
+    {
+        return "none (this kind drives no browser)".into();
+    }
+    let file = match &job.playbook {
+        Some(file) => file.clone(),
+        None => format!("the vendor's default {} playbook", job.kind),
+    };
+    match summary
+        .and_then(|s| s.get("playbook"))
+        .and_then(|p| p.as_str())
+    {
+        Some(name) => format!("{name} ({file})"),
+        None => file,
+    }
+}
+
+/// A job's summary as `key: value` lines, nested objects as dotted keys
+/// (`stored.changes: 3`), so every kind shows what it did.
+fn summary_lines(summary: &serde_json::Value) -> Vec<(String, String)> {
+    fn walk(prefix: &str, value: &serde_json::Value, out: &mut Vec<(String, String)>) {
+        match value {
+            serde_json::Value::Object(map) if !map.is_empty() => {
+                for (key, value) in map {
+                    let key = if prefix.is_empty() {
+                        key.clone()
+                    } else {
+                        format!("{prefix}.{key}")
+                    };
+                    walk(&key, value, out);
+                }
+            }
+            serde_json::Value::String(text) => out.push((prefix.to_string(), text.clone())),
+            serde_json::Value::Null => out.push((prefix.to_string(), "-".into())),
+            other => out.push((prefix.to_string(), other.to_string())),
+        }
+    }
+    let mut out = Vec::new();
+    walk("", summary, &mut out);
+    out
 }
 
 pub async fn cancel(id: i64, path: &Path) -> u8 {

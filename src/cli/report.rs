@@ -33,7 +33,7 @@ pub enum ReportCommand {
 pub struct ChangesArgs {
     /// Changes detected at or after: a date (2026-10-01), a UTC time
     /// (2026-10-01T08:00:00Z), or a span back from now (7d, 24h).
-    #[arg(long, value_parser = parse_since)]
+    #[arg(long, value_parser = parse_since, default_value = DEFAULT_SINCE)]
     pub since: Millis,
     /// Only this company's (external id or exact name).
     #[arg(long)]
@@ -61,6 +61,10 @@ pub struct AvailabilityArgs {
     #[arg(long, value_enum, default_value = "table")]
     pub format: Format,
 }
+
+/// How far back `report changes` looks without `--since`: a week covers
+/// the weekly review an operator does.
+const DEFAULT_SINCE: &str = "7d";
 
 fn parse_since(text: &str) -> Result<Millis, String> {
     let t = text.trim();

@@ -7,8 +7,9 @@ use std::path::{Path, PathBuf};
 pub enum StoreCommand {
     /// Create the store file (if missing, or empty) and apply migrations.
     Init,
-    /// Load companies, sites, machines and vendor accounts from a TOML or JSON file (upsert);
-    /// `file:` secret references must point inside --secrets-dir.
+    /// Load companies, sites, machines, vendor accounts, schedules, products, SKU mappings,
+    /// price plans and agreement lines from a TOML or JSON file (upsert: a key an item leaves
+    /// out keeps its stored value); `file:` secret references must point inside --secrets-dir.
     Import {
         /// The file (see docs/store.md for its shape).
         file: PathBuf,
@@ -52,15 +53,7 @@ pub async fn run(cmd: StoreCommand, path: &Path, secrets_dir: &Path) -> u8 {
                 .collect();
             match store.import_checked(&file, secrets_dir, kinds).await {
                 Ok(c) => {
-                    println!(
-                        "imported {}: {} companies, {} sites, {} machines, {} vendor accounts, {} schedules",
-                        file.display(),
-                        c.companies,
-                        c.sites,
-                        c.machines,
-                        c.vendor_accounts,
-                        c.schedules
-                    );
+                    println!("imported {}: {}", file.display(), counted(&c));
                     exit::OK
                 }
                 Err(e) => {
@@ -70,6 +63,26 @@ pub async fn run(cmd: StoreCommand, path: &Path, secrets_dir: &Path) -> u8 {
             }
         }
     }
+}
+
+/// What an import wrote, every kind of item counted: a billing file
+/// printed "0 companies, 0 sites…" and nothing of what it did hold.
+fn counted(c: &crate::store::ImportCounts) -> String {
+    [
+        (c.companies, "companies"),
+        (c.sites, "sites"),
+        (c.machines, "machines"),
+        (c.vendor_accounts, "vendor accounts"),
+        (c.schedules, "schedules"),
+        (c.billing.products, "products"),
+        (c.billing.sku_mappings, "SKU mappings"),
+        (c.billing.price_plans, "price plans"),
+        (c.billing.agreement_lines, "agreement lines"),
+    ]
+    .iter()
+    .map(|(n, what)| format!("{n} {what}"))
+    .collect::<Vec<_>>()
+    .join(", ")
 }
 
 pub fn key(cmd: KeyCommand) -> u8 {

@@ -9,8 +9,8 @@ use std::path::Path;
 
 #[derive(Debug, clap::Args)]
 pub struct SubmitArgs {
-    /// The job kind: provision or noop (checked before the job is queued).
-    #[arg(long, default_value = "provision")]
+    /// The job kind (checked before the job is queued; --help lists every kind).
+    #[arg(long, default_value = "provision", long_help = kinds_help())]
     pub kind: String,
     /// Company: the RMM's external id or exact name.
     #[arg(long)]
@@ -42,6 +42,22 @@ pub struct SubmitArgs {
     /// Attempts before a transiently failing job is dead [default: 3].
     #[arg(long)]
     pub max_attempts: Option<u32>,
+}
+
+/// `--kind`'s long help: every kind of the registry, what it does and its
+/// params, so a new kind is listed without editing this file.
+fn kinds_help() -> String {
+    let registry = Registry::standard(ProvisionSettings::default());
+    let mut help = String::from("The job kind, checked before the job is queued:\n");
+    for kind in registry.kinds() {
+        let handler = registry.get(kind).expect("a listed kind is registered");
+        help.push_str(&format!(
+            "\n  {kind}: {}\n      params: {}",
+            handler.about(),
+            handler.params()
+        ));
+    }
+    help
 }
 
 pub async fn run(args: SubmitArgs, store_path: &Path) -> u8 {

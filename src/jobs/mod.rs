@@ -108,8 +108,12 @@ impl JobContext {
 pub trait JobHandler: Send + Sync + 'static {
     /// The kind as stored on jobs (`provision`, `noop`, …).
     fn kind(&self) -> &'static str;
-    /// One line saying what it does (listed by `submit --help` errors).
+    /// One line saying what it does (listed by `submit --help`).
     fn about(&self) -> &'static str;
+    /// The params a job of this kind takes (listed by `submit --help`).
+    fn params(&self) -> &'static str {
+        "the playbook's own parameters, by name"
+    }
     fn needs(&self) -> Needs;
     /// Runs one attempt; `Ok` carries a secret-free summary.
     async fn run(&self, job: &Job, ctx: &JobContext) -> Result<serde_json::Value, JobFailure>;

@@ -15,7 +15,11 @@ impl JobHandler for Noop {
     }
 
     fn about(&self) -> &'static str {
-        "no browser: params {\"sleep_ms\": n, \"fail\": \"transient\"|\"permanent\"|\"playbook-broken\"}"
+        "no browser: sleeps, then succeeds or fails as asked (queue tests and benchmarks)"
+    }
+
+    fn params(&self) -> &'static str {
+        "{\"sleep_ms\": n, \"fail\": \"transient\"|\"permanent\"|\"playbook-broken\"}"
     }
 
     fn needs(&self) -> Needs {

@@ -127,6 +127,10 @@ impl JobHandler for Provision {
         "run a vendor account's provisioning playbook for a company and store what it captures"
     }
 
+    fn params(&self) -> &'static str {
+        "`machines` (hostnames or serials; default all of the company's), then the playbook's own parameters"
+    }
+
     fn needs(&self) -> Needs {
         Needs::Browser
     }

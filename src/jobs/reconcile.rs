@@ -22,7 +22,11 @@ impl JobHandler for Reconcile {
     }
 
     fn about(&self) -> &'static str {
-        "no browser: billing reconciliation of params {\"period\": \"YYYY-MM\"} (default: this month), for the job's company or all"
+        "no browser: billing reconciliation of a period, for the job's company or all"
+    }
+
+    fn params(&self) -> &'static str {
+        "{\"period\": \"YYYY-MM\"} (default: this month, UTC)"
     }
 
     fn needs(&self) -> Needs {

@@ -4,9 +4,11 @@
 //! recorded behaviour); the live run is the same playbook against the
 //! console now. Compared: the result, each step (a step that now fails, a
 //! branch now taken the other way, steps that no longer run or are new),
-//! the extracted rows' shape (columns, fields that came back empty), and
-//! the requests (a page or call the recording never saw, or one no longer
-//! made). Row counts and values are data, not drift.
+//! the extracted rows' shape (columns, fields that came back empty, rows
+//! that vanished), and the requests (a page or call the recording never
+//! saw, or one no longer made). Values and new rows are data, not drift;
+//! fewer rows than recorded is reported as such, since a listing that lost
+//! rows (a page no longer read, a filter) looks exactly like that.
 
 use super::har::Entry;
 use crate::engine::{CapturedValue, RunReport, StepStatus};
@@ -28,6 +30,8 @@ pub enum DriftKind {
     Columns,
     /// A field that was filled now comes back empty in every row.
     EmptyField,
+    /// An output has fewer rows than recorded.
+    RowCount,
     /// An output the recording captured is not captured now.
     Output,
     /// A request (page, XHR, download) the recording never saw.
@@ -43,6 +47,7 @@ crate::text::text_enum!(DriftKind, "drift kind", {
     Steps => "steps",
     Columns => "columns",
     EmptyField => "empty-field",
+    RowCount => "row-count",
     Output => "output",
     NewRequest => "new-request",
     MissingRequest => "missing-request",
@@ -137,6 +142,54 @@ fn rows_of(r: &RunReport) -> BTreeMap<&str, &Vec<BTreeMap<String, String>>> {
             CapturedValue::Text(_) => None,
         })
         .collect()
+}
+
+type Rows = Vec<BTreeMap<String, String>>;
+
+/// What changed in one output's rows besides its columns: fewer rows
+/// (`row-count`), and a column empty in every row now (`empty-field`) —
+/// blamed on its selector only when at least one row that had it filled
+/// must still be there: a field filled only in as many rows as vanished
+/// may have vanished with them, which the row count already says.
+fn rows_drift<'c>(
+    name: &str,
+    rec_rows: &Rows,
+    now_rows: &Rows,
+    common: impl Iterator<Item = &'c String>,
+) -> Vec<Drift> {
+    let mut out = Vec::new();
+    let vanished = rec_rows.len().saturating_sub(now_rows.len());
+    if vanished > 0 {
+        out.push(Drift {
+            kind: DriftKind::RowCount,
+            step: None,
+            detail: format!(
+                "`{name}`: {} rows now ({} recorded)",
+                now_rows.len(),
+                rec_rows.len()
+            ),
+        });
+    }
+    let filled = |rows: &Rows, col: &str| {
+        rows.iter()
+            .filter(|r| r.get(col).is_some_and(|v| !v.trim().is_empty()))
+            .count()
+    };
+    for col in common {
+        let (was, is) = (filled(rec_rows, col), filled(now_rows, col));
+        if was > vanished && is == 0 && !now_rows.is_empty() {
+            out.push(Drift {
+                kind: DriftKind::EmptyField,
+                step: None,
+                detail: format!(
+                    "`{name}.{col}` is empty in all {} rows now (filled in {was} of {} recorded): its selector no longer matches",
+                    now_rows.len(),
+                    rec_rows.len()
+                ),
+            });
+        }
+    }
+    out
 }
 
 /// Every difference of `now` (live) from `recorded` (the replayed
@@ -247,7 +300,7 @@ pub fn compare(
             }
             continue;
         };
-        let cols = |rows: &Vec<BTreeMap<String, String>>| -> BTreeSet<String> {
+        let cols = |rows: &Rows| -> BTreeSet<String> {
             rows.iter().flat_map(|r| r.keys().cloned()).collect()
         };
         let (a, b) = (cols(rec_rows), cols(now_rows));
@@ -260,25 +313,7 @@ pub fn compare(
                 detail: format!("`{name}`: columns gone {gone:?}, new {added:?}"),
             });
         }
-        let filled = |rows: &Vec<BTreeMap<String, String>>, col: &str| {
-            rows.iter()
-                .filter(|r| r.get(col).is_some_and(|v| !v.trim().is_empty()))
-                .count()
-        };
-        for col in a.intersection(&b) {
-            let (was, is) = (filled(rec_rows, col), filled(now_rows, col));
-            if was > 0 && is == 0 && !now_rows.is_empty() {
-                out.push(Drift {
-                    kind: DriftKind::EmptyField,
-                    step: None,
-                    detail: format!(
-                        "`{name}.{col}` is empty in all {} rows now (filled in {was} of {} recorded): its selector no longer matches",
-                        now_rows.len(),
-                        rec_rows.len()
-                    ),
-                });
-            }
-        }
+        out.extend(rows_drift(name, rec_rows, now_rows, a.intersection(&b)));
     }
 
     // Requests, by signature.
@@ -477,6 +512,34 @@ mod tests {
                 "[empty-field] `customers.contact` is empty in all 1 rows now (filled in 1 of 1 recorded): its selector no longer matches",
                 "[new-request] GET https://cdn.example/x.js: a request the recording never saw",
                 "[new-request] GET {vendor}/b: a request the recording never saw",
+            ]
+        );
+    }
+
+    #[test]
+    fn vanished_rows_are_a_row_count_change_not_a_selector_that_broke() {
+        let steps = || vec![step("a", StepStatus::Ok, None)];
+        // `note` was filled only in rows that are gone now; `contact` was
+        // filled in rows that must still be there, and is empty in all.
+        let mut recorded = vec![row(&[("name", "A"), ("contact", "a@x"), ("note", "")]); 3];
+        recorded.push(row(&[("name", "D"), ("contact", "d@x"), ("note", "vip")]));
+        let now = vec![row(&[("name", "A"), ("contact", ""), ("note", "")]); 3];
+        let shown: Vec<String> = compare(
+            &report(steps(), recorded, None),
+            &[],
+            "https://v",
+            &report(steps(), now, None),
+            &[],
+            "https://v",
+        )
+        .iter()
+        .map(|d| d.to_string())
+        .collect();
+        assert_eq!(
+            shown,
+            vec![
+                "[row-count] `customers`: 3 rows now (4 recorded)",
+                "[empty-field] `customers.contact` is empty in all 3 rows now (filled in 4 of 4 recorded): its selector no longer matches",
             ]
         );
     }

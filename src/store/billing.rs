@@ -5,7 +5,7 @@
 //! inside it, so a file with any error imports nothing.
 
 use super::locate::FileText;
-use super::rmm::optional;
+use super::rmm::{Given, given, given_text, optional, set_given};
 use super::{DbResult, Millis, StoreError};
 use crate::billing::{Aggregation, BillingCycle, Combine};
 use crate::money::{Currency, Decimal, Money};
@@ -19,11 +19,14 @@ use std::path::Path;
 #[serde(deny_unknown_fields)]
 pub(super) struct RawProduct {
     code: Option<String>,
-    name: Option<String>,
+    #[serde(default, deserialize_with = "given")]
+    name: Given<String>,
     service: Option<String>,
     metric: Option<String>,
-    aggregation: Option<String>,
-    combine: Option<String>,
+    #[serde(default, deserialize_with = "given")]
+    aggregation: Given<String>,
+    #[serde(default, deserialize_with = "given")]
+    combine: Given<String>,
 }
 
 #[derive(serde::Deserialize)]
@@ -51,11 +54,15 @@ pub(super) struct RawAgreement {
     unit_price: Option<super::rmm::RawNumber>,
     unit_cost: Option<super::rmm::RawNumber>,
     currency: Option<String>,
-    price_plan: Option<String>,
-    cost_plan: Option<String>,
-    billing_cycle: Option<String>,
+    #[serde(default, deserialize_with = "given")]
+    price_plan: Given<String>,
+    #[serde(default, deserialize_with = "given")]
+    cost_plan: Given<String>,
+    #[serde(default, deserialize_with = "given")]
+    billing_cycle: Given<String>,
     effective_from: Option<RawDate>,
-    effective_to: Option<RawDate>,
+    #[serde(default, deserialize_with = "given")]
+    effective_to: Given<RawDate>,
 }
 
 /// A date as text (`"2026-10-01"`), or TOML's own date (`2026-10-01`).
@@ -86,6 +93,8 @@ pub(super) struct RawBilling {
 
 // --- phase 2: validated ------------------------------------------------------------
 
+/// Fields with a default (`name`, `aggregation`, `combine`) take it in a
+/// new row; in a stored one, a field the file leaves out stays as it is.
 pub(super) struct ProductIn {
     code: String,
     name: String,
@@ -93,6 +102,8 @@ pub(super) struct ProductIn {
     metric: String,
     aggregation: Aggregation,
     combine: Combine,
+    /// Which of `name`, `aggregation`, `combine` the file gives.
+    given: [bool; 3],
 }
 
 /// An item's path (`agreements[3]`), to name one of its fields in an error
@@ -126,11 +137,13 @@ pub(super) struct AgreementIn {
     currency: Currency,
     unit_price: Money,
     unit_cost: Money,
-    price_plan: Option<String>,
-    cost_plan: Option<String>,
+    price_plan: Given<String>,
+    cost_plan: Given<String>,
     billing_cycle: BillingCycle,
     effective_from: jiff::civil::Date,
-    effective_to: Option<jiff::civil::Date>,
+    effective_to: Given<jiff::civil::Date>,
+    /// Whether the file gives `billing_cycle` (else a stored line keeps its own).
+    cycle_given: bool,
 }
 
 #[derive(Default)]
@@ -242,19 +255,25 @@ pub(super) fn validate(place: &dyn Place, raw: RawBilling) -> Result<BillingIn, 
         } else {
             Combine::Max
         };
+        let given = [
+            p.name.is_some(),
+            p.aggregation.is_some(),
+            p.combine.is_some(),
+        ];
         out.products.push(ProductIn {
-            name: optional(p.name).unwrap_or_else(|| code.clone()),
+            given,
+            name: optional(p.name.flatten()).unwrap_or_else(|| code.clone()),
             service: required(place, &item, "service", p.service)?,
             aggregation: parse_enum(
                 place,
                 &format!("{item}.aggregation"),
-                p.aggregation,
+                p.aggregation.flatten(),
                 Aggregation::Latest,
             )?,
             combine: parse_enum(
                 place,
                 &format!("{item}.combine"),
-                p.combine,
+                p.combine.flatten(),
                 combine_default,
             )?,
             code,
@@ -351,10 +370,11 @@ pub(super) fn validate(place: &dyn Place, raw: RawBilling) -> Result<BillingIn, 
             a.effective_from.map(RawDate::text),
         )?;
         let effective_from = date(place, &field("effective_from"), &from_text)?;
-        let effective_to = optional(a.effective_to.map(RawDate::text))
-            .map(|t| date(place, &field("effective_to"), &t))
-            .transpose()?;
-        if let Some(to) = effective_to
+        let effective_to = match given_text(a.effective_to.map(|d| d.map(RawDate::text))) {
+            Some(Some(t)) => Some(Some(date(place, &field("effective_to"), &t)?)),
+            other => other.map(|_| None),
+        };
+        if let Some(Some(to)) = effective_to
             && to < effective_from
         {
             return Err(err(
@@ -372,14 +392,15 @@ pub(super) fn validate(place: &dyn Place, raw: RawBilling) -> Result<BillingIn, 
         }
         out.agreements.push(AgreementIn {
             at: Located(item.clone()),
+            cycle_given: a.billing_cycle.is_some(),
             billing_cycle: parse_enum(
                 place,
                 &field("billing_cycle"),
-                a.billing_cycle,
+                a.billing_cycle.flatten(),
                 BillingCycle::Monthly,
             )?,
-            price_plan: optional(a.price_plan),
-            cost_plan: optional(a.cost_plan),
+            price_plan: given_text(a.price_plan),
+            cost_plan: given_text(a.cost_plan),
             company,
             product,
             quantity,
@@ -393,7 +414,7 @@ pub(super) fn validate(place: &dyn Place, raw: RawBilling) -> Result<BillingIn, 
     // A plan named in the file must price in the line's currency.
     for (i, a) in out.agreements.iter().enumerate() {
         for (field, name) in [("price_plan", &a.price_plan), ("cost_plan", &a.cost_plan)] {
-            if let Some(name) = name
+            if let Some(Some(name)) = name
                 && let Some(plan) = out.price_plans.iter().find(|p| &p.name == name)
                 && plan.currency != a.currency
             {
@@ -436,12 +457,22 @@ pub(super) fn import(
 ) -> DbResult<BillingCounts> {
     let mut counts = BillingCounts::default();
     for p in &data.products {
+        let [name, aggregation, combine] = p.given;
+        let update = set_given(&[
+            ("name", name),
+            ("service", true),
+            ("metric", true),
+            ("aggregation", aggregation),
+            ("combine", combine),
+            ("updated_at", true),
+        ]);
         tx.execute(
-            "INSERT INTO products (code, name, service, metric, aggregation, combine, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-             ON CONFLICT (code) DO UPDATE SET name = excluded.name, service = excluded.service,
-                 metric = excluded.metric, aggregation = excluded.aggregation,
-                 combine = excluded.combine, updated_at = excluded.updated_at",
+            &format!(
+                "INSERT INTO products (code, name, service, metric, aggregation, combine,
+                                       updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT (code) DO UPDATE SET {update}"
+            ),
             params![
                 p.code,
                 p.name,
@@ -518,8 +549,10 @@ pub(super) fn import(
                     a.product
                 ))
             })?;
-        let plan_id = |field: &str, name: &Option<String>| -> DbResult<Option<i64>> {
-            let Some(name) = name else { return Ok(None) };
+        let plan_id = |field: &str, name: &Given<String>| -> DbResult<Option<i64>> {
+            let Some(Some(name)) = name else {
+                return Ok(None);
+            };
             let found: Option<(i64, String)> = tx
                 .query_row(
                     "SELECT id, currency FROM price_plans WHERE name = ?1",
@@ -556,17 +589,25 @@ pub(super) fn import(
         }
         let price_plan = plan_id("price_plan", &a.price_plan)?;
         let cost_plan = plan_id("cost_plan", &a.cost_plan)?;
+        let update = set_given(&[
+            ("quantity", true),
+            ("currency", true),
+            ("unit_price_minor", true),
+            ("unit_cost_minor", true),
+            ("price_plan_id", a.price_plan.is_some()),
+            ("cost_plan_id", a.cost_plan.is_some()),
+            ("billing_cycle", a.cycle_given),
+            ("effective_to", a.effective_to.is_some()),
+            ("updated_at", true),
+        ]);
         tx.execute(
-            "INSERT INTO agreement_lines (company_id, product_id, quantity, currency,
-                 unit_price_minor, unit_cost_minor, price_plan_id, cost_plan_id, billing_cycle,
-                 effective_from, effective_to, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
-             ON CONFLICT (company_id, product_id, effective_from) DO UPDATE SET
-                 quantity = excluded.quantity, currency = excluded.currency,
-                 unit_price_minor = excluded.unit_price_minor,
-                 unit_cost_minor = excluded.unit_cost_minor, price_plan_id = excluded.price_plan_id,
-                 cost_plan_id = excluded.cost_plan_id, billing_cycle = excluded.billing_cycle,
-                 effective_to = excluded.effective_to, updated_at = excluded.updated_at",
+            &format!(
+                "INSERT INTO agreement_lines (company_id, product_id, quantity, currency,
+                     unit_price_minor, unit_cost_minor, price_plan_id, cost_plan_id,
+                     billing_cycle, effective_from, effective_to, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+                 ON CONFLICT (company_id, product_id, effective_from) DO UPDATE SET {update}"
+            ),
             params![
                 company,
                 product,
@@ -578,7 +619,7 @@ pub(super) fn import(
                 cost_plan,
                 a.billing_cycle.as_str(),
                 a.effective_from.to_string(),
-                a.effective_to.map(|d| d.to_string()),
+                a.effective_to.flatten().map(|d| d.to_string()),
                 now
             ],
         )?;

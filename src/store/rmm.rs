@@ -14,6 +14,7 @@ use super::{
 use crate::money::{Currency, Decimal, Money};
 use crate::secrets::SecretRef;
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
+use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
@@ -49,8 +50,10 @@ struct RawSchedule {
     name: Option<String>,
     kind: Option<String>,
     vendor_account: Option<String>,
-    company: Option<String>,
-    playbook: Option<String>,
+    #[serde(default, deserialize_with = "given")]
+    company: Given<String>,
+    #[serde(default, deserialize_with = "given")]
+    playbook: Given<String>,
     #[serde(default)]
     params: Option<serde_json::Value>,
     every: Option<String>,
@@ -64,10 +67,14 @@ struct RawSchedule {
 struct RawCompany {
     external_id: Option<String>,
     name: Option<String>,
-    contact_name: Option<String>,
-    contact_email: Option<String>,
-    account_id: Option<String>,
-    credit_limit: Option<RawNumber>,
+    #[serde(default, deserialize_with = "given")]
+    contact_name: Given<String>,
+    #[serde(default, deserialize_with = "given")]
+    contact_email: Given<String>,
+    #[serde(default, deserialize_with = "given")]
+    account_id: Given<String>,
+    #[serde(default, deserialize_with = "given")]
+    credit_limit: Given<RawNumber>,
     #[serde(default)]
     sites: Vec<RawSite>,
     /// Machines not at any site.
@@ -90,7 +97,8 @@ struct RawMachine {
     serial_number: Option<String>,
     storage_total_gb: Option<RawNumber>,
     storage_free_gb: Option<RawNumber>,
-    os: Option<String>,
+    #[serde(default, deserialize_with = "given")]
+    os: Given<String>,
 }
 
 #[derive(serde::Deserialize)]
@@ -100,18 +108,95 @@ struct RawVendorAccount {
     vendor: Option<String>,
     base_url: Option<String>,
     max_sessions: Option<RawNumber>,
-    #[serde(default)]
-    secrets: BTreeMap<String, String>,
+    /// Absent: the stored references stay; given: they are replaced.
+    #[serde(default, deserialize_with = "unique_keys")]
+    secrets: Option<BTreeMap<String, String>>,
+}
+
+/// A field an import file may leave out: `None` (absent) keeps what the
+/// store holds, `Some(None)` (an empty string, or `null` in JSON) clears
+/// it, `Some(Some(v))` sets it. A re-import that names a company and one
+/// new machine must not wipe its contact (docs/store.md).
+pub(super) type Given<T> = Option<Option<T>>;
+
+/// Deserializes a [`Given`] field that is present (`null` included).
+pub(super) fn given<'de, D, T>(deserializer: D) -> Result<Given<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+/// A given text, trimmed; empty clears.
+pub(super) fn given_text(value: Given<String>) -> Given<String> {
+    value.map(optional)
+}
+
+/// `column = excluded.column` for each column an item gives, so that an
+/// upsert leaves the columns it does not give as they are.
+pub(super) fn set_given(columns: &[(&str, bool)]) -> String {
+    columns
+        .iter()
+        .filter(|(_, given)| *given)
+        .map(|(column, _)| format!("{column} = excluded.{column}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// A number as written: integer, float or text (validated in phase 2 so the
 /// error can name the item).
-#[derive(serde::Deserialize, Clone)]
-#[serde(untagged)]
+#[derive(Clone)]
 pub(super) enum RawNumber {
     Int(i64),
     Float(f64),
     Text(String),
+}
+
+/// By hand rather than `untagged`: an integer too large for 64 bits then
+/// says so, not "invalid type: integer as i128, expected any value".
+impl<'de> Deserialize<'de> for RawNumber {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Number;
+        impl serde::de::Visitor<'_> for Number {
+            type Value = RawNumber;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a number, or a number as text")
+            }
+            fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<RawNumber, E> {
+                Ok(RawNumber::Int(n))
+            }
+            fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<RawNumber, E> {
+                i64::try_from(n)
+                    .map(RawNumber::Int)
+                    .map_err(|_| too_large())
+            }
+            fn visit_i128<E: serde::de::Error>(self, n: i128) -> Result<RawNumber, E> {
+                i64::try_from(n)
+                    .map(RawNumber::Int)
+                    .map_err(|_| too_large())
+            }
+            fn visit_u128<E: serde::de::Error>(self, n: u128) -> Result<RawNumber, E> {
+                i64::try_from(n)
+                    .map(RawNumber::Int)
+                    .map_err(|_| too_large())
+            }
+            fn visit_f64<E: serde::de::Error>(self, n: f64) -> Result<RawNumber, E> {
+                Ok(RawNumber::Float(n))
+            }
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<RawNumber, E> {
+                Ok(RawNumber::Text(text.to_string()))
+            }
+        }
+        fn too_large<E: serde::de::Error>() -> E {
+            E::custom(format_args!(
+                "the number is too large (at most {})",
+                i64::MAX
+            ))
+        }
+        deserializer.deserialize_any(Number)
+    }
 }
 
 // --- phase 2: validated -----------------------------------------------------------
@@ -128,10 +213,10 @@ pub(super) struct ImportData {
 struct CompanyIn {
     external_id: String,
     name: String,
-    contact_name: Option<String>,
-    contact_email: Option<String>,
-    account_id: Option<String>,
-    credit_limit_minor: Option<i64>,
+    contact_name: Given<String>,
+    contact_email: Given<String>,
+    account_id: Given<String>,
+    credit_limit_minor: Given<i64>,
     sites: Vec<SiteIn>,
     /// Machines with no site.
     machines: Vec<MachineIn>,
@@ -147,15 +232,15 @@ struct MachineIn {
     serial_number: String,
     storage_total: i64,
     storage_free: i64,
-    os: Option<String>,
+    os: Given<String>,
 }
 
 struct VendorAccountIn {
     name: String,
     vendor: String,
     base_url: String,
-    secret_refs: BTreeMap<String, String>,
-    max_sessions: u32,
+    secret_refs: Option<BTreeMap<String, String>>,
+    max_sessions: Option<u32>,
 }
 
 /// Collects an item path and makes errors that name the file and the item.
@@ -209,6 +294,109 @@ pub(super) fn optional(value: Option<String>) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
+/// Phase 1: the file's raw shape, by extension. An error names the line,
+/// the column and the item (`vendor_accounts[0].max_sessions`) and what
+/// was expected, but never quotes the file's text: a line there might hold
+/// a password typed in by mistake.
+fn parse_file(shown: &str, text: &str, extension: Option<&str>) -> Result<RawFile, StoreError> {
+    let refused = |(line, column): (usize, usize), path: String, message: &str| {
+        // The parser's path up to the part it could name (`?` is a key it
+        // had not read yet).
+        let mut path = path.as_str();
+        while let Some(known) = path.strip_suffix(".?") {
+            path = known;
+        }
+        let item = match path {
+            "" | "." | "?" => String::new(),
+            path => format!(" {path}:"),
+        };
+        StoreError::Invalid(format!(
+            "{shown}:{line}:{column}:{item} {}",
+            without_values(message.trim())
+        ))
+    };
+    match extension {
+        Some("toml") => {
+            let at = |e: &toml::de::Error| {
+                super::locate::line_col(text, e.span().map_or(0, |s| s.start))
+            };
+            let document = toml::Deserializer::parse(text)
+                .map_err(|e| refused(at(&e), String::new(), e.message()))?;
+            serde_path_to_error::deserialize(document).map_err(|e| {
+                let path = e.path().to_string();
+                let e = e.into_inner();
+                refused(at(&e), path, e.message())
+            })
+        }
+        Some("json") => {
+            let mut document = serde_json::Deserializer::from_str(text);
+            let at = |e: &serde_json::Error| (e.line(), e.column());
+            let raw = serde_path_to_error::deserialize(&mut document).map_err(|e| {
+                let path = e.path().to_string();
+                let e = e.into_inner();
+                refused(at(&e), path, &json_message(&e))
+            })?;
+            document
+                .end()
+                .map_err(|e| refused(at(&e), String::new(), &json_message(&e)))?;
+            Ok(raw)
+        }
+        _ => Err(StoreError::Invalid(format!(
+            "{shown}: unknown format; the file name must end in .toml or .json"
+        ))),
+    }
+}
+
+/// serde_json's message without the position it appends (given apart).
+fn json_message(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    let position = format!(" at line {} column {}", e.line(), e.column());
+    text.strip_suffix(&position).unwrap_or(&text).to_string()
+}
+
+/// A parser's message with any string value it quotes left out (`invalid
+/// type: string "hunter2", expected a map` → `invalid type: a string,
+/// expected a map`); names of keys (in backquotes) stay.
+fn without_values(message: &str) -> String {
+    static QUOTED: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r#"string "(?:[^"\\]|\\.)*""#).expect("valid regex")
+    });
+    QUOTED.replace_all(message, "a string").into_owned()
+}
+
+/// A map in which a key given twice is an error naming it: serde_json
+/// would keep the last one silently (TOML's parser refuses it itself).
+fn unique_keys<'de, D>(deserializer: D) -> Result<Option<BTreeMap<String, String>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    struct UniqueKeys;
+    impl<'de> serde::de::Visitor<'de> for UniqueKeys {
+        type Value = BTreeMap<String, String>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a table of names to references")
+        }
+
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut map: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut out = BTreeMap::new();
+            while let Some((key, value)) = map.next_entry::<String, String>()? {
+                if out.contains_key(&key) {
+                    return Err(serde::de::Error::custom(format_args!(
+                        "duplicate key `{key}`: each name may be given once"
+                    )));
+                }
+                out.insert(key, value);
+            }
+            Ok(out)
+        }
+    }
+    deserializer.deserialize_map(UniqueKeys).map(Some)
+}
+
 /// Reads and validates an import file (TOML or JSON by extension); `file:`
 /// secret references must point inside `secrets_dir`.
 pub(super) fn read_import(
@@ -223,29 +411,7 @@ pub(super) fn read_import(
         .extension()
         .and_then(|e| e.to_str())
         .map(str::to_ascii_lowercase);
-    let raw: RawFile = match extension.as_deref() {
-        // Parser messages name the place but never quote the file's text: a
-        // line there might hold a password typed in by mistake.
-        Some("toml") => toml::from_str(&text).map_err(|e| {
-            let line = e
-                .span()
-                .map_or(1, |s| text[..s.start].matches('\n').count() + 1);
-            StoreError::Invalid(format!("{shown}:{line}: {}", e.message().trim()))
-        })?,
-        Some("json") => serde_json::from_str(&text).map_err(|e| {
-            StoreError::Invalid(format!(
-                "{shown}:{}:{}: invalid JSON ({:?})",
-                e.line(),
-                e.column(),
-                e.classify()
-            ))
-        })?,
-        _ => {
-            return Err(StoreError::Invalid(format!(
-                "{shown}: unknown format; the file name must end in .toml or .json"
-            )));
-        }
-    };
+    let raw = parse_file(&shown, &text, extension.as_deref())?;
     let file_text = super::locate::FileText {
         file: shown.clone(),
         json: extension.as_deref() == Some("json"),
@@ -290,8 +456,8 @@ fn validate(ctx: &Ctx<'_>, mut raw: RawFile) -> Result<ImportData, StoreError> {
             return Err(ctx.err(&item, format!("external_id {external_id:?} appears twice")));
         }
         let name = ctx.required(&item, "name", c.name)?;
-        let contact_email = optional(c.contact_email);
-        if let Some(email) = &contact_email
+        let contact_email = given_text(c.contact_email);
+        if let Some(Some(email)) = &contact_email
             && !email.contains('@')
         {
             return Err(ctx.err(
@@ -299,11 +465,13 @@ fn validate(ctx: &Ctx<'_>, mut raw: RawFile) -> Result<ImportData, StoreError> {
                 format!("contact_email {email:?} is not an e-mail address"),
             ));
         }
-        let credit_limit_minor = c
-            .credit_limit
-            .map(|n| money_minor(&n))
-            .transpose()
-            .map_err(|m| ctx.err(&item, format!("credit_limit {m}")))?;
+        let credit_limit_minor = match c.credit_limit {
+            Some(Some(RawNumber::Text(t))) if t.trim().is_empty() => Some(None),
+            Some(Some(n)) => Some(Some(
+                money_minor(&n).map_err(|m| ctx.err(&item, format!("credit_limit {m}")))?,
+            )),
+            other => other.map(|_| None),
+        };
         let mut serials = BTreeSet::new();
         let mut site_names = BTreeSet::new();
         let mut sites = Vec::new();
@@ -335,9 +503,9 @@ fn validate(ctx: &Ctx<'_>, mut raw: RawFile) -> Result<ImportData, StoreError> {
         companies.push(CompanyIn {
             external_id,
             name,
-            contact_name: optional(c.contact_name),
+            contact_name: given_text(c.contact_name),
             contact_email,
-            account_id: optional(c.account_id),
+            account_id: given_text(c.account_id),
             credit_limit_minor,
             sites,
             machines,
@@ -359,13 +527,13 @@ fn validate(ctx: &Ctx<'_>, mut raw: RawFile) -> Result<ImportData, StoreError> {
             return Err(ctx.err(&item, format!("base_url {shown:?} {why}")));
         }
         let max_sessions = match a.max_sessions {
-            None => 1,
+            None => None,
             Some(RawNumber::Int(n)) if n >= 1 => {
-                u32::try_from(n).map_err(|_| ctx.err(&item, "max_sessions is too large"))?
+                Some(u32::try_from(n).map_err(|_| ctx.err(&item, "max_sessions is too large"))?)
             }
             Some(_) => return Err(ctx.err(&item, "max_sessions must be a whole number ≥ 1")),
         };
-        for (key, reference) in &a.secrets {
+        for (key, reference) in a.secrets.iter().flatten() {
             if key.trim().is_empty() {
                 return Err(ctx.err(&item, "a secret has an empty name"));
             }
@@ -413,10 +581,15 @@ fn validate(ctx: &Ctx<'_>, mut raw: RawFile) -> Result<ImportData, StoreError> {
         let vendor_account = ctx.required(&item, "vendor_account", r.vendor_account)?;
         let every = crate::schedule::Every::parse(r.every.as_deref(), r.cron.as_deref())
             .map_err(|m| ctx.err(&item, m))?;
-        let params = r.params.unwrap_or_else(|| serde_json::json!({}));
-        if !params.is_object() {
+        if r.params.as_ref().is_some_and(|p| !p.is_object()) {
             return Err(ctx.err(&item, "params must be a table"));
         }
+        // `max_attempts` is kept inside the params: given alone, it
+        // replaces them too.
+        let params = match (r.params, r.max_attempts) {
+            (None, None) => None,
+            (params, _) => Some(params.unwrap_or_else(|| serde_json::json!({}))),
+        };
         if r.max_attempts == Some(0) {
             return Err(ctx.err(&item, "max_attempts must be ≥ 1"));
         }
@@ -425,8 +598,8 @@ fn validate(ctx: &Ctx<'_>, mut raw: RawFile) -> Result<ImportData, StoreError> {
             name,
             kind,
             vendor_account,
-            company: optional(r.company),
-            playbook: optional(r.playbook),
+            company: given_text(r.company),
+            playbook: given_text(r.playbook),
             params,
             every_seconds: match every {
                 crate::schedule::Every::Seconds(n) => Some(n),
@@ -436,7 +609,7 @@ fn validate(ctx: &Ctx<'_>, mut raw: RawFile) -> Result<ImportData, StoreError> {
                 .cron
                 .map(|c| c.trim().to_string())
                 .filter(|_| r.every.is_none()),
-            enabled: r.enabled.unwrap_or(true),
+            enabled: r.enabled,
             max_attempts: r.max_attempts,
         });
     }
@@ -477,7 +650,7 @@ fn machine(
         serial_number,
         storage_total,
         storage_free,
-        os: optional(m.os),
+        os: given_text(m.os),
     })
 }
 
@@ -539,22 +712,29 @@ pub(super) fn import(
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut counts = ImportCounts::default();
     for c in &data.companies {
+        let update = set_given(&[
+            ("name", true),
+            ("contact_name", c.contact_name.is_some()),
+            ("contact_email", c.contact_email.is_some()),
+            ("account_id", c.account_id.is_some()),
+            ("credit_limit_minor", c.credit_limit_minor.is_some()),
+            ("updated_at", true),
+        ]);
         let company_id: i64 = tx.query_row(
-            "INSERT INTO companies (external_id, name, contact_name, contact_email, account_id,
-                                    credit_limit_minor, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)
-             ON CONFLICT (external_id) DO UPDATE SET
-                 name = excluded.name, contact_name = excluded.contact_name,
-                 contact_email = excluded.contact_email, account_id = excluded.account_id,
-                 credit_limit_minor = excluded.credit_limit_minor, updated_at = excluded.updated_at
-             RETURNING id",
+            &format!(
+                "INSERT INTO companies (external_id, name, contact_name, contact_email, account_id,
+                                        credit_limit_minor, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)
+                 ON CONFLICT (external_id) DO UPDATE SET {update}
+                 RETURNING id"
+            ),
             params![
                 c.external_id,
                 c.name,
-                c.contact_name,
-                c.contact_email,
-                c.account_id,
-                c.credit_limit_minor,
+                c.contact_name.clone().flatten(),
+                c.contact_email.clone().flatten(),
+                c.account_id.clone().flatten(),
+                c.credit_limit_minor.flatten(),
                 now
             ],
             |r| r.get(0),
@@ -587,16 +767,31 @@ pub(super) fn import(
             [&a.vendor],
             |r| r.get(0),
         )?;
-        let refs = serde_json::to_string(&a.secret_refs).expect("strings serialise");
+        // A new account without them has no references and one session.
+        let refs = serde_json::to_string(&a.secret_refs.clone().unwrap_or_default())
+            .expect("strings serialise");
+        let update = set_given(&[
+            ("vendor_id", true),
+            ("base_url", true),
+            ("secret_refs", a.secret_refs.is_some()),
+            ("max_sessions", a.max_sessions.is_some()),
+            ("updated_at", true),
+        ]);
         tx.execute(
-            "INSERT INTO vendor_accounts (name, vendor_id, base_url, secret_refs, max_sessions,
-                                          updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-             ON CONFLICT (name) DO UPDATE SET
-                 vendor_id = excluded.vendor_id, base_url = excluded.base_url,
-                 secret_refs = excluded.secret_refs, max_sessions = excluded.max_sessions,
-                 updated_at = excluded.updated_at",
-            params![a.name, vendor_id, a.base_url, refs, a.max_sessions, now],
+            &format!(
+                "INSERT INTO vendor_accounts (name, vendor_id, base_url, secret_refs, max_sessions,
+                                              updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (name) DO UPDATE SET {update}"
+            ),
+            params![
+                a.name,
+                vendor_id,
+                a.base_url,
+                refs,
+                a.max_sessions.unwrap_or(1),
+                now
+            ],
         )?;
         counts.vendor_accounts += 1;
     }
@@ -622,14 +817,21 @@ fn upsert_machine(
     m: &MachineIn,
     now: Millis,
 ) -> rusqlite::Result<()> {
+    let update = set_given(&[
+        ("site_id", true),
+        ("hostname", true),
+        ("storage_total", true),
+        ("storage_free", true),
+        ("os", m.os.is_some()),
+        ("updated_at", true),
+    ]);
     conn.execute(
-        "INSERT INTO machines (company_id, site_id, hostname, serial_number, storage_total,
-                               storage_free, os, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-         ON CONFLICT (company_id, serial_number) DO UPDATE SET
-             site_id = excluded.site_id, hostname = excluded.hostname,
-             storage_total = excluded.storage_total, storage_free = excluded.storage_free,
-             os = excluded.os, updated_at = excluded.updated_at",
+        &format!(
+            "INSERT INTO machines (company_id, site_id, hostname, serial_number, storage_total,
+                                   storage_free, os, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+             ON CONFLICT (company_id, serial_number) DO UPDATE SET {update}"
+        ),
         params![
             company_id,
             site_id,
@@ -637,7 +839,7 @@ fn upsert_machine(
             m.serial_number,
             m.storage_total,
             m.storage_free,
-            m.os,
+            m.os.clone().flatten(),
             now
         ],
     )?;

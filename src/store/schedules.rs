@@ -20,12 +20,15 @@ pub(super) struct ScheduleIn {
     pub name: String,
     pub kind: String,
     pub vendor_account: String,
-    pub company: Option<String>,
-    pub playbook: Option<String>,
-    pub params: serde_json::Value,
+    /// `company`, `playbook`, `params` and `enabled` left out of the file
+    /// keep a stored schedule's own (see `rmm::Given`).
+    pub company: super::rmm::Given<String>,
+    pub playbook: super::rmm::Given<String>,
+    /// `None`: neither `params` nor `max_attempts` given.
+    pub params: Option<serde_json::Value>,
     pub every_seconds: Option<i64>,
     pub cron: Option<String>,
-    pub enabled: bool,
+    pub enabled: Option<bool>,
     pub max_attempts: Option<u32>,
 }
 
@@ -42,35 +45,48 @@ pub(super) fn upsert(tx: &Transaction<'_>, s: &ScheduleIn, now: Millis) -> DbRes
     let every = Every::from_columns(s.every_seconds, s.cron.as_deref())
         .map_err(|m| StoreError::Invalid(format!("{}: {m}", s.item)))?;
     let first = every.next_after(now);
-    let mut params = s.params.clone();
+    let mut params = s.params.clone().unwrap_or_else(|| serde_json::json!({}));
     if let (Some(n), Some(obj)) = (s.max_attempts, params.as_object_mut()) {
         obj.insert("max_attempts".into(), n.into());
     }
+    let given = super::rmm::set_given(&[
+        ("kind", true),
+        ("vendor_account", true),
+        ("company", s.company.is_some()),
+        ("playbook", s.playbook.is_some()),
+        ("params", s.params.is_some()),
+    ]);
+    // Left out, `enabled` stays as stored: the schedule is not enabled again.
+    let enabled = if s.enabled.is_some() {
+        "excluded.enabled"
+    } else {
+        "schedules.enabled"
+    };
     tx.execute(
-        "INSERT INTO schedules (name, kind, vendor_account, company, playbook, params,
-                                every_seconds, cron, enabled, next_slot_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
-         ON CONFLICT (name) DO UPDATE SET
-             kind = excluded.kind, vendor_account = excluded.vendor_account,
-             company = excluded.company, playbook = excluded.playbook, params = excluded.params,
-             -- The same cadence keeps its bookkeeping, unless the schedule is
-             -- enabled again: the time it was off is not a gap.
-             next_slot_at = CASE WHEN schedules.every_seconds IS excluded.every_seconds
-                                  AND schedules.cron IS excluded.cron
-                                  AND NOT (schedules.enabled = 0 AND excluded.enabled = 1)
-                                 THEN schedules.next_slot_at ELSE excluded.next_slot_at END,
-             every_seconds = excluded.every_seconds, cron = excluded.cron,
-             enabled = excluded.enabled, updated_at = excluded.updated_at",
+        &format!(
+            "INSERT INTO schedules (name, kind, vendor_account, company, playbook, params,
+                                    every_seconds, cron, enabled, next_slot_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+             ON CONFLICT (name) DO UPDATE SET {given},
+                 -- The same cadence keeps its bookkeeping, unless the schedule is
+                 -- enabled again: the time it was off is not a gap.
+                 next_slot_at = CASE WHEN schedules.every_seconds IS excluded.every_seconds
+                                      AND schedules.cron IS excluded.cron
+                                      AND NOT (schedules.enabled = 0 AND {enabled} = 1)
+                                     THEN schedules.next_slot_at ELSE excluded.next_slot_at END,
+                 every_seconds = excluded.every_seconds, cron = excluded.cron,
+                 enabled = {enabled}, updated_at = excluded.updated_at"
+        ),
         params![
             s.name,
             s.kind,
             s.vendor_account,
-            s.company,
-            s.playbook,
+            s.company.clone().flatten(),
+            s.playbook.clone().flatten(),
             params.to_string(),
             s.every_seconds,
             s.cron,
-            s.enabled,
+            s.enabled.unwrap_or(true),
             first,
             now
         ],

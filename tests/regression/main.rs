@@ -11,6 +11,8 @@
 //! - [`secret_refs`]: no user info in vendor URLs, `env:` confined, a store that knows its key (issue 18 §1)
 //! - [`store_faults`]: read-only and full stores say so and end the worker non-zero; no empty file becomes a store (issue 18 §5)
 //! - [`scrub`]: no tenant's token in a recording, artifact, screenshot or output (issue 18 §1)
+//! - [`import`]: import errors name the place; a re-import keeps what it leaves out (issue 18 §5, §6)
+//! - [`operator`]: what a new operator hit: goto classes, `job`, `submit --help`, `report changes`, `verify` (issue 18 §6)
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -18,6 +20,8 @@ mod common;
 mod browsers;
 mod classes;
 mod money;
+mod import;
+mod operator;
 mod paths;
 mod secret_refs;
 mod scrub;

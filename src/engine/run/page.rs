@@ -439,9 +439,15 @@ impl<'r> Engine<'r> {
             code,
         };
         // A URL that does not parse would only come back as the driver's
-        // "invalid argument".
-        if url::Url::parse(url).is_err() {
-            return Err(failed("ERR_INVALID_URL".into()));
+        // "invalid argument"; a `javascript:` URL is no page to open (the
+        // driver's "unsupported protocol", taken for a passing fault). What
+        // class each code has is decided in `classify`.
+        match url::Url::parse(url) {
+            Err(_) => return Err(failed("ERR_INVALID_URL".into())),
+            Ok(u) if u.scheme() == "javascript" => {
+                return Err(failed("ERR_DISALLOWED_URL_SCHEME".into()));
+            }
+            Ok(_) => {}
         }
         match self.browser.goto(url).await {
             Err(BrowserError::NetError { code }) => Err(failed(code)),
