@@ -19,12 +19,12 @@ mod common;
 
 mod browsers;
 mod classes;
-mod money;
 mod import;
+mod money;
 mod operator;
 mod paths;
-mod secret_refs;
 mod scrub;
+mod secret_refs;
 mod secrets;
 mod sqlite;
 mod store_faults;
