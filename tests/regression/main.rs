@@ -13,6 +13,7 @@
 //! - [`scrub`]: no tenant's token in a recording, artifact, screenshot or output (issue 18 §1)
 //! - [`import`]: import errors name the place; a re-import keeps what it leaves out (issue 18 §5, §6)
 //! - [`operator`]: what a new operator hit: goto classes, `job`, `submit --help`, `report changes`, `verify` (issue 18 §6)
+//! - [`report_fields`]: a refused save records no effect; quotas in GB attribute exactly (issue 18 §3)
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -23,6 +24,7 @@ mod import;
 mod money;
 mod operator;
 mod paths;
+mod report_fields;
 mod scrub;
 mod secret_refs;
 mod secrets;
