@@ -551,11 +551,7 @@ async fn browser_sections(
 
     // 1b. extract_rows alone (pure scraper) on that HTML.
     let fields: Vec<FieldSpec> = (1..=COLS)
-        .map(|c| FieldSpec {
-            name: format!("c{c}"),
-            css: Some(format!("td:nth-child({c})")),
-            attr: None,
-        })
+        .map(|c| FieldSpec::page(&format!("c{c}"), Some(&format!("td:nth-child({c})")), None))
         .collect();
     let compiled = CompiledExtract::new("table#big tr.r", &fields)?;
     let mut samples = Vec::new();

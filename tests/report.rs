@@ -9,6 +9,10 @@
 //! - a row with an unparseable quantity fails the job as playbook-broken
 //!   naming the row, and nothing of that run is stored; a report playbook
 //!   missing a contract field fails `check`
+//! - an `extract` inside `for_each` fills the one output the job reads
+//!   (`check` and the job agree)
+//! - a report whose `customer` is not the identifier provisioning mapped
+//!   fails, naming what it read and what is mapped, and stores nothing
 
 mod common;
 
@@ -426,5 +430,122 @@ async fn a_listing_cut_short_by_max_pages_stores_nothing() {
     );
     assert!(store.usage_records(None).await.unwrap().is_empty());
     assert!(store.vendor_customers(None).await.unwrap().is_empty());
+    env.kill_leftovers();
+}
+
+/// The report playbook with its snapshot extract inside a `for_each` (over
+/// one row read from the page) and no usage extract.
+fn snapshot_in_a_loop(text: String) -> String {
+    let usage = text
+        .find("[[steps]]\ngoto = \"{{ vendor.base_url }}/reports/usage")
+        .unwrap();
+    let services = text
+        .find("[[steps]]\ngoto = \"{{ vendor.base_url }}/reports/services")
+        .unwrap();
+    let snapshot = text.find("[[steps]]\nextract = \"snapshot\"").unwrap();
+    // `from = …`, `fields = …`, … as one inline table's keys.
+    let extract = text[snapshot..]
+        .lines()
+        .skip(2)
+        .filter(|l| !l.trim().is_empty())
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "{}{}[[steps]]\nextract = \"listings\"\nfrom = \"h1\"\nfields = {{ heading = {{ attr = \"class\" }} }}\n\n\
+         [[steps]]\nfor_each = \"captures.listings\"\ndo = [\n  {{ extract = \"snapshot\", {extract} }},\n]\n",
+        &text[..usage],
+        &text[services..snapshot],
+    )
+}
+
+/// Issue 18 §2: an `extract` inside `for_each` was stored as
+/// `snapshot[0]`, and the job failed with "produced neither `usage` nor
+/// `snapshot` rows" while `check` said the contract was ok.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_extract_inside_for_each_fills_the_output_the_job_reads() {
+    let env = Env::new(DemoVendorConfig::fast()).await;
+    let store = env.open().await;
+    let playbooks = tempfile::tempdir().unwrap();
+    playbooks_with_report(playbooks.path(), snapshot_in_a_loop);
+    let file = playbooks.path().join("demo-backup/report.toml");
+    let check = std::process::Command::new(env!("CARGO_BIN_EXE_panelwright"))
+        .arg("check")
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    let id = submit(&store, "report", None).await;
+    let dir = playbooks.path().display().to_string();
+    let mut worker = env.worker(&["--playbooks", &dir, "--idle-poll", "100ms"]);
+    run_ok(&env, &store, id).await;
+    kill(worker.id().unwrap(), "-TERM");
+    worker.wait().await.unwrap();
+    // Every seeded customer came from the looped snapshot's rows.
+    let customers = store.vendor_customers(Some(ACCOUNT.into())).await.unwrap();
+    assert_eq!(
+        customers.len(),
+        env.vendor.customers().len(),
+        "{customers:?}"
+    );
+    assert!(store.usage_records(None).await.unwrap().is_empty());
+    env.kill_leftovers();
+}
+
+/// Issue 18 §2: the provisioning playbook mapped the company to the
+/// vendor's id while the report read customers by name: no row ever
+/// mapped, every customer was stored `unmapped`, and nothing said so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_report_that_maps_none_of_its_customers_says_which_it_saw() {
+    let env = Env::new(DemoVendorConfig::fast()).await;
+    let store = env.open().await;
+    let playbooks = tempfile::tempdir().unwrap();
+    playbooks_with_report(playbooks.path(), |t| {
+        t.replace(
+            "customer = \"td.customer-id\"",
+            "customer = \"td.customer-name\"",
+        )
+    });
+    let dir = playbooks.path().display().to_string();
+    let mut worker = env.worker(&["--playbooks", &dir, "--idle-poll", "100ms"]);
+    let provision = submit(&store, "provision", Some(COMPANY)).await;
+    run_ok(&env, &store, provision).await;
+    let mapped: Vec<String> = store
+        .vendor_customers(Some(ACCOUNT.into()))
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|c| c.status == MappingStatus::Mapped)
+        .map(|c| c.vendor_ref)
+        .collect();
+    assert_eq!(mapped.len(), 1, "{mapped:?}");
+    let id = submit(&store, "report", None).await;
+    let status = wait_finished(&store, id, LIMIT).await;
+    kill(worker.id().unwrap(), "-TERM");
+    worker.wait().await.unwrap();
+    let job = store.job(id).await.unwrap();
+    assert_eq!(
+        status,
+        JobStatus::Failed,
+        "{:?}\n{}",
+        job.error_message,
+        env.logs()
+    );
+    assert_eq!(
+        job.error_class.map(|c| c.to_string()).as_deref(),
+        Some("playbook-broken")
+    );
+    let message = job.error_message.unwrap();
+    assert!(
+        message.contains("is mapped to a company")
+            && message.contains("`Acme 01`")
+            && message.contains(&format!("refs are `{}`", mapped[0]))
+            && message.contains("customer_ref"),
+        "{message}"
+    );
+    assert!(store.usage_records(None).await.unwrap().is_empty());
     env.kill_leftovers();
 }

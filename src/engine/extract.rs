@@ -2,13 +2,14 @@
 //! `scraper`. Synchronous on purpose: `scraper::Html` is not `Send`, so it is
 //! built and dropped inside [`extract_rows`], which returns owned rows.
 
-use crate::playbook::FieldSpec;
+use crate::playbook::{FieldSource, FieldSpec, Pattern, Template};
 use scraper::{ElementRef, Html, Selector};
 use std::collections::BTreeMap;
 
 pub type Row = BTreeMap<String, String>;
 
-/// Selectors of one extraction, parsed once per step.
+/// Selectors of one extraction's page fields, parsed once per step
+/// (`value` fields are not read from the page: see [`finish_rows`]).
 pub struct CompiledExtract {
     rows: Selector,
     fields: Vec<(String, Option<Selector>, Option<String>)>,
@@ -19,19 +20,88 @@ impl CompiledExtract {
         let parse = |css: &str| {
             Selector::parse(css).map_err(|e| format!("invalid CSS selector `{css}`: {e}"))
         };
+        let mut compiled = Vec::new();
+        for field in fields {
+            if let FieldSource::Page { css, attr, .. } = &field.source {
+                let css = css.as_deref().map(parse).transpose()?;
+                compiled.push((field.name.clone(), css, attr.clone()));
+            }
+        }
         Ok(Self {
             rows: parse(rows)?,
-            fields: fields
-                .iter()
-                .map(|f| {
-                    Ok((
-                        f.name.clone(),
-                        f.css.as_deref().map(parse).transpose()?,
-                        f.attr.clone(),
-                    ))
-                })
-                .collect::<Result<_, String>>()?,
+            fields: compiled,
         })
+    }
+}
+
+/// A field's `pattern` matched nothing in one row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unmatched {
+    /// 1-based, across every page of the step.
+    pub row: usize,
+    pub field: String,
+    pub pattern: String,
+    /// What the field read (unredacted: the caller redacts it).
+    pub text: String,
+}
+
+/// Completes rows read by [`extract_rows`]: each page field's `pattern`
+/// picks its value, then each `value` field is rendered by `render` (given
+/// the row's page fields, after their patterns), in the order written.
+pub fn finish_rows<E>(
+    rows: Vec<Row>,
+    fields: &[FieldSpec],
+    render: impl Fn(&Template, &Row) -> Result<String, E>,
+) -> Result<Vec<Row>, FinishError<E>> {
+    let mut out = Vec::with_capacity(rows.len());
+    for (i, mut row) in rows.into_iter().enumerate() {
+        for field in fields {
+            if let FieldSource::Page {
+                pattern: Some(pattern),
+                ..
+            } = &field.source
+            {
+                apply_pattern(&mut row, &field.name, pattern, i + 1)?;
+            }
+        }
+        let mut values = Vec::new();
+        for field in fields {
+            if let FieldSource::Value(template) = &field.source {
+                let value = render(template, &row).map_err(FinishError::Render)?;
+                values.push((field.name.clone(), value));
+            }
+        }
+        row.extend(values);
+        out.push(row);
+    }
+    Ok(out)
+}
+
+/// Why [`finish_rows`] stopped.
+#[derive(Debug)]
+pub enum FinishError<E> {
+    Unmatched(Unmatched),
+    Render(E),
+}
+
+fn apply_pattern<E>(
+    row: &mut Row,
+    field: &str,
+    pattern: &Pattern,
+    number: usize,
+) -> Result<(), FinishError<E>> {
+    let text = row.get(field).cloned().unwrap_or_default();
+    match pattern.find(&text) {
+        Some(value) => {
+            row.insert(field.to_string(), value.to_string());
+            Ok(())
+        }
+        None => Err(FinishError::Unmatched(Unmatched {
+            row: number,
+            field: field.to_string(),
+            pattern: pattern.as_str().to_string(),
+            text,
+        })),
     }
 }
 
@@ -79,11 +149,7 @@ mod tests {
     use super::*;
 
     fn field(name: &str, css: Option<&str>, attr: Option<&str>) -> FieldSpec {
-        FieldSpec {
-            name: name.into(),
-            css: css.map(Into::into),
-            attr: attr.map(Into::into),
-        }
+        FieldSpec::page(name, css, attr)
     }
 
     #[test]
@@ -104,5 +170,66 @@ mod tests {
         assert_eq!(rows[0]["name"], "Acme 01");
         assert_eq!(rows[0]["id"], "1");
         assert_eq!(rows[1]["seats"], "");
+    }
+}
+
+#[cfg(test)]
+mod finish_tests {
+    use super::*;
+
+    fn spec(name: &str, source: FieldSource) -> FieldSpec {
+        FieldSpec {
+            name: name.into(),
+            source,
+        }
+    }
+
+    fn row(pairs: &[(&str, &str)]) -> Row {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    /// Patterns run before templates, so `{{ row.quota }}` sees the number.
+    #[test]
+    fn patterns_then_values_in_each_row() {
+        let fields = [
+            spec(
+                "quota",
+                FieldSource::Page {
+                    css: Some("td".into()),
+                    attr: None,
+                    pattern: Some(Pattern::new(r"([\d.]+) GB").unwrap()),
+                },
+            ),
+            spec(
+                "kind",
+                FieldSource::Value(Template::parse("quota").unwrap()),
+            ),
+            spec(
+                "key",
+                FieldSource::Value(Template::parse("q-{{ row.quota }}").unwrap()),
+            ),
+        ];
+        let render = |t: &Template, r: &Row| {
+            t.render(|v| Ok::<_, String>(r.get(&v.name).cloned().unwrap_or_default()))
+        };
+        let rows = finish_rows(vec![row(&[("quota", "150 GB used")])], &fields, render).unwrap();
+        assert_eq!(
+            rows[0],
+            row(&[("quota", "150"), ("kind", "quota"), ("key", "q-150")])
+        );
+        let Err(FinishError::Unmatched(u)) = finish_rows(
+            vec![row(&[("quota", "150 GB")]), row(&[("quota", "n/a")])],
+            &fields,
+            render,
+        ) else {
+            panic!("expected no match");
+        };
+        assert_eq!(
+            (u.row, u.field.as_str(), u.text.as_str()),
+            (2, "quota", "n/a")
+        );
     }
 }

@@ -89,8 +89,12 @@ pub struct Effect {
     pub key: String,
     /// `None` when not declared or rendered empty (as are the next two).
     pub sku: Option<String>,
-    /// Exact decimal text, as the playbook rendered it.
+    /// Exact decimal text: as the playbook rendered it, or converted into
+    /// `unit` when the effect declared one.
     pub quantity: Option<String>,
+    /// The unit of `quantity` (storage already in GiB); `None`: the unit
+    /// the snapshot item it is compared with was read in.
+    pub unit: Option<String>,
     pub status: Option<String>,
     /// The path of the step that did it: `steps[4].then[7]`.
     pub step: String,

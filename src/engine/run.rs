@@ -22,6 +22,7 @@ use crate::failure::Classify;
 use crate::playbook::{
     Action, Condition, EffectSpec, ParamValue, Playbook, Step, Template, VarRef,
 };
+use crate::reporting::usage;
 use crate::secrets::{Redactor, SecretValues};
 use secrecy::ExposeSecret;
 use std::collections::BTreeMap;
@@ -261,6 +262,9 @@ struct Engine<'r> {
     ephemeral_values: Vec<String>,
     /// Required outputs owed so far (see [`Engine::owe`]).
     required: Vec<RequiredOutput>,
+    /// Effects of steps that succeeded, waiting for the checks after them
+    /// (see [`Engine::exec_list`]).
+    pending: Vec<Effect>,
 }
 
 impl<'r> Engine<'r> {
@@ -295,6 +299,7 @@ impl<'r> Engine<'r> {
             secret_values: inputs.secrets.exposed_values(),
             ephemeral_values: Vec::new(),
             required: Vec::new(),
+            pending: Vec::new(),
         }
     }
 
@@ -408,10 +413,22 @@ impl<'r> Engine<'r> {
         Ok(())
     }
 
+    /// Runs `steps` in order. Effects of a step wait in `pending` until
+    /// the checks right after it in this list (see
+    /// [`ActionKind::confirms`](crate::playbook::ActionKind::confirms))
+    /// have succeeded: a step that fails first leaves them unrecorded.
     fn exec_list<'s>(&'s mut self, steps: &'r [Step]) -> StepFuture<'s> {
         Box::pin(async move {
-            for step in steps {
-                self.exec_step(step).await?;
+            let mark = self.pending.len();
+            for (i, step) in steps.iter().enumerate() {
+                if let Err(e) = self.exec_step(step).await {
+                    self.pending.truncate(mark);
+                    return Err(e);
+                }
+                let confirming_next = steps.get(i + 1).is_some_and(|n| n.action.kind().confirms());
+                if !confirming_next {
+                    self.record_pending(mark).await?;
+                }
             }
             Ok(())
         })
@@ -429,7 +446,7 @@ impl<'r> Engine<'r> {
         let span = tracing::info_span!("step", path = %step.path, action = step.action.keyword());
         let mut outcome = tracing::Instrument::instrument(self.head(step), span.clone()).await;
         if outcome.is_ok()
-            && let Err(e) = self.report_effects(step).await
+            && let Err(e) = self.hold_effects(step)
         {
             outcome = Err(e);
         }
@@ -603,14 +620,28 @@ impl<'r> Engine<'r> {
                 self.ephemeral_values.push(s.expose_secret().to_string());
             }
         }
+        // Inside loops every item's value is its own output: `licence_key[SN-1]`.
+        let suffix: String = self.locals.iter().map(|l| format!("[{}]", l.key)).collect();
+        self.keep(name, format!("{name}{suffix}"), value, secret, ephemeral)
+            .await
+    }
+
+    /// Keeps `value` as `captures.NAME` and, unless ephemeral, as the
+    /// output `output_name` (told to the observer).
+    async fn keep(
+        &mut self,
+        name: &str,
+        output_name: String,
+        value: CapturedValue,
+        secret: bool,
+        ephemeral: bool,
+    ) -> Result<(), StepError> {
         self.captures.insert(name.to_string(), value.clone());
         if ephemeral {
             return Ok(());
         }
-        // Inside loops every item's value is its own output: `licence_key[SN-1]`.
-        let suffix: String = self.locals.iter().map(|l| format!("[{}]", l.key)).collect();
         let output = Output {
-            name: format!("{name}{suffix}"),
+            name: output_name,
             value,
             secret,
         };
@@ -626,16 +657,25 @@ impl<'r> Engine<'r> {
         Ok(())
     }
 
-    /// Tells the observer what `step` (which succeeded) did at the vendor,
-    /// its effects rendered in the current scope (loop aliases included).
-    async fn report_effects(&mut self, step: &Step) -> Result<(), StepError> {
+    /// Renders what `step` (which succeeded) did at the vendor, in the
+    /// current scope (loop aliases included), and holds it until confirmed.
+    fn hold_effects(&mut self, step: &Step) -> Result<(), StepError> {
         for spec in &step.effects {
             let effect = self.render_effect(spec, step)?;
+            self.pending.push(effect);
+        }
+        Ok(())
+    }
+
+    /// Tells the observer the effects held since `mark`: their change is
+    /// confirmed.
+    async fn record_pending(&mut self, mark: usize) -> Result<(), StepError> {
+        for effect in self.pending.split_off(mark) {
             self.observer
                 .acted(&effect)
                 .await
                 .map_err(|reason| StepError::RecordEffect {
-                    step: step.path.clone(),
+                    step: effect.step.clone(),
                     reason,
                 })?;
         }
@@ -643,6 +683,8 @@ impl<'r> Engine<'r> {
     }
 
     /// One effect of `step`, rendered; text that renders empty is absent.
+    /// A quantity with a unit is converted by the one storage rule
+    /// ([`usage::quantity`]: 150 GB is 139.698… GiB), as snapshot rows are.
     fn render_effect(&self, spec: &EffectSpec, step: &Step) -> Result<Effect, StepError> {
         let optional = |t: &Option<Template>| -> Result<Option<String>, StepError> {
             Ok(match t {
@@ -650,11 +692,21 @@ impl<'r> Engine<'r> {
                 None => None,
             })
         };
+        let key = self.render(&spec.key)?;
+        let (quantity, unit) = match (optional(&spec.quantity)?, optional(&spec.unit)?) {
+            (Some(text), Some(unit)) => {
+                let q = usage::quantity(&text, &unit)
+                    .map_err(|e| StepError::Input(format!("effect {} `{key}`: {e}", spec.kind)))?;
+                (Some(q.value.to_string()), Some(q.unit))
+            }
+            (quantity, _) => (quantity, None),
+        };
         Ok(Effect {
             kind: spec.kind.clone(),
-            key: self.render(&spec.key)?,
+            key,
             sku: optional(&spec.sku)?,
-            quantity: optional(&spec.quantity)?,
+            quantity,
+            unit,
             status: optional(&spec.status)?,
             step: step.path.clone(),
         })

@@ -821,6 +821,7 @@ do = [
       { kind = "device", key = "{{ device.serial }}", quantity = "1", status = "" },
       { kind = "quota", key = "{{ device.serial }}", quantity = "{{ device.quota_gb }}" },
   ] },
+  { wait_for = "#enrolled-{{ device.serial }}", name = "enrolled", timeout = "30ms" },
 ]
 "##;
 
@@ -842,7 +843,9 @@ fn devices(serials: &[&str]) -> ParamValue {
 async fn effects_render_loop_aliases_and_follow_only_a_step_that_succeeded() {
     let pb = playbook(ENROL);
     // SN-2's button never shows up: that step fails, and says nothing.
-    let mut b = FakeBrowser::default().with("#enrol-SN-1", "");
+    let mut b = FakeBrowser::default()
+        .with("#enrol-SN-1", "")
+        .with("#enrolled-SN-1", "");
     let mut log = EffectLog::default();
     let report = run_observed(
         &pb,
@@ -858,9 +861,12 @@ async fn effects_render_loop_aliases_and_follow_only_a_step_that_succeeded() {
             "start for_each params.devices",
             "ok for_each params.devices",
             "start enrol",
+            "ok enrol",
+            "start enrolled",
+            "ok enrolled",
+            // Recorded once the check after the click passed.
             "acted device SN-1",
             "acted quota SN-1",
-            "ok enrol",
             "start enrol",
             "failed enrol",
         ]
@@ -872,6 +878,7 @@ async fn effects_render_loop_aliases_and_follow_only_a_step_that_succeeded() {
             key: "SN-1".into(),
             sku: None,
             quantity: Some("20".into()),
+            unit: None,
             status: None,
             step: "steps[0].do[0]".into(),
         }
@@ -886,6 +893,7 @@ async fn an_effect_that_cannot_be_recorded_stops_the_run() {
     let pb = playbook(&format!("{ENROL}[[steps]]\nclick = \"#next\"\n"));
     let mut b = FakeBrowser::default()
         .with("#enrol-SN-1", "")
+        .with("#enrolled-SN-1", "")
         .with("#next", "");
     let mut log = EffectLog {
         refuse: true,
@@ -910,4 +918,231 @@ async fn an_effect_that_cannot_be_recorded_stops_the_run() {
         "no step after an unrecorded effect"
     );
     assert_eq!(log.effects.len(), 1);
+}
+
+use crate::engine::extract::Row;
+
+/// The rows of output `name` of a run.
+fn rows_of(report: &RunReport, name: &str) -> Vec<Row> {
+    match &report.output(name).expect("output").value {
+        CapturedValue::Rows(rows) => rows.clone(),
+        CapturedValue::Text(_) => panic!("`{name}` holds text"),
+    }
+}
+
+const QUOTAS: &str = r#"<table>
+<tr class=r><td class=plan>BK-WS</td><td class=quota>150 GB</td></tr>
+<tr class=r><td class=plan>BK-SRV</td><td class=quota>2.5 TB</td></tr>
+</table>"#;
+
+/// Issue 18 §2: a field is a constant, a template over the row's page
+/// fields and the run's names, or a pattern on the text (first group).
+#[tokio::test]
+async fn extract_fields_take_constants_templates_and_patterns() {
+    let pb = playbook(
+        r#"[params]
+tenant = { type = "string", required = true }
+
+[[steps]]
+extract = "snapshot"
+from = "tr.r"
+fields = { sku = "td.plan", kind = { value = "quota" }, key = { value = "{{ params.tenant }}/{{ row.sku }}-{{ row.quantity }}" }, quantity = { css = "td.quota", pattern = '([\d.]+) [GT]B' }, unit = { css = "td.quota", pattern = '[\d.]+ (GB|TB)' } }
+"#,
+    );
+    let mut b = FakeBrowser {
+        source: QUOTAS.into(),
+        ..FakeBrowser::default()
+    };
+    let tenant = ParamValue::Str("contoso".into());
+    let (report, _) = run(&pb, &mut b, &inputs(&[("tenant", tenant)])).await;
+    assert!(report.succeeded(), "{:?}", report.failure);
+    let rows = rows_of(&report, "snapshot");
+    let row = |pairs: &[(&str, &str)]| -> Row {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
+    assert_eq!(
+        rows,
+        [
+            row(&[
+                ("sku", "BK-WS"),
+                ("kind", "quota"),
+                ("key", "contoso/BK-WS-150"),
+                ("quantity", "150"),
+                ("unit", "GB"),
+            ]),
+            row(&[
+                ("sku", "BK-SRV"),
+                ("kind", "quota"),
+                ("key", "contoso/BK-SRV-2.5"),
+                ("quantity", "2.5"),
+                ("unit", "TB"),
+            ]),
+        ]
+    );
+}
+
+/// A pattern that matches nothing in a row fails the run as
+/// playbook-broken, naming the output, the row and the field, and quoting
+/// the text it searched through the redactor.
+#[tokio::test]
+async fn an_unmatched_field_pattern_names_the_row_and_redacts_the_text() {
+    let pb = playbook(
+        r#"[[steps]]
+extract = "snapshot"
+from = "tr.r"
+fields = { quantity = { css = "td.quota", pattern = '(\d+) GB' } }
+"#,
+    );
+    let mut b = FakeBrowser {
+        source: QUOTAS.replace("2.5 TB", "hunter2-hunter2 TB"),
+        ..FakeBrowser::default()
+    };
+    let (report, _) = run(&pb, &mut b, &inputs(&[])).await;
+    let f = report.failure.expect("must fail");
+    assert_eq!(f.class, FailureClass::PlaybookBroken);
+    assert_eq!(
+        f.message,
+        "assertion failed: extract `snapshot`: row 2, field `quantity`: `pattern` `(\\d+) GB` \
+         matches nothing in `[redacted:secrets.login.password] TB`"
+    );
+}
+
+/// Issue 18 §2: `append = true` adds a later extract's rows to the same
+/// output, and an extract inside `for_each` collects every item's rows
+/// into the one output (it used to be `rows[0]`, `rows[1]`, …, which the
+/// report job never read).
+#[tokio::test]
+async fn appended_and_looped_extracts_fill_one_output() {
+    let pb = playbook(
+        r#"[params]
+pages = { type = "list", fields = { n = "string" }, required = true }
+
+[[steps]]
+extract = "rows"
+from = "tr.r"
+fields = { sku = "td.plan", page = { value = "first" } }
+
+[[steps]]
+extract = "rows"
+append = true
+from = "tr.r"
+fields = { sku = "td.plan", page = { value = "second" } }
+
+[[steps]]
+for_each = "params.pages"
+as = "p"
+do = [
+  { extract = "looped", from = "tr.r", fields = { sku = "td.plan", page = { value = "{{ p.n }}" } } },
+]
+"#,
+    );
+    let mut b = FakeBrowser {
+        source: QUOTAS.into(),
+        ..FakeBrowser::default()
+    };
+    let pages = ParamValue::List(
+        ["1", "2", "3"]
+            .iter()
+            .map(|n| BTreeMap::from([("n".to_string(), ParamValue::Str(n.to_string()))]))
+            .collect(),
+    );
+    let (report, _) = run(&pb, &mut b, &inputs(&[("pages", pages)])).await;
+    assert!(report.succeeded(), "{:?}", report.failure);
+    let pages_of = |name: &str| -> Vec<String> {
+        rows_of(&report, name)
+            .iter()
+            .map(|r| format!("{} {}", r["page"], r["sku"]))
+            .collect()
+    };
+    assert_eq!(
+        pages_of("rows"),
+        [
+            "first BK-WS",
+            "first BK-SRV",
+            "second BK-WS",
+            "second BK-SRV"
+        ]
+    );
+    assert_eq!(pages_of("looped").len(), 6);
+    assert_eq!(pages_of("looped")[4], "3 BK-WS");
+    let names: Vec<&str> = report.outputs.iter().map(|o| o.name.as_str()).collect();
+    assert_eq!(names, ["rows", "looped"], "no per-item outputs");
+}
+
+/// Issue 18 §3: an effect waits for the check after its step. A click
+/// whose save the vendor refused (the confirmation never shows) records
+/// nothing; one confirmed records its effect after the check.
+#[tokio::test]
+async fn an_effect_is_recorded_only_once_the_check_after_it_passed() {
+    let pb = playbook(
+        r##"[[steps]]
+click = "#save"
+name = "save"
+effects = [{ kind = "seat", key = "BK-WS", quantity = "7" }]
+
+[[steps]]
+wait_for = ".alert-success"
+name = "saved"
+timeout = "30ms"
+"##,
+    );
+    // Refused: the confirmation never shows.
+    let mut b = FakeBrowser::default().with("#save", "");
+    let mut log = EffectLog::default();
+    let report = run_observed(&pb, &mut b, &inputs(&[]), &mut log).await;
+    assert_eq!(report.failure.unwrap().step, "steps[1]");
+    assert!(log.effects.is_empty(), "{:?}", log.events);
+    // Accepted.
+    let mut b = FakeBrowser::default()
+        .with("#save", "")
+        .with(".alert-success", "Seats updated");
+    let mut log = EffectLog::default();
+    let report = run_observed(&pb, &mut b, &inputs(&[]), &mut log).await;
+    assert!(report.succeeded(), "{:?}", report.failure);
+    assert_eq!(
+        log.events,
+        [
+            "start save",
+            "ok save",
+            "start saved",
+            "ok saved",
+            "acted seat BK-WS"
+        ]
+    );
+}
+
+/// Issue 18 §3: an effect's quantity in GB is converted by the one storage
+/// rule (as snapshot rows are): 150 GB is 139.698… GiB.
+#[tokio::test]
+async fn an_effect_quantity_with_a_unit_is_converted_exactly() {
+    let pb = playbook(
+        r##"[[steps]]
+assert = "#saved"
+effects = [
+  { kind = "quota", key = "SN-1", quantity = "150", unit = "GB" },
+  { kind = "seat", key = "BK-WS", quantity = "5", unit = "seat" },
+  { kind = "device", key = "SN-1", quantity = "1" },
+]
+"##,
+    );
+    let mut b = FakeBrowser::default().with("#saved", "");
+    let mut log = EffectLog::default();
+    let report = run_observed(&pb, &mut b, &inputs(&[]), &mut log).await;
+    assert!(report.succeeded(), "{:?}", report.failure);
+    let shown: Vec<(Option<&str>, Option<&str>)> = log
+        .effects
+        .iter()
+        .map(|e| (e.quantity.as_deref(), e.unit.as_deref()))
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            (Some("139.69838619232177734375"), Some("GiB")),
+            (Some("5"), Some("seat")),
+            (Some("1"), None),
+        ]
+    );
 }

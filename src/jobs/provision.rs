@@ -411,6 +411,7 @@ impl RunObserver for StoreRecorder<'_> {
             key: effect.key.clone(),
             sku: effect.sku.clone(),
             quantity: effect.quantity.clone(),
+            unit: effect.unit.clone(),
             status: effect.status.clone(),
             step: effect.step.clone(),
             at: crate::store::now_millis(),

@@ -155,6 +155,16 @@ async fn report(
     }
     let mut batch =
         rows::parse(usage, snapshot).map_err(|e| broken(ctx.redactor.redact(&e.to_string())))?;
+    let mapped = match &scope {
+        ReportScope::Customers(refs) => refs.clone(),
+        ReportScope::Account => mapped_refs(ctx, &vp.account.name).await?,
+    };
+    if let Some(message) = identifier_mismatch(&batch.customers(), &mapped) {
+        return Err(broken(
+            ctx.redactor
+                .redact(&format!("account `{}`: {message}", vp.account.name)),
+        ));
+    }
     if let ReportScope::Customers(refs) = &scope {
         batch.retain_customers(refs);
     }
@@ -174,4 +184,77 @@ async fn report(
         "snapshot_rows": snapshot.map_or(0, <[Row]>::len),
         "stored": stored,
     }))
+}
+
+/// The vendor refs of `account`'s customers mapped to a company.
+async fn mapped_refs(ctx: &JobContext, account: &str) -> Result<Vec<String>, JobFailure> {
+    Ok(ctx
+        .store
+        .vendor_customers(Some(account.to_string()))
+        .await
+        .map_err(JobFailure::from_store)?
+        .into_iter()
+        .filter(|c| c.status == MappingStatus::Mapped)
+        .map(|c| c.vendor_ref)
+        .collect())
+}
+
+/// Values of `customer` (and mapped refs) a mismatch message shows.
+const SHOWN_IDENTIFIERS: usize = 5;
+
+/// When the account has mapped customers and the run read customers but
+/// none of them is mapped, the report's `customer` and the provisioning
+/// playbook's `customer_ref` name customers differently (a tenant's name
+/// against a URL id): storing the rows would keep every one `unmapped`,
+/// and say nothing. The message names a few of each side.
+fn identifier_mismatch(seen: &[String], mapped: &[String]) -> Option<String> {
+    if seen.is_empty() || mapped.is_empty() || seen.iter().any(|c| mapped.contains(c)) {
+        return None;
+    }
+    let few = |values: &[String]| {
+        let mut shown: Vec<String> = values
+            .iter()
+            .take(SHOWN_IDENTIFIERS)
+            .map(|v| format!("`{v}`"))
+            .collect();
+        if values.len() > SHOWN_IDENTIFIERS {
+            shown.push(format!("… ({} in all)", values.len()));
+        }
+        shown.join(", ")
+    };
+    Some(format!(
+        "none of the {} customers this run read is mapped to a company: it read `customer` \
+         values {}, and the mapped customers' refs are {}. The report's `customer` and the \
+         provisioning playbook's `customer_ref` must be the same identifier \
+         (docs/playbook-contracts.md); nothing of this run is stored",
+        seen.len(),
+        few(seen),
+        few(mapped)
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refs(values: &[&str]) -> Vec<String> {
+        values.iter().map(|v| v.to_string()).collect()
+    }
+
+    #[test]
+    fn a_run_that_maps_none_of_its_customers_names_both_sides() {
+        let message = identifier_mismatch(&refs(&["Acme", "Beta"]), &refs(&["17"])).unwrap();
+        assert!(
+            message.contains("`customer` values `Acme`, `Beta`")
+                && message.contains("refs are `17`"),
+            "{message}"
+        );
+        // One mapped customer among them, no mapping at all, or no rows: fine.
+        assert_eq!(
+            identifier_mismatch(&refs(&["Acme", "17"]), &refs(&["17"])),
+            None
+        );
+        assert_eq!(identifier_mismatch(&refs(&["Acme"]), &[]), None);
+        assert_eq!(identifier_mismatch(&[], &refs(&["17"])), None);
+    }
 }

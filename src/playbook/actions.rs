@@ -28,7 +28,8 @@ pub(crate) struct ActionKey {
     pub kind: ActionKind,
     /// Modifiers (and nested step lists) it accepts, besides `timeout` and
     /// `name`. The actions that can change something at the vendor accept
-    /// `effects` (what they changed, see `docs/playbook-contracts.md`).
+    /// `effects` (what they changed, see `docs/playbook-contracts.md`), and
+    /// so do the checks that confirm such a change (waits, asserts, capture).
     pub accepts: &'static [&'static str],
     /// Each entry: at least one of these keys must be written.
     pub requires: &'static [&'static [&'static str]],
@@ -92,22 +93,22 @@ pub(crate) const ACTION_KEYS: &[ActionKey] = &[
         &["file", "effects"],
         &[&["file"]],
     ),
-    key("wait_for", ActionKind::WaitFor, Template, &[], &[]),
+    key("wait_for", ActionKind::WaitFor, Template, &["effects"], &[]),
     key("wait_gone", ActionKind::WaitGone, Template, &[], &[]),
     key(
         "wait_text",
         ActionKind::WaitText,
         Template,
-        &["in", "message"],
+        &["in", "message", "effects"],
         &[],
     ),
-    key("wait_url", ActionKind::WaitUrl, Template, &[], &[]),
+    key("wait_url", ActionKind::WaitUrl, Template, &["effects"], &[]),
     key(
         "capture",
         ActionKind::Capture,
         Name,
         &[
-            "from", "from_url", "attr", "read", "pattern", "secret", "required",
+            "from", "from_url", "attr", "read", "pattern", "secret", "required", "effects",
         ],
         &[&["from", "from_url"]],
     ),
@@ -115,22 +116,28 @@ pub(crate) const ACTION_KEYS: &[ActionKey] = &[
         "extract",
         ActionKind::Extract,
         Name,
-        &["from", "fields", "next", "max_pages", "empty"],
+        &["from", "fields", "next", "max_pages", "empty", "append"],
         &[&["from"], &["fields"]],
     ),
-    key("assert", ActionKind::Assert, Template, &["message"], &[]),
+    key(
+        "assert",
+        ActionKind::Assert,
+        Template,
+        &["message", "effects"],
+        &[],
+    ),
     key(
         "assert_absent",
         ActionKind::Assert,
         Template,
-        &["message"],
+        &["message", "effects"],
         &[],
     ),
     key(
         "assert_text",
         ActionKind::Assert,
         Template,
-        &["in", "message"],
+        &["in", "message", "effects"],
         &[],
     ),
     key(

@@ -75,7 +75,7 @@ pub const REPORT_OUTPUTS: &[RowsContract] = &[REPORT_USAGE, REPORT_SNAPSHOT];
 pub const SERVICE_KINDS: &[&str] = &["seat", "device", "quota", "edition", "status"];
 
 /// The keys of one `effects` entry; `kind` and `key` are required.
-pub const EFFECT_KEYS: &[&str] = &["kind", "key", "sku", "quantity", "status"];
+pub const EFFECT_KEYS: &[&str] = &["kind", "key", "sku", "quantity", "status", "unit"];
 
 #[cfg(test)]
 mod tests {

@@ -28,7 +28,7 @@ pub use params::{ParamSpec, ParamType, ParamValue};
 pub use pattern::Pattern;
 pub use step::{
     Action, ActionKind, CaptureSource, Condition, DownloadParse, EffectSpec, ExtractSpec,
-    FieldSpec, Location, Step,
+    FieldSource, FieldSpec, Location, Step,
 };
 pub use template::{Template, VarRef};
 
@@ -60,6 +60,9 @@ pub struct CaptureInfo {
     pub ephemeral: bool,
     /// `required = true`: a successful run must leave this output stored.
     pub required: bool,
+    /// Made by `extract` steps (which may fill one output together: see
+    /// `append`).
+    pub extracted: bool,
     /// Aliases of the `for_each` loops around the capturing step (outermost
     /// first): one output per item, and what a recovery flow has in scope.
     pub aliases: Vec<String>,

@@ -64,6 +64,13 @@ pub(crate) struct RawFieldSpec {
     pub css: Option<String>,
     #[serde(default)]
     pub attr: Option<String>,
+    /// A regular expression applied to what `css`/`attr` read: the value is
+    /// its first group, else the whole match.
+    #[serde(default)]
+    pub pattern: Option<String>,
+    /// A constant or a template (`{{ row.plan }}`): not read from the page.
+    #[serde(default)]
+    pub value: Option<String>,
 }
 
 /// A step, flat: exactly one action key (see `actions::ACTION_KEYS`) plus
@@ -119,6 +126,9 @@ pub(crate) struct RawStep {
     pub pattern: Option<String>,
     pub secret: Option<bool>,
     pub required: Option<bool>,
+    /// `extract … append = true`: this step's rows go after those of an
+    /// earlier `extract` of the same output.
+    pub append: Option<bool>,
     /// Each field: a selector string or a [`RawFieldSpec`] table (converted
     /// by the validator, which names the field in its messages).
     pub fields: Option<BTreeMap<String, toml::Value>>,
@@ -153,6 +163,9 @@ pub(crate) struct RawEffect {
     pub quantity: Option<Spanned<String>>,
     #[serde(default)]
     pub status: Option<Spanned<String>>,
+    /// The unit of `quantity` (`GB`); absent: the snapshot item's unit.
+    #[serde(default)]
+    pub unit: Option<Spanned<String>>,
 }
 
 /// Every modifier key a step may carry (which ones apply depends on the action).
@@ -169,6 +182,7 @@ pub(crate) const MODIFIER_KEYS: &[&str] = &[
     "pattern",
     "secret",
     "required",
+    "append",
     "fields",
     "next",
     "max_pages",
@@ -265,6 +279,7 @@ mod tests {
             "from_url",
             "secret",
             "required",
+            "append",
             "fields",
             "max_pages",
             "effects",

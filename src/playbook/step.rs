@@ -44,21 +44,57 @@ pub struct EffectSpec {
     pub sku: Option<Template>,
     pub quantity: Option<Template>,
     pub status: Option<Template>,
+    /// The unit of `quantity` (`GB`); `None`: the unit the snapshot item
+    /// it is compared with was read in.
+    pub unit: Option<Template>,
 }
 
-/// How `extract` reads one field of a row.
+/// How `extract` gets one field of a row.
 #[derive(Debug, Clone)]
 pub struct FieldSpec {
     pub name: String,
-    /// Relative to the row; `None` reads the row element itself.
-    pub css: Option<String>,
-    /// `None` reads the text.
-    pub attr: Option<String>,
+    pub source: FieldSource,
+}
+
+/// Where a field's value comes from.
+#[derive(Debug, Clone)]
+pub enum FieldSource {
+    /// Read from the page, relative to the row element.
+    Page {
+        /// `None` reads the row element itself.
+        css: Option<String>,
+        /// `None` reads the text.
+        attr: Option<String>,
+        /// Applied to what was read: the value is its first group (or the
+        /// whole match); no match in a row fails the run (playbook-broken).
+        pattern: Option<Pattern>,
+    },
+    /// `{ value = "…" }`: a constant, or a template over this row's page
+    /// fields (`{{ row.plan }}`) and the run's names (params, captures,
+    /// vendor, loop items), rendered once per row.
+    Value(Template),
+}
+
+impl FieldSpec {
+    /// A field read from the page (`css` relative to the row, `attr`).
+    pub fn page(name: &str, css: Option<&str>, attr: Option<&str>) -> Self {
+        Self {
+            name: name.to_string(),
+            source: FieldSource::Page {
+                css: css.map(str::to_string),
+                attr: attr.map(str::to_string),
+                pattern: None,
+            },
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
 pub struct ExtractSpec {
     pub save_as: String,
+    /// `append = true`: the rows go after those an earlier `extract` of
+    /// `save_as` left in this run (else they replace them).
+    pub append: bool,
     /// Matches one element per row, e.g. `table#customers tr.customer-row`.
     pub rows: Template,
     pub fields: Vec<FieldSpec>,
@@ -264,6 +300,20 @@ text_enum!(ActionKind, "step kind", {
     Screenshot => "screenshot",
     Fail => "fail",
 });
+
+impl ActionKind {
+    /// True for the steps that can confirm a change the vendor accepted
+    /// (a page, URL or text that only a saved change shows, a value read
+    /// back). A step's `effects` are recorded once such steps right after
+    /// it (or the step itself) succeeded: see `validate::steps` and the
+    /// engine's pending effects.
+    pub fn confirms(self) -> bool {
+        matches!(
+            self,
+            Self::WaitFor | Self::WaitText | Self::WaitUrl | Self::Assert | Self::Capture
+        )
+    }
+}
 
 impl Action {
     /// The step's kind (exhaustive on purpose: a new variant needs a kind,

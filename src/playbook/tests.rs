@@ -1584,6 +1584,7 @@ fn complex_playbook_is_valid() {
         secret,
         ephemeral,
         required: false,
+        extracted: false,
         aliases: Vec::new(),
     };
     let expected = BTreeMap::from([
@@ -1608,6 +1609,7 @@ fn complex_playbook_is_valid() {
                 secret: false,
                 ephemeral: false,
                 required: false,
+                extracted: true,
                 aliases: Vec::new(),
             },
         ),
@@ -1618,6 +1620,7 @@ fn complex_playbook_is_valid() {
                 secret: false,
                 ephemeral: false,
                 required: false,
+                extracted: false,
                 aliases: Vec::new(),
             },
         ),
@@ -1742,7 +1745,12 @@ fn complex_playbook_is_valid() {
             let fields: Vec<(&str, Option<&str>, Option<&str>)> = e
                 .fields
                 .iter()
-                .map(|f| (f.name.as_str(), f.css.as_deref(), f.attr.as_deref()))
+                .map(|f| match &f.source {
+                    FieldSource::Page { css, attr, .. } => {
+                        (f.name.as_str(), css.as_deref(), attr.as_deref())
+                    }
+                    FieldSource::Value(_) => panic!("a page field"),
+                })
                 .collect();
             // In the order written, not sorted.
             assert_eq!(
@@ -2344,7 +2352,7 @@ download = "a"
 save_as = "d"
 
 [[steps]]
-click = "#go"
+assert = "#go"
 effects = [{{ kind = "status", key = "account" }}]
 "##,
         kind_head("probe")
@@ -2433,6 +2441,8 @@ seats = { type = "int", default = 5 }
 [[steps]]
 click = "#create"
 effects = [{ kind = "seat", key = "BK-WS", sku = "BK-WS", quantity = "{{ params.seats }}", status = "active" }, { kind = "status", key = "account" }]
+[[steps]]
+wait_url = "/created"
 "##,
     ));
     let effects = &p.steps[0].effects;
@@ -2449,19 +2459,19 @@ capture = "api_key"
 from = "#k"
 secret = true
 [[steps]]
-click = "#a"
+assert = "#a"
 effects = [{ kind = "seats", key = "x" }]
 [[steps]]
-click = "#b"
+assert = "#b"
 effects = [{ kind = "seat", key = "{{ secrets.login.password }}", quantity = "{{ captures.api_key }}" }]
 [[steps]]
-click = "#c"
+assert = "#c"
 effects = [{ kind = "seat", key = "{{ params.nope }}" }]
 [[steps]]
-click = "#d"
+assert = "#d"
 effects = [{ kind = "seat", key = "x", skus = "y" }]
 [[steps]]
-wait_for = "#e"
+wait_gone = "#e"
 effects = [{ kind = "seat", key = "x" }]
 "##,
     );
@@ -2471,8 +2481,8 @@ effects = [{ kind = "seat", key = "x" }]
          test.toml:14:35: steps[2]: `effects[0].key`: `secrets.login.password` is a secret; effects are stored in the clear, so they cannot use secrets\n\
          test.toml:14:78: steps[2]: `effects[0].quantity`: `captures.api_key` is a secret capture; effects are stored in the clear, so they cannot use secrets\n\
          test.toml:17:35: steps[3]: `effects[0].key`: `params.nope` is not declared in [params]\n\
-         test.toml:20:40: steps[4]: unknown key `skus`, expected one of `kind`, `key`, `sku`, `quantity`, `status`\n\
-         test.toml:23:1: steps[5]: `effects` does not apply to a `wait_for` step (`wait_for` takes no other keys besides timeout and name)"
+         test.toml:20:40: steps[4]: unknown key `skus`, expected one of `kind`, `key`, `sku`, `quantity`, `status`, `unit`\n\
+         test.toml:23:1: steps[5]: `effects` does not apply to a `wait_gone` step (`wait_gone` takes no other keys besides timeout and name)"
     );
 }
 
@@ -2496,5 +2506,212 @@ fn load_takes_known_resource_kinds_once() {
     assert_eq!(
         render(&head("[\"fonts\", \"fonts\"]")),
         "test.toml:4:1: playbook.load: `fonts` is listed twice"
+    );
+}
+
+// --- extract fields, append, confirmed effects (issue 18) -------------------------
+
+/// A field is a selector, `{ css, attr, pattern }`, or `{ value }`: a
+/// constant, or a template over this row's page fields and the run's names.
+#[test]
+fn extract_fields_are_constants_templates_and_patterns() {
+    let p = ok(&with_head(
+        r##"[params]
+tenant = { type = "string", default = "x" }
+[[steps]]
+extract = "snapshot"
+from = "tr"
+fields = { plan = "td.plan", kind = { value = "seat" }, key = { value = "{{ params.tenant }}-{{ row.plan }}" }, quantity = { css = "td.q", pattern = '([\d.]+) GB' }, link = { css = "a", attr = "href", pattern = '/(\d+)/' } }
+"##,
+    ));
+    let Action::Extract(e) = &p.steps[0].action else {
+        panic!("an extract");
+    };
+    let shown: Vec<String> = e
+        .fields
+        .iter()
+        .map(|f| match &f.source {
+            FieldSource::Page { css, attr, pattern } => format!(
+                "{} page {css:?} {attr:?} {:?}",
+                f.name,
+                pattern.as_ref().map(Pattern::as_str)
+            ),
+            FieldSource::Value(t) => format!("{} value {}", f.name, t.source),
+        })
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            r#"plan page Some("td.plan") None None"#,
+            "kind value seat",
+            "key value {{ params.tenant }}-{{ row.plan }}",
+            r#"quantity page Some("td.q") None Some("([\\d.]+) GB")"#,
+            r#"link page Some("a") Some("href") Some("/(\\d+)/")"#,
+        ]
+    );
+    assert!(!e.append);
+}
+
+/// Every mistake in a field is a check error naming the field: an
+/// undeclared name, a row field that is not read from the page (absent,
+/// or itself a `value`), a secret, a bad pattern, `value` with `css`.
+#[test]
+fn extract_field_mistakes_are_check_errors() {
+    let src = with_head(
+        r##"[[steps]]
+extract = "rows"
+from = "tr"
+fields = { a = "td", b = { value = "{{ row.nope }}" }, c = { value = "{{ row.b }}" }, d = { value = "{{ params.nope }}" }, e = { value = "{{ secrets.login.password }}" }, f = { css = "td", pattern = '(' }, g = { value = "x", css = "td" }, h = { value = "{{ row" }, i = { pattern = "" } }
+"##,
+    );
+    let out = render(&src);
+    for expected in [
+        "field `b`: `row.nope`: this extract reads no field `nope` from the page (`row` names the fields read from the page: a, f, i)",
+        "field `c`: `row.b`: this extract reads no field `b` from the page",
+        "field `d`: `params.nope` is not declared in [params]",
+        "field `e`: `secrets.login.password` is a secret; rows are stored in the clear, so they cannot use secrets",
+        "field `f`: `pattern`: invalid regular expression `(`",
+        "field `g`: `value` is not read from the page, so it takes no `css`, `attr` or `pattern`",
+        "field `h`: ",
+        "field `i`: `pattern` is empty",
+    ] {
+        assert!(out.contains(expected), "missing {expected:?} in:\n{out}");
+    }
+    assert!(
+        out.lines()
+            .all(|l| l.starts_with("test.toml:8:1: steps[0]: ")),
+        "each names the file, line, column and step:\n{out}"
+    );
+}
+
+/// Issue 18 §2: a later `extract` with `append = true` fills the same
+/// output; the two branches of one condition may each extract it.
+#[test]
+fn one_output_from_appended_extracts_and_branches() {
+    let p = ok(&with_head(
+        r##"[[steps]]
+extract = "rows"
+from = "tr.a"
+fields = { a = "td", b = "td" }
+[[steps]]
+if_present = "#x"
+then = [{ extract = "more", from = "tr", fields = { a = "td" } }]
+else = [{ extract = "more", from = "tr", fields = { a = "td" } }]
+[[steps]]
+extract = "rows"
+append = true
+from = "tr.b"
+fields = { a = "td", c = "td" }
+"##,
+    ));
+    let Action::Extract(e) = &p.steps[2].action else {
+        panic!("an extract");
+    };
+    assert!(e.append);
+    // What every producer's rows have.
+    assert_eq!(
+        p.captures["rows"].kind,
+        CaptureKind::Rows(Some(BTreeSet::from(["a".to_string()])))
+    );
+}
+
+/// The duplicate-name rule still catches real duplicates, and `append`
+/// needs an earlier producer (a branch's extract is not before its sibling).
+#[test]
+fn duplicate_extracts_and_append_without_a_producer_are_refused() {
+    let src = with_head(
+        r##"[[steps]]
+extract = "rows"
+from = "tr"
+fields = { a = "td" }
+[[steps]]
+extract = "rows"
+from = "tr"
+fields = { a = "td" }
+[[steps]]
+extract = "first"
+append = true
+from = "tr"
+fields = { a = "td" }
+[[steps]]
+if_present = "#x"
+then = [{ extract = "b", from = "tr", fields = { a = "td" } }, { extract = "b", from = "tr", fields = { a = "td" } }]
+else = [{ extract = "c", from = "tr", fields = { a = "td" } }]
+[[steps]]
+capture = "rows"
+from = "#x"
+"##,
+    );
+    assert_eq!(
+        render(&src),
+        "test.toml:10:1: steps[1]: capture name `rows` is already used by another step (write `append = true` to add this step's rows to the earlier ones)\n\
+         test.toml:15:1: steps[2]: `append = true`, but no earlier step extracts `first` (the first `extract` of an output does not append)\n\
+         test.toml:20:66: steps[3].then[1]: capture name `b` is already used by another step (write `append = true` to add this step's rows to the earlier ones)\n\
+         test.toml:23:1: steps[4]: capture name `rows` is already used by another step"
+    );
+}
+
+/// Issue 18 §2: appended extracts of a report output each provide the
+/// contract's fields (`check` names the step that lacks one).
+#[test]
+fn each_appended_report_extract_has_the_contract_fields() {
+    let src = r##"[playbook]
+name = "t"
+vendor = "v"
+kind = "report"
+[[steps]]
+extract = "snapshot"
+from = "tr"
+fields = { customer = "td", customer_name = "td", kind = { value = "seat" }, key = "td", sku = "td", quantity = "td", status = "td" }
+[[steps]]
+extract = "snapshot"
+append = true
+from = "tr"
+fields = { customer = "td", customer_name = "td", kind = { value = "device" }, key = "td", sku = "td", quantity = "td" }
+"##;
+    assert_eq!(
+        render(src),
+        "test.toml:10:1: steps[1]: `snapshot` rows lack `status` (a `report` playbook's `snapshot` rows have: customer, customer_name, kind, key, sku, quantity, status)"
+    );
+}
+
+/// Issue 18 §3: effects belong on a step whose change is confirmed, by
+/// itself or by the check right after it in its list.
+#[test]
+fn effects_need_a_confirming_step() {
+    let src = with_head(
+        r##"[[steps]]
+click = "#save"
+effects = [{ kind = "seat", key = "x" }]
+[[steps]]
+click = "#next"
+[[steps]]
+click = "#save2"
+effects = [{ kind = "seat", key = "y" }]
+[[steps]]
+wait_text = "Saved"
+[[steps]]
+wait_url = "/done"
+effects = [{ kind = "seat", key = "z" }]
+[[steps]]
+if_present = "#x"
+then = [{ click = "#a", effects = [{ kind = "seat", key = "w" }] }]
+[[steps]]
+assert = "#after-the-branch"
+"##,
+    );
+    let out = render(&src);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    assert!(
+        lines[0].starts_with(
+            "test.toml:7:1: steps[0]: `effects` are recorded once the vendor confirmed the change"
+        ),
+        "{out}"
+    );
+    // A check after the branch is not in the branch.
+    assert!(
+        lines[1].starts_with("test.toml:20:25: steps[5].then[0]: "),
+        "{out}"
     );
 }

@@ -2,6 +2,7 @@
 //! account, and who made each change — one of our jobs (it recorded what it
 //! created or changed) or somebody at the vendor.
 
+use super::usage;
 use crate::money::Decimal;
 use std::collections::BTreeMap;
 
@@ -17,6 +18,9 @@ pub struct Item {
     pub quantity: Option<Decimal>,
     /// Of the quantity (storage already in GiB).
     pub unit: Option<String>,
+    /// The unit the row was written in (`GB`), before conversion: what an
+    /// effect without a unit is in. `None` for a stored item.
+    pub read_unit: Option<String>,
     pub status: Option<String>,
 }
 
@@ -138,6 +142,9 @@ pub struct OurAction {
     pub key: String,
     pub sku: Option<String>,
     pub quantity: Option<Decimal>,
+    /// Of `quantity`, converted as the item's (storage in GiB); `None`:
+    /// the unit the item was read in.
+    pub unit: Option<String>,
     pub status: Option<String>,
     /// Unix milliseconds.
     pub at: i64,
@@ -153,11 +160,31 @@ impl OurAction {
         let same = |ours: &Option<String>, theirs: &Option<String>| {
             ours.is_none() || theirs.is_none() || ours == theirs
         };
-        same(&self.sku, &item.sku)
-            && same(&self.status, &item.status)
-            && (self.quantity.is_none()
-                || item.quantity.is_none()
-                || self.quantity == item.quantity)
+        same(&self.sku, &item.sku) && same(&self.status, &item.status) && self.left_quantity(item)
+    }
+
+    /// The quantity this action set is the item's: both in one unit,
+    /// converted by the one exact rule ([`usage::quantity`]), so 150 GB
+    /// set is the 139.698… GiB read.
+    fn left_quantity(&self, item: &Item) -> bool {
+        let (Some(ours), Some(theirs)) = (&self.quantity, &item.quantity) else {
+            return true;
+        };
+        let ours = match (&self.unit, &item.read_unit) {
+            (Some(unit), _) => {
+                if item.unit.as_ref().is_some_and(|u| u != unit) {
+                    return false;
+                }
+                *ours
+            }
+            // No unit: the one the item was read in.
+            (None, Some(read)) => match usage::quantity(&ours.to_string(), read) {
+                Ok(q) => q.value,
+                Err(_) => return false,
+            },
+            (None, None) => *ours,
+        };
+        &ours == theirs
     }
 }
 
@@ -205,6 +232,7 @@ mod tests {
             sku: opt(sku),
             quantity: (!qty.is_empty()).then(|| Decimal::parse(qty).unwrap()),
             unit: None,
+            read_unit: None,
             status: opt(status),
         }
     }

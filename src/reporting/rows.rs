@@ -206,6 +206,7 @@ pub fn parse(usage: Option<&[Row]>, snapshot: Option<&[Row]>) -> Result<ReportBa
                 )));
             }
             let key = need("key")?;
+            let read_unit = optional("unit");
             let (quantity, unit) = match optional("quantity") {
                 None => (None, optional("unit")),
                 Some(text) => match optional("unit") {
@@ -239,6 +240,7 @@ pub fn parse(usage: Option<&[Row]>, snapshot: Option<&[Row]>) -> Result<ReportBa
                 sku: optional("sku"),
                 quantity,
                 unit,
+                read_unit,
                 status: optional("status"),
             });
         }

@@ -47,6 +47,9 @@ pub struct NewAction {
     pub key: String,
     pub sku: Option<String>,
     pub quantity: Option<String>,
+    /// The unit of `quantity`, already converted (storage in GiB); `None`:
+    /// the unit of the snapshot item it is compared with.
+    pub unit: Option<String>,
     pub status: Option<String>,
     /// The playbook step that did it.
     pub step: String,
@@ -184,6 +187,7 @@ fn latest_snapshot(
                 sku: r.get(2)?,
                 quantity: quantity.as_deref().and_then(decimal),
                 unit: r.get(4)?,
+                read_unit: None,
                 status: r.get(5)?,
             })
         })?
@@ -620,6 +624,10 @@ fn actions_between(
     let rows = stmt
         .query_map(params![customer_id, since, until], |r| {
             let quantity: Option<String> = r.get(5)?;
+            let (quantity, unit) = match quantity.as_deref().map(split_unit) {
+                Some((value, unit)) => (decimal(value), unit.map(str::to_string)),
+                None => (None, None),
+            };
             Ok(OurAction {
                 job_id: r.get(0)?,
                 customer: vendor_ref.to_string(),
@@ -627,12 +635,32 @@ fn actions_between(
                 key: r.get(2)?,
                 at: r.get(3)?,
                 sku: r.get(4)?,
-                quantity: quantity.as_deref().and_then(decimal),
+                quantity,
+                unit,
                 status: r.get(6)?,
             })
         })?
         .collect::<Result<Vec<_>, _>>()?;
     Ok(rows)
+}
+
+/// `job_actions.quantity`: the exact decimal, then its unit when the
+/// effect declared one (`139.698… GiB`); the schema has no unit column,
+/// so the one text keeps both ([`split_unit`] reads it back).
+fn action_quantity(a: &NewAction) -> Option<String> {
+    let quantity = a.quantity.as_deref()?;
+    Some(match &a.unit {
+        Some(unit) => format!("{quantity} {unit}"),
+        None => quantity.to_string(),
+    })
+}
+
+/// A stored action quantity: the decimal and its unit, if any.
+fn split_unit(text: &str) -> (&str, Option<&str>) {
+    match text.split_once(' ') {
+        Some((value, unit)) => (value, Some(unit)),
+        None => (text, None),
+    }
 }
 
 /// Whose item a job acted on.
@@ -684,7 +712,7 @@ pub(super) fn record_actions(
             a.kind,
             a.key,
             a.sku,
-            a.quantity,
+            action_quantity(a),
             a.status,
             a.step,
             a.at

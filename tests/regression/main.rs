@@ -7,6 +7,7 @@
 //! - [`paths`]: files, URLs and references stay where they belong (issue 6 §4)
 //! - [`sqlite`]: the RMM's documented SQL works with an older, non-bundled SQLite (issue 6 §5)
 //! - [`classes`]: honest failure classes, a checker that scales (issue 6 §6)
+//! - [`report_fields`]: a refused save records no effect; quotas in GB attribute exactly (issue 18 §3)
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -14,6 +15,7 @@ mod common;
 mod browsers;
 mod classes;
 mod paths;
+mod report_fields;
 mod secrets;
 mod sqlite;
 

@@ -6,6 +6,7 @@ use super::{Engine, Next};
 use crate::browser::{BrowserError, ElementAction, ReadKind};
 use crate::engine::StepError;
 use crate::engine::artifacts;
+use crate::engine::extract::{self, FinishError, Row};
 use crate::engine::report::{CUT_SHORT, CapturedValue};
 use crate::failure::FailureClass;
 use crate::playbook::{
@@ -201,15 +202,7 @@ impl<'r> Engine<'r> {
         let seen = if secret {
             "the text of a secret capture (not shown)".to_string()
         } else {
-            // Redacted first: a cut must not leave half a secret unrecognised.
-            let redacted = self.redactor.redact(text);
-            let shown: String = redacted.chars().take(UNMATCHED_TEXT_CHARS).collect();
-            let more = if shown.len() < redacted.len() {
-                "…"
-            } else {
-                ""
-            };
-            format!("`{shown}{more}`")
+            self.shown_text(text)
         };
         Err(StepError::Assertion {
             message: format!(
@@ -217,6 +210,19 @@ impl<'r> Engine<'r> {
                 pattern.as_str()
             ),
         })
+    }
+
+    /// Text a `pattern` did not match, as a message shows it: redacted
+    /// first (a cut must not leave half a secret unrecognised), then cut.
+    fn shown_text(&self, text: &str) -> String {
+        let redacted = self.redactor.redact(text);
+        let shown: String = redacted.chars().take(UNMATCHED_TEXT_CHARS).collect();
+        let more = if shown.len() < redacted.len() {
+            "…"
+        } else {
+            ""
+        };
+        format!("`{shown}{more}`")
     }
 
     /// The branch of a condition step to run (`then` when the condition
@@ -242,7 +248,8 @@ impl<'r> Engine<'r> {
         spec: &ExtractSpec,
         budget: Duration,
     ) -> Result<Next<'r>, StepError> {
-        let (rows, cut_short) = self.extract(spec, budget).await?;
+        let (read, cut_short) = self.extract(spec, budget).await?;
+        let rows = self.finish_rows(spec, read)?;
         let note = if cut_short {
             format!(
                 "{} rows; {CUT_SHORT} (max_pages = {})",
@@ -252,9 +259,55 @@ impl<'r> Engine<'r> {
         } else {
             format!("{} rows", rows.len())
         };
-        self.store(&spec.save_as, CapturedValue::Rows(rows), false, false)
-            .await?;
+        self.keep_rows(spec, rows).await?;
         Ok(Next::Done(Some(note)))
+    }
+
+    /// Each row's patterns applied and `value` fields rendered. A pattern
+    /// that matches nothing fails the step (playbook-broken), naming the
+    /// output, row and field, and the text it searched, redacted.
+    fn finish_rows(&self, spec: &ExtractSpec, read: Vec<Row>) -> Result<Vec<Row>, StepError> {
+        let render = |template: &Template, row: &Row| {
+            template.render(|var| match var.root.as_str() {
+                "row" => row
+                    .get(&var.name)
+                    .cloned()
+                    .ok_or_else(|| StepError::Input(format!("`{var}` is not a field of this row"))),
+                _ => self.resolve(var),
+            })
+        };
+        extract::finish_rows(read, &spec.fields, render).map_err(|e| match e {
+            FinishError::Render(e) => e,
+            FinishError::Unmatched(u) => StepError::Assertion {
+                message: format!(
+                    "extract `{}`: row {}, field `{}`: `pattern` `{}` matches nothing in {}",
+                    spec.save_as,
+                    u.row,
+                    u.field,
+                    u.pattern,
+                    self.shown_text(&u.text)
+                ),
+            },
+        })
+    }
+
+    /// The rows of an `extract`, kept under its own name (never a loop
+    /// item's: inside `for_each` each item's rows are collected into the
+    /// one output). They go after the rows already kept under that name
+    /// when the step says `append = true`, or runs inside a loop.
+    async fn keep_rows(&mut self, spec: &ExtractSpec, rows: Vec<Row>) -> Result<(), StepError> {
+        let collect = spec.append || !self.locals.is_empty();
+        let rows = match self.captures.get(&spec.save_as) {
+            Some(CapturedValue::Rows(before)) if collect => {
+                let mut all = before.clone();
+                all.extend(rows);
+                all
+            }
+            _ => rows,
+        };
+        let name = spec.save_as.clone();
+        self.keep(&spec.save_as, name, CapturedValue::Rows(rows), false, false)
+            .await
     }
 
     async fn assert(

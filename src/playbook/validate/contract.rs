@@ -68,12 +68,29 @@ impl Validator<'_> {
                 continue;
             };
             produced = true;
-            let (at, path) = match producer(contract.output, flows, steps) {
-                Some(node) => (node.loc.clone(), node.path.clone()),
-                None => (meta.key("kind").clone(), "playbook.kind".to_string()),
-            };
-            if let Some(problem) = rows_problem(contract, &info.kind, info.secret) {
-                self.error_at(&at, &path, problem);
+            // Each step that fills the output gives rows of its own: every
+            // one of them must have the contract's fields.
+            let mut nodes = Vec::new();
+            producers(contract.output, steps, &mut nodes);
+            for flow in flows {
+                producers(contract.output, &flow.nodes, &mut nodes);
+            }
+            // Not rows at all: said once, where it is first made.
+            if nodes.is_empty() || info.kind == CaptureKind::Text {
+                if let Some(problem) = rows_problem(contract, &info.kind, info.secret) {
+                    let (at, path) = match nodes.first() {
+                        Some(node) => (node.loc.clone(), node.path.clone()),
+                        None => (meta.key("kind").clone(), "playbook.kind".to_string()),
+                    };
+                    self.error_at(&at, &path, problem);
+                }
+                continue;
+            }
+            for node in nodes {
+                let kind = declared(node).map_or(info.kind.clone(), |d| d.kind);
+                if let Some(problem) = rows_problem(contract, &kind, info.secret) {
+                    self.error_at(&node.loc, &node.path, problem);
+                }
             }
         }
         if !produced {
@@ -147,17 +164,16 @@ fn rows_problem(contract: &RowsContract, kind: &CaptureKind, secret: bool) -> Op
     ))
 }
 
-/// The step that declares the output `name` (in the steps, else a flow).
-fn producer<'n>(name: &str, flows: &'n [RawFlow], steps: &'n [RawNode]) -> Option<&'n RawNode> {
-    fn find<'n>(name: &str, nodes: &'n [RawNode]) -> Option<&'n RawNode> {
-        nodes.iter().find_map(|node| {
-            if declared(node).is_some_and(|d| d.name == name) {
-                return Some(node);
-            }
-            node.children.values().find_map(|list| find(name, list))
-        })
+/// Every step that declares the output `name`, in the order written.
+fn producers<'n>(name: &str, nodes: &'n [RawNode], found: &mut Vec<&'n RawNode>) {
+    for node in nodes {
+        if declared(node).is_some_and(|d| d.name == name) {
+            found.push(node);
+        }
+        for list in node.children.values() {
+            producers(name, list, found);
+        }
     }
-    find(name, steps).or_else(|| flows.iter().find_map(|f| find(name, &f.nodes)))
 }
 
 /// What a `probe` playbook's steps may not do, wherever written.

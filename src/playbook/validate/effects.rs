@@ -13,27 +13,36 @@ use std::collections::BTreeSet;
 use toml::Spanned;
 
 impl Validator<'_> {
-    /// The step's effects; `None` (reported) when one of them is invalid.
-    pub(super) fn effects(&mut self, node: &RawNode, scope: &Scope) -> Option<Vec<EffectSpec>> {
-        let Some(entries) = &node.raw.effects else {
-            return Some(Vec::new());
-        };
-        // Secret captures, known before the closure borrows nothing of `self`.
+    /// The rule for templates whose text is stored in the clear (`what`:
+    /// effects, rows): no secret, no secret capture. The secret captures
+    /// are collected now, so the rule borrows nothing of `self`.
+    pub(super) fn in_clear_rule(
+        &self,
+        what: &'static str,
+    ) -> impl Fn(&VarRef) -> Result<(), String> + use<> {
         let secret: BTreeSet<String> = self
             .captures
             .iter()
             .filter(|(_, info)| info.secret || info.ephemeral)
             .map(|(name, _)| name.clone())
             .collect();
-        let in_clear = |var: &VarRef| match var.root.as_str() {
+        move |var: &VarRef| match var.root.as_str() {
             "secrets" => Err(format!(
-                "`{var}` is a secret; effects are stored in the clear, so they cannot use secrets"
+                "`{var}` is a secret; {what} are stored in the clear, so they cannot use secrets"
             )),
             "captures" if secret.contains(&var.name) => Err(format!(
-                "`{var}` is a secret capture; effects are stored in the clear, so they cannot use secrets"
+                "`{var}` is a secret capture; {what} are stored in the clear, so they cannot use secrets"
             )),
             _ => Ok(()),
+        }
+    }
+
+    /// The step's effects; `None` (reported) when one of them is invalid.
+    pub(super) fn effects(&mut self, node: &RawNode, scope: &Scope) -> Option<Vec<EffectSpec>> {
+        let Some(entries) = &node.raw.effects else {
+            return Some(Vec::new());
         };
+        let in_clear = self.in_clear_rule("effects");
         let mut specs = Vec::new();
         let mut ok = true;
         for (i, entry) in entries.iter().enumerate() {
@@ -80,8 +89,9 @@ impl Validator<'_> {
         let sku = part_if("sku", &entry.sku);
         let quantity = part_if("quantity", &entry.quantity);
         let status = part_if("status", &entry.status);
+        let unit = part_if("unit", &entry.unit);
         let valid = |t: &Option<Option<Template>>| !matches!(t, Some(None));
-        if !kind_ok || !valid(&sku) || !valid(&quantity) || !valid(&status) {
+        if !kind_ok || !valid(&sku) || !valid(&quantity) || !valid(&status) || !valid(&unit) {
             return None;
         }
         Some(EffectSpec {
@@ -90,6 +100,7 @@ impl Validator<'_> {
             sku: sku.flatten(),
             quantity: quantity.flatten(),
             status: status.flatten(),
+            unit: unit.flatten(),
         })
     }
 }

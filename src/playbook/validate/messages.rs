@@ -56,7 +56,7 @@ pub(super) fn humanize(message: &str) -> String {
         ("struct RawMeta", "a table with `name` and `vendor`"),
         (
             "struct RawFieldSpec",
-            "a table { css = \"…\", attr = \"…\" }",
+            "a table { css = \"…\", attr = \"…\", pattern = '…' } or { value = \"…\" }",
         ),
         ("struct RawStep", "a step table"),
         (

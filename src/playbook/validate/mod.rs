@@ -20,6 +20,7 @@
 //! - `steps`: phase two of each step, one file per group of actions.
 //! - `variables`: templates, selectors and the variables they use.
 //! - `order`: a capture is used only after a step that could have made it.
+//! - `producers`: several `extract` steps of one output (`append`, branches).
 //! - `messages`: the wording: serde's messages in TOML's words, "did you
 //!   mean", CSS parse errors.
 
@@ -41,6 +42,7 @@ mod flows;
 mod messages;
 mod order;
 mod params;
+mod producers;
 mod raw_steps;
 mod recovery;
 mod steps;
@@ -198,6 +200,7 @@ impl<'a> Validator<'a> {
         let steps = self.build_list(&steps_raw, &Scope::default());
         self.check_flow_cycles(&flows);
         self.check_capture_order(&flows_raw, &steps_raw);
+        self.check_producers(&flows_raw, &steps_raw);
         if let Some(m) = &meta {
             self.check_recover(&m.raw.recover, &flows, m.key("recover"));
         }

@@ -169,6 +169,17 @@ fn uses(r: &RawStep) -> Vec<(&'static str, String)> {
             t.vars().for_each(|v| add(key, v));
         }
     }
+    // `extract` fields written `{ value = "…" }` are templates too.
+    let values = r.fields.iter().flat_map(|f| f.values()).filter_map(|v| {
+        v.as_table()
+            .and_then(|t| t.get("value"))
+            .and_then(toml::Value::as_str)
+    });
+    for value in values {
+        if let Ok(t) = Template::parse(value) {
+            t.vars().for_each(|v| add("fields", v));
+        }
+    }
     let variables = ACTION_KEYS
         .iter()
         .filter(|a| a.argument == Argument::Variable);

@@ -167,17 +167,34 @@ impl Validator<'_> {
             secret: declared.secret,
             ephemeral: declared.ephemeral,
             required: node.raw.capture.is_some() && node.raw.required.unwrap_or(false),
+            extracted: node.raw.extract.is_some(),
             aliases: aliases.map(<[String]>::to_vec).unwrap_or_default(),
         };
-        if let std::collections::btree_map::Entry::Vacant(slot) = self.captures.entry(name.clone())
-        {
-            slot.insert(info);
-        } else {
-            self.error_at(
-                &node.loc,
-                &node.path,
-                format!("capture name `{name}` is already used by another step"),
-            );
+        match self.captures.entry(name.clone()) {
+            std::collections::btree_map::Entry::Vacant(slot) => {
+                slot.insert(info);
+            }
+            // Several `extract` steps may fill one output (`append`, or the
+            // branches of a condition): `check_producers` says which may.
+            std::collections::btree_map::Entry::Occupied(mut slot)
+                if node.raw.extract.is_some() && slot.get().extracted =>
+            {
+                // What every producer's rows have in common.
+                let both = match (&slot.get().kind, &info.kind) {
+                    (CaptureKind::Rows(Some(a)), CaptureKind::Rows(Some(b))) => {
+                        CaptureKind::Rows(Some(a.intersection(b).cloned().collect()))
+                    }
+                    _ => CaptureKind::Rows(None),
+                };
+                slot.get_mut().kind = both;
+            }
+            std::collections::btree_map::Entry::Occupied(_) => {
+                self.error_at(
+                    &node.loc,
+                    &node.path,
+                    format!("capture name `{name}` is already used by another step"),
+                );
+            }
         }
     }
 }

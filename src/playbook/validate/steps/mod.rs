@@ -46,7 +46,34 @@ impl StepInput<'_> {
 
 impl Validator<'_> {
     pub(super) fn build_list(&mut self, nodes: &[RawNode], scope: &Scope) -> Vec<Step> {
+        self.check_confirmed(nodes);
         nodes.iter().filter_map(|n| self.build(n, scope)).collect()
+    }
+
+    /// A step's `effects` are recorded only once the change is confirmed:
+    /// by the step itself, or by the checks right after it in its list
+    /// (a click whose save the vendor refused changed nothing).
+    fn check_confirmed(&mut self, nodes: &[RawNode]) {
+        let action = |node: &RawNode| node.keys.iter().find_map(|(k, _)| action_key(k));
+        let confirms = |node: &RawNode| action(node).is_some_and(|a| a.kind.confirms());
+        for (i, node) in nodes.iter().enumerate() {
+            // Effects where they do not apply are reported as such.
+            let takes_effects = action(node).is_some_and(|a| a.accepts.contains(&"effects"));
+            if !node.has_key("effects")
+                || !takes_effects
+                || confirms(node)
+                || nodes.get(i + 1).is_some_and(&confirms)
+            {
+                continue;
+            }
+            self.error_at(
+                &node.key_loc("effects"),
+                &node.path,
+                "`effects` are recorded once the vendor confirmed the change: follow this step with \
+                 a check that only an accepted change passes (wait_text, wait_url, wait_for, assert, \
+                 assert_absent, assert_text or capture), or declare the effects on that check",
+            );
+        }
     }
 
     fn build(&mut self, node: &RawNode, scope: &Scope) -> Option<Step> {

@@ -7,11 +7,54 @@ use crate::browser::ReadKind;
 use crate::playbook::error::excerpt;
 use crate::playbook::pattern::Pattern;
 use crate::playbook::raw::RawFieldSpec;
-use crate::playbook::step::{Action, CaptureSource, DownloadParse, ExtractSpec, FieldSpec};
+use crate::playbook::step::{
+    Action, CaptureSource, DownloadParse, ExtractSpec, FieldSource, FieldSpec,
+};
+use crate::playbook::template::{Template, VarRef};
 use serde::Deserialize;
+use std::collections::BTreeSet;
 
 /// `max_pages` of an `extract` with `next` when it does not say.
 const DEFAULT_MAX_PAGES: usize = 50;
+
+/// The name a field template uses for its own row: `{{ row.plan }}`.
+const ROW: &str = "row";
+
+/// A `pattern` (of `capture` or of an `extract` field), compiled.
+fn compile_pattern(text: &str) -> Result<Pattern, String> {
+    if text.is_empty() {
+        return Err("`pattern` is empty (it would capture an empty value)".to_string());
+    }
+    Pattern::new(text).map_err(|e| {
+        format!(
+            "`pattern`: invalid regular expression `{}`: {e}",
+            excerpt(text)
+        )
+    })
+}
+
+/// True for a field written `{ value = … }` (not read from the page).
+fn is_value_field(written: &toml::Value) -> bool {
+    matches!(written, toml::Value::Table(t) if t.contains_key("value"))
+}
+
+/// `{{ row.X }}` in a field's `value`: X must be read from the page by
+/// this same step (a `value` field is rendered, not read: no chains).
+fn row_field(var: &VarRef, page_fields: &BTreeSet<String>) -> Result<(), String> {
+    if page_fields.contains(&var.name) {
+        return Ok(());
+    }
+    let read: Vec<&str> = page_fields.iter().map(String::as_str).collect();
+    Err(format!(
+        "`{var}`: this extract reads no field `{}` from the page (`row` names the fields read from the page: {})",
+        var.name,
+        if read.is_empty() {
+            "none".to_string()
+        } else {
+            read.join(", ")
+        }
+    ))
+}
 
 impl Validator<'_> {
     pub(super) fn capture(&mut self, s: &StepInput<'_>) -> Option<Action> {
@@ -92,17 +135,7 @@ impl Validator<'_> {
 
     /// `pattern`, compiled now: a bad one is a check error, not a failed run.
     fn pattern(&mut self, s: &StepInput<'_>, text: &str) -> Option<Pattern> {
-        let compiled = if text.is_empty() {
-            Err("`pattern` is empty (it would capture an empty value)".to_string())
-        } else {
-            Pattern::new(text).map_err(|e| {
-                format!(
-                    "`pattern`: invalid regular expression `{}`: {e}",
-                    excerpt(text)
-                )
-            })
-        };
-        compiled
+        compile_pattern(text)
             .map_err(|message| {
                 self.error_at(&s.node.key_loc("pattern"), &s.node.path, message);
             })
@@ -122,15 +155,30 @@ impl Validator<'_> {
                 "`fields` needs at least one field",
             );
         }
-        let fields = s
-            .node
-            .field_order
+        // What `{{ row.X }}` may name: the fields read from the page.
+        let page_fields: BTreeSet<String> = written
             .iter()
-            .filter_map(|name| self.extract_field(s, name, written.get(name)?))
+            .filter(|(_, v)| !is_value_field(v))
+            .map(|(name, _)| name.clone())
             .collect();
+        let mut fields = Vec::new();
+        let mut ok = true;
+        for name in &s.node.field_order {
+            let Some(value) = written.get(name) else {
+                continue;
+            };
+            match self.extract_field(s, name, value, &page_fields) {
+                Some(field) => fields.push(field),
+                None => ok = false,
+            }
+        }
         let max_pages = self.max_pages(s)?;
+        if !ok {
+            return None;
+        }
         Some(ExtractSpec {
             save_as: r.extract.clone().unwrap_or_default(),
+            append: r.append.unwrap_or(false),
             rows: rows?,
             fields,
             next: optional(next)?,
@@ -139,25 +187,32 @@ impl Validator<'_> {
         })
     }
 
-    /// One field of `extract`: a selector, or a table `{ css, attr }`.
+    /// One field of `extract`: a selector, `{ css, attr, pattern }` read
+    /// from the page, or `{ value }`; `None` when invalid (reported).
     fn extract_field(
         &mut self,
         s: &StepInput<'_>,
         name: &str,
         written: &toml::Value,
+        page_fields: &BTreeSet<String>,
     ) -> Option<FieldSpec> {
         let at = s.node.key_loc("fields");
         let path = &s.node.path;
-        let (css, attr) = match written {
-            toml::Value::String(c) => (Some(c.clone()), None),
+        let spec = match written {
+            toml::Value::String(c) => RawFieldSpec {
+                css: Some(c.clone()),
+                attr: None,
+                pattern: None,
+                value: None,
+            },
             toml::Value::Table(_) => match RawFieldSpec::deserialize(written.clone()) {
-                Ok(f) => (f.css, f.attr),
+                Ok(f) => f,
                 Err(e) => {
                     self.error_at(
                         &at,
                         path,
                         format!(
-                            "field `{name}`: {} (a field table takes `css` and `attr`)",
+                            "field `{name}`: {} (a field table takes `css`, `attr` and `pattern`, or `value`)",
                             humanize(&e.to_string())
                         ),
                     );
@@ -169,15 +224,36 @@ impl Validator<'_> {
                     &at,
                     path,
                     format!(
-                        "field `{name}`: expected a CSS selector or {{ css = \"…\", attr = \"…\" }}"
+                        "field `{name}`: expected a CSS selector, {{ css = \"…\", attr = \"…\", pattern = '…' }} or {{ value = \"…\" }}"
                     ),
                 );
                 return None;
             }
         };
-        if let Some(c) = &css
+        let source = match &spec.value {
+            Some(value) => self.value_field(s, name, &spec, value, page_fields)?,
+            None => self.page_field(s, name, spec)?,
+        };
+        Some(FieldSpec {
+            name: name.to_string(),
+            source,
+        })
+    }
+
+    /// `{ css, attr, pattern }`: read from the page, relative to the row.
+    fn page_field(
+        &mut self,
+        s: &StepInput<'_>,
+        name: &str,
+        spec: RawFieldSpec,
+    ) -> Option<FieldSource> {
+        let at = s.node.key_loc("fields");
+        let path = &s.node.path;
+        let mut ok = true;
+        if let Some(c) = &spec.css
             && let Err(e) = scraper::Selector::parse(c)
         {
+            ok = false;
             self.error_at(
                 &at,
                 path,
@@ -188,18 +264,75 @@ impl Validator<'_> {
                 ),
             );
         }
-        if css.is_none() && attr.is_none() {
+        if spec.css.is_none() && spec.attr.is_none() && spec.pattern.is_none() {
+            ok = false;
             self.error_at(
                 &at,
                 path,
-                format!("field `{name}` needs `css`, `attr` or both"),
+                format!("field `{name}` needs `css`, `attr`, `pattern` or `value`"),
             );
         }
-        Some(FieldSpec {
-            name: name.to_string(),
-            css,
-            attr,
+        let pattern = match spec.pattern.as_deref() {
+            None => None,
+            Some(text) => match compile_pattern(text) {
+                Ok(p) => Some(p),
+                Err(message) => {
+                    self.error_at(&at, path, format!("field `{name}`: {message}"));
+                    return None;
+                }
+            },
+        };
+        ok.then_some(FieldSource::Page {
+            css: spec.css,
+            attr: spec.attr,
+            pattern,
         })
+    }
+
+    /// `{ value = "…" }`: a constant or a template. `{{ row.X }}` names a
+    /// field of this row read from the page; other names are the run's,
+    /// in scope here, and never a secret (rows are stored in the clear).
+    fn value_field(
+        &mut self,
+        s: &StepInput<'_>,
+        name: &str,
+        spec: &RawFieldSpec,
+        value: &str,
+        page_fields: &BTreeSet<String>,
+    ) -> Option<FieldSource> {
+        let at = s.node.key_loc("fields");
+        let path = &s.node.path;
+        if spec.css.is_some() || spec.attr.is_some() || spec.pattern.is_some() {
+            self.error_at(
+                &at,
+                path,
+                format!(
+                    "field `{name}`: `value` is not read from the page, so it takes no `css`, `attr` or `pattern`"
+                ),
+            );
+            return None;
+        }
+        let template = match Template::parse(value) {
+            Ok(t) => t,
+            Err(e) => {
+                self.error_at(&at, path, format!("field `{name}`: {e}"));
+                return None;
+            }
+        };
+        let in_clear = self.in_clear_rule("rows");
+        let mut ok = true;
+        for var in template.vars() {
+            let checked = if var.root == ROW {
+                row_field(var, page_fields)
+            } else {
+                in_clear(var).and_then(|()| self.check_var(var, s.scope))
+            };
+            if let Err(e) = checked {
+                ok = false;
+                self.error_at(&at, path, format!("field `{name}`: {e}"));
+            }
+        }
+        ok.then_some(FieldSource::Value(template))
     }
 
     /// Pages `extract` reads at most: one without `next`.
