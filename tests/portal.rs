@@ -34,7 +34,11 @@ const COMPANY: &str = "C-2001";
 const COMPANY_NAME: &str = "Contoso Dental";
 const OTHER: &str = "C-2002";
 const OTHER_NAME: &str = "Fabrikam Legal";
-const PERIOD: &str = "2026-10";
+/// The month reports read and reconciliation bills: this one (a
+/// reconciliation weighs the readings taken in its month).
+fn period() -> String {
+    jiff::Timestamp::now().strftime("%Y-%m").to_string()
+}
 const LIMIT: Duration = Duration::from_secs(120);
 /// Environment variables the vendor account's secrets name (the prefix an
 /// `env:` reference may use).
@@ -248,7 +252,7 @@ impl PortalEnv {
 
 async fn submit(store: &Store, kind: &str, company: Option<&str>, playbook: Option<&str>) -> i64 {
     let params = match kind {
-        "report" | "reconcile" => serde_json::json!({ "period": PERIOD }),
+        "report" | "reconcile" => serde_json::json!({ "period": period() }),
         _ => serde_json::json!({}),
     };
     let account = (kind != "reconcile").then(|| ACCOUNT.to_string());
@@ -425,7 +429,7 @@ async fn changes_at_the_portal_and_ours_are_attributed_exactly_and_reconciled() 
 
     // At the portal, without us: somebody enrols a laptop and raises the seats.
     let used = |t: &Tenant| -> String {
-        let tenths: u64 = t.devices.iter().map(|d| d.used_tenths(PERIOD)).sum();
+        let tenths: u64 = t.devices.iter().map(|d| d.used_tenths(&period())).sum();
         gib(&format!("{}.{}", tenths / 10, tenths % 10))
     };
     let used_before = used(&contoso);
@@ -449,7 +453,8 @@ async fn changes_at_the_portal_and_ours_are_attributed_exactly_and_reconciled() 
         format!("{COMPANY} device SN-OUT-0007 added: - → EDR-AGENT 1 enrolled by vendor"),
         format!("{COMPANY} quota SN-OUT-0007 added: - → BKP-CLOUD {} GiB by vendor", gib("250")),
         format!(
-            "{COMPANY} usage BKP-CLOUD storage_used {PERIOD} quantity-changed: {used_before} GiB → {used_after} GiB by vendor"
+            "{COMPANY} usage BKP-CLOUD storage_used {} quantity-changed: {used_before} GiB → {used_after} GiB by vendor",
+            period()
         ),
         format!("{OTHER} status account added: - → Active by provision_2"),
         format!("{OTHER} edition plan added: - → EDR-BUS by provision_2"),
@@ -468,7 +473,14 @@ async fn changes_at_the_portal_and_ours_are_attributed_exactly_and_reconciled() 
     run_ok(&env, &store, "reconcile", None).await;
     let json: serde_json::Value = serde_json::from_str(&store_cli(
         &env.store,
-        &["report", "billing", "--period", PERIOD, "--format", "json"],
+        &[
+            "report",
+            "billing",
+            "--period",
+            &period(),
+            "--format",
+            "json",
+        ],
     ))
     .unwrap();
     let seats = |company: &str| -> serde_json::Value {
