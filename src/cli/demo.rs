@@ -5,6 +5,7 @@
 use super::exit;
 use super::run::{ProgressPrinter, collect_params, print_report, run_in_session};
 use crate::browser::{DriverEndpoint, DriverSupervisor};
+use crate::demo_vendor::portal::{PortalConfig, PortalVendor};
 use crate::demo_vendor::{DemoVendor, DemoVendorConfig};
 use crate::engine::{EngineConfig, RunInputs};
 use crate::playbook::Playbook;
@@ -42,6 +43,10 @@ pub struct DemoVendorArgs {
     /// Serve the redesigned pages, which rename selectors the playbooks use (for drift checks).
     #[arg(long)]
     pub redesign: bool,
+    /// Serve the second demo console instead: a Django-admin style partner
+    /// portal (vendor demo-portal, playbooks/demo-portal/).
+    #[arg(long, conflicts_with_all = ["https", "redesign", "seed_customers", "uniform_seed", "report_page_size"])]
+    pub portal: bool,
     /// Pre-existing customers "Acme 01".."Acme NN" [default: 23].
     #[arg(long, value_name = "N")]
     pub seed_customers: Option<usize>,
@@ -240,6 +245,9 @@ async fn play(
 }
 
 pub async fn serve(args: DemoVendorArgs) -> u8 {
+    if args.portal {
+        return serve_portal(args).await;
+    }
     let defaults = DemoVendorConfig::default();
     let config = DemoVendorConfig {
         redesign: args.redesign,
@@ -328,6 +336,45 @@ pub async fn serve(args: DemoVendorArgs) -> u8 {
     );
     super::run::shutdown_signal().await;
     vendor.shutdown().await;
+    exit::OK
+}
+
+/// `demo-vendor --portal`: the partner portal and a secrets file with its login.
+async fn serve_portal(args: DemoVendorArgs) -> u8 {
+    let config = PortalConfig::default();
+    let portal = match PortalVendor::start_on(config.clone(), args.listen).await {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: cannot listen on {}: {e}", args.listen);
+            return exit::INTERNAL;
+        }
+    };
+    let secrets = format!(
+        "# Demo partner portal login for `panelwright run --secrets {}`\n[login]\nusername = \"{}\"\npassword = \"{}\"\n",
+        args.secrets_file.display(),
+        config.username,
+        config.password
+    );
+    if let Err(e) = std::fs::write(&args.secrets_file, secrets) {
+        eprintln!("error: cannot write {}: {e}", args.secrets_file.display());
+        portal.shutdown().await;
+        return exit::INTERNAL;
+    }
+    println!(
+        "demo partner portal at {}/admin/ (Ctrl-C to stop)",
+        portal.base_url()
+    );
+    println!(
+        "its login is in {} (demo values, not real secrets)",
+        args.secrets_file.display()
+    );
+    println!(
+        "try: panelwright run playbooks/demo-portal/provision.toml --base-url {} --secrets {} --param customer_name=Example",
+        portal.base_url(),
+        args.secrets_file.display()
+    );
+    super::run::shutdown_signal().await;
+    portal.shutdown().await;
     exit::OK
 }
 

@@ -78,6 +78,7 @@ pub mod contacts;
 pub mod html;
 mod outage;
 pub mod pages;
+pub mod portal;
 pub mod reports;
 pub mod state;
 mod tls;

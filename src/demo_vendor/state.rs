@@ -456,6 +456,21 @@ pub(crate) fn random_hex(rng: &mut impl Rng, n: usize) -> String {
         .collect()
 }
 
+/// A 16-character password with a lower, an upper, a digit and a symbol
+/// (the shape consoles demand), from the seeded RNG.
+pub(crate) fn random_password(rng: &mut StdRng) -> String {
+    let mut chars: Vec<char> = Vec::with_capacity(16);
+    for set in [LOWER, UPPER, DIGITS, SYMBOLS] {
+        chars.push(pick(rng, set));
+    }
+    let all: Vec<u8> = [LOWER, UPPER, DIGITS, SYMBOLS].concat();
+    while chars.len() < 16 {
+        chars.push(pick(rng, &all));
+    }
+    chars.shuffle(rng);
+    chars.into_iter().collect()
+}
+
 /// `acme-01` style slug of a customer name.
 pub fn slug(name: &str) -> String {
     let mut out = String::new();
@@ -653,17 +668,7 @@ impl Store {
     }
 
     fn admin_password(&mut self) -> String {
-        let rng = &mut self.rng;
-        let mut chars: Vec<char> = Vec::with_capacity(16);
-        for set in [LOWER, UPPER, DIGITS, SYMBOLS] {
-            chars.push(pick(rng, set));
-        }
-        let all: Vec<u8> = [LOWER, UPPER, DIGITS, SYMBOLS].concat();
-        while chars.len() < 16 {
-            chars.push(pick(rng, &all));
-        }
-        chars.shuffle(rng);
-        chars.into_iter().collect()
+        random_password(&mut self.rng)
     }
 
     fn api_key(&mut self) -> String {
