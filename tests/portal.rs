@@ -18,7 +18,7 @@
 mod common;
 
 use common::worker_env::{kill, rand_suffix, store_cli, wait_finished};
-use common::{all_files, contains};
+use common::{all_files, contains, ocr};
 use panelwright::demo_vendor::portal::state::NewDevice;
 use panelwright::demo_vendor::portal::{Plan, PortalConfig, PortalVendor, Tenant};
 use panelwright::secrets::crypto::StoreKey;
@@ -334,12 +334,41 @@ fn real_secrets(portal: &PortalVendor) -> Vec<(String, String)> {
     out
 }
 
-/// Which of `secrets` appear in `what` (named, never printed).
+/// Which of `secrets` appear in `what` (named, never printed): each with
+/// up to 160 characters around its first place, the value itself shown as
+/// `<REAL name>`, so a failure says which output wrote it and how.
 fn leaks(secrets: &[(String, String)], what: &[u8]) -> Vec<String> {
+    let text = String::from_utf8_lossy(what);
     secrets
         .iter()
         .filter(|(_, value)| contains(what, value))
-        .map(|(name, _)| name.clone())
+        .map(|(name, value)| match text.find(value.as_str()) {
+            Some(at) => {
+                let from = text.floor_char_boundary(at.saturating_sub(160));
+                let to = text.ceil_char_boundary((at + value.len() + 160).min(text.len()));
+                let around = text[from..to].replace(value.as_str(), &format!("<REAL {name}>"));
+                format!("{name} in: …{around}…")
+            }
+            None => name.clone(),
+        })
+        .collect()
+}
+
+/// Which of `secrets` a screenshot shows: OCR reads the PNG, and a secret
+/// counts as shown when any 12 characters of it in a row are read (OCR
+/// misreads a letter here and there; a masked value shows none of it).
+fn leaks_in_picture(secrets: &[(String, String)], png: &Path) -> Vec<String> {
+    let read = ocr::normalized(&ocr::text_of(png));
+    secrets
+        .iter()
+        .filter(|(_, value)| {
+            let value = ocr::normalized(value);
+            let chars: Vec<char> = value.chars().collect();
+            chars
+                .windows(12.min(chars.len()))
+                .any(|w| read.contains(&w.iter().collect::<String>()))
+        })
+        .map(|(name, _)| format!("{name} (read by OCR)"))
         .collect()
 }
 
@@ -615,13 +644,30 @@ async fn no_real_secret_of_the_portal_reaches_any_output_of_its_runs() {
 
     // The scan: every real secret, everywhere.
     let secrets = real_secrets(portal);
+    let mut pictures = Vec::new();
     for dir in [env.artifacts(), recordings, run_artifacts] {
         for (path, bytes) in all_files(&dir) {
-            // PNGs need OCR (a helper in tests/common is coming): not here.
             if path.extension().is_some_and(|e| e == "png") {
-                continue;
+                pictures.push(path.clone());
             }
             outputs.push((path.display().to_string(), bytes));
+        }
+    }
+    // The failed job's screenshot is of the tenant's page: OCR must read the
+    // page (the control) and none of the secrets on it.
+    let failure_png = pictures
+        .iter()
+        .find(|p| p.starts_with(env.artifacts()) && p.ends_with("failure.png"))
+        .unwrap_or_else(|| panic!("a failure.png under {}", env.artifacts().display()));
+    let shown = ocr::normalized(&ocr::text_of(failure_png));
+    assert!(
+        shown.contains(&ocr::normalized(COMPANY_NAME)),
+        "OCR reads the failed job's screenshot (the tenant's name): {shown}"
+    );
+    let mut found_in_pictures = Vec::new();
+    for png in &pictures {
+        for leak in leaks_in_picture(&secrets, png) {
+            found_in_pictures.push(format!("{}: {leak}", png.display()));
         }
     }
     outputs.push(("worker logs (JSON)".into(), env.logs().into_bytes()));
@@ -646,6 +692,11 @@ async fn no_real_secret_of_the_portal_reaches_any_output_of_its_runs() {
         })
         .collect();
     assert!(found.is_empty(), "secrets in clear:\n{}", found.join("\n"));
+    assert!(
+        found_in_pictures.is_empty(),
+        "secrets shown in screenshots:\n{}",
+        found_in_pictures.join("\n")
+    );
 }
 
 fn copy_dir(from: &Path, to: &Path) {

@@ -176,9 +176,13 @@ impl Write for RedactingLine {
 }
 
 impl Drop for RedactingLine {
+    /// Known secrets, and anything shaped like a credential (a log line
+    /// may quote a page: the tenant's token in it is no value the run knows).
     fn drop(&mut self) {
-        let clean = self.redactor.redact_bytes(&self.buf);
-        let _ = self.sink.write_all(&clean);
+        let clean = self
+            .redactor
+            .redact_artifact(&String::from_utf8_lossy(&self.buf));
+        let _ = self.sink.write_all(clean.as_bytes());
         let _ = self.sink.flush();
     }
 }
@@ -255,5 +259,38 @@ mod tests {
             r.redact("abc supersecret! secret"),
             "abc [redacted:outer] [redacted:inner]"
         );
+    }
+
+    // A `--log debug` worker wrote tenants' enrolment tokens, quoted from
+    // the pages it parsed, in clear: no value the run knew (tests/portal.rs).
+    #[test]
+    fn a_log_line_loses_what_is_shaped_like_a_credential() {
+        let out = Arc::new(std::sync::Mutex::new(Vec::<u8>::new()));
+        let sink = out.clone();
+        let writer = RedactingWriter::new(
+            Redactor::new(),
+            Arc::new(move || -> Box<dyn Write + Send> {
+                struct Into(Arc<std::sync::Mutex<Vec<u8>>>);
+                impl Write for Into {
+                    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                        self.0.lock().unwrap().extend_from_slice(b);
+                        Ok(b.len())
+                    }
+                    fn flush(&mut self) -> std::io::Result<()> {
+                        Ok(())
+                    }
+                }
+                Box::new(Into(sink.clone()))
+            }),
+        );
+        let token = "enr_Q7vX2mKp9LzR4tWc8NbY3hJd6FsG1aUe5oPi0kTy";
+        {
+            use tracing_subscriber::fmt::MakeWriter;
+            let mut line = writer.make_writer();
+            write!(line, "parsed \"{token}\" in job 42 for Northwind").unwrap();
+        }
+        let written = String::from_utf8(out.lock().unwrap().clone()).unwrap();
+        assert!(!written.contains(token), "{written}");
+        assert!(written.contains("in job 42 for Northwind"), "{written}");
     }
 }
