@@ -28,12 +28,22 @@ fn panelwright(store: &Path, args: &[&str]) -> Output {
         .unwrap()
 }
 
-/// `panelwright --store STORE ARGS` as `nobody`, for whom the store is
+/// A copy of the binary `nobody` can run: the checkout it was built in may
+/// sit in a folder only root may enter (`/root/...`).
+fn binary_for_nobody(dir: &Path) -> PathBuf {
+    chmod(dir, 0o755);
+    let copy = dir.join("panelwright");
+    std::fs::copy(env!("CARGO_BIN_EXE_panelwright"), &copy).unwrap();
+    chmod(&copy, 0o755);
+    copy
+}
+
+/// `BINARY --store STORE ARGS` as `nobody`, for whom the store is
 /// read-only; killed after a minute (the bug looped forever).
-fn as_nobody(store: &Path, args: &[&str]) -> Output {
+fn as_nobody(binary: &Path, store: &Path, args: &[&str]) -> Output {
     let mut child = Command::new("setpriv")
         .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-        .arg(env!("CARGO_BIN_EXE_panelwright"))
+        .arg(binary)
         .arg("--store")
         .arg(store)
         .args(args)
@@ -79,13 +89,19 @@ fn chmod(path: &Path, mode: u32) {
 async fn worker_on_a_read_only_store_says_so_and_exits_with_the_class() {
     let dir = tempfile::tempdir().unwrap();
     let path = store_with_a_job(dir.path()).await;
+    let bin_dir = tempfile::tempdir().unwrap();
+    let binary = binary_for_nobody(bin_dir.path());
     chmod(dir.path(), 0o755);
     chmod(&path, 0o644);
     // The folder is read-only too: SQLite cannot even open the store.
     // Then only the file: the store opens, every write fails.
     for folder_mode in [0o755, 0o777] {
         chmod(dir.path(), folder_mode);
-        let out = as_nobody(&path, &["worker", "--exit-when-idle", "--no-schedules"]);
+        let out = as_nobody(
+            &binary,
+            &path,
+            &["worker", "--exit-when-idle", "--no-schedules"],
+        );
         let shown = text(&out);
         assert_eq!(
             out.status.code(),
@@ -94,7 +110,7 @@ async fn worker_on_a_read_only_store_says_so_and_exits_with_the_class() {
         );
         assert!(shown.contains("read-only"), "{shown}");
         assert!(shown.matches("read-only").count() <= 3, "repeated: {shown}");
-        let out = as_nobody(&path, &["submit", "--kind", "noop"]);
+        let out = as_nobody(&binary, &path, &["submit", "--kind", "noop"]);
         let shown = text(&out);
         assert_ne!(out.status.code(), Some(0), "{shown}");
         assert!(shown.contains("read-only"), "{shown}");
