@@ -94,7 +94,8 @@ impl Classify for StoreError {
             StoreFault::Rejected
             | StoreFault::Migration
             | StoreFault::NotFound
-            | StoreFault::Invalid => FailureClass::Permanent,
+            | StoreFault::Invalid
+            | StoreFault::Conflict => FailureClass::Permanent,
         }
     }
 }

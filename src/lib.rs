@@ -5,6 +5,7 @@
 //!
 //! Shared words, depending on nothing:
 //! - [`text`]: the `text_enum!` macro behind every enum written as text, and the one URL encoding.
+//! - [`access`]: the roles of users and API tokens (viewer, operator, admin) and token scopes.
 //! - [`failure`]: `FailureClass` and the `Classify` trait every error answers through.
 //! - [`money`]: exact money (integer minor units + ISO 4217 currency), decimals, the one rounding rule.
 //! - [`pricing`]: price plans (TOML) and usage → fees with their breakdown, margins; pure, on `money`.
@@ -13,6 +14,7 @@
 //! - [`fault`]: test-only fault injection (SIGKILL at a chosen step boundary of a job).
 //!
 //! Parts:
+//! - [`https`]: serving an axum router over TLS (rustls): `serve --tls-cert` and the demo vendor's HTTPS console.
 //! - [`paths`]: the one confinement check for files a run reads, and what a vendor URL may be.
 //! - [`secrets`]: secret values, TOTP codes and the one redactor all output passes through.
 //! - [`browser`]: the `Browser` trait, its fantoccini implementation, chromedriver supervision, the session pool.
@@ -28,8 +30,11 @@
 //! - `classify`: the one place that decides every error's failure class (browser, store, step, job), as `Classify` implementations; nothing imports it.
 //! - [`worker`]: the daemon: given a registry, claims, heartbeats, attempts, graceful shutdown; knows no kind by name.
 //! - [`demo_vendor`]: a realistic fake vendor partner console used by the demo and the tests.
+//! - [`views`]: what people and programs see, built once from the store (jobs, companies, reports, audit); the CLI, the API and the console render them.
+//! - [`web`]: `panelwright serve`: the RMM's HTTP API under `/api/v1` (routes per resource, problem documents, bearer tokens, OpenAPI), health and metrics.
 //! - [`cli`]: one file per subcommand; `main.rs` only dispatches.
 
+pub mod access;
 pub mod billing;
 pub mod browser;
 mod classify;
@@ -38,6 +43,7 @@ pub mod demo_vendor;
 pub mod engine;
 pub mod failure;
 pub mod fault;
+pub mod https;
 pub mod jobs;
 pub mod money;
 pub mod paths;
@@ -50,4 +56,6 @@ pub mod schedule;
 pub mod secrets;
 pub mod store;
 pub mod text;
+pub mod views;
+pub mod web;
 pub mod worker;

@@ -13,9 +13,11 @@ mod recon;
 mod record;
 mod report;
 mod run;
+mod serve;
 mod store;
 mod submit;
 mod table;
+mod token;
 mod worker;
 
 use clap::{Parser, Subcommand};
@@ -138,6 +140,11 @@ pub enum Command {
     /// Usage history out of the store for another system (CSV, JSON, NDJSON).
     #[command(subcommand)]
     Export(export::ExportCommand),
+    /// Serve the RMM's HTTP API (/api/v1, OpenAPI at /api/v1/openapi.json) on the store.
+    Serve(serve::ServeArgs),
+    /// API tokens for `serve`: create (printed once), list, revoke.
+    #[command(subcommand)]
+    Token(token::TokenCommand),
 }
 
 pub async fn run(cli: Cli) -> ExitCode {
@@ -176,6 +183,8 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Recon(cmd) => recon::run(cmd, &cli.store).await,
         Command::Billing(cmd) => billing::run(cmd),
         Command::Export(cmd) => export::run(cmd, &cli.store).await,
+        Command::Serve(args) => serve::run(args, &cli.store).await,
+        Command::Token(cmd) => token::run(cmd, &cli.store).await,
     };
     ExitCode::from(code)
 }

@@ -13,6 +13,7 @@
 //! The schema, and what an RMM may read and write directly, is documented in
 //! `docs/store.md`.
 
+mod access;
 mod billing;
 mod credentials;
 mod export;
@@ -24,6 +25,7 @@ mod rmm;
 mod schedules;
 mod schema;
 
+pub use access::{ApiToken, AuditEntry, NewApiToken};
 pub use billing::BillingCounts;
 pub use export::{
     USAGE_EXPORT_COLUMNS, UsageExportError, UsageExportFilter, UsageExportRow, UsagePeriod,
@@ -67,6 +69,10 @@ pub enum StoreError {
     NotFound(String),
     #[error("{0}")]
     Invalid(String),
+    /// The request contradicts the stored state (e.g. retrying a job that
+    /// did not fail).
+    #[error("{0}")]
+    Conflict(String),
 }
 
 /// What a SQLite error means for the operator, when SQLite's words do not
@@ -142,6 +148,7 @@ pub enum StoreFault {
     Migration,
     NotFound,
     Invalid,
+    Conflict,
 }
 
 impl StoreError {
@@ -161,6 +168,7 @@ impl StoreError {
             Self::Migration { .. } => StoreFault::Migration,
             Self::NotFound(_) => StoreFault::NotFound,
             Self::Invalid(_) => StoreFault::Invalid,
+            Self::Conflict(_) => StoreFault::Conflict,
         }
     }
 }
@@ -448,7 +456,7 @@ impl Default for StoreOptions {
     }
 }
 /// The schema version this build migrates to (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: usize = 5;
+pub const SCHEMA_VERSION: usize = 8;
 /// Default for [`JobFilter::limit`].
 pub const DEFAULT_JOB_LIST_LIMIT: usize = 100;
 
@@ -726,6 +734,30 @@ impl Store {
         })
         .await
         .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
+    }
+
+    /// The schema version of the file as it is now (`PRAGMA user_version`):
+    /// `/readyz` compares it with [`SCHEMA_VERSION`].
+    pub async fn schema_version(&self) -> Result<i64, StoreError> {
+        self.run(|conn| Ok(conn.pragma_query_value(None, "user_version", |r| r.get(0))?))
+            .await
+    }
+
+    // --- access ---------------------------------------------------------------
+    pub async fn create_api_token(&self, token: NewApiToken) -> Result<ApiToken, StoreError> {
+        self.run(move |conn| access::create_api_token(conn, token, now_millis()))
+            .await
+    }
+    /// The token whose SHA-256 is `hash`, in whatever state (expired and
+    /// revoked tokens too: the caller says why it refuses them).
+    pub async fn api_token_by_hash(&self, hash: [u8; 32]) -> Result<Option<ApiToken>, StoreError> {
+        self.run(move |conn| access::api_token_by_hash(conn, hash, now_millis()))
+            .await
+    }
+    /// Writes one audit row (committed when this returns).
+    pub async fn record_audit(&self, entry: AuditEntry) -> Result<i64, StoreError> {
+        self.run(move |conn| access::record_audit(conn, &entry, now_millis()))
+            .await
     }
 
     // --- queue ---------------------------------------------------------------

@@ -587,6 +587,139 @@ CREATE TABLE store_key_check (
 );
 "#;
 
+/// Version 6: who uses `serve` and what they did. Users (Argon2id password
+/// hashes), API tokens (SHA-256 of the token; the token itself is shown
+/// once), console sessions (SHA-256 of the cookie), login failures (for
+/// throttling per address and per user), and the audit log of every change
+/// made through the API or the console and every secret reveal (never a
+/// secret value: `before`/`after` are secret-free JSON).
+const V6_ACCESS: &str = r#"
+CREATE TABLE users (
+    id                  INTEGER PRIMARY KEY,
+    name                TEXT NOT NULL UNIQUE,
+    role                TEXT NOT NULL CHECK (role IN ('viewer', 'operator', 'admin')),
+    password_hash       TEXT NOT NULL,
+    created_at          INTEGER NOT NULL,
+    password_changed_at INTEGER NOT NULL,
+    disabled_at         INTEGER
+);
+
+CREATE TABLE api_tokens (
+    id           INTEGER PRIMARY KEY,
+    name         TEXT NOT NULL,
+    role         TEXT NOT NULL CHECK (role IN ('viewer', 'operator', 'admin')),
+    -- Space-separated extra rights: `reveal`.
+    scopes       TEXT NOT NULL DEFAULT '',
+    hash         BLOB NOT NULL UNIQUE,
+    -- The token's first characters, to tell tokens apart in lists.
+    prefix       TEXT NOT NULL,
+    created_by   TEXT NOT NULL,
+    created_at   INTEGER NOT NULL,
+    expires_at   INTEGER,
+    revoked_at   INTEGER,
+    last_used_at INTEGER
+);
+CREATE INDEX api_tokens_name ON api_tokens (name);
+
+CREATE TABLE sessions (
+    id           INTEGER PRIMARY KEY,
+    hash         BLOB NOT NULL UNIQUE,
+    user_id      INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    csrf_token   TEXT NOT NULL,
+    address      TEXT,
+    created_at   INTEGER NOT NULL,
+    last_seen_at INTEGER NOT NULL,
+    expires_at   INTEGER NOT NULL,
+    -- The last time the user typed the password again (a reveal needs one
+    -- within the last 5 minutes).
+    reauth_at    INTEGER
+);
+CREATE INDEX sessions_user ON sessions (user_id);
+
+CREATE TABLE login_failures (
+    id        INTEGER PRIMARY KEY,
+    address   TEXT NOT NULL,
+    user_name TEXT NOT NULL,
+    at        INTEGER NOT NULL
+);
+CREATE INDEX login_failures_address ON login_failures (address, at);
+CREATE INDEX login_failures_user ON login_failures (user_name, at);
+
+CREATE TABLE audit_log (
+    id      INTEGER PRIMARY KEY,
+    at      INTEGER NOT NULL,
+    -- `user:NAME`, `token:NAME`, `cli:UNIX-USER`.
+    actor   TEXT NOT NULL,
+    address TEXT,
+    -- What was done, e.g. `job.submit`, `credential.reveal`, `user.add`.
+    action  TEXT NOT NULL,
+    -- What it was done to, e.g. `job:42`, `company:C-1`.
+    target  TEXT,
+    before  TEXT CHECK (before IS NULL OR json_valid(before)),
+    after   TEXT CHECK (after IS NULL OR json_valid(after)),
+    reason  TEXT
+);
+CREATE INDEX audit_log_at ON audit_log (at, id);
+CREATE INDEX audit_log_target ON audit_log (target, id);
+"#;
+
+/// Version 7: webhooks. Subscriptions (the signing secret encrypted with
+/// the store key, as credentials are), the outbox of events, and one
+/// delivery row per subscription and event (retried with backoff).
+const V7_WEBHOOKS: &str = r#"
+CREATE TABLE webhook_subscriptions (
+    id                INTEGER PRIMARY KEY,
+    url               TEXT NOT NULL,
+    -- JSON array of event names.
+    events            TEXT NOT NULL CHECK (json_valid(events)),
+    secret_nonce      BLOB NOT NULL,
+    secret_ciphertext BLOB NOT NULL,
+    created_by        TEXT NOT NULL,
+    created_at        INTEGER NOT NULL,
+    disabled_at       INTEGER
+);
+
+CREATE TABLE webhook_events (
+    id         INTEGER PRIMARY KEY,
+    event      TEXT NOT NULL,
+    payload    TEXT NOT NULL CHECK (json_valid(payload)),
+    created_at INTEGER NOT NULL
+);
+
+CREATE TABLE webhook_deliveries (
+    id              INTEGER PRIMARY KEY,
+    subscription_id INTEGER NOT NULL REFERENCES webhook_subscriptions (id) ON DELETE CASCADE,
+    event_id        INTEGER NOT NULL REFERENCES webhook_events (id) ON DELETE CASCADE,
+    status          TEXT NOT NULL DEFAULT 'pending'
+                    CHECK (status IN ('pending', 'delivered', 'failed')),
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL,
+    last_error      TEXT,
+    delivered_at    INTEGER,
+    UNIQUE (subscription_id, event_id)
+);
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries (status, next_attempt_at);
+"#;
+
+/// Version 8: the step trace of every attempt of a job, not only of a
+/// failure (`trace.json`), so a job's detail shows how any run went.
+const V8_ATTEMPTS: &str = r#"
+CREATE TABLE job_attempts (
+    id           INTEGER PRIMARY KEY,
+    job_id       INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+    attempt      INTEGER NOT NULL,
+    worker       TEXT NOT NULL,
+    started_at   INTEGER NOT NULL,
+    ended_at     INTEGER,
+    -- `succeeded`, or the failure class.
+    outcome      TEXT,
+    failing_step TEXT,
+    -- JSON array of steps: path, action, branch, duration, error.
+    trace        TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(trace)),
+    UNIQUE (job_id, attempt)
+);
+"#;
+
 fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up(V1).foreign_key_check(),
@@ -594,6 +727,9 @@ fn migrations() -> Migrations<'static> {
         M::up(V3_REPORTING).foreign_key_check(),
         M::up(V4_BILLING).foreign_key_check(),
         M::up(V5_KEY_CHECK),
+        M::up(V6_ACCESS).foreign_key_check(),
+        M::up(V7_WEBHOOKS).foreign_key_check(),
+        M::up(V8_ATTEMPTS).foreign_key_check(),
     ])
 }
 

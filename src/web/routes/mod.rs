@@ -1,0 +1,4 @@
+//! One file per resource; each gives an `OpenApiRouter` of its routes,
+//! merged by `app`.
+
+pub(super) mod health;
