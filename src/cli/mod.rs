@@ -183,7 +183,9 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Recon(cmd) => recon::run(cmd, &cli.store).await,
         Command::Billing(cmd) => billing::run(cmd),
         Command::Export(cmd) => export::run(cmd, &cli.store).await,
-        Command::Serve(args) => serve::run(args, &cli.store).await,
+        Command::Serve(args) => {
+            serve::run(args, &cli.store, &cli.secrets_dir, cli.key_file.as_deref()).await
+        }
         Command::Token(cmd) => token::run(cmd, &cli.store).await,
     };
     ExitCode::from(code)

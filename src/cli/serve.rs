@@ -19,7 +19,12 @@ pub struct ServeArgs {
     pub tls_key: Option<PathBuf>,
 }
 
-pub async fn run(args: ServeArgs, store_path: &Path) -> u8 {
+pub async fn run(
+    args: ServeArgs,
+    store_path: &Path,
+    secrets_dir: &Path,
+    key_file: Option<&Path>,
+) -> u8 {
     let Some(store) = super::open_store(store_path).await else {
         return exit::INTERNAL;
     };
@@ -34,7 +39,11 @@ pub async fn run(args: ServeArgs, store_path: &Path) -> u8 {
     };
     let served = crate::web::serve(
         config,
-        AppState { store },
+        AppState {
+            store,
+            secrets_dir: secrets_dir.to_path_buf(),
+            key_file: key_file.map(Path::to_path_buf),
+        },
         // One line on stdout, so a script (or a test) learns the port.
         |addr| println!("listening on {scheme}://{addr}"),
         super::run::shutdown_signal(),

@@ -39,6 +39,21 @@ impl Caller {
         self.scopes.contains(&scope)
     }
 
+    /// May read a secret's value: an admin token with the `reveal` scope
+    /// (a console session: an admin who typed the password again within
+    /// the last 5 minutes).
+    pub fn may_reveal(&self) -> Result<(), ApiError> {
+        self.require(Role::Admin)?;
+        if self.has_scope(Scope::Reveal) {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden(format!(
+                "revealing a secret needs a token with the `reveal` scope; {} has none",
+                self.actor
+            )))
+        }
+    }
+
     /// An audit row for `action` on `target` by this caller; add
     /// `before`/`after`/`reason` and write it with `Store::record_audit`.
     pub fn audit(&self, action: &str, target: impl Into<Option<String>>) -> AuditEntry {

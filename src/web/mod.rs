@@ -24,6 +24,13 @@ use std::path::PathBuf;
 #[derive(Clone, Debug)]
 pub struct AppState {
     pub store: Store,
+    /// The folder `file:` secret references must stay inside (as for
+    /// `store import` and the worker).
+    pub secrets_dir: PathBuf,
+    /// Where the store key is read from when a handler needs it (reveals,
+    /// webhook secrets): this file, else `$PANELWRIGHT_KEY`
+    /// (`secrets::crypto::StoreKey::load`).
+    pub key_file: Option<PathBuf>,
 }
 
 /// How to serve.
