@@ -24,6 +24,7 @@ mod reports;
 mod rmm;
 mod schedules;
 mod schema;
+mod webhooks;
 
 pub use access::{ApiToken, AuditEntry, NewApiToken};
 pub use billing::BillingCounts;
@@ -37,6 +38,9 @@ pub use reports::{
 pub use rmm::CREDIT_LIMIT_CURRENCY;
 pub use schedules::{NewProbeRun, ProbeRunRow, Schedule, SlotOutcome, SlotRow};
 pub use schema::OLDEST_SQLITE;
+pub use webhooks::{
+    DeliveryOutcome, DeliveryRow, DueDelivery, NewWebhookSubscription, WebhookSubscription,
+};
 
 use crate::failure::FailureClass;
 use crate::retry::RetryPolicy;
@@ -1284,6 +1288,59 @@ impl Store {
         vendor_account: Option<String>,
     ) -> Result<Vec<UsageRecordRow>, StoreError> {
         self.run(move |conn| reports::usage_records(conn, vendor_account.as_deref()))
+            .await
+    }
+}
+
+impl Store {
+    // --- webhooks ----------------------------------------------------------------
+    /// Stores a subscription, its secret encrypted with `key` (call
+    /// [`Self::check_key`] first: a secret under another key is lost).
+    pub async fn create_webhook(
+        &self,
+        key: &crate::secrets::crypto::StoreKey,
+        new: NewWebhookSubscription,
+    ) -> Result<WebhookSubscription, StoreError> {
+        let key = key.clone();
+        self.run(move |conn| webhooks::create(conn, &key, &new, now_millis()))
+            .await
+    }
+    /// Active subscriptions, oldest first.
+    pub async fn webhooks(&self) -> Result<Vec<WebhookSubscription>, StoreError> {
+        self.run(webhooks::list).await
+    }
+    /// Disables subscription `id` (its pending deliveries fail); it as it was.
+    pub async fn delete_webhook(&self, id: i64) -> Result<WebhookSubscription, StoreError> {
+        self.run(move |conn| webhooks::disable(conn, id, now_millis()))
+            .await
+    }
+    /// Claims up to `limit` due deliveries for `lease` milliseconds (see
+    /// `webhooks::claim`), their secrets decrypted with `key`.
+    pub async fn claim_webhook_deliveries(
+        &self,
+        key: &crate::secrets::crypto::StoreKey,
+        lease: Millis,
+        limit: usize,
+    ) -> Result<Vec<DueDelivery>, StoreError> {
+        let key = key.clone();
+        self.run(move |conn| webhooks::claim(conn, &key, now_millis(), lease, limit))
+            .await
+    }
+    /// Records how an attempt of delivery `id` went.
+    pub async fn settle_webhook_delivery(
+        &self,
+        id: i64,
+        outcome: DeliveryOutcome,
+    ) -> Result<(), StoreError> {
+        self.run(move |conn| webhooks::settle(conn, id, &outcome, now_millis()))
+            .await
+    }
+    /// Deliveries of one subscription (or all), oldest first.
+    pub async fn webhook_deliveries(
+        &self,
+        subscription_id: Option<i64>,
+    ) -> Result<Vec<DeliveryRow>, StoreError> {
+        self.run(move |conn| webhooks::deliveries(conn, subscription_id))
             .await
     }
 }

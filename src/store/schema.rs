@@ -25,8 +25,14 @@ macro_rules! now_ms_sql {
 
 /// The same `now` with functions every SQLite since 3.0 has (`julianday`
 /// counts days since noon, 24 November 4714 BC; 2440587.5 is 1970-01-01).
-const NOW_MS_PORTABLE: &str =
-    "(CAST(ROUND((julianday('now') - 2440587.5) * 86400000.0) AS INTEGER))";
+/// A macro too, for statements built with `concat!` (the webhook triggers,
+/// which run in whatever SQLite writes the row).
+macro_rules! now_ms_portable_sql {
+    () => {
+        "(CAST(ROUND((julianday('now') - 2440587.5) * 86400000.0) AS INTEGER))"
+    };
+}
+const NOW_MS_PORTABLE: &str = now_ms_portable_sql!();
 
 /// The oldest SQLite an RMM may use to write to the store: JSON functions
 /// (the `json_valid` CHECKs) are built in from 3.38.
@@ -666,7 +672,19 @@ CREATE INDEX audit_log_target ON audit_log (target, id);
 /// Version 7: webhooks. Subscriptions (the signing secret encrypted with
 /// the store key, as credentials are), the outbox of events, and one
 /// delivery row per subscription and event (retried with backoff).
-const V7_WEBHOOKS: &str = r#"
+///
+/// The events are written by triggers, so they commit in the same
+/// transaction as the change that causes them, whoever makes it (a worker,
+/// `serve`, the CLI, an RMM writing SQL): an event is never lost between a
+/// change and its webhook, and the queue's code knows nothing of webhooks.
+/// An event is only written when an active subscription wants it, and
+/// `webhook_fan_out` gives it one delivery row per such subscription.
+/// `webhook_deliveries.next_attempt_at` doubles as the claim: a sender
+/// moves it past its request timeout before sending, so another `serve`
+/// does not send the same delivery at once, and a sender that dies
+/// mid-send leaves it due again (sent again, with the same id).
+const V7_WEBHOOKS: &str = concat!(
+    r#"
 CREATE TABLE webhook_subscriptions (
     id                INTEGER PRIMARY KEY,
     url               TEXT NOT NULL,
@@ -694,12 +712,123 @@ CREATE TABLE webhook_deliveries (
                     CHECK (status IN ('pending', 'delivered', 'failed')),
     attempts        INTEGER NOT NULL DEFAULT 0,
     next_attempt_at INTEGER NOT NULL,
+    -- Secret-free: an HTTP status or the kind of error, never the URL.
     last_error      TEXT,
     delivered_at    INTEGER,
     UNIQUE (subscription_id, event_id)
 );
 CREATE INDEX webhook_deliveries_due ON webhook_deliveries (status, next_attempt_at);
-"#;
+
+-- Which active subscription wants which event.
+CREATE VIEW webhook_wanted (subscription_id, event) AS
+    SELECT s.id, e.value FROM webhook_subscriptions AS s, json_each(s.events) AS e
+     WHERE s.disabled_at IS NULL;
+
+CREATE TRIGGER webhook_fan_out AFTER INSERT ON webhook_events
+BEGIN
+    INSERT INTO webhook_deliveries (subscription_id, event_id, next_attempt_at)
+    SELECT subscription_id, NEW.id, NEW.created_at FROM webhook_wanted WHERE event = NEW.event;
+END;
+
+-- Every finished status ends a job (`needs-attention` too, which also
+-- gives `job.needs_attention`). Never `params` nor `error_message`: they
+-- may hold what a person typed.
+CREATE TRIGGER webhook_job_ended AFTER UPDATE OF status ON jobs
+WHEN NEW.status IN ('succeeded', 'failed', 'dead', 'cancelled', 'needs-attention')
+ AND OLD.status IS NOT NEW.status
+ AND EXISTS (SELECT 1 FROM webhook_wanted WHERE event = 'job.ended')
+BEGIN
+    INSERT INTO webhook_events (event, payload, created_at)
+    VALUES ('job.ended', json_object('id', NEW.id, 'kind', NEW.kind, 'status', NEW.status,
+                'company', NEW.company, 'vendor_account', NEW.vendor_account,
+                'error_class', NEW.error_class, 'finished_at', NEW.finished_at), "#,
+    now_ms_portable_sql!(),
+    r#");
+END;
+
+CREATE TRIGGER webhook_job_needs_attention AFTER UPDATE OF status ON jobs
+WHEN NEW.status = 'needs-attention' AND OLD.status IS NOT NEW.status
+ AND EXISTS (SELECT 1 FROM webhook_wanted WHERE event = 'job.needs_attention')
+BEGIN
+    INSERT INTO webhook_events (event, payload, created_at)
+    VALUES ('job.needs_attention', json_object('id', NEW.id, 'kind', NEW.kind,
+                'status', NEW.status, 'company', NEW.company,
+                'vendor_account', NEW.vendor_account, 'error_class', NEW.error_class,
+                'finished_at', NEW.finished_at), "#,
+    now_ms_portable_sql!(),
+    r#");
+END;
+
+CREATE TRIGGER webhook_service_change AFTER INSERT ON service_changes
+WHEN EXISTS (SELECT 1 FROM webhook_wanted WHERE event = 'service_change.detected')
+BEGIN
+    INSERT INTO webhook_events (event, payload, created_at)
+    SELECT 'service_change.detected',
+           json_object('id', NEW.id, 'vendor_account', va.name,
+               'vendor_customer', vc.vendor_ref, 'vendor_customer_name', vc.name,
+               'company', c.external_id, 'item_kind', NEW.item_kind,
+               'item_key', NEW.item_key, 'change', NEW.change, 'before', NEW.before,
+               'after', NEW.after, 'detected_at', NEW.detected_at,
+               'caused_by_job', NEW.caused_by_job), "#,
+    now_ms_portable_sql!(),
+    r#"
+      FROM vendor_customers AS vc
+      JOIN vendor_accounts AS va ON va.id = vc.vendor_account_id
+      LEFT JOIN companies AS c ON c.id = vc.company_id
+     WHERE vc.id = NEW.vendor_customer_id;
+END;
+
+-- Incidents as availability counts them (`reporting::availability`): a
+-- run of consecutive failed probe runs of a vendor account, opened by its
+-- first failure (after an ok run, or the account's first run) and closed
+-- by the next ok run. `webhook_probe_before` is the account's run just
+-- before each run.
+CREATE VIEW webhook_probe_before (run_id, ok, before_ok) AS
+    SELECT r.id, r.ok,
+           (SELECT p.ok FROM probe_runs AS p
+             WHERE p.vendor_account_id = r.vendor_account_id
+               AND (p.at < r.at OR (p.at = r.at AND p.id < r.id))
+             ORDER BY p.at DESC, p.id DESC LIMIT 1)
+      FROM probe_runs AS r;
+
+CREATE TRIGGER webhook_probe_incident_opened AFTER INSERT ON probe_runs
+WHEN NEW.ok = 0
+ AND EXISTS (SELECT 1 FROM webhook_wanted WHERE event = 'probe.incident_opened')
+ AND (SELECT COALESCE(before_ok, 1) FROM webhook_probe_before WHERE run_id = NEW.id) = 1
+BEGIN
+    INSERT INTO webhook_events (event, payload, created_at)
+    SELECT 'probe.incident_opened',
+           json_object('vendor_account', va.name, 'probe_run', NEW.id,
+               'started_at', NEW.at, 'failed_step', NEW.failed_step,
+               'error_class', NEW.error_class), "#,
+    now_ms_portable_sql!(),
+    r#"
+      FROM vendor_accounts AS va WHERE va.id = NEW.vendor_account_id;
+END;
+
+CREATE TRIGGER webhook_probe_incident_closed AFTER INSERT ON probe_runs
+WHEN NEW.ok = 1
+ AND EXISTS (SELECT 1 FROM webhook_wanted WHERE event = 'probe.incident_closed')
+ AND (SELECT before_ok FROM webhook_probe_before WHERE run_id = NEW.id) = 0
+BEGIN
+    INSERT INTO webhook_events (event, payload, created_at)
+    SELECT 'probe.incident_closed',
+           json_object('vendor_account', va.name, 'probe_run', NEW.id,
+               'started_at', f.started_at, 'ended_at', NEW.at, 'failed_runs', f.runs), "#,
+    now_ms_portable_sql!(),
+    r#"
+      FROM vendor_accounts AS va,
+           (SELECT MIN(p.at) AS started_at, COUNT(*) AS runs FROM probe_runs AS p
+             WHERE p.vendor_account_id = NEW.vendor_account_id AND p.ok = 0 AND p.at <= NEW.at
+               AND p.id <> NEW.id
+               AND p.at >= COALESCE((SELECT MAX(q.at) FROM probe_runs AS q
+                                      WHERE q.vendor_account_id = NEW.vendor_account_id
+                                        AND q.ok = 1 AND q.id <> NEW.id AND q.at <= NEW.at), 0)
+           ) AS f
+     WHERE va.id = NEW.vendor_account_id;
+END;
+"#
+);
 
 /// Version 8: the step trace of every attempt of a job, not only of a
 /// failure (`trace.json`), so a job's detail shows how any run went.
