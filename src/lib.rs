@@ -31,6 +31,7 @@
 //! - [`worker`]: the daemon: given a registry, claims, heartbeats, attempts, graceful shutdown; knows no kind by name.
 //! - [`demo_vendor`]: a realistic fake vendor partner console used by the demo and the tests.
 //! - [`views`]: what people and programs see, built once from the store (jobs, companies, reports, audit); the CLI, the API and the console render them.
+//! - [`webhooks`]: signed webhook deliveries of the store's outbox (job ended, needs attention, service change, probe incidents), retried with backoff; the loop `serve` runs.
 //! - [`web`]: `panelwright serve`: the RMM's HTTP API under `/api/v1` (routes per resource, problem documents, bearer tokens, OpenAPI), health and metrics.
 //! - [`cli`]: one file per subcommand; `main.rs` only dispatches.
 
@@ -58,4 +59,5 @@ pub mod store;
 pub mod text;
 pub mod views;
 pub mod web;
+pub mod webhooks;
 pub mod worker;

@@ -2,8 +2,10 @@
 
 use super::exit;
 use crate::web::{AppState, ServeConfig};
+use crate::webhooks::deliver::{self, DeliveryConfig};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
@@ -17,7 +19,20 @@ pub struct ServeArgs {
     /// PEM private key of --tls-cert.
     #[arg(long, requires = "tls_cert", env = "PANELWRIGHT_TLS_KEY")]
     pub tls_key: Option<PathBuf>,
+    /// Wait before a failed webhook delivery's first retry; each next wait
+    /// is 4 times longer (up to an hour), 8 attempts in all.
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration,
+          env = "PANELWRIGHT_WEBHOOK_RETRY_INITIAL")]
+    pub webhook_retry_initial: Duration,
+    /// How often due webhook deliveries are looked for.
+    #[arg(long, default_value = "1s", value_parser = humantime::parse_duration,
+          env = "PANELWRIGHT_WEBHOOK_POLL")]
+    pub webhook_poll: Duration,
 }
+
+/// How long the end of `serve` waits for webhook deliveries in flight
+/// (each is bounded by its own timeout, `webhooks::deliver::REQUEST_TIMEOUT`).
+const DELIVERY_DRAIN: Duration = Duration::from_secs(15);
 
 pub async fn run(
     args: ServeArgs,
@@ -37,6 +52,18 @@ pub async fn run(
     } else {
         "http"
     };
+    // The webhook deliveries run beside the server and stop with it.
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let deliveries = tokio::spawn(crate::webhooks::deliver::run(
+        store.clone(),
+        DeliveryConfig {
+            poll: args.webhook_poll,
+            retry: deliver::retry_policy(args.webhook_retry_initial),
+            key_file: key_file.map(Path::to_path_buf),
+            ..DeliveryConfig::default()
+        },
+        stopped,
+    ));
     let served = crate::web::serve(
         config,
         AppState {
@@ -49,6 +76,13 @@ pub async fn run(
         super::run::shutdown_signal(),
     )
     .await;
+    let _ = stop.send(true);
+    if tokio::time::timeout(DELIVERY_DRAIN, deliveries)
+        .await
+        .is_err()
+    {
+        eprintln!("warning: webhook deliveries still in flight at exit are sent again later");
+    }
     match served {
         Ok(()) => exit::OK,
         Err(e) => {

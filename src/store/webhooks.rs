@@ -57,9 +57,14 @@ pub struct DueDelivery {
 pub enum DeliveryOutcome {
     Delivered,
     /// Send again from `at`; `error` is secret-free.
-    Retry { at: Millis, error: String },
+    Retry {
+        at: Millis,
+        error: String,
+    },
     /// No attempts left.
-    Failed { error: String },
+    Failed {
+        error: String,
+    },
 }
 
 /// What a delivery looks like in the store (tests, inspection).
@@ -267,9 +272,13 @@ pub(super) fn settle(
           WHERE id = ?1 AND status = 'pending'",
     )?;
     match outcome {
-        DeliveryOutcome::Delivered => {
-            stmt.execute(params![id, "delivered", None::<Millis>, None::<String>, now])?
-        }
+        DeliveryOutcome::Delivered => stmt.execute(params![
+            id,
+            "delivered",
+            None::<Millis>,
+            None::<String>,
+            now
+        ])?,
         DeliveryOutcome::Retry { at, error } => {
             stmt.execute(params![id, "pending", at, error, None::<Millis>])?
         }
@@ -350,14 +359,26 @@ mod tests {
         assert_eq!(rows[0].payload["company"], "C-1");
         assert!(!rows[0].payload.to_string().contains("p4ss"));
         // Claimed once: a second claim before the lease ends finds nothing.
-        let due = store.claim_webhook_deliveries(&key, 60_000, 10).await.unwrap();
+        let due = store
+            .claim_webhook_deliveries(&key, 60_000, 10)
+            .await
+            .unwrap();
         assert_eq!(due.len(), 1);
         assert_eq!(due[0].attempts, 1);
         assert_eq!(
-            due[0].secret.as_ref().map(|s| s.expose_secret().to_string()),
+            due[0]
+                .secret
+                .as_ref()
+                .map(|s| s.expose_secret().to_string()),
             Some("whsec_c2VjcmV0".to_string())
         );
-        assert!(store.claim_webhook_deliveries(&key, 60_000, 10).await.unwrap().is_empty());
+        assert!(
+            store
+                .claim_webhook_deliveries(&key, 60_000, 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[tokio::test]
@@ -378,8 +399,17 @@ mod tests {
             .settle_webhook_delivery(second[0].id, DeliveryOutcome::Delivered)
             .await
             .unwrap();
-        assert!(store.claim_webhook_deliveries(&key, 0, 10).await.unwrap().is_empty());
-        assert_eq!(store.webhook_deliveries(None).await.unwrap()[0].status, "delivered");
+        assert!(
+            store
+                .claim_webhook_deliveries(&key, 0, 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(
+            store.webhook_deliveries(None).await.unwrap()[0].status,
+            "delivered"
+        );
     }
 
     #[tokio::test]
@@ -396,7 +426,10 @@ mod tests {
             "INSERT INTO jobs (kind) VALUES ('noop'); UPDATE jobs SET status = 'cancelled';",
         );
         let (wrong, _) = StoreKey::generate();
-        let due = store2.claim_webhook_deliveries(&wrong, 1000, 10).await.unwrap();
+        let due = store2
+            .claim_webhook_deliveries(&wrong, 1000, 10)
+            .await
+            .unwrap();
         assert_eq!(due.len(), 1);
         assert!(due[0].secret.is_none());
     }
@@ -433,7 +466,11 @@ mod tests {
         let events: Vec<&str> = rows.iter().map(|r| r.event.as_str()).collect();
         assert_eq!(
             events,
-            ["probe.incident_opened", "probe.incident_closed", "probe.incident_opened"]
+            [
+                "probe.incident_opened",
+                "probe.incident_closed",
+                "probe.incident_opened"
+            ]
         );
         assert_eq!(rows[1].payload["failed_runs"], 2);
         assert_eq!(rows[1].payload["started_at"], now + 1000);
