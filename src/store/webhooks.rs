@@ -192,14 +192,15 @@ pub(super) fn claim(
     let mut claimed = Vec::new();
     {
         let mut stmt = tx.prepare_cached(
-            "UPDATE webhook_deliveries AS d
-                SET attempts = d.attempts + 1, next_attempt_at = ?2
-              WHERE d.id IN (SELECT w.id FROM webhook_deliveries AS w
-                               JOIN webhook_subscriptions AS s ON s.id = w.subscription_id
-                              WHERE w.status = 'pending' AND w.next_attempt_at <= ?1
-                                AND s.disabled_at IS NULL
-                              ORDER BY w.next_attempt_at, w.id LIMIT ?3)
-             RETURNING d.id, d.subscription_id, d.event_id, d.attempts",
+            // RETURNING may not name the table by an alias: no alias here.
+            "UPDATE webhook_deliveries
+                SET attempts = attempts + 1, next_attempt_at = ?2
+              WHERE id IN (SELECT w.id FROM webhook_deliveries AS w
+                             JOIN webhook_subscriptions AS s ON s.id = w.subscription_id
+                            WHERE w.status = 'pending' AND w.next_attempt_at <= ?1
+                              AND s.disabled_at IS NULL
+                            ORDER BY w.next_attempt_at, w.id LIMIT ?3)
+             RETURNING id, subscription_id, event_id, attempts",
         )?;
         let rows = stmt.query_map(params![now, now + lease, limit as i64], |r| {
             Ok((

@@ -3,9 +3,11 @@
 //!
 //! - `server`: starts `panelwright serve` on port 0 and makes tokens with the CLI.
 //! - `health`: `/healthz`, `/readyz`, the OpenAPI document, problems for unknown routes and missing tokens.
+//! - `webhooks`: subscriptions (bad URLs and events refused naming the field), a worker's job end POSTed signed to a real receiver, retried with the same id.
 
 #[path = "../common/mod.rs"]
 mod common;
 mod health;
 #[allow(dead_code)]
 mod server;
+mod webhooks;
