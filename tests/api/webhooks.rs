@@ -185,8 +185,23 @@ async fn a_job_ended_by_a_worker_is_posted_signed_and_retried_with_the_same_id()
     assert!(!logs.contains(&secret), "the secret is in a log");
     assert!(logs.contains("webhook delivered"), "{logs}");
     let conn = rusqlite::Connection::open(&env.store).unwrap();
+    let every_row: String = conn
+        .query_row(
+            "SELECT group_concat(COALESCE(before, '') || COALESCE(after, '') || COALESCE(reason, ''))
+               FROM audit_log",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(
+        !every_row.contains(&secret),
+        "the secret is in the audit log"
+    );
     let audit: Vec<String> = conn
-        .prepare("SELECT action || ' ' || target || ' ' || COALESCE(after, '') FROM audit_log")
+        .prepare(
+            "SELECT action || ' ' || target || ' ' || COALESCE(after, '') FROM audit_log
+              WHERE action LIKE 'webhook.%'",
+        )
         .unwrap()
         .query_map([], |r| r.get(0))
         .unwrap()
@@ -305,7 +320,7 @@ async fn bad_subscriptions_are_refused_naming_the_field_and_change_nothing() {
     assert_eq!(listed["webhooks"], serde_json::json!([]));
     let conn = rusqlite::Connection::open(&store).unwrap();
     let actions: Vec<String> = conn
-        .prepare("SELECT action FROM audit_log ORDER BY id")
+        .prepare("SELECT action FROM audit_log WHERE action LIKE 'webhook.%' ORDER BY id")
         .unwrap()
         .query_map([], |r| r.get(0))
         .unwrap()
