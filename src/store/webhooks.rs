@@ -478,4 +478,48 @@ mod tests {
         assert_eq!(rows[1].payload["ended_at"], now + 3000);
         assert_eq!(rows[0].payload["vendor_account"], "acct");
     }
+
+    #[tokio::test]
+    async fn needs_attention_and_service_changes_are_events_too() {
+        let (_dir, store, _key, sub) = store_with(&[
+            "job.ended",
+            "job.needs_attention",
+            "service_change.detected",
+        ])
+        .await;
+        sql(
+            &store,
+            "INSERT INTO jobs (kind) VALUES ('provision');
+             UPDATE jobs SET status = 'needs-attention', error_class = 'secret-lost';
+             INSERT INTO vendors (name) VALUES ('v');
+             INSERT INTO vendor_accounts (name, vendor_id, base_url) VALUES ('acct', 1, 'http://x');
+             INSERT INTO companies (external_id, name) VALUES ('C-1', 'Co');
+             INSERT INTO vendor_customers (vendor_account_id, vendor_ref, name, company_id, status)
+                  VALUES (1, 'R-1', 'Cust', 1, 'mapped');
+             INSERT INTO report_runs (vendor_account_id, full, at) VALUES (1, 1, 5);
+             INSERT INTO service_changes (vendor_customer_id, report_run_id, item_kind, item_key,
+                                          change, before, after, detected_at)
+                  VALUES (1, 1, 'seat', 'a@x.example', 'added', NULL, 'active', 6);",
+        );
+        // The two job triggers fire in an order SQLite chooses: sorted.
+        let mut rows = store.webhook_deliveries(Some(sub)).await.unwrap();
+        rows.sort_by(|a, b| a.event.cmp(&b.event));
+        assert_eq!(rows[0].payload["status"], "needs-attention");
+        let events: Vec<&str> = rows.iter().map(|r| r.event.as_str()).collect();
+        assert_eq!(
+            events,
+            [
+                "job.ended",
+                "job.needs_attention",
+                "service_change.detected"
+            ]
+        );
+        assert_eq!(rows[1].payload["error_class"], "secret-lost");
+        let change = &rows[2].payload;
+        assert_eq!(change["company"], "C-1");
+        assert_eq!(change["vendor_account"], "acct");
+        assert_eq!(change["vendor_customer"], "R-1");
+        assert_eq!(change["change"], "added");
+        assert_eq!(change["item_key"], "a@x.example");
+    }
 }
