@@ -1335,6 +1335,11 @@ impl Store {
         self.run(move |conn| webhooks::settle(conn, id, &outcome, now_millis()))
             .await
     }
+    /// Deletes events older than `before` (Unix ms) with nothing left to
+    /// send, and their deliveries; how many events.
+    pub async fn prune_webhook_events(&self, before: Millis) -> Result<usize, StoreError> {
+        self.run(move |conn| webhooks::prune(conn, before)).await
+    }
     /// Deliveries of one subscription (or all), oldest first.
     pub async fn webhook_deliveries(
         &self,

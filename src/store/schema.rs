@@ -718,6 +718,9 @@ CREATE TABLE webhook_deliveries (
     UNIQUE (subscription_id, event_id)
 );
 CREATE INDEX webhook_deliveries_due ON webhook_deliveries (status, next_attempt_at);
+-- The cascade when old events are pruned.
+CREATE INDEX webhook_deliveries_event ON webhook_deliveries (event_id);
+CREATE INDEX webhook_events_created ON webhook_events (created_at);
 
 -- Which active subscription wants which event.
 CREATE VIEW webhook_wanted (subscription_id, event) AS

@@ -290,6 +290,28 @@ pub(super) fn settle(
     Ok(())
 }
 
+/// Deletes events from before `before` that have no pending delivery left,
+/// and their deliveries: the outbox keeps what is still to send and the
+/// recent past. The number of events deleted.
+pub(super) fn prune(conn: &mut Connection, before: Millis) -> DbResult<usize> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    tx.execute(
+        "DELETE FROM webhook_deliveries WHERE event_id IN (
+             SELECT e.id FROM webhook_events AS e WHERE e.created_at < ?1
+                AND NOT EXISTS (SELECT 1 FROM webhook_deliveries AS d
+                                 WHERE d.event_id = e.id AND d.status = 'pending'))",
+        [before],
+    )?;
+    // Deliveries are gone first, so this holds without `foreign_keys`.
+    let events = tx.execute(
+        "DELETE FROM webhook_events AS e WHERE e.created_at < ?1
+            AND NOT EXISTS (SELECT 1 FROM webhook_deliveries AS d WHERE d.event_id = e.id)",
+        [before],
+    )?;
+    tx.commit()?;
+    Ok(events)
+}
+
 /// Deliveries of one subscription (or all), oldest first.
 pub(super) fn deliveries(
     conn: &mut Connection,
@@ -521,5 +543,33 @@ mod tests {
         assert_eq!(change["vendor_customer"], "R-1");
         assert_eq!(change["change"], "added");
         assert_eq!(change["item_key"], "a@x.example");
+    }
+
+    #[tokio::test]
+    async fn pruning_keeps_what_is_still_to_send() {
+        let (_dir, store, key, _) = store_with(&["job.ended"]).await;
+        sql(
+            &store,
+            "INSERT INTO jobs (kind) VALUES ('noop'), ('noop');
+             UPDATE jobs SET status = 'cancelled';",
+        );
+        let due = store
+            .claim_webhook_deliveries(&key, 60_000, 1)
+            .await
+            .unwrap();
+        store
+            .settle_webhook_delivery(due[0].id, DeliveryOutcome::Delivered)
+            .await
+            .unwrap();
+        assert_eq!(
+            store.prune_webhook_events(0).await.unwrap(),
+            0,
+            "all recent"
+        );
+        let pruned = store.prune_webhook_events(now_millis() + 1).await.unwrap();
+        assert_eq!(pruned, 1);
+        let left = store.webhook_deliveries(None).await.unwrap();
+        assert_eq!(left.len(), 1);
+        assert_eq!(left[0].status, "pending");
     }
 }

@@ -31,6 +31,11 @@ pub const RETRY_MULTIPLIER: f64 = 4.0;
 pub const RETRY_MAX_INTERVAL: Duration = Duration::from_secs(3600);
 /// Deliveries claimed (and sent concurrently) per pass.
 pub const BATCH: usize = 16;
+/// How long events and their settled deliveries stay in the store (for
+/// inspection); pending ones stay until settled.
+pub const RETENTION: Duration = Duration::from_secs(30 * 24 * 3600);
+/// How often old events are pruned.
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
 /// How the loop behaves; [`DeliveryConfig::default`] uses the constants.
 #[derive(Debug, Clone)]
@@ -92,7 +97,12 @@ pub async fn run(
     };
     let mut key: Option<StoreKey> = None;
     let mut warned = false;
+    let mut pruned_at: Option<tokio::time::Instant> = None;
     loop {
+        if pruned_at.is_none_or(|at| at.elapsed() >= PRUNE_EVERY) {
+            pruned_at = Some(tokio::time::Instant::now());
+            prune(&store).await;
+        }
         if key.is_none() {
             match StoreKey::load(config.key_file.as_deref()) {
                 Ok(k) => key = Some(k),
@@ -117,6 +127,15 @@ pub async fn run(
             _ = tokio::time::sleep(config.poll) => {}
             changed = stop.changed() => if changed.is_err() || *stop.borrow() { return },
         }
+    }
+}
+
+async fn prune(store: &Store) {
+    let before = now_millis() - RETENTION.as_millis() as i64;
+    match store.prune_webhook_events(before).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(events = n, "webhooks: pruned old events"),
+        Err(e) => tracing::warn!(error = %e, "webhooks: cannot prune old events"),
     }
 }
 
