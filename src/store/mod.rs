@@ -9,6 +9,7 @@
 //! - `queue`: jobs (submit with idempotency, claim with a lease, heartbeat, complete/fail fenced by the lease; a worker's endings and next claims in one transaction).
 //! - `rmm`: companies, sites, machines, vendors, vendor accounts, vendor customers; import from TOML/JSON.
 //! - `credentials`: captured secrets, encrypted (see `secrets::crypto`).
+//! - `webhooks`: webhook subscriptions (secrets encrypted as credentials are), claiming and settling deliveries of the outbox the schema's triggers write.
 //!
 //! The schema, and what an RMM may read and write directly, is documented in
 //! `docs/store.md`.
