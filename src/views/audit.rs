@@ -41,6 +41,22 @@ impl std::str::FromStr for AuditCursor {
     }
 }
 
+/// `--since` / `since=`: a duration back from `now` (`7d`, `12h`) or a
+/// time (RFC 3339, `2026-12-01` or `2026-12-01T10:00:00Z`).
+pub fn parse_since(text: &str, now: Millis) -> Result<Millis, String> {
+    if let Ok(d) = humantime::parse_duration(text) {
+        return Ok(now.saturating_sub(d.as_millis() as Millis));
+    }
+    let day = format!("{text}T00:00:00Z");
+    let time = if text.len() == 10 { day.as_str() } else { text };
+    humantime::parse_rfc3339_weak(time.trim_end_matches('Z'))
+        .map(|t| {
+            t.duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as Millis)
+        })
+        .map_err(|_| format!("not a duration (`7d`) or a time (`2026-12-01T10:00:00Z`): {text:?}"))
+}
+
 /// One audit row: who did what to what, when, from where, before → after.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct AuditRow {
@@ -108,6 +124,15 @@ pub async fn audit_page(store: &Store, filter: AuditFilter) -> Result<AuditPage,
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn since_is_a_duration_back_or_a_time() {
+        let now = 10 * 86_400_000;
+        assert_eq!(parse_since("7d", now), Ok(3 * 86_400_000));
+        assert_eq!(parse_since("1970-01-02", now), Ok(86_400_000));
+        assert_eq!(parse_since("1970-01-02T01:00:00Z", now), Ok(90_000_000));
+        assert!(parse_since("last week", now).is_err());
+    }
 
     #[test]
     fn cursors_are_positive_ids() {
