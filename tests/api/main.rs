@@ -2,8 +2,10 @@
 //! store (one test binary, a module per resource; `server` starts them).
 //!
 //! - `server`: starts `panelwright serve` on port 0 and makes tokens with the CLI.
+//! - `access`: sessions (cookie, CSRF, reauth), users, tokens (expired, revoked, viewer), login throttling, the audit log (CLI = API), secret scans.
 //! - `health`: `/healthz`, `/readyz`, the OpenAPI document, problems for unknown routes and missing tokens.
 
+mod access;
 #[path = "../common/mod.rs"]
 mod common;
 mod health;
