@@ -16,10 +16,16 @@ const BOB_PASSWORD: &str = "bob's password 4567";
 
 /// `panelwright user add NAME --role ROLE` with the password on stdin.
 fn user_add(store: &Path, name: &str, role: &str, password: &str) {
+    with_password(store, &["user", "add", name, "--role", role], password);
+}
+
+/// `panelwright ARGS…` with `password` as the one line of stdin; it must
+/// succeed and print nothing of the password.
+fn with_password(store: &Path, args: &[&str], password: &str) {
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_panelwright"))
         .arg("--store")
         .arg(store)
-        .args(["user", "add", name, "--role", role])
+        .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -29,11 +35,11 @@ fn user_add(store: &Path, name: &str, role: &str, password: &str) {
     let out = child.wait_with_output().unwrap();
     assert!(
         out.status.success(),
-        "user add: {}",
+        "{args:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
     let all = [out.stdout, out.stderr].concat();
-    assert!(!contains(&all, password), "user add echoed the password");
+    assert!(!contains(&all, password), "{args:?} echoed the password");
 }
 
 /// `panelwright ARGS…` on `store`: (success, stdout).
@@ -345,6 +351,52 @@ async fn sessions_cookies_csrf_and_reauth() {
         )
         .await;
     refused.assert_problem(401);
+
+    // Behind a reverse proxy that says HTTPS, the cookie is `Secure`.
+    let proxied = api
+        .http
+        .post(api.server.url("/api/v1/session"))
+        .header("x-forwarded-proto", "https")
+        .json(&serde_json::json!({"name": "alice", "password": ADMIN_PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(proxied.status(), 201);
+    let cookie = proxied.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(cookie.ends_with("; Secure"), "{cookie}");
+    let proxied_id = cookie
+        .strip_prefix("pw_session=")
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    api.bodies.push(proxied.text().await.unwrap());
+
+    // A new password (CLI, stdin) ends that session; the new one logs in.
+    const NEW_PASSWORD: &str = "alice's new password 89";
+    let first_alice = alice.clone();
+    with_password(&store, &["user", "password", "alice"], NEW_PASSWORD);
+    api.call(
+        Method::GET,
+        "/api/v1/users",
+        Auth::Cookie(&proxied_id, None),
+        None,
+    )
+    .await
+    .assert_problem(401);
+    api.call(
+        Method::POST,
+        "/api/v1/session",
+        Auth::None,
+        Some(serde_json::json!({"name": "alice", "password": ADMIN_PASSWORD})),
+    )
+    .await
+    .assert_problem(401);
+    let (alice, csrf, _) = api.login("alice", NEW_PASSWORD).await;
 
     // Logout: the cookie is cleared and the session ends.
     let out = api
@@ -924,6 +976,26 @@ async fn audit_cli_and_api_show_the_same_rows() {
     )
     .await
     .assert_problem(400);
+
+    // The OpenAPI document lists every route of access.
+    let doc = api
+        .call(Method::GET, "/api/v1/openapi.json", Auth::None, None)
+        .await
+        .json();
+    for path in [
+        "/api/v1/session",
+        "/api/v1/session/reauth",
+        "/api/v1/users",
+        "/api/v1/users/{name}/disable",
+        "/api/v1/tokens",
+        "/api/v1/tokens/{id}",
+        "/api/v1/audit",
+    ] {
+        assert!(
+            doc["paths"][path].is_object(),
+            "{path} is not in the OpenAPI document"
+        );
+    }
 
     let audit_text = from_api.to_string();
     for secret in [
