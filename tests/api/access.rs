@@ -1015,3 +1015,42 @@ async fn audit_cli_and_api_show_the_same_rows() {
         }
     }
 }
+
+/// Served over its own TLS (`--tls-cert/--tls-key`), `serve` marks the
+/// session cookie `Secure`.
+#[tokio::test]
+async fn the_cookie_is_secure_over_tls() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("rmm.sqlite");
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    let (cert_file, key_file) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert_file, cert.pem()).unwrap();
+    std::fs::write(&key_file, key.serialize_pem()).unwrap();
+    user_add(&store, "alice", "admin", ADMIN_PASSWORD);
+    let (cert_arg, key_arg) = (cert_file.to_str().unwrap(), key_file.to_str().unwrap());
+    let server =
+        Server::start_with(&store, &[], &["--tls-cert", cert_arg, "--tls-key", key_arg]).await;
+    assert!(server.base.starts_with("https://"), "{}", server.base);
+    let http = reqwest::Client::builder()
+        .danger_accept_invalid_certs(true)
+        .build()
+        .unwrap();
+    let answer = http
+        .post(server.url("/api/v1/session"))
+        .json(&serde_json::json!({"name": "alice", "password": ADMIN_PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 201);
+    let cookie = answer.headers()["set-cookie"].to_str().unwrap();
+    assert!(
+        cookie.contains("HttpOnly; SameSite=Strict; Path=/"),
+        "{cookie}"
+    );
+    assert!(cookie.ends_with("; Secure"), "{cookie}");
+    server.stop().await;
+}
