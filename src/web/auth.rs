@@ -271,3 +271,72 @@ async fn session_caller(
         }),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn caller(role: Role, scopes: Vec<Scope>, session: Option<SessionCaller>) -> Caller {
+        Caller {
+            actor: "user:alice".into(),
+            role,
+            scopes,
+            address: None,
+            session,
+        }
+    }
+
+    fn session(reauth_at: Option<crate::store::Millis>) -> Option<SessionCaller> {
+        Some(SessionCaller {
+            id: 1,
+            user_name: "alice".into(),
+            reauth_at,
+        })
+    }
+
+    /// A token reveals with the `reveal` scope; a session only within 5
+    /// minutes of typing the password again; never below admin.
+    #[test]
+    fn who_may_reveal() {
+        let now = now_millis();
+        assert!(
+            caller(Role::Admin, vec![Scope::Reveal], None)
+                .may_reveal()
+                .is_ok()
+        );
+        assert!(caller(Role::Admin, vec![], None).may_reveal().is_err());
+        assert!(
+            caller(Role::Operator, vec![Scope::Reveal], None)
+                .may_reveal()
+                .is_err()
+        );
+        assert!(
+            caller(Role::Admin, vec![], session(Some(now - 60_000)))
+                .may_reveal()
+                .is_ok()
+        );
+        assert!(
+            caller(Role::Admin, vec![], session(Some(now - 6 * 60_000)))
+                .may_reveal()
+                .is_err()
+        );
+        assert!(
+            caller(Role::Admin, vec![], session(None))
+                .may_reveal()
+                .is_err()
+        );
+        assert!(
+            caller(Role::Operator, vec![], session(Some(now)))
+                .may_reveal()
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn the_session_cookie_is_found_among_others() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::COOKIE, "a=1; pw_session=abc ; b=2".parse().unwrap());
+        assert_eq!(cookie(&headers, SESSION_COOKIE), Some("abc"));
+        assert_eq!(cookie(&headers, "c"), None);
+    }
+}
