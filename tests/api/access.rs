@@ -423,22 +423,51 @@ async fn sessions_cookies_csrf_and_reauth() {
     .await
     .assert_problem(401);
 
-    let logs = api.server.logs();
-    for secret in [
+    // Logins and logouts are audited with the user and the address.
+    let (_, audit) = cli(&store, &["audit", "--format", "json"]);
+    let audit: serde_json::Value = serde_json::from_str(&audit).unwrap();
+    let of = |action: &str| {
+        audit["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["action"] == action)
+            .map(|e| {
+                (
+                    e["actor"].as_str().unwrap().to_string(),
+                    e["address"].clone(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(of("session.login").len(), 4, "{audit}");
+    assert_eq!(
+        of("session.logout"),
+        [("user:alice".to_string(), serde_json::json!("127.0.0.1"))]
+    );
+    assert_eq!(of("user.add")[0].0, "user:alice");
+
+    let secrets = [
         ADMIN_PASSWORD,
         BOB_PASSWORD,
-        alice.as_str(),
-        bob_session.as_str(),
-    ] {
+        NEW_PASSWORD,
+        &first_alice,
+        &alice,
+        &bob_session,
+        &proxied_id,
+    ];
+    let logs = api.server.logs();
+    for secret in secrets {
         assert!(!logs.contains(secret), "the serve log holds a secret");
+        assert!(
+            !audit.to_string().contains(secret),
+            "the audit log holds a secret"
+        );
         for body in &api.bodies {
             assert!(!body.contains(secret), "a response holds a secret: {body}");
         }
     }
-    assert_store_holds_none(
-        &store,
-        &[ADMIN_PASSWORD, BOB_PASSWORD, &alice, &bob_session],
-    );
+    assert_store_holds_none(&store, &secrets);
 }
 
 /// An expired and a revoked token get a 401 problem, a viewer token on a
