@@ -417,12 +417,19 @@ pub(super) fn create_session(
     session: NewSession,
     now: Millis,
 ) -> DbResult<i64> {
-    conn.prepare_cached(
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    tx.prepare_cached(
         "INSERT INTO sessions (hash, user_id, csrf_token, address, created_at, last_seen_at, expires_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6)",
     )?
     .execute(params![&session.hash[..], session.user_id, session.csrf_token, session.address, now, session.expires_at])?;
-    Ok(conn.last_insert_rowid())
+    let id = tx.last_insert_rowid();
+    // Sessions past their absolute end are of no use to anyone: a login
+    // clears them, so the table holds only the logins of one session lifetime.
+    tx.prepare_cached("DELETE FROM sessions WHERE expires_at <= ?1")?
+        .execute([now])?;
+    tx.commit()?;
+    Ok(id)
 }
 
 /// The session with this hash, when its user is enabled, as it was before
