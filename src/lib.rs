@@ -24,6 +24,7 @@
 //! - [`billing`]: the pure part of billing reconciliation: a period's readings aggregated per product and across vendors, agreement lines priced, discrepancies with their revenue impact and suggested action.
 //! - [`reporting`]: the pure parts of report and probe jobs: usage quantities (storage in GiB, exact), service changes and who made them, availability.
 //! - [`store`]: the RMM store in SQLite: schema, job queue, RMM data, credentials, reports (usage, samples, snapshots, changes), billing data and reconciliation runs, the usage export, schedules and probe runs; the stored words (statuses, event and credential kinds).
+//! - [`auth`]: users, passwords (Argon2id), console sessions, login throttling, and the account changes (users, tokens) with their audit rows.
 //!
 //! Jobs and the programs around them:
 //! - [`jobs`]: the `JobHandler` trait, the `Registry` of kinds, one file per kind (provision, report, probe, reconcile, noop).
@@ -36,6 +37,7 @@
 //! - [`cli`]: one file per subcommand; `main.rs` only dispatches.
 
 pub mod access;
+pub mod auth;
 pub mod billing;
 pub mod browser;
 mod classify;

@@ -1,6 +1,7 @@
 //! The command line: one file per subcommand; this module only dispatches and
 //! maps outcomes to the documented exit codes.
 
+mod audit;
 mod billing;
 mod check;
 mod credentials;
@@ -18,6 +19,7 @@ mod store;
 mod submit;
 mod table;
 mod token;
+mod user;
 mod worker;
 
 use clap::{Parser, Subcommand};
@@ -145,6 +147,11 @@ pub enum Command {
     /// API tokens for `serve`: create (printed once), list, revoke.
     #[command(subcommand)]
     Token(token::TokenCommand),
+    /// Users of `serve` (the console): add (password from the terminal or stdin), list, disable.
+    #[command(subcommand)]
+    User(user::UserCommand),
+    /// The audit log of changes made through `serve` and the CLI, newest first.
+    Audit(audit::AuditArgs),
 }
 
 pub async fn run(cli: Cli) -> ExitCode {
@@ -187,6 +194,8 @@ pub async fn run(cli: Cli) -> ExitCode {
             serve::run(args, &cli.store, &cli.secrets_dir, cli.key_file.as_deref()).await
         }
         Command::Token(cmd) => token::run(cmd, &cli.store).await,
+        Command::User(cmd) => user::run(cmd, &cli.store).await,
+        Command::Audit(args) => audit::run(args, &cli.store).await,
     };
     ExitCode::from(code)
 }

@@ -1,9 +1,12 @@
 //! `panelwright token`: API tokens for `serve` (`Authorization: Bearer`).
 //! A token is printed once, at creation; the store keeps its SHA-256.
 
+use super::audit::ListFormat;
 use super::exit;
-use crate::access::{GeneratedToken, Role, Scope};
-use crate::store::{AuditEntry, NewApiToken, now_millis};
+use super::table::{Align, Table};
+use crate::access::{Role, Scope};
+use crate::auth::{Actor, accounts};
+use crate::store::TokenRef;
 use secrecy::ExposeSecret as _;
 use std::path::Path;
 
@@ -11,6 +14,17 @@ use std::path::Path;
 pub enum TokenCommand {
     /// Create a token and print it once (store it in the RMM's secret store).
     Create(CreateArgs),
+    /// List tokens: prefix, role, scopes, created, expires, revoked, last used (never the token).
+    List {
+        /// table or json.
+        #[arg(long, value_enum, default_value_t)]
+        format: ListFormat,
+    },
+    /// Revoke a token (by id) or every live token of a name: it stops working at once.
+    Revoke {
+        /// The token's id (from `token list`) or its name.
+        token: String,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -29,8 +43,13 @@ pub struct CreateArgs {
 }
 
 pub async fn run(cmd: TokenCommand, store_path: &Path) -> u8 {
+    let Some(store) = super::open_store(store_path).await else {
+        return exit::INTERNAL;
+    };
     match cmd {
-        TokenCommand::Create(args) => create(args, store_path).await,
+        TokenCommand::Create(args) => create(args, &store).await,
+        TokenCommand::List { format } => list(&store, format).await,
+        TokenCommand::Revoke { token } => revoke(&token, &store).await,
     }
 }
 
@@ -44,55 +63,97 @@ pub(crate) fn cli_actor() -> String {
     )
 }
 
-async fn create(args: CreateArgs, store_path: &Path) -> u8 {
-    if args.scopes.contains(&Scope::Reveal) && args.role != Role::Admin {
-        eprintln!("error: --scope reveal needs --role admin");
-        return exit::INVALID;
+fn cli() -> Actor {
+    Actor {
+        name: cli_actor(),
+        address: None,
     }
-    let Some(store) = super::open_store(store_path).await else {
-        return exit::INTERNAL;
-    };
-    let generated = GeneratedToken::generate();
-    let expires_at = args
-        .expires
-        .map(|d| now_millis().saturating_add(d.as_millis() as i64));
-    let token = NewApiToken {
+}
+
+async fn create(args: CreateArgs, store: &crate::store::Store) -> u8 {
+    let request = accounts::TokenRequest {
         name: args.name,
         role: args.role,
         scopes: args.scopes,
-        hash: generated.hash,
-        prefix: generated.prefix,
-        created_by: cli_actor(),
-        expires_at,
+        expires: args.expires,
     };
-    let stored = match store.create_api_token(token).await {
-        Ok(t) => t,
+    match accounts::create_token(store, &cli(), request).await {
+        Ok((stored, generated)) => {
+            eprintln!(
+                "token `{}` ({}) created; it is shown once, here:",
+                stored.name, stored.role
+            );
+            println!("{}", generated.value.expose_secret());
+            exit::OK
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            super::user::exit_for(&e)
+        }
+    }
+}
+
+async fn list(store: &crate::store::Store, format: ListFormat) -> u8 {
+    let list = match crate::views::access::tokens(store).await {
+        Ok(l) => l,
         Err(e) => {
             eprintln!("error: {e}");
             return exit::INTERNAL;
         }
     };
-    let audit = AuditEntry {
-        actor: cli_actor(),
-        action: "token.create".into(),
-        target: Some(format!("token:{}", stored.name)),
-        after: Some(serde_json::json!({
-            "id": stored.id,
-            "name": stored.name,
-            "role": stored.role,
-            "scopes": stored.scopes,
-            "expires_at": stored.expires_at,
-        })),
-        ..AuditEntry::default()
-    };
-    if let Err(e) = store.record_audit(audit).await {
-        eprintln!("error: {e}");
-        return exit::INTERNAL;
+    if format == ListFormat::Json {
+        println!("{}", serde_json::to_string_pretty(&list).expect("JSON"));
+        return exit::OK;
     }
-    eprintln!(
-        "token `{}` ({}) created; it is shown once, here:",
-        stored.name, stored.role
-    );
-    println!("{}", generated.value.expose_secret());
+    let mut t = Table::new(&[
+        ("ID", Align::Right),
+        ("NAME", Align::Left),
+        ("PREFIX", Align::Left),
+        ("ROLE", Align::Left),
+        ("SCOPES", Align::Left),
+        ("CREATED", Align::Left),
+        ("EXPIRES", Align::Left),
+        ("REVOKED", Align::Left),
+        ("LAST USED", Align::Left),
+    ]);
+    let or_dash = |v: Option<String>| v.unwrap_or_else(|| "-".into());
+    for tok in list.tokens {
+        let scopes: Vec<&str> = tok.scopes.iter().map(|s| s.as_str()).collect();
+        t.row(vec![
+            tok.id.to_string(),
+            tok.name,
+            tok.prefix,
+            tok.role.to_string(),
+            if scopes.is_empty() {
+                "-".into()
+            } else {
+                scopes.join(",")
+            },
+            tok.created_at,
+            or_dash(tok.expires_at),
+            or_dash(tok.revoked_at),
+            or_dash(tok.last_used_at),
+        ]);
+    }
+    print!("{}", t.render());
     exit::OK
+}
+
+async fn revoke(which: &str, store: &crate::store::Store) -> u8 {
+    let which = match which.parse::<i64>() {
+        Ok(id) => TokenRef::Id(id),
+        Err(_) => TokenRef::Name(which.to_string()),
+    };
+    match accounts::revoke_token(store, &cli(), which).await {
+        Ok(revoked) => {
+            for t in revoked {
+                eprintln!("token `{}` (#{}) revoked", t.after.name, t.after.id);
+            }
+            exit::OK
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            super::user::exit_for(&e)
+        }
+    }
 }

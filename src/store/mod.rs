@@ -27,7 +27,10 @@ mod schedules;
 mod schema;
 mod webhooks;
 
-pub use access::{ApiToken, AuditEntry, NewApiToken};
+pub use access::{
+    ApiToken, AuditEntry, AuditQuery, AuditRecord, NewApiToken, NewSession, RecentFailures,
+    RevokedToken, Session, TokenRef, User, UserLogin,
+};
 pub use billing::BillingCounts;
 pub use export::{
     USAGE_EXPORT_COLUMNS, UsageExportError, UsageExportFilter, UsageExportRow, UsagePeriod,
@@ -763,6 +766,97 @@ impl Store {
     pub async fn record_audit(&self, entry: AuditEntry) -> Result<i64, StoreError> {
         self.run(move |conn| access::record_audit(conn, &entry, now_millis()))
             .await
+    }
+
+    // --- access: users, sessions, login failures, tokens, audit reads ----------
+    /// Every API token, newest first (hashes never leave the store).
+    pub async fn api_tokens(&self) -> Result<Vec<ApiToken>, StoreError> {
+        self.run(access::api_tokens).await
+    }
+    /// Revokes the live token(s) `which` names: before and after of each.
+    pub async fn revoke_api_tokens(
+        &self,
+        which: TokenRef,
+    ) -> Result<Vec<RevokedToken>, StoreError> {
+        self.run(move |conn| access::revoke_api_tokens(conn, &which, now_millis()))
+            .await
+    }
+    /// Adds a user with an Argon2id PHC string (`auth::password`).
+    pub async fn create_user(
+        &self,
+        name: String,
+        role: crate::access::Role,
+        password_hash: String,
+    ) -> Result<User, StoreError> {
+        self.run(move |conn| access::create_user(conn, &name, role, &password_hash, now_millis()))
+            .await
+    }
+    pub async fn users(&self) -> Result<Vec<User>, StoreError> {
+        self.run(access::users).await
+    }
+    /// The user named `name` with its password hash, disabled or not.
+    pub async fn user_login(&self, name: String) -> Result<Option<UserLogin>, StoreError> {
+        self.run(move |conn| access::user_login(conn, &name)).await
+    }
+    /// Disables a user and ends its sessions: (before, after).
+    pub async fn disable_user(&self, name: String) -> Result<(User, User), StoreError> {
+        self.run(move |conn| access::disable_user(conn, &name, now_millis()))
+            .await
+    }
+    /// Replaces a user's password hash and ends its sessions.
+    pub async fn set_password(
+        &self,
+        name: String,
+        password_hash: String,
+    ) -> Result<User, StoreError> {
+        self.run(move |conn| access::set_password(conn, &name, &password_hash, now_millis()))
+            .await
+    }
+    pub async fn create_session(&self, session: NewSession) -> Result<i64, StoreError> {
+        self.run(move |conn| access::create_session(conn, session, now_millis()))
+            .await
+    }
+    /// The session whose id hashes to `hash`, if its user is enabled.
+    pub async fn session_by_hash(&self, hash: [u8; 32]) -> Result<Option<Session>, StoreError> {
+        self.run(move |conn| access::session_by_hash(conn, hash, now_millis()))
+            .await
+    }
+    pub async fn delete_session(&self, id: i64) -> Result<bool, StoreError> {
+        self.run(move |conn| access::delete_session(conn, id)).await
+    }
+    pub async fn reauth_session(&self, id: i64) -> Result<(), StoreError> {
+        self.run(move |conn| access::reauth_session(conn, id, now_millis()))
+            .await
+    }
+    /// Failed logins of `address` and of `user_name` since `since`.
+    pub async fn recent_login_failures(
+        &self,
+        address: String,
+        user_name: String,
+        since: Millis,
+    ) -> Result<RecentFailures, StoreError> {
+        self.run(move |conn| access::recent_login_failures(conn, &address, &user_name, since))
+            .await
+    }
+    /// Records a failed login; failures before `forget_before` are dropped.
+    pub async fn record_login_failure(
+        &self,
+        address: String,
+        user_name: String,
+        forget_before: Millis,
+    ) -> Result<(), StoreError> {
+        self.run(move |conn| {
+            access::record_login_failure(conn, &address, &user_name, now_millis(), forget_before)
+        })
+        .await
+    }
+    pub async fn clear_login_failures(&self, user_name: String) -> Result<(), StoreError> {
+        self.run(move |conn| access::clear_login_failures(conn, &user_name))
+            .await
+    }
+    /// Audit rows, newest first (`views::audit` builds the page).
+    pub async fn audit_rows(&self, query: AuditQuery) -> Result<Vec<AuditRecord>, StoreError> {
+        self.run(move |conn| access::audit_rows(conn, &query)).await
     }
 
     // --- queue ---------------------------------------------------------------

@@ -39,7 +39,9 @@ impl utoipa::Modify for BearerAuth {
 
 /// The `/api/v1` routes, one router per resource.
 fn api_v1() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().merge(routes::webhooks::router())
+    OpenApiRouter::new()
+        .merge(routes::webhooks::router())
+        .merge(routes::users::access_router())
 }
 
 fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {

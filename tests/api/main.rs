@@ -2,9 +2,11 @@
 //! store (one test binary, a module per resource; `server` starts them).
 //!
 //! - `server`: starts `panelwright serve` on port 0 and makes tokens with the CLI.
+//! - `access`: sessions (cookie, CSRF, reauth), users, tokens (expired, revoked, viewer), login throttling, the audit log (CLI = API), secret scans.
 //! - `health`: `/healthz`, `/readyz`, the OpenAPI document, problems for unknown routes and missing tokens.
 //! - `webhooks`: subscriptions (bad URLs and events refused naming the field), a worker's job end POSTed signed to a real receiver, retried with the same id.
 
+mod access;
 #[path = "../common/mod.rs"]
 mod common;
 mod health;

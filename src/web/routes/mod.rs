@@ -1,5 +1,9 @@
 //! One file per resource; each gives an `OpenApiRouter` of its routes,
 //! merged by `app`.
 
+pub(super) mod audit;
 pub(super) mod health;
 pub(super) mod webhooks;
+pub(super) mod session;
+pub(super) mod tokens;
+pub(super) mod users;
