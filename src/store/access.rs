@@ -151,7 +151,7 @@ pub(super) fn api_token_by_hash(
 }
 
 pub(super) fn record_audit(
-    conn: &mut Connection,
+    conn: &Connection,
     entry: &AuditEntry,
     now: Millis,
 ) -> DbResult<i64> {
