@@ -2,3 +2,7 @@
 //! `Serialize` value loaded from the store and assembled here; the CLI
 //! renders it as a table, CSV or JSON, the API serves it, the console
 //! shows it. Nothing else assembles them.
+
+pub mod companies;
+pub mod credentials;
+pub mod vendor_accounts;
