@@ -1144,6 +1144,19 @@ impl Store {
     pub async fn sites(&self, company_id: i64) -> Result<Vec<String>, StoreError> {
         self.run(move |conn| rmm::sites(conn, company_id)).await
     }
+    /// Maps vendor customer `id` to `company_id`, or marks it excluded
+    /// (`exclude`) or unmapped; returns it before and after.
+    pub async fn set_vendor_customer_mapping(
+        &self,
+        id: i64,
+        company_id: Option<i64>,
+        exclude: bool,
+    ) -> Result<(VendorCustomer, VendorCustomer), StoreError> {
+        self.run(move |conn| {
+            rmm::set_vendor_customer_mapping(conn, id, company_id, exclude, now_millis())
+        })
+        .await
+    }
     /// Every vendor account, by name.
     pub async fn vendor_accounts(&self) -> Result<Vec<VendorAccount>, StoreError> {
         self.run(rmm::vendor_accounts).await

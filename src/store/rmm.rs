@@ -1152,6 +1152,59 @@ pub(super) fn map_vendor_customer(
     Ok(customer)
 }
 
+/// Maps vendor customer `id` to a company, or (without one) marks it
+/// `excluded` when `exclude`, else `unmapped`: an operator's decision
+/// (`PUT /api/v1/vendor-customers/{id}/mapping`). Returns it as it was and
+/// as it is now.
+pub(super) fn set_vendor_customer_mapping(
+    conn: &mut Connection,
+    id: i64,
+    company_id: Option<i64>,
+    exclude: bool,
+    now: Millis,
+) -> DbResult<(VendorCustomer, VendorCustomer)> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let read = |tx: &Connection| {
+        tx.query_row(
+            "SELECT c.id, a.name, c.vendor_ref, c.name, c.company_id, c.status
+             FROM vendor_customers c JOIN vendor_accounts a ON a.id = c.vendor_account_id
+             WHERE c.id = ?1",
+            [id],
+            |r| {
+                Ok(VendorCustomer {
+                    id: r.get(0)?,
+                    vendor_account: r.get(1)?,
+                    vendor_ref: r.get(2)?,
+                    name: r.get(3)?,
+                    company_id: r.get(4)?,
+                    status: r.get(5)?,
+                })
+            },
+        )
+        .optional()
+    };
+    let before = read(&tx)?
+        .ok_or_else(|| StoreError::NotFound(format!("vendor customer {id} not found")))?;
+    let status = match (company_id, exclude) {
+        (Some(_), true) => {
+            return Err(StoreError::Invalid(
+                "a vendor customer is mapped to a company or excluded, not both".into(),
+            )
+            .into());
+        }
+        (Some(_), false) => MappingStatus::Mapped,
+        (None, true) => MappingStatus::Excluded,
+        (None, false) => MappingStatus::Unmapped,
+    };
+    tx.execute(
+        "UPDATE vendor_customers SET company_id = ?2, status = ?3, updated_at = ?4 WHERE id = ?1",
+        params![id, company_id, status, now],
+    )?;
+    let after = read(&tx)?.expect("the row just updated");
+    tx.commit()?;
+    Ok((before, after))
+}
+
 pub(super) fn vendor_customers(
     conn: &mut Connection,
     account: Option<&str>,

@@ -40,6 +40,8 @@ impl utoipa::Modify for BearerAuth {
 /// The `/api/v1` routes, one router per resource.
 fn api_v1() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        .merge(routes::rmm::router())
+        .merge(routes::credentials::router())
 }
 
 fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {

@@ -2,3 +2,5 @@
 //! merged by `app`.
 
 pub(super) mod health;
+pub(super) mod credentials;
+pub(super) mod rmm;
