@@ -3,9 +3,11 @@
 //!
 //! - `server`: starts `panelwright serve` on port 0 and makes tokens with the CLI.
 //! - `health`: `/healthz`, `/readyz`, the OpenAPI document, problems for unknown routes and missing tokens.
+//! - `rmm`: import, companies, vendor accounts (the import's checks, roles, nothing written on bad input), credentials metadata and the audited reveal; secret scans.
 
 #[path = "../common/mod.rs"]
 mod common;
 mod health;
+mod rmm;
 #[allow(dead_code)]
 mod server;
