@@ -134,7 +134,9 @@ pub async fn run(cmd: CredentialsCommand, path: &Path, key_file: Option<&Path>) 
                 actor: format!("cli:{who}"),
                 action: "credential.reveal".into(),
                 target: Some(format!("credential:{id}")),
-                reason: reason.map(|r| r.trim().to_string()).filter(|r| !r.is_empty()),
+                reason: reason
+                    .map(|r| r.trim().to_string())
+                    .filter(|r| !r.is_empty()),
                 ..Default::default()
             };
             match store.reveal_credential_audited(&key, id, audit).await {
@@ -160,8 +162,8 @@ pub async fn run(cmd: CredentialsCommand, path: &Path, key_file: Option<&Path>) 
 /// The list as a table; with `history`, a column saying which row replaced
 /// each superseded one.
 fn credential_table(list: &crate::views::credentials::CredentialList, history: bool) -> String {
-    use crate::views::credentials::CredentialState;
     use super::table::{Align, Table};
+    use crate::views::credentials::CredentialState;
     let mut columns = vec![
         ("id", Align::Right),
         ("name", Align::Left),

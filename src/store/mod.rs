@@ -26,7 +26,7 @@ mod schedules;
 mod schema;
 
 pub use access::{ApiToken, AuditEntry, NewApiToken};
-pub use billing::BillingCounts;
+pub use billing::{AgreementRow, BillingCounts, ProductRow, SkuMappingRow};
 pub use export::{
     USAGE_EXPORT_COLUMNS, UsageExportError, UsageExportFilter, UsageExportRow, UsagePeriod,
 };
@@ -1156,6 +1156,23 @@ impl Store {
             rmm::set_vendor_customer_mapping(conn, id, company_id, exclude, now_millis())
         })
         .await
+    }
+    /// Every product, by code.
+    pub async fn products(&self) -> Result<Vec<billing::ProductRow>, StoreError> {
+        self.run(billing::products).await
+    }
+    /// Every SKU mapping, by vendor account and SKU.
+    pub async fn sku_mappings(&self) -> Result<Vec<billing::SkuMappingRow>, StoreError> {
+        self.run(billing::sku_mappings).await
+    }
+    /// Agreement lines (of one company, by external id), by company,
+    /// product and start.
+    pub async fn agreements(
+        &self,
+        company: Option<String>,
+    ) -> Result<Vec<billing::AgreementRow>, StoreError> {
+        self.run(move |conn| billing::agreements(conn, company.as_deref()))
+            .await
     }
     /// Every vendor account, by name.
     pub async fn vendor_accounts(&self) -> Result<Vec<VendorAccount>, StoreError> {

@@ -502,7 +502,7 @@ pub fn rejected_item(message: &str, shown: &str) -> Option<String> {
     let (item, _) = rest.trim_start().split_once(": ")?;
     let is_item = item.starts_with(|c: char| c.is_ascii_alphabetic())
         && !item.contains(' ')
-        && item.contains(|c: char| c == '[' || c == '.' || c == '_')
+        && item.contains(['[', '.', '_'])
         || ITEMS.contains(&item);
     is_item.then(|| item.to_string())
 }

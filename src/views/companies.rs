@@ -172,3 +172,61 @@ pub async fn vendor_customers(store: &Store) -> Result<Vec<VendorCustomerView>, 
         })
         .collect())
 }
+
+/// An agreement line: what a company buys of a product, from when.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct AgreementView {
+    pub id: i64,
+    /// The company's external id.
+    pub company: String,
+    /// The product's code.
+    pub product: String,
+    /// Decimal text.
+    pub quantity: String,
+    /// ISO 4217.
+    pub currency: String,
+    /// Decimal text in `currency`.
+    pub unit_price: String,
+    /// Decimal text in `currency`.
+    pub unit_cost: String,
+    pub price_plan: Option<String>,
+    pub cost_plan: Option<String>,
+    /// `monthly`, `quarterly`, `annual`.
+    #[schema(value_type = String)]
+    pub billing_cycle: crate::billing::BillingCycle,
+    /// `YYYY-MM-DD`.
+    pub effective_from: String,
+    pub effective_to: Option<String>,
+}
+
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct AgreementList {
+    pub agreements: Vec<AgreementView>,
+}
+
+/// Agreement lines, of one company (external id) when given.
+pub async fn agreements(
+    store: &Store,
+    company: Option<String>,
+) -> Result<AgreementList, StoreError> {
+    let rows = store.agreements(company).await?;
+    Ok(AgreementList {
+        agreements: rows
+            .into_iter()
+            .map(|a| AgreementView {
+                id: a.id,
+                company: a.company,
+                product: a.product,
+                quantity: a.quantity,
+                currency: a.unit_price.currency().code().to_string(),
+                unit_price: a.unit_price.to_decimal_string(),
+                unit_cost: a.unit_cost.to_decimal_string(),
+                price_plan: a.price_plan,
+                cost_plan: a.cost_plan,
+                billing_cycle: a.billing_cycle,
+                effective_from: a.effective_from,
+                effective_to: a.effective_to,
+            })
+            .collect(),
+    })
+}

@@ -5,7 +5,9 @@
 use crate::store::{CredentialInfo, CredentialKind, Millis, Store, StoreError};
 
 /// Whether a credential is the value in use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum CredentialState {
     Current,

@@ -45,3 +45,67 @@ pub async fn list(store: &Store) -> Result<VendorAccountList, StoreError> {
 pub async fn get(store: &Store, name: &str) -> Result<VendorAccountView, StoreError> {
     Ok(store.vendor_account(name).await?.into())
 }
+
+/// A product the MSP bills: what a vendor's SKUs are billed as.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct ProductView {
+    pub code: String,
+    pub name: String,
+    pub service: String,
+    pub metric: String,
+    /// `latest`, `max`, `average`, `time-weighted`.
+    #[schema(value_type = String)]
+    pub aggregation: crate::billing::Aggregation,
+    /// `max`, `sum`.
+    #[schema(value_type = String)]
+    pub combine: crate::billing::Combine,
+}
+
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct ProductList {
+    pub products: Vec<ProductView>,
+}
+
+pub async fn products(store: &Store) -> Result<ProductList, StoreError> {
+    let rows = store.products().await?;
+    Ok(ProductList {
+        products: rows
+            .into_iter()
+            .map(|p| ProductView {
+                code: p.code,
+                name: p.name,
+                service: p.service,
+                metric: p.metric,
+                aggregation: p.aggregation,
+                combine: p.combine,
+            })
+            .collect(),
+    })
+}
+
+/// A vendor account's SKU and the product (code) it bills as.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct SkuMappingView {
+    pub vendor_account: String,
+    pub sku: String,
+    pub product: String,
+}
+
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct SkuMappingList {
+    pub sku_mappings: Vec<SkuMappingView>,
+}
+
+pub async fn sku_mappings(store: &Store) -> Result<SkuMappingList, StoreError> {
+    let rows = store.sku_mappings().await?;
+    Ok(SkuMappingList {
+        sku_mappings: rows
+            .into_iter()
+            .map(|m| SkuMappingView {
+                vendor_account: m.vendor_account,
+                sku: m.sku,
+                product: m.product,
+            })
+            .collect(),
+    })
+}

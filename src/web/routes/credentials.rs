@@ -121,9 +121,8 @@ async fn reveal_credential(
             "a reveal needs a reason (kept in the audit log)",
         ));
     }
-    let key = StoreKey::load(state.key_file.as_deref()).map_err(|e| {
-        ApiError::Unavailable(format!("the store key cannot be loaded: {e}"))
-    })?;
+    let key = StoreKey::load(state.key_file.as_deref())
+        .map_err(|e| ApiError::Unavailable(format!("the store key cannot be loaded: {e}")))?;
     let mut audit = caller.audit("credential.reveal", format!("credential:{id}"));
     audit.reason = Some(reason.to_string());
     let (info, value) = state

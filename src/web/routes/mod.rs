@@ -1,6 +1,6 @@
 //! One file per resource; each gives an `OpenApiRouter` of its routes,
 //! merged by `app`.
 
-pub(super) mod health;
 pub(super) mod credentials;
+pub(super) mod health;
 pub(super) mod rmm;

@@ -1,18 +1,26 @@
 //! RMM data over HTTP: `POST /api/v1/import` (the document `store import`
-//! reads), companies, vendor accounts and vendor customers. Every write
+//! reads), companies, vendor accounts, vendor customers, products, SKU
+//! mappings and agreement lines. Every write
 //! goes through the import's own parse and checks (`Store::import_text`):
 //! a PUT is a one-item import document, so there is one validator.
 
-use crate::store::{ImportCounts, ImportFormat, StoreError, rejected_item};
-use crate::views::companies::{self, CompanyDetail, CompanyList, VendorCustomerList, VendorCustomerView};
-use crate::views::vendor_accounts::{self, VendorAccountList, VendorAccountView};
+use crate::access::Role;
+use crate::store::{AuditEntry, ImportCounts, ImportFormat, StoreError, rejected_item};
+use crate::views::companies::{
+    self, AgreementList, AgreementView, CompanyDetail, CompanyList, VendorCustomerList,
+    VendorCustomerView,
+};
+use crate::views::vendor_accounts::{
+    self, ProductList, ProductView, SkuMappingList, SkuMappingView, VendorAccountList,
+    VendorAccountView,
+};
 use crate::web::AppState;
 use crate::web::auth::Caller;
 use crate::web::extract::{ApiJson, IMPORT_BODY_LIMIT, body_bytes, is_json};
 use crate::web::problem::{ApiError, Problem};
-use crate::access::Role;
 use axum::Json;
-use axum::extract::{DefaultBodyLimit, Path, Request, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
 use axum::http::{StatusCode, header};
 use serde_json::{Value, json};
 use utoipa_axum::router::OpenApiRouter;
@@ -33,6 +41,12 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_vendor_account, put_vendor_account))
         .routes(routes!(list_vendor_customers))
         .routes(routes!(map_vendor_customer))
+        .routes(routes!(list_products))
+        .routes(routes!(put_product))
+        .routes(routes!(list_sku_mappings))
+        .routes(routes!(put_sku_mapping))
+        .routes(routes!(list_agreements))
+        .routes(routes!(put_agreement))
 }
 
 /// What an import wrote, counted by kind of item.
@@ -134,11 +148,10 @@ async fn import(
         },
         e => e,
     })?;
-    let text = String::from_utf8(bytes.to_vec())
-        .map_err(|_| ApiError::BadInput {
-            field: None,
-            detail: "the document is not UTF-8".into(),
-        })?;
+    let text = String::from_utf8(bytes.to_vec()).map_err(|_| ApiError::BadInput {
+        field: None,
+        detail: "the document is not UTF-8".into(),
+    })?;
     let counts = state
         .store
         .import_text(BODY, text, format, &state.secrets_dir, known_kinds())
@@ -181,28 +194,48 @@ async fn get_company(
     Ok(Json(companies::detail(&state.store, &external_id).await?))
 }
 
-/// The body of a one-item PUT: an object whose key `key`, when given, must
-/// be the one the URL names (filled in when left out).
-fn one_item(body: Value, key: &str, named: &str) -> Result<Value, ApiError> {
+/// The body of a one-item PUT: an object whose keys `named` (key, value)
+/// must, when given, be what the URL names (filled in when left out).
+fn one_item(body: Value, named: &[(&str, &str)]) -> Result<Value, ApiError> {
     let Value::Object(mut item) = body else {
         return Err(ApiError::BadInput {
             field: None,
             detail: "the body must be a JSON object".into(),
         });
     };
-    match item.get(key) {
-        None => {
-            item.insert(key.to_string(), Value::String(named.to_string()));
-        }
-        Some(Value::String(given)) if given == named => {}
-        Some(_) => {
-            return Err(ApiError::bad_input(
-                key,
-                format!("must be `{named}`, as the URL names it (or left out)"),
-            ));
+    for (key, value) in named {
+        match item.get(*key) {
+            None => {
+                item.insert(key.to_string(), Value::String(value.to_string()));
+            }
+            Some(Value::String(given)) if given == value => {}
+            Some(_) => {
+                return Err(ApiError::bad_input(
+                    *key,
+                    format!("must be `{value}`, as the URL names it (or left out)"),
+                ));
+            }
         }
     }
     Ok(Value::Object(item))
+}
+
+/// Writes the audit row of an upsert; 201 when there was nothing before.
+async fn audited_upsert(
+    state: &AppState,
+    mut audit: AuditEntry,
+    before: Option<Value>,
+    after: Value,
+) -> Result<StatusCode, ApiError> {
+    let status = if before.is_some() {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    audit.before = before;
+    audit.after = Some(after);
+    state.store.record_audit(audit).await?;
+    Ok(status)
 }
 
 /// Imports `{section: [item]}` as `store import` would.
@@ -210,7 +243,13 @@ async fn import_one(state: &AppState, section: &str, item: Value) -> Result<(), 
     let text = json!({ section: [item] }).to_string();
     state
         .store
-        .import_text(BODY, text, ImportFormat::Json, &state.secrets_dir, Vec::new())
+        .import_text(
+            BODY,
+            text,
+            ImportFormat::Json,
+            &state.secrets_dir,
+            Vec::new(),
+        )
         .await
         .map_err(|e| refused(e, &format!("{section}[0]")))?;
     Ok(())
@@ -250,19 +289,13 @@ async fn put_company(
     ApiJson(body): ApiJson<Value>,
 ) -> Result<(StatusCode, Json<CompanyDetail>), ApiError> {
     caller.require(Role::Operator)?;
-    let item = one_item(body, "external_id", &external_id)?;
+    let item = one_item(body, &[("external_id", &external_id)])?;
     let before = company_now(&state, &external_id).await?;
     import_one(&state, "companies", item).await?;
     let after = companies::detail(&state.store, &external_id).await?;
-    let mut audit = caller.audit("company.upsert", format!("company:{external_id}"));
-    audit.before = before.as_ref().map(company_record);
-    audit.after = Some(company_record(&after));
-    state.store.record_audit(audit).await?;
-    let status = if before.is_some() {
-        StatusCode::OK
-    } else {
-        StatusCode::CREATED
-    };
+    let audit = caller.audit("company.upsert", format!("company:{external_id}"));
+    let before = before.as_ref().map(company_record);
+    let status = audited_upsert(&state, audit, before, company_record(&after)).await?;
     Ok((status, Json(after)))
 }
 
@@ -316,7 +349,7 @@ async fn put_vendor_account(
     ApiJson(body): ApiJson<Value>,
 ) -> Result<(StatusCode, Json<VendorAccountView>), ApiError> {
     caller.require(Role::Admin)?;
-    let item = one_item(body, "name", &name)?;
+    let item = one_item(body, &[("name", &name)])?;
     let before = match vendor_accounts::get(&state.store, &name).await {
         Ok(a) => Some(a),
         Err(StoreError::NotFound(_)) => None,
@@ -325,15 +358,9 @@ async fn put_vendor_account(
     import_one(&state, "vendor_accounts", item).await?;
     let after = vendor_accounts::get(&state.store, &name).await?;
     // References name where a secret is; they are not secrets.
-    let mut audit = caller.audit("vendor_account.upsert", format!("vendor_account:{name}"));
-    audit.before = before.as_ref().map(|b| json!(b));
-    audit.after = Some(json!(after));
-    state.store.record_audit(audit).await?;
-    let status = if before.is_some() {
-        StatusCode::OK
-    } else {
-        StatusCode::CREATED
-    };
+    let audit = caller.audit("vendor_account.upsert", format!("vendor_account:{name}"));
+    let before = before.as_ref().map(|b| json!(b));
+    let status = audited_upsert(&state, audit, before, json!(after)).await?;
     Ok((status, Json(after)))
 }
 
@@ -418,4 +445,196 @@ async fn map_vendor_customer(
     audit.after = Some(json!({ "company": after.company, "status": after.status.as_str() }));
     state.store.record_audit(audit).await?;
     Ok(Json(after))
+}
+
+/// Every product, by code.
+#[utoipa::path(get, path = "/products", tag = "billing",
+    responses(
+        (status = 200, description = "The products", body = ProductList),
+        (status = 401, description = "No valid token", body = Problem),
+    ))]
+async fn list_products(
+    State(state): State<AppState>,
+    _caller: Caller,
+) -> Result<Json<ProductList>, ApiError> {
+    Ok(Json(vendor_accounts::products(&state.store).await?))
+}
+
+async fn product(state: &AppState, code: &str) -> Result<Option<ProductView>, ApiError> {
+    let all = vendor_accounts::products(&state.store).await?.products;
+    Ok(all.into_iter().find(|p| p.code == code))
+}
+
+/// Creates or updates a product (a `products` item of the import
+/// document); operator.
+#[utoipa::path(put, path = "/products/{code}", tag = "billing",
+    params(("code" = String, Path, description = "The product's code")),
+    request_body(content = Object, description = "A `products` item of the import document (docs/store.md)"),
+    responses(
+        (status = 200, description = "Updated", body = ProductView),
+        (status = 201, description = "Created", body = ProductView),
+        (status = 400, description = "Invalid; `field` names the part", body = Problem),
+        (status = 401, description = "No valid token", body = Problem),
+        (status = 403, description = "Not an operator token", body = Problem),
+    ))]
+async fn put_product(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(code): Path<String>,
+    ApiJson(body): ApiJson<Value>,
+) -> Result<(StatusCode, Json<ProductView>), ApiError> {
+    caller.require(Role::Operator)?;
+    let item = one_item(body, &[("code", &code)])?;
+    let before = product(&state, &code).await?;
+    import_one(&state, "products", item).await?;
+    let after = product(&state, &code)
+        .await?
+        .ok_or_else(|| ApiError::Internal(format!("product {code} not found after its upsert")))?;
+    let audit = caller.audit("product.upsert", format!("product:{code}"));
+    let before = before.map(|b| json!(b));
+    let status = audited_upsert(&state, audit, before, json!(after)).await?;
+    Ok((status, Json(after)))
+}
+
+/// Every SKU mapping, by vendor account and SKU.
+#[utoipa::path(get, path = "/sku-mappings", tag = "billing",
+    responses(
+        (status = 200, description = "The SKU mappings", body = SkuMappingList),
+        (status = 401, description = "No valid token", body = Problem),
+    ))]
+async fn list_sku_mappings(
+    State(state): State<AppState>,
+    _caller: Caller,
+) -> Result<Json<SkuMappingList>, ApiError> {
+    Ok(Json(vendor_accounts::sku_mappings(&state.store).await?))
+}
+
+async fn sku_mapping(
+    state: &AppState,
+    account: &str,
+    sku: &str,
+) -> Result<Option<SkuMappingView>, ApiError> {
+    let all = vendor_accounts::sku_mappings(&state.store)
+        .await?
+        .sku_mappings;
+    Ok(all
+        .into_iter()
+        .find(|m| m.vendor_account == account && m.sku == sku))
+}
+
+/// Maps a vendor account's SKU to a product (`{"product": "CODE"}`);
+/// operator.
+#[utoipa::path(put, path = "/sku-mappings/{vendor_account}/{sku}", tag = "billing",
+    params(
+        ("vendor_account" = String, Path, description = "The vendor account's name"),
+        ("sku" = String, Path, description = "The vendor's SKU"),
+    ),
+    request_body(content = Object, description = "A `sku_mappings` item of the import document (docs/store.md)"),
+    responses(
+        (status = 200, description = "Updated", body = SkuMappingView),
+        (status = 201, description = "Created", body = SkuMappingView),
+        (status = 400, description = "Invalid; `field` names the part", body = Problem),
+        (status = 401, description = "No valid token", body = Problem),
+        (status = 403, description = "Not an operator token", body = Problem),
+    ))]
+async fn put_sku_mapping(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((account, sku)): Path<(String, String)>,
+    ApiJson(body): ApiJson<Value>,
+) -> Result<(StatusCode, Json<SkuMappingView>), ApiError> {
+    caller.require(Role::Operator)?;
+    let item = one_item(body, &[("vendor_account", &account), ("sku", &sku)])?;
+    let before = sku_mapping(&state, &account, &sku).await?;
+    import_one(&state, "sku_mappings", item).await?;
+    let after = sku_mapping(&state, &account, &sku)
+        .await?
+        .ok_or_else(|| ApiError::Internal(format!("SKU {sku} not found after its upsert")))?;
+    let audit = caller.audit("sku_mapping.upsert", format!("sku_mapping:{account}/{sku}"));
+    let before = before.map(|b| json!(b));
+    let status = audited_upsert(&state, audit, before, json!(after)).await?;
+    Ok((status, Json(after)))
+}
+
+/// Filter of `GET /api/v1/agreements`.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+struct AgreementQuery {
+    /// Only this company's (external id).
+    company: Option<String>,
+}
+
+/// Agreement lines, by company, product and start.
+#[utoipa::path(get, path = "/agreements", tag = "billing", params(AgreementQuery),
+    responses(
+        (status = 200, description = "The agreement lines", body = AgreementList),
+        (status = 400, description = "A bad filter", body = Problem),
+        (status = 401, description = "No valid token", body = Problem),
+    ))]
+async fn list_agreements(
+    State(state): State<AppState>,
+    _caller: Caller,
+    query: Result<Query<AgreementQuery>, QueryRejection>,
+) -> Result<Json<AgreementList>, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::BadInput {
+        field: None,
+        detail: e.body_text(),
+    })?;
+    Ok(Json(companies::agreements(&state.store, q.company).await?))
+}
+
+async fn agreement(
+    state: &AppState,
+    company: &str,
+    product: &str,
+    from: &str,
+) -> Result<Option<AgreementView>, ApiError> {
+    let all = companies::agreements(&state.store, Some(company.to_string()))
+        .await?
+        .agreements;
+    Ok(all
+        .into_iter()
+        .find(|a| a.product == product && a.effective_from == from))
+}
+
+/// Creates or updates the agreement line of a company, product and start
+/// (an `agreements` item of the import document); operator.
+#[utoipa::path(put, path = "/agreements/{company}/{product}/{effective_from}", tag = "billing",
+    params(
+        ("company" = String, Path, description = "The company's external id"),
+        ("product" = String, Path, description = "The product's code"),
+        ("effective_from" = String, Path, description = "The first day, `YYYY-MM-DD`"),
+    ),
+    request_body(content = Object, description = "An `agreements` item of the import document (docs/store.md)"),
+    responses(
+        (status = 200, description = "Updated", body = AgreementView),
+        (status = 201, description = "Created", body = AgreementView),
+        (status = 400, description = "Invalid; `field` names the part", body = Problem),
+        (status = 401, description = "No valid token", body = Problem),
+        (status = 403, description = "Not an operator token", body = Problem),
+    ))]
+async fn put_agreement(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((company, product, from)): Path<(String, String, String)>,
+    ApiJson(body): ApiJson<Value>,
+) -> Result<(StatusCode, Json<AgreementView>), ApiError> {
+    caller.require(Role::Operator)?;
+    let keys = [
+        ("company", company.as_str()),
+        ("product", product.as_str()),
+        ("effective_from", from.as_str()),
+    ];
+    let item = one_item(body, &keys)?;
+    let before = agreement(&state, &company, &product, &from).await?;
+    import_one(&state, "agreements", item).await?;
+    let after = agreement(&state, &company, &product, &from)
+        .await?
+        .ok_or_else(|| ApiError::Internal("agreement line not found after its upsert".into()))?;
+    let target = format!("agreement:{company}/{product}/{from}");
+    let audit = caller.audit("agreement.upsert", target);
+    let before = before.map(|b| json!(b));
+    let status = audited_upsert(&state, audit, before, json!(after)).await?;
+    Ok((status, Json(after)))
 }
