@@ -1271,6 +1271,45 @@ mod tests {
     }
 
     #[test]
+    fn the_item_of_an_error_is_read_back_for_the_api() {
+        let item = |m: &str| rejected_item(m, "body");
+        assert_eq!(
+            item("body:3:20: vendor_accounts[0].secrets.\"login.password\": vendor account `x`: outside")
+                .as_deref(),
+            Some("vendor_accounts[0].secrets.\"login.password\"")
+        );
+        assert_eq!(
+            item("body: companies[1]: name is missing").as_deref(),
+            Some("companies[1]")
+        );
+        assert_eq!(
+            item("body:1:14: companies: invalid type: integer `5`, expected a sequence").as_deref(),
+            Some("companies")
+        );
+        // No item: the message names none, or another document.
+        assert_eq!(item("body:1:1: expected value"), None);
+        assert_eq!(item("rmm.toml:1:1: companies[0]: x"), None);
+        // Every error `validate` makes is read back.
+        let text = r#"{"vendor_accounts": [{"name": "a", "vendor": "v", "base_url": "ftp://x"}]}"#;
+        let document = ImportDocument {
+            shown: "body",
+            text: text.into(),
+            extension: Some("json"),
+            plans_dir: None,
+        };
+        let Err(StoreError::Invalid(message)) =
+            read_document(document, Path::new("/nonexistent"), &[])
+        else {
+            panic!("an ftp base URL was accepted");
+        };
+        assert_eq!(
+            item(&message).as_deref(),
+            Some("vendor_accounts[0]"),
+            "{message}"
+        );
+    }
+
+    #[test]
     fn storage_in_gib() {
         assert_eq!(gib_to_bytes(&RawNumber::Int(512)), Ok(512 << 30));
         assert_eq!(gib_to_bytes(&RawNumber::Float(0.5)), Ok(1 << 29));
