@@ -1,9 +1,12 @@
 //! `panelwright credentials list|show`: captured credentials, masked unless
-//! `--reveal`; every reveal is recorded.
+//! `--reveal`; every reveal is recorded (a `credential_reveals` row, a job
+//! event and an audit row `credential.reveal` by `cli:USER`, as the API's).
+//! The list renders `views::credentials`.
 
 use super::exit;
 use super::jobs::when;
 use crate::secrets::crypto::StoreKey;
+use crate::store::StoreFault;
 use secrecy::ExposeSecret;
 use std::path::Path;
 
@@ -20,6 +23,9 @@ pub enum CredentialsCommand {
         /// Also the superseded values, each with the row that replaced it.
         #[arg(long)]
         history: bool,
+        /// `table` for people, `json` (the API's `CredentialList`) for scripts.
+        #[arg(long, value_enum, default_value = "table")]
+        format: super::billing::Format,
     },
     /// Show one credential; its value only with --reveal (recorded in the job's events).
     Show {
@@ -28,9 +34,13 @@ pub enum CredentialsCommand {
         /// Print the decrypted value (recorded as a `revealed` event).
         #[arg(long)]
         reveal: bool,
-        /// Who reveals it, for the record (default: $USER).
+        /// Who reveals it, for the record (default: $USER); the audit log's actor is `cli:WHO`.
         #[arg(long, env = "USER", default_value = "unknown")]
         who: String,
+        /// Why, kept in the audit log (the API requires one; here, run by someone who holds
+        /// the store key, it is recorded when given).
+        #[arg(long, requires = "reveal")]
+        reason: Option<String>,
     },
 }
 
@@ -48,29 +58,42 @@ pub async fn run(cmd: CredentialsCommand, path: &Path, key_file: Option<&Path>) 
             company,
             job,
             history,
+            format,
         } => {
-            let company_id = match company {
-                Some(c) => match store.company(&c).await {
-                    Ok(c) => Some(c.id),
-                    Err(e) => {
-                        eprintln!("error: {e}");
-                        return exit::INVALID;
-                    }
-                },
-                None => None,
+            let filter = crate::views::credentials::CredentialFilter {
+                company,
+                job,
+                history,
             };
-            match store.credentials(company_id, job, history).await {
+            match crate::views::credentials::list(&store, filter).await {
                 Ok(list) => {
-                    print!("{}", credential_table(&list, history));
+                    match format {
+                        super::billing::Format::Table => {
+                            print!("{}", credential_table(&list, history))
+                        }
+                        super::billing::Format::Json => println!(
+                            "{}",
+                            serde_json::to_string_pretty(&list).expect("a view serialises")
+                        ),
+                    }
                     exit::OK
                 }
                 Err(e) => {
                     eprintln!("error: {e}");
-                    exit::INTERNAL
+                    // Until the jobs branch's one store-fault → exit mapping lands.
+                    match e.fault() {
+                        StoreFault::NotFound | StoreFault::Invalid => exit::INVALID,
+                        _ => exit::INTERNAL,
+                    }
                 }
             }
         }
-        CredentialsCommand::Show { id, reveal, who } => {
+        CredentialsCommand::Show {
+            id,
+            reveal,
+            who,
+            reason,
+        } => {
             let key = match StoreKey::load(key_file) {
                 Ok(k) => k,
                 Err(e) => {
@@ -107,7 +130,16 @@ pub async fn run(cmd: CredentialsCommand, path: &Path, key_file: Option<&Path>) 
                     }
                 }
             }
-            match store.reveal_credential(&key, id, &who).await {
+            let audit = crate::store::AuditEntry {
+                actor: format!("cli:{who}"),
+                action: "credential.reveal".into(),
+                target: Some(format!("credential:{id}")),
+                reason: reason
+                    .map(|r| r.trim().to_string())
+                    .filter(|r| !r.is_empty()),
+                ..Default::default()
+            };
+            match store.reveal_credential_audited(&key, id, audit).await {
                 Ok((c, value)) => {
                     println!(
                         "#{} {} ({}): {}",
@@ -129,8 +161,9 @@ pub async fn run(cmd: CredentialsCommand, path: &Path, key_file: Option<&Path>) 
 
 /// The list as a table; with `history`, a column saying which row replaced
 /// each superseded one.
-fn credential_table(list: &[crate::store::CredentialInfo], history: bool) -> String {
+fn credential_table(list: &crate::views::credentials::CredentialList, history: bool) -> String {
     use super::table::{Align, Table};
+    use crate::views::credentials::CredentialState;
     let mut columns = vec![
         ("id", Align::Right),
         ("name", Align::Left),
@@ -143,7 +176,7 @@ fn credential_table(list: &[crate::store::CredentialInfo], history: bool) -> Str
         columns.push(("state", Align::Left));
     }
     let mut table = Table::new(&columns);
-    for c in list {
+    for c in &list.credentials {
         let mut row = vec![
             c.id.to_string(),
             c.name.clone(),
@@ -153,10 +186,10 @@ fn credential_table(list: &[crate::store::CredentialInfo], history: bool) -> Str
             when(c.captured_at),
         ];
         if history {
-            row.push(match (c.is_current(), c.superseded_by) {
-                (true, _) => "current".into(),
-                (false, Some(by)) => format!("superseded by #{by}"),
-                (false, None) => "superseded".into(),
+            row.push(match (c.state, c.superseded_by) {
+                (CredentialState::Current, _) => "current".into(),
+                (CredentialState::Superseded, Some(by)) => format!("superseded by #{by}"),
+                (CredentialState::Superseded, None) => "superseded".into(),
             });
         }
         table.row(row);

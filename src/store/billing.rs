@@ -628,6 +628,133 @@ pub(super) fn import(
     Ok(counts)
 }
 
+// --- reads (the API's views) -------------------------------------------------------
+
+/// A product as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProductRow {
+    pub code: String,
+    pub name: String,
+    pub service: String,
+    pub metric: String,
+    pub aggregation: Aggregation,
+    pub combine: Combine,
+}
+
+/// A vendor account's SKU and the product it bills as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkuMappingRow {
+    pub vendor_account: String,
+    pub sku: String,
+    pub product: String,
+}
+
+/// An agreement line as stored, with names for its ids.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgreementRow {
+    pub id: i64,
+    /// The company's external id.
+    pub company: String,
+    /// The product's code.
+    pub product: String,
+    pub quantity: String,
+    pub unit_price: Money,
+    pub unit_cost: Money,
+    pub price_plan: Option<String>,
+    pub cost_plan: Option<String>,
+    pub billing_cycle: BillingCycle,
+    pub effective_from: String,
+    pub effective_to: Option<String>,
+}
+
+/// A stored word read back as its enum (a CHECK keeps the column to them).
+fn stored<T: std::str::FromStr>(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<T>
+where
+    T::Err: std::error::Error + Send + Sync + 'static,
+{
+    let text: String = r.get(i)?;
+    text.parse().map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
+    })
+}
+
+pub(super) fn products(conn: &mut rusqlite::Connection) -> DbResult<Vec<ProductRow>> {
+    let mut stmt = conn.prepare(
+        "SELECT code, name, service, metric, aggregation, combine FROM products ORDER BY code",
+    )?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok(ProductRow {
+                code: r.get(0)?,
+                name: r.get(1)?,
+                service: r.get(2)?,
+                metric: r.get(3)?,
+                aggregation: stored(r, 4)?,
+                combine: stored(r, 5)?,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+pub(super) fn sku_mappings(conn: &mut rusqlite::Connection) -> DbResult<Vec<SkuMappingRow>> {
+    let mut stmt = conn.prepare(
+        "SELECT a.name, m.vendor_sku, p.code
+         FROM sku_mappings m
+         JOIN vendor_accounts a ON a.id = m.vendor_account_id
+         JOIN products p ON p.id = m.product_id
+         ORDER BY a.name, m.vendor_sku",
+    )?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok(SkuMappingRow {
+                vendor_account: r.get(0)?,
+                sku: r.get(1)?,
+                product: r.get(2)?,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+/// Agreement lines, of one company (external id) when given.
+pub(super) fn agreements(
+    conn: &mut rusqlite::Connection,
+    company: Option<&str>,
+) -> DbResult<Vec<AgreementRow>> {
+    let mut stmt = conn.prepare(
+        "SELECT l.id, c.external_id, p.code, l.quantity, l.currency, l.unit_price_minor,
+                l.unit_cost_minor, pp.name, cp.name, l.billing_cycle, l.effective_from,
+                l.effective_to
+         FROM agreement_lines l
+         JOIN companies c ON c.id = l.company_id
+         JOIN products p ON p.id = l.product_id
+         LEFT JOIN price_plans pp ON pp.id = l.price_plan_id
+         LEFT JOIN price_plans cp ON cp.id = l.cost_plan_id
+         WHERE ?1 IS NULL OR c.external_id = ?1
+         ORDER BY c.external_id, p.code, l.effective_from",
+    )?;
+    let rows = stmt
+        .query_map([company], |r| {
+            let currency: Currency = stored(r, 4)?;
+            Ok(AgreementRow {
+                id: r.get(0)?,
+                company: r.get(1)?,
+                product: r.get(2)?,
+                quantity: r.get(3)?,
+                unit_price: Money::from_minor(r.get(5)?, currency),
+                unit_cost: Money::from_minor(r.get(6)?, currency),
+                price_plan: r.get(7)?,
+                cost_plan: r.get(8)?,
+                billing_cycle: stored(r, 9)?,
+                effective_from: r.get(10)?,
+                effective_to: r.get(11)?,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
 /// What the store holds.
 pub(super) fn counts(conn: &mut rusqlite::Connection) -> DbResult<BillingCounts> {
     let count = |table: &str| -> DbResult<usize> {

@@ -426,6 +426,7 @@ pub(super) fn reveal(
     key: &StoreKey,
     id: i64,
     who: &str,
+    audit: Option<&super::AuditEntry>,
     now: Millis,
 ) -> DbResult<(CredentialInfo, SecretString)> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -457,6 +458,11 @@ pub(super) fn reveal(
             &format!("credential {id} ({}) revealed to {who}", info.name),
             now,
         )?;
+    }
+    // The audit row commits with the reveal, before the value is returned:
+    // no value leaves without its record.
+    if let Some(entry) = audit {
+        super::access::record_audit(&tx, entry, now)?;
     }
     tx.commit()?;
     Ok((info, SecretString::from(value)))

@@ -31,7 +31,7 @@ pub use access::{
     ApiToken, AuditEntry, AuditQuery, AuditRecord, NewApiToken, NewSession, RecentFailures,
     RevokedToken, Session, TokenRef, User, UserLogin,
 };
-pub use billing::BillingCounts;
+pub use billing::{AgreementRow, BillingCounts, ProductRow, SkuMappingRow};
 pub use export::{
     USAGE_EXPORT_COLUMNS, UsageExportError, UsageExportFilter, UsageExportRow, UsagePeriod,
 };
@@ -1202,10 +1202,114 @@ impl Store {
     ) -> Result<(CredentialInfo, secrecy::SecretString), StoreError> {
         let key = key.clone();
         let who = who.to_string();
-        self.run(move |conn| credentials::reveal(conn, &key, id, &who, now_millis()))
+        self.run(move |conn| credentials::reveal(conn, &key, id, &who, None, now_millis()))
             .await
     }
 }
+
+impl Store {
+    // --- rmm (views and API) -------------------------------------------------------
+    /// [`Self::import_checked`] for a document given as text (an API
+    /// request's body, `shown` as `body`): the same parse and checks, but
+    /// price plans (files on the server) are refused.
+    pub async fn import_text(
+        &self,
+        shown: &str,
+        text: String,
+        format: ImportFormat,
+        secrets_dir: &Path,
+        kinds: Vec<String>,
+    ) -> Result<ImportCounts, StoreError> {
+        let (shown, dir) = (shown.to_string(), secrets_dir.to_path_buf());
+        let data = tokio::task::spawn_blocking(move || {
+            let document = rmm::ImportDocument {
+                shown: &shown,
+                text,
+                extension: Some(format.extension()),
+                plans_dir: None,
+            };
+            rmm::read_document(document, &dir, &kinds)
+        })
+        .await
+        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))?;
+        self.run(move |conn| rmm::import(conn, &data, now_millis()))
+            .await
+    }
+    /// Every company, by external id.
+    pub async fn companies(&self) -> Result<Vec<Company>, StoreError> {
+        self.run(rmm::companies).await
+    }
+    /// A company's site names (sites without machines too).
+    pub async fn sites(&self, company_id: i64) -> Result<Vec<String>, StoreError> {
+        self.run(move |conn| rmm::sites(conn, company_id)).await
+    }
+    /// Maps vendor customer `id` to `company_id`, or marks it excluded
+    /// (`exclude`) or unmapped; returns it before and after.
+    pub async fn set_vendor_customer_mapping(
+        &self,
+        id: i64,
+        company_id: Option<i64>,
+        exclude: bool,
+    ) -> Result<(VendorCustomer, VendorCustomer), StoreError> {
+        self.run(move |conn| {
+            rmm::set_vendor_customer_mapping(conn, id, company_id, exclude, now_millis())
+        })
+        .await
+    }
+    /// Every product, by code.
+    pub async fn products(&self) -> Result<Vec<billing::ProductRow>, StoreError> {
+        self.run(billing::products).await
+    }
+    /// Every SKU mapping, by vendor account and SKU.
+    pub async fn sku_mappings(&self) -> Result<Vec<billing::SkuMappingRow>, StoreError> {
+        self.run(billing::sku_mappings).await
+    }
+    /// Agreement lines (of one company, by external id), by company,
+    /// product and start.
+    pub async fn agreements(
+        &self,
+        company: Option<String>,
+    ) -> Result<Vec<billing::AgreementRow>, StoreError> {
+        self.run(move |conn| billing::agreements(conn, company.as_deref()))
+            .await
+    }
+    /// Every vendor account, by name.
+    pub async fn vendor_accounts(&self) -> Result<Vec<VendorAccount>, StoreError> {
+        self.run(rmm::vendor_accounts).await
+    }
+    /// [`Self::reveal_credential`], with `audit` written in the same
+    /// transaction: committed before the value is returned.
+    pub async fn reveal_credential_audited(
+        &self,
+        key: &crate::secrets::crypto::StoreKey,
+        id: i64,
+        audit: AuditEntry,
+    ) -> Result<(CredentialInfo, secrecy::SecretString), StoreError> {
+        let key = key.clone();
+        self.run(move |conn| {
+            credentials::reveal(conn, &key, id, &audit.actor, Some(&audit), now_millis())
+        })
+        .await
+    }
+}
+
+/// The format of an import document given as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImportFormat {
+    Toml,
+    Json,
+}
+
+impl ImportFormat {
+    fn extension(self) -> &'static str {
+        match self {
+            Self::Toml => "toml",
+            Self::Json => "json",
+        }
+    }
+}
+
+pub use rmm::rejected_item;
 
 impl Store {
     // --- reporting ---------------------------------------------------------------

@@ -411,21 +411,67 @@ pub(super) fn read_import(
         .extension()
         .and_then(|e| e.to_str())
         .map(str::to_ascii_lowercase);
-    let raw = parse_file(&shown, &text, extension.as_deref())?;
-    let file_text = super::locate::FileText {
-        file: shown.clone(),
-        json: extension.as_deref() == Some("json"),
-        text,
-    };
     let dir = file.parent().unwrap_or(Path::new("."));
     let dir = if dir.as_os_str().is_empty() {
         Path::new(".")
     } else {
         dir
     };
+    let document = ImportDocument {
+        shown: &shown,
+        text,
+        extension: extension.as_deref(),
+        plans_dir: Some(dir),
+    };
+    read_document(document, secrets_dir, kinds)
+}
+
+/// An import document: a file's text (`store import`) or a request's body
+/// (`POST /api/v1/import`, the PUT routes).
+pub(super) struct ImportDocument<'a> {
+    /// How errors name it: the file, or `body`.
+    pub shown: &'a str,
+    pub text: String,
+    /// `toml` or `json`.
+    pub extension: Option<&'a str>,
+    /// The folder price plan files are read from; `None` (a request body):
+    /// a document naming plan files is refused, since a caller over HTTP
+    /// must not make the server read its files.
+    pub plans_dir: Option<&'a Path>,
+}
+
+/// Parses and validates a document with the checks of `store import`.
+pub(super) fn read_document(
+    document: ImportDocument<'_>,
+    secrets_dir: &Path,
+    kinds: &[String],
+) -> Result<ImportData, StoreError> {
+    let ImportDocument {
+        shown,
+        text,
+        extension,
+        plans_dir,
+    } = document;
+    let raw = parse_file(shown, &text, extension)?;
+    let json = extension == Some("json");
+    let file_text = super::locate::FileText {
+        file: shown.to_string(),
+        json,
+        text,
+    };
+    let dir = match plans_dir {
+        Some(dir) => dir,
+        None if raw.price_plans.is_empty() => Path::new("."),
+        None => {
+            return Err(StoreError::Invalid(format!(
+                "{}: price plans name files on the server; import them with `panelwright store import`",
+                file_text.at("price_plans")
+            )));
+        }
+    };
     let mut data = validate(
         &Ctx {
-            file: &shown,
+            file: shown,
             file_text: &file_text,
             dir,
             secrets_dir,
@@ -436,6 +482,41 @@ pub(super) fn read_import(
     data.file = Some(file_text);
     Ok(data)
 }
+
+/// The item an import error names (`vendor_accounts[0].secrets."password"`),
+/// read back from a message made by [`super::locate::FileText::at`] or
+/// `parse_file` for a document shown as `shown`: `shown:LINE:COL: ITEM: …`
+/// or `shown: ITEM: …`. The API puts it in the problem's `field`.
+pub fn rejected_item(message: &str, shown: &str) -> Option<String> {
+    let rest = message.strip_prefix(shown)?.strip_prefix(':')?;
+    // Skip `LINE:COL:` when present.
+    let mut rest = rest;
+    for _ in 0..2 {
+        match rest.split_once(':') {
+            Some((n, after)) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => {
+                rest = after
+            }
+            _ => break,
+        }
+    }
+    let (item, _) = rest.trim_start().split_once(": ")?;
+    let is_item = item.starts_with(|c: char| c.is_ascii_alphabetic())
+        && !item.contains(' ')
+        && item.contains(['[', '.', '_'])
+        || ITEMS.contains(&item);
+    is_item.then(|| item.to_string())
+}
+
+/// The top-level keys of an import document.
+const ITEMS: &[&str] = &[
+    "companies",
+    "vendor_accounts",
+    "schedules",
+    "products",
+    "sku_mappings",
+    "price_plans",
+    "agreements",
+];
 
 fn validate(ctx: &Ctx<'_>, mut raw: RawFile) -> Result<ImportData, StoreError> {
     let billing = super::billing::validate(
@@ -885,6 +966,24 @@ pub(super) fn company(conn: &mut Connection, key: &str) -> DbResult<Company> {
     }
 }
 
+/// Every company, by external id.
+pub(super) fn companies(conn: &mut Connection) -> DbResult<Vec<Company>> {
+    let mut stmt = conn.prepare("SELECT * FROM companies ORDER BY external_id")?;
+    let rows = stmt
+        .query_map([], company_from_row)?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+/// A company's site names, sites without machines included.
+pub(super) fn sites(conn: &mut Connection, company_id: i64) -> DbResult<Vec<String>> {
+    let mut stmt = conn.prepare("SELECT name FROM sites WHERE company_id = ?1 ORDER BY name")?;
+    let rows = stmt
+        .query_map([company_id], |r| r.get(0))?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
 fn company_exists(conn: &Connection, id: i64) -> rusqlite::Result<bool> {
     conn.query_row("SELECT 1 FROM companies WHERE id = ?1", [id], |_| Ok(()))
         .optional()
@@ -949,34 +1048,43 @@ pub(super) fn machines(
         .collect())
 }
 
+const VENDOR_ACCOUNT_SELECT: &str =
+    "SELECT a.id, a.name, v.name, a.base_url, a.secret_refs, a.max_sessions
+     FROM vendor_accounts a JOIN vendors v ON v.id = a.vendor_id";
+
+fn vendor_account_from_row(r: &Row<'_>) -> rusqlite::Result<VendorAccount> {
+    let refs: String = r.get(4)?;
+    let secret_refs = serde_json::from_str(&refs).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(4, rusqlite::types::Type::Text, Box::new(e))
+    })?;
+    Ok(VendorAccount {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        vendor: r.get(2)?,
+        base_url: r.get(3)?,
+        secret_refs,
+        max_sessions: r.get(5)?,
+    })
+}
+
 pub(super) fn vendor_account(conn: &mut Connection, name: &str) -> DbResult<VendorAccount> {
     let found = conn
         .query_row(
-            "SELECT a.id, a.name, v.name, a.base_url, a.secret_refs, a.max_sessions
-             FROM vendor_accounts a JOIN vendors v ON v.id = a.vendor_id
-             WHERE a.name = ?1",
+            &format!("{VENDOR_ACCOUNT_SELECT} WHERE a.name = ?1"),
             [name],
-            |r| {
-                let refs: String = r.get(4)?;
-                let secret_refs = serde_json::from_str(&refs).map_err(|e| {
-                    rusqlite::Error::FromSqlConversionFailure(
-                        4,
-                        rusqlite::types::Type::Text,
-                        Box::new(e),
-                    )
-                })?;
-                Ok(VendorAccount {
-                    id: r.get(0)?,
-                    name: r.get(1)?,
-                    vendor: r.get(2)?,
-                    base_url: r.get(3)?,
-                    secret_refs,
-                    max_sessions: r.get(5)?,
-                })
-            },
+            vendor_account_from_row,
         )
         .optional()?;
     Ok(found.ok_or_else(|| StoreError::NotFound(format!("vendor account {name:?} not found")))?)
+}
+
+/// Every vendor account, by name.
+pub(super) fn vendor_accounts(conn: &mut Connection) -> DbResult<Vec<VendorAccount>> {
+    let mut stmt = conn.prepare(&format!("{VENDOR_ACCOUNT_SELECT} ORDER BY a.name"))?;
+    let rows = stmt
+        .query_map([], vendor_account_from_row)?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
 }
 
 pub(super) fn vendor_account_id(conn: &Connection, name: &str) -> DbResult<i64> {
@@ -1044,6 +1152,59 @@ pub(super) fn map_vendor_customer(
     Ok(customer)
 }
 
+/// Maps vendor customer `id` to a company, or (without one) marks it
+/// `excluded` when `exclude`, else `unmapped`: an operator's decision
+/// (`PUT /api/v1/vendor-customers/{id}/mapping`). Returns it as it was and
+/// as it is now.
+pub(super) fn set_vendor_customer_mapping(
+    conn: &mut Connection,
+    id: i64,
+    company_id: Option<i64>,
+    exclude: bool,
+    now: Millis,
+) -> DbResult<(VendorCustomer, VendorCustomer)> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let read = |tx: &Connection| {
+        tx.query_row(
+            "SELECT c.id, a.name, c.vendor_ref, c.name, c.company_id, c.status
+             FROM vendor_customers c JOIN vendor_accounts a ON a.id = c.vendor_account_id
+             WHERE c.id = ?1",
+            [id],
+            |r| {
+                Ok(VendorCustomer {
+                    id: r.get(0)?,
+                    vendor_account: r.get(1)?,
+                    vendor_ref: r.get(2)?,
+                    name: r.get(3)?,
+                    company_id: r.get(4)?,
+                    status: r.get(5)?,
+                })
+            },
+        )
+        .optional()
+    };
+    let before = read(&tx)?
+        .ok_or_else(|| StoreError::NotFound(format!("vendor customer {id} not found")))?;
+    let status = match (company_id, exclude) {
+        (Some(_), true) => {
+            return Err(StoreError::Invalid(
+                "a vendor customer is mapped to a company or excluded, not both".into(),
+            )
+            .into());
+        }
+        (Some(_), false) => MappingStatus::Mapped,
+        (None, true) => MappingStatus::Excluded,
+        (None, false) => MappingStatus::Unmapped,
+    };
+    tx.execute(
+        "UPDATE vendor_customers SET company_id = ?2, status = ?3, updated_at = ?4 WHERE id = ?1",
+        params![id, company_id, status, now],
+    )?;
+    let after = read(&tx)?.expect("the row just updated");
+    tx.commit()?;
+    Ok((before, after))
+}
+
 pub(super) fn vendor_customers(
     conn: &mut Connection,
     account: Option<&str>,
@@ -1107,6 +1268,45 @@ mod tests {
             "is too large"
         );
         assert!(money_minor(&RawNumber::Float(25.1)).is_err());
+    }
+
+    #[test]
+    fn the_item_of_an_error_is_read_back_for_the_api() {
+        let item = |m: &str| rejected_item(m, "body");
+        assert_eq!(
+            item("body:3:20: vendor_accounts[0].secrets.\"login.password\": vendor account `x`: outside")
+                .as_deref(),
+            Some("vendor_accounts[0].secrets.\"login.password\"")
+        );
+        assert_eq!(
+            item("body: companies[1]: name is missing").as_deref(),
+            Some("companies[1]")
+        );
+        assert_eq!(
+            item("body:1:14: companies: invalid type: integer `5`, expected a sequence").as_deref(),
+            Some("companies")
+        );
+        // No item: the message names none, or another document.
+        assert_eq!(item("body:1:1: expected value"), None);
+        assert_eq!(item("rmm.toml:1:1: companies[0]: x"), None);
+        // Every error `validate` makes is read back.
+        let text = r#"{"vendor_accounts": [{"name": "a", "vendor": "v", "base_url": "ftp://x"}]}"#;
+        let document = ImportDocument {
+            shown: "body",
+            text: text.into(),
+            extension: Some("json"),
+            plans_dir: None,
+        };
+        let Err(StoreError::Invalid(message)) =
+            read_document(document, Path::new("/nonexistent"), &[])
+        else {
+            panic!("an ftp base URL was accepted");
+        };
+        assert_eq!(
+            item(&message).as_deref(),
+            Some("vendor_accounts[0]"),
+            "{message}"
+        );
     }
 
     #[test]

@@ -5,3 +5,6 @@
 
 pub mod access;
 pub mod audit;
+pub mod companies;
+pub mod credentials;
+pub mod vendor_accounts;

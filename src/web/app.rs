@@ -42,6 +42,8 @@ fn api_v1() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .merge(routes::webhooks::router())
         .merge(routes::users::access_router())
+        .merge(routes::rmm::router())
+        .merge(routes::credentials::router())
 }
 
 fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {

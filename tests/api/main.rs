@@ -5,11 +5,13 @@
 //! - `access`: sessions (cookie, CSRF, reauth), users, tokens (expired, revoked, viewer), login throttling, the audit log (CLI = API), secret scans.
 //! - `health`: `/healthz`, `/readyz`, the OpenAPI document, problems for unknown routes and missing tokens.
 //! - `webhooks`: subscriptions (bad URLs and events refused naming the field), a worker's job end POSTed signed to a real receiver, retried with the same id.
+//! - `rmm`: import, companies, vendor accounts (the import's checks, roles, nothing written on bad input), credentials metadata and the audited reveal; secret scans.
 
 mod access;
 #[path = "../common/mod.rs"]
 mod common;
 mod health;
+mod rmm;
 #[allow(dead_code)]
 mod server;
 mod webhooks;

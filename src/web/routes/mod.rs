@@ -2,8 +2,10 @@
 //! merged by `app`.
 
 pub(super) mod audit;
+pub(super) mod credentials;
 pub(super) mod health;
-pub(super) mod webhooks;
+pub(super) mod rmm;
 pub(super) mod session;
 pub(super) mod tokens;
 pub(super) mod users;
+pub(super) mod webhooks;

@@ -1,0 +1,111 @@
+//! Vendor accounts as `GET /api/v1/vendor-accounts` shows them: where the
+//! console is and the REFERENCES to its secrets (`env:VAR`, `file:PATH`),
+//! never a secret's value (the store holds none).
+
+use crate::store::{Store, StoreError, VendorAccount};
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct VendorAccountView {
+    /// Unique name used by jobs, e.g. `demo-backup-main`.
+    pub name: String,
+    pub vendor: String,
+    pub base_url: String,
+    /// Secret names → references (`env:PANELWRIGHT_SECRET_…`, `file:…`).
+    pub secrets: BTreeMap<String, String>,
+    /// Browser sessions that may use the account at once.
+    pub max_sessions: u32,
+}
+
+impl From<VendorAccount> for VendorAccountView {
+    fn from(a: VendorAccount) -> Self {
+        Self {
+            name: a.name,
+            vendor: a.vendor,
+            base_url: a.base_url,
+            secrets: a.secret_refs,
+            max_sessions: a.max_sessions,
+        }
+    }
+}
+
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct VendorAccountList {
+    pub vendor_accounts: Vec<VendorAccountView>,
+}
+
+pub async fn list(store: &Store) -> Result<VendorAccountList, StoreError> {
+    let accounts = store.vendor_accounts().await?;
+    Ok(VendorAccountList {
+        vendor_accounts: accounts.into_iter().map(VendorAccountView::from).collect(),
+    })
+}
+
+/// One account; `NotFound` when unknown.
+pub async fn get(store: &Store, name: &str) -> Result<VendorAccountView, StoreError> {
+    Ok(store.vendor_account(name).await?.into())
+}
+
+/// A product the MSP bills: what a vendor's SKUs are billed as.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct ProductView {
+    pub code: String,
+    pub name: String,
+    pub service: String,
+    pub metric: String,
+    /// `latest`, `max`, `average`, `time-weighted`.
+    #[schema(value_type = String)]
+    pub aggregation: crate::billing::Aggregation,
+    /// `max`, `sum`.
+    #[schema(value_type = String)]
+    pub combine: crate::billing::Combine,
+}
+
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct ProductList {
+    pub products: Vec<ProductView>,
+}
+
+pub async fn products(store: &Store) -> Result<ProductList, StoreError> {
+    let rows = store.products().await?;
+    Ok(ProductList {
+        products: rows
+            .into_iter()
+            .map(|p| ProductView {
+                code: p.code,
+                name: p.name,
+                service: p.service,
+                metric: p.metric,
+                aggregation: p.aggregation,
+                combine: p.combine,
+            })
+            .collect(),
+    })
+}
+
+/// A vendor account's SKU and the product (code) it bills as.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct SkuMappingView {
+    pub vendor_account: String,
+    pub sku: String,
+    pub product: String,
+}
+
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct SkuMappingList {
+    pub sku_mappings: Vec<SkuMappingView>,
+}
+
+pub async fn sku_mappings(store: &Store) -> Result<SkuMappingList, StoreError> {
+    let rows = store.sku_mappings().await?;
+    Ok(SkuMappingList {
+        sku_mappings: rows
+            .into_iter()
+            .map(|m| SkuMappingView {
+                vendor_account: m.vendor_account,
+                sku: m.sku,
+                product: m.product,
+            })
+            .collect(),
+    })
+}
