@@ -10,7 +10,6 @@
 use super::exit;
 use crate::store::{
     Store, StoreFault, USAGE_EXPORT_COLUMNS, UsageExportError, UsageExportFilter, UsageExportRow,
-    UsagePeriod,
 };
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -51,11 +50,11 @@ pub struct UsageArgs {
     #[arg(long)]
     pub metric: Option<String>,
     /// First period, inclusive: YYYY-MM.
-    #[arg(long, value_parser = parse_period)]
-    pub from: Option<UsagePeriod>,
+    #[arg(long)]
+    pub from: Option<crate::month::Month>,
     /// Last period, inclusive: YYYY-MM.
-    #[arg(long, value_parser = parse_period)]
-    pub to: Option<UsagePeriod>,
+    #[arg(long)]
+    pub to: Option<crate::month::Month>,
     /// Output format.
     #[arg(long, value_enum)]
     pub format: ExportFormat,
@@ -63,10 +62,6 @@ pub struct UsageArgs {
     /// standard output.
     #[arg(long)]
     pub output: Option<PathBuf>,
-}
-
-fn parse_period(text: &str) -> Result<UsagePeriod, String> {
-    text.parse()
 }
 
 pub async fn run(cmd: ExportCommand, store: &Path) -> u8 {

@@ -14,9 +14,9 @@ use std::path::Path;
 
 #[derive(Debug, clap::Args)]
 pub struct BillingArgs {
-    /// The billing period, a UTC month: 2026-10.
+    /// The billing period, a UTC month: YYYY-MM, e.g. 2026-10.
     #[arg(long)]
-    pub period: String,
+    pub period: crate::month::Month,
     /// Only this company's lines (external id or exact name).
     #[arg(long)]
     pub company: Option<String>,
@@ -119,7 +119,7 @@ pub(crate) async fn reconcile_now(
 }
 
 pub(crate) async fn billing(store: &Store, args: BillingArgs) -> Result<String, Failed> {
-    let month = Period::parse(args.period.trim()).map_err(|e| Failed::invalid(e.to_string()))?;
+    let month = Period::from(args.period);
     if args.run {
         reconcile_now(store, month, args.company.clone()).await?;
     }

@@ -48,9 +48,9 @@ pub struct ChangesArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct AvailabilityArgs {
-    /// The month, UTC: 2026-10.
-    #[arg(long, value_parser = parse_period)]
-    pub period: (Millis, Millis),
+    /// The month, UTC: YYYY-MM, e.g. 2026-10.
+    #[arg(long)]
+    pub period: crate::month::Month,
     /// Only this vendor account.
     #[arg(long)]
     pub vendor_account: Option<String>,
@@ -83,26 +83,6 @@ fn parse_since(text: &str) -> Result<Millis, String> {
             "`{t}` is neither a date (2026-10-01), a UTC time (2026-10-01T08:00:00Z) nor a span (7d)"
         )),
     }
-}
-
-/// `YYYY-MM` → [first instant, first instant of the next month), UTC.
-pub(crate) fn parse_period(text: &str) -> Result<(Millis, Millis), String> {
-    let bad = || format!("`{text}` is not a month (YYYY-MM, e.g. 2026-10)");
-    let (y, m) = text.trim().split_once('-').ok_or_else(bad)?;
-    let (y, m): (i16, i8) = (y.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
-    if y.to_string().len() != 4 || !(1..=12).contains(&m) {
-        return Err(bad());
-    }
-    let start = jiff::civil::date(y, m, 1);
-    let end = start
-        .checked_add(jiff::Span::new().months(1))
-        .map_err(|e| e.to_string())?;
-    let ms = |d: jiff::civil::Date| {
-        d.to_zoned(jiff::tz::TimeZone::UTC)
-            .map(|z| z.timestamp().as_millisecond())
-            .map_err(|e| e.to_string())
-    };
-    Ok((ms(start)?, ms(end)?))
 }
 
 pub async fn run(cmd: ReportCommand, path: &Path) -> u8 {
@@ -287,7 +267,7 @@ struct IncidentOut {
 }
 
 async fn availability(store: &Store, args: AvailabilityArgs) -> Result<String, String> {
-    let (from, to) = args.period;
+    let (from, to) = args.period.millis();
     let runs = store
         .probe_runs(args.vendor_account.clone(), from, to)
         .await
@@ -483,14 +463,7 @@ mod tests {
 
     #[test]
     fn a_period_is_its_month_in_utc() {
-        let (from, to) = parse_period("2026-10").unwrap();
-        assert_eq!(when(from), "2026-10-01T00:00:00Z");
-        assert_eq!(when(to), "2026-11-01T00:00:00Z");
-        let (_, to) = parse_period("2026-12").unwrap();
-        assert_eq!(when(to), "2027-01-01T00:00:00Z");
-        for bad in ["2026-13", "2026", "26-10", "2026-1x", ""] {
-            assert!(parse_period(bad).is_err(), "{bad}");
-        }
+        let (from, _) = "2026-10".parse::<crate::month::Month>().unwrap().millis();
         assert_eq!(parse_since("2026-10-01").unwrap(), from);
         assert_eq!(parse_since("2026-10-01T00:00:00Z").unwrap(), from);
         assert!(parse_since("7d").unwrap() < crate::store::now_millis());

@@ -27,9 +27,7 @@ mod schema;
 
 pub use access::{ApiToken, AuditEntry, NewApiToken};
 pub use billing::BillingCounts;
-pub use export::{
-    USAGE_EXPORT_COLUMNS, UsageExportError, UsageExportFilter, UsageExportRow, UsagePeriod,
-};
+pub use export::{USAGE_EXPORT_COLUMNS, UsageExportError, UsageExportFilter, UsageExportRow};
 pub use recon::{Decision, ReconReport, ReconStored, StoredLine};
 pub use reports::{
     ActionTarget, ChangeFilter, NewAction, ReportScope, ReportStored, ServiceChange, UsageRecordRow,
