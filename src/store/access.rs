@@ -150,11 +150,7 @@ pub(super) fn api_token_by_hash(
     Ok(token)
 }
 
-pub(super) fn record_audit(
-    conn: &mut Connection,
-    entry: &AuditEntry,
-    now: Millis,
-) -> DbResult<i64> {
+pub(super) fn record_audit(conn: &Connection, entry: &AuditEntry, now: Millis) -> DbResult<i64> {
     let json = |v: &Option<serde_json::Value>| v.as_ref().map(|v| v.to_string());
     conn.prepare_cached(
         "INSERT INTO audit_log (at, actor, address, action, target, before, after, reason)
