@@ -10,7 +10,7 @@ use super::table::{Align, Table};
 use crate::month::Month;
 use crate::store::{Millis, Store};
 use crate::views::availability::{AccountAvailability, AvailabilityQuery};
-use crate::views::changes::{ChangeView, ChangesQuery, MadeBy};
+use crate::views::changes::{ChangeView, ChangesQuery, DEFAULT_SINCE, MadeBy, parse_since};
 use crate::views::usage::{UsageQuery, UsageReport};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -83,29 +83,6 @@ pub struct AvailabilityArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     pub format: Format,
-}
-
-/// How far back `report changes` looks without `--since`: a week covers
-/// the weekly review an operator does.
-const DEFAULT_SINCE: &str = "7d";
-
-fn parse_since(text: &str) -> Result<Millis, String> {
-    let t = text.trim();
-    if let Ok(ts) = t.parse::<jiff::Timestamp>() {
-        return Ok(ts.as_millisecond());
-    }
-    if let Ok(date) = t.parse::<jiff::civil::Date>() {
-        return date
-            .to_zoned(jiff::tz::TimeZone::UTC)
-            .map(|z| z.timestamp().as_millisecond())
-            .map_err(|e| e.to_string());
-    }
-    match humantime::parse_duration(t) {
-        Ok(span) => Ok(crate::store::now_millis() - span.as_millis() as Millis),
-        Err(_) => Err(format!(
-            "`{t}` is neither a date (2026-10-01), a UTC time (2026-10-01T08:00:00Z) nor a span (7d)"
-        )),
-    }
 }
 
 pub async fn run(cmd: ReportCommand, path: &Path) -> u8 {

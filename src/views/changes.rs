@@ -5,6 +5,31 @@
 use crate::reporting::changes::ChangeKind;
 use crate::store::{ChangeFilter, Millis, ServiceChange, Store, StoreError};
 
+/// How far back changes are shown without `since`: a week covers the
+/// weekly review an operator does.
+pub const DEFAULT_SINCE: &str = "7d";
+
+/// `since` as people write it: a date (2026-10-01, UTC), a UTC time
+/// (2026-10-01T08:00:00Z), or a span back from now (7d, 24h).
+pub fn parse_since(text: &str) -> Result<Millis, String> {
+    let t = text.trim();
+    if let Ok(ts) = t.parse::<jiff::Timestamp>() {
+        return Ok(ts.as_millisecond());
+    }
+    if let Ok(date) = t.parse::<jiff::civil::Date>() {
+        return date
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .map(|z| z.timestamp().as_millisecond())
+            .map_err(|e| e.to_string());
+    }
+    match humantime::parse_duration(t) {
+        Ok(span) => Ok(crate::store::now_millis() - span.as_millis() as Millis),
+        Err(_) => Err(format!(
+            "`{t}` is neither a date (2026-10-01), a UTC time (2026-10-01T08:00:00Z) nor a span (7d)"
+        )),
+    }
+}
+
 /// Which changes to show.
 #[derive(Debug, Clone, Default)]
 pub struct ChangesQuery {
