@@ -269,9 +269,12 @@ async fn resolve(
     Ok(Json(resolved))
 }
 
-/// Chunks of an export in flight: bytes, or why it stopped.
+/// Chunks of an export in flight: bytes, the end, or why it stopped. The
+/// end is said, not inferred from the channel closing: an export task that
+/// died must not look like a complete export.
 enum Chunk {
     Data(Bytes),
+    Done,
     Failed(UsageExportError<io::Error>),
 }
 
@@ -316,11 +319,16 @@ impl hyper::body::Body for ExportBody {
         if let Some(first) = self.first.take() {
             return Poll::Ready(Some(Ok(hyper::body::Frame::data(first))));
         }
-        self.rx.poll_recv(cx).map(|chunk| match chunk? {
-            Chunk::Data(bytes) => Some(Ok(hyper::body::Frame::data(bytes))),
-            Chunk::Failed(e) => {
+        self.rx.poll_recv(cx).map(|chunk| match chunk {
+            Some(Chunk::Data(bytes)) => Some(Ok(hyper::body::Frame::data(bytes))),
+            Some(Chunk::Done) => None,
+            Some(Chunk::Failed(e)) => {
                 tracing::error!(error = %e, "the usage export stopped part way");
                 Some(Err(io::Error::other(e.to_string())))
+            }
+            None => {
+                tracing::error!("the usage export ended without finishing");
+                Some(Err(io::Error::other("the export ended without finishing")))
             }
         })
     }
@@ -388,32 +396,45 @@ async fn export_usage(
     let (tx, mut rx) = mpsc::channel(EXPORT_CHUNKS);
     let status = tx.clone();
     tokio::spawn(async move {
-        let writer = UsageExportWriter::new(format, ChannelWriter(tx));
-        let done = match store
-            .export_usage(filter, writer, |w, row| w.row(row))
-            .await
-        {
-            Ok((writer, _rows)) => writer.finish().map(drop).map_err(UsageExportError::Sink),
-            Err(e) => Err(e),
+        let end = match export(store, format, filter, tx).await {
+            Ok(()) => Chunk::Done,
+            Err(e) => Chunk::Failed(e),
         };
-        if let Err(e) = done {
-            // The reader may be gone already: nothing more to tell.
-            let _ = status.send(Chunk::Failed(e)).await;
-        }
+        // The reader may be gone already: nothing more to tell.
+        let _ = status.send(end).await;
     });
     // Nothing is written before the first row: a filter the store refuses
     // is still a problem document.
     let first = match rx.recv().await {
-        None => Bytes::new(),
         Some(Chunk::Data(bytes)) => bytes,
+        Some(Chunk::Done) => Bytes::new(),
         Some(Chunk::Failed(UsageExportError::Store(e))) => return Err(e.into()),
         Some(Chunk::Failed(UsageExportError::Sink(e))) => {
             return Err(ApiError::Internal(e.to_string()));
         }
+        None => return Err(ApiError::Internal("the export ended without a word".into())),
     };
     let body = axum::body::Body::new(ExportBody {
         first: Some(first),
         rx,
     });
     Ok(([(header::CONTENT_TYPE, format.content_type())], body).into_response())
+}
+
+/// Writes the export into `tx` on blocking threads (the writer blocks when
+/// the reader is slow).
+async fn export(
+    store: Store,
+    format: ExportFormat,
+    filter: UsageExportFilter,
+    tx: mpsc::Sender<Chunk>,
+) -> Result<(), UsageExportError<io::Error>> {
+    let writer = UsageExportWriter::new(format, ChannelWriter(tx));
+    let (writer, _rows) = store
+        .export_usage(filter, writer, |w, row| w.row(row))
+        .await?;
+    tokio::task::spawn_blocking(move || writer.finish().map(drop))
+        .await
+        .map_err(|e| UsageExportError::Sink(io::Error::other(e)))?
+        .map_err(UsageExportError::Sink)
 }
