@@ -64,6 +64,10 @@ pub struct ResolveArgs {
     /// Why (kept with the decision).
     #[arg(long, default_value = "")]
     pub note: String,
+    /// Output format: a sentence (table), or the decision before and
+    /// after as `POST /api/v1/recon/lines/{id}/resolve` answers it (json).
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
 }
 
 /// Why `report billing` or `recon resolve` failed, and its exit code.
@@ -154,10 +158,22 @@ pub async fn run(cmd: ReconCommand, path: &Path) -> u8 {
                 .resolve_recon_line(args.line, action, args.note, None)
                 .await
             {
-                Ok(_) => {
-                    println!("line {}: {action}ed", args.line);
-                    exit::OK
-                }
+                Ok(resolved) => match args.format {
+                    Format::Json => match json(&resolved) {
+                        Ok(text) => {
+                            print!("{text}");
+                            exit::OK
+                        }
+                        Err(failed) => {
+                            eprintln!("error: {}", failed.message);
+                            failed.code
+                        }
+                    },
+                    _ => {
+                        println!("line {}: {action}ed", args.line);
+                        exit::OK
+                    }
+                },
                 Err(e) => {
                     let failed = Failed::from(e);
                     eprintln!("error: {}", failed.message);

@@ -477,6 +477,22 @@ async fn a_resolve_is_audited_and_changes_that_line_only() {
         )
         .unwrap();
     assert!(!audit.contains(&operator) && !server.logs().contains(&operator));
+    // `recon resolve --format json` answers in the same shape: what held
+    // before is the API's decision.
+    let again = cli_json(
+        &store,
+        &[
+            "recon",
+            "resolve",
+            &line.to_string(),
+            "--action",
+            "dismiss",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(again["before"], resolved["after"]);
+    assert_eq!(again["after"]["action"], "dismiss");
     server.stop().await;
 }
 
