@@ -38,13 +38,6 @@ impl Period {
             .map_err(|e| PricingError::Period(e.to_string()))
     }
 
-    /// The calendar month this period is.
-    pub fn as_month(&self) -> crate::month::Month {
-        // Built only from a `Month` (see `From<Month>`).
-        crate::month::Month::new(self.start.year(), self.start.month())
-            .unwrap_or_else(|_| unreachable!("a period is a month"))
-    }
-
     /// The first day.
     pub fn start(&self) -> Date {
         self.start
