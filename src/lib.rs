@@ -7,6 +7,7 @@
 //! - [`text`]: the `text_enum!` macro behind every enum written as text, and the one URL encoding.
 //! - [`access`]: the roles of users and API tokens (viewer, operator, admin) and token scopes.
 //! - [`failure`]: `FailureClass` and the `Classify` trait every error answers through.
+//! - [`month`]: `Month`, a calendar month in UTC (`YYYY-MM`): the one parser of every billing and report period.
 //! - [`money`]: exact money (integer minor units + ISO 4217 currency), decimals, the one rounding rule.
 //! - [`pricing`]: price plans (TOML) and usage → fees with their breakdown, margins; pure, on `money`.
 //! - [`retry`]: the one place that retries (wraps the `backoff` crate); retries what `Classify` calls transient.
@@ -49,6 +50,7 @@ pub mod fault;
 pub mod https;
 pub mod jobs;
 pub mod money;
+pub mod month;
 pub mod paths;
 pub mod playbook;
 pub mod pricing;

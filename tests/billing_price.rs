@@ -163,7 +163,7 @@ fn period_defaults_to_the_month_of_the_latest_row() {
     let out = price(&[&plan, &empty], &["--period", "2026-13"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        stderr(&out).contains("--period: `2026-13` is not a month"),
+        stderr(&out).contains("'--period <PERIOD>': `2026-13` is not a month"),
         "{}",
         stderr(&out)
     );

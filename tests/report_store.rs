@@ -571,7 +571,7 @@ every = "1h"
     assert_eq!(incidents[0]["end"], "2026-10-01T04:00:00Z");
     assert_eq!(incidents[0]["failed_runs"], 2);
     assert_eq!(incidents[0]["failed_step"], "flows.login[0] (goto /login)");
-    assert_eq!(r["companies"][0][0], "C-1");
+    assert_eq!(r["companies"][0]["external_id"], "C-1");
     // The month the missed slot fell in: counted as a gap, not as down.
     let now: Vec<serde_json::Value> = serde_json::from_str(&cli("json")).unwrap();
     assert_eq!(now[0]["gaps"], 1, "{now:?}");

@@ -164,6 +164,20 @@ crate::text::text_enum!(Discrepancy, "discrepancy", {
     BilledNotProvisioned => "billed-not-provisioned",
 });
 
+/// An operator's decision on a line (`recon resolve`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resolution {
+    /// The difference is right: bill (or credit) as the line suggests.
+    Accept,
+    /// The difference is known and fine: nothing to do.
+    Dismiss,
+}
+
+crate::text::text_enum!(Resolution, "decision", {
+    Accept => "accept",
+    Dismiss => "dismiss",
+});
+
 /// What the line suggests doing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {

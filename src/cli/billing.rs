@@ -28,9 +28,9 @@ pub struct PriceArgs {
     /// The usage: a .csv or .json file with columns resource, metric, quantity, start, end.
     #[arg(long)]
     pub usage: PathBuf,
-    /// The month to price, e.g. 2026-10 (default: the month of the latest row's start, UTC).
+    /// The month to price, YYYY-MM, e.g. 2026-10 (default: the month of the latest row's start, UTC).
     #[arg(long)]
-    pub period: Option<String>,
+    pub period: Option<crate::month::Month>,
     /// The vendor's cost plan: prices the same usage and prints the margin.
     #[arg(long)]
     pub cost_plan: Option<PathBuf>,
@@ -59,8 +59,8 @@ fn price(args: &PriceArgs) -> Result<String, String> {
     let plan = read_plan(&args.plan)?;
     let cost_plan = args.cost_plan.as_deref().map(read_plan).transpose()?;
     let usage = Usage::read_file(&args.usage).map_err(|e| e.to_string())?;
-    let period = match &args.period {
-        Some(text) => Period::parse(text).map_err(|e| format!("--period: {e}"))?,
+    let period = match args.period {
+        Some(month) => Period::from(month),
         None => default_period(&usage, &args.usage)?,
     };
     let on_usage = |e: crate::pricing::PricingError| format!("{}: {e}", args.usage.display());

@@ -600,9 +600,10 @@ async fn billing_phase(store: &crate::store::Store, dir: &Path) -> Result<u8, St
         "billing data imported: {} products, {} SKU mappings, {} agreement lines",
         counts.billing.products, counts.billing.sku_mappings, counts.billing.agreement_lines
     );
-    let period = jiff::Timestamp::now().strftime("%Y-%m").to_string();
+    let period =
+        crate::month::Month::containing(jiff::Timestamp::now()).map_err(|e| e.to_string())?;
     let args = |company: Option<&str>, run: bool| super::recon::BillingArgs {
-        period: period.clone(),
+        period,
         company: company.map(str::to_string),
         run,
         format: super::report::Format::Table,

@@ -8,32 +8,17 @@
 //! system picking the file up never reads half an export.
 
 use super::exit;
-use crate::store::{
-    Store, StoreFault, USAGE_EXPORT_COLUMNS, UsageExportError, UsageExportFilter, UsageExportRow,
-    UsagePeriod,
-};
-use std::io::{self, BufWriter, Write};
+use crate::store::{Store, StoreFault, UsageExportError, UsageExportFilter};
+pub use crate::views::usage::ExportFormat;
+use crate::views::usage::UsageExportWriter;
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-
-/// Bytes buffered before a write to the output: few system calls, and a
-/// reader downstream (`| head`) still sees the first rows early.
-const OUTPUT_BUFFER: usize = 64 * 1024;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum ExportCommand {
     /// Usage records (one per vendor customer, SKU, metric and period) with
     /// their company, vendor and vendor customer, for another system.
     Usage(UsageArgs),
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum ExportFormat {
-    /// Comma-separated, header row first (RFC 4180 quoting).
-    Csv,
-    /// One JSON array of objects.
-    Json,
-    /// One JSON object per line.
-    Ndjson,
 }
 
 #[derive(Debug, clap::Args)]
@@ -51,11 +36,11 @@ pub struct UsageArgs {
     #[arg(long)]
     pub metric: Option<String>,
     /// First period, inclusive: YYYY-MM.
-    #[arg(long, value_parser = parse_period)]
-    pub from: Option<UsagePeriod>,
+    #[arg(long)]
+    pub from: Option<crate::month::Month>,
     /// Last period, inclusive: YYYY-MM.
-    #[arg(long, value_parser = parse_period)]
-    pub to: Option<UsagePeriod>,
+    #[arg(long)]
+    pub to: Option<crate::month::Month>,
     /// Output format.
     #[arg(long, value_enum)]
     pub format: ExportFormat,
@@ -63,10 +48,6 @@ pub struct UsageArgs {
     /// standard output.
     #[arg(long)]
     pub output: Option<PathBuf>,
-}
-
-fn parse_period(text: &str) -> Result<UsagePeriod, String> {
-    text.parse()
 }
 
 pub async fn run(cmd: ExportCommand, store: &Path) -> u8 {
@@ -126,11 +107,12 @@ async fn export(
 ) -> Result<(), UsageExportError<io::Error>> {
     // SIGPIPE is ignored (see main.rs): an export stopped by its reader
     // sees its write fail with BrokenPipe, a normal end (exit 0).
-    let writer = RowWriter::new(format, output);
+    let writer = UsageExportWriter::new(format, output);
     let (writer, _rows) = store
         .export_usage(filter, writer, |w, row| w.row(row))
         .await?;
-    writer.finish().map_err(UsageExportError::Sink)
+    let output = writer.finish().map_err(UsageExportError::Sink)?;
+    output.complete().map_err(UsageExportError::Sink)
 }
 
 /// Where the export goes: standard output, or a temporary file beside the
@@ -163,6 +145,19 @@ impl Output {
     }
 }
 
+impl Output {
+    /// Flushes standard output, or puts the `--output` file in place.
+    fn complete(self) -> io::Result<()> {
+        match self {
+            Output::Stdout(mut s) => s.flush(),
+            Output::File { file, path } => {
+                file.as_file().sync_all()?;
+                file.persist(&path).map(drop).map_err(|e| e.error)
+            }
+        }
+    }
+}
+
 impl Write for Output {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self {
@@ -175,106 +170,6 @@ impl Write for Output {
         match self {
             Self::Stdout(s) => s.flush(),
             Self::File { file, .. } => file.flush(),
-        }
-    }
-}
-
-/// Writes rows in one format as they come, through one buffer. Nothing is
-/// written before the first row or [`RowWriter::finish`]: a filter the store
-/// refuses leaves the output empty.
-struct RowWriter {
-    encoder: Encoder,
-    rows: u64,
-}
-
-enum Encoder {
-    /// csv's own buffer sits in front of `out`; it flushes into it whole.
-    /// Boxed: the writer is large, and there is one.
-    Csv(Box<csv::Writer<BufWriter<Output>>>),
-    Json(BufWriter<Output>),
-    Ndjson(BufWriter<Output>),
-}
-
-/// csv wraps I/O errors: unwrap them, so a closed pipe is seen as one.
-fn csv_io(e: csv::Error) -> io::Error {
-    if !matches!(e.kind(), csv::ErrorKind::Io(_)) {
-        return io::Error::other(e);
-    }
-    match e.into_kind() {
-        csv::ErrorKind::Io(e) => e,
-        _ => unreachable!("checked above"),
-    }
-}
-
-impl RowWriter {
-    fn new(format: ExportFormat, output: Output) -> Self {
-        let out = BufWriter::with_capacity(OUTPUT_BUFFER, output);
-        let encoder = match format {
-            // The header is written by `head`, not by `serialize`, so that
-            // an empty export still has it.
-            ExportFormat::Csv => Encoder::Csv(Box::new(
-                csv::WriterBuilder::new()
-                    .has_headers(false)
-                    .from_writer(out),
-            )),
-            ExportFormat::Json => Encoder::Json(out),
-            ExportFormat::Ndjson => Encoder::Ndjson(out),
-        };
-        Self { encoder, rows: 0 }
-    }
-
-    /// What comes before the first row.
-    fn head(&mut self) -> io::Result<()> {
-        match &mut self.encoder {
-            Encoder::Csv(csv) => csv.write_record(USAGE_EXPORT_COLUMNS).map_err(csv_io),
-            Encoder::Json(out) => out.write_all(b"[\n"),
-            Encoder::Ndjson(_) => Ok(()),
-        }
-    }
-
-    fn row(&mut self, row: &UsageExportRow<'_>) -> io::Result<()> {
-        if self.rows == 0 {
-            self.head()?;
-        }
-        match &mut self.encoder {
-            Encoder::Csv(csv) => csv.serialize(row).map_err(csv_io)?,
-            Encoder::Json(out) => {
-                if self.rows > 0 {
-                    out.write_all(b",\n")?;
-                }
-                serde_json::to_writer(&mut *out, row)?;
-            }
-            Encoder::Ndjson(out) => {
-                serde_json::to_writer(&mut *out, row)?;
-                out.write_all(b"\n")?;
-            }
-        }
-        self.rows += 1;
-        Ok(())
-    }
-
-    /// Writes what comes after the last row (or the whole of an empty
-    /// export: a CSV header, `[]`), flushes, and puts an `--output` file in
-    /// place.
-    fn finish(mut self) -> io::Result<()> {
-        let empty = self.rows == 0;
-        if empty && !matches!(self.encoder, Encoder::Json(_)) {
-            self.head()?;
-        }
-        let out = match self.encoder {
-            Encoder::Csv(csv) => csv.into_inner().map_err(|e| e.into_error())?,
-            Encoder::Json(mut out) => {
-                out.write_all(if empty { b"[]\n" } else { b"\n]\n" })?;
-                out
-            }
-            Encoder::Ndjson(out) => out,
-        };
-        match out.into_inner().map_err(|e| e.into_error())? {
-            Output::Stdout(mut s) => s.flush(),
-            Output::File { file, path } => {
-                file.as_file().sync_all()?;
-                file.persist(&path).map(drop).map_err(|e| e.error)
-            }
         }
     }
 }

@@ -4,19 +4,21 @@
 
 use super::exit;
 use super::jobs::when;
-use super::report::Format;
+use super::report::{Format, csv_text, json};
 use super::table::{Align, Table};
-use crate::billing::recon::{self, Period};
+use crate::billing::recon::{self, Period, Resolution};
 use crate::money::Money;
-use crate::store::{ReconReport, Store, StoreError, StoreFault, StoredLine};
-use std::collections::BTreeMap;
+use crate::store::{Store, StoreError, StoreFault, StoredLine};
+use crate::views::recon::{
+    BillingQuery, BillingReport, BillingViewError, CompanyLines, LineStatus,
+};
 use std::path::Path;
 
 #[derive(Debug, clap::Args)]
 pub struct BillingArgs {
-    /// The billing period, a UTC month: 2026-10.
+    /// The billing period, a UTC month: YYYY-MM, e.g. 2026-10.
     #[arg(long)]
-    pub period: String,
+    pub period: crate::month::Month,
     /// Only this company's lines (external id or exact name).
     #[arg(long)]
     pub company: Option<String>,
@@ -43,6 +45,15 @@ pub enum Decide {
     Dismiss,
 }
 
+impl From<Decide> for Resolution {
+    fn from(d: Decide) -> Self {
+        match d {
+            Decide::Accept => Resolution::Accept,
+            Decide::Dismiss => Resolution::Dismiss,
+        }
+    }
+}
+
 #[derive(Debug, clap::Args)]
 pub struct ResolveArgs {
     /// The line's id (the first column of `report billing`).
@@ -53,6 +64,10 @@ pub struct ResolveArgs {
     /// Why (kept with the decision).
     #[arg(long, default_value = "")]
     pub note: String,
+    /// Output format: a sentence (table), or the decision before and
+    /// after as `POST /api/v1/recon/lines/{id}/resolve` answers it (json).
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
 }
 
 /// Why `report billing` or `recon resolve` failed, and its exit code.
@@ -60,15 +75,6 @@ pub struct ResolveArgs {
 pub(crate) struct Failed {
     pub code: u8,
     pub message: String,
-}
-
-impl Failed {
-    fn invalid(message: impl Into<String>) -> Failed {
-        Failed {
-            code: exit::INVALID,
-            message: message.into(),
-        }
-    }
 }
 
 impl From<StoreError> for Failed {
@@ -80,6 +86,16 @@ impl From<StoreError> for Failed {
                 _ => exit::INTERNAL,
             },
             message: e.to_string(),
+        }
+    }
+}
+
+impl From<BillingViewError> for Failed {
+    fn from(e: BillingViewError) -> Failed {
+        match e {
+            BillingViewError::Store(e) => e.into(),
+            // Rendering (an overflow of a total): the data cannot be shown.
+            totals => totals.to_string().into(),
         }
     }
 }
@@ -119,20 +135,16 @@ pub(crate) async fn reconcile_now(
 }
 
 pub(crate) async fn billing(store: &Store, args: BillingArgs) -> Result<String, Failed> {
-    let month = Period::parse(args.period.trim()).map_err(|e| Failed::invalid(e.to_string()))?;
+    let month = Period::from(args.period);
     if args.run {
         reconcile_now(store, month, args.company.clone()).await?;
     }
-    let report = store
-        .recon_report(month.to_string(), args.company.clone())
-        .await?
-        .ok_or_else(|| {
-            Failed::invalid(format!(
-                "no reconciliation of {month} yet: submit a `reconcile` job with params \
-                 {{\"period\": \"{month}\"}}, or pass --run"
-            ))
-        })?;
-    Ok(render(&report, args.format)?)
+    let query = BillingQuery {
+        period: args.period,
+        company: args.company,
+    };
+    let report = crate::views::recon::billing(store, query).await?;
+    render(&report, args.format)
 }
 
 pub async fn run(cmd: ReconCommand, path: &Path) -> u8 {
@@ -141,18 +153,27 @@ pub async fn run(cmd: ReconCommand, path: &Path) -> u8 {
     };
     match cmd {
         ReconCommand::Resolve(args) => {
-            let action = match args.action {
-                Decide::Accept => "accept",
-                Decide::Dismiss => "dismiss",
-            };
+            let action = Resolution::from(args.action);
             match store
-                .resolve_recon_line(args.line, action.to_string(), args.note)
+                .resolve_recon_line(args.line, action, args.note, None)
                 .await
             {
-                Ok(()) => {
-                    println!("line {}: {action}ed", args.line);
-                    exit::OK
-                }
+                Ok(resolved) => match args.format {
+                    Format::Json => match json(&resolved) {
+                        Ok(text) => {
+                            print!("{text}");
+                            exit::OK
+                        }
+                        Err(failed) => {
+                            eprintln!("error: {}", failed.message);
+                            failed.code
+                        }
+                    },
+                    _ => {
+                        println!("line {}: {action}ed", args.line);
+                        exit::OK
+                    }
+                },
                 Err(e) => {
                     let failed = Failed::from(e);
                     eprintln!("error: {}", failed.message);
@@ -168,180 +189,96 @@ fn money(m: &Option<Money>) -> String {
 }
 
 fn status(l: &StoredLine) -> String {
-    match &l.decision {
-        Some(d) => format!("resolved ({})", d.action),
-        None if l.kind == "match" => "ok".into(),
-        None => "open".into(),
+    match (crate::views::recon::status(l), &l.decision) {
+        (LineStatus::Resolved, Some(d)) => format!("resolved ({})", d.action),
+        (LineStatus::Ok, _) => "ok".into(),
+        _ => "open".into(),
     }
 }
 
-/// Sums per currency of billed, vendor cost and impact.
-#[derive(Debug, Default, serde::Serialize)]
-struct Totals {
-    billed: Option<Money>,
-    vendor_cost: Option<Money>,
-    impact: Option<Money>,
-}
-
-fn add(to: &mut Option<Money>, m: &Option<Money>) -> Result<(), String> {
-    if let Some(m) = m {
-        *to = Some(match to {
-            Some(t) => t.checked_add(*m).map_err(|e| e.to_string())?,
-            None => *m,
-        });
-    }
-    Ok(())
-}
-
-fn totals(lines: &[&StoredLine]) -> Result<BTreeMap<String, Totals>, String> {
-    let mut out: BTreeMap<String, Totals> = BTreeMap::new();
-    for l in lines {
-        let Some(currency) = &l.currency else {
-            continue;
-        };
-        let t = out.entry(currency.clone()).or_default();
-        add(&mut t.billed, &l.billed)?;
-        add(&mut t.vendor_cost, &l.vendor_cost)?;
-        add(&mut t.impact, &l.impact)?;
-    }
-    Ok(out)
-}
-
-/// Lines grouped per company (in the run's order; by id: two companies may
-/// share a name), and the unmapped ones.
-fn groups(report: &ReconReport) -> (Vec<(String, Vec<&StoredLine>)>, Vec<&StoredLine>) {
-    let mut companies: Vec<(i64, String, Vec<&StoredLine>)> = Vec::new();
-    let mut unmapped = Vec::new();
-    for l in &report.lines {
-        let (id, name) = match (l.company_id, &l.company, l.kind.as_str()) {
-            (_, _, "customer-not-mapped" | "sku-not-mapped") | (None, _, _) | (_, None, _) => {
-                unmapped.push(l);
-                continue;
-            }
-            (Some(id), Some(name), _) => (id, name),
-        };
-        match companies.last_mut() {
-            Some((last, _, lines)) if *last == id => lines.push(l),
-            _ => companies.push((id, name.clone(), vec![l])),
-        }
-    }
-    let companies = companies
-        .into_iter()
-        .map(|(_, name, lines)| (name, lines))
-        .collect();
-    (companies, unmapped)
-}
-
-fn render(report: &ReconReport, format: Format) -> Result<String, String> {
-    let (companies, unmapped) = groups(report);
-    Ok(match format {
-        Format::Json => {
-            // Serialised straight from the stored lines (no copy as a JSON value).
-            #[derive(serde::Serialize)]
-            struct Group<'a> {
-                company: &'a str,
-                lines: &'a [&'a StoredLine],
-                totals: BTreeMap<String, Totals>,
-            }
-            #[derive(serde::Serialize)]
-            struct Out<'a> {
-                run_id: i64,
-                period: &'a str,
-                at: String,
-                company: &'a Option<String>,
-                companies: Vec<Group<'a>>,
-                unmapped: &'a [&'a StoredLine],
-            }
-            let groups = companies
-                .iter()
-                .map(|(company, lines)| {
-                    Ok(Group {
-                        company,
-                        lines,
-                        totals: totals(lines)?,
-                    })
-                })
-                .collect::<Result<Vec<_>, String>>()?;
-            let out = Out {
-                run_id: report.run_id,
-                period: &report.period,
-                at: when(report.at),
-                company: &report.company,
-                companies: groups,
-                unmapped: &unmapped,
-            };
-            let mut text = serde_json::to_string_pretty(&out).map_err(|e| e.to_string())?;
-            text.push('\n');
-            text
-        }
+fn render(report: &BillingReport, format: Format) -> Result<String, Failed> {
+    match format {
+        Format::Json => json(report),
         Format::Csv => {
-            let mut w = csv::Writer::from_writer(Vec::new());
-            w.write_record([
-                "line",
-                "company",
-                "product",
-                "vendor_account",
-                "vendor_customer",
-                "sku",
-                "kind",
-                "billed_quantity",
-                "vendor_quantity",
-                "currency",
-                "billed",
-                "vendor_cost",
-                "impact",
-                "action",
-                "since",
-                "status",
-                "note",
-            ])
-            .map_err(|e| e.to_string())?;
             let amount = |m: &Option<Money>| m.map(|m| m.to_decimal_string()).unwrap_or_default();
-            for l in &report.lines {
-                w.write_record([
-                    l.id.to_string(),
-                    l.company.clone().unwrap_or_default(),
-                    l.product.clone().unwrap_or_default(),
-                    l.vendor_account.clone().unwrap_or_default(),
-                    l.vendor_customer.clone().unwrap_or_default(),
-                    l.sku.clone().unwrap_or_default(),
-                    l.kind.clone(),
-                    l.billed_quantity.clone().unwrap_or_default(),
-                    l.vendor_quantity.clone().unwrap_or_default(),
-                    l.currency.clone().unwrap_or_default(),
-                    amount(&l.billed),
-                    amount(&l.vendor_cost),
-                    amount(&l.impact),
-                    l.action.clone(),
-                    l.since.clone().unwrap_or_default(),
-                    status(l),
-                    l.decision
-                        .as_ref()
-                        .map(|d| d.note.clone())
-                        .unwrap_or_default(),
-                ])
-                .map_err(|e| e.to_string())?;
-            }
-            String::from_utf8(w.into_inner().map_err(|e| e.to_string())?)
-                .map_err(|e| e.to_string())?
+            let opt = |v: &Option<String>| v.clone().unwrap_or_default();
+            // In line order, as stored.
+            let mut lines: Vec<&StoredLine> = report
+                .companies
+                .iter()
+                .flat_map(|c| &c.lines)
+                .chain(&report.unmapped)
+                .collect();
+            lines.sort_by_key(|l| l.id);
+            csv_text(
+                [
+                    "line",
+                    "company",
+                    "product",
+                    "vendor_account",
+                    "vendor_customer",
+                    "sku",
+                    "kind",
+                    "billed_quantity",
+                    "vendor_quantity",
+                    "currency",
+                    "billed",
+                    "vendor_cost",
+                    "impact",
+                    "action",
+                    "since",
+                    "status",
+                    "note",
+                ],
+                lines.into_iter().map(|l| {
+                    [
+                        l.id.to_string(),
+                        opt(&l.company),
+                        opt(&l.product),
+                        opt(&l.vendor_account),
+                        opt(&l.vendor_customer),
+                        opt(&l.sku),
+                        l.kind.to_string(),
+                        opt(&l.billed_quantity),
+                        opt(&l.vendor_quantity),
+                        opt(&l.currency),
+                        amount(&l.billed),
+                        amount(&l.vendor_cost),
+                        amount(&l.impact),
+                        l.action.clone(),
+                        opt(&l.since),
+                        status(l),
+                        l.decision
+                            .as_ref()
+                            .map(|d| d.note.clone())
+                            .unwrap_or_default(),
+                    ]
+                }),
+            )
         }
-        Format::Table => render_table(report, &companies, &unmapped)?,
-    })
+        Format::Table => Ok(render_table(report)),
+    }
 }
 
-fn render_table(
-    report: &ReconReport,
-    companies: &[(String, Vec<&StoredLine>)],
-    unmapped: &[&StoredLine],
-) -> Result<String, String> {
+fn render_table(report: &BillingReport) -> String {
     let mut out = format!(
         "Billing reconciliation {} (run {}, {})\n",
-        report.period,
-        report.run_id,
-        when(report.at)
+        report.period, report.run_id, report.at
     );
-    for (company, lines) in companies {
-        out.push_str(&format!("\n{company}\n"));
+    for group in &report.companies {
+        out.push_str(&company_table(group));
+    }
+    out.push_str(&unmapped_table(&report.unmapped));
+    if report.companies.is_empty() && report.unmapped.is_empty() {
+        out.push_str("\nno lines: nothing billed and nothing provisioned in the period\n");
+    }
+    out
+}
+
+fn company_table(group: &CompanyLines) -> String {
+    let (company, lines) = (&group.company, &group.lines);
+    let mut out = format!("\n{company}\n");
+    {
         let mut table = Table::new(&[
             ("line", Align::Right),
             ("product", Align::Left),
@@ -359,7 +296,7 @@ fn render_table(
             table.row(vec![
                 l.id.to_string(),
                 l.product.clone().unwrap_or_default(),
-                l.kind.clone(),
+                l.kind.to_string(),
                 l.billed_quantity.clone().unwrap_or_else(|| "-".into()),
                 l.vendor_quantity.clone().unwrap_or_else(|| "-".into()),
                 money(&l.billed),
@@ -373,7 +310,7 @@ fn render_table(
         for l in lines {
             out.push_str(&line_detail(l));
         }
-        for (currency, t) in totals(lines)? {
+        for (currency, t) in &group.totals {
             out.push_str(&format!(
                 "  total {currency}: billed {}, vendor cost {}, impact/month {}\n",
                 money(&t.billed),
@@ -382,6 +319,11 @@ fn render_table(
             ));
         }
     }
+    out
+}
+
+fn unmapped_table(unmapped: &[StoredLine]) -> String {
+    let mut out = String::new();
     if !unmapped.is_empty() {
         out.push_str("\nNot mapped\n");
         let mut table = Table::new(&[
@@ -399,7 +341,7 @@ fn render_table(
         for l in unmapped {
             table.row(vec![
                 l.id.to_string(),
-                l.kind.clone(),
+                l.kind.to_string(),
                 l.vendor_account.clone().unwrap_or_default(),
                 match (&l.vendor_customer_name, &l.vendor_customer) {
                     (Some(name), Some(r)) => format!("{name} ({r})"),
@@ -417,10 +359,7 @@ fn render_table(
         }
         out.push_str(&table.render());
     }
-    if companies.is_empty() && unmapped.is_empty() {
-        out.push_str("\nno lines: nothing billed and nothing provisioned in the period\n");
-    }
-    Ok(out)
+    out
 }
 
 /// Under a line: each vendor's contribution when there are several, the

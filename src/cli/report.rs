@@ -1,12 +1,17 @@
-//! `panelwright report changes` and `panelwright report availability`:
-//! what the report and probe jobs stored, for people (table) and other
-//! systems (csv, json).
+//! `panelwright report usage|changes|availability|billing`: what the
+//! report, probe and reconcile jobs stored, for people (table) and other
+//! systems (csv, json). Each renders a view of `crate::views`; the API
+//! serves the same views, so `--format json` prints what it answers.
 
 use super::exit;
 use super::jobs::when;
+use super::recon::Failed;
 use super::table::{Align, Table};
-use crate::reporting::availability::{self, Availability, ProbeRun};
-use crate::store::{ChangeFilter, Millis, ServiceChange, Store};
+use crate::month::Month;
+use crate::store::{Millis, Store};
+use crate::views::availability::{AccountAvailability, AvailabilityQuery};
+use crate::views::changes::{ChangeView, ChangesQuery, DEFAULT_SINCE, MadeBy, parse_since};
+use crate::views::usage::{UsageQuery, UsageReport};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -19,6 +24,8 @@ pub enum Format {
 
 #[derive(Debug, clap::Subcommand)]
 pub enum ReportCommand {
+    /// Stored usage: per company, vendor account, SKU, metric and period.
+    Usage(UsageArgs),
     /// Service changes found by report jobs, and who made each one.
     Changes(ChangesArgs),
     /// Availability of vendor consoles from our own probe runs.
@@ -27,6 +34,22 @@ pub enum ReportCommand {
     /// against provisioned and charged, each discrepancy with its monthly
     /// revenue impact and a suggested action; unmapped items apart.
     Billing(super::recon::BillingArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct UsageArgs {
+    /// Only this company's (external id or exact name).
+    #[arg(long)]
+    pub company: Option<String>,
+    /// Only this vendor account's.
+    #[arg(long)]
+    pub vendor_account: Option<String>,
+    /// Only this month: YYYY-MM, e.g. 2026-10.
+    #[arg(long)]
+    pub period: Option<Month>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
 }
 
 #[derive(Debug, clap::Args)]
@@ -48,9 +71,9 @@ pub struct ChangesArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct AvailabilityArgs {
-    /// The month, UTC: 2026-10.
-    #[arg(long, value_parser = parse_period)]
-    pub period: (Millis, Millis),
+    /// The month, UTC: YYYY-MM, e.g. 2026-10.
+    #[arg(long)]
+    pub period: Month,
     /// Only this vendor account.
     #[arg(long)]
     pub vendor_account: Option<String>,
@@ -62,98 +85,139 @@ pub struct AvailabilityArgs {
     pub format: Format,
 }
 
-/// How far back `report changes` looks without `--since`: a week covers
-/// the weekly review an operator does.
-const DEFAULT_SINCE: &str = "7d";
-
-fn parse_since(text: &str) -> Result<Millis, String> {
-    let t = text.trim();
-    if let Ok(ts) = t.parse::<jiff::Timestamp>() {
-        return Ok(ts.as_millisecond());
-    }
-    if let Ok(date) = t.parse::<jiff::civil::Date>() {
-        return date
-            .to_zoned(jiff::tz::TimeZone::UTC)
-            .map(|z| z.timestamp().as_millisecond())
-            .map_err(|e| e.to_string());
-    }
-    match humantime::parse_duration(t) {
-        Ok(span) => Ok(crate::store::now_millis() - span.as_millis() as Millis),
-        Err(_) => Err(format!(
-            "`{t}` is neither a date (2026-10-01), a UTC time (2026-10-01T08:00:00Z) nor a span (7d)"
-        )),
-    }
-}
-
-/// `YYYY-MM` → [first instant, first instant of the next month), UTC.
-pub(crate) fn parse_period(text: &str) -> Result<(Millis, Millis), String> {
-    let bad = || format!("`{text}` is not a month (YYYY-MM, e.g. 2026-10)");
-    let (y, m) = text.trim().split_once('-').ok_or_else(bad)?;
-    let (y, m): (i16, i8) = (y.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
-    if y.to_string().len() != 4 || !(1..=12).contains(&m) {
-        return Err(bad());
-    }
-    let start = jiff::civil::date(y, m, 1);
-    let end = start
-        .checked_add(jiff::Span::new().months(1))
-        .map_err(|e| e.to_string())?;
-    let ms = |d: jiff::civil::Date| {
-        d.to_zoned(jiff::tz::TimeZone::UTC)
-            .map(|z| z.timestamp().as_millisecond())
-            .map_err(|e| e.to_string())
-    };
-    Ok((ms(start)?, ms(end)?))
-}
-
 pub async fn run(cmd: ReportCommand, path: &Path) -> u8 {
     let Some(store) = super::open_store(path).await else {
         return exit::INTERNAL;
     };
     let out = match cmd {
+        ReportCommand::Usage(args) => usage(&store, args).await,
         ReportCommand::Changes(args) => changes(&store, args).await,
         ReportCommand::Availability(args) => availability(&store, args).await,
-        ReportCommand::Billing(args) => {
-            return match super::recon::billing(&store, args).await {
-                Ok(text) => {
-                    print!("{text}");
-                    exit::OK
-                }
-                Err(failed) => {
-                    eprintln!("error: {}", failed.message);
-                    failed.code
-                }
-            };
-        }
+        ReportCommand::Billing(args) => super::recon::billing(&store, args).await,
     };
     match out {
         Ok(text) => {
             print!("{text}");
             exit::OK
         }
-        Err(e) => {
-            eprintln!("error: {e}");
-            exit::INVALID
+        Err(failed) => {
+            eprintln!("error: {}", failed.message);
+            failed.code
         }
     }
 }
 
-fn who(c: &ServiceChange) -> String {
+/// A view as `--format json` prints it (and the API answers it).
+pub(crate) fn json<T: serde::Serialize>(view: &T) -> Result<String, Failed> {
+    let mut text = serde_json::to_string_pretty(view).map_err(|e| e.to_string())?;
+    text.push('\n');
+    Ok(text)
+}
+
+/// CSV of `header` and `rows`.
+pub(crate) fn csv_text<const N: usize>(
+    header: [&str; N],
+    rows: impl IntoIterator<Item = [String; N]>,
+) -> Result<String, Failed> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(header).map_err(|e| e.to_string())?;
+    for row in rows {
+        w.write_record(row).map_err(|e| e.to_string())?;
+    }
+    let bytes = w.into_inner().map_err(|e| e.to_string())?;
+    Ok(String::from_utf8(bytes).map_err(|e| e.to_string())?)
+}
+
+async fn usage(store: &Store, args: UsageArgs) -> Result<String, Failed> {
+    let query = UsageQuery {
+        company: args.company,
+        vendor_account: args.vendor_account,
+        period: args.period,
+    };
+    let report = crate::views::usage::usage(store, query).await?;
+    render_usage(&report, args.format)
+}
+
+fn render_usage(report: &UsageReport, format: Format) -> Result<String, Failed> {
+    let opt = |v: &Option<String>| v.clone().unwrap_or_default();
+    match format {
+        Format::Json => json(report),
+        Format::Csv => csv_text(
+            [
+                "company",
+                "vendor_account",
+                "vendor_ref",
+                "vendor_customer",
+                "sku",
+                "metric",
+                "period",
+                "quantity",
+                "unit",
+                "updated_at",
+                "job_id",
+            ],
+            report.records.iter().map(|r| {
+                [
+                    opt(&r.company),
+                    r.vendor_account.clone(),
+                    r.vendor_ref.clone(),
+                    r.vendor_customer.clone(),
+                    r.sku.clone(),
+                    r.metric.clone(),
+                    r.period.to_string(),
+                    r.quantity.clone(),
+                    r.unit.clone(),
+                    when(r.updated_at),
+                    r.job_id.map(|j| j.to_string()).unwrap_or_default(),
+                ]
+            }),
+        ),
+        Format::Table => {
+            let mut table = Table::new(&[
+                ("period", Align::Left),
+                ("company", Align::Left),
+                ("account", Align::Left),
+                ("customer", Align::Left),
+                ("sku", Align::Left),
+                ("metric", Align::Left),
+                ("quantity", Align::Right),
+                ("unit", Align::Left),
+            ]);
+            for r in &report.records {
+                table.row(vec![
+                    r.period.to_string(),
+                    r.company.clone().unwrap_or_else(|| "unmapped".into()),
+                    r.vendor_account.clone(),
+                    format!("{} ({})", r.vendor_customer, r.vendor_ref),
+                    r.sku.clone(),
+                    r.metric.clone(),
+                    r.quantity.clone(),
+                    r.unit.clone(),
+                ]);
+            }
+            Ok(if table.is_empty() {
+                "no usage stored for that selection\n".to_string()
+            } else {
+                table.render()
+            })
+        }
+    }
+}
+
+fn who(c: &ChangeView) -> String {
     match c.caused_by_job {
         Some(job) => format!("job #{job}"),
         None => "vendor".to_string(),
     }
 }
 
-async fn changes(store: &Store, args: ChangesArgs) -> Result<String, String> {
-    let list = store
-        .changes(ChangeFilter {
-            since: args.since,
-            until: None,
-            company: args.company,
-            vendor_account: args.vendor_account,
-        })
-        .await
-        .map_err(|e| e.to_string())?;
+async fn changes(store: &Store, args: ChangesArgs) -> Result<String, Failed> {
+    let query = ChangesQuery {
+        since: args.since,
+        company: args.company,
+        vendor_account: args.vendor_account,
+    };
+    let list = crate::views::changes::changes(store, query).await?;
     render_changes(&list, args.format)
 }
 
@@ -163,26 +227,23 @@ pub(crate) async fn changes_text(
     since: Millis,
     format: Format,
 ) -> Result<String, String> {
-    let list = store
-        .changes(ChangeFilter {
-            since,
-            ..ChangeFilter::default()
-        })
+    let query = ChangesQuery {
+        since,
+        ..ChangesQuery::default()
+    };
+    let list = crate::views::changes::changes(store, query)
         .await
         .map_err(|e| e.to_string())?;
-    render_changes(&list, format)
+    Ok(render_changes(&list, format)?)
 }
 
-fn render_changes(list: &[ServiceChange], format: Format) -> Result<String, String> {
-    Ok(match format {
-        Format::Json => {
-            let mut text = serde_json::to_string_pretty(list).map_err(|e| e.to_string())?;
-            text.push('\n');
-            text
-        }
-        Format::Csv => {
-            let mut w = csv::Writer::from_writer(Vec::new());
-            let header = [
+fn render_changes(list: &[ChangeView], format: Format) -> Result<String, Failed> {
+    let opt = |v: &Option<String>| v.clone().unwrap_or_default();
+    let id = |v: Option<i64>| v.map(|j| j.to_string()).unwrap_or_default();
+    match format {
+        Format::Json => json(&list),
+        Format::Csv => csv_text(
+            [
                 "detected_at",
                 "vendor_account",
                 "vendor_ref",
@@ -196,177 +257,76 @@ fn render_changes(list: &[ServiceChange], format: Format) -> Result<String, Stri
                 "made_by",
                 "caused_by_job",
                 "detected_by_job",
-            ];
-            w.write_record(header).map_err(|e| e.to_string())?;
-            for c in list {
-                w.write_record([
+            ],
+            list.iter().map(|c| {
+                [
                     when(c.detected_at),
                     c.vendor_account.clone(),
                     c.vendor_ref.clone(),
                     c.vendor_customer.clone(),
-                    c.company.clone().unwrap_or_default(),
+                    opt(&c.company),
                     c.item_kind.clone(),
                     c.item_key.clone(),
                     c.change.to_string(),
-                    c.before.clone().unwrap_or_default(),
-                    c.after.clone().unwrap_or_default(),
-                    if c.caused_by_job.is_some() {
-                        "us"
-                    } else {
-                        "vendor"
+                    opt(&c.before),
+                    opt(&c.after),
+                    match c.made_by {
+                        MadeBy::Us => "us",
+                        MadeBy::Vendor => "vendor",
                     }
                     .to_string(),
-                    c.caused_by_job.map(|j| j.to_string()).unwrap_or_default(),
-                    c.detected_by_job.map(|j| j.to_string()).unwrap_or_default(),
-                ])
-                .map_err(|e| e.to_string())?;
-            }
-            String::from_utf8(w.into_inner().map_err(|e| e.to_string())?)
-                .map_err(|e| e.to_string())?
-        }
-        Format::Table => {
-            let mut table = Table::new(&[
-                ("detected", Align::Left),
-                ("account", Align::Left),
-                ("customer", Align::Left),
-                ("company", Align::Left),
-                ("item", Align::Left),
-                ("change", Align::Left),
-                ("before", Align::Left),
-                ("after", Align::Left),
-                ("made by", Align::Left),
-            ]);
-            for c in list {
-                table.row(vec![
-                    when(c.detected_at),
-                    c.vendor_account.clone(),
-                    format!("{} ({})", c.vendor_customer, c.vendor_ref),
-                    c.company.clone().unwrap_or_else(|| "unmapped".into()),
-                    format!("{} {}", c.item_kind, c.item_key),
-                    c.change.to_string(),
-                    c.before.clone().unwrap_or_else(|| "-".into()),
-                    c.after.clone().unwrap_or_else(|| "-".into()),
-                    who(c),
-                ]);
-            }
-            if table.is_empty() {
-                "no changes detected in that window\n".to_string()
-            } else {
-                table.render()
-            }
-        }
-    })
-}
-
-/// One vendor account's availability in the period.
-#[derive(Debug, serde::Serialize)]
-struct AccountAvailability {
-    vendor_account: String,
-    /// The companies it serves: (external id, name).
-    companies: Vec<(String, String)>,
-    runs: usize,
-    ok: usize,
-    gaps: usize,
-    /// Ok runs over runs, exact.
-    uptime_ok: u64,
-    uptime_runs: u64,
-    /// Rounded once, half away from zero, 3 decimals.
-    uptime_percent: Option<String>,
-    p50_ms: Option<u64>,
-    p95_ms: Option<u64>,
-    incidents: Vec<IncidentOut>,
-}
-
-#[derive(Debug, serde::Serialize)]
-struct IncidentOut {
-    start: String,
-    end: Option<String>,
-    failed_runs: usize,
-    failed_step: Option<String>,
-    class: Option<String>,
-}
-
-async fn availability(store: &Store, args: AvailabilityArgs) -> Result<String, String> {
-    let (from, to) = args.period;
-    let runs = store
-        .probe_runs(args.vendor_account.clone(), from, to)
-        .await
-        .map_err(|e| e.to_string())?;
-    let gaps: BTreeMap<String, u64> = store
-        .probe_gaps(from, to)
-        .await
-        .map_err(|e| e.to_string())?
-        .into_iter()
-        .collect();
-    let mut served: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
-    for (account, id, name) in store.companies_served().await.map_err(|e| e.to_string())? {
-        served.entry(account).or_default().push((id, name));
+                    id(c.caused_by_job),
+                    id(c.detected_by_job),
+                ]
+            }),
+        ),
+        Format::Table => Ok(changes_table(list)),
     }
-    let company = match &args.company {
-        Some(key) => Some(store.company(key).await.map_err(|e| e.to_string())?),
-        None => None,
+}
+
+fn changes_table(list: &[ChangeView]) -> String {
+    let mut table = Table::new(&[
+        ("detected", Align::Left),
+        ("account", Align::Left),
+        ("customer", Align::Left),
+        ("company", Align::Left),
+        ("item", Align::Left),
+        ("change", Align::Left),
+        ("before", Align::Left),
+        ("after", Align::Left),
+        ("made by", Align::Left),
+    ]);
+    for c in list {
+        table.row(vec![
+            when(c.detected_at),
+            c.vendor_account.clone(),
+            format!("{} ({})", c.vendor_customer, c.vendor_ref),
+            c.company.clone().unwrap_or_else(|| "unmapped".into()),
+            format!("{} {}", c.item_kind, c.item_key),
+            c.change.to_string(),
+            c.before.clone().unwrap_or_else(|| "-".into()),
+            c.after.clone().unwrap_or_else(|| "-".into()),
+            who(c),
+        ]);
+    }
+    if table.is_empty() {
+        "no changes detected in that window\n".to_string()
+    } else {
+        table.render()
+    }
+}
+
+async fn availability(store: &Store, args: AvailabilityArgs) -> Result<String, Failed> {
+    let query = AvailabilityQuery {
+        period: args.period,
+        vendor_account: args.vendor_account,
+        company: args.company,
     };
-    let mut by_account: BTreeMap<String, Vec<ProbeRun>> = BTreeMap::new();
-    for r in runs {
-        by_account
-            .entry(r.vendor_account.clone())
-            .or_default()
-            .push(ProbeRun {
-                at: r.at,
-                ok: r.ok,
-                latency_ms: r.latency_ms,
-                failed_step: r.failed_step,
-                class: r.class,
-            });
-    }
-    for account in gaps.keys() {
-        if args.vendor_account.as_ref().is_none_or(|a| a == account) {
-            by_account.entry(account.clone()).or_default();
-        }
-    }
-    let mut out = Vec::new();
-    for (account, runs) in by_account {
-        let companies = served.get(&account).cloned().unwrap_or_default();
-        if let Some(c) = &company
-            && !companies.iter().any(|(id, _)| *id == c.external_id)
-        {
-            continue;
-        }
-        let gaps = gaps.get(&account).copied().unwrap_or(0) as usize;
-        let a: Availability = availability::summarize(&runs, gaps);
-        out.push(AccountAvailability {
-            vendor_account: account,
-            companies,
-            runs: a.runs,
-            ok: a.ok,
-            gaps: a.gaps,
-            uptime_ok: a.uptime.num,
-            uptime_runs: a.uptime.den,
-            uptime_percent: a.uptime.percent(3),
-            p50_ms: a.p50_ms,
-            p95_ms: a.p95_ms,
-            incidents: a
-                .incidents
-                .iter()
-                .map(|i| IncidentOut {
-                    start: when_ms(i.start),
-                    end: i.end.map(when_ms),
-                    failed_runs: i.failed_runs,
-                    failed_step: i.failed_step.clone(),
-                    class: i.class.map(|c| c.to_string()),
-                })
-                .collect(),
-        });
-    }
-    Ok(match args.format {
-        Format::Json => {
-            let mut text = serde_json::to_string_pretty(&out).map_err(|e| e.to_string())?;
-            text.push('\n');
-            text
-        }
-        Format::Csv => {
-            let mut w = csv::Writer::from_writer(Vec::new());
-            w.write_record([
+    let out = crate::views::availability::availability(store, query).await?;
+    match args.format {
+        Format::Json => json(&out),
+        Format::Csv => csv_text(
+            [
                 "vendor_account",
                 "companies",
                 "runs",
@@ -376,11 +336,11 @@ async fn availability(store: &Store, args: AvailabilityArgs) -> Result<String, S
                 "p50_ms",
                 "p95_ms",
                 "incidents",
-            ])
-            .map_err(|e| e.to_string())?;
-            for a in &out {
-                let companies: Vec<&str> = a.companies.iter().map(|(id, _)| id.as_str()).collect();
-                w.write_record([
+            ],
+            out.iter().map(|a| {
+                let companies: Vec<&str> =
+                    a.companies.iter().map(|c| c.external_id.as_str()).collect();
+                [
                     a.vendor_account.clone(),
                     companies.join(" "),
                     a.runs.to_string(),
@@ -390,91 +350,94 @@ async fn availability(store: &Store, args: AvailabilityArgs) -> Result<String, S
                     a.p50_ms.map(|v| v.to_string()).unwrap_or_default(),
                     a.p95_ms.map(|v| v.to_string()).unwrap_or_default(),
                     a.incidents.len().to_string(),
-                ])
-                .map_err(|e| e.to_string())?;
-            }
-            String::from_utf8(w.into_inner().map_err(|e| e.to_string())?)
-                .map_err(|e| e.to_string())?
-        }
-        Format::Table => {
-            let mut text = String::new();
-            if out.is_empty() {
-                text.push_str("no probe runs in that period\n");
-            }
-            for a in &out {
-                text.push_str(&format!(
-                    "{}: uptime {} ({} of {} runs ok, {} missed slots), p50 {}, p95 {}\n",
-                    a.vendor_account,
-                    a.uptime_percent
-                        .as_ref()
-                        .map_or("-".to_string(), |p| format!("{p}%")),
-                    a.ok,
-                    a.runs,
-                    a.gaps,
-                    a.p50_ms.map_or("-".into(), |v| format!("{v} ms")),
-                    a.p95_ms.map_or("-".into(), |v| format!("{v} ms")),
-                ));
-                for (id, name) in &a.companies {
-                    text.push_str(&format!("  serves {id} ({name})\n"));
-                }
-                let mut table = Table::new(&[
-                    ("incident start", Align::Left),
-                    ("end", Align::Left),
-                    ("failed runs", Align::Right),
-                    ("failing step", Align::Left),
-                    ("class", Align::Left),
-                ])
-                .indent("  ");
-                for i in &a.incidents {
-                    table.row(vec![
-                        i.start.clone(),
-                        i.end.clone().unwrap_or_else(|| "ongoing".into()),
-                        i.failed_runs.to_string(),
-                        i.failed_step.clone().unwrap_or_default(),
-                        i.class.clone().unwrap_or_default(),
-                    ]);
-                }
-                if !table.is_empty() {
-                    text.push_str(&table.render());
-                }
-            }
-            // The same, per company: the consoles its services depend on.
-            let mut by_company: BTreeMap<(&str, &str), Vec<&AccountAvailability>> = BTreeMap::new();
-            for a in &out {
-                for (id, name) in &a.companies {
-                    by_company.entry((id, name)).or_default().push(a);
-                }
-            }
-            if !by_company.is_empty() {
-                let mut table = Table::new(&[
-                    ("company", Align::Left),
-                    ("vendor account", Align::Left),
-                    ("uptime", Align::Right),
-                    ("incidents", Align::Right),
-                ]);
-                for ((id, name), accounts) in by_company {
-                    for a in accounts {
-                        table.row(vec![
-                            format!("{id} ({name})"),
-                            a.vendor_account.clone(),
-                            a.uptime_percent
-                                .as_ref()
-                                .map_or("-".to_string(), |p| format!("{p}%")),
-                            a.incidents.len().to_string(),
-                        ]);
-                    }
-                }
-                text.push_str("per company:\n");
-                text.push_str(&table.indent("  ").render());
-            }
-            text
-        }
-    })
+                ]
+            }),
+        ),
+        Format::Table => Ok(availability_table(&out)),
+    }
 }
 
-/// A time with milliseconds, UTC (incident edges are compared closely).
-fn when_ms(ms: Millis) -> String {
-    jiff::Timestamp::from_millisecond(ms).map_or_else(|_| ms.to_string(), |t| t.to_string())
+fn uptime(a: &AccountAvailability) -> String {
+    a.uptime_percent
+        .as_ref()
+        .map_or("-".to_string(), |p| format!("{p}%"))
+}
+
+fn availability_table(out: &[AccountAvailability]) -> String {
+    let mut text = String::new();
+    if out.is_empty() {
+        text.push_str("no probe runs in that period\n");
+    }
+    for a in out {
+        text.push_str(&format!(
+            "{}: uptime {} ({} of {} runs ok, {} missed slots), p50 {}, p95 {}\n",
+            a.vendor_account,
+            uptime(a),
+            a.ok,
+            a.runs,
+            a.gaps,
+            a.p50_ms.map_or("-".into(), |v| format!("{v} ms")),
+            a.p95_ms.map_or("-".into(), |v| format!("{v} ms")),
+        ));
+        for c in &a.companies {
+            text.push_str(&format!("  serves {} ({})\n", c.external_id, c.name));
+        }
+        let mut table = Table::new(&[
+            ("incident start", Align::Left),
+            ("end", Align::Left),
+            ("failed runs", Align::Right),
+            ("failing step", Align::Left),
+            ("class", Align::Left),
+        ])
+        .indent("  ");
+        for i in &a.incidents {
+            table.row(vec![
+                i.start.clone(),
+                i.end.clone().unwrap_or_else(|| "ongoing".into()),
+                i.failed_runs.to_string(),
+                i.failed_step.clone().unwrap_or_default(),
+                i.class.map(|c| c.to_string()).unwrap_or_default(),
+            ]);
+        }
+        if !table.is_empty() {
+            text.push_str(&table.render());
+        }
+    }
+    text.push_str(&per_company(out));
+    text
+}
+
+/// The same, per company: the consoles its services depend on.
+fn per_company(out: &[AccountAvailability]) -> String {
+    let mut by_company: BTreeMap<(&str, &str), Vec<&AccountAvailability>> = BTreeMap::new();
+    for a in out {
+        for c in &a.companies {
+            by_company
+                .entry((&c.external_id, &c.name))
+                .or_default()
+                .push(a);
+        }
+    }
+    if by_company.is_empty() {
+        return String::new();
+    }
+    let mut table = Table::new(&[
+        ("company", Align::Left),
+        ("vendor account", Align::Left),
+        ("uptime", Align::Right),
+        ("incidents", Align::Right),
+    ]);
+    for ((id, name), accounts) in by_company {
+        for a in accounts {
+            table.row(vec![
+                format!("{id} ({name})"),
+                a.vendor_account.clone(),
+                uptime(a),
+                a.incidents.len().to_string(),
+            ]);
+        }
+    }
+    format!("per company:\n{}", table.indent("  ").render())
 }
 
 #[cfg(test)]
@@ -482,15 +445,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_period_is_its_month_in_utc() {
-        let (from, to) = parse_period("2026-10").unwrap();
-        assert_eq!(when(from), "2026-10-01T00:00:00Z");
-        assert_eq!(when(to), "2026-11-01T00:00:00Z");
-        let (_, to) = parse_period("2026-12").unwrap();
-        assert_eq!(when(to), "2027-01-01T00:00:00Z");
-        for bad in ["2026-13", "2026", "26-10", "2026-1x", ""] {
-            assert!(parse_period(bad).is_err(), "{bad}");
-        }
+    fn since_reads_dates_times_and_spans() {
+        let (from, _) = "2026-10".parse::<Month>().unwrap().millis();
         assert_eq!(parse_since("2026-10-01").unwrap(), from);
         assert_eq!(parse_since("2026-10-01T00:00:00Z").unwrap(), from);
         assert!(parse_since("7d").unwrap() < crate::store::now_millis());

@@ -19,31 +19,23 @@ pub struct Period {
 impl Period {
     /// The calendar month `year-month`.
     pub fn month(year: i16, month: i8) -> Result<Period, PricingError> {
-        let bad = || PricingError::Period(format!("{year:04}-{month:02} is not a month"));
-        if !(1..=12).contains(&month) {
-            return Err(bad());
-        }
-        let start = Date::new(year, month, 1).map_err(|_| bad())?;
-        let end = start.checked_add(1.month()).map_err(|_| bad())?;
-        Ok(Period { start, end })
+        crate::month::Month::new(year, month)
+            .map(Period::from)
+            .map_err(|e| PricingError::Period(e.to_string()))
     }
 
-    /// `YYYY-MM`, e.g. `2026-10`.
+    /// `YYYY-MM`, e.g. `2026-10`: the grammar of [`crate::month::Month`].
     pub fn parse(text: &str) -> Result<Period, PricingError> {
-        let bad = || PricingError::Period(format!("`{text}` is not a month like 2026-10"));
-        let (y, m) = text.split_once('-').ok_or_else(bad)?;
-        if y.len() != 4 || m.len() != 2 || !(y.bytes().chain(m.bytes())).all(|b| b.is_ascii_digit())
-        {
-            return Err(bad());
-        }
-        let (year, month) = (y.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
-        Period::month(year, month).map_err(|_| bad())
+        text.parse::<crate::month::Month>()
+            .map(Period::from)
+            .map_err(|e| PricingError::Period(e.to_string()))
     }
 
     /// The month an instant falls in (UTC).
     pub fn containing(at: Timestamp) -> Result<Period, PricingError> {
-        let date = at.to_zoned(TimeZone::UTC).date();
-        Period::month(date.year(), date.month())
+        crate::month::Month::containing(at)
+            .map(Period::from)
+            .map_err(|e| PricingError::Period(e.to_string()))
     }
 
     /// The first day.
@@ -97,6 +89,15 @@ impl Period {
             last,
             count: days_between(first, last) + 1,
         })
+    }
+}
+
+impl From<crate::month::Month> for Period {
+    fn from(m: crate::month::Month) -> Self {
+        Period {
+            start: m.first_day(),
+            end: m.end_day(),
+        }
     }
 }
 

@@ -97,16 +97,6 @@ fn about(row: &Row, names: &[&str]) -> String {
     }
 }
 
-/// `YYYY-MM` with a month 01–12: the one check of a usage period.
-pub(crate) fn period_ok(p: &str) -> bool {
-    let b = p.as_bytes();
-    b.len() == 7
-        && b[..4].iter().all(u8::is_ascii_digit)
-        && b[4] == b'-'
-        && matches!(p[5..].parse::<u8>(), Ok(1..=12))
-        && b[5..].iter().all(u8::is_ascii_digit)
-}
-
 /// Checks and types the rows of `usage` and `snapshot` (either may be
 /// absent). Names come from `customer_name` fields.
 pub fn parse(usage: Option<&[Row]>, snapshot: Option<&[Row]>) -> Result<ReportBatch, RowError> {
@@ -130,10 +120,11 @@ pub fn parse(usage: Option<&[Row]>, snapshot: Option<&[Row]>) -> Result<ReportBa
         let customer = need("customer")?;
         let sku = need("sku")?;
         let metric = need("metric")?;
-        let period = need("period")?;
-        if !period_ok(&period) {
-            return Err(err(format!("period `{period}` is not YYYY-MM")));
-        }
+        // Stored in its one written form (the store compares periods as text).
+        let period = need("period")?
+            .parse::<crate::month::Month>()
+            .map_err(|e| err(format!("period: {e}")))?
+            .to_string();
         let unit = field(row, "unit").unwrap_or_default();
         let text = field(row, "quantity").unwrap_or_default();
         let quantity = quantity(text, unit).map_err(err)?;
@@ -335,7 +326,7 @@ mod tests {
             parse(Some(&[bad_period]), None)
                 .unwrap_err()
                 .message
-                .contains("not YYYY-MM")
+                .contains("`2026-13` is not a month (YYYY-MM")
         );
         let twice = parse(
             Some(&[usage("7", "1", "GiB"), usage("7", "2", "GiB")]),

@@ -20,10 +20,9 @@
 
 use super::rmm::company;
 use super::{DbResult, Millis, StoreError};
+use crate::month::Month;
 use rusqlite::types::{ToSql, Type, ValueRef};
 use rusqlite::{Connection, Row};
-use std::fmt;
-use std::str::FromStr;
 
 /// The columns of a usage export, in order (CSV header, JSON keys).
 pub const USAGE_EXPORT_COLUMNS: [&str; 17] = [
@@ -46,39 +45,6 @@ pub const USAGE_EXPORT_COLUMNS: [&str; 17] = [
     "job_id",
 ];
 
-/// A billing month, `YYYY-MM` (month 01–12), as usage records store it.
-/// Ordered as the text is (fixed width, so by time).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct UsagePeriod(String);
-
-impl UsagePeriod {
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl FromStr for UsagePeriod {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let text = text.trim();
-        // The one period check, shared with the report rows a job stores.
-        if crate::reporting::rows::period_ok(text) {
-            Ok(Self(text.to_string()))
-        } else {
-            Err(format!(
-                "`{text}` is not a month (YYYY-MM, month 01-12, e.g. 2026-10)"
-            ))
-        }
-    }
-}
-
-impl fmt::Display for UsagePeriod {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
 /// Which usage records an export holds; every filter given must match
 /// (`None`: any).
 #[derive(Debug, Clone, Default)]
@@ -93,9 +59,9 @@ pub struct UsageExportFilter {
     /// Exact metric.
     pub metric: Option<String>,
     /// First period, inclusive.
-    pub from: Option<UsagePeriod>,
+    pub from: Option<Month>,
     /// Last period, inclusive.
-    pub to: Option<UsagePeriod>,
+    pub to: Option<Month>,
 }
 
 impl UsageExportFilter {
@@ -197,11 +163,11 @@ fn statement(
     // The period range first: it is what the index serves.
     if let Some(from) = &filter.from {
         conditions.push("u.period >= ?");
-        params.push(Box::new(from.as_str().to_string()));
+        params.push(Box::new(from.to_string()));
     }
     if let Some(to) = &filter.to {
         conditions.push("u.period <= ?");
-        params.push(Box::new(to.as_str().to_string()));
+        params.push(Box::new(to.to_string()));
     }
     if let Some(key) = &filter.company {
         let id = company(conn, key)?.id;
@@ -329,31 +295,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_period_is_a_month_of_four_digit_year() {
-        assert_eq!(
-            "2026-10".parse::<UsagePeriod>().unwrap().as_str(),
-            "2026-10"
-        );
-        assert_eq!(
-            " 2026-01 ".parse::<UsagePeriod>().unwrap().as_str(),
-            "2026-01"
-        );
-        for bad in [
-            "2026-13",
-            "2026-00",
-            "2026-1",
-            "26-10",
-            "2026/10",
-            "",
-            "2026-10-01",
-        ] {
-            assert!(bad.parse::<UsagePeriod>().is_err(), "{bad}");
-        }
-        assert!("2026-09".parse::<UsagePeriod>().unwrap() < "2026-10".parse().unwrap());
-        assert!("2025-12".parse::<UsagePeriod>().unwrap() < "2026-01".parse().unwrap());
-    }
-
-    #[test]
     fn from_after_to_is_refused_and_equal_ends_are_one_month() {
         let filter = |from: &str, to: &str| UsageExportFilter {
             from: Some(from.parse().unwrap()),
@@ -443,7 +384,7 @@ mod tests {
     /// and SQLite's sorter never holds the result.
     #[test]
     fn the_export_order_is_read_from_the_period_index_without_sorting() {
-        let period = |p: &str| Some(p.parse::<UsagePeriod>().unwrap());
+        let period = |p: &str| Some(p.parse::<Month>().unwrap());
         for filter in [
             UsageExportFilter::default(),
             UsageExportFilter {

@@ -32,12 +32,11 @@ pub use access::{
     RevokedToken, Session, TokenRef, User, UserLogin,
 };
 pub use billing::{AgreementRow, BillingCounts, ProductRow, SkuMappingRow};
-pub use export::{
-    USAGE_EXPORT_COLUMNS, UsageExportError, UsageExportFilter, UsageExportRow, UsagePeriod,
-};
-pub use recon::{Decision, ReconReport, ReconStored, StoredLine};
+pub use export::{USAGE_EXPORT_COLUMNS, UsageExportError, UsageExportFilter, UsageExportRow};
+pub use recon::{Decision, ReconReport, ReconStored, Resolved, StoredLine};
 pub use reports::{
-    ActionTarget, ChangeFilter, NewAction, ReportScope, ReportStored, ServiceChange, UsageRecordRow,
+    ActionTarget, ChangeFilter, NewAction, ReportScope, ReportStored, ServiceChange, UsageFilter,
+    UsageRecordRow,
 };
 pub use rmm::CREDIT_LIMIT_CURRENCY;
 pub use schedules::{NewProbeRun, ProbeRunRow, Schedule, SlotOutcome, SlotRow};
@@ -1413,14 +1412,16 @@ impl Store {
         self.run(move |conn| recon::report(conn, &period, company.as_deref()))
             .await
     }
-    /// An operator's decision (`accept` or `dismiss`) on a reconciliation line.
+    /// An operator's decision on a reconciliation line; with `audit`, its
+    /// audit row (before → after filled in) in the same transaction.
     pub async fn resolve_recon_line(
         &self,
         line_id: i64,
-        action: String,
+        action: crate::billing::recon::Resolution,
         note: String,
-    ) -> Result<(), StoreError> {
-        self.run(move |conn| recon::resolve(conn, line_id, &action, &note, now_millis()))
+        audit: Option<AuditEntry>,
+    ) -> Result<Resolved, StoreError> {
+        self.run(move |conn| recon::resolve(conn, line_id, action, &note, audit, now_millis()))
             .await
     }
     /// Service changes detected in the filter's window, oldest first.
@@ -1486,7 +1487,15 @@ impl Store {
         &self,
         vendor_account: Option<String>,
     ) -> Result<Vec<UsageRecordRow>, StoreError> {
-        self.run(move |conn| reports::usage_records(conn, vendor_account.as_deref()))
+        self.usage(UsageFilter {
+            vendor_account,
+            ..UsageFilter::default()
+        })
+        .await
+    }
+    /// Usage records the filter selects.
+    pub async fn usage(&self, filter: UsageFilter) -> Result<Vec<UsageRecordRow>, StoreError> {
+        self.run(move |conn| reports::usage_records(conn, &filter))
             .await
     }
 }
@@ -1643,7 +1652,13 @@ mod tests {
             "`agreement_lines.billing_cycle`:",
             BillingCycle::ALL.iter().map(|k| k.as_str()).collect(),
         );
-        listed("`recon_decisions.action`:", recon::DECISIONS.to_vec());
+        listed(
+            "`recon_decisions.action`:",
+            crate::billing::recon::Resolution::ALL
+                .iter()
+                .map(|k| k.as_str())
+                .collect(),
+        );
         for status in JobStatus::ALL {
             assert!(
                 doc.contains(&format!("| `{status}` |")),

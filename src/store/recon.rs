@@ -6,8 +6,8 @@ use super::rmm::company;
 use super::{DbResult, Millis, StoreError};
 use crate::billing::aggregate::Reading;
 use crate::billing::recon::{
-    AgreementLine, Company, Customer, Period, Pricer, Product, ReconInput, ReconLine, Sample,
-    VendorChange, last_day, start_ms,
+    AgreementLine, Company, Customer, Discrepancy, Period, Pricer, Product, ReconInput, ReconLine,
+    Resolution, Sample, VendorChange, last_day, start_ms,
 };
 use crate::money::{Currency, Decimal, Money};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
@@ -357,9 +357,10 @@ pub(super) fn store_run(
 }
 
 /// An operator's decision on a line.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct Decision {
-    pub action: String,
+    #[schema(value_type = String, example = "accept")]
+    pub action: Resolution,
     pub note: String,
     pub decided_at: Millis,
     /// The line it was taken on (an earlier run's, when carried over).
@@ -367,7 +368,7 @@ pub struct Decision {
 }
 
 /// A stored line, as the billing report shows it.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct StoredLine {
     pub id: i64,
     pub key: String,
@@ -378,15 +379,24 @@ pub struct StoredLine {
     pub vendor_customer: Option<String>,
     pub vendor_customer_name: Option<String>,
     pub sku: Option<String>,
-    pub kind: String,
+    /// `match`, `under-billed`, `over-billed`, `customer-not-mapped`,
+    /// `sku-not-mapped` or `billed-not-provisioned`.
+    #[schema(value_type = String, example = "under-billed")]
+    pub kind: Discrepancy,
     pub billed_quantity: Option<String>,
     pub vendor_quantity: Option<String>,
     pub currency: Option<String>,
+    /// `{"amount": "12.50", "currency": "EUR"}`.
+    #[schema(value_type = Option<Object>)]
     pub billed: Option<Money>,
+    #[schema(value_type = Option<Object>)]
     pub vendor_cost: Option<Money>,
+    /// The revenue impact per month.
+    #[schema(value_type = Option<Object>)]
     pub impact: Option<Money>,
     pub action: String,
     pub since: Option<String>,
+    /// Each vendor's contribution and the vendor's changes.
     pub detail: serde_json::Value,
     /// The decision that holds for the line: taken on it, or on an earlier
     /// run's line with the same key and the same numbers.
@@ -499,6 +509,7 @@ pub(super) fn report(
                 _ => Ok(None),
             }
         };
+        let action_text = decision;
         lines.push(StoredLine {
             id,
             key,
@@ -509,7 +520,7 @@ pub(super) fn report(
             vendor_customer,
             vendor_customer_name,
             sku,
-            kind,
+            kind: kind.parse().map_err(|_| bad("the discrepancy", &kind))?,
             billed_quantity,
             vendor_quantity,
             billed: money(billed)?,
@@ -519,12 +530,16 @@ pub(super) fn report(
             action,
             since,
             detail: serde_json::from_str(&detail).unwrap_or(serde_json::Value::Null),
-            decision: decision.map(|action| Decision {
-                action,
-                note: note.unwrap_or_default(),
-                decided_at: decided_at.unwrap_or_default(),
-                line_id,
-            }),
+            decision: action_text
+                .map(|action| -> Result<Decision, StoreError> {
+                    Ok(Decision {
+                        action: action.parse().map_err(|_| bad("the decision", &action))?,
+                        note: note.unwrap_or_default(),
+                        decided_at: decided_at.unwrap_or_default(),
+                        line_id,
+                    })
+                })
+                .transpose()?,
         });
     }
     Ok(Some(ReconReport {
@@ -536,23 +551,18 @@ pub(super) fn report(
     }))
 }
 
-/// What an operator may decide on a line.
-pub const DECISIONS: [&str; 2] = ["accept", "dismiss"];
-
 /// Records a decision on line `line_id`; it holds for later runs of the
-/// period while the line's numbers stay the same.
+/// period while the line's numbers stay the same. With `audit`, its row is
+/// written in the same transaction (the API's `recon.resolve`), `before`
+/// and `after` the line's decision; returns them.
 pub(super) fn resolve(
     conn: &mut Connection,
     line_id: i64,
-    action: &str,
+    action: Resolution,
     note: &str,
+    audit: Option<super::AuditEntry>,
     now: Millis,
-) -> DbResult<()> {
-    if !DECISIONS.contains(&action) {
-        return Err(
-            StoreError::Invalid(format!("unknown action `{action}`: accept or dismiss")).into(),
-        );
-    }
+) -> DbResult<Resolved> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let found: Option<(String, String, String)> = tx
         .query_row(
@@ -565,11 +575,58 @@ pub(super) fn resolve(
     let Some((period, key, fingerprint)) = found else {
         return Err(StoreError::NotFound(format!("reconciliation line {line_id}")).into());
     };
+    let before = holding(&tx, &period, &key, &fingerprint)?;
     tx.execute(
         "INSERT INTO recon_decisions (period, line_key, fingerprint, line_id, action, note, decided_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![period, key, fingerprint, line_id, action, note, now],
+        params![period, key, fingerprint, line_id, action.as_str(), note, now],
     )?;
+    let resolved = Resolved {
+        line_id,
+        before,
+        after: holding(&tx, &period, &key, &fingerprint)?,
+    };
+    if let Some(mut entry) = audit {
+        let json = |d: &Option<Decision>| Some(serde_json::json!({ "decision": d }));
+        entry.before = json(&resolved.before);
+        entry.after = json(&resolved.after);
+        super::access::record_audit(&tx, &entry, now)?;
+    }
     tx.commit()?;
-    Ok(())
+    Ok(resolved)
+}
+
+/// The decision that holds for a line's key and numbers.
+fn holding(
+    conn: &Connection,
+    period: &str,
+    key: &str,
+    fingerprint: &str,
+) -> DbResult<Option<Decision>> {
+    let row: Option<(String, String, Millis, Option<i64>)> = conn
+        .query_row(
+            "SELECT action, note, decided_at, line_id FROM recon_decisions
+              WHERE period = ?1 AND line_key = ?2 AND fingerprint = ?3
+              ORDER BY decided_at DESC, id DESC LIMIT 1",
+            params![period, key, fingerprint],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .optional()?;
+    let Some((action, note, decided_at, line_id)) = row else {
+        return Ok(None);
+    };
+    Ok(Some(Decision {
+        action: action.parse().map_err(|_| bad("the decision", &action))?,
+        note,
+        decided_at,
+        line_id,
+    }))
+}
+
+/// A decision recorded on a line: what held before and what holds now.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct Resolved {
+    pub line_id: i64,
+    pub before: Option<Decision>,
+    pub after: Option<Decision>,
 }

@@ -92,13 +92,26 @@ pub struct ChangeFilter {
     pub vendor_account: Option<String>,
 }
 
+/// Filter of [`usage_records`]; every one given must match.
+#[derive(Debug, Clone, Default)]
+pub struct UsageFilter {
+    pub vendor_account: Option<String>,
+    /// A company's external id or exact name.
+    pub company: Option<String>,
+    pub period: Option<crate::month::Month>,
+}
+
 /// A stored usage record.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct UsageRecordRow {
     pub id: i64,
     pub vendor_account: String,
     pub vendor_ref: String,
+    /// What the vendor calls the customer.
+    pub vendor_customer: String,
+    /// The company's external id, when the vendor customer is mapped.
     pub company: Option<String>,
+    pub company_name: Option<String>,
     pub sku: String,
     pub metric: String,
     pub period: String,
@@ -809,37 +822,51 @@ pub(super) fn changes(
     Ok(rows)
 }
 
-/// Usage records of an account (all when `None`), by customer, SKU, metric, period.
+/// Usage records the filter selects, by account, customer, SKU, metric,
+/// period; an unknown company or vendor account is an error, not nothing.
 pub(super) fn usage_records(
     conn: &mut Connection,
-    account: Option<&str>,
+    filter: &UsageFilter,
 ) -> DbResult<Vec<UsageRecordRow>> {
+    let company = filter
+        .company
+        .as_deref()
+        .map(|k| company_id(conn, k))
+        .transpose()?;
+    if let Some(name) = &filter.vendor_account {
+        vendor_account_id(conn, name)?;
+    }
+    let period = filter.period.map(|m| m.to_string());
     let mut stmt = conn.prepare(
-        "SELECT u.id, a.name, c.vendor_ref, co.external_id, u.sku, u.metric, u.period, u.quantity,
-                u.unit, u.first_job_id, u.first_seen_at, u.job_id, u.updated_at
+        "SELECT u.id, a.name, c.vendor_ref, c.name, co.external_id, co.name, u.sku, u.metric,
+                u.period, u.quantity, u.unit, u.first_job_id, u.first_seen_at, u.job_id,
+                u.updated_at
            FROM usage_records u
            JOIN vendor_customers c ON c.id = u.vendor_customer_id
            JOIN vendor_accounts a ON a.id = c.vendor_account_id
            LEFT JOIN companies co ON co.id = c.company_id
-          WHERE ?1 IS NULL OR a.name = ?1
+          WHERE (?1 IS NULL OR a.name = ?1) AND (?2 IS NULL OR c.company_id = ?2)
+            AND (?3 IS NULL OR u.period = ?3)
           ORDER BY a.name, c.vendor_ref, u.sku, u.metric, u.period",
     )?;
     let rows = stmt
-        .query_map([account], |r| {
+        .query_map(params![filter.vendor_account, company, period], |r| {
             Ok(UsageRecordRow {
                 id: r.get(0)?,
                 vendor_account: r.get(1)?,
                 vendor_ref: r.get(2)?,
-                company: r.get(3)?,
-                sku: r.get(4)?,
-                metric: r.get(5)?,
-                period: r.get(6)?,
-                quantity: r.get(7)?,
-                unit: r.get(8)?,
-                first_job_id: r.get(9)?,
-                first_seen_at: r.get(10)?,
-                job_id: r.get(11)?,
-                updated_at: r.get(12)?,
+                vendor_customer: r.get(3)?,
+                company: r.get(4)?,
+                company_name: r.get(5)?,
+                sku: r.get(6)?,
+                metric: r.get(7)?,
+                period: r.get(8)?,
+                quantity: r.get(9)?,
+                unit: r.get(10)?,
+                first_job_id: r.get(11)?,
+                first_seen_at: r.get(12)?,
+                job_id: r.get(13)?,
+                updated_at: r.get(14)?,
             })
         })?
         .collect::<Result<Vec<_>, _>>()?;

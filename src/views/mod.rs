@@ -5,6 +5,10 @@
 
 pub mod access;
 pub mod audit;
+pub mod availability;
+pub mod changes;
 pub mod companies;
 pub mod credentials;
+pub mod recon;
+pub mod usage;
 pub mod vendor_accounts;

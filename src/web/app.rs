@@ -44,6 +44,7 @@ fn api_v1() -> OpenApiRouter<AppState> {
         .merge(routes::users::access_router())
         .merge(routes::rmm::router())
         .merge(routes::credentials::router())
+        .merge(routes::reports::router())
 }
 
 fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {

@@ -6,11 +6,13 @@
 //! - `health`: `/healthz`, `/readyz`, the OpenAPI document, problems for unknown routes and missing tokens.
 //! - `webhooks`: subscriptions (bad URLs and events refused naming the field), a worker's job end POSTed signed to a real receiver, retried with the same id.
 //! - `rmm`: import, companies, vendor accounts (the import's checks, roles, nothing written on bad input), credentials metadata and the audited reveal; secret scans.
+//! - `reports`: usage, changes, availability and billing as the CLI prints them, the usage export byte for byte, `recon resolve` audited, bad input refused.
 
 mod access;
 #[path = "../common/mod.rs"]
 mod common;
 mod health;
+mod reports;
 mod rmm;
 #[allow(dead_code)]
 mod server;

@@ -14,6 +14,7 @@
 //! - [`import`]: import errors name the place; a re-import keeps what it leaves out (issue 18 §5, §6)
 //! - [`operator`]: what a new operator hit: goto classes, `job`, `submit --help`, `report changes`, `verify` (issue 18 §6)
 //! - [`report_fields`]: a refused save records no effect; quotas in GB attribute exactly (issue 18 §3)
+//! - [`month`]: every command reads a month the same way (`2026-1` was accepted by one, refused by another) (issue 19 §1)
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -22,6 +23,7 @@ mod browsers;
 mod classes;
 mod import;
 mod money;
+mod month;
 mod operator;
 mod paths;
 mod report_fields;

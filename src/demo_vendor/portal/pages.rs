@@ -14,7 +14,6 @@ use super::state::{
     tenths_text,
 };
 use crate::demo_vendor::html::{FormData, esc, html, redirect};
-use crate::reporting::rows::period_ok;
 
 /// The months the usage lines cover.
 pub const PERIODS: [&str; 4] = ["2026-08", "2026-09", "2026-10", "2026-11"];
@@ -761,7 +760,7 @@ pub async fn usage(State(state): State<PortalState>, staff: Staff, Query(q): Par
     let period = param(&q, "period");
     let periods: Vec<&str> = match period {
         "" => PERIODS.to_vec(),
-        p if period_ok(p) => vec![p],
+        p if p.parse::<crate::month::Month>().is_ok() => vec![p],
         _ => Vec::new(),
     };
     let lines: Vec<UsageLine> = {
