@@ -19,6 +19,7 @@ pub mod report;
 pub mod vendor_run;
 
 use crate::browser::BrowserPool;
+use crate::engine::RunObserver;
 use crate::failure::{Classify, FailureClass};
 use crate::secrets::Redactor;
 use crate::secrets::crypto::StoreKey;
@@ -91,6 +92,61 @@ pub struct JobContext {
     pub lease: Lease,
     /// Turns true when the attempt must stop.
     pub cancel: CancelSignal,
+    /// Collects the attempt's step trace (see [`Traced`]); the worker
+    /// stores it with the attempt's end.
+    pub trace: crate::trace::TraceSink,
+}
+
+/// A run observer that also keeps every finished step in the attempt's
+/// trace, as it happens: a run cut short (cancelled, lease lost) keeps the
+/// steps it made. Everything else is the inner observer's.
+pub struct Traced<'a> {
+    pub inner: &'a mut dyn RunObserver,
+    pub sink: &'a crate::trace::TraceSink,
+    /// The run's redactor: a step's error passes through it again, in case
+    /// a secret became known after the engine wrote it.
+    pub redactor: &'a Redactor,
+}
+
+#[async_trait::async_trait]
+impl RunObserver for Traced<'_> {
+    async fn step_started(
+        &mut self,
+        step: &crate::playbook::Step,
+        depth: usize,
+        item: Option<usize>,
+    ) {
+        self.inner.step_started(step, depth, item).await;
+    }
+    async fn step_finished(&mut self, record: &crate::engine::StepRecord) {
+        let mut step = record.trace();
+        step.error = step.error.map(|e| self.redactor.redact(&e));
+        self.sink.push(step);
+        self.inner.step_finished(record).await;
+    }
+    async fn captured(&mut self, output: &crate::engine::Output) -> Result<(), String> {
+        self.inner.captured(output).await
+    }
+    async fn acted(&mut self, effect: &crate::engine::Effect) -> Result<(), String> {
+        self.inner.acted(effect).await
+    }
+    async fn recovering(&mut self, outputs: &[String]) -> Result<(), String> {
+        self.inner.recovering(outputs).await
+    }
+    fn secret_value(&mut self, name: &str, value: &str) {
+        self.inner.secret_value(name, value);
+    }
+}
+
+impl JobContext {
+    /// `observer`, with every step also kept in this attempt's trace.
+    pub fn traced<'a>(&'a self, observer: &'a mut dyn RunObserver) -> Traced<'a> {
+        Traced {
+            inner: observer,
+            sink: &self.trace,
+            redactor: &self.redactor,
+        }
+    }
 }
 
 impl JobContext {

@@ -495,13 +495,15 @@ async fn provision(
         // at the vendor gets a new id, whatever an earlier run mapped.
         vendor_ref: None,
     };
+    let mut recorder_traced = ctx.traced(&mut recorder);
     let run = async {
+        let recorder = &mut recorder_traced;
         let report = run_playbook(
             &prepared.playbook,
             &mut browser,
             &prepared.inputs,
             &config,
-            &mut recorder,
+            recorder,
             &ctx.redactor,
         )
         .await;
@@ -538,7 +540,7 @@ async fn provision(
             &mut browser,
             &prepared.inputs,
             &config,
-            &mut recorder,
+            recorder,
             &ctx.redactor,
             crate::engine::Owed {
                 prior: &report.outputs,
@@ -559,6 +561,7 @@ async fn provision(
         outcome = run => Some(outcome),
         _ = cancelled(ctx.cancel.clone()) => None,
     };
+    drop(recorder_traced);
     let stored = std::mem::take(&mut recorder.stored);
     let Some(outcome) = outcome else {
         browsers.discard(browser).await;

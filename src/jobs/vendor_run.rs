@@ -182,12 +182,13 @@ pub async fn run_in_browser(
     let mut browser = browsers.acquire(&vp.account.name).await.map_err(|e| {
         JobFailure::transient(ctx.redactor.redact(&format!("no browser session: {e}")))
     })?;
+    let mut observer = ctx.traced(observer);
     let run = run_playbook(
         &vp.playbook,
         &mut browser,
         &inputs,
         &config,
-        observer,
+        &mut observer,
         &ctx.redactor,
     );
     let report = tokio::select! {
