@@ -48,7 +48,8 @@ impl JobHandler for Probe {
         job: &crate::store::NewJob,
         store: &crate::store::Store,
     ) -> Result<(), super::SubmitError> {
-        super::vendor_run::check_submission(job, store, &self.settings, "probe", "probe.toml", &[]).await
+        super::vendor_run::check_submission(job, store, &self.settings, "probe", "probe.toml", &[])
+            .await
     }
 }
 

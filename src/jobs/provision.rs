@@ -19,7 +19,8 @@
 //! for which company at which vendor account — never `succeeded`.
 
 use super::vendor_run::{
-    RunSettings, VendorPlaybook, check_submission, fill_params, given_params, resolve_params, vendor_playbook,
+    RunSettings, VendorPlaybook, check_submission, fill_params, given_params, resolve_params,
+    vendor_playbook,
 };
 use super::{JobContext, JobFailure, JobHandler, Needs, SubmitError, cancelled};
 use crate::engine::{
@@ -169,7 +170,15 @@ impl JobHandler for Provision {
             .await
             .map_err(|e| SubmitError::lookup("machines", e))?;
         let run = self.settings.run_settings();
-        check_submission(job, store, &run, "provision", "provision.toml", &[MACHINES_PARAM]).await
+        check_submission(
+            job,
+            store,
+            &run,
+            "provision",
+            "provision.toml",
+            &[MACHINES_PARAM],
+        )
+        .await
     }
 }
 

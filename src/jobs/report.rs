@@ -58,7 +58,15 @@ impl JobHandler for Report {
         job: &crate::store::NewJob,
         store: &crate::store::Store,
     ) -> Result<(), super::SubmitError> {
-        super::vendor_run::check_submission(job, store, &self.settings, "report", "report.toml", &[]).await
+        super::vendor_run::check_submission(
+            job,
+            store,
+            &self.settings,
+            "report",
+            "report.toml",
+            &[],
+        )
+        .await
     }
 }
 

@@ -165,7 +165,10 @@ pub async fn check_submission(
     skip: &[&str],
 ) -> Result<(), SubmitError> {
     let account_name = job.vendor_account.as_deref().ok_or_else(|| {
-        SubmitError::invalid("vendor_account", format!("a {kind} job needs a vendor account"))
+        SubmitError::invalid(
+            "vendor_account",
+            format!("a {kind} job needs a vendor account"),
+        )
     })?;
     let account = store
         .vendor_account(account_name)
@@ -176,9 +179,8 @@ pub async fn check_submission(
     let dir = &settings.playbooks_dir;
     let path = crate::paths::playbook_in(dir, Path::new(requested))
         .map_err(|e| SubmitError::invalid("playbook", format!("playbook refused: {e}")))?;
-    let playbook = Playbook::load_within(dir, &path).map_err(|e| {
-        SubmitError::invalid("playbook", format!("the playbook fails check:\n{e}"))
-    })?;
+    let playbook = Playbook::load_within(dir, &path)
+        .map_err(|e| SubmitError::invalid("playbook", format!("the playbook fails check:\n{e}")))?;
     if playbook.vendor != account.vendor {
         return Err(SubmitError::invalid(
             "playbook",

@@ -226,7 +226,9 @@ fn parse_cursor(cursor: &str) -> Result<i64, JobListError> {
         .filter(|id| *id > 0)
         .ok_or_else(|| JobListError::Invalid {
             field: "cursor",
-            message: format!("`{cursor}` is not a cursor this API gave (pass `next_cursor` as it is)"),
+            message: format!(
+                "`{cursor}` is not a cursor this API gave (pass `next_cursor` as it is)"
+            ),
         })
 }
 
@@ -301,7 +303,13 @@ mod tests {
         for bad in ["42", "j", "j-1", "jx", ""] {
             let e = parse_cursor(bad).unwrap_err();
             assert!(
-                matches!(e, JobListError::Invalid { field: "cursor", .. }),
+                matches!(
+                    e,
+                    JobListError::Invalid {
+                        field: "cursor",
+                        ..
+                    }
+                ),
                 "{bad}"
             );
         }
