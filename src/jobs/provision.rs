@@ -603,7 +603,6 @@ async fn provision(
         outcome = run => Some(outcome),
         _ = cancelled(ctx.cancel.clone()) => None,
     };
-    drop(recorder_traced);
     let stored = std::mem::take(&mut recorder.stored);
     let Some(outcome) = outcome else {
         browsers.discard(browser).await;

@@ -9,7 +9,7 @@ use crate::trace::StepTrace;
 /// Jobs a page holds when the caller does not say.
 pub const DEFAULT_PAGE: usize = 50;
 /// The most jobs one page holds.
-pub const MAX_PAGE: usize = 500;
+pub const MAX_PAGE: usize = 10_000;
 
 /// What the job list shows: filters, page size and where the page starts.
 #[derive(Debug, Clone, Default)]

@@ -152,7 +152,7 @@ pub struct ListParams {
     /// As submitted: external id or name.
     pub company: Option<String>,
     pub vendor_account: Option<String>,
-    /// Jobs per page: 1 to 500, default 50.
+    /// Jobs per page: 1 to 10000, default 50.
     pub limit: Option<usize>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
