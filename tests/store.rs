@@ -552,7 +552,7 @@ async fn cancel_queued_and_running_but_not_finished() {
     );
 
     let err = store.cancel(running).await.unwrap_err();
-    assert!(matches!(err, StoreError::Invalid(_)));
+    assert!(matches!(err, StoreError::Conflict(_)));
     assert!(err.to_string().contains("already cancelled"), "{err}");
     let err = store.cancel(9999).await.unwrap_err();
     assert!(matches!(err, StoreError::NotFound(_)), "{err}");
