@@ -149,22 +149,8 @@ impl JobHandler for Provision {
             .company(company)
             .await
             .map_err(|e| SubmitError::lookup("company", e))?;
-        let only = match job.params.get(MACHINES_PARAM) {
-            None => Vec::new(),
-            Some(serde_json::Value::Array(items)) if !items.is_empty() => items
-                .iter()
-                .map(|v| v.as_str().map(str::to_string))
-                .collect::<Option<Vec<_>>>()
-                .ok_or_else(|| {
-                    SubmitError::invalid("machines", "must list hostnames or serial numbers")
-                })?,
-            Some(_) => {
-                return Err(SubmitError::invalid(
-                    "machines",
-                    "must list hostnames or serial numbers (leave it out for all of the company's)",
-                ));
-            }
-        };
+        let only =
+            chosen_machines(&job.params).map_err(|e| SubmitError::invalid(MACHINES_PARAM, e))?;
         store
             .machines(company.id, only)
             .await
@@ -184,6 +170,23 @@ impl JobHandler for Provision {
 
 /// Job params that steer the job itself and are not passed to the playbook.
 const MACHINES_PARAM: &str = "machines";
+
+/// The machines a job names (hostnames or serials; empty: all of the
+/// company's), or why its `machines` param is wrong.
+fn chosen_machines(params: &serde_json::Value) -> Result<Vec<String>, &'static str> {
+    match params.get(MACHINES_PARAM) {
+        None => Ok(Vec::new()),
+        Some(serde_json::Value::Array(items)) if items.is_empty() => {
+            Err("`machines` is empty: leave it out to provision all of the company's machines")
+        }
+        Some(serde_json::Value::Array(items)) => items
+            .iter()
+            .map(|v| v.as_str().map(str::to_string))
+            .collect::<Option<Vec<_>>>()
+            .ok_or("`machines` must list hostnames or serial numbers"),
+        Some(_) => Err("`machines` must list hostnames or serial numbers"),
+    }
+}
 
 /// Everything a provisioning run needs, resolved before any browser starts.
 struct Prepared {
@@ -220,27 +223,7 @@ async fn prepare(
             playbook.file.display()
         )));
     }
-    let only: Vec<String> = match job.params.get(MACHINES_PARAM) {
-        None => Vec::new(),
-        Some(serde_json::Value::Array(items)) if items.is_empty() => {
-            return Err(JobFailure::permanent(
-                "`machines` is empty: leave it out to provision all of the company's machines",
-            ));
-        }
-        Some(serde_json::Value::Array(items)) => items
-            .iter()
-            .map(|v| {
-                v.as_str().map(str::to_string).ok_or_else(|| {
-                    JobFailure::permanent("`machines` must list hostnames or serial numbers")
-                })
-            })
-            .collect::<Result<_, _>>()?,
-        Some(_) => {
-            return Err(JobFailure::permanent(
-                "`machines` must list hostnames or serial numbers",
-            ));
-        }
-    };
+    let only = chosen_machines(&job.params).map_err(JobFailure::permanent)?;
     // An unknown hostname or serial is a NotFound from the store (permanent).
     let machines = ctx
         .store
