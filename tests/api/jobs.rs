@@ -4,7 +4,7 @@
 //! pagination, retry and cancel; every bad input a problem document that
 //! changes nothing.
 
-use crate::common::worker_env::{ACCOUNT, COMPANY, Env, wait_finished, wait_until};
+use crate::common::worker_env::{ACCOUNT, COMPANY, Env, store_cli, wait_finished, wait_until};
 use crate::server::{Server, client, token};
 use panelwright::demo_vendor::DemoVendorConfig;
 use panelwright::store::{JobStatus, Store};
@@ -581,6 +581,54 @@ async fn submit_list_cancel_and_every_bad_input_through_the_api() {
         fingerprint(&env.store),
         before,
         "a refused request changed the store"
+    );
+
+    // The CLI renders the same views: its JSON is the API's.
+    let (_, page) = look.get("/api/v1/jobs?limit=3").await;
+    let cli: Value = serde_json::from_str(&store_cli(
+        &env.store,
+        &["jobs", "--limit", "3", "--format", "json"],
+    ))
+    .unwrap();
+    assert_eq!(cli, page);
+    let (_, detail) = look.get(&format!("/api/v1/jobs/{}", ids[1])).await;
+    let shown = store_cli(
+        &env.store,
+        &["job", &ids[1].to_string(), "--format", "json"],
+    );
+    assert_eq!(serde_json::from_str::<Value>(&shown).unwrap(), detail);
+    let csv = store_cli(
+        &env.store,
+        &["jobs", "--format", "csv", "--status", "cancelled"],
+    );
+    assert_eq!(csv.lines().count(), 2, "{csv}");
+    assert!(csv.starts_with("id,kind,status,"), "{csv}");
+    for (args, what) in [
+        (
+            vec!["retry".to_string(), ids[2].to_string()],
+            "retry of a queued job",
+        ),
+        (
+            vec!["cancel".to_string(), ids[1].to_string()],
+            "cancel of a finished job",
+        ),
+        (
+            vec!["job".to_string(), "9999".to_string()],
+            "an unknown job",
+        ),
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_panelwright"))
+            .arg("--store")
+            .arg(&env.store)
+            .args(&args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{what}: exit 2");
+    }
+    assert_eq!(
+        fingerprint(&env.store),
+        before,
+        "a refused command changed the store"
     );
 
     // The good body itself is accepted (the bad ones failed for their fault).
