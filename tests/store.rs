@@ -6,6 +6,7 @@
 //! - leases: expiry → takeover; the stale holder is fenced out; expiry after the last attempt → dead
 //! - fail: transient retries then dead; permanent and playbook-broken fail at once
 //! - release does not count an attempt; cancel queued / running / finished
+//! - attempts: one row per attempt with its outcome and step trace (lost, released, failed, succeeded); retry by state
 //! - concurrency: two handles on one file claim 300 jobs, each exactly once
 //! - import: TOML (the shipped example) and JSON; re-import updates; errors name the item; secret refs only
 //! - vendor customers: mapping, exclusion kept
@@ -552,7 +553,7 @@ async fn cancel_queued_and_running_but_not_finished() {
     );
 
     let err = store.cancel(running).await.unwrap_err();
-    assert!(matches!(err, StoreError::Invalid(_)));
+    assert!(matches!(err, StoreError::Conflict(_)));
     assert!(err.to_string().contains("already cancelled"), "{err}");
     let err = store.cancel(9999).await.unwrap_err();
     assert!(matches!(err, StoreError::NotFound(_)), "{err}");
@@ -1017,4 +1018,103 @@ async fn artifacts_and_events() {
             .unwrap_err(),
         StoreError::NotFound(_)
     ));
+}
+
+/// Every attempt is a `job_attempts` row: started at its claim, ended by
+/// the transition that ends it, with its outcome and step trace; an
+/// attempt whose lease was taken over ends without an outcome; a released
+/// attempt's row is started again by the next claim; retry queues a failed
+/// job again with more attempts, and refuses a live one.
+#[tokio::test]
+async fn every_attempt_is_recorded_with_its_trace() {
+    use panelwright::store::{AttemptOutcome, Ending};
+    use panelwright::trace::{AttemptTrace, Branch, StepTrace};
+    let (_dir, store) = fresh().await;
+    let id = store.submit(noop()).await.unwrap().0.id;
+    let claim = |owner: &'static str, lease: Duration| {
+        let store = store.clone();
+        async move {
+            store
+                .claim(owner, lease, kinds(), vec![])
+                .await
+                .unwrap()
+                .expect("a due job")
+                .1
+        }
+    };
+    let step = |path: &str, error: Option<&str>| StepTrace {
+        path: path.into(),
+        action: "click".into(),
+        branch: Some(Branch::Then),
+        duration_ms: 3,
+        error: error.map(str::to_string),
+    };
+    let mut failed = AttemptTrace::default();
+    failed.push(step("steps[0]", None));
+    failed.push(step("steps[1]", Some("no #save")));
+
+    let _lost = claim("a", Duration::ZERO).await;
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let b = claim("b", LEASE).await;
+    let ending = Ending::Fail {
+        class: FailureClass::Transient,
+        message: "timeout".into(),
+        retry_delay: Duration::ZERO,
+        trace: failed.clone(),
+    };
+    store.settle(&b, ending).await.unwrap();
+    let c = claim("c", LEASE).await;
+    assert!(store.release(&c).await.unwrap());
+    let d = claim("d", LEASE).await;
+    let ok = AttemptTrace {
+        steps: vec![step("steps[0]", None)],
+        failing_step: None,
+    };
+    let summary = serde_json::json!({});
+    let ending = Ending::Complete { summary, trace: ok };
+    store.settle(&d, ending).await.unwrap();
+
+    let attempts = store.attempts(id).await.unwrap();
+    let seen: Vec<(u32, &str, Option<AttemptOutcome>)> = attempts
+        .iter()
+        .map(|a| (a.attempt, a.worker.as_str(), a.outcome))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (1, "a", None),
+            (
+                2,
+                "b",
+                Some(AttemptOutcome::Failed(FailureClass::Transient))
+            ),
+            (3, "d", Some(AttemptOutcome::Succeeded)),
+        ]
+    );
+    assert!(attempts.iter().all(|a| a.ended_at.is_some()));
+    assert_eq!(attempts[1].trace, failed.steps);
+    assert_eq!(attempts[1].failing_step.as_deref(), Some("steps[1]"));
+    assert_eq!(attempts[2].trace.len(), 1);
+
+    // Retry: only a failed, dead or needs-attention job.
+    let err = store.retry(id).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err}");
+    let other = store.submit(noop()).await.unwrap().0.id;
+    let e = claim("e", LEASE).await;
+    assert_eq!(e.job_id, other);
+    let ending = Ending::Fail {
+        class: FailureClass::Permanent,
+        message: "bad input".into(),
+        retry_delay: Duration::ZERO,
+        trace: AttemptTrace::default(),
+    };
+    store.settle(&e, ending).await.unwrap();
+    assert_eq!(store.retry(other).await.unwrap(), JobStatus::Failed);
+    let job = store.job(other).await.unwrap();
+    assert_eq!(
+        (job.status, job.attempts, job.max_attempts),
+        (JobStatus::Queued, 1, 4)
+    );
+    assert!(job.error_class.is_none() && job.finished_at.is_none());
+    assert_eq!(claim("f", LEASE).await.job_id, other);
 }

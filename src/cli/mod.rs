@@ -115,13 +115,21 @@ pub enum Command {
     Submit(submit::SubmitArgs),
     /// List jobs.
     Jobs(jobs::JobsArgs),
-    /// Show one job: params, attempts, events, outputs (masked), artifacts.
+    /// Show one job: params, attempts with their step traces, events, outputs (masked), artifacts.
     Job {
         /// The job's id (from `jobs` or `submit`).
         id: i64,
+        /// table (for people) or json (the API's job detail).
+        #[arg(long, value_enum, default_value = "table")]
+        format: jobs::DetailFormat,
     },
     /// Cancel a queued or running job.
     Cancel {
+        /// The job's id.
+        id: i64,
+    },
+    /// Queue a failed, dead or needs-attention job again (due now, 3 more attempts).
+    Retry {
         /// The job's id.
         id: i64,
     },
@@ -155,6 +163,10 @@ pub enum Command {
 }
 
 pub async fn run(cli: Cli) -> ExitCode {
+    // One TLS crypto provider for the process: when a build links both of
+    // rustls's (reqwest, a test dependency, brings `ring`), a client that
+    // asks for the default (fantoccini's) panics instead of choosing.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let redactor = crate::secrets::Redactor::new();
     logging::init(cli.log_format, &cli.log, redactor.clone());
     let code = match cli.command {
@@ -177,8 +189,9 @@ pub async fn run(cli: Cli) -> ExitCode {
             }
         }
         Command::Jobs(args) => jobs::list(args, &cli.store).await,
-        Command::Job { id } => jobs::show(id, &cli.store).await,
+        Command::Job { id, format } => jobs::show(id, format, &cli.store).await,
         Command::Cancel { id } => jobs::cancel(id, &cli.store).await,
+        Command::Retry { id } => jobs::retry(id, &cli.store).await,
         Command::Worker(args) => {
             let key_file = cli.key_file.as_deref();
             worker::run(args, &cli.store, key_file, &cli.secrets_dir, redactor).await
@@ -237,6 +250,19 @@ pub(crate) async fn configured_key_mismatch(
             eprintln!("error: {e}");
             Some(exit_for(e.class()))
         }
+    }
+}
+
+/// The one mapping of a store fault to an exit code: a request the store
+/// refuses (an unknown job or company, a state that does not allow it) is
+/// the command line's fault; a busy or unreachable store may work later; a
+/// store that refuses the statement or the file will not.
+pub(crate) fn store_exit(e: &crate::store::StoreError) -> u8 {
+    use crate::store::StoreFault as F;
+    match e.fault() {
+        F::NotFound | F::Invalid | F::Conflict => exit::INVALID,
+        F::Busy | F::Unavailable => exit::TRANSIENT,
+        F::Rejected | F::Migration => exit::PERMANENT,
     }
 }
 

@@ -1,9 +1,9 @@
 //! `panelwright submit`: put a job in the queue (the RMM may also insert
 //! job rows directly; see docs/store.md).
 
-use super::exit;
-use crate::jobs::Registry;
+use super::{exit, store_exit};
 use crate::jobs::provision::ProvisionSettings;
+use crate::jobs::{Registry, SubmitError};
 use crate::store::NewJob;
 use std::path::Path;
 
@@ -42,6 +42,10 @@ pub struct SubmitArgs {
     /// Attempts before a transiently failing job is dead [default: 3].
     #[arg(long)]
     pub max_attempts: Option<u32>,
+    /// Where the playbooks are, as for the worker: a job's params are
+    /// checked against its playbook before it is queued.
+    #[arg(long, default_value = "playbooks")]
+    pub playbooks: std::path::PathBuf,
 }
 
 /// `--kind`'s long help: every kind of the registry, what it does and its
@@ -87,9 +91,11 @@ pub async fn run(args: SubmitArgs, store_path: &Path) -> u8 {
     if !args.machines.is_empty() {
         params.insert("machines".into(), serde_json::json!(args.machines));
     }
-    // Only the kinds' names matter here, not their settings. Checked
-    // before the store is opened: a typo creates no store file.
-    let registry = Registry::standard(ProvisionSettings::default());
+    // Checked before the store is opened: a typo creates no store file.
+    let registry = Registry::standard(ProvisionSettings {
+        playbooks_dir: args.playbooks.clone(),
+        ..ProvisionSettings::default()
+    });
     if let Err(e) = registry.check(&args.kind) {
         eprintln!("error: {e}");
         return exit::INVALID;
@@ -122,9 +128,22 @@ pub async fn run(args: SubmitArgs, store_path: &Path) -> u8 {
             );
             exit::OK
         }
-        Err(e) => {
-            eprintln!("error: {e}");
+        Err(SubmitError::Invalid { field, message }) => {
+            eprintln!("error: {}: {message}", option_of(&field));
             exit::INVALID
         }
+        Err(SubmitError::Store(e)) => {
+            eprintln!("error: {e}");
+            store_exit(&e)
+        }
+    }
+}
+
+/// The command-line option that gave a field of the job.
+fn option_of(field: &str) -> String {
+    match field.strip_prefix("params.") {
+        Some(name) => format!("--param {name}"),
+        None if field == "machines" => "--machine".into(),
+        None => format!("--{}", field.replace('_', "-")),
     }
 }

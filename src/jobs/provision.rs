@@ -19,9 +19,10 @@
 //! for which company at which vendor account — never `succeeded`.
 
 use super::vendor_run::{
-    RunSettings, VendorPlaybook, fill_params, given_params, resolve_params, vendor_playbook,
+    RunSettings, VendorPlaybook, check_submission, fill_params, given_params, resolve_params,
+    vendor_playbook,
 };
-use super::{JobContext, JobFailure, JobHandler, Needs, cancelled};
+use super::{JobContext, JobFailure, JobHandler, Needs, SubmitError, cancelled};
 use crate::engine::{
     CapturedValue, Effect, EngineConfig, Output, RequiredOutput, RunInputs, RunObserver, RunReport,
     run_playbook, run_recovery,
@@ -34,7 +35,7 @@ use crate::playbook::{Playbook, PlaybookKind};
 use crate::secrets::crypto::StoreKey;
 use crate::store::{
     ActionTarget, CREDIT_LIMIT_CURRENCY, Company, CredentialChange, CredentialKind, EventKind, Job,
-    Machine, NewAction, NewCredential, Store,
+    Machine, NewAction, NewCredential, NewJob, Store,
 };
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -138,10 +139,54 @@ impl JobHandler for Provision {
     async fn run(&self, job: &Job, ctx: &JobContext) -> Result<serde_json::Value, JobFailure> {
         provision(job, &self.settings, ctx).await
     }
+
+    async fn check(&self, job: &NewJob, store: &Store) -> Result<(), SubmitError> {
+        let company = job
+            .company
+            .as_deref()
+            .ok_or_else(|| SubmitError::invalid("company", "a provision job needs a company"))?;
+        let company = store
+            .company(company)
+            .await
+            .map_err(|e| SubmitError::lookup("company", e))?;
+        let only =
+            chosen_machines(&job.params).map_err(|e| SubmitError::invalid(MACHINES_PARAM, e))?;
+        store
+            .machines(company.id, only)
+            .await
+            .map_err(|e| SubmitError::lookup("machines", e))?;
+        let run = self.settings.run_settings();
+        check_submission(
+            job,
+            store,
+            &run,
+            "provision",
+            "provision.toml",
+            &[MACHINES_PARAM],
+        )
+        .await
+    }
 }
 
 /// Job params that steer the job itself and are not passed to the playbook.
 const MACHINES_PARAM: &str = "machines";
+
+/// The machines a job names (hostnames or serials; empty: all of the
+/// company's), or why its `machines` param is wrong.
+fn chosen_machines(params: &serde_json::Value) -> Result<Vec<String>, &'static str> {
+    match params.get(MACHINES_PARAM) {
+        None => Ok(Vec::new()),
+        Some(serde_json::Value::Array(items)) if items.is_empty() => {
+            Err("`machines` is empty: leave it out to provision all of the company's machines")
+        }
+        Some(serde_json::Value::Array(items)) => items
+            .iter()
+            .map(|v| v.as_str().map(str::to_string))
+            .collect::<Option<Vec<_>>>()
+            .ok_or("`machines` must list hostnames or serial numbers"),
+        Some(_) => Err("`machines` must list hostnames or serial numbers"),
+    }
+}
 
 /// Everything a provisioning run needs, resolved before any browser starts.
 struct Prepared {
@@ -178,27 +223,7 @@ async fn prepare(
             playbook.file.display()
         )));
     }
-    let only: Vec<String> = match job.params.get(MACHINES_PARAM) {
-        None => Vec::new(),
-        Some(serde_json::Value::Array(items)) if items.is_empty() => {
-            return Err(JobFailure::permanent(
-                "`machines` is empty: leave it out to provision all of the company's machines",
-            ));
-        }
-        Some(serde_json::Value::Array(items)) => items
-            .iter()
-            .map(|v| {
-                v.as_str().map(str::to_string).ok_or_else(|| {
-                    JobFailure::permanent("`machines` must list hostnames or serial numbers")
-                })
-            })
-            .collect::<Result<_, _>>()?,
-        Some(_) => {
-            return Err(JobFailure::permanent(
-                "`machines` must list hostnames or serial numbers",
-            ));
-        }
-    };
+    let only = chosen_machines(&job.params).map_err(JobFailure::permanent)?;
     // An unknown hostname or serial is a NotFound from the store (permanent).
     let machines = ctx
         .store
@@ -495,13 +520,15 @@ async fn provision(
         // at the vendor gets a new id, whatever an earlier run mapped.
         vendor_ref: None,
     };
+    let mut recorder_traced = ctx.traced(&mut recorder);
     let run = async {
+        let recorder = &mut recorder_traced;
         let report = run_playbook(
             &prepared.playbook,
             &mut browser,
             &prepared.inputs,
             &config,
-            &mut recorder,
+            recorder,
             &ctx.redactor,
         )
         .await;
@@ -538,7 +565,7 @@ async fn provision(
             &mut browser,
             &prepared.inputs,
             &config,
-            &mut recorder,
+            recorder,
             &ctx.redactor,
             crate::engine::Owed {
                 prior: &report.outputs,

@@ -9,6 +9,7 @@ pub mod availability;
 pub mod changes;
 pub mod companies;
 pub mod credentials;
+pub mod jobs;
 pub mod recon;
 pub mod usage;
 pub mod vendor_accounts;

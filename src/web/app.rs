@@ -40,11 +40,12 @@ impl utoipa::Modify for BearerAuth {
 /// The `/api/v1` routes, one router per resource.
 fn api_v1() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .merge(routes::webhooks::router())
-        .merge(routes::users::access_router())
+        .merge(routes::jobs::router())
         .merge(routes::rmm::router())
         .merge(routes::credentials::router())
         .merge(routes::reports::router())
+        .merge(routes::webhooks::router())
+        .merge(routes::users::access_router())
 }
 
 fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {

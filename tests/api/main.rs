@@ -7,11 +7,13 @@
 //! - `webhooks`: subscriptions (bad URLs and events refused naming the field), a worker's job end POSTed signed to a real receiver, retried with the same id.
 //! - `rmm`: import, companies, vendor accounts (the import's checks, roles, nothing written on bad input), credentials metadata and the audited reveal; secret scans.
 //! - `reports`: usage, changes, availability and billing as the CLI prints them, the usage export byte for byte, `recon resolve` audited, bad input refused.
+//! - `jobs`: submit, list (keyset pages), detail with the step trace of a real worker's run, cancel, retry; every bad input.
 
 mod access;
 #[path = "../common/mod.rs"]
 mod common;
 mod health;
+mod jobs;
 mod reports;
 mod rmm;
 #[allow(dead_code)]

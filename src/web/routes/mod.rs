@@ -4,6 +4,7 @@
 pub(super) mod audit;
 pub(super) mod credentials;
 pub(super) mod health;
+pub(super) mod jobs;
 pub(super) mod reports;
 pub(super) mod rmm;
 pub(super) mod session;
