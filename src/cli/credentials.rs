@@ -6,7 +6,6 @@
 use super::exit;
 use super::jobs::when;
 use crate::secrets::crypto::StoreKey;
-use crate::store::StoreFault;
 use secrecy::ExposeSecret;
 use std::path::Path;
 
@@ -80,11 +79,7 @@ pub async fn run(cmd: CredentialsCommand, path: &Path, key_file: Option<&Path>) 
                 }
                 Err(e) => {
                     eprintln!("error: {e}");
-                    // Until the jobs branch's one store-fault → exit mapping lands.
-                    match e.fault() {
-                        StoreFault::NotFound | StoreFault::Invalid => exit::INVALID,
-                        _ => exit::INTERNAL,
-                    }
+                    super::store_exit(&e)
                 }
             }
         }

@@ -8,7 +8,7 @@
 //! system picking the file up never reads half an export.
 
 use super::exit;
-use crate::store::{Store, StoreFault, UsageExportError, UsageExportFilter};
+use crate::store::{Store, UsageExportError, UsageExportFilter};
 pub use crate::views::usage::ExportFormat;
 use crate::views::usage::UsageExportWriter;
 use std::io::{self, Write};
@@ -91,10 +91,7 @@ async fn usage(args: UsageArgs, path: &Path) -> u8 {
         }
         Err(UsageExportError::Store(e)) => {
             eprintln!("error: {e}");
-            match e.fault() {
-                StoreFault::NotFound | StoreFault::Invalid => exit::INVALID,
-                _ => exit::INTERNAL,
-            }
+            super::store_exit(&e)
         }
     }
 }

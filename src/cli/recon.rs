@@ -8,7 +8,7 @@ use super::report::{Format, csv_text, json};
 use super::table::{Align, Table};
 use crate::billing::recon::{self, Period, Resolution};
 use crate::money::Money;
-use crate::store::{Store, StoreError, StoreFault, StoredLine};
+use crate::store::{Store, StoreError, StoredLine};
 use crate::views::recon::{
     BillingQuery, BillingReport, BillingViewError, CompanyLines, LineStatus,
 };
@@ -78,13 +78,10 @@ pub(crate) struct Failed {
 }
 
 impl From<StoreError> for Failed {
-    /// What the user asked for is wrong (2), or the store failed (1).
+    /// The one store-fault → exit code mapping (`cli::store_exit`).
     fn from(e: StoreError) -> Failed {
         Failed {
-            code: match e.fault() {
-                StoreFault::NotFound | StoreFault::Invalid => exit::INVALID,
-                _ => exit::INTERNAL,
-            },
+            code: super::store_exit(&e),
             message: e.to_string(),
         }
     }

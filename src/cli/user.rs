@@ -80,17 +80,9 @@ pub async fn run(cmd: UserCommand, store_path: &Path) -> u8 {
 
 /// Bad input and a state that forbids the change are the caller's to fix.
 pub(crate) fn exit_for(e: &AuthError) -> u8 {
-    use crate::store::StoreFault;
     match e {
         AuthError::Invalid { .. } | AuthError::Password(_) => exit::INVALID,
-        AuthError::Store(s)
-            if matches!(
-                s.fault(),
-                StoreFault::NotFound | StoreFault::Conflict | StoreFault::Invalid
-            ) =>
-        {
-            exit::INVALID
-        }
+        AuthError::Store(s) => super::store_exit(s),
         _ => exit::INTERNAL,
     }
 }
