@@ -150,6 +150,8 @@ pub enum Command {
     /// Usage history out of the store for another system (CSV, JSON, NDJSON).
     #[command(subcommand)]
     Export(export::ExportCommand),
+    /// Print the OpenAPI 3 document of the HTTP API (what `serve` answers at /api/v1/openapi.json), to generate a client.
+    Openapi,
     /// Serve the RMM's HTTP API (/api/v1, OpenAPI at /api/v1/openapi.json) on the store.
     Serve(serve::ServeArgs),
     /// API tokens for `serve`: create (printed once), list, revoke.
@@ -203,6 +205,16 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Recon(cmd) => recon::run(cmd, &cli.store).await,
         Command::Billing(cmd) => billing::run(cmd),
         Command::Export(cmd) => export::run(cmd, &cli.store).await,
+        Command::Openapi => match crate::web::openapi().to_pretty_json() {
+            Ok(json) => {
+                println!("{json}");
+                exit::OK
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                exit::INTERNAL
+            }
+        },
         Command::Serve(args) => {
             serve::run(args, &cli.store, &cli.secrets_dir, cli.key_file.as_deref()).await
         }

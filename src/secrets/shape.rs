@@ -38,9 +38,13 @@ fn patterns() -> &'static [(&'static str, Regex)] {
                     r"|gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{20,}",
                     r"|xox[abposr]-[A-Za-z0-9-]{10,}|(?:AKIA|ASIA)[A-Z0-9]{16}",
                     r"|glpat-[A-Za-z0-9_-]{20,}|AIza[0-9A-Za-z_-]{35}|npm_[A-Za-z0-9]{36}",
-                    r"|SG\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}|sk-[A-Za-z0-9_-]{32,})\b"
+                    r"|SG\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}|sk-[A-Za-z0-9_-]{32,}",
+                    // panelwright's own API tokens.
+                    r"|pwt_[A-Za-z0-9_-]{40,})\b"
                 ),
             ),
+            // panelwright's webhook signing secrets: standard base64, padded.
+            ("api_key", r"\bwhsec_[A-Za-z0-9+/]{20,}={0,2}"),
         ]
         .into_iter()
         .map(|(k, p)| (k, Regex::new(p).expect("a credential pattern")))
@@ -135,7 +139,14 @@ mod tests {
         let slack = "xoxb-123456789012-abcdefABCDEF";
         let aws = "AKIAIOSFODNN7EXAMPLE";
         let pat = "github_pat_11ABCDEFG0123456789_abcdefXYZ";
-        for v in [stripe, gh, slack, aws, pat] {
+        let ours = "pwt_q83vEQpR0Zp3wT1Yc6M1pRzY1o2b9Hkq7Xn4Lw0sVdA";
+        let hook = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw+/Ab4cD5eF6g=";
+        // A signing secret's `+/` split it into words the entropy rule also finds.
+        assert_eq!(
+            kinds(&format!("secret: {hook}."))[0],
+            ("api_key", hook.to_string())
+        );
+        for v in [stripe, gh, slack, aws, pat, ours] {
             assert_eq!(
                 kinds(&format!("key: {v}.")),
                 vec![("api_key", v.to_string())]
