@@ -2,3 +2,4 @@
 //! merged by `app`.
 
 pub(super) mod health;
+pub(super) mod metrics;
