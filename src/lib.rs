@@ -11,6 +11,7 @@
 //! - [`pricing`]: price plans (TOML) and usage → fees with their breakdown, margins; pure, on `money`.
 //! - [`retry`]: the one place that retries (wraps the `backoff` crate); retries what `Classify` calls transient.
 //! - [`schedule`]: when a schedule is due: slots every N seconds or by cron (UTC); which to enqueue, which are gaps.
+//! - [`trace`]: the step trace of a job attempt as stored and shown (path, action, branch, duration, error).
 //! - [`fault`]: test-only fault injection (SIGKILL at a chosen step boundary of a job).
 //!
 //! Parts:
@@ -56,6 +57,7 @@ pub mod schedule;
 pub mod secrets;
 pub mod store;
 pub mod text;
+pub mod trace;
 pub mod views;
 pub mod web;
 pub mod worker;

@@ -41,6 +41,7 @@ pub async fn list(args: JobsArgs, path: &Path) -> u8 {
         company: args.company,
         vendor_account: args.vendor_account,
         limit: Some(args.limit),
+        before: None,
     };
     match store.jobs(filter).await {
         Ok(jobs) => {

@@ -33,6 +33,23 @@ pub struct StepRecord {
     pub status: StepStatus,
     /// For conditions: which branch was taken; for extraction: rows found.
     pub note: Option<String>,
+    /// For conditions: which branch was taken.
+    pub branch: Option<crate::trace::Branch>,
+    /// Why the step failed, redacted.
+    pub error: Option<String>,
+}
+
+impl StepRecord {
+    /// The stored, secret-free form (`job_attempts.trace`).
+    pub fn trace(&self) -> crate::trace::StepTrace {
+        crate::trace::StepTrace {
+            path: self.path.clone(),
+            action: self.action.to_string(),
+            branch: self.branch,
+            duration_ms: u64::try_from(self.duration.as_millis()).unwrap_or(u64::MAX),
+            error: self.error.clone(),
+        }
+    }
 }
 
 mod millis {

@@ -218,7 +218,8 @@ fn new_run_id() -> String {
 /// What a step asks the interpreter to do after its own part.
 enum Next<'s> {
     Done(Option<String>),
-    Steps(&'s [Step], Option<String>),
+    /// A branch or flow's steps; for a condition, the branch taken.
+    Steps(&'s [Step], Option<crate::trace::Branch>),
     Loop {
         rows: Vec<Row>,
         alias: &'s str,
@@ -459,11 +460,20 @@ impl<'r> Engine<'r> {
             ),
         });
         let (status, note) = match &outcome {
-            Ok(Next::Done(n) | Next::Steps(_, n)) => (StepStatus::Ok, n.clone()),
+            Ok(Next::Done(n)) => (StepStatus::Ok, n.clone()),
+            Ok(Next::Steps(_, b)) => (StepStatus::Ok, b.map(|b| b.to_string())),
             Ok(Next::Loop { rows, .. }) => (StepStatus::Ok, Some(format!("{} items", rows.len()))),
             Ok(Next::Frame(_)) => (StepStatus::Ok, None),
             Err(_) => (StepStatus::Failed, None),
         };
+        let branch = match &outcome {
+            Ok(Next::Steps(_, b)) => *b,
+            _ => None,
+        };
+        let error = outcome
+            .as_ref()
+            .err()
+            .map(|e| self.redactor.redact(&e.to_string()));
         let record = StepRecord {
             path: step.path.clone(),
             item: self.item(),
@@ -473,6 +483,8 @@ impl<'r> Engine<'r> {
             duration: t0.elapsed(),
             status,
             note,
+            branch,
+            error,
         };
         self.observer.step_finished(&record).await;
         self.records.push(record);

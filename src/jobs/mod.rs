@@ -19,6 +19,7 @@ pub mod report;
 pub mod vendor_run;
 
 use crate::browser::BrowserPool;
+use crate::engine::RunObserver;
 use crate::failure::{Classify, FailureClass};
 use crate::secrets::Redactor;
 use crate::secrets::crypto::StoreKey;
@@ -91,6 +92,61 @@ pub struct JobContext {
     pub lease: Lease,
     /// Turns true when the attempt must stop.
     pub cancel: CancelSignal,
+    /// Collects the attempt's step trace (see [`Traced`]); the worker
+    /// stores it with the attempt's end.
+    pub trace: crate::trace::TraceSink,
+}
+
+/// A run observer that also keeps every finished step in the attempt's
+/// trace, as it happens: a run cut short (cancelled, lease lost) keeps the
+/// steps it made. Everything else is the inner observer's.
+pub struct Traced<'a> {
+    pub inner: &'a mut dyn RunObserver,
+    pub sink: &'a crate::trace::TraceSink,
+    /// The run's redactor: a step's error passes through it again, in case
+    /// a secret became known after the engine wrote it.
+    pub redactor: &'a Redactor,
+}
+
+#[async_trait::async_trait]
+impl RunObserver for Traced<'_> {
+    async fn step_started(
+        &mut self,
+        step: &crate::playbook::Step,
+        depth: usize,
+        item: Option<usize>,
+    ) {
+        self.inner.step_started(step, depth, item).await;
+    }
+    async fn step_finished(&mut self, record: &crate::engine::StepRecord) {
+        let mut step = record.trace();
+        step.error = step.error.map(|e| self.redactor.redact(&e));
+        self.sink.push(step);
+        self.inner.step_finished(record).await;
+    }
+    async fn captured(&mut self, output: &crate::engine::Output) -> Result<(), String> {
+        self.inner.captured(output).await
+    }
+    async fn acted(&mut self, effect: &crate::engine::Effect) -> Result<(), String> {
+        self.inner.acted(effect).await
+    }
+    async fn recovering(&mut self, outputs: &[String]) -> Result<(), String> {
+        self.inner.recovering(outputs).await
+    }
+    fn secret_value(&mut self, name: &str, value: &str) {
+        self.inner.secret_value(name, value);
+    }
+}
+
+impl JobContext {
+    /// `observer`, with every step also kept in this attempt's trace.
+    pub fn traced<'a>(&'a self, observer: &'a mut dyn RunObserver) -> Traced<'a> {
+        Traced {
+            inner: observer,
+            sink: &self.trace,
+            redactor: &self.redactor,
+        }
+    }
 }
 
 impl JobContext {
@@ -115,6 +171,12 @@ pub trait JobHandler: Send + Sync + 'static {
         "the playbook's own parameters, by name"
     }
     fn needs(&self) -> Needs;
+    /// What can be checked before the job is queued, without a browser or
+    /// secrets (its vendor account, playbook and params); the registry has
+    /// checked the kind, company and vendor account already.
+    async fn check(&self, _job: &NewJob, _store: &Store) -> Result<(), SubmitError> {
+        Ok(())
+    }
     /// Runs one attempt; `Ok` carries a secret-free summary.
     async fn run(&self, job: &Job, ctx: &JobContext) -> Result<serde_json::Value, JobFailure>;
 }
@@ -130,10 +192,36 @@ pub struct UnknownKind {
 /// Why [`Registry::submit`] refused a job.
 #[derive(Debug, thiserror::Error)]
 pub enum SubmitError {
-    #[error(transparent)]
-    UnknownKind(#[from] UnknownKind),
+    /// The job is wrong: `field` names the part at fault, as the API's
+    /// request spells it (`kind`, `company`, `params.seats`).
+    #[error("{field}: {message}")]
+    Invalid { field: String, message: String },
+    /// The store could not answer (or refused the job).
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl SubmitError {
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Invalid {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    /// A store look-up of what `field` names: not found is the field's fault.
+    pub fn lookup(field: &str, error: StoreError) -> Self {
+        match error {
+            StoreError::NotFound(message) => Self::invalid(field, message),
+            other => Self::Store(other),
+        }
+    }
+}
+
+impl From<UnknownKind> for SubmitError {
+    fn from(e: UnknownKind) -> Self {
+        Self::invalid("kind", e.to_string())
+    }
 }
 
 /// The job kinds a worker runs (and `submit` accepts), by name.
@@ -204,11 +292,29 @@ impl Registry {
         Ok(Self { handlers })
     }
 
-    /// Queues `job` after checking its kind (the store itself takes any
-    /// text, as rows an RMM inserts directly do; a worker claims only the
-    /// kinds it knows).
+    /// Queues `job` after the checks `panelwright submit` and the API share:
+    /// a known kind, a known company and vendor account, what the kind
+    /// itself checks (playbook, params: [`JobHandler::check`]). A live job
+    /// with the same idempotency key is returned instead (`false`). The
+    /// store itself takes any text, as rows an RMM inserts directly do.
     pub async fn submit(&self, store: &Store, job: NewJob) -> Result<(Job, bool), SubmitError> {
-        self.check(&job.kind)?;
+        let handler = self.check(&job.kind)?;
+        if job.max_attempts == Some(0) {
+            return Err(SubmitError::invalid("max_attempts", "must be at least 1"));
+        }
+        if let Some(company) = &job.company {
+            store
+                .company(company)
+                .await
+                .map_err(|e| SubmitError::lookup("company", e))?;
+        }
+        if let Some(account) = &job.vendor_account {
+            store
+                .vendor_account(account)
+                .await
+                .map_err(|e| SubmitError::lookup("vendor_account", e))?;
+        }
+        handler.check(&job, store).await?;
         Ok(store.submit(job).await?)
     }
 }

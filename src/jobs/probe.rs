@@ -42,6 +42,15 @@ impl JobHandler for Probe {
     async fn run(&self, job: &Job, ctx: &JobContext) -> Result<serde_json::Value, JobFailure> {
         probe(job, &self.settings, ctx).await
     }
+
+    async fn check(
+        &self,
+        job: &crate::store::NewJob,
+        store: &crate::store::Store,
+    ) -> Result<(), super::SubmitError> {
+        super::vendor_run::check_submission(job, store, &self.settings, "probe", "probe.toml", &[])
+            .await
+    }
 }
 
 async fn probe(

@@ -19,9 +19,10 @@
 //! for which company at which vendor account — never `succeeded`.
 
 use super::vendor_run::{
-    RunSettings, VendorPlaybook, fill_params, given_params, resolve_params, vendor_playbook,
+    RunSettings, VendorPlaybook, check_submission, fill_params, given_params, resolve_params,
+    vendor_playbook,
 };
-use super::{JobContext, JobFailure, JobHandler, Needs, cancelled};
+use super::{JobContext, JobFailure, JobHandler, Needs, SubmitError, cancelled};
 use crate::engine::{
     CapturedValue, Effect, EngineConfig, Output, RequiredOutput, RunInputs, RunObserver, RunReport,
     run_playbook, run_recovery,
@@ -34,7 +35,7 @@ use crate::playbook::{Playbook, PlaybookKind};
 use crate::secrets::crypto::StoreKey;
 use crate::store::{
     ActionTarget, CREDIT_LIMIT_CURRENCY, Company, CredentialChange, CredentialKind, EventKind, Job,
-    Machine, NewAction, NewCredential, Store,
+    Machine, NewAction, NewCredential, NewJob, Store,
 };
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -137,6 +138,47 @@ impl JobHandler for Provision {
 
     async fn run(&self, job: &Job, ctx: &JobContext) -> Result<serde_json::Value, JobFailure> {
         provision(job, &self.settings, ctx).await
+    }
+
+    async fn check(&self, job: &NewJob, store: &Store) -> Result<(), SubmitError> {
+        let company = job
+            .company
+            .as_deref()
+            .ok_or_else(|| SubmitError::invalid("company", "a provision job needs a company"))?;
+        let company = store
+            .company(company)
+            .await
+            .map_err(|e| SubmitError::lookup("company", e))?;
+        let only = match job.params.get(MACHINES_PARAM) {
+            None => Vec::new(),
+            Some(serde_json::Value::Array(items)) if !items.is_empty() => items
+                .iter()
+                .map(|v| v.as_str().map(str::to_string))
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(|| {
+                    SubmitError::invalid("machines", "must list hostnames or serial numbers")
+                })?,
+            Some(_) => {
+                return Err(SubmitError::invalid(
+                    "machines",
+                    "must list hostnames or serial numbers (leave it out for all of the company's)",
+                ));
+            }
+        };
+        store
+            .machines(company.id, only)
+            .await
+            .map_err(|e| SubmitError::lookup("machines", e))?;
+        let run = self.settings.run_settings();
+        check_submission(
+            job,
+            store,
+            &run,
+            "provision",
+            "provision.toml",
+            &[MACHINES_PARAM],
+        )
+        .await
     }
 }
 
@@ -495,13 +537,15 @@ async fn provision(
         // at the vendor gets a new id, whatever an earlier run mapped.
         vendor_ref: None,
     };
+    let mut recorder_traced = ctx.traced(&mut recorder);
     let run = async {
+        let recorder = &mut recorder_traced;
         let report = run_playbook(
             &prepared.playbook,
             &mut browser,
             &prepared.inputs,
             &config,
-            &mut recorder,
+            recorder,
             &ctx.redactor,
         )
         .await;
@@ -538,7 +582,7 @@ async fn provision(
             &mut browser,
             &prepared.inputs,
             &config,
-            &mut recorder,
+            recorder,
             &ctx.redactor,
             crate::engine::Owed {
                 prior: &report.outputs,
@@ -559,6 +603,7 @@ async fn provision(
         outcome = run => Some(outcome),
         _ = cancelled(ctx.cancel.clone()) => None,
     };
+    drop(recorder_traced);
     let stored = std::mem::take(&mut recorder.stored);
     let Some(outcome) = outcome else {
         browsers.discard(browser).await;

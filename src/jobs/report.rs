@@ -52,6 +52,22 @@ impl JobHandler for Report {
     async fn run(&self, job: &Job, ctx: &JobContext) -> Result<serde_json::Value, JobFailure> {
         report(job, &self.settings, ctx).await
     }
+
+    async fn check(
+        &self,
+        job: &crate::store::NewJob,
+        store: &crate::store::Store,
+    ) -> Result<(), super::SubmitError> {
+        super::vendor_run::check_submission(
+            job,
+            store,
+            &self.settings,
+            "report",
+            "report.toml",
+            &[],
+        )
+        .await
+    }
 }
 
 /// `YYYY-MM` of a time, UTC.

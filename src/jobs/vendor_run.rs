@@ -4,12 +4,12 @@
 //! touched, failing permanently — and one run in a pooled browser session
 //! that stops when the job must.
 
-use super::{JobContext, JobFailure, cancelled};
+use super::{JobContext, JobFailure, SubmitError, cancelled};
 use crate::engine::{EngineConfig, RunInputs, RunObserver, RunReport, run_playbook};
 use crate::playbook::Playbook;
 use crate::playbook::params::{self, ParamValue};
 use crate::secrets::SecretValues;
-use crate::store::{Job, VendorAccount};
+use crate::store::{Job, NewJob, Store, VendorAccount};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -97,34 +97,104 @@ fn bad_params(e: String) -> JobFailure {
     JobFailure::permanent(format!("bad params: {e}"))
 }
 
-/// The job's params (a JSON object whose every name, except those in
-/// `skip`, is a parameter the playbook declares), typed.
+/// A parameter the playbook refuses: its name (`None`: the params as a
+/// whole) and why.
+struct BadParam {
+    name: Option<String>,
+    message: String,
+}
+
+/// `params` (a JSON object whose every name, except those in `skip`, is a
+/// parameter the playbook declares), typed: what a job's run and its
+/// submission check both read.
+fn typed_params(
+    playbook: &Playbook,
+    given: &serde_json::Value,
+    skip: &[&str],
+) -> Result<BTreeMap<String, ParamValue>, BadParam> {
+    let mut typed = BTreeMap::new();
+    let obj = match given {
+        serde_json::Value::Object(obj) => obj,
+        serde_json::Value::Null => return Ok(typed),
+        _ => {
+            return Err(BadParam {
+                name: None,
+                message: "params must be a JSON object".into(),
+            });
+        }
+    };
+    for (k, v) in obj {
+        if skip.contains(&k.as_str()) {
+            continue;
+        }
+        let bad = |message: String| BadParam {
+            name: Some(k.clone()),
+            message,
+        };
+        let spec = playbook
+            .params
+            .get(k)
+            .ok_or_else(|| bad(format!("the playbook has no parameter `{k}`")))?;
+        typed.insert(k.clone(), params::from_json(spec, v).map_err(bad)?);
+    }
+    Ok(typed)
+}
+
+/// The job's params, typed (see `typed_params`).
 pub fn given_params(
     playbook: &Playbook,
     job: &Job,
     skip: &[&str],
 ) -> Result<BTreeMap<String, ParamValue>, JobFailure> {
-    let mut given = BTreeMap::new();
-    match &job.params {
-        serde_json::Value::Object(obj) => {
-            for (k, v) in obj {
-                if skip.contains(&k.as_str()) {
-                    continue;
-                }
-                let spec = playbook
-                    .params
-                    .get(k)
-                    .ok_or_else(|| bad_params(format!("the playbook has no parameter `{k}`")))?;
-                given.insert(
-                    k.clone(),
-                    params::from_json(spec, v).map_err(|e| bad_params(format!("`{k}`: {e}")))?,
-                );
-            }
-        }
-        serde_json::Value::Null => {}
-        _ => return Err(bad_params("params must be a JSON object".into())),
+    typed_params(playbook, &job.params, skip).map_err(|e| match e.name {
+        Some(name) => bad_params(format!("`{name}`: {}", e.message)),
+        None => bad_params(e.message),
+    })
+}
+
+/// What a console-driving job checks before it is queued: a vendor
+/// account, a playbook (in the playbooks folder, for the account's vendor,
+/// passing `check`) and params the playbook declares, of the right types.
+/// Secrets are not read: the submitter need not hold them.
+pub async fn check_submission(
+    job: &NewJob,
+    store: &Store,
+    settings: &RunSettings,
+    kind: &str,
+    default_file: &str,
+    skip: &[&str],
+) -> Result<(), SubmitError> {
+    let account_name = job.vendor_account.as_deref().ok_or_else(|| {
+        SubmitError::invalid(
+            "vendor_account",
+            format!("a {kind} job needs a vendor account"),
+        )
+    })?;
+    let account = store
+        .vendor_account(account_name)
+        .await
+        .map_err(|e| SubmitError::lookup("vendor_account", e))?;
+    let default = format!("{}/{default_file}", account.vendor);
+    let requested = job.playbook.as_deref().unwrap_or(&default);
+    let dir = &settings.playbooks_dir;
+    let path = crate::paths::playbook_in(dir, Path::new(requested))
+        .map_err(|e| SubmitError::invalid("playbook", format!("playbook refused: {e}")))?;
+    let playbook = Playbook::load_within(dir, &path)
+        .map_err(|e| SubmitError::invalid("playbook", format!("the playbook fails check:\n{e}")))?;
+    if playbook.vendor != account.vendor {
+        return Err(SubmitError::invalid(
+            "playbook",
+            format!(
+                "playbook {requested} is for vendor `{}`, the vendor account `{}` is `{}`",
+                playbook.vendor, account.name, account.vendor
+            ),
+        ));
     }
-    Ok(given)
+    typed_params(&playbook, &job.params, skip).map_err(|e| match e.name {
+        Some(name) => SubmitError::invalid(format!("params.{name}"), e.message),
+        None => SubmitError::invalid("params", e.message),
+    })?;
+    Ok(())
 }
 
 /// Adds `values` (text) for the parameters the playbook declares and the
@@ -182,12 +252,13 @@ pub async fn run_in_browser(
     let mut browser = browsers.acquire(&vp.account.name).await.map_err(|e| {
         JobFailure::transient(ctx.redactor.redact(&format!("no browser session: {e}")))
     })?;
+    let mut observer = ctx.traced(observer);
     let run = run_playbook(
         &vp.playbook,
         &mut browser,
         &inputs,
         &config,
-        observer,
+        &mut observer,
         &ctx.redactor,
     );
     let report = tokio::select! {

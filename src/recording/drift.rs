@@ -362,6 +362,8 @@ mod tests {
             duration: Duration::ZERO,
             status,
             note: note.map(str::to_string),
+            branch: None,
+            error: None,
         }
     }
 

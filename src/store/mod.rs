@@ -248,6 +248,66 @@ pub struct JobFilter {
     pub company: Option<String>,
     pub vendor_account: Option<String>,
     pub limit: Option<usize>,
+    /// Keyset pagination: only jobs older than this id (the last id of the
+    /// previous page).
+    pub before: Option<i64>,
+}
+
+/// One attempt of a job (`job_attempts`): written when it is claimed,
+/// ended in the transaction that ends it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Attempt {
+    /// 1 for the first attempt.
+    pub attempt: u32,
+    /// The worker that ran it.
+    pub worker: String,
+    pub started_at: Millis,
+    /// `None` while it runs, or when its worker was lost.
+    pub ended_at: Option<Millis>,
+    /// How it ended: `None` while it runs (or lost), else succeeded or the failure class.
+    pub outcome: Option<AttemptOutcome>,
+    /// The first step that failed.
+    pub failing_step: Option<String>,
+    pub trace: Vec<crate::trace::StepTrace>,
+}
+
+/// How an attempt ended (`job_attempts.outcome`): `succeeded`, or the
+/// failure class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AttemptOutcome {
+    Succeeded,
+    Failed(FailureClass),
+}
+
+impl AttemptOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Succeeded => "succeeded",
+            Self::Failed(class) => class.as_str(),
+        }
+    }
+}
+
+impl std::fmt::Display for AttemptOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for AttemptOutcome {
+    type Err = ParseTextError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s == "succeeded" {
+            return Ok(Self::Succeeded);
+        }
+        s.parse().map(Self::Failed)
+    }
+}
+
+impl serde::Serialize for AttemptOutcome {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
 }
 
 /// One line of a job's history (`job_events`).
@@ -264,13 +324,17 @@ pub struct JobEvent {
 /// The one fenced write that ends an attempt of a running job.
 #[derive(Debug, Clone)]
 pub enum Ending {
-    /// Succeeded, with a secret-free summary.
-    Complete { summary: serde_json::Value },
+    /// Succeeded, with a secret-free summary and the attempt's step trace.
+    Complete {
+        summary: serde_json::Value,
+        trace: crate::trace::AttemptTrace,
+    },
     /// Failed: what follows depends on the class (see [`Store::fail`]).
     Fail {
         class: FailureClass,
         message: String,
         retry_delay: Duration,
+        trace: crate::trace::AttemptTrace,
     },
     /// Given back without counting the attempt (see [`Store::release`]).
     Release,
@@ -883,7 +947,7 @@ impl Store {
             .await
     }
     /// Cancels a queued or running job (a running one stops at its next
-    /// heartbeat); returns the new status. A finished job is `Invalid`.
+    /// heartbeat); returns the new status. A finished job is a `Conflict`.
     pub async fn cancel(&self, job_id: i64) -> Result<JobStatus, StoreError> {
         self.run(move |conn| queue::cancel(conn, job_id, now_millis()))
             .await
@@ -895,8 +959,8 @@ impl Store {
     pub async fn job_summary(&self, job_id: i64) -> Result<Option<serde_json::Value>, StoreError> {
         self.run(move |conn| queue::summary(conn, job_id)).await
     }
-    /// Newest first; at most `limit` (default [`DEFAULT_JOB_LIST_LIMIT`]).
-    /// Jobs of a kind this version does not know are left out.
+    /// Newest first (by id), older than `filter.before` when given; at most
+    /// `limit` (default [`DEFAULT_JOB_LIST_LIMIT`]).
     pub async fn jobs(&self, filter: JobFilter) -> Result<Vec<Job>, StoreError> {
         self.run(move |conn| queue::jobs(conn, &filter)).await
     }
@@ -909,6 +973,18 @@ impl Store {
         let message = message.to_string();
         self.run(move |conn| queue::add_event(conn, job_id, kind, &message, now_millis()))
             .await
+    }
+    /// Queues a failed, dead or needs-attention job again, due now, with
+    /// [`DEFAULT_MAX_ATTEMPTS`] more attempts; returns its status before.
+    /// Any other status is a `Conflict`, as is a job whose idempotency key
+    /// another live job holds now.
+    pub async fn retry(&self, job_id: i64) -> Result<JobStatus, StoreError> {
+        self.run(move |conn| queue::retry(conn, job_id, now_millis()))
+            .await
+    }
+    /// The job's attempts with their step traces, first first.
+    pub async fn attempts(&self, job_id: i64) -> Result<Vec<Attempt>, StoreError> {
+        self.run(move |conn| queue::attempts(conn, job_id)).await
     }
     /// Oldest first.
     pub async fn events(&self, job_id: i64) -> Result<Vec<JobEvent>, StoreError> {

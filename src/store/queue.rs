@@ -12,10 +12,12 @@
 //! changes how often the file is committed, never what is written.
 
 use super::{
-    DEFAULT_JOB_LIST_LIMIT, DEFAULT_MAX_ATTEMPTS, DbResult, Ending, EventKind, FailOutcome, Job,
-    JobEvent, JobFilter, JobStatus, Lease, Millis, NewJob, Settled, StoreError, Turn, schema,
+    Attempt, DEFAULT_JOB_LIST_LIMIT, DEFAULT_MAX_ATTEMPTS, DbResult, Ending, EventKind,
+    FailOutcome, Job, JobEvent, JobFilter, JobStatus, Lease, Millis, NewJob, Settled, StoreError,
+    Turn, schema,
 };
 use crate::failure::FailureClass;
+use crate::trace::AttemptTrace;
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -205,6 +207,7 @@ fn mark_exhausted_dead(tx: &Connection, now: Millis) -> rusqlite::Result<()> {
         .query_map([now], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<Result<_, _>>()?;
     for (id, previous) in exhausted {
+        close_lost_attempts(tx, id, now)?;
         let message = format!(
             "lease of {} expired after the last attempt; job is dead",
             previous.as_deref().unwrap_or("?")
@@ -288,6 +291,7 @@ fn claim_one(
             |r| Ok((job_from_row(r)?, r.get("lease_token")?)),
         )?;
     if previous_status == JobStatus::Running {
+        close_lost_attempts(tx, id, now)?;
         let message = format!(
             "lease of {} expired; taken over by {owner}",
             previous_owner.as_deref().unwrap_or("?")
@@ -299,12 +303,68 @@ fn claim_one(
         job.attempts, job.max_attempts
     );
     insert_event(tx, id, EventKind::Claimed, &message, now)?;
+    start_attempt(tx, id, job.attempts, owner, now)?;
     let lease = Lease {
         job_id: id,
         owner: owner.to_string(),
         token,
     };
     Ok(Some((job, lease)))
+}
+
+/// The attempt row of a claim. A released attempt (shutdown) gave its
+/// number back, so its row is started again by the next claim.
+fn start_attempt(
+    tx: &Connection,
+    job_id: i64,
+    attempt: u32,
+    worker: &str,
+    now: Millis,
+) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO job_attempts (job_id, attempt, worker, started_at) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (job_id, attempt) DO UPDATE SET worker = excluded.worker,
+             started_at = excluded.started_at, ended_at = NULL, outcome = NULL,
+             failing_step = NULL, trace = '[]'",
+    )?
+    .execute(params![job_id, attempt, worker, now])?;
+    Ok(())
+}
+
+/// Ends the attempt a fenced transition just ended: `outcome` is
+/// `succeeded` or the failure class.
+fn end_attempt(
+    tx: &Connection,
+    job_id: i64,
+    attempt: u32,
+    outcome: &str,
+    trace: &AttemptTrace,
+    now: Millis,
+) -> rusqlite::Result<()> {
+    let steps = serde_json::to_string(&trace.steps).expect("a trace serialises");
+    tx.prepare_cached(
+        "UPDATE job_attempts SET ended_at = ?3, outcome = ?4, failing_step = ?5, trace = ?6
+         WHERE job_id = ?1 AND attempt = ?2",
+    )?
+    .execute(params![
+        job_id,
+        attempt,
+        now,
+        outcome,
+        trace.failing_step,
+        steps
+    ])?;
+    Ok(())
+}
+
+/// Attempts of `job_id` that never ended (their worker was lost, or the
+/// job was cancelled under them) end now, without an outcome.
+fn close_lost_attempts(tx: &Connection, job_id: i64, now: Millis) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "UPDATE job_attempts SET ended_at = ?2 WHERE job_id = ?1 AND ended_at IS NULL",
+    )?
+    .execute(params![job_id, now])?;
+    Ok(())
 }
 
 /// The claim query of one state (`queued` when due, `running` when its
@@ -356,12 +416,23 @@ fn settle_in(
     now: Millis,
 ) -> rusqlite::Result<Settled> {
     Ok(match ending {
-        Ending::Complete { summary } => Settled::Completed(complete_in(tx, lease, summary, now)?),
+        Ending::Complete { summary, trace } => {
+            Settled::Completed(complete_in(tx, lease, summary, trace, now)?)
+        }
         Ending::Fail {
             class,
             message,
             retry_delay,
-        } => Settled::Failed(fail_in(tx, lease, *class, message, *retry_delay, now)?),
+            trace,
+        } => {
+            let failure = Failure {
+                class: *class,
+                message,
+                retry_delay: *retry_delay,
+                trace,
+            };
+            Settled::Failed(fail_in(tx, lease, &failure, now)?)
+        }
         Ending::Release => Settled::Released(release_in(tx, lease, now)?),
     })
 }
@@ -413,7 +484,7 @@ pub(super) fn complete(
     now: Millis,
 ) -> DbResult<bool> {
     alone(conn, lease.job_id, |tx| {
-        complete_in(tx, lease, summary, now)
+        complete_in(tx, lease, summary, &AttemptTrace::default(), now)
     })
 }
 
@@ -425,9 +496,13 @@ pub(super) fn fail(
     retry_delay: Duration,
     now: Millis,
 ) -> DbResult<FailOutcome> {
-    alone(conn, lease.job_id, |tx| {
-        fail_in(tx, lease, class, message, retry_delay, now)
-    })
+    let failure = Failure {
+        class,
+        message,
+        retry_delay,
+        trace: &AttemptTrace::default(),
+    };
+    alone(conn, lease.job_id, |tx| fail_in(tx, lease, &failure, now))
 }
 
 pub(super) fn release(conn: &mut Connection, lease: &Lease, now: Millis) -> DbResult<bool> {
@@ -474,22 +549,30 @@ fn complete_in(
     tx: &Connection,
     lease: &Lease,
     summary: &serde_json::Value,
+    trace: &AttemptTrace,
     now: Millis,
 ) -> rusqlite::Result<bool> {
-    let changed = tx
+    let attempt: Option<u32> = tx
         .prepare_cached(&format!(
             "UPDATE jobs SET status = 'succeeded', summary = ?4, lease_expires_at = NULL,
                  error_class = NULL, error_message = NULL, finished_at = ?5, updated_at = ?5
-             WHERE {FENCE}"
+             WHERE {FENCE}
+             RETURNING attempts"
         ))?
-        .execute(params![
-            lease.job_id,
-            lease.owner,
-            lease.token,
-            summary.to_string(),
-            now
-        ])?;
-    if changed == 1 {
+        .query_row(
+            params![
+                lease.job_id,
+                lease.owner,
+                lease.token,
+                summary.to_string(),
+                now
+            ],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let changed = usize::from(attempt.is_some());
+    if let Some(attempt) = attempt {
+        end_attempt(tx, lease.job_id, attempt, "succeeded", trace, now)?;
         insert_event(
             tx,
             lease.job_id,
@@ -501,14 +584,21 @@ fn complete_in(
     Ok(changed == 1)
 }
 
+/// What a failed attempt reports (see [`Ending::Fail`]).
+struct Failure<'a> {
+    class: FailureClass,
+    message: &'a str,
+    retry_delay: Duration,
+    trace: &'a AttemptTrace,
+}
+
 fn fail_in(
     tx: &Connection,
     lease: &Lease,
-    class: FailureClass,
-    message: &str,
-    retry_delay: Duration,
+    failure: &Failure<'_>,
     now: Millis,
 ) -> rusqlite::Result<FailOutcome> {
+    let (class, message, retry_delay) = (failure.class, failure.message, failure.retry_delay);
     let held: Option<(u32, u32)> = tx
         .prepare_cached(&format!(
             "SELECT attempts, max_attempts FROM jobs WHERE {FENCE}"
@@ -583,6 +673,14 @@ fn fail_in(
         message,
         now
     ])?;
+    end_attempt(
+        tx,
+        lease.job_id,
+        attempts,
+        class.as_str(),
+        failure.trace,
+        now,
+    )?;
     insert_event(tx, lease.job_id, event, &text, now)?;
     Ok(outcome)
 }
@@ -617,7 +715,7 @@ pub(super) fn cancel(conn: &mut Connection, job_id: i64, now: Millis) -> DbResul
         .optional()?;
     let previous = previous.ok_or_else(|| not_found(job_id))?;
     if previous.is_finished() {
-        return Err(StoreError::Invalid(format!(
+        return Err(StoreError::Conflict(format!(
             "job {job_id} is already {previous}; only queued or running jobs can be cancelled"
         ))
         .into());
@@ -630,6 +728,7 @@ pub(super) fn cancel(conn: &mut Connection, job_id: i64, now: Millis) -> DbResul
          WHERE id = ?1",
         params![job_id, now],
     )?;
+    close_lost_attempts(&tx, job_id, now)?;
     insert_event(
         &tx,
         job_id,
@@ -658,28 +757,126 @@ pub(super) fn summary(conn: &mut Connection, job_id: i64) -> DbResult<Option<ser
     Ok(text.and_then(|t| serde_json::from_str(&t).ok()))
 }
 
+/// Newest first by id (keyset: `id < before`). The SQL names only the
+/// filters given, so SQLite walks the one `(filter, id)` index that fits
+/// (`jobs_status_id`, …) backwards and stops after `limit` rows, however
+/// many jobs the store holds; one cached statement per combination.
 pub(super) fn jobs(conn: &mut Connection, filter: &JobFilter) -> DbResult<Vec<Job>> {
     let limit = i64::try_from(filter.limit.unwrap_or(DEFAULT_JOB_LIST_LIMIT)).unwrap_or(i64::MAX);
-    let mut stmt = conn.prepare(
-        "SELECT * FROM jobs
-         WHERE (?1 IS NULL OR status = ?1)
-           AND (?2 IS NULL OR kind = ?2)
-           AND (?3 IS NULL OR company = ?3)
-           AND (?4 IS NULL OR vendor_account = ?4)
-         ORDER BY created_at DESC, id DESC
-         LIMIT ?5",
+    let mut sql = String::from("SELECT * FROM jobs WHERE id < ?1");
+    let mut args: Vec<&dyn rusqlite::ToSql> = Vec::new();
+    let status = filter.status.map(JobStatus::as_str);
+    let given = [
+        ("status", status),
+        ("kind", filter.kind.as_deref()),
+        ("company", filter.company.as_deref()),
+        ("vendor_account", filter.vendor_account.as_deref()),
+    ];
+    let before = filter.before.unwrap_or(i64::MAX);
+    args.push(&before);
+    for (column, value) in &given {
+        if let Some(value) = value {
+            args.push(value);
+            sql.push_str(&format!(" AND {column} = ?{}", args.len()));
+        }
+    }
+    args.push(&limit);
+    sql.push_str(&format!(" ORDER BY id DESC LIMIT ?{}", args.len()));
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt
+        .query_map(args.as_slice(), job_from_row)?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+/// See [`super::Store::retry`].
+pub(super) fn retry(conn: &mut Connection, job_id: i64, now: Millis) -> DbResult<JobStatus> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let found: Option<(JobStatus, Option<String>)> = tx
+        .query_row(
+            "SELECT status, idempotency_key FROM jobs WHERE id = ?1",
+            [job_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let (previous, key) = found.ok_or_else(|| not_found(job_id))?;
+    if !matches!(
+        previous,
+        JobStatus::Failed | JobStatus::Dead | JobStatus::NeedsAttention
+    ) {
+        return Err(StoreError::Conflict(format!(
+            "job {job_id} is {previous}; only failed, dead or needs-attention jobs can be retried"
+        ))
+        .into());
+    }
+    // The live-key index allows one live job per key.
+    if let Some(key) = &key {
+        let holder: Option<i64> = tx
+            .query_row(
+                "SELECT id FROM jobs WHERE idempotency_key = ?1 AND status IN ('queued', 'running')",
+                [key],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if let Some(holder) = holder {
+            return Err(StoreError::Conflict(format!(
+                "job {holder} holds the idempotency key of job {job_id} now; retry it instead"
+            ))
+            .into());
+        }
+    }
+    tx.execute(
+        "UPDATE jobs SET status = 'queued', run_at = ?2, max_attempts = attempts + ?3,
+             error_class = NULL, error_message = NULL, lease_owner = NULL,
+             lease_expires_at = NULL, finished_at = NULL, updated_at = ?2
+         WHERE id = ?1",
+        params![job_id, now, DEFAULT_MAX_ATTEMPTS],
+    )?;
+    insert_event(
+        &tx,
+        job_id,
+        EventKind::RetryScheduled,
+        &format!("retried by hand (was {previous})"),
+        now,
+    )?;
+    tx.commit()?;
+    Ok(previous)
+}
+
+pub(super) fn attempts(conn: &mut Connection, job_id: i64) -> DbResult<Vec<Attempt>> {
+    if !job_exists(conn, job_id)? {
+        return Err(not_found(job_id).into());
+    }
+    let mut stmt = conn.prepare_cached(
+        "SELECT attempt, worker, started_at, ended_at, outcome, failing_step, trace
+         FROM job_attempts WHERE job_id = ?1 ORDER BY attempt",
     )?;
     let rows = stmt
-        .query_map(
-            params![
-                filter.status,
-                filter.kind,
-                filter.company,
-                filter.vendor_account,
-                limit
-            ],
-            job_from_row,
-        )?
+        .query_map([job_id], |r| {
+            let outcome: Option<String> = r.get(4)?;
+            let trace: String = r.get(6)?;
+            Ok(Attempt {
+                attempt: r.get(0)?,
+                worker: r.get(1)?,
+                started_at: r.get(2)?,
+                ended_at: r.get(3)?,
+                outcome: outcome.map(|o| o.parse()).transpose().map_err(|e| {
+                    rusqlite::Error::FromSqlConversionFailure(
+                        4,
+                        rusqlite::types::Type::Text,
+                        Box::new(e),
+                    )
+                })?,
+                failing_step: r.get(5)?,
+                trace: serde_json::from_str(&trace).map_err(|e| {
+                    rusqlite::Error::FromSqlConversionFailure(
+                        6,
+                        rusqlite::types::Type::Text,
+                        Box::new(e),
+                    )
+                })?,
+            })
+        })?
         .collect::<Result<Vec<_>, _>>()?;
     Ok(rows)
 }

@@ -718,6 +718,13 @@ CREATE TABLE job_attempts (
     trace        TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(trace)),
     UNIQUE (job_id, attempt)
 );
+-- The job list: newest first (keyset on id), by each filter it takes.
+CREATE INDEX jobs_status_id ON jobs (status, id);
+CREATE INDEX jobs_kind_id ON jobs (kind, id);
+CREATE INDEX jobs_company_id ON jobs (company, id);
+CREATE INDEX jobs_vendor_account_id ON jobs (vendor_account, id);
+-- Superseded by jobs_company_id.
+DROP INDEX jobs_company;
 "#;
 
 fn migrations() -> Migrations<'static> {

@@ -39,7 +39,7 @@ impl utoipa::Modify for BearerAuth {
 
 /// The `/api/v1` routes, one router per resource.
 fn api_v1() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
+    OpenApiRouter::new().merge(routes::jobs::router())
 }
 
 fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {

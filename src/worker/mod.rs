@@ -585,6 +585,7 @@ async fn attempt(
 ) -> AttemptEnd {
     let (cancel_tx, cancel_rx) = tokio::sync::watch::channel(false);
     let lost = std::sync::atomic::AtomicBool::new(false);
+    let trace = crate::trace::TraceSink::default();
     let needs_browser = shared
         .registry
         .get(&job.kind)
@@ -596,6 +597,7 @@ async fn attempt(
         redactor: shared.redactor.clone(),
         lease: lease.clone(),
         cancel: cancel_rx,
+        trace: trace.clone(),
     };
     tracing::info!(job = job.id, "started");
     // The heartbeat, and the hard stop (drain timeout) that cancels the job
@@ -636,12 +638,16 @@ async fn attempt(
     }
     let stopping = *cancel_tx.borrow();
     let ending = match result {
-        Ok(summary) => Ending::Complete { summary },
+        Ok(summary) => Ending::Complete {
+            summary,
+            trace: trace.take(),
+        },
         Err(_) if stopping => Ending::Release,
         Err(JobFailure { class, message }) => Ending::Fail {
             class,
             message: shared.redactor.redact(&message),
             retry_delay: shared.config.retry.jittered_delay(job.attempts),
+            trace: trace.take(),
         },
     };
     AttemptEnd {

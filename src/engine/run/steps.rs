@@ -236,11 +236,11 @@ impl<'r> Engine<'r> {
     ) -> Result<Next<'r>, StepError> {
         let holds = self.condition(condition).await? != negate;
         let (branch, taken) = if holds {
-            (then, "then")
+            (then, crate::trace::Branch::Then)
         } else {
-            (otherwise, "else")
+            (otherwise, crate::trace::Branch::Else)
         };
-        Ok(Next::Steps(branch, Some(taken.into())))
+        Ok(Next::Steps(branch, Some(taken)))
     }
 
     async fn extract_step(

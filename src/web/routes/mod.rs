@@ -2,4 +2,5 @@
 //! merged by `app`.
 
 pub(super) mod health;
+pub(super) mod jobs;
 pub(super) mod metrics;

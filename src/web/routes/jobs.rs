@@ -1,0 +1,282 @@
+//! `/api/v1/jobs`: submit (the checks `panelwright submit` makes), list,
+//! detail, cancel, retry. Every write is audited (`job.submit`,
+//! `job.cancel`, `job.retry`) with the job before → after.
+
+use crate::access::Role;
+use crate::jobs::provision::ProvisionSettings;
+use crate::jobs::{Registry, SubmitError};
+use crate::store::{JobStatus, NewJob, Store};
+use crate::views::jobs::{self as view, JobDetail, JobList, JobListError, JobQuery, JobSummary};
+use crate::web::AppState;
+use crate::web::auth::Caller;
+use crate::web::extract::ApiJson;
+use crate::web::problem::{ApiError, Problem};
+use axum::Json;
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_jobs, submit_job))
+        .routes(routes!(get_job))
+        .routes(routes!(cancel_job))
+        .routes(routes!(retry_job))
+}
+
+impl From<SubmitError> for ApiError {
+    fn from(e: SubmitError) -> Self {
+        match e {
+            SubmitError::Invalid { field, message } => Self::BadInput {
+                field: Some(field),
+                detail: message,
+            },
+            SubmitError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<JobListError> for ApiError {
+    fn from(e: JobListError) -> Self {
+        match e {
+            JobListError::Invalid { field, message } => Self::bad_input(field, message),
+            JobListError::Store(e) => e.into(),
+        }
+    }
+}
+
+/// A job to queue: what `panelwright submit` takes.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubmitRequest {
+    /// A job kind: `provision`, `report`, `probe`, `reconcile` or `noop`.
+    #[schema(example = "provision")]
+    pub kind: String,
+    /// The company: the RMM's external id or exact name.
+    #[schema(example = "C-1001")]
+    pub company: Option<String>,
+    #[schema(example = "demo-backup-main")]
+    pub vendor_account: Option<String>,
+    /// A playbook file in the playbooks folder (default: the vendor's one for the kind).
+    pub playbook: Option<String>,
+    /// Provision: the machines (hostnames or serials); empty for all of the company's.
+    #[serde(default)]
+    pub machines: Vec<String>,
+    /// The playbook's parameters by name, checked against its declarations.
+    #[schema(value_type = Option<Object>)]
+    pub params: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Higher runs first among due jobs.
+    #[serde(default)]
+    pub priority: i64,
+    /// Run no earlier than this many seconds from now.
+    #[serde(default)]
+    pub delay_secs: u64,
+    /// A second submission with the key of a live (queued or running) job
+    /// returns that job (200) instead of queuing another.
+    pub idempotency_key: Option<String>,
+    /// Attempts before a transiently failing job is dead (default 3).
+    pub max_attempts: Option<u32>,
+}
+
+impl SubmitRequest {
+    fn into_job(self) -> NewJob {
+        let mut params = self.params.unwrap_or_default();
+        if !self.machines.is_empty() {
+            params.insert("machines".into(), serde_json::json!(self.machines));
+        }
+        let delay = i64::try_from(self.delay_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
+        NewJob {
+            kind: self.kind,
+            vendor_account: self.vendor_account,
+            company: self.company,
+            playbook: self.playbook,
+            params: serde_json::Value::Object(params),
+            priority: self.priority,
+            run_at: (delay > 0).then(|| crate::store::now_millis().saturating_add(delay)),
+            idempotency_key: self.idempotency_key,
+            max_attempts: self.max_attempts,
+        }
+    }
+}
+
+/// The job registry of `serve`: only kinds and their submission checks
+/// (playbooks in `./playbooks`, as the worker's default) matter here.
+fn registry(state: &AppState) -> Registry {
+    Registry::standard(ProvisionSettings {
+        secrets_dir: state.secrets_dir.clone(),
+        ..ProvisionSettings::default()
+    })
+}
+
+fn snapshot(job: &crate::store::Job) -> serde_json::Value {
+    serde_json::to_value(JobSummary::from(job)).expect("a job serialises")
+}
+
+/// Queue a job, with the checks of `panelwright submit`.
+#[utoipa::path(post, path = "/jobs", tag = "jobs", request_body = SubmitRequest,
+    responses(
+        (status = 201, description = "Queued", body = JobSummary),
+        (status = 200, description = "A live job with this idempotency key exists: that job", body = JobSummary),
+        (status = 400, description = "Bad input; `field` names it (`kind`, `company`, `params.NAME`, …)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Needs the operator role", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn submit_job(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(request): ApiJson<SubmitRequest>,
+) -> Result<(StatusCode, Json<JobSummary>), ApiError> {
+    caller.require(Role::Operator)?;
+    let (job, created) = registry(&state)
+        .submit(&state.store, request.into_job())
+        .await?;
+    if !created {
+        return Ok((StatusCode::OK, Json(JobSummary::from(&job))));
+    }
+    let mut entry = caller.audit("job.submit", format!("job:{}", job.id));
+    entry.after = Some(snapshot(&job));
+    state.store.record_audit(entry).await?;
+    Ok((StatusCode::CREATED, Json(JobSummary::from(&job))))
+}
+
+/// The job list's query.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    /// `queued`, `running`, `succeeded`, `failed`, `dead`, `cancelled` or `needs-attention`.
+    pub status: Option<String>,
+    pub kind: Option<String>,
+    /// As submitted: external id or name.
+    pub company: Option<String>,
+    pub vendor_account: Option<String>,
+    /// Jobs per page: 1 to 500, default 50.
+    pub limit: Option<usize>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// Jobs, newest first, a page at a time (keyset: `next_cursor`).
+#[utoipa::path(get, path = "/jobs", tag = "jobs", params(ListParams),
+    responses(
+        (status = 200, description = "A page of jobs", body = JobList),
+        (status = 400, description = "A bad filter, limit or cursor", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn list_jobs(
+    State(state): State<AppState>,
+    caller: Caller,
+    query: Result<Query<ListParams>, QueryRejection>,
+) -> Result<Json<JobList>, ApiError> {
+    caller.require(Role::Viewer)?;
+    let Query(q) = query.map_err(|e| ApiError::BadInput {
+        field: None,
+        detail: e.body_text(),
+    })?;
+    let status = q
+        .status
+        .as_deref()
+        .map(str::parse::<JobStatus>)
+        .transpose()
+        .map_err(|e| ApiError::bad_input("status", e.to_string()))?;
+    let query = JobQuery {
+        status,
+        kind: q.kind,
+        company: q.company,
+        vendor_account: q.vendor_account,
+        limit: q.limit,
+        cursor: q.cursor,
+    };
+    Ok(Json(view::job_list(&state.store, &query).await?))
+}
+
+fn job_id(path: Result<Path<i64>, PathRejection>) -> Result<i64, ApiError> {
+    path.map(|Path(id)| id)
+        .map_err(|e| ApiError::bad_input("id", e.body_text()))
+}
+
+/// One job: params, attempts with their step traces, events, outputs (metadata only), artifacts.
+#[utoipa::path(get, path = "/jobs/{id}", tag = "jobs",
+    params(("id" = i64, Path, description = "The job's id")),
+    responses(
+        (status = 200, description = "The job", body = JobDetail),
+        (status = 404, description = "No such job", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn get_job(
+    State(state): State<AppState>,
+    caller: Caller,
+    id: Result<Path<i64>, PathRejection>,
+) -> Result<Json<JobDetail>, ApiError> {
+    caller.require(Role::Viewer)?;
+    Ok(Json(view::job_detail(&state.store, job_id(id)?).await?))
+}
+
+/// A state change of one job (cancel, retry), audited with the job before → after.
+async fn transition<F, Fut>(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+    action: &str,
+    change: F,
+) -> Result<Json<JobSummary>, ApiError>
+where
+    F: FnOnce(Store) -> Fut,
+    Fut: std::future::Future<Output = Result<JobStatus, crate::store::StoreError>>,
+{
+    caller.require(Role::Operator)?;
+    let before = state.store.job(id).await?;
+    change(state.store.clone()).await?;
+    let after = state.store.job(id).await?;
+    let mut entry = caller.audit(action, format!("job:{id}"));
+    entry.before = Some(snapshot(&before));
+    entry.after = Some(snapshot(&after));
+    state.store.record_audit(entry).await?;
+    Ok(Json(JobSummary::from(&after)))
+}
+
+/// Cancel a queued or running job (a running one stops at its next heartbeat).
+#[utoipa::path(post, path = "/jobs/{id}/cancel", tag = "jobs",
+    params(("id" = i64, Path, description = "The job's id")),
+    responses(
+        (status = 200, description = "Cancelled", body = JobSummary),
+        (status = 404, description = "No such job", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The job is finished already", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Needs the operator role", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn cancel_job(
+    State(state): State<AppState>,
+    caller: Caller,
+    id: Result<Path<i64>, PathRejection>,
+) -> Result<Json<JobSummary>, ApiError> {
+    let id = job_id(id)?;
+    transition(&state, &caller, id, "job.cancel", |store| async move {
+        store.cancel(id).await
+    })
+    .await
+}
+
+/// Queue a failed, dead or needs-attention job again, due now, with 3 more attempts.
+#[utoipa::path(post, path = "/jobs/{id}/retry", tag = "jobs",
+    params(("id" = i64, Path, description = "The job's id")),
+    responses(
+        (status = 200, description = "Queued again", body = JobSummary),
+        (status = 404, description = "No such job", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The job is not failed, dead or needs-attention (or its idempotency key is live again)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Needs the operator role", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn retry_job(
+    State(state): State<AppState>,
+    caller: Caller,
+    id: Result<Path<i64>, PathRejection>,
+) -> Result<Json<JobSummary>, ApiError> {
+    let id = job_id(id)?;
+    transition(&state, &caller, id, "job.retry", |store| async move {
+        store.retry(id).await
+    })
+    .await
+}
