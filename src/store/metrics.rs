@@ -9,9 +9,10 @@
 //! - job counts by kind and status are a tally: jobs below the *frontier*
 //!   (the oldest queued or running job) are finished and counted once; each
 //!   read counts only the jobs from the frontier on. A job below the
-//!   frontier that is queued again (a retry) resets the tally, and it is
-//!   recounted whole every [`RECOUNT_EVERY`] anyway (a job retried and
-//!   finished again between two reads is otherwise not seen).
+//!   frontier that is queued or running again (a retry), or that has a new
+//!   ended attempt (retried and run between two reads), resets the tally;
+//!   it is recounted whole every [`RECOUNT_EVERY`] anyway (a retried job
+//!   cancelled before it ran is seen no other way).
 //! - attempts and probe runs are read from where the last read stopped (by
 //!   id, at most [`BATCH`] a read); the first read starts [`SEED`] rows
 //!   back, not at the beginning of history.
@@ -70,6 +71,7 @@ pub struct StepTiming {
 /// An attempt that ended since the previous read.
 #[derive(Debug, Clone)]
 pub struct EndedAttempt {
+    pub job_id: i64,
     pub kind: String,
     /// `succeeded`, or the failure class.
     pub outcome: String,
@@ -210,11 +212,22 @@ impl ReaderState {
     fn read(&mut self, now: Millis) -> DbResult<MetricsRead> {
         // One snapshot for every figure of the scrape.
         let tx = self.conn.transaction()?;
+        let ended = ended_attempts(&tx, &mut self.attempts, now)?;
+        // A job below the frontier ran again (retried, then claimed): its
+        // settled count is stale.
+        if ended.complete
+            && ended
+                .attempts
+                .iter()
+                .any(|a| a.job_id <= self.jobs.frontier)
+        {
+            self.jobs.reset();
+        }
         let read = MetricsRead {
             at: now,
             jobs: self.jobs.count(&tx)?,
             due: due_jobs(&tx, now)?,
-            attempts: ended_attempts(&tx, &mut self.attempts, now)?,
+            attempts: ended.attempts,
             probes: new_probes(&tx, &mut self.probes)?,
             availability: availability(&tx, now)?,
             credentials: credentials(&tx)?,
@@ -235,17 +248,20 @@ struct JobTally {
 }
 
 impl JobTally {
+    /// Counts again from the first job at the next read.
+    fn reset(&mut self) {
+        *self = Self::default();
+    }
+
     fn count(&mut self, tx: &Connection) -> DbResult<Vec<JobCount>> {
         let oldest_live: Option<i64> = tx
             .prepare_cached("SELECT min(id) FROM jobs WHERE status IN ('queued', 'running')")?
             .query_row([], |r| r.get(0))?;
         let stale = self.counted_at.is_none_or(|t| t.elapsed() >= RECOUNT_EVERY);
         if stale || oldest_live.is_some_and(|id| id <= self.frontier) {
-            *self = Self {
-                counted_at: Some(Instant::now()),
-                ..Self::default()
-            };
+            self.reset();
         }
+        self.counted_at.get_or_insert_with(Instant::now);
         let frontier = match oldest_live {
             Some(id) => id - 1,
             None => tx
@@ -336,17 +352,25 @@ impl Tail {
     }
 }
 
-fn ended_attempts(tx: &Connection, tail: &mut Tail, now: Millis) -> DbResult<Vec<EndedAttempt>> {
+/// What [`ended_attempts`] read.
+struct AttemptsRead {
+    attempts: Vec<EndedAttempt>,
+    /// Every attempt row up to the end of the table was read (not cut at [`BATCH`]).
+    complete: bool,
+}
+
+fn ended_attempts(tx: &Connection, tail: &mut Tail, now: Millis) -> DbResult<AttemptsRead> {
     let start = tail.start(tx, "job_attempts")?;
     let abandoned = now - ABANDONED_AFTER.as_millis() as i64;
     let mut stmt = tx.prepare_cached(
-        "SELECT a.id, j.kind, a.outcome, a.started_at, a.ended_at, a.trace
+        "SELECT a.id, j.kind, a.outcome, a.started_at, a.ended_at, a.trace, a.job_id
            FROM job_attempts a JOIN jobs j ON j.id = a.job_id
           WHERE a.id > ?1 ORDER BY a.id LIMIT ?2",
     )?;
     let mut rows = stmt.query(params![start, BATCH])?;
-    let (mut out, mut contiguous) = (Vec::new(), true);
+    let (mut out, mut contiguous, mut read) = (Vec::new(), true, 0);
     while let Some(row) = rows.next()? {
+        read += 1;
         let id: i64 = row.get(0)?;
         let started_at: Millis = row.get(3)?;
         let ended: Option<(String, Millis)> = match (row.get(2)?, row.get(4)?) {
@@ -362,6 +386,7 @@ fn ended_attempts(tx: &Connection, tail: &mut Tail, now: Millis) -> DbResult<Vec
         };
         let trace: String = row.get(5)?;
         out.push(EndedAttempt {
+            job_id: row.get(6)?,
             kind: row.get(1)?,
             outcome,
             duration_ms: (ended_at - started_at).max(0) as u64,
@@ -369,7 +394,10 @@ fn ended_attempts(tx: &Connection, tail: &mut Tail, now: Millis) -> DbResult<Vec
             steps: serde_json::from_str(&trace).unwrap_or_default(),
         });
     }
-    Ok(out)
+    Ok(AttemptsRead {
+        attempts: out,
+        complete: read < BATCH,
+    })
 }
 
 fn new_probes(tx: &Connection, tail: &mut Tail) -> DbResult<Vec<ProbeObservation>> {

@@ -193,6 +193,7 @@ async fn seed(env: &Env, store: &Store) {
 async fn metrics_are_the_stores_figures_after_noop_jobs_ran() {
     let env = Env::new(DemoVendorConfig::default()).await;
     let store = env.open().await;
+    let failed_noop = failed_job(&env.store);
     submit_noops(&store, 5).await;
     // Not due for an hour: queued, but not in the due depth.
     store
@@ -307,7 +308,22 @@ async fn metrics_are_the_stores_figures_after_noop_jobs_ran() {
     assert_eq!(exposed_job_counts(&again), sql_job_counts(&env.store));
     attempts_are_the_stores(&env.store, &again);
 
-    // A finished job below the frontier queued again (a retry): counted as queued, due.
+    // A failed job below the frontier retried through the API and run again
+    // between two scrapes: counted as it ended now, not as it was.
+    let operator = token(&env.store, "rmm", "operator", &[]);
+    let retried = client()
+        .post(server.url(&format!("/api/v1/jobs/{failed_noop}/retry")))
+        .bearer_auth(&operator)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(retried.status(), 200, "{}", retried.text().await.unwrap());
+    drain(&env).await;
+    let (samples, _) = scrape(&server, &viewer).await;
+    assert_eq!(exposed_job_counts(&samples), sql_job_counts(&env.store));
+    attempts_are_the_stores(&env.store, &samples);
+
+    // A finished job below the frontier queued again: counted as queued, due.
     let conn = Connection::open(&env.store).unwrap();
     conn.execute(
         "UPDATE jobs SET status = 'queued', run_at = 0 WHERE id = (SELECT min(id) FROM jobs)",
@@ -322,6 +338,18 @@ async fn metrics_are_the_stores_figures_after_noop_jobs_ran() {
     no_token_no_metrics(&server).await;
     assert!(!server.logs().contains(SECRET));
     server.stop().await;
+}
+
+/// A noop job that failed for good (as a worker leaves it): its id.
+fn failed_job(store: &Path) -> i64 {
+    let conn = Connection::open(store).unwrap();
+    conn.query_row(
+        "INSERT INTO jobs (kind, status, attempts, error_class, error_message, finished_at)
+         VALUES ('noop', 'failed', 1, 'permanent', 'it failed', 1) RETURNING id",
+        [],
+        |r| r.get(0),
+    )
+    .unwrap()
 }
 
 /// Every ended attempt in `job_attempts` (the worker's and the seeded one)
