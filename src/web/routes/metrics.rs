@@ -64,8 +64,8 @@ async fn metrics(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let reader = exporter.reader(&state).await?;
-    authorize(&reader, &headers).await?;
-    let text = exporter.scrape(&reader).await?;
+    authorize(reader, &headers).await?;
+    let text = exporter.scrape(reader).await?;
     Ok(([(header::CONTENT_TYPE, OPENMETRICS)], text).into_response())
 }
 
