@@ -6,7 +6,9 @@
 //!    the peer: the same inserts done directly with SQL, one transaction each,
 //!    as an RMM writes the table today (benches/queue.rs). Target ≥ 2,000/s.
 //!    Durable: after the server is killed (SIGKILL), every 201 is a committed
-//!    row, and a repeated key answers 200 with the same job.
+//!    row, and a repeated key answers 200 with the same job. Beside them,
+//!    where a submit's time goes: `GET /healthz` (HTTP alone) and `/readyz`
+//!    (HTTP and one read on the `Store`'s connection) with 16 clients.
 //! 2. `GET /api/v1/jobs` latency (p50/p95) with 1,000,000 jobs in the store
 //!    while `worker --kind noop` drains a queue: each round pages through
 //!    several pages by keyset cursor, unfiltered and by status. Target p95
@@ -262,6 +264,41 @@ async fn submit_run(
     })
 }
 
+/// `total` GETs of `path` by `clients` concurrent clients (no token): per
+/// second. Where a submit's time goes: HTTP alone (`/healthz`), HTTP and one
+/// read on the `Store`'s connection (`/readyz`).
+async fn get_rate(
+    base: &Path,
+    dir: &Path,
+    path: &str,
+    clients: usize,
+    total: usize,
+) -> BenchResult<f64> {
+    let store = fresh_copy(base, dir, "get")?;
+    let server = Server::start(&store).await?;
+    let http = http();
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..clients {
+        let (http, url) = (http.clone(), server.url(path));
+        tasks.spawn(async move {
+            for _ in 0..total / clients {
+                let response = http.get(&url).send().await.map_err(|e| e.to_string())?;
+                if !response.status().is_success() {
+                    return Err(format!("{url} answered {}", response.status()));
+                }
+            }
+            Ok::<(), String>(())
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.map_err(|e| e.to_string())??;
+    }
+    let rate = total as f64 / started.elapsed().as_secs_f64();
+    server.kill().await;
+    Ok(rate)
+}
+
 /// The peer: `total` inserts with plain SQL on one connection, one
 /// transaction each, with the store's own pragmas (WAL, synchronous NORMAL).
 fn sql_submit_run(base: &Path, dir: &Path, total: usize) -> BenchResult<f64> {
@@ -515,6 +552,16 @@ async fn bench(sizes: &Sizes) -> BenchResult<()> {
             format!("{:.0}/s ({:.2}x)", run.rate, run.rate / peer),
             &format!(">= {SUBMITS_PER_SECOND_TARGET:.0}/s"),
             Some(pass),
+        );
+    }
+
+    for path in ["/healthz", "/readyz"] {
+        let rate = get_rate(&empty, dir.path(), path, 16, sizes.submits).await?;
+        row(
+            &format!("requests/s, GET {path}, 16 clients (where the time goes)"),
+            format!("{rate:.0}/s"),
+            "",
+            None,
         );
     }
 
