@@ -19,6 +19,7 @@ mod billing;
 mod credentials;
 mod export;
 mod locate;
+mod metrics;
 mod queue;
 mod recon;
 mod reports;
@@ -33,6 +34,10 @@ pub use access::{
 };
 pub use billing::{AgreementRow, BillingCounts, ProductRow, SkuMappingRow};
 pub use export::{USAGE_EXPORT_COLUMNS, UsageExportError, UsageExportFilter, UsageExportRow};
+pub use metrics::{
+    CredentialCount, DueJobs, EndedAttempt, JobCount, MetricsRead, MetricsReader,
+    OpenDiscrepancies, ProbeAvailability, ProbeObservation, StepTiming, TokenStanding,
+};
 pub use recon::{Decision, ReconReport, ReconStored, Resolved, StoredLine};
 pub use reports::{
     ActionTarget, ChangeFilter, NewAction, ReportScope, ReportStored, ServiceChange, UsageFilter,
@@ -812,6 +817,17 @@ impl Store {
     pub async fn schema_version(&self) -> Result<i64, StoreError> {
         self.run(|conn| Ok(conn.pragma_query_value(None, "user_version", |r| r.get(0))?))
             .await
+    }
+
+    // --- metrics --------------------------------------------------------------
+    /// A read-only connection of its own on this store, for `/metrics`:
+    /// what it reads never waits for this handle's connection nor takes a
+    /// write lock (see `store::metrics`).
+    pub async fn metrics_reader(&self) -> Result<MetricsReader, StoreError> {
+        let path = self.inner.path.clone();
+        tokio::task::spawn_blocking(move || MetricsReader::open(&path))
+            .await
+            .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
     }
 
     // --- access ---------------------------------------------------------------

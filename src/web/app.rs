@@ -51,6 +51,7 @@ fn api_v1() -> OpenApiRouter<AppState> {
 fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(routes::health::router())
+        .merge(routes::metrics::router())
         .nest("/api/v1", api_v1())
         .split_for_parts()
 }

@@ -8,12 +8,14 @@
 //! - `rmm`: import, companies, vendor accounts (the import's checks, roles, nothing written on bad input), credentials metadata and the audited reveal; secret scans.
 //! - `reports`: usage, changes, availability and billing as the CLI prints them, the usage export byte for byte, `recon resolve` audited, bad input refused.
 //! - `jobs`: submit, list (keyset pages), detail with the step trace of a real worker's run, cancel, retry; every bad input.
+//! - `metrics`: `/metrics` parses as Prometheus text and holds the store's figures; a scrape never waits for a writer.
 
 mod access;
 #[path = "../common/mod.rs"]
 mod common;
 mod health;
 mod jobs;
+mod metrics;
 mod reports;
 mod rmm;
 #[allow(dead_code)]

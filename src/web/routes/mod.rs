@@ -5,6 +5,7 @@ pub(super) mod audit;
 pub(super) mod credentials;
 pub(super) mod health;
 pub(super) mod jobs;
+pub(super) mod metrics;
 pub(super) mod reports;
 pub(super) mod rmm;
 pub(super) mod session;
