@@ -298,6 +298,24 @@ impl Registry {
     /// with the same idempotency key is returned instead (`false`). The
     /// store itself takes any text, as rows an RMM inserts directly do.
     pub async fn submit(&self, store: &Store, job: NewJob) -> Result<(Job, bool), SubmitError> {
+        self.checked(store, &job).await?;
+        Ok(store.submit(job).await?)
+    }
+
+    /// [`Self::submit`], with the new job's audit row written in its own
+    /// transaction (`Store::submit_audited`).
+    pub async fn submit_audited(
+        &self,
+        store: &Store,
+        job: NewJob,
+        audit: crate::store::SubmitAudit,
+    ) -> Result<(Job, bool), SubmitError> {
+        self.checked(store, &job).await?;
+        Ok(store.submit_audited(job, audit).await?)
+    }
+
+    /// Every check of a submission, before anything is written.
+    async fn checked(&self, store: &Store, job: &NewJob) -> Result<(), SubmitError> {
         let handler = self.check(&job.kind)?;
         if job.max_attempts == Some(0) {
             return Err(SubmitError::invalid("max_attempts", "must be at least 1"));
@@ -314,8 +332,7 @@ impl Registry {
                 .await
                 .map_err(|e| SubmitError::lookup("vendor_account", e))?;
         }
-        handler.check(&job, store).await?;
-        Ok(store.submit(job).await?)
+        handler.check(job, store).await
     }
 }
 

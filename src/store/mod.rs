@@ -510,6 +510,9 @@ pub struct NewCredential<'a> {
     pub value: &'a secrecy::SecretString,
 }
 
+/// Makes the audit row of a job just inserted (see [`Store::submit_audited`]).
+pub type SubmitAudit = Box<dyn FnOnce(&Job) -> AuditEntry + Send>;
+
 /// Default for [`NewJob::max_attempts`] (also the `jobs.max_attempts` column default).
 pub const DEFAULT_MAX_ATTEMPTS: u32 = 3;
 /// How long a statement waits for another connection's write lock before
@@ -942,7 +945,19 @@ impl Store {
     /// Inserts a job, or returns the live job (queued/running) with the same
     /// idempotency key (`created` = false).
     pub async fn submit(&self, job: NewJob) -> Result<(Job, bool), StoreError> {
-        self.run(move |conn| queue::submit(conn, job, now_millis()))
+        self.run(move |conn| queue::submit(conn, job, now_millis(), None))
+            .await
+    }
+    /// [`Self::submit`], writing the audit row `audit` makes of a new job
+    /// in the job's own transaction: no job without its audit row, and one
+    /// commit per submit. A live job returned for its idempotency key
+    /// writes none.
+    pub async fn submit_audited(
+        &self,
+        job: NewJob,
+        audit: SubmitAudit,
+    ) -> Result<(Job, bool), StoreError> {
+        self.run(move |conn| queue::submit(conn, job, now_millis(), Some(audit)))
             .await
     }
     /// Atomically claims the best due job (`status = queued`, `run_at <= now`,

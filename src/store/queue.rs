@@ -85,7 +85,12 @@ fn job_exists(conn: &Connection, job_id: i64) -> rusqlite::Result<bool> {
         .map(|r| r.is_some())
 }
 
-pub(super) fn submit(conn: &mut Connection, job: NewJob, now: Millis) -> DbResult<(Job, bool)> {
+pub(super) fn submit(
+    conn: &mut Connection,
+    job: NewJob,
+    now: Millis,
+    audit: Option<super::SubmitAudit>,
+) -> DbResult<(Job, bool)> {
     // Which kinds exist is the job registry's business (checked before a
     // job gets here); the store only refuses an empty one.
     let kind = job.kind.trim().to_string();
@@ -142,6 +147,9 @@ pub(super) fn submit(conn: &mut Connection, job: NewJob, now: Millis) -> DbResul
         &format!("{kind} job submitted"),
         now,
     )?;
+    if let Some(audit) = audit {
+        super::access::record_audit(&tx, &audit(&inserted), now)?;
+    }
     tx.commit()?;
     Ok((inserted, true))
 }

@@ -130,16 +130,21 @@ async fn submit_job(
     ApiJson(request): ApiJson<SubmitRequest>,
 ) -> Result<(StatusCode, Json<JobSummary>), ApiError> {
     caller.require(Role::Operator)?;
+    let audit_caller = caller.clone();
+    let audit: crate::store::SubmitAudit = Box::new(move |job| {
+        let mut entry = audit_caller.audit("job.submit", format!("job:{}", job.id));
+        entry.after = Some(snapshot(job));
+        entry
+    });
     let (job, created) = registry(&state)
-        .submit(&state.store, request.into_job())
+        .submit_audited(&state.store, request.into_job(), audit)
         .await?;
-    if !created {
-        return Ok((StatusCode::OK, Json(JobSummary::from(&job))));
-    }
-    let mut entry = caller.audit("job.submit", format!("job:{}", job.id));
-    entry.after = Some(snapshot(&job));
-    state.store.record_audit(entry).await?;
-    Ok((StatusCode::CREATED, Json(JobSummary::from(&job))))
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(JobSummary::from(&job))))
 }
 
 /// The job list's query.
