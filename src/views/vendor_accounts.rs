@@ -2,7 +2,9 @@
 //! console is and the REFERENCES to its secrets (`env:VAR`, `file:PATH`),
 //! never a secret's value (the store holds none).
 
+use crate::month::Month;
 use crate::store::{Store, StoreError, VendorAccount};
+use crate::views::availability::{self, AccountAvailability, AvailabilityQuery};
 use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
@@ -15,6 +17,10 @@ pub struct VendorAccountView {
     pub secrets: BTreeMap<String, String>,
     /// Browser sessions that may use the account at once.
     pub max_sessions: u32,
+    /// This month's availability of its console, from our probe runs so far
+    /// (as `report availability` counts it); none before its first probe
+    /// or missed slot of the month.
+    pub availability: Option<AccountAvailability>,
 }
 
 impl From<VendorAccount> for VendorAccountView {
@@ -25,8 +31,28 @@ impl From<VendorAccount> for VendorAccountView {
             base_url: a.base_url,
             secrets: a.secret_refs,
             max_sessions: a.max_sessions,
+            availability: None,
         }
     }
+}
+
+/// This month's availability of the accounts (one, or all), by name.
+async fn this_month(
+    store: &Store,
+    vendor_account: Option<String>,
+) -> Result<BTreeMap<String, AccountAvailability>, StoreError> {
+    let month = Month::containing(jiff::Timestamp::now())
+        .map_err(|e| StoreError::Invalid(e.to_string()))?;
+    let query = AvailabilityQuery {
+        period: month,
+        vendor_account,
+        company: None,
+    };
+    Ok(availability::availability(store, query)
+        .await?
+        .into_iter()
+        .map(|a| (a.vendor_account.clone(), a))
+        .collect())
 }
 
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
@@ -36,14 +62,25 @@ pub struct VendorAccountList {
 
 pub async fn list(store: &Store) -> Result<VendorAccountList, StoreError> {
     let accounts = store.vendor_accounts().await?;
-    Ok(VendorAccountList {
-        vendor_accounts: accounts.into_iter().map(VendorAccountView::from).collect(),
-    })
+    let mut availability = this_month(store, None).await?;
+    let vendor_accounts = accounts
+        .into_iter()
+        .map(|a| {
+            let mut view = VendorAccountView::from(a);
+            view.availability = availability.remove(&view.name);
+            view
+        })
+        .collect();
+    Ok(VendorAccountList { vendor_accounts })
 }
 
 /// One account; `NotFound` when unknown.
 pub async fn get(store: &Store, name: &str) -> Result<VendorAccountView, StoreError> {
-    Ok(store.vendor_account(name).await?.into())
+    let mut view = VendorAccountView::from(store.vendor_account(name).await?);
+    view.availability = this_month(store, Some(name.to_string()))
+        .await?
+        .remove(name);
+    Ok(view)
 }
 
 /// A product the MSP bills: what a vendor's SKUs are billed as.

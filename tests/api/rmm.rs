@@ -496,6 +496,50 @@ async fn import_over_http_writes_what_store_import_writes_and_bad_input_changes_
     let (status, accounts) = seen.get(&server, "/api/v1/vendor-accounts", &viewer).await;
     assert_eq!(status, 200);
     assert_eq!(accounts["vendor_accounts"][0]["name"], "demo-backup-main");
+    assert!(
+        accounts["vendor_accounts"][0]["availability"].is_null(),
+        "no probe yet: {accounts}"
+    );
+    // An account shows this month's availability, as the availability report counts it.
+    {
+        let s = panelwright::store::Store::open(&store).await.unwrap();
+        let now = panelwright::store::now_millis();
+        for (n, ok) in [true, false, true].into_iter().enumerate() {
+            let run = panelwright::store::NewProbeRun {
+                job_id: None,
+                at: now - 3_000 + n as i64 * 1_000,
+                ok,
+                latency_ms: 500 + n as u64,
+                failed_step: (!ok).then(|| "flows.login[0] (goto /login)".to_string()),
+                class: (!ok).then_some(panelwright::failure::FailureClass::Transient),
+                message: None,
+                steps: vec![],
+            };
+            s.record_probe("demo-backup-main", run).await.unwrap();
+        }
+    }
+    let (status, account) = seen
+        .get(&server, "/api/v1/vendor-accounts/demo-backup-main", &viewer)
+        .await;
+    assert_eq!(status, 200);
+    let availability = &account["availability"];
+    assert_eq!(availability["runs"], 3, "{account}");
+    assert_eq!(availability["ok"], 2, "{account}");
+    assert_eq!(
+        availability["incidents"].as_array().unwrap().len(),
+        1,
+        "{account}"
+    );
+    let month = jiff::Timestamp::now().strftime("%Y-%m").to_string();
+    let (status, report) = seen
+        .get(
+            &server,
+            &format!("/api/v1/reports/availability?period={month}&vendor_account=demo-backup-main"),
+            &viewer,
+        )
+        .await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report[0], *availability, "the report and the account agree");
 
     // The OpenAPI document lists these routes.
     let (_, doc) = seen.get(&server, "/api/v1/openapi.json", &viewer).await;
