@@ -1,6 +1,8 @@
-//! `/api/v1/jobs` against the real `serve` binary on a real store: a real
-//! provision job run by a real worker (Chromium, demo vendor) shown with its
-//! step trace and its outputs as metadata only; idempotency, keyset
+//! `/api/v1/jobs` against the real `serve` binary on a real store: the
+//! integrator's whole path (subscribe a webhook, submit a real provision
+//! job that a real worker runs with Chromium against the demo vendor,
+//! receive `job.ended` signed, read the job's detail with its step trace and
+//! its outputs and credentials as metadata only); idempotency, keyset
 //! pagination, retry and cancel; every bad input a problem document that
 //! changes nothing.
 
@@ -154,9 +156,27 @@ fn all_audit(store: &std::path::Path) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_job_submitted_through_the_api_runs_and_shows_its_trace_without_secrets() {
     let env = Env::new(DemoVendorConfig::fast()).await;
-    let server = Server::start(&env.store, &[]).await;
+    // The key: serve keeps the webhook's signing secret encrypted with it.
+    let server = Server::start_with(
+        &env.store,
+        &[("PANELWRIGHT_KEY", env.key_hex.as_str())],
+        crate::webhooks::FAST,
+    )
+    .await;
     let ops = token(&env.store, "ops", "operator", &[]);
     let api = Api::new(&server, Some(&ops));
+    // The RMM subscribes to job endings first (an admin token).
+    let receiver = crate::webhooks::Receiver::start(0).await;
+    let admin = token(&env.store, "rmm-admin", "admin", &[]);
+    let admin_api = Api::new(&server, Some(&admin));
+    let (code, subscription) = admin_api
+        .post(
+            "/api/v1/webhooks",
+            &json!({"url": receiver.url, "events": ["job.ended"]}),
+        )
+        .await;
+    assert_eq!(code, 201, "{subscription}");
+    let hook_secret = subscription["secret"].as_str().unwrap().to_string();
 
     let (code, job) = api
         .post(
@@ -190,6 +210,23 @@ async fn a_job_submitted_through_the_api_runs_and_shows_its_trace_without_secret
         wait_finished(&store, failing, limit).await,
         JobStatus::Failed
     );
+
+    // The RMM learns the end without polling: `job.ended`, signed.
+    let ended = |r: &crate::webhooks::Received| {
+        let body: Value = serde_json::from_str(&r.body).unwrap();
+        body["type"] == "job.ended" && body["data"]["id"] == id
+    };
+    wait_until("the job.ended webhook", limit, || async {
+        receiver.received().iter().any(ended)
+    })
+    .await;
+    let delivery = receiver.received().into_iter().find(ended).unwrap();
+    assert!(
+        crate::webhooks::signed_with(&hook_secret, &delivery),
+        "the signature verifies with the subscription's secret"
+    );
+    let body: Value = serde_json::from_str(&delivery.body).unwrap();
+    assert_eq!(body["data"]["status"], "succeeded", "{body}");
 
     let (code, detail) = api.get(&format!("/api/v1/jobs/{id}")).await;
     assert_eq!(code, 200, "{detail}");
@@ -238,6 +275,11 @@ async fn a_job_submitted_through_the_api_runs_and_shows_its_trace_without_secret
     for o in outputs {
         assert!(o.get("value").is_none(), "metadata only: {o}");
     }
+    // The job's credentials, as metadata, where the RMM reads them.
+    let (code, credentials) = api.get(&format!("/api/v1/credentials?job={id}")).await;
+    assert_eq!(code, 200, "{credentials}");
+    let listed = credentials.to_string();
+    assert!(listed.contains("admin_password"), "{credentials}");
 
     // Retried through the API, the failed job runs again: a second attempt.
     let (code, retried) = api
@@ -284,6 +326,8 @@ async fn a_job_submitted_through_the_api_runs_and_shows_its_trace_without_secret
         config.password.clone(),
         config.totp_seed.clone(),
         ops.clone(),
+        admin.clone(),
+        hook_secret.clone(),
     ];
     let key = env.key();
     for o in outputs {
@@ -297,8 +341,14 @@ async fn a_job_submitted_through_the_api_runs_and_shows_its_trace_without_secret
         }
     }
     let seen = format!(
-        "{}\n{}\n{}",
+        "{}\n{}\n{}\n{}",
         api.bodies.borrow().join("\n"),
+        receiver
+            .received()
+            .iter()
+            .map(|r| r.body.as_str())
+            .collect::<Vec<_>>()
+            .join("\n"),
         server.logs(),
         all_audit(&env.store)
     );

@@ -13,21 +13,21 @@ use std::time::Duration;
 
 /// One POST the receiver got.
 #[derive(Debug, Clone)]
-struct Received {
-    id: String,
-    timestamp: String,
-    signature: String,
-    body: String,
+pub(crate) struct Received {
+    pub(crate) id: String,
+    pub(crate) timestamp: String,
+    pub(crate) signature: String,
+    pub(crate) body: String,
 }
 
 /// A webhook receiver that answers 500 to its first `fail_first` requests.
-struct Receiver {
-    url: String,
+pub(crate) struct Receiver {
+    pub(crate) url: String,
     got: Arc<Mutex<Vec<Received>>>,
 }
 
 impl Receiver {
-    async fn start(fail_first: usize) -> Self {
+    pub(crate) async fn start(fail_first: usize) -> Self {
         use axum::http::{HeaderMap, StatusCode};
         let got: Arc<Mutex<Vec<Received>>> = Arc::default();
         let seen = Arc::clone(&got);
@@ -64,14 +64,14 @@ impl Receiver {
         Self { url, got }
     }
 
-    fn received(&self) -> Vec<Received> {
+    pub(crate) fn received(&self) -> Vec<Received> {
         self.got.lock().unwrap().clone()
     }
 }
 
 /// The receiver's check, as the README shows it: HMAC-SHA256 with the
 /// secret's bytes over `{id}.{timestamp}.{body}`.
-fn signed_with(secret: &str, r: &Received) -> bool {
+pub(crate) fn signed_with(secret: &str, r: &Received) -> bool {
     let b64 = base64::engine::general_purpose::STANDARD;
     let key = b64
         .decode(secret.strip_prefix("whsec_").expect("a whsec_ secret"))
@@ -93,7 +93,7 @@ fn counts(store: &std::path::Path) -> (i64, i64) {
 }
 
 /// Fast retries, so the test waits for milliseconds, not the 10 s default.
-const FAST: &[&str] = &[
+pub(crate) const FAST: &[&str] = &[
     "--webhook-retry-initial",
     "100ms",
     "--webhook-poll",
