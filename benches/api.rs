@@ -167,6 +167,7 @@ impl Server {
 }
 
 fn http() -> reqwest::Client {
+    panelwright::https::install_crypto_provider();
     reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
         .pool_max_idle_per_host(64)

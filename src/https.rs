@@ -33,6 +33,17 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// errors repeat at once; retrying immediately would spin a core.
 const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
 
+/// Makes aws-lc-rs the process's rustls crypto provider (once; later calls
+/// do nothing). rustls is built with that one backend, so its own clients
+/// and servers find it alone; reqwest (webhook deliveries, the tests'
+/// client) is built without a backend of its own and takes the process's,
+/// so call this before building a `reqwest::Client`. Why not reqwest's
+/// `ring`: with two backends compiled in, rustls can no longer choose one
+/// by itself and every client that asks (fantoccini's) panics.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+}
+
 /// A server configuration presenting `chain` with `key`, HTTP/1.1 only.
 pub fn server_config(
     chain: Vec<CertificateDer<'static>>,

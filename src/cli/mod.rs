@@ -165,10 +165,7 @@ pub enum Command {
 }
 
 pub async fn run(cli: Cli) -> ExitCode {
-    // One TLS crypto provider for the process: when a build links both of
-    // rustls's (reqwest, a test dependency, brings `ring`), a client that
-    // asks for the default (fantoccini's) panics instead of choosing.
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    crate::https::install_crypto_provider();
     let redactor = crate::secrets::Redactor::new();
     logging::init(cli.log_format, &cli.log, redactor.clone());
     let code = match cli.command {

@@ -140,6 +140,7 @@ async fn prune(store: &Store) {
 }
 
 fn client(config: &DeliveryConfig) -> reqwest::Result<reqwest::Client> {
+    crate::https::install_crypto_provider();
     reqwest::Client::builder()
         .timeout(config.timeout)
         // A receiver that moves must be subscribed again: a signed event

@@ -733,7 +733,7 @@ async fn logins_are_throttled_with_one_answer() {
     assert_eq!(disabled.body, wrong.body);
 
     // From another loopback address: alice's name gets to five failures.
-    let other = reqwest::Client::builder()
+    let other = crate::server::client_builder()
         .local_address("127.0.0.2".parse::<std::net::IpAddr>().unwrap())
         .build()
         .unwrap();
@@ -750,7 +750,7 @@ async fn logins_are_throttled_with_one_answer() {
         a.assert_problem(401);
     }
     // Locked by name: the right password from yet another address is refused.
-    let third = reqwest::Client::builder()
+    let third = crate::server::client_builder()
         .local_address("127.0.0.3".parse::<std::net::IpAddr>().unwrap())
         .build()
         .unwrap();
@@ -812,7 +812,7 @@ async fn logins_are_throttled_with_one_answer() {
         .assert_problem(429);
     assert_eq!(p["detail"], locked.json()["detail"]);
     // frank from a fresh address is fine: the lock was the address's.
-    let fourth = reqwest::Client::builder()
+    let fourth = crate::server::client_builder()
         .local_address("127.0.0.4".parse::<std::net::IpAddr>().unwrap())
         .build()
         .unwrap();
@@ -1064,7 +1064,7 @@ async fn the_cookie_is_secure_over_tls() {
     let server =
         Server::start_with(&store, &[], &["--tls-cert", cert_arg, "--tls-key", key_arg]).await;
     assert!(server.base.starts_with("https://"), "{}", server.base);
-    let http = reqwest::Client::builder()
+    let http = crate::server::client_builder()
         .danger_accept_invalid_certs(true)
         .build()
         .unwrap();

@@ -94,7 +94,7 @@ fn unique(path: PathBuf) -> PathBuf {
 
 /// An HTTP client with a bound on every request.
 pub fn client() -> reqwest::Client {
-    reqwest::Client::builder()
+    client_builder()
         .timeout(Duration::from_secs(30))
         .build()
         .unwrap()
@@ -116,4 +116,11 @@ pub fn token(store: &Path, name: &str, role: &str, args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// A `reqwest` client builder, after the process's TLS provider is set
+/// (reqwest is built without one of its own: see `https::install_crypto_provider`).
+pub fn client_builder() -> reqwest::ClientBuilder {
+    panelwright::https::install_crypto_provider();
+    reqwest::Client::builder()
 }
