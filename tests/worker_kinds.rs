@@ -170,15 +170,19 @@ fn spawn_worker(
 }
 
 async fn submit(store: &Store, registry: &Registry, kind: &str, account: Option<&str>) -> i64 {
-    let (job, created) = registry
-        .submit(
-            store,
-            NewJob {
-                kind: kind.into(),
-                vendor_account: account.map(str::to_string),
-                ..NewJob::default()
-            },
-        )
+    // The fake kinds' accounts (`acct-1`) are slots only, not vendor
+    // accounts of the store, which `Registry::submit` requires: the kind
+    // is checked here, the row written as an RMM's would be.
+    assert!(
+        registry.get(kind).is_some(),
+        "a kind of the test's registry"
+    );
+    let (job, created) = store
+        .submit(NewJob {
+            kind: kind.into(),
+            vendor_account: account.map(str::to_string),
+            ..NewJob::default()
+        })
         .await
         .unwrap();
     assert!(created);
@@ -404,7 +408,7 @@ async fn an_unknown_kind_is_refused_at_submit_with_the_known_ones() {
         .unwrap_err();
     assert_eq!(
         err.to_string(),
-        "unknown job kind `stedy` (known: gated, panics-once, steady, until-cancelled)"
+        "kind: unknown job kind `stedy` (known: gated, panics-once, steady, until-cancelled)"
     );
     assert!(
         store.jobs(Default::default()).await.unwrap().is_empty(),

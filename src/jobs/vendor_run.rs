@@ -98,7 +98,7 @@ fn bad_params(e: String) -> JobFailure {
 }
 
 /// A parameter the playbook refuses: its name (`None`: the params as a
-/// whole) and why.
+/// whole) and why, in words that name it (`seats`: expected an int…).
 struct BadParam {
     name: Option<String>,
     message: String,
@@ -135,7 +135,8 @@ fn typed_params(
             .params
             .get(k)
             .ok_or_else(|| bad(format!("the playbook has no parameter `{k}`")))?;
-        typed.insert(k.clone(), params::from_json(spec, v).map_err(bad)?);
+        let value = params::from_json(spec, v).map_err(|e| bad(format!("`{k}`: {e}")))?;
+        typed.insert(k.clone(), value);
     }
     Ok(typed)
 }
@@ -146,10 +147,7 @@ pub fn given_params(
     job: &Job,
     skip: &[&str],
 ) -> Result<BTreeMap<String, ParamValue>, JobFailure> {
-    typed_params(playbook, &job.params, skip).map_err(|e| match e.name {
-        Some(name) => bad_params(format!("`{name}`: {}", e.message)),
-        None => bad_params(e.message),
-    })
+    typed_params(playbook, &job.params, skip).map_err(|e| bad_params(e.message))
 }
 
 /// What a console-driving job checks before it is queued: a vendor
