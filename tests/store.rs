@@ -182,6 +182,70 @@ async fn submit_is_idempotent_while_the_job_is_live() {
     assert!(matches!(err, StoreError::Invalid(_)), "{err}");
 }
 
+/// Submissions made while the store is busy are committed together (one
+/// group: one transaction, one `created_at`), each answered after the
+/// commit: a refused one changes nothing of the others, a repeated key
+/// inside the group returns the job just inserted, and every job answered
+/// is a committed row.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_submits_share_one_commit_and_keep_their_own_outcomes() {
+    let (_dir, store) = fresh().await;
+    // Another connection holds the write lock: the first submission's
+    // group waits for it, and the others queue up behind that one.
+    let mut other = raw(store.path());
+    let hold = other
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .unwrap();
+    let mut submits = tokio::task::JoinSet::new();
+    for i in 0..12 {
+        let store = store.clone();
+        let job = match i {
+            // Refused by the store itself (the registry checks kinds first).
+            5 => NewJob::default(),
+            // The same key twice in the group.
+            7 | 8 => NewJob {
+                idempotency_key: Some("twice".into()),
+                ..noop()
+            },
+            _ => NewJob {
+                idempotency_key: Some(format!("k{i}")),
+                ..noop()
+            },
+        };
+        submits.spawn(async move { (i, store.submit(job).await) });
+        // The first one reaches the lock before the others queue.
+        if i == 0 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    hold.commit().unwrap();
+    let mut answers = Vec::new();
+    while let Some(done) = submits.join_next().await {
+        answers.push(done.unwrap());
+    }
+    answers.sort_by_key(|(i, _)| *i);
+    let refused = answers.iter().filter(|(_, r)| r.is_err()).count();
+    assert_eq!(refused, 1, "only the job without a kind is refused");
+    assert!(matches!(answers[5].1, Err(StoreError::Invalid(_))));
+    let ok = |i: usize| answers[i].1.as_ref().unwrap();
+    let (seven, eight) = (ok(7), ok(8));
+    assert_eq!(seven.0.id, eight.0.id, "one job for the repeated key");
+    assert!(seven.1 ^ eight.1, "created once, returned once");
+
+    let conn = raw(store.path());
+    let rows: i64 = conn
+        .query_row("SELECT count(*) FROM jobs", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(rows, 10, "every job answered is a committed row");
+    let created: BTreeSet<i64> = (1..12)
+        .filter(|&i| i != 5)
+        .map(|i| ok(i).0.created_at)
+        .collect();
+    assert_eq!(created.len(), 1, "jobs 1 to 11 were one group: {created:?}");
+    assert_ne!(ok(0).0.created_at, *created.first().unwrap());
+}
+
 #[tokio::test]
 async fn claims_by_priority_then_run_at_then_id_and_not_before_run_at() {
     let (_dir, store) = fresh().await;

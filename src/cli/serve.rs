@@ -70,6 +70,14 @@ pub async fn run(
             store,
             secrets_dir: secrets_dir.to_path_buf(),
             key_file: key_file.map(Path::to_path_buf),
+            // Only kinds and their submission checks (playbooks in
+            // `./playbooks`, as the worker's default) matter here.
+            registry: std::sync::Arc::new(crate::jobs::Registry::standard(
+                crate::jobs::provision::ProvisionSettings {
+                    secrets_dir: secrets_dir.to_path_buf(),
+                    ..Default::default()
+                },
+            )),
         },
         // One line on stdout, so a script (or a test) learns the port.
         |addr| println!("listening on {scheme}://{addr}"),

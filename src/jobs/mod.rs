@@ -314,23 +314,70 @@ impl Registry {
         Ok(store.submit_audited(job, audit).await?)
     }
 
+    /// Queues every one of `jobs` (each with its audit row) in one
+    /// transaction, or none: each is checked as [`Self::submit`] checks
+    /// one, and the first refusal names its place (`jobs[3].params.seats`)
+    /// before anything is written.
+    pub async fn submit_all(
+        &self,
+        store: &Store,
+        jobs: Vec<(NewJob, crate::store::SubmitAudit)>,
+    ) -> Result<Vec<(Job, bool)>, SubmitError> {
+        // A company or vendor account named by many jobs is looked up once.
+        let mut known = std::collections::HashSet::new();
+        // Apart: an audit (`Send` only) must not be borrowed across an await.
+        let (jobs, audits): (Vec<_>, Vec<_>) = jobs.into_iter().unzip();
+        for (i, job) in jobs.iter().enumerate() {
+            self.checked_with(store, job, &mut known)
+                .await
+                .map_err(|e| match e {
+                    SubmitError::Invalid { field, message } => SubmitError::Invalid {
+                        field: format!("jobs[{i}].{field}"),
+                        message,
+                    },
+                    other => other,
+                })?;
+        }
+        Ok(store
+            .submit_all(jobs.into_iter().zip(audits).collect())
+            .await?)
+    }
+
     /// Every check of a submission, before anything is written.
     async fn checked(&self, store: &Store, job: &NewJob) -> Result<(), SubmitError> {
+        self.checked_with(store, job, &mut std::collections::HashSet::new())
+            .await
+    }
+
+    /// [`Self::checked`], skipping the look-ups of companies and vendor
+    /// accounts in `known` (and adding those it finds).
+    async fn checked_with(
+        &self,
+        store: &Store,
+        job: &NewJob,
+        known: &mut std::collections::HashSet<(&'static str, String)>,
+    ) -> Result<(), SubmitError> {
         let handler = self.check(&job.kind)?;
         if job.max_attempts == Some(0) {
             return Err(SubmitError::invalid("max_attempts", "must be at least 1"));
         }
-        if let Some(company) = &job.company {
+        if let Some(company) = &job.company
+            && !known.contains(&("company", company.clone()))
+        {
             store
                 .company(company)
                 .await
                 .map_err(|e| SubmitError::lookup("company", e))?;
+            known.insert(("company", company.clone()));
         }
-        if let Some(account) = &job.vendor_account {
+        if let Some(account) = &job.vendor_account
+            && !known.contains(&("vendor_account", account.clone()))
+        {
             store
                 .vendor_account(account)
                 .await
                 .map_err(|e| SubmitError::lookup("vendor_account", e))?;
+            known.insert(("vendor_account", account.clone()));
         }
         handler.check(job, store).await
     }

@@ -127,27 +127,29 @@ fn token_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ApiToken> {
 }
 
 /// The token with this hash, whatever its state (the caller decides what
-/// an expired or revoked token means). Marks it used, at most once a
-/// minute, so that checking a token is a read.
-pub(super) fn api_token_by_hash(
-    conn: &mut Connection,
-    hash: [u8; 32],
-    now: Millis,
-) -> DbResult<Option<ApiToken>> {
-    let token = conn
+/// an expired or revoked token means): a read, on any connection.
+pub(super) fn api_token_by_hash(conn: &Connection, hash: [u8; 32]) -> DbResult<Option<ApiToken>> {
+    Ok(conn
         .prepare_cached(&format!(
             "SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE hash = ?1"
         ))?
         .query_row([&hash[..]], token_row)
-        .optional()?;
-    if let Some(t) = &token
-        && t.last_used_at
-            .is_none_or(|at| now - at >= LAST_USED_RESOLUTION_MS)
-    {
-        conn.prepare_cached("UPDATE api_tokens SET last_used_at = ?2 WHERE id = ?1")?
-            .execute(params![t.id, now])?;
-    }
-    Ok(token)
+        .optional()?)
+}
+
+/// Whether `token`'s `last_used_at` is due to be written: at most once a
+/// minute, so that checking a token stays a read.
+pub(super) fn use_is_due(token: &ApiToken, now: Millis) -> bool {
+    token
+        .last_used_at
+        .is_none_or(|at| now - at >= LAST_USED_RESOLUTION_MS)
+}
+
+/// Marks the token `id` used at `now`.
+pub(super) fn mark_used(conn: &Connection, id: i64, now: Millis) -> DbResult<()> {
+    conn.prepare_cached("UPDATE api_tokens SET last_used_at = ?2 WHERE id = ?1")?
+        .execute(params![id, now])?;
+    Ok(())
 }
 
 pub(super) fn record_audit(conn: &Connection, entry: &AuditEntry, now: Millis) -> DbResult<i64> {

@@ -703,6 +703,12 @@ impl DbError {
 
 pub(crate) type DbResult<T> = Result<T, DbError>;
 
+/// Locks `mutex`, poisoned or not: a panic while holding one of the store's
+/// locks leaves nothing half-done (an open transaction rolls back on drop).
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
 /// A handle on the store file: one SQLite connection, shared by clones.
 ///
 /// Why one connection behind a mutex: SQLite serialises writers anyway, and
@@ -720,6 +726,19 @@ struct Inner {
     /// proved it: what tells a decryptable current credential from one
     /// written under another key.
     key: Mutex<Option<crate::secrets::crypto::StoreKey>>,
+    /// Submissions waiting for the next group commit (see [`Store::submit`]).
+    submits: Mutex<Vec<PendingSubmit>>,
+    /// A read-only connection of its own for the reads every API request
+    /// makes (its token): they never wait behind the writes of `conn`.
+    /// Opened at the first such read.
+    reader: Mutex<Option<rusqlite::Connection>>,
+}
+
+/// A submission waiting for its group commit, and who waits for its answer.
+struct PendingSubmit {
+    job: NewJob,
+    audit: Option<SubmitAudit>,
+    answer: tokio::sync::oneshot::Sender<Result<(Job, bool), StoreError>>,
 }
 
 // The worker shares one `Store` between tasks and threads.
@@ -789,6 +808,8 @@ impl Store {
                 path,
                 conn: Mutex::new(conn),
                 key: Mutex::new(None),
+                submits: Mutex::new(Vec::new()),
+                reader: Mutex::new(None),
             }),
         })
     }
@@ -805,11 +826,33 @@ impl Store {
     {
         let inner = Arc::clone(&self.inner);
         tokio::task::spawn_blocking(move || {
-            // A panic while holding the lock leaves no open transaction
-            // (dropping a rusqlite `Transaction` rolls back), so the
-            // connection is still usable.
-            let mut conn = inner.conn.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut conn = lock(&inner.conn);
             work(&mut conn).map_err(|e| e.into_store(&inner.path))
+        })
+        .await
+        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
+    }
+
+    /// Runs `work` on the store's read-only connection (see `Inner::reader`)
+    /// on a blocking thread.
+    async fn read<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&rusqlite::Connection) -> DbResult<T> + Send + 'static,
+    {
+        let inner = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || {
+            let mut reader = lock(&inner.reader);
+            let conn = match &mut *reader {
+                Some(conn) => conn,
+                empty => empty.insert(metrics::open_read_only(&inner.path).map_err(|source| {
+                    StoreError::Sqlite {
+                        path: inner.path.clone(),
+                        source,
+                    }
+                })?),
+            };
+            work(conn).map_err(|e| e.into_store(&inner.path))
         })
         .await
         .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
@@ -840,9 +883,21 @@ impl Store {
     }
     /// The token whose SHA-256 is `hash`, in whatever state (expired and
     /// revoked tokens too: the caller says why it refuses them).
+    /// Checking a token is a read (on the read-only connection); its
+    /// `last_used_at` is written at most once a minute.
     pub async fn api_token_by_hash(&self, hash: [u8; 32]) -> Result<Option<ApiToken>, StoreError> {
-        self.run(move |conn| access::api_token_by_hash(conn, hash, now_millis()))
-            .await
+        let token = self
+            .read(move |conn| access::api_token_by_hash(conn, hash))
+            .await?;
+        if let Some(t) = &token {
+            let now = now_millis();
+            if access::use_is_due(t, now) {
+                let id = t.id;
+                self.run(move |conn| access::mark_used(conn, id, now))
+                    .await?;
+            }
+        }
+        Ok(token)
     }
     /// Writes one audit row (committed when this returns).
     pub async fn record_audit(&self, entry: AuditEntry) -> Result<i64, StoreError> {
@@ -944,9 +999,14 @@ impl Store {
     // --- queue ---------------------------------------------------------------
     /// Inserts a job, or returns the live job (queued/running) with the same
     /// idempotency key (`created` = false).
+    ///
+    /// Submissions made at once (the API's concurrent requests) share one
+    /// transaction, a group commit: each caller queues its job, and whoever
+    /// gets the connection first commits every job waiting then, in
+    /// savepoints of their own, and answers each caller after the commit.
+    /// An answer is never given before its job is committed.
     pub async fn submit(&self, job: NewJob) -> Result<(Job, bool), StoreError> {
-        self.run(move |conn| queue::submit(conn, job, now_millis(), None))
-            .await
+        self.submit_grouped(job, None).await
     }
     /// [`Self::submit`], writing the audit row `audit` makes of a new job
     /// in the job's own transaction: no job without its audit row, and one
@@ -957,8 +1017,51 @@ impl Store {
         job: NewJob,
         audit: SubmitAudit,
     ) -> Result<(Job, bool), StoreError> {
-        self.run(move |conn| queue::submit(conn, job, now_millis(), Some(audit)))
+        self.submit_grouped(job, Some(audit)).await
+    }
+
+    /// Submits every one of `jobs` with its audit row in one transaction,
+    /// or none of them (`POST /api/v1/jobs/batch`): each as
+    /// [`Self::submit_audited`] would, in order.
+    pub async fn submit_all(
+        &self,
+        jobs: Vec<(NewJob, SubmitAudit)>,
+    ) -> Result<Vec<(Job, bool)>, StoreError> {
+        let jobs = jobs.into_iter().map(|(j, a)| (j, Some(a))).collect();
+        self.run(move |conn| queue::submit_all(conn, jobs, now_millis()))
             .await
+    }
+
+    async fn submit_grouped(
+        &self,
+        job: NewJob,
+        audit: Option<SubmitAudit>,
+    ) -> Result<(Job, bool), StoreError> {
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        lock(&self.inner.submits).push(PendingSubmit { job, audit, answer });
+        let inner = Arc::clone(&self.inner);
+        self.run(move |conn| {
+            // Holding the connection: every submission waiting now, this
+            // one's included unless an earlier holder took it already.
+            let group = std::mem::take(&mut *lock(&inner.submits));
+            if group.is_empty() {
+                return Ok(());
+            }
+            let (jobs, answers): (Vec<_>, Vec<_>) = group
+                .into_iter()
+                .map(|p| ((p.job, p.audit), p.answer))
+                .unzip();
+            let results = queue::submit_group(conn, jobs, now_millis());
+            for (answer, result) in answers.into_iter().zip(results) {
+                // A caller gone (its request dropped) needs no answer.
+                let _ = answer.send(result.map_err(|e| e.into_store(&inner.path)));
+            }
+            Ok(())
+        })
+        .await?;
+        answered
+            .await
+            .expect("the group commit that took a submission answers it")
     }
     /// Atomically claims the best due job (`status = queued`, `run_at <= now`,
     /// highest priority then oldest), or one whose lease expired, skipping
@@ -1244,11 +1347,7 @@ impl Store {
     }
 
     fn remember_key(&self, key: &crate::secrets::crypto::StoreKey) {
-        *self
-            .inner
-            .key
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = Some(key.clone());
+        *lock(&self.inner.key) = Some(key.clone());
     }
     /// Current credentials (with `history`, superseded ones too), newest
     /// last; filtered by company and/or job when given.
@@ -1289,12 +1388,7 @@ impl Store {
         vendor_account: &str,
     ) -> Result<Vec<String>, StoreError> {
         let account = vendor_account.to_string();
-        let key = self
-            .inner
-            .key
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone();
+        let key = lock(&self.inner.key).clone();
         self.run(move |conn| credentials::current_names(conn, company_id, &account, key.as_ref()))
             .await
     }

@@ -85,8 +85,86 @@ fn job_exists(conn: &Connection, job_id: i64) -> rusqlite::Result<bool> {
         .map(|r| r.is_some())
 }
 
-pub(super) fn submit(
+/// Submits `jobs` in one transaction: a group commit, one WAL append and
+/// one round of locks for all of them. Each job is inserted in a savepoint
+/// of its own, so a job refused by the store changes nothing and the others
+/// still commit; a live job with the same idempotency key (committed, or
+/// earlier in the same group) is returned instead (`created` = false). When
+/// the transaction cannot begin or commit, every job of the group fails
+/// with that error: none of them was written.
+pub(super) fn submit_group(
     conn: &mut Connection,
+    jobs: Vec<(NewJob, Option<super::SubmitAudit>)>,
+    now: Millis,
+) -> Vec<DbResult<(Job, bool)>> {
+    let count = jobs.len();
+    let mut tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
+        Ok(tx) => tx,
+        Err(e) => return every_one_failed(count, &e),
+    };
+    let mut results = Vec::with_capacity(count);
+    if count == 1 {
+        // Alone: the transaction is the savepoint.
+        let (job, audit) = jobs.into_iter().next().expect("one job");
+        match submit_in(&tx, job, now, audit) {
+            Ok(submitted) => results.push(Ok(submitted)),
+            Err(e) => return vec![Err(e)],
+        }
+    } else {
+        for (job, audit) in jobs {
+            results.push((|| {
+                let savepoint = tx.savepoint()?;
+                let submitted = submit_in(&savepoint, job, now, audit)?;
+                savepoint.commit()?;
+                Ok(submitted)
+            })());
+        }
+    }
+    match tx.commit() {
+        Ok(()) => results,
+        Err(e) => every_one_failed(count, &e),
+    }
+}
+
+/// Submits every one of `jobs` in one transaction, or none: the first
+/// refusal (or fault) rolls all of them back. As in [`submit_group`], a
+/// live job with the same idempotency key is returned instead.
+pub(super) fn submit_all(
+    conn: &mut Connection,
+    jobs: Vec<(NewJob, Option<super::SubmitAudit>)>,
+    now: Millis,
+) -> DbResult<Vec<(Job, bool)>> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let submitted = jobs
+        .into_iter()
+        .map(|(job, audit)| submit_in(&tx, job, now, audit))
+        .collect::<DbResult<Vec<_>>>()?;
+    tx.commit()?;
+    Ok(submitted)
+}
+
+/// `count` copies of a failure of the whole group (rusqlite's errors are
+/// not `Clone`: SQLite's code and message are kept).
+fn every_one_failed<T>(count: usize, e: &rusqlite::Error) -> Vec<DbResult<T>> {
+    (0..count)
+        .map(|_| {
+            Err(match e {
+                rusqlite::Error::SqliteFailure(code, message) => {
+                    rusqlite::Error::SqliteFailure(*code, message.clone())
+                }
+                other => rusqlite::Error::SqliteFailure(
+                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ERROR),
+                    Some(other.to_string()),
+                ),
+            }
+            .into())
+        })
+        .collect()
+}
+
+/// One submission inside the caller's transaction (see [`submit_group`]).
+fn submit_in(
+    tx: &Connection,
     job: NewJob,
     now: Millis,
     audit: Option<super::SubmitAudit>,
@@ -105,52 +183,52 @@ pub(super) fn submit(
         serde_json::Value::Null => serde_json::json!({}),
         other => other,
     };
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     // Inside the write lock: nobody can insert the same key between this
     // look-up and the insert.
     if let Some(key) = &job.idempotency_key {
         let live = tx
-            .query_row(
+            .prepare_cached(
                 "SELECT * FROM jobs WHERE idempotency_key = ?1 \
                  AND status IN ('queued', 'running')",
-                [key],
-                job_from_row,
-            )
+            )?
+            .query_row([key], job_from_row)
             .optional()?;
         if let Some(live) = live {
             return Ok((live, false));
         }
     }
-    let inserted = tx.query_row(
-        "INSERT INTO jobs (kind, vendor_account, company, playbook, params, priority, run_at,
-                           idempotency_key, max_attempts, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)
-         RETURNING *",
-        params![
-            kind,
-            job.vendor_account,
-            job.company,
-            job.playbook,
-            params.to_string(),
-            job.priority,
-            job.run_at.unwrap_or(now),
-            job.idempotency_key,
-            max_attempts,
-            now,
-        ],
-        job_from_row,
-    )?;
+    let inserted = tx
+        .prepare_cached(
+            "INSERT INTO jobs (kind, vendor_account, company, playbook, params, priority, run_at,
+                               idempotency_key, max_attempts, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)
+             RETURNING *",
+        )?
+        .query_row(
+            params![
+                kind,
+                job.vendor_account,
+                job.company,
+                job.playbook,
+                params.to_string(),
+                job.priority,
+                job.run_at.unwrap_or(now),
+                job.idempotency_key,
+                max_attempts,
+                now,
+            ],
+            job_from_row,
+        )?;
     insert_event(
-        &tx,
+        tx,
         inserted.id,
         EventKind::Submitted,
         &format!("{kind} job submitted"),
         now,
     )?;
     if let Some(audit) = audit {
-        super::access::record_audit(&tx, &audit(&inserted), now)?;
+        super::access::record_audit(tx, &audit(&inserted), now)?;
     }
-    tx.commit()?;
     Ok((inserted, true))
 }
 

@@ -7,10 +7,13 @@ use axum::http::header;
 use serde::de::DeserializeOwned;
 
 /// The largest request body the API reads, but for `POST /api/v1/import`
-/// (see [`IMPORT_BODY_LIMIT`]). A larger one is refused with 413.
+/// (see [`IMPORT_BODY_LIMIT`]) and `POST /api/v1/jobs/batch`
+/// ([`BATCH_BODY_LIMIT`]). A larger one is refused with 413.
 pub const BODY_LIMIT: usize = 64 * 1024;
 /// The largest RMM document `POST /api/v1/import` reads.
 pub const IMPORT_BODY_LIMIT: usize = 8 * 1024 * 1024;
+/// The largest batch of jobs `POST /api/v1/jobs/batch` reads.
+pub const BATCH_BODY_LIMIT: usize = 1024 * 1024;
 
 /// A JSON request body of type `T`; a bad one is a 400 problem naming the
 /// field (`params.seats`), a body over the limit a 413, another content
@@ -26,19 +29,29 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let json = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(is_json);
-        if !json {
-            return Err(ApiError::UnsupportedMediaType(
-                "the body must be JSON (Content-Type: application/json)".into(),
-            ));
-        }
-        let bytes = body_bytes(req, state).await?;
-        parse_json(&bytes).map(ApiJson)
+        read_json(req, state, BODY_LIMIT).await.map(ApiJson)
     }
+}
+
+/// The JSON body of `req` as a `T` (see [`ApiJson`]), on a route whose
+/// `DefaultBodyLimit` is `limit`.
+pub async fn read_json<T: DeserializeOwned, S: Send + Sync>(
+    req: Request,
+    state: &S,
+    limit: usize,
+) -> Result<T, ApiError> {
+    let json = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(is_json);
+    if !json {
+        return Err(ApiError::UnsupportedMediaType(
+            "the body must be JSON (Content-Type: application/json)".into(),
+        ));
+    }
+    let bytes = body_bytes(req, state, limit).await?;
+    parse_json(&bytes)
 }
 
 /// `application/json`, with parameters or a `+json` suffix.
@@ -53,12 +66,17 @@ pub fn is_json(content_type: &str) -> bool {
         || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
-/// The whole body, within the route's limit (axum's `DefaultBodyLimit`).
-pub async fn body_bytes<S: Send + Sync>(req: Request, state: &S) -> Result<bytes::Bytes, ApiError> {
+/// The whole body, within the route's limit (axum's `DefaultBodyLimit`,
+/// which is `limit`).
+pub async fn body_bytes<S: Send + Sync>(
+    req: Request,
+    state: &S,
+    limit: usize,
+) -> Result<bytes::Bytes, ApiError> {
     match bytes::Bytes::from_request(req, state).await {
         Ok(b) => Ok(b),
         Err(rejection) if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
-            Err(ApiError::TooLarge { limit: BODY_LIMIT })
+            Err(ApiError::TooLarge { limit })
         }
         Err(rejection) => Err(ApiError::BadInput {
             field: None,

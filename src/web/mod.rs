@@ -31,6 +31,9 @@ pub struct AppState {
     /// webhook secrets): this file, else `$PANELWRIGHT_KEY`
     /// (`secrets::crypto::StoreKey::load`).
     pub key_file: Option<PathBuf>,
+    /// The job kinds and their submission checks (built once: a submit
+    /// must not rebuild it).
+    pub registry: std::sync::Arc<crate::jobs::Registry>,
 }
 
 /// How to serve.

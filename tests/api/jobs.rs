@@ -627,6 +627,49 @@ async fn submit_list_cancel_and_every_bad_input_through_the_api() {
         Some("limit"),
         "an empty page",
     );
+    // A batch is all or nothing: one bad job (named by its place) and
+    // none of the good ones before it is queued.
+    let batch = "/api/v1/jobs/batch";
+    let noop = json!({"kind": "noop"});
+    assert_problem(
+        api.post(
+            batch,
+            &json!({"jobs": [noop, noop, with(json!({"company": "C-9999"}))]}),
+        )
+        .await,
+        400,
+        Some("jobs[2].company"),
+        "a batch with an unknown company",
+    );
+    assert_problem(
+        api.post(
+            batch,
+            &json!({"jobs": [noop, {"kind": "noop", "colour": 1}]}),
+        )
+        .await,
+        400,
+        Some("jobs[1].colour"),
+        "a batch with an unknown field",
+    );
+    assert_problem(
+        api.post(batch, &json!({"jobs": []})).await,
+        400,
+        Some("jobs"),
+        "an empty batch",
+    );
+    assert_problem(
+        api.post(batch, &json!({"jobs": vec![noop.clone(); 1001]}))
+            .await,
+        400,
+        Some("jobs"),
+        "a batch over 1000 jobs",
+    );
+    assert_problem(
+        look.post(batch, &json!({"jobs": [noop]})).await,
+        403,
+        None,
+        "viewer on a batch",
+    );
     assert_eq!(
         fingerprint(&env.store),
         before,
@@ -697,6 +740,7 @@ async fn submit_list_cancel_and_every_bad_input_through_the_api() {
         "/api/v1/jobs/{id}",
         "/api/v1/jobs/{id}/cancel",
         "/api/v1/jobs/{id}/retry",
+        "/api/v1/jobs/batch",
     ] {
         assert!(
             doc["paths"][path].is_object(),
@@ -704,6 +748,41 @@ async fn submit_list_cancel_and_every_bad_input_through_the_api() {
         );
     }
     assert!(doc["paths"]["/api/v1/jobs"]["post"]["responses"]["400"].is_object());
+    // A good batch: queued together, a key repeated inside it (and one
+    // already live) returns that job, each new job audited.
+    let (code, queued) = api
+        .post(
+            batch,
+            &json!({"jobs": [
+                {"kind": "noop", "idempotency_key": "b-1"},
+                with(json!({"idempotency_key": "b-2"})),
+                {"kind": "noop", "idempotency_key": "b-1"},
+                {"kind": "noop", "idempotency_key": "k-1"},
+            ]}),
+        )
+        .await;
+    assert_eq!(code, 201, "{queued}");
+    let items = queued["jobs"].as_array().unwrap();
+    let created: Vec<bool> = items
+        .iter()
+        .map(|i| i["created"].as_bool().unwrap())
+        .collect();
+    assert_eq!(created, [true, true, false, false], "{queued}");
+    assert_eq!(items[0]["job"]["id"], items[2]["job"]["id"]);
+    assert_eq!(items[3]["job"]["id"], ids[0], "the live job of `k-1`");
+    assert_eq!(items[1]["job"]["company"], COMPANY);
+    for item in &items[..2] {
+        let id = item["job"]["id"].as_i64().unwrap();
+        assert_eq!(audit_rows(&env.store, &format!("job:{id}")).len(), 1);
+    }
+    let (code, again) = api
+        .post(
+            batch,
+            &json!({"jobs": [{"kind": "noop", "idempotency_key": "b-1"}]}),
+        )
+        .await;
+    assert_eq!(code, 200, "nothing new: {again}");
+
     assert!(doc["components"]["schemas"]["JobDetail"].is_object());
     server.stop().await;
 }

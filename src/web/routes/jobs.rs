@@ -3,23 +3,26 @@
 //! `job.cancel`, `job.retry`) with the job before → after.
 
 use crate::access::Role;
-use crate::jobs::provision::ProvisionSettings;
-use crate::jobs::{Registry, SubmitError};
+use crate::jobs::SubmitError;
 use crate::store::{JobStatus, NewJob, Store};
 use crate::views::jobs::{self as view, JobDetail, JobList, JobListError, JobQuery, JobSummary};
 use crate::web::AppState;
 use crate::web::auth::Caller;
-use crate::web::extract::ApiJson;
+use crate::web::extract::{ApiJson, BATCH_BODY_LIMIT, read_json};
 use crate::web::problem::{ApiError, Problem};
 use axum::Json;
 use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
 use axum::http::StatusCode;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
+    let batch = OpenApiRouter::new()
+        .routes(routes!(submit_batch))
+        .layer(DefaultBodyLimit::max(BATCH_BODY_LIMIT));
     OpenApiRouter::new()
+        .merge(batch)
         .routes(routes!(list_jobs, submit_job))
         .routes(routes!(get_job))
         .routes(routes!(cancel_job))
@@ -101,12 +104,13 @@ impl SubmitRequest {
     }
 }
 
-/// The job registry of `serve`: only kinds and their submission checks
-/// (playbooks in `./playbooks`, as the worker's default) matter here.
-fn registry(state: &AppState) -> Registry {
-    Registry::standard(ProvisionSettings {
-        secrets_dir: state.secrets_dir.clone(),
-        ..ProvisionSettings::default()
+/// The `job.submit` audit row of a job `caller` queued.
+fn audit_of(caller: &Caller) -> crate::store::SubmitAudit {
+    let caller = caller.clone();
+    Box::new(move |job| {
+        let mut entry = caller.audit("job.submit", format!("job:{}", job.id));
+        entry.after = Some(snapshot(job));
+        entry
     })
 }
 
@@ -130,14 +134,9 @@ async fn submit_job(
     ApiJson(request): ApiJson<SubmitRequest>,
 ) -> Result<(StatusCode, Json<JobSummary>), ApiError> {
     caller.require(Role::Operator)?;
-    let audit_caller = caller.clone();
-    let audit: crate::store::SubmitAudit = Box::new(move |job| {
-        let mut entry = audit_caller.audit("job.submit", format!("job:{}", job.id));
-        entry.after = Some(snapshot(job));
-        entry
-    });
-    let (job, created) = registry(&state)
-        .submit_audited(&state.store, request.into_job(), audit)
+    let (job, created) = state
+        .registry
+        .submit_audited(&state.store, request.into_job(), audit_of(&caller))
         .await?;
     let status = if created {
         StatusCode::CREATED
@@ -145,6 +144,81 @@ async fn submit_job(
         StatusCode::OK
     };
     Ok((status, Json(JobSummary::from(&job))))
+}
+
+/// The most jobs one batch may hold.
+pub const MAX_BATCH: usize = 1000;
+
+/// Jobs to queue together: all of them or none.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubmitBatchRequest {
+    /// 1 to 1000 jobs, each as `POST /jobs` takes it.
+    pub jobs: Vec<SubmitRequest>,
+}
+
+/// What a batch queued, in the order of the request.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct SubmitBatchResponse {
+    pub jobs: Vec<BatchItem>,
+}
+
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct BatchItem {
+    /// False when a live job with the idempotency key existed: that job.
+    pub created: bool,
+    pub job: JobSummary,
+}
+
+/// Queue up to 1000 jobs in one request and one transaction: every job is
+/// checked as `POST /jobs` checks one, and either all are queued or, at
+/// the first refusal (its `field` says which job: `jobs[3].params.seats`),
+/// none. For an integrator with many jobs at once: one round trip and one
+/// commit for all of them.
+#[utoipa::path(post, path = "/jobs/batch", tag = "jobs", request_body = SubmitBatchRequest,
+    responses(
+        (status = 201, description = "Queued (at least one job new)", body = SubmitBatchResponse),
+        (status = 200, description = "Every job had a live job with its idempotency key: those jobs", body = SubmitBatchResponse),
+        (status = 400, description = "Bad input; `field` names the job and its part (`jobs[3].company`); nothing queued", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Needs the operator role", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over 1 MiB", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn submit_batch(
+    State(state): State<AppState>,
+    caller: Caller,
+    request: Request,
+) -> Result<(StatusCode, Json<SubmitBatchResponse>), ApiError> {
+    caller.require(Role::Operator)?;
+    let batch: SubmitBatchRequest = read_json(request, &state, BATCH_BODY_LIMIT).await?;
+    if batch.jobs.is_empty() || batch.jobs.len() > MAX_BATCH {
+        return Err(ApiError::bad_input(
+            "jobs",
+            format!(
+                "a batch holds 1 to {MAX_BATCH} jobs, not {}",
+                batch.jobs.len()
+            ),
+        ));
+    }
+    let jobs = batch
+        .jobs
+        .into_iter()
+        .map(|request| (request.into_job(), audit_of(&caller)))
+        .collect();
+    let submitted = state.registry.submit_all(&state.store, jobs).await?;
+    let status = if submitted.iter().any(|(_, created)| *created) {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    let jobs = submitted
+        .iter()
+        .map(|(job, created)| BatchItem {
+            created: *created,
+            job: JobSummary::from(job),
+        })
+        .collect();
+    Ok((status, Json(SubmitBatchResponse { jobs })))
 }
 
 /// The job list's query.

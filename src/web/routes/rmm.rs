@@ -142,12 +142,7 @@ async fn import(
             "the document must be TOML (application/toml) or JSON (application/json)".into(),
         ));
     };
-    let bytes = body_bytes(request, &state).await.map_err(|e| match e {
-        ApiError::TooLarge { .. } => ApiError::TooLarge {
-            limit: IMPORT_BODY_LIMIT,
-        },
-        e => e,
-    })?;
+    let bytes = body_bytes(request, &state, IMPORT_BODY_LIMIT).await?;
     let text = String::from_utf8(bytes.to_vec()).map_err(|_| ApiError::BadInput {
         field: None,
         detail: "the document is not UTF-8".into(),
