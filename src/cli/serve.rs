@@ -28,6 +28,10 @@ pub struct ServeArgs {
     #[arg(long, default_value = "1s", value_parser = humantime::parse_duration,
           env = "PANELWRIGHT_WEBHOOK_POLL")]
     pub webhook_poll: Duration,
+    /// Where the playbooks are, as for the worker and `submit`: a submitted
+    /// job's params are checked against its playbook before it is queued.
+    #[arg(long, default_value = "playbooks")]
+    pub playbooks: PathBuf,
 }
 
 /// How long the end of `serve` waits for webhook deliveries in flight
@@ -70,10 +74,10 @@ pub async fn run(
             store,
             secrets_dir: secrets_dir.to_path_buf(),
             key_file: key_file.map(Path::to_path_buf),
-            // Only kinds and their submission checks (playbooks in
-            // `./playbooks`, as the worker's default) matter here.
+            // Only kinds and their submission checks matter here.
             registry: std::sync::Arc::new(crate::jobs::Registry::standard(
                 crate::jobs::provision::ProvisionSettings {
+                    playbooks_dir: args.playbooks,
                     secrets_dir: secrets_dir.to_path_buf(),
                     ..Default::default()
                 },

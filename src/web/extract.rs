@@ -54,6 +54,37 @@ pub async fn read_json<T: DeserializeOwned, S: Send + Sync>(
     parse_json(&bytes)
 }
 
+/// A query string read into `T`; a bad one is a 400 problem naming the
+/// parameter (`limit`), as [`ApiJson`] names a body's field.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApiQuery<T>(pub T);
+
+impl<T, S> axum::extract::FromRequestParts<S> for ApiQuery<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or_default();
+        let de = serde_urlencoded::Deserializer::new(url::form_urlencoded::parse(query.as_bytes()));
+        serde_path_to_error::deserialize(de)
+            .map(ApiQuery)
+            .map_err(|e| {
+                let path = e.path().to_string();
+                let field = (path != ".").then_some(path);
+                ApiError::BadInput {
+                    field,
+                    detail: format!("invalid query: {}", e.into_inner()),
+                }
+            })
+    }
+}
+
 /// `application/json`, with parameters or a `+json` suffix.
 pub fn is_json(content_type: &str) -> bool {
     let essence = content_type

@@ -1005,6 +1005,17 @@ async fn audit_cli_and_api_show_the_same_rows() {
     )
     .await
     .assert_problem(400);
+    // A parameter of the wrong type is named too.
+    let p = api
+        .call(
+            Method::GET,
+            "/api/v1/audit?limit=many",
+            Auth::Bearer(&admin),
+            None,
+        )
+        .await
+        .assert_problem(400);
+    assert_eq!(p["field"], "limit", "{p}");
 
     // The OpenAPI document lists every route of access.
     let doc = api

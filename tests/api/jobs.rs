@@ -627,6 +627,12 @@ async fn submit_list_cancel_and_every_bad_input_through_the_api() {
         Some("limit"),
         "an empty page",
     );
+    assert_problem(
+        look.get("/api/v1/jobs?limit=many").await,
+        400,
+        Some("limit"),
+        "a limit that is no number",
+    );
     // A batch is all or nothing: one bad job (named by its place) and
     // none of the good ones before it is queued.
     let batch = "/api/v1/jobs/batch";
@@ -785,4 +791,29 @@ async fn submit_list_cancel_and_every_bad_input_through_the_api() {
 
     assert!(doc["components"]["schemas"]["JobDetail"].is_object());
     server.stop().await;
+}
+
+/// `serve --playbooks DIR` is where a submitted job's playbook is looked
+/// for: a folder without the vendor's playbook refuses the job that the
+/// default folder accepts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_checks_submits_against_its_playbooks_folder() {
+    let env = Env::new(DemoVendorConfig::fast()).await;
+    let empty = tempfile::tempdir().unwrap();
+    let job = json!({"kind": "provision", "company": COMPANY, "vendor_account": ACCOUNT});
+    for (args, expected) in [
+        (vec![], 201),
+        (vec!["--playbooks", empty.path().to_str().unwrap()], 400),
+    ] {
+        let server = Server::start_with(&env.store, &[], &args).await;
+        let ops = token(&env.store, &format!("ops-{expected}"), "operator", &[]);
+        let (code, answer) = Api::new(&server, Some(&ops))
+            .post("/api/v1/jobs", &job)
+            .await;
+        assert_eq!(code, expected, "{args:?}: {answer}");
+        if expected == 400 {
+            assert_eq!(answer["field"], "playbook", "{answer}");
+        }
+        server.stop().await;
+    }
 }

@@ -6,10 +6,10 @@ use crate::store::now_millis;
 use crate::views::audit::{AuditCursor, AuditFilter, AuditPage, parse_since};
 use crate::web::AppState;
 use crate::web::auth::Caller;
+use crate::web::extract::ApiQuery;
 use crate::web::problem::{ApiError, Problem};
 use axum::Json;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -74,13 +74,9 @@ impl AuditParams {
 async fn audit_log(
     State(state): State<AppState>,
     caller: Caller,
-    params: Result<Query<AuditParams>, QueryRejection>,
+    ApiQuery(params): ApiQuery<AuditParams>,
 ) -> Result<Json<AuditPage>, ApiError> {
     caller.require(Role::Admin)?;
-    let Query(params) = params.map_err(|e| ApiError::BadInput {
-        field: None,
-        detail: e.body_text(),
-    })?;
     let page = crate::views::audit::audit_page(&state.store, params.filter()?).await?;
     Ok(Json(page))
 }

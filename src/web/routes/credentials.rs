@@ -6,10 +6,10 @@ use crate::secrets::crypto::StoreKey;
 use crate::views::credentials::{self as view, CredentialDetail, CredentialFilter, CredentialList};
 use crate::web::AppState;
 use crate::web::auth::Caller;
-use crate::web::extract::ApiJson;
+use crate::web::extract::{ApiJson, ApiQuery};
 use crate::web::problem::{ApiError, Problem};
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use secrecy::ExposeSecret;
@@ -48,12 +48,8 @@ struct ListQuery {
 async fn list_credentials(
     State(state): State<AppState>,
     _caller: Caller,
-    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Json<CredentialList>, ApiError> {
-    let Query(q) = query.map_err(|e| ApiError::BadInput {
-        field: None,
-        detail: e.body_text(),
-    })?;
     let filter = CredentialFilter {
         company: q.company,
         job: q.job,

@@ -8,11 +8,11 @@ use crate::store::{JobStatus, NewJob, Store};
 use crate::views::jobs::{self as view, JobDetail, JobList, JobListError, JobQuery, JobSummary};
 use crate::web::AppState;
 use crate::web::auth::Caller;
-use crate::web::extract::{ApiJson, BATCH_BODY_LIMIT, read_json};
+use crate::web::extract::{ApiJson, ApiQuery, BATCH_BODY_LIMIT, read_json};
 use crate::web::problem::{ApiError, Problem};
 use axum::Json;
-use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
+use axum::extract::rejection::PathRejection;
+use axum::extract::{DefaultBodyLimit, Path, Request, State};
 use axum::http::StatusCode;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -247,13 +247,9 @@ pub struct ListParams {
 async fn list_jobs(
     State(state): State<AppState>,
     caller: Caller,
-    query: Result<Query<ListParams>, QueryRejection>,
+    ApiQuery(q): ApiQuery<ListParams>,
 ) -> Result<Json<JobList>, ApiError> {
     caller.require(Role::Viewer)?;
-    let Query(q) = query.map_err(|e| ApiError::BadInput {
-        field: None,
-        detail: e.body_text(),
-    })?;
     let status = q
         .status
         .as_deref()

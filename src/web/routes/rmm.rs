@@ -16,11 +16,10 @@ use crate::views::vendor_accounts::{
 };
 use crate::web::AppState;
 use crate::web::auth::Caller;
-use crate::web::extract::{ApiJson, IMPORT_BODY_LIMIT, body_bytes, is_json};
+use crate::web::extract::{ApiJson, ApiQuery, IMPORT_BODY_LIMIT, body_bytes, is_json};
 use crate::web::problem::{ApiError, Problem};
 use axum::Json;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
+use axum::extract::{DefaultBodyLimit, Path, Request, State};
 use axum::http::{StatusCode, header};
 use serde_json::{Value, json};
 use utoipa_axum::router::OpenApiRouter;
@@ -570,12 +569,8 @@ struct AgreementQuery {
 async fn list_agreements(
     State(state): State<AppState>,
     _caller: Caller,
-    query: Result<Query<AgreementQuery>, QueryRejection>,
+    ApiQuery(q): ApiQuery<AgreementQuery>,
 ) -> Result<Json<AgreementList>, ApiError> {
-    let Query(q) = query.map_err(|e| ApiError::BadInput {
-        field: None,
-        detail: e.body_text(),
-    })?;
     Ok(Json(companies::agreements(&state.store, q.company).await?))
 }
 
