@@ -237,3 +237,27 @@ pub fn bench_rmm(n: usize, base_url: &str, sessions: usize) -> String {
     ));
     s
 }
+
+/// Inserts `n` finished jobs (a mix of kinds and end states, as a store
+/// that has run for a while holds) inside the caller's transaction: what
+/// the queue and API benchmarks measure beside.
+pub fn insert_finished_jobs(tx: &rusqlite::Connection, n: u64) -> rusqlite::Result<()> {
+    if n == 0 {
+        return Ok(());
+    }
+    tx.execute_batch(&format!(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {n})
+         INSERT INTO jobs (kind, status, params, run_at, attempts, lease_owner, lease_token,
+                           error_class, error_message, summary, created_at, updated_at,
+                           finished_at)
+         SELECT CASE WHEN i % 4 = 0 THEN 'provision' ELSE 'noop' END,
+                CASE i % 20 WHEN 0 THEN 'failed' WHEN 1 THEN 'dead'
+                            WHEN 2 THEN 'cancelled' ELSE 'succeeded' END,
+                '{{}}', 1700000000000 + i * 1000, 1, 'old-worker', 1,
+                CASE i % 20 WHEN 0 THEN 'permanent' WHEN 1 THEN 'transient' END,
+                CASE WHEN i % 20 < 2 THEN 'it failed' END,
+                CASE WHEN i % 20 > 2 THEN '{{}}' END,
+                1700000000000 + i * 1000, 1700000000500 + i * 1000, 1700000000500 + i * 1000
+           FROM n;"
+    ))
+}

@@ -17,14 +17,7 @@ async fn health_readiness_and_the_openapi_document_answer() {
     let body: serde_json::Value = ready.json().await.unwrap();
     assert_eq!(body["status"], "ok");
 
-    let doc: serde_json::Value = http
-        .get(server.url("/api/v1/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc: serde_json::Value = server.openapi().await;
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."), "{doc}");
     assert!(doc["paths"]["/readyz"].is_object(), "{doc}");
     assert_eq!(
@@ -81,14 +74,7 @@ async fn the_openapi_document_is_valid_and_lists_every_route() {
     );
 
     let server = Server::start(&store, &[]).await;
-    let served: serde_json::Value = client()
-        .get(server.url("/api/v1/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let served: serde_json::Value = server.openapi().await;
     let doc: serde_json::Value = serde_json::from_slice(&printed.stdout).unwrap();
     assert_eq!(served, doc);
     let paths = doc["paths"].as_object().unwrap();

@@ -733,14 +733,7 @@ async fn submit_list_cancel_and_every_bad_input_through_the_api() {
     // The good body itself is accepted (the bad ones failed for their fault).
     let (code, ok) = api.post(post, &good).await;
     assert_eq!(code, 201, "{ok}");
-    let doc: Value = client()
-        .get(server.url("/api/v1/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc: Value = server.openapi().await;
     for path in [
         "/api/v1/jobs",
         "/api/v1/jobs/{id}",

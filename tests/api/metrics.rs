@@ -398,14 +398,7 @@ async fn no_token_no_metrics(server: &Server) {
             "application/problem+json"
         );
     }
-    let doc: serde_json::Value = http
-        .get(server.url("/api/v1/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc: serde_json::Value = server.openapi().await;
     assert!(doc["paths"]["/metrics"]["get"].is_object(), "{doc}");
 }
 

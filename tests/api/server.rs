@@ -68,6 +68,18 @@ impl Server {
     }
 
     /// `base` + `path`.
+    /// The OpenAPI document the server serves (no token needed).
+    pub async fn openapi(&self) -> serde_json::Value {
+        client()
+            .get(self.url("/api/v1/openapi.json"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }

@@ -328,14 +328,7 @@ async fn bad_subscriptions_are_refused_naming_the_field_and_change_nothing() {
         .collect();
     assert_eq!(actions, ["webhook.create", "webhook.delete"]);
 
-    let doc: serde_json::Value = http
-        .get(server.url("/api/v1/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc: serde_json::Value = server.openapi().await;
     for method in ["post", "get"] {
         assert!(
             doc["paths"]["/api/v1/webhooks"][method].is_object(),
