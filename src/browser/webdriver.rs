@@ -334,6 +334,12 @@ fn upload_path(file: &Path) -> BrowserResult<String> {
 }
 
 impl WebDriverBrowser {
+    /// The fantoccini client underneath, while the session is open: for
+    /// tests that drive a page directly (the console's), not for playbooks.
+    pub fn fantoccini(&self) -> Option<&Client> {
+        self.client.as_ref()
+    }
+
     /// Wraps a freshly created session. `profile` is removed after close.
     pub(crate) async fn from_client(
         client: Client,

@@ -577,7 +577,50 @@ async fn report_phase(
     let changes = super::report::changes_text(store, 0, super::report::Format::Table).await?;
     println!("service changes (panelwright report changes --since 2026-01-01):");
     print!("{changes}");
-    billing_phase(store, dir).await
+    let code = billing_phase(store, dir).await?;
+    if code != exit::OK {
+        return Ok(code);
+    }
+    console_phase(store, dir).await
+}
+
+/// The demo's last part: an admin user for the operator console on the
+/// demo's store, with a random password printed this once (the store keeps
+/// only its Argon2id hash), and how to open the console.
+async fn console_phase(store: &crate::store::Store, dir: &Path) -> Result<u8, String> {
+    use crate::access::Role;
+    use rand::Rng as _;
+    const NAME: &str = "demo-admin";
+    let password: String = rand::rng()
+        .sample_iter(rand::distr::Alphanumeric)
+        .take(20)
+        .map(char::from)
+        .collect();
+    let by = crate::auth::Actor {
+        name: "cli:demo".into(),
+        address: None,
+    };
+    crate::auth::accounts::add_user(store, &by, NAME, Role::Admin, password.clone().into())
+        .await
+        .map_err(|e| e.to_string())?;
+    let store_path = dir.join("rmm.sqlite");
+    println!();
+    println!("the operator console on the demo's store:");
+    println!(
+        "  cargo run -- --store {} --key-file {} --secrets-dir {} serve",
+        store_path.display(),
+        dir.join("demo.key").display(),
+        dir.display()
+    );
+    println!(
+        "  then open http://127.0.0.1:8440/ and log in as {NAME} with the password {password}"
+    );
+    println!(
+        "  (printed this once: the store keeps only its hash; set another with \
+         `panelwright --store {} user password {NAME}`)",
+        store_path.display()
+    );
+    Ok(exit::OK)
 }
 
 /// The demo's billing part: what Fabrikam's agreement bills against what

@@ -73,6 +73,7 @@ pub fn app(state: AppState) -> Router {
                 async move { axum::Json(doc.as_ref().clone()).into_response() }
             }),
         )
+        .merge(super::console::router())
         .fallback(|| async { super::problem::ApiError::NotFound("no such route".into()) })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(state)

@@ -13,7 +13,7 @@ use crate::auth::{Actor, AuthError};
 use crate::store::{AuditEntry, now_millis};
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, Method, header};
+use axum::http::{HeaderMap, HeaderValue, Method, header};
 use std::net::SocketAddr;
 
 /// An authenticated caller.
@@ -130,6 +130,16 @@ pub(crate) fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> 
         .filter_map(|pair| pair.trim().split_once('='))
         .find(|(k, _)| *k == name)
         .map(|(_, v)| v.trim())
+}
+
+/// The session cookie: `HttpOnly; SameSite=Strict; Path=/`, and `Secure`
+/// over HTTPS. An empty `value` with `max_age_secs` 0 clears it.
+pub(crate) fn session_cookie(value: &str, max_age_secs: i64, https: bool) -> HeaderValue {
+    let secure = if https { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!(
+        "{SESSION_COOKIE}={value}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age_secs}{secure}"
+    ))
+    .expect("a cookie of base64url characters is a valid header")
 }
 
 /// GET, HEAD and OPTIONS change nothing; everything else needs the CSRF token.

@@ -1,4 +1,5 @@
-//! `panelwright serve`: the RMM's HTTP API, on the same store as the workers.
+//! `panelwright serve`: the RMM's HTTP API and the operator console, on the
+//! same store as the workers.
 //!
 //! - `app`: builds the router (every route and the OpenAPI document in one place).
 //! - `problem`: errors as RFC 9457 problem documents; the one store-fault → HTTP status mapping.
@@ -6,13 +7,16 @@
 //! - `auth`: the [`auth::Caller`] behind every `/api` route: bearer tokens and roles.
 //! - `routes/`: one file per resource.
 //! - `tls`: serving HTTPS with rustls (`--tls-cert`, `--tls-key`).
+//! - `console`: the operator console's pages, beside `/api/v1`.
 
 mod app;
 pub mod auth;
+pub mod console;
 pub mod extract;
 pub mod problem;
 mod routes;
 mod tls;
+pub(crate) use tls::ServedOverTls;
 
 pub use app::{app, openapi};
 

@@ -3,11 +3,11 @@
 //! per name (`auth::throttle`); every refusal gets the same answer.
 
 use crate::auth::login;
-use crate::auth::session::{REAUTH_WINDOW, SESSION_ABSOLUTE, SESSION_COOKIE, ms};
+use crate::auth::session::{REAUTH_WINDOW, SESSION_ABSOLUTE, ms};
 use crate::store::now_millis;
 use crate::views::access::rfc3339;
 use crate::web::AppState;
-use crate::web::auth::{Caller, Origin};
+use crate::web::auth::{Caller, Origin, session_cookie};
 use crate::web::extract::ApiJson;
 use crate::web::problem::{ApiError, Problem};
 use axum::extract::State;
@@ -57,14 +57,6 @@ pub struct ReauthView {
     pub reauth_at: String,
     /// Reveals are allowed until then.
     pub reveal_until: String,
-}
-
-fn session_cookie(value: &str, max_age_secs: i64, https: bool) -> HeaderValue {
-    let secure = if https { "; Secure" } else { "" };
-    HeaderValue::from_str(&format!(
-        "{SESSION_COOKIE}={value}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age_secs}{secure}"
-    ))
-    .expect("a cookie of base64url characters is a valid header")
 }
 
 fn no_store(headers: &mut HeaderMap) {

@@ -1,0 +1,25 @@
+//! The operator console of `panelwright serve`, looked at through a real
+//! Chromium (chromedriver + fantoccini) against the real binary on a real
+//! store. One test binary, a module per part of the console.
+//!
+//! - `harness`: the console under test (serve, users) and the browser (`Eyes`).
+//! - `session`: login (one answer for every refusal, the throttle), the
+//!   cookie's flags and its change at login, logout, CSRF and Origin checks
+//!   (a form on another port that posts by itself), the security headers,
+//!   every resource from the console's own origin.
+
+mod admin;
+mod billing;
+#[path = "../common/mod.rs"]
+#[allow(dead_code)]
+mod common;
+mod companies;
+#[allow(dead_code)]
+mod harness;
+mod jobs;
+mod providers;
+#[path = "../api/server.rs"]
+#[allow(dead_code)]
+mod server;
+mod services;
+mod session;
