@@ -79,6 +79,16 @@ impl Console {
 
     /// `serve` on a store that exists already (filled by the test).
     pub async fn on(dir: tempfile::TempDir, store: PathBuf, envs: &[(&str, &str)]) -> Self {
+        Self::on_with(dir, store, envs, &[]).await
+    }
+
+    /// [`Console::on`] with extra arguments after `serve`.
+    pub async fn on_with(
+        dir: tempfile::TempDir,
+        store: PathBuf,
+        envs: &[(&str, &str)],
+        args: &[&str],
+    ) -> Self {
         for (name, password) in [ADMIN, OPERATOR, VIEWER] {
             let role = match name {
                 "alice" => "admin",
@@ -87,7 +97,7 @@ impl Console {
             };
             user_add(&store, name, role, password);
         }
-        let server = Server::start(&store, envs).await;
+        let server = Server::start_with(&store, envs, args).await;
         Console { dir, store, server }
     }
 
@@ -114,12 +124,18 @@ impl Eyes {
     }
 
     pub async fn sized(width: u32, height: u32) -> Self {
+        Self::with_args(width, height, Vec::new()).await
+    }
+
+    /// A desktop window with extra Chromium arguments.
+    pub async fn with_args(width: u32, height: u32, extra_args: Vec<String>) -> Self {
         let driver = DriverSupervisor::start(DriverEndpoint::from_env())
             .await
             .unwrap_or_else(|e| panic!("chromedriver is needed (bash webdriver/install.sh): {e}"));
         let options = SessionOptions {
             window: (width, height),
             call_timeout: CALL,
+            extra_args,
             ..SessionOptions::default()
         };
         let browser = driver

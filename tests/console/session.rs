@@ -222,3 +222,65 @@ async fn pages_carry_the_security_headers_and_load_only_from_their_origin() {
     // The scripts ran (times rewritten), under the CSP.
     eyes.close().await;
 }
+
+/// Over `serve`'s own TLS the session cookie is `Secure` and the Origin
+/// check expects `https://`: the browser's own login form passes it.
+#[tokio::test(flavor = "multi_thread")]
+async fn over_tls_the_cookie_is_secure_and_the_form_passes_the_origin_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("rmm.sqlite");
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    let (cert_file, key_file) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert_file, cert.pem()).unwrap();
+    std::fs::write(&key_file, key.serialize_pem()).unwrap();
+    let (cert_arg, key_arg) = (
+        cert_file.to_str().unwrap().to_string(),
+        key_file.to_str().unwrap().to_string(),
+    );
+    let console = Console::on_with(
+        dir,
+        store,
+        &[],
+        &["--tls-cert", &cert_arg, "--tls-key", &key_arg],
+    )
+    .await;
+    assert!(console.url("").starts_with("https://"));
+    let eyes = Eyes::with_args(1280, 800, vec!["--ignore-certificate-errors".into()]).await;
+    eyes.login(&console, ADMIN).await;
+    assert_eq!(eyes.current_path().await, "/", "{}", eyes.text().await);
+    let cookies = eyes.cookies().await;
+    let session = cookies.iter().find(|c| c.name() == "pw_session").unwrap();
+    assert_eq!(session.secure(), Some(true));
+    // A change (logout) from the page passes the https Origin check.
+    eyes.click("form[action='/logout'] button").await;
+    assert_eq!(eyes.current_path().await, "/login");
+    eyes.close().await;
+}
+
+/// On a phone in portrait the pages fit the width: no sideways scrolling of
+/// the page itself (wide tables scroll inside their own box).
+#[tokio::test(flavor = "multi_thread")]
+async fn pages_fit_a_phone() {
+    let console = Console::start().await;
+    let eyes = Eyes::phone().await;
+    eyes.login(&console, ADMIN).await;
+    for (path, name) in [("/", "overview-phone")] {
+        eyes.goto(&console.url(path)).await;
+        let overflow = eyes
+            .script(
+                "return document.documentElement.scrollWidth - document.documentElement.clientWidth;",
+                vec![],
+            )
+            .await;
+        assert!(
+            overflow.as_i64().unwrap() <= 0,
+            "{path} scrolls sideways by {overflow}px"
+        );
+        eyes.screenshot(name).await;
+    }
+    eyes.close().await;
+}
