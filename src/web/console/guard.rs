@@ -27,9 +27,42 @@ pub const CSRF_FIELD: &str = "_csrf";
 /// The largest form body the console reads.
 pub const FORM_LIMIT: usize = 64 * 1024;
 
-/// The policy of every console page: nothing but this origin, never in a frame.
+/// The policy of every console page: nothing but this origin, never in a
+/// frame. A violation (an inline script or style a template let in, a
+/// resource from elsewhere) is reported to [`CSP_REPORT_PATH`] and logged.
 pub const CSP: &str = "default-src 'self'; base-uri 'none'; form-action 'self'; \
-    frame-ancestors 'none'; object-src 'none'";
+    frame-ancestors 'none'; object-src 'none'; report-uri /csp-report";
+
+/// Where browsers report CSP violations.
+pub const CSP_REPORT_PATH: &str = "/csp-report";
+/// The largest violation report read.
+const CSP_REPORT_LIMIT: usize = 16 * 1024;
+
+/// `POST /csp-report`: a browser saw the policy refuse something; logged
+/// as a warning (what was blocked, by which directive, on which page). It
+/// changes nothing, so it needs no session or CSRF token.
+pub async fn csp_report(body: axum::body::Bytes) -> axum::http::StatusCode {
+    let report: serde_json::Value = if body.len() > CSP_REPORT_LIMIT {
+        serde_json::Value::Null
+    } else {
+        serde_json::from_slice(&body).unwrap_or_default()
+    };
+    let r = &report["csp-report"];
+    let text = |k: &str| {
+        r[k].as_str()
+            .unwrap_or("")
+            .chars()
+            .take(300)
+            .collect::<String>()
+    };
+    tracing::warn!(
+        directive = %text("violated-directive"),
+        blocked = %text("blocked-uri"),
+        page = %text("document-uri"),
+        "csp violation"
+    );
+    axum::http::StatusCode::NO_CONTENT
+}
 
 /// A console user with a live session.
 #[derive(Debug, Clone)]

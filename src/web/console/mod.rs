@@ -41,6 +41,10 @@ pub fn router() -> Router<AppState> {
         .route("/login", get(login::form).post(login::submit))
         .route("/logout", post(login::logout))
         .route("/assets/{name}", get(assets::serve))
+        .route(
+            guard::CSP_REPORT_PATH,
+            post(guard::csp_report).layer(axum::extract::DefaultBodyLimit::max(64 * 1024)),
+        )
         .merge(jobs::routes())
         .merge(companies::routes())
         .merge(providers::routes())
