@@ -3,6 +3,9 @@
 //! store. One test binary, a module per part of the console.
 //!
 //! - `harness`: the console under test (serve, users) and the browser (`Eyes`).
+//! - `crawl`: every page reachable from `/`, as an admin and as a viewer, on a
+//!   store of hostile vendor data: words stay text, no secret, own origin only,
+//!   no CSP violation, no change form for a viewer, no broken link.
 //! - `session`: login (one answer for every refusal, the throttle), the
 //!   cookie's flags and its change at login, logout, CSRF and Origin checks
 //!   (a form on another port that posts by itself), the security headers,
@@ -13,6 +16,7 @@ mod billing;
 #[path = "../common/mod.rs"]
 mod common;
 mod companies;
+mod crawl;
 #[allow(dead_code)]
 mod harness;
 mod jobs;
