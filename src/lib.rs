@@ -35,7 +35,7 @@
 //! - [`demo_vendor`]: a realistic fake vendor partner console used by the demo and the tests.
 //! - [`views`]: what people and programs see, built once from the store (jobs, companies, reports, audit); the CLI, the API and the console render them.
 //! - [`webhooks`]: signed webhook deliveries of the store's outbox (job ended, needs attention, service change, probe incidents), retried with backoff; the loop `serve` runs.
-//! - [`web`]: `panelwright serve`: the RMM's HTTP API under `/api/v1` (routes per resource, problem documents, bearer tokens, OpenAPI), health and metrics.
+//! - [`web`]: `panelwright serve`: the RMM's HTTP API under `/api/v1` (routes per resource, problem documents, bearer tokens, OpenAPI), health and metrics, and the operator console (`web::console`: server-rendered pages, sessions, CSRF, CSP).
 //! - [`cli`]: one file per subcommand; `main.rs` only dispatches.
 
 pub mod access;
