@@ -274,6 +274,64 @@ async fn demo_command_runs_end_to_end() {
         "{text}"
     );
     assert!(!text.contains(DemoVendorConfig::default().password.as_str()));
+    demo_admin_opens_the_console(&text, artifacts.path()).await;
+}
+
+/// The demo's last lines: the console's admin user and its password, which
+/// log in to `serve` on the demo's store.
+async fn demo_admin_opens_the_console(text: &str, artifacts: &std::path::Path) {
+    let password = text
+        .lines()
+        .find_map(|l| l.split("log in as demo-admin with the password ").nth(1))
+        .unwrap_or_else(|| panic!("the demo prints the console's password: {text}"))
+        .trim()
+        .to_string();
+    assert_eq!(password.len(), 20, "{password}");
+    assert_eq!(text.matches(password.as_str()).count(), 1, "printed once");
+    let store = artifacts.join("worker/rmm.sqlite");
+    assert!(
+        text.contains(&format!("--store {} ", store.display())),
+        "{text}"
+    );
+    let mut serve = bin()
+        .arg("--store")
+        .arg(&store)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    use tokio::io::AsyncBufReadExt as _;
+    let mut lines = tokio::io::BufReader::new(serve.stdout.take().unwrap()).lines();
+    let first = tokio::time::timeout(std::time::Duration::from_secs(30), lines.next_line())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let base = first.strip_prefix("listening on ").unwrap().to_string();
+    panelwright::https::install_crypto_provider();
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let login = http
+        .post(format!("{base}/api/v1/session"))
+        .json(&serde_json::json!({"name": "demo-admin", "password": password}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 201);
+    let cookie = login.headers()["set-cookie"].to_str().unwrap();
+    let session = cookie.split(';').next().unwrap().to_string();
+    let page = http
+        .get(format!("{base}/"))
+        .header("cookie", session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("Overview"));
+    serve.kill().await.unwrap();
 }
 
 /// Ctrl-C (SIGINT) or SIGTERM in the middle of a run: the browser session is
