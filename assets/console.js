@@ -4,7 +4,7 @@
   // Times: shown in the viewer's own zone; the UTC time stays in the title.
   var fmt = new Intl.DateTimeFormat(undefined, {
     year: "numeric", month: "2-digit", day: "2-digit",
-    hour: "2-digit", minute: "2-digit", timeZoneName: "short"
+    hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZoneName: "short"
   });
   function localTimes(root) {
     root.querySelectorAll("time[datetime]").forEach(function (el) {

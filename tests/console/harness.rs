@@ -321,6 +321,15 @@ impl Eyes {
             .collect()
     }
 
+    /// A Chrome DevTools Protocol command, through chromedriver
+    /// (`POST /session/{id}/goog/cdp/execute`).
+    pub async fn cdp(&self, cmd: &'static str, params: serde_json::Value) -> serde_json::Value {
+        tokio::time::timeout(CALL, self.page().issue_cmd(Cdp { cmd, params }))
+            .await
+            .expect("the CDP command answered in time")
+            .unwrap_or_else(|e| panic!("{cmd}: {e}"))
+    }
+
     pub async fn cookies(&self) -> Vec<fantoccini::cookies::Cookie<'static>> {
         tokio::time::timeout(CALL, self.page().get_all_cookies())
             .await
@@ -333,5 +342,30 @@ impl Eyes {
         if let Some(driver) = self.driver.take() {
             driver.shutdown().await;
         }
+    }
+}
+
+/// chromedriver's door to the DevTools protocol.
+#[derive(Debug)]
+struct Cdp {
+    cmd: &'static str,
+    params: serde_json::Value,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        let body = serde_json::json!({ "cmd": self.cmd, "params": self.params });
+        (http::Method::POST, Some(body.to_string()))
     }
 }

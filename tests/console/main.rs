@@ -6,6 +6,7 @@
 //! - `crawl`: every page reachable from `/`, as an admin and as a viewer, on a
 //!   store of hostile vendor data: words stay text, no secret, own origin only,
 //!   no CSP violation, no change form for a viewer, no broken link.
+//! - `looks`: times in the viewer's zone (UTC on hover), dark mode.
 //! - `session`: login (one answer for every refusal, the throttle), the
 //!   cookie's flags and its change at login, logout, CSRF and Origin checks
 //!   (a form on another port that posts by itself), the security headers,
@@ -20,6 +21,7 @@ mod crawl;
 #[allow(dead_code)]
 mod harness;
 mod jobs;
+mod looks;
 mod providers;
 #[path = "../api/server.rs"]
 #[allow(dead_code)]
