@@ -5,7 +5,8 @@
 //! - `step`: new step rows (the page's own `templates/jobs/step.html`,
 //!   escaped), appended to the live list;
 //! - `status`: the job's status, when it changes;
-//! - `done`: the job finished (the stream ends after it).
+//! - `ended`, `done`: the job finished (the page drops its buttons and
+//!   offers a reload; the stream ends after it).
 //!
 //! The stream polls the store (two cheap reads) and ends with the job.
 
@@ -123,6 +124,9 @@ impl Cursor {
         }
         if job.status.is_finished() {
             self.done = true;
+            // The cancel button of a job that ended is gone (a reload shows
+            // what fits the new status).
+            events.push(Event::default().event("ended").data(" "));
             events.push(
                 Event::default()
                     .event("done")
