@@ -55,7 +55,7 @@ pub async fn page(State(state): State<AppState>, viewer: Viewer) -> Result<Respo
     let mut attention = lines(&state, JobStatus::NeedsAttention, 20).await?;
     attention.extend(lines(&state, JobStatus::Failed, 20).await?);
     attention.extend(lines(&state, JobStatus::Dead, 20).await?);
-    attention.sort_by(|a, b| b.job.updated_at.cmp(&a.job.updated_at));
+    attention.sort_by_key(|b| std::cmp::Reverse(b.job.updated_at));
     attention.truncate(20);
     Ok(render(&OverviewPage {
         layout: Layout::new(&viewer, "/", "Overview"),
