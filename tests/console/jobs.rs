@@ -481,6 +481,15 @@ async fn a_failed_job_shows_its_steps_screenshot_and_sandboxed_page_and_viewers_
     }
     let (code, _, _) = fetch(&eyes, &format!("/jobs/{}/screenshot", hostile.id), &[]).await;
     assert_eq!(code, 404, "a job without a screenshot");
+    for missing in [
+        "/jobs/999999",
+        "/jobs/abc",
+        "/jobs/999999/events",
+        "/jobs/999999/page",
+    ] {
+        let (code, _, _) = fetch(&eyes, missing, &[]).await;
+        assert_eq!(code, 404, "{missing}");
+    }
 
     // A viewer: no cancel, and a forged one (with the viewer's own valid
     // CSRF token) is refused and changes nothing.
