@@ -66,6 +66,14 @@ impl TraceSink {
             .push(step);
     }
 
+    /// A copy of what was collected so far, when it holds more steps than
+    /// `seen` (steps are only ever added): what the worker saves while the
+    /// attempt runs, so the console can show the steps live.
+    pub fn newer_than(&self, seen: usize) -> Option<AttemptTrace> {
+        let trace = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        (trace.steps.len() > seen).then(|| trace.clone())
+    }
+
     /// What was collected; the sink is empty afterwards.
     pub fn take(&self) -> AttemptTrace {
         std::mem::take(&mut *self.0.lock().unwrap_or_else(PoisonError::into_inner))
@@ -92,6 +100,8 @@ mod tests {
         sink.push(step("steps[0]", None));
         sink.push(step("steps[1].then[0]", Some("not found")));
         sink.push(step("steps[2]", Some("later")));
+        assert!(sink.newer_than(3).is_none());
+        assert_eq!(sink.newer_than(2).map(|t| t.steps.len()), Some(3));
         let trace = sink.take();
         assert_eq!(trace.steps.len(), 3);
         assert_eq!(trace.failing_step.as_deref(), Some("steps[1].then[0]"));

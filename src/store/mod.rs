@@ -1202,6 +1202,18 @@ impl Store {
     pub async fn attempts(&self, job_id: i64) -> Result<Vec<Attempt>, StoreError> {
         self.run(move |conn| queue::attempts(conn, job_id)).await
     }
+    /// Saves the steps so far of the running attempt `lease` holds (the
+    /// console shows them live); fenced by the lease, and never over an
+    /// attempt that ended. False when nothing was written.
+    pub async fn save_trace(
+        &self,
+        lease: &Lease,
+        trace: crate::trace::AttemptTrace,
+    ) -> Result<bool, StoreError> {
+        let lease = lease.clone();
+        self.run(move |conn| queue::save_trace(conn, &lease, &trace))
+            .await
+    }
     /// Oldest first.
     pub async fn events(&self, job_id: i64) -> Result<Vec<JobEvent>, StoreError> {
         self.run(move |conn| queue::events(conn, job_id)).await

@@ -929,6 +929,32 @@ pub(super) fn retry(conn: &mut Connection, job_id: i64, now: Millis) -> DbResult
     Ok(previous)
 }
 
+/// The steps so far of the attempt `lease` holds (its row still open):
+/// fenced by the lease like every other write of the attempt, so a lost
+/// lease or an ended attempt is left as it is; the end's write is the
+/// final word. False when nothing was written.
+pub(super) fn save_trace(
+    conn: &mut Connection,
+    lease: &Lease,
+    trace: &AttemptTrace,
+) -> DbResult<bool> {
+    let steps = serde_json::to_string(&trace.steps).expect("a trace serialises");
+    let changed = conn
+        .prepare_cached(&format!(
+            "UPDATE job_attempts SET trace = ?4, failing_step = ?5
+             WHERE job_id = ?1 AND ended_at IS NULL
+               AND attempt = (SELECT attempts FROM jobs WHERE {FENCE})"
+        ))?
+        .execute(params![
+            lease.job_id,
+            lease.owner,
+            lease.token,
+            steps,
+            trace.failing_step
+        ])?;
+    Ok(changed == 1)
+}
+
 pub(super) fn attempts(conn: &mut Connection, job_id: i64) -> DbResult<Vec<Attempt>> {
     if !job_exists(conn, job_id)? {
         return Err(not_found(job_id).into());

@@ -541,6 +541,30 @@ async fn heartbeat(
     }
 }
 
+/// How often at most a running attempt's steps so far are saved (for the
+/// console's live view); a save happens only when a step was added.
+const PROGRESS_PERIOD: Duration = Duration::from_millis(300);
+
+/// Saves the attempt's steps so far while it runs, at most every
+/// [`PROGRESS_PERIOD`] and only when a step was added. Fenced by the lease
+/// (a lost lease writes nothing); best effort: a save that fails is
+/// retried at the next step, and the attempt's end writes the whole trace
+/// anyway. Never ends: it is dropped with the attempt.
+async fn save_progress(store: &Store, lease: &Lease, sink: &crate::trace::TraceSink) {
+    let mut saved = 0;
+    loop {
+        tokio::time::sleep(PROGRESS_PERIOD).await;
+        let Some(trace) = sink.newer_than(saved) else {
+            continue;
+        };
+        let steps = trace.steps.len();
+        match store.save_trace(lease, trace).await {
+            Ok(_) => saved = steps,
+            Err(e) => tracing::debug!("the steps so far were not saved: {e}"),
+        }
+    }
+}
+
 /// Runs the job's handler in a task of its own, so that a panic in a job
 /// is a failed attempt (transient: retried while attempts remain), not a
 /// lost one.
@@ -620,7 +644,8 @@ async fn attempt(
                 let _ = cancel_tx.send(true);
             }
         };
-        tokio::join!(beat, stopper);
+        let progress = save_progress(&shared.store, &lease, &trace);
+        tokio::join!(beat, stopper, progress);
         std::future::pending::<()>().await;
     };
     let result = tokio::select! {

@@ -84,6 +84,22 @@ pub struct SubmitRequest {
 }
 
 impl SubmitRequest {
+    /// A request with `kind` and nothing else set.
+    pub(crate) fn of_kind(kind: impl Into<String>) -> Self {
+        Self {
+            kind: kind.into(),
+            company: None,
+            vendor_account: None,
+            playbook: None,
+            machines: Vec::new(),
+            params: None,
+            priority: 0,
+            delay_secs: 0,
+            idempotency_key: None,
+            max_attempts: None,
+        }
+    }
+
     fn into_job(self) -> NewJob {
         let mut params = self.params.unwrap_or_default();
         if !self.machines.is_empty() {
@@ -133,17 +149,28 @@ async fn submit_job(
     caller: Caller,
     ApiJson(request): ApiJson<SubmitRequest>,
 ) -> Result<(StatusCode, Json<JobSummary>), ApiError> {
-    caller.require(Role::Operator)?;
-    let (job, created) = state
-        .registry
-        .submit_audited(&state.store, request.into_job(), audit_of(&caller))
-        .await?;
+    let (job, created) = submit(&state, &caller, request).await?;
     let status = if created {
         StatusCode::CREATED
     } else {
         StatusCode::OK
     };
     Ok((status, Json(JobSummary::from(&job))))
+}
+
+/// Queues one job for `caller` (an operator) with the registry's checks
+/// and its `job.submit` audit row: the API's `POST /jobs` and the
+/// console's submit form. `false`: a live job with the idempotency key.
+pub(crate) async fn submit(
+    state: &AppState,
+    caller: &Caller,
+    request: SubmitRequest,
+) -> Result<(crate::store::Job, bool), ApiError> {
+    caller.require(Role::Operator)?;
+    Ok(state
+        .registry
+        .submit_audited(&state.store, request.into_job(), audit_of(caller))
+        .await?)
 }
 
 /// The most jobs one batch may hold.
@@ -289,6 +316,32 @@ async fn get_job(
     Ok(Json(view::job_detail(&state.store, job_id(id)?).await?))
 }
 
+/// Cancels job `id` for `caller` (an operator), audited `job.cancel`: the
+/// API's and the console's cancel.
+pub(crate) async fn cancel(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+) -> Result<JobSummary, ApiError> {
+    transition(state, caller, id, "job.cancel", |store| async move {
+        store.cancel(id).await
+    })
+    .await
+}
+
+/// Queues job `id` again for `caller` (an operator), audited `job.retry`:
+/// the API's and the console's retry.
+pub(crate) async fn retry(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+) -> Result<JobSummary, ApiError> {
+    transition(state, caller, id, "job.retry", |store| async move {
+        store.retry(id).await
+    })
+    .await
+}
+
 /// A state change of one job (cancel, retry), audited with the job before → after.
 async fn transition<F, Fut>(
     state: &AppState,
@@ -296,7 +349,7 @@ async fn transition<F, Fut>(
     id: i64,
     action: &str,
     change: F,
-) -> Result<Json<JobSummary>, ApiError>
+) -> Result<JobSummary, ApiError>
 where
     F: FnOnce(Store) -> Fut,
     Fut: std::future::Future<Output = Result<JobStatus, crate::store::StoreError>>,
@@ -309,7 +362,7 @@ where
     entry.before = Some(snapshot(&before));
     entry.after = Some(snapshot(&after));
     state.store.record_audit(entry).await?;
-    Ok(Json(JobSummary::from(&after)))
+    Ok(JobSummary::from(&after))
 }
 
 /// Cancel a queued or running job (a running one stops at its next heartbeat).
@@ -327,11 +380,7 @@ async fn cancel_job(
     caller: Caller,
     id: Result<Path<i64>, PathRejection>,
 ) -> Result<Json<JobSummary>, ApiError> {
-    let id = job_id(id)?;
-    transition(&state, &caller, id, "job.cancel", |store| async move {
-        store.cancel(id).await
-    })
-    .await
+    Ok(Json(cancel(&state, &caller, job_id(id)?).await?))
 }
 
 /// Queue a failed, dead or needs-attention job again, due now, with 3 more attempts.
@@ -349,9 +398,5 @@ async fn retry_job(
     caller: Caller,
     id: Result<Path<i64>, PathRejection>,
 ) -> Result<Json<JobSummary>, ApiError> {
-    let id = job_id(id)?;
-    transition(&state, &caller, id, "job.retry", |store| async move {
-        store.retry(id).await
-    })
-    .await
+    Ok(Json(retry(&state, &caller, job_id(id)?).await?))
 }
