@@ -72,6 +72,46 @@ pub fn status(line: &StoredLine) -> LineStatus {
     }
 }
 
+/// Why a line says what it says, read from its stored detail: the metric,
+/// each vendor account's contribution to the quantity, and the changes made
+/// at the vendor in the period that touch it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+pub struct Evidence {
+    #[serde(default)]
+    pub metric: Option<String>,
+    #[serde(default)]
+    pub contributions: Vec<Contribution>,
+    #[serde(default)]
+    pub changes: Vec<VendorChange>,
+}
+
+/// One vendor account's part of a line's vendor quantity.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct Contribution {
+    pub vendor_account: String,
+    /// Exact decimal text.
+    pub quantity: String,
+}
+
+/// A change made at the vendor (not by a job of ours).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct VendorChange {
+    pub item: String,
+    #[serde(default)]
+    pub sku: Option<String>,
+    pub change: String,
+    #[serde(default)]
+    pub before: Option<String>,
+    #[serde(default)]
+    pub after: Option<String>,
+    pub detected_at: crate::store::Millis,
+}
+
+/// The evidence of `line`; a detail of an older shape reads as none.
+pub fn evidence(line: &StoredLine) -> Evidence {
+    serde_json::from_value(line.detail.clone()).unwrap_or_default()
+}
+
 /// Why the billing view could not be built: the store, or totals that
 /// overflow (the stored data cannot be shown).
 #[derive(Debug, thiserror::Error)]
