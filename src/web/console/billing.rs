@@ -62,8 +62,8 @@ struct LineRow {
     billed: String,
     vendor_cost: String,
     impact: String,
+    /// What to do, e.g. `true-up to 7 from 2026-10-03`.
     action: String,
-    since: String,
     /// Each vendor account's quantity, when several contributed.
     contributions: Vec<(String, String)>,
     changes: Vec<ChangeRow>,
@@ -164,7 +164,6 @@ fn line_row(line: StoredLine) -> LineRow {
         vendor_cost: money(&line.vendor_cost),
         impact: money(&line.impact),
         action: line.action.clone(),
-        since: text(&line.since),
         contributions,
         changes: changes
             .into_iter()
