@@ -634,7 +634,20 @@ async fn the_overview_shows_what_needs_a_look() {
     let changes = changes.as_str().unwrap();
     assert!(changes.contains("1 → 3"), "{changes}");
     shows_as_text(&eyes, HOSTILE_NAME, "overview").await;
+    let tile = eyes
+        .script(
+            "return document.querySelector('a[href=\"#consoles-down\"] .tile-n').innerText;",
+            vec![],
+        )
+        .await;
+    assert_eq!(tile, "1", "one console down");
     eyes.screenshot("overview-desktop").await;
+    eyes.script(
+        "document.querySelector('#open-discrepancies').scrollIntoView();",
+        vec![],
+    )
+    .await;
+    eyes.screenshot("overview-lower-desktop").await;
     eyes.close().await;
     let phone = Eyes::phone().await;
     phone.login(&console, VIEWER).await;

@@ -38,6 +38,8 @@ struct DownLine {
 
 /// Open lines of one currency and their monthly impact.
 struct ImpactLine {
+    /// The currency code; `no amount` for lines without one.
+    currency: String,
     lines: u64,
     /// `12.50 EUR`; `—` for lines without an amount.
     impact: String,
@@ -107,6 +109,7 @@ async fn impact(state: &AppState) -> Result<(Option<String>, Vec<ImpactLine>), P
                 None => "—".to_string(),
             };
             ImpactLine {
+                currency: r.currency.unwrap_or_else(|| "no amount".to_string()),
                 lines: r.lines,
                 impact,
             }
@@ -139,6 +142,13 @@ async fn vendor_changes(
         })
         .collect();
     Ok((newest, total))
+}
+
+impl OverviewPage {
+    /// Open lines of every currency.
+    fn open_lines(&self) -> u64 {
+        self.impact.iter().map(|i| i.lines).sum()
+    }
 }
 
 /// `GET /`.
