@@ -215,3 +215,58 @@ fn totals(lines: &[StoredLine]) -> Result<BTreeMap<String, Totals>, String> {
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(detail: serde_json::Value) -> StoredLine {
+        StoredLine {
+            id: 1,
+            key: "k".into(),
+            company_id: None,
+            company: None,
+            product: None,
+            vendor_account: None,
+            vendor_customer: None,
+            vendor_customer_name: None,
+            sku: None,
+            kind: Discrepancy::UnderBilled,
+            billed_quantity: None,
+            vendor_quantity: None,
+            currency: None,
+            billed: None,
+            vendor_cost: None,
+            impact: None,
+            action: String::new(),
+            since: None,
+            detail,
+            decision: None,
+        }
+    }
+
+    #[test]
+    fn evidence_reads_what_a_run_stores() {
+        let stored = serde_json::json!({
+            "metric": "seats",
+            "contributions": [
+                {"vendor_account": "backup-a", "quantity": "7"},
+                {"vendor_account": "backup-b", "quantity": "2.5"}
+            ],
+            "changes": [{"item": "seat BK-WS", "sku": "BK-WS", "change": "quantity-changed",
+                         "before": "5", "after": "7", "detected_at": 1_790_812_800_000_i64,
+                         "since": null}],
+            "pricing": null
+        });
+        let e = evidence(&line(stored));
+        assert_eq!(e.metric.as_deref(), Some("seats"));
+        assert_eq!(e.contributions[1].quantity, "2.5");
+        assert_eq!(e.changes[0].after.as_deref(), Some("7"));
+        assert_eq!(e.changes[0].detected_at, 1_790_812_800_000);
+        // A detail of another shape is no evidence, not an error.
+        assert_eq!(
+            evidence(&line(serde_json::json!({"changes": 3}))),
+            Evidence::default()
+        );
+    }
+}

@@ -11,7 +11,6 @@
 mod admin;
 mod billing;
 #[path = "../common/mod.rs"]
-#[allow(dead_code)]
 mod common;
 mod companies;
 #[allow(dead_code)]

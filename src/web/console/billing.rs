@@ -258,10 +258,10 @@ async fn period_of(state: &AppState, asked: Option<&str>) -> Result<Month, PageE
             .parse::<Month>()
             .map_err(|e| ApiError::bad_input("period", format!("period: {e}")).into());
     }
-    if let Some(latest) = state.store.latest_recon_period().await? {
-        if let Ok(month) = latest.parse() {
-            return Ok(month);
-        }
+    if let Some(latest) = state.store.latest_recon_period().await?
+        && let Ok(month) = latest.parse()
+    {
+        return Ok(month);
     }
     Month::containing(jiff::Timestamp::now()).map_err(|e| ApiError::Internal(e.to_string()).into())
 }

@@ -159,7 +159,7 @@ pub async fn page(State(state): State<AppState>, viewer: Viewer) -> Result<Respo
     let mut attention = lines(&state, JobStatus::NeedsAttention, LIST).await?;
     attention.extend(lines(&state, JobStatus::Failed, LIST).await?);
     attention.extend(lines(&state, JobStatus::Dead, LIST).await?);
-    attention.sort_by(|a, b| b.job.updated_at.cmp(&a.job.updated_at));
+    attention.sort_by_key(|l| std::cmp::Reverse(l.job.updated_at));
     attention.truncate(LIST);
     let down = state
         .store
