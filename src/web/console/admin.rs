@@ -92,13 +92,16 @@ struct AuditLine {
     change: Option<String>,
 }
 
+/// A view's RFC 3339 time as pages show times (`None` if it does not parse).
+fn stamp_text(text: &str) -> Option<Stamp> {
+    text.parse::<jiff::Timestamp>()
+        .ok()
+        .map(|t| stamp(t.as_millisecond()))
+}
+
 impl From<AuditRow> for AuditLine {
     fn from(row: AuditRow) -> Self {
-        let at = row
-            .at
-            .parse::<jiff::Timestamp>()
-            .ok()
-            .map(|t| stamp(t.as_millisecond()));
+        let at = stamp_text(&row.at);
         let json = |v: &Option<serde_json::Value>| {
             v.as_ref()
                 .map_or_else(|| "—".to_string(), |v| v.to_string())
@@ -140,12 +143,51 @@ async fn audit(
 
 // --- users and tokens ----------------------------------------------------------
 
+/// A user with their times as pages show them.
+struct UserLine {
+    user: UserView,
+    added: Option<Stamp>,
+    disabled: Option<Stamp>,
+}
+
+impl From<UserView> for UserLine {
+    fn from(user: UserView) -> Self {
+        Self {
+            added: stamp_text(&user.created_at),
+            disabled: user.disabled_at.as_deref().and_then(stamp_text),
+            user,
+        }
+    }
+}
+
+/// A token with its times as pages show them.
+struct TokenLine {
+    token: TokenView,
+    created: Option<Stamp>,
+    expires: Option<Stamp>,
+    revoked: Option<Stamp>,
+    last_used: Option<Stamp>,
+}
+
+impl From<TokenView> for TokenLine {
+    fn from(token: TokenView) -> Self {
+        let at = |t: &Option<String>| t.as_deref().and_then(stamp_text);
+        Self {
+            created: stamp_text(&token.created_at),
+            expires: at(&token.expires_at),
+            revoked: at(&token.revoked_at),
+            last_used: at(&token.last_used_at),
+            token,
+        }
+    }
+}
+
 #[derive(Template)]
 #[template(path = "admin/users.html")]
 struct UsersPage {
     layout: Layout,
-    users: Vec<UserView>,
-    tokens: Vec<TokenView>,
+    users: Vec<UserLine>,
+    tokens: Vec<TokenLine>,
     /// Why the last form was refused.
     alert: Option<String>,
     /// A token just created: its value, shown this once.
@@ -162,8 +204,18 @@ async fn users_page(
 ) -> Result<Response, PageError> {
     let page = UsersPage {
         layout: Layout::new(viewer, "/users", "Users and tokens"),
-        users: crate::views::access::users(&state.store).await?.users,
-        tokens: crate::views::access::tokens(&state.store).await?.tokens,
+        users: crate::views::access::users(&state.store)
+            .await?
+            .users
+            .into_iter()
+            .map(UserLine::from)
+            .collect(),
+        tokens: crate::views::access::tokens(&state.store)
+            .await?
+            .tokens
+            .into_iter()
+            .map(TokenLine::from)
+            .collect(),
         alert,
         created,
     };
