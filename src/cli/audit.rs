@@ -25,6 +25,9 @@ pub struct AuditArgs {
     /// Only this action, e.g. `user.add`, `credential.reveal`.
     #[arg(long)]
     pub action: Option<String>,
+    /// Only rows about this target, e.g. `user:vera`, `recon_line:12`.
+    #[arg(long)]
+    pub target: Option<String>,
     /// Rows per page (1 to 500).
     #[arg(long, default_value_t = crate::views::audit::DEFAULT_PAGE, value_parser = parse_limit)]
     pub limit: usize,
@@ -64,6 +67,7 @@ pub async fn run(args: AuditArgs, store_path: &Path) -> u8 {
         since,
         actor: args.actor,
         action: args.action,
+        target: args.target,
         cursor: args.cursor,
         limit: Some(args.limit),
     };

@@ -571,6 +571,8 @@ pub struct AuditQuery {
     pub since: Option<Millis>,
     pub actor: Option<String>,
     pub action: Option<String>,
+    /// e.g. `user:vera`, `recon_line:12`.
+    pub target: Option<String>,
     /// Rows with an id below this one (keyset pagination).
     pub before_id: Option<i64>,
     pub limit: usize,
@@ -589,6 +591,7 @@ pub(super) fn audit_rows(conn: &mut Connection, query: &AuditQuery) -> DbResult<
         "SELECT id, at, actor, address, action, target, before, after, reason FROM audit_log
          WHERE (?1 IS NULL OR at >= ?1) AND (?2 IS NULL OR actor = ?2)
            AND (?3 IS NULL OR action = ?3) AND (?4 IS NULL OR id < ?4)
+           AND (?6 IS NULL OR target = ?6)
          ORDER BY id DESC LIMIT ?5",
     )?;
     let json = |text: Option<String>| text.and_then(|t| serde_json::from_str(&t).ok());
@@ -598,7 +601,8 @@ pub(super) fn audit_rows(conn: &mut Connection, query: &AuditQuery) -> DbResult<
             query.actor,
             query.action,
             query.before_id,
-            query.limit as i64
+            query.limit as i64,
+            query.target
         ],
         |row| {
             Ok(AuditRecord {

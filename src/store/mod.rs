@@ -20,6 +20,7 @@ mod credentials;
 mod export;
 mod locate;
 mod metrics;
+pub mod overview;
 mod queue;
 mod recon;
 mod reports;

@@ -1,5 +1,5 @@
 //! The audit log as `panelwright audit` and `GET /api/v1/audit` show it:
-//! newest first, filtered by time, actor and action, a page at a time
+//! newest first, filtered by time, actor, action and target, a page at a time
 //! (keyset pagination on the row id, so a page costs the same deep in the
 //! log as at its top).
 
@@ -20,6 +20,8 @@ pub struct AuditFilter {
     pub actor: Option<String>,
     /// e.g. `user.add`.
     pub action: Option<String>,
+    /// What was acted on, e.g. `user:vera`.
+    pub target: Option<String>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<AuditCursor>,
     /// Rows per page (at most [`MAX_PAGE`]); `None`: [`DEFAULT_PAGE`].
@@ -106,6 +108,7 @@ pub async fn audit_page(store: &Store, filter: AuditFilter) -> Result<AuditPage,
             since: filter.since,
             actor: filter.actor,
             action: filter.action,
+            target: filter.target,
             before_id: filter.cursor.map(|AuditCursor(id)| id),
             limit: limit + 1,
         })

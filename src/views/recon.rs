@@ -72,6 +72,46 @@ pub fn status(line: &StoredLine) -> LineStatus {
     }
 }
 
+/// Why a line says what it says, read from its stored detail: the metric,
+/// each vendor account's contribution to the quantity, and the changes made
+/// at the vendor in the period that touch it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+pub struct Evidence {
+    #[serde(default)]
+    pub metric: Option<String>,
+    #[serde(default)]
+    pub contributions: Vec<Contribution>,
+    #[serde(default)]
+    pub changes: Vec<VendorChange>,
+}
+
+/// One vendor account's part of a line's vendor quantity.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct Contribution {
+    pub vendor_account: String,
+    /// Exact decimal text.
+    pub quantity: String,
+}
+
+/// A change made at the vendor (not by a job of ours).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct VendorChange {
+    pub item: String,
+    #[serde(default)]
+    pub sku: Option<String>,
+    pub change: String,
+    #[serde(default)]
+    pub before: Option<String>,
+    #[serde(default)]
+    pub after: Option<String>,
+    pub detected_at: crate::store::Millis,
+}
+
+/// The evidence of `line`; a detail of an older shape reads as none.
+pub fn evidence(line: &StoredLine) -> Evidence {
+    serde_json::from_value(line.detail.clone()).unwrap_or_default()
+}
+
 /// Why the billing view could not be built: the store, or totals that
 /// overflow (the stored data cannot be shown).
 #[derive(Debug, thiserror::Error)]
@@ -174,4 +214,59 @@ fn totals(lines: &[StoredLine]) -> Result<BTreeMap<String, Totals>, String> {
         add(&mut t.impact, &l.impact)?;
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(detail: serde_json::Value) -> StoredLine {
+        StoredLine {
+            id: 1,
+            key: "k".into(),
+            company_id: None,
+            company: None,
+            product: None,
+            vendor_account: None,
+            vendor_customer: None,
+            vendor_customer_name: None,
+            sku: None,
+            kind: Discrepancy::UnderBilled,
+            billed_quantity: None,
+            vendor_quantity: None,
+            currency: None,
+            billed: None,
+            vendor_cost: None,
+            impact: None,
+            action: String::new(),
+            since: None,
+            detail,
+            decision: None,
+        }
+    }
+
+    #[test]
+    fn evidence_reads_what_a_run_stores() {
+        let stored = serde_json::json!({
+            "metric": "seats",
+            "contributions": [
+                {"vendor_account": "backup-a", "quantity": "7"},
+                {"vendor_account": "backup-b", "quantity": "2.5"}
+            ],
+            "changes": [{"item": "seat BK-WS", "sku": "BK-WS", "change": "quantity-changed",
+                         "before": "5", "after": "7", "detected_at": 1_790_812_800_000_i64,
+                         "since": null}],
+            "pricing": null
+        });
+        let e = evidence(&line(stored));
+        assert_eq!(e.metric.as_deref(), Some("seats"));
+        assert_eq!(e.contributions[1].quantity, "2.5");
+        assert_eq!(e.changes[0].after.as_deref(), Some("7"));
+        assert_eq!(e.changes[0].detected_at, 1_790_812_800_000);
+        // A detail of another shape is no evidence, not an error.
+        assert_eq!(
+            evidence(&line(serde_json::json!({"changes": 3}))),
+            Evidence::default()
+        );
+    }
 }

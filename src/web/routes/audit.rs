@@ -28,6 +28,8 @@ pub struct AuditParams {
     pub actor: Option<String>,
     /// e.g. `user.add`, `credential.reveal`.
     pub action: Option<String>,
+    /// What was acted on, e.g. `user:vera`, `recon_line:12`.
+    pub target: Option<String>,
     /// Rows per page, 1 to 500 (default 50).
     pub limit: Option<usize>,
     /// `next_cursor` of the previous page.
@@ -35,7 +37,9 @@ pub struct AuditParams {
 }
 
 impl AuditParams {
-    fn filter(self) -> Result<AuditFilter, ApiError> {
+    /// The view's filter; a bad value is a problem naming its parameter
+    /// (the API and the console read the same parameters).
+    pub(crate) fn filter(self) -> Result<AuditFilter, ApiError> {
         let since = self
             .since
             .map(|s| parse_since(&s, now_millis()))
@@ -56,6 +60,7 @@ impl AuditParams {
             since,
             actor: self.actor,
             action: self.action,
+            target: self.target,
             cursor,
             limit: self.limit,
         })

@@ -220,8 +220,17 @@ async fn billing(
         period: p.required::<Month>("period")?,
         company: p.text("company"),
     };
+    Ok(Json(billing_report(&state, query).await?))
+}
+
+/// The billing view of `query`, its faults as the API answers them (the
+/// API and the console).
+pub(crate) async fn billing_report(
+    state: &AppState,
+    query: BillingQuery,
+) -> Result<BillingReport, ApiError> {
     match crate::views::recon::billing(&state.store, query).await {
-        Ok(report) => Ok(Json(report)),
+        Ok(report) => Ok(report),
         Err(BillingViewError::Store(e)) => Err(e.into()),
         Err(totals) => Err(ApiError::Internal(totals.to_string())),
     }
@@ -260,13 +269,24 @@ async fn resolve(
     let id: i64 = id
         .parse()
         .map_err(|_| ApiError::bad_input("id", format!("line id `{id}` is not a number")))?;
+    Ok(Json(resolve_line(&state, &caller, id, body).await?))
+}
+
+/// Records `caller`'s decision on line `id`, audited as `recon.resolve`:
+/// the one code path of the API and the console.
+pub(crate) async fn resolve_line(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+    body: ResolveRequest,
+) -> Result<Resolved, ApiError> {
+    caller.require(Role::Operator)?;
     let mut audit = caller.audit("recon.resolve", format!("recon_line:{id}"));
     audit.reason = Some(body.note.clone()).filter(|n| !n.is_empty());
-    let resolved = state
+    Ok(state
         .store
         .resolve_recon_line(id, body.action, body.note, Some(audit))
-        .await?;
-    Ok(Json(resolved))
+        .await?)
 }
 
 /// Chunks of an export in flight: bytes, the end, or why it stopped. The

@@ -402,6 +402,17 @@ async fn map_vendor_customer(
     Path(id): Path<i64>,
     ApiJson(request): ApiJson<MappingRequest>,
 ) -> Result<Json<VendorCustomerView>, ApiError> {
+    Ok(Json(map_customer(&state, &caller, id, request).await?))
+}
+
+/// Maps vendor customer `id` as `request` says, audited as
+/// `vendor_customer.map`: the one code path of the API and the console.
+pub(crate) async fn map_customer(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+    request: MappingRequest,
+) -> Result<VendorCustomerView, ApiError> {
     caller.require(Role::Operator)?;
     if request.company.is_some() && request.exclude {
         return Err(ApiError::bad_input(
@@ -438,7 +449,7 @@ async fn map_vendor_customer(
     }));
     audit.after = Some(json!({ "company": after.company, "status": after.status.as_str() }));
     state.store.record_audit(audit).await?;
-    Ok(Json(after))
+    Ok(after)
 }
 
 /// Every product, by code.
@@ -537,17 +548,31 @@ async fn put_sku_mapping(
     Path((account, sku)): Path<(String, String)>,
     ApiJson(body): ApiJson<Value>,
 ) -> Result<(StatusCode, Json<SkuMappingView>), ApiError> {
+    let (status, after) = upsert_sku_mapping(&state, &caller, &account, &sku, body).await?;
+    Ok((status, Json(after)))
+}
+
+/// Creates or updates the mapping of `account`'s `sku` (`body` is a
+/// `sku_mappings` item), audited as `sku_mapping.upsert`: the one code path
+/// of the API and the console. 201 when there was none before.
+pub(crate) async fn upsert_sku_mapping(
+    state: &AppState,
+    caller: &Caller,
+    account: &str,
+    sku: &str,
+    body: Value,
+) -> Result<(StatusCode, SkuMappingView), ApiError> {
     caller.require(Role::Operator)?;
-    let item = one_item(body, &[("vendor_account", &account), ("sku", &sku)])?;
-    let before = sku_mapping(&state, &account, &sku).await?;
-    import_one(&state, "sku_mappings", item).await?;
-    let after = sku_mapping(&state, &account, &sku)
+    let item = one_item(body, &[("vendor_account", account), ("sku", sku)])?;
+    let before = sku_mapping(state, account, sku).await?;
+    import_one(state, "sku_mappings", item).await?;
+    let after = sku_mapping(state, account, sku)
         .await?
         .ok_or_else(|| ApiError::Internal(format!("SKU {sku} not found after its upsert")))?;
     let audit = caller.audit("sku_mapping.upsert", format!("sku_mapping:{account}/{sku}"));
     let before = before.map(|b| json!(b));
-    let status = audited_upsert(&state, audit, before, json!(after)).await?;
-    Ok((status, Json(after)))
+    let status = audited_upsert(state, audit, before, json!(after)).await?;
+    Ok((status, after))
 }
 
 /// Filter of `GET /api/v1/agreements`.

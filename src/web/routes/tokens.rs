@@ -78,6 +78,21 @@ async fn create_token(
     caller: Caller,
     ApiJson(body): ApiJson<NewTokenRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
+    let created = create(&state, &caller, body).await?;
+    Ok((
+        StatusCode::CREATED,
+        [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))],
+        Json(created),
+    ))
+}
+
+/// Creates the token `body` describes, audited as `token.create`: the one
+/// code path of the API and the console. The value is in the answer only.
+pub(crate) async fn create(
+    state: &AppState,
+    caller: &Caller,
+    body: NewTokenRequest,
+) -> Result<CreatedToken, ApiError> {
     caller.require(Role::Admin)?;
     let expires = body
         .expires
@@ -95,15 +110,10 @@ async fn create_token(
     };
     let (stored, generated) =
         accounts::create_token(&state.store, &caller.actor(), request).await?;
-    let created = CreatedToken {
+    Ok(CreatedToken {
         token: stored.into(),
         value: generated.value.expose_secret().to_string(),
-    };
-    Ok((
-        StatusCode::CREATED,
-        [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))],
-        Json(created),
-    ))
+    })
 }
 
 /// Revoke a token (admin); it stops working at once.
