@@ -96,7 +96,7 @@ struct CompanyGroup {
 /// The reconciliation shown, when there is one.
 struct Shown {
     run_id: i64,
-    at: String,
+    at: super::page::Stamp,
     companies: Vec<CompanyGroup>,
     unmapped: Vec<UnmappedRow>,
     /// Across every company shown, per currency.
@@ -236,7 +236,7 @@ fn shown(report: BillingReport) -> Result<Shown, ApiError> {
     let totals = total_rows(&grand_totals(&report)?);
     Ok(Shown {
         run_id: report.run_id,
-        at: report.at,
+        at: super::page::stamp_rfc3339(&report.at),
         totals,
         companies: report
             .companies

@@ -128,6 +128,18 @@ pub fn stamp(ms: Millis) -> Stamp {
     Stamp { iso, utc }
 }
 
+/// A time a view gives as RFC 3339 (`2026-12-07T11:45:05Z`); shown as
+/// written when it does not parse.
+pub fn stamp_rfc3339(text: &str) -> Stamp {
+    match text.parse::<jiff::Timestamp>() {
+        Ok(t) => stamp(t.as_millisecond()),
+        Err(_) => Stamp {
+            iso: text.to_string(),
+            utc: text.to_string(),
+        },
+    }
+}
+
 /// An optional time.
 pub fn stamp_opt(ms: Option<Millis>) -> Option<Stamp> {
     ms.map(stamp)
@@ -226,6 +238,15 @@ mod tests {
         let s = stamp(1_796_000_000_000);
         assert_eq!(s.utc, "2026-11-30 00:53 UTC");
         assert!(s.iso.starts_with("2026-11-30T00:53:20"), "{}", s.iso);
+    }
+
+    #[test]
+    fn rfc3339_times_become_stamps() {
+        assert_eq!(
+            stamp_rfc3339("2026-11-30T00:53:20Z"),
+            stamp(1_796_000_000_000)
+        );
+        assert_eq!(stamp_rfc3339("soon").utc, "soon");
     }
 
     #[test]
