@@ -1,8 +1,349 @@
-//! `/companies`: companies, their sites, machines, vendor customers, credentials (masked; admin reveal).
+//! `/companies`: companies, their sites, machines, vendor customers,
+//! credentials (masked; an admin reveals one), services now, usage, changes.
+//!
+//! - this file: the list and a company's page.
+//! - `edit`: create and edit companies, sites and machines (operator),
+//!   through the same function as `PUT /api/v1/companies/{external_id}`.
+//! - `reveal`: an admin types the password again, then sees one value.
 
+mod edit;
+mod reveal;
+
+use super::guard::Viewer;
+use super::page::{Layout, PageError, Stamp, render, render_status, stamp};
+use crate::views::changes::{self, ChangeView, ChangesQuery};
+use crate::views::companies::{
+    self, CompanyDetail, CompanySummary, MachineView, ServiceItemView, VendorCustomerView,
+};
+use crate::views::credentials::CredentialView;
+use crate::views::usage::{self, UsageLine, UsageQuery};
 use crate::web::AppState;
+use askama::Template;
 use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{get, post};
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
+        .route("/companies", get(list))
+        .route("/companies/new", get(edit::new_company).post(edit::create))
+        .route("/companies/{external_id}", get(detail))
+        .route(
+            "/companies/{external_id}/edit",
+            get(edit::edit_company).post(edit::update),
+        )
+        .route("/companies/{external_id}/sites", post(edit::add_site))
+        .route(
+            "/companies/{external_id}/machines/new",
+            get(edit::new_machine).post(edit::add_machine),
+        )
+        .route(
+            "/companies/{external_id}/machines/{serial}/edit",
+            get(edit::edit_machine).post(edit::save_machine),
+        )
+        .route(
+            "/companies/{external_id}/credentials/{id}/reveal",
+            get(reveal::form).post(reveal::reveal),
+        )
+        .route(
+            "/companies/{external_id}/credentials/{id}/reauth",
+            post(reveal::reauth),
+        )
+}
+
+/// Companies on one page of the list.
+const PAGE_SIZE: usize = 25;
+/// Rows of usage and changes a company's page shows (the newest).
+const RECENT_ROWS: usize = 50;
+
+/// `?q=&page=`: a part of the name or external id, and the page (from 1).
+#[derive(Debug, Default, serde::Deserialize)]
+pub(super) struct ListQuery {
+    #[serde(default)]
+    q: String,
+    page: Option<usize>,
+}
+
+#[derive(Template)]
+#[template(path = "companies/list.html")]
+struct ListPage {
+    layout: Layout,
+    q: String,
+    companies: Vec<CompanySummary>,
+    total: usize,
+    page: usize,
+    pages: usize,
+}
+
+impl ListPage {
+    /// The link to page `n` with the same filter.
+    fn page_href(&self, n: usize) -> String {
+        let mut query = url::form_urlencoded::Serializer::new(String::new());
+        if !self.q.is_empty() {
+            query.append_pair("q", &self.q);
+        }
+        query.append_pair("page", &n.to_string());
+        format!("/companies?{}", query.finish())
+    }
+}
+
+/// Does `c` match the filter (case-insensitive, name or external id)?
+fn matches(c: &CompanySummary, q: &str) -> bool {
+    let q = q.trim().to_lowercase();
+    q.is_empty() || c.name.to_lowercase().contains(&q) || c.external_id.to_lowercase().contains(&q)
+}
+
+/// `GET /companies`.
+async fn list(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Query(query): Query<ListQuery>,
+) -> Result<Response, PageError> {
+    let all: Vec<CompanySummary> = companies::list(&state.store)
+        .await?
+        .companies
+        .into_iter()
+        .filter(|c| matches(c, &query.q))
+        .collect();
+    let total = all.len();
+    let pages = total.div_ceil(PAGE_SIZE).max(1);
+    let page = query.page.unwrap_or(1).clamp(1, pages);
+    let companies = all
+        .into_iter()
+        .skip((page - 1) * PAGE_SIZE)
+        .take(PAGE_SIZE)
+        .collect();
+    Ok(render(&ListPage {
+        layout: Layout::new(&viewer, "/companies", "Companies"),
+        q: query.q,
+        companies,
+        total,
+        page,
+        pages,
+    }))
+}
+
+/// `text` as one path segment (`/` and every other reserved byte escaped).
+pub(super) fn path_segment(text: &str) -> String {
+    percent_encoding::utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
+/// Binary GiB with one decimal, as the import takes storage.
+pub(super) fn gib(bytes: i64) -> String {
+    format!("{:.1}", bytes as f64 / (1u64 << 30) as f64)
+}
+
+/// A machine as the page lists it.
+pub(super) struct MachineLine {
+    pub site: Option<String>,
+    pub machine: MachineView,
+    pub total_gib: String,
+    pub free_gib: String,
+}
+
+/// A credential as the page lists it: metadata only.
+pub(super) struct CredentialLine {
+    pub credential: CredentialView,
+    pub kind: String,
+    pub state: String,
+    pub captured: Stamp,
+}
+
+/// The vendor customers of one vendor account.
+pub(super) struct AccountCustomers {
+    pub vendor_account: String,
+    pub customers: Vec<VendorCustomerView>,
+}
+
+pub(super) struct ServiceLine {
+    pub item: ServiceItemView,
+    pub taken: Stamp,
+}
+
+pub(super) struct ChangeLine {
+    pub change: ChangeView,
+    pub kind: String,
+    pub detected: Stamp,
+}
+
+/// The "add a site" form, kept after a refusal.
+#[derive(Debug, Default)]
+pub(super) struct SiteForm {
+    pub name: String,
+    pub error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "companies/detail.html")]
+struct DetailPage {
+    layout: Layout,
+    company: CompanySummary,
+    sites: Vec<String>,
+    machines: Vec<MachineLine>,
+    vendor_customers: Vec<AccountCustomers>,
+    credentials: Vec<CredentialLine>,
+    services: Vec<ServiceLine>,
+    usage: Vec<UsageLine>,
+    changes: Vec<ChangeLine>,
+    site_form: SiteForm,
+}
+
+/// `GET /companies/{external_id}`.
+async fn detail(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(external_id): Path<String>,
+) -> Result<Response, PageError> {
+    detail_page(&state, &viewer, &external_id, SiteForm::default()).await
+}
+
+/// A company's page; with a refused site form, a 400 that keeps it.
+pub(super) async fn detail_page(
+    state: &AppState,
+    viewer: &Viewer,
+    external_id: &str,
+    site_form: SiteForm,
+) -> Result<Response, PageError> {
+    let detail = companies::detail(&state.store, external_id).await?;
+    let services = companies::services_now(&state.store, external_id)
+        .await?
+        .into_iter()
+        .map(|item| ServiceLine {
+            taken: stamp(item.taken_at),
+            item,
+        })
+        .collect();
+    let mut usage = usage::usage(
+        &state.store,
+        UsageQuery {
+            company: Some(external_id.to_string()),
+            ..UsageQuery::default()
+        },
+    )
+    .await?
+    .records;
+    usage.sort_by(|a, b| {
+        b.period
+            .cmp(&a.period)
+            .then(b.updated_at.cmp(&a.updated_at))
+    });
+    usage.truncate(RECENT_ROWS);
+    let mut changes = changes::changes(
+        &state.store,
+        ChangesQuery {
+            since: 0,
+            company: Some(external_id.to_string()),
+            vendor_account: None,
+        },
+    )
+    .await?;
+    changes.reverse();
+    changes.truncate(RECENT_ROWS);
+    let changes = changes
+        .into_iter()
+        .map(|change| ChangeLine {
+            kind: change.change.to_string(),
+            detected: stamp(change.detected_at),
+            change,
+        })
+        .collect();
+    let status = if site_form.error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    let title = detail.company.name.clone();
+    let CompanyDetail {
+        company,
+        sites,
+        machines,
+        vendor_customers,
+        credentials,
+    } = detail;
+    let site_names = sites.iter().map(|s| s.name.clone()).collect();
+    let machines = sites
+        .into_iter()
+        .flat_map(|s| {
+            let site = s.name;
+            s.machines.into_iter().map(move |m| (Some(site.clone()), m))
+        })
+        .chain(machines.into_iter().map(|m| (None, m)))
+        .map(|(site, machine)| MachineLine {
+            site,
+            total_gib: gib(machine.storage_total_bytes),
+            free_gib: gib(machine.storage_free_bytes),
+            machine,
+        })
+        .collect();
+    Ok(render_status(
+        status,
+        &DetailPage {
+            layout: Layout::new(viewer, "/companies", title),
+            company,
+            sites: site_names,
+            machines,
+            vendor_customers: by_account(vendor_customers),
+            credentials: credentials.into_iter().map(credential_line).collect(),
+            services,
+            usage,
+            changes,
+            site_form,
+        },
+    ))
+}
+
+pub(super) fn credential_line(credential: CredentialView) -> CredentialLine {
+    CredentialLine {
+        kind: credential.kind.to_string(),
+        state: serde_json::to_value(credential.state)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default(),
+        captured: stamp(credential.captured_at),
+        credential,
+    }
+}
+
+/// Vendor customers grouped by vendor account (already in its order).
+fn by_account(customers: Vec<VendorCustomerView>) -> Vec<AccountCustomers> {
+    let mut out: Vec<AccountCustomers> = Vec::new();
+    for c in customers {
+        match out.last_mut() {
+            Some(group) if group.vendor_account == c.vendor_account => group.customers.push(c),
+            _ => out.push(AccountCustomers {
+                vendor_account: c.vendor_account.clone(),
+                customers: vec![c],
+            }),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn storage_shows_in_binary_gib() {
+        assert_eq!(gib(512 << 30), "512.0");
+        assert_eq!(gib(3 << 29), "1.5");
+    }
+
+    #[test]
+    fn the_filter_matches_name_or_external_id() {
+        let c = CompanySummary {
+            external_id: "C-1001".into(),
+            name: "Contoso Dental".into(),
+            contact_name: None,
+            contact_email: None,
+            account_id: None,
+            credit_limit: None,
+        };
+        assert!(matches(&c, "dental"));
+        assert!(matches(&c, "c-10"));
+        assert!(matches(&c, " "));
+        assert!(!matches(&c, "fabrikam"));
+    }
 }
