@@ -125,9 +125,16 @@ async fn list(
     }))
 }
 
+/// What a path segment escapes: all but RFC 3986's unreserved bytes.
+const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
 /// `text` as one path segment (`/` and every other reserved byte escaped).
 pub(super) fn path_segment(text: &str) -> String {
-    percent_encoding::utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC).to_string()
+    percent_encoding::utf8_percent_encode(text, SEGMENT).to_string()
 }
 
 /// Binary GiB with one decimal, as the import takes storage.
