@@ -155,6 +155,9 @@ pub async fn filled(dir: &Path, key: &StoreKey) -> PathBuf {
         };
         store.record_probe("backup-a", run).await.unwrap();
     }
+    drop(store);
+    // A reconciliation of November: the hostile SKU is not mapped.
+    cli(&path, &["report", "billing", "--period", "2026-11", "--run"]);
     path
 }
 
@@ -256,7 +259,15 @@ async fn an_operator_edits_a_machine_and_the_store_and_audit_log_show_it() {
     // Services now (7 seats, the latest snapshot), usage, the change 5 → 7.
     assert!(eyes.has("#services td.sku").await);
     assert!(eyes.find("#changes").await.text().await.unwrap().contains("5 → 7"));
+    let billing = eyes.find("#billing").await.text().await.unwrap();
+    assert!(
+        billing.contains("2026-11") && billing.contains(HOSTILE_SKU),
+        "{billing}"
+    );
     eyes.screenshot("companies-detail").await;
+    eyes.script("document.getElementById('vendor-customers').scrollIntoView();", vec![])
+        .await;
+    eyes.screenshot("companies-detail-vendor").await;
 
     eyes.click("a[href='/companies/C-1/machines/SN-0001/edit']").await;
     // Free storage over the total: refused next to the field, values kept.
@@ -312,6 +323,9 @@ async fn an_operator_edits_a_machine_and_the_store_and_audit_log_show_it() {
     phone.goto(&console.url("/companies/C-1")).await;
     assert_safe(&phone, &[HOSTILE_NAME]).await;
     phone.screenshot("companies-detail-phone").await;
+    phone.script("document.getElementById('services').scrollIntoView();", vec![])
+        .await;
+    phone.screenshot("companies-detail-phone-services").await;
     phone.close().await;
 }
 

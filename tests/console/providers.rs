@@ -109,12 +109,17 @@ async fn an_accounts_month_is_charted_with_the_numbers_of_report_availability() 
     let empty = bars.iter().find(|b| b[0] == "2026-11-20").unwrap();
     assert_eq!(empty[1], "");
     eyes.screenshot("providers-availability").await;
+    eyes.script("document.querySelector('.chart-box').scrollIntoView();", vec![])
+        .await;
+    eyes.screenshot("providers-chart").await;
     eyes.close().await;
 
     let phone = Eyes::phone().await;
     phone.login(&console, VIEWER).await;
     phone.goto(&console.url("/providers/backup-a?month=2026-11")).await;
     assert!(phone.has("svg.chart g.day").await);
+    phone.script("document.querySelector('.chart-box').scrollIntoView();", vec![])
+        .await;
     phone.screenshot("providers-availability-phone").await;
     phone.goto(&console.url("/providers/backup-a?month=2026-13")).await;
     assert!(phone.text().await.contains("month"), "{}", phone.text().await);

@@ -15,7 +15,11 @@ use crate::views::changes::{self, ChangeView, ChangesQuery};
 use crate::views::companies::{
     self, CompanyDetail, CompanySummary, MachineView, ServiceItemView, VendorCustomerView,
 };
+use crate::month::Month;
+use crate::store::{StoreError, StoredLine};
 use crate::views::credentials::CredentialView;
+use crate::views::recon::{self, BillingQuery, BillingViewError};
+use crate::web::problem::ApiError;
 use crate::views::usage::{self, UsageLine, UsageQuery};
 use crate::web::AppState;
 use askama::Template;
@@ -175,6 +179,77 @@ pub(super) struct ChangeLine {
     pub detected: Stamp,
 }
 
+/// A reconciliation line of the company, as the page lists it.
+pub(super) struct BillingLine {
+    pub line: StoredLine,
+    pub kind: String,
+    pub status: String,
+    pub impact: String,
+}
+
+/// The company's lines of the latest reconciliation of a period.
+pub(super) struct BillingLines {
+    pub period: Month,
+    pub at: String,
+    pub lines: Vec<BillingLine>,
+}
+
+/// Months whose reconciliation the page looks for, newest first: those
+/// with usage, then this month.
+const BILLING_MONTHS_TRIED: usize = 3;
+
+/// The company's lines of the newest reconciliation among the months of its
+/// usage (and this month); none without one.
+async fn billing_lines(
+    state: &AppState,
+    external_id: &str,
+    company_id: i64,
+    usage: &[UsageLine],
+) -> Result<Option<BillingLines>, PageError> {
+    let mut months: Vec<Month> = usage.iter().map(|u| u.period).collect();
+    if let Ok(now) = Month::containing(jiff::Timestamp::now()) {
+        months.push(now);
+    }
+    months.sort_by(|a, b| b.cmp(a));
+    months.dedup();
+    for period in months.into_iter().take(BILLING_MONTHS_TRIED) {
+        let query = BillingQuery {
+            period,
+            company: Some(external_id.to_string()),
+        };
+        let report = match recon::billing(&state.store, query).await {
+            Ok(r) => r,
+            Err(BillingViewError::Store(StoreError::NotFound(_))) => continue,
+            Err(BillingViewError::Store(e)) => return Err(e.into()),
+            Err(e @ BillingViewError::Totals { .. }) => {
+                return Err(ApiError::Internal(e.to_string()).into());
+            }
+        };
+        let lines = report
+            .companies
+            .into_iter()
+            .flat_map(|c| c.lines)
+            .chain(report.unmapped)
+            .filter(|l| l.company_id == Some(company_id))
+            .map(|line| BillingLine {
+                kind: line.kind.to_string(),
+                status: serde_json::to_value(recon::status(&line))
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default(),
+                impact: line.impact.map(|m| m.to_string()).unwrap_or_default(),
+                line,
+            })
+            .collect();
+        return Ok(Some(BillingLines {
+            period,
+            at: report.at,
+            lines,
+        }));
+    }
+    Ok(None)
+}
+
 /// The "add a site" form, kept after a refusal.
 #[derive(Debug, Default)]
 pub(super) struct SiteForm {
@@ -194,6 +269,7 @@ struct DetailPage {
     services: Vec<ServiceLine>,
     usage: Vec<UsageLine>,
     changes: Vec<ChangeLine>,
+    billing: Option<BillingLines>,
     site_form: SiteForm,
 }
 
@@ -237,6 +313,8 @@ pub(super) async fn detail_page(
             .then(b.updated_at.cmp(&a.updated_at))
     });
     usage.truncate(RECENT_ROWS);
+    let company_id = state.store.company(external_id).await?.id;
+    let billing = billing_lines(state, external_id, company_id, &usage).await?;
     let mut changes = changes::changes(
         &state.store,
         ChangesQuery {
@@ -296,6 +374,7 @@ pub(super) async fn detail_page(
             services,
             usage,
             changes,
+            billing,
             site_form,
         },
     ))
