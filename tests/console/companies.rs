@@ -157,7 +157,10 @@ pub async fn filled(dir: &Path, key: &StoreKey) -> PathBuf {
     }
     drop(store);
     // A reconciliation of November: the hostile SKU is not mapped.
-    cli(&path, &["report", "billing", "--period", "2026-11", "--run"]);
+    cli(
+        &path,
+        &["report", "billing", "--period", "2026-11", "--run"],
+    );
     path
 }
 
@@ -253,32 +256,58 @@ async fn an_operator_edits_a_machine_and_the_store_and_audit_log_show_it() {
     eyes.click("#companies a[href='/companies/C-1']").await;
     assert_safe(&eyes, &[HOSTILE_NAME, HOSTILE_SKU]).await;
     let text = eyes.text().await;
-    for shown in ["Main office", "CD-FRONTDESK-01", "SN-0001", "512.0", "300.0"] {
+    for shown in [
+        "Main office",
+        "CD-FRONTDESK-01",
+        "SN-0001",
+        "512.0",
+        "300.0",
+    ] {
         assert!(text.contains(shown), "`{shown}` on the page:\n{text}");
     }
     // Services now (7 seats, the latest snapshot), usage, the change 5 → 7.
     assert!(eyes.has("#services td.sku").await);
-    assert!(eyes.find("#changes").await.text().await.unwrap().contains("5 → 7"));
+    assert!(
+        eyes.find("#changes")
+            .await
+            .text()
+            .await
+            .unwrap()
+            .contains("5 → 7")
+    );
     let billing = eyes.find("#billing").await.text().await.unwrap();
     assert!(
         billing.contains("2026-11") && billing.contains(HOSTILE_SKU),
         "{billing}"
     );
     eyes.screenshot("companies-detail").await;
-    eyes.script("document.getElementById('vendor-customers').scrollIntoView();", vec![])
-        .await;
+    eyes.script(
+        "document.getElementById('vendor-customers').scrollIntoView();",
+        vec![],
+    )
+    .await;
     eyes.screenshot("companies-detail-vendor").await;
 
-    eyes.click("a[href='/companies/C-1/machines/SN-0001/edit']").await;
+    eyes.click("a[href='/companies/C-1/machines/SN-0001/edit']")
+        .await;
     // Free storage over the total: refused next to the field, values kept.
-    eyes.fill("input[name=serial_number]", "SN-0001-FIXED").await;
+    eyes.fill("input[name=serial_number]", "SN-0001-FIXED")
+        .await;
     eyes.fill("input[name=storage_total_gb]", "1024").await;
     eyes.fill("input[name=storage_free_gb]", "2000").await;
     eyes.click("#machine-form button[type=submit]").await;
-    let error = eyes.find("#error-storage_free_gb").await.text().await.unwrap();
+    let error = eyes
+        .find("#error-storage_free_gb")
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(error.contains("larger than storage_total_gb"), "{error}");
     let kept = eyes
-        .script("return document.querySelector('input[name=serial_number]').value;", vec![])
+        .script(
+            "return document.querySelector('input[name=serial_number]').value;",
+            vec![],
+        )
         .await;
     assert_eq!(kept, "SN-0001-FIXED");
     let before = vec![(
@@ -288,7 +317,11 @@ async fn an_operator_edits_a_machine_and_the_store_and_audit_log_show_it() {
         300 * GIB,
         Some("Main office".to_string()),
     )];
-    assert_eq!(machines(&console.store).await, before, "a refusal changed nothing");
+    assert_eq!(
+        machines(&console.store).await,
+        before,
+        "a refusal changed nothing"
+    );
     eyes.screenshot("companies-machine-error").await;
 
     eyes.fill("input[name=storage_free_gb]", "700.5").await;
@@ -323,7 +356,11 @@ async fn an_operator_edits_a_machine_and_the_store_and_audit_log_show_it() {
     phone.goto(&console.url("/companies/C-1")).await;
     assert_safe(&phone, &[HOSTILE_NAME]).await;
     phone.screenshot("companies-detail-phone").await;
-    phone.script("document.getElementById('services').scrollIntoView();", vec![])
+    phone
+        .script(
+            "document.getElementById('services').scrollIntoView();",
+            vec![],
+        )
         .await;
     phone.screenshot("companies-detail-phone-services").await;
     phone.close().await;
@@ -344,9 +381,15 @@ async fn an_operator_creates_a_company_and_a_site_and_bad_values_change_nothing(
     eyes.fill("input[name=contact_name]", "Bo Lind").await;
     eyes.click("#company-form button[type=submit]").await;
     let error = eyes.find("#error-name").await.text().await.unwrap();
-    assert!(error.contains("name is missing") || error.contains("name is empty"), "{error}");
+    assert!(
+        error.contains("name is missing") || error.contains("name is empty"),
+        "{error}"
+    );
     let kept = eyes
-        .script("return document.querySelector('input[name=contact_name]').value;", vec![])
+        .script(
+            "return document.querySelector('input[name=contact_name]').value;",
+            vec![],
+        )
         .await;
     assert_eq!(kept, "Bo Lind");
     eyes.screenshot("companies-new-error").await;
@@ -370,15 +413,26 @@ async fn an_operator_creates_a_company_and_a_site_and_bad_values_change_nothing(
     eyes.click("#site-form button[type=submit]").await;
     let error = eyes.find("#error-site").await.text().await.unwrap();
     assert!(error.contains("name is"), "{error}");
-    eyes.fill("#site-form input[name=name]", "Branch office").await;
+    eyes.fill("#site-form input[name=name]", "Branch office")
+        .await;
     eyes.click("#site-form button[type=submit]").await;
-    assert!(eyes.find("#sites").await.text().await.unwrap().contains("Branch office"));
+    assert!(
+        eyes.find("#sites")
+            .await
+            .text()
+            .await
+            .unwrap()
+            .contains("Branch office")
+    );
     let store = Store::open(&console.store).await.unwrap();
     let c77 = store.company("C-77").await.unwrap();
     assert_eq!(c77.name, "Fabrikam <b>Labs</b>");
     assert_eq!(store.sites(c77.id).await.unwrap(), vec!["Branch office"]);
     let audit = cli(&console.store, &["audit", "--action", "company.upsert"]);
-    assert!(audit.contains("company:C-77") && audit.contains("user:oscar"), "{audit}");
+    assert!(
+        audit.contains("company:C-77") && audit.contains("user:oscar"),
+        "{audit}"
+    );
     assert!(!audit.contains("C-78"));
     eyes.close().await;
 
@@ -409,7 +463,13 @@ async fn an_operator_creates_a_company_and_a_site_and_bad_values_change_nothing(
     )
     .await;
     assert_eq!(status, 403);
-    assert_eq!(store.sites(store.company("C-1").await.unwrap().id).await.unwrap(), vec!["Main office"]);
+    assert_eq!(
+        store
+            .sites(store.company("C-1").await.unwrap().id)
+            .await
+            .unwrap(),
+        vec!["Main office"]
+    );
     viewer.close().await;
 }
 
@@ -456,10 +516,23 @@ async fn an_admin_reveals_a_value_after_typing_the_password_and_it_is_masked_aga
         assert!(start.elapsed() < Duration::from_secs(40), "still shown");
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    assert!(start.elapsed() > Duration::from_secs(20), "masked too early");
-    assert!(eyes.find("#revealed").await.text().await.unwrap().contains("••"));
+    assert!(
+        start.elapsed() > Duration::from_secs(20),
+        "masked too early"
+    );
+    assert!(
+        eyes.find("#revealed")
+            .await
+            .text()
+            .await
+            .unwrap()
+            .contains("••")
+    );
     let audit = cli(&console.store, &["audit", "--format", "json"]);
-    assert!(audit.contains("credential.reveal") && audit.contains("ticket 4711"), "{audit}");
+    assert!(
+        audit.contains("credential.reveal") && audit.contains("ticket 4711"),
+        "{audit}"
+    );
     assert!(audit.contains("session.reauth"), "{audit}");
     assert!(!audit.contains(SECRET));
     eyes.close().await;
@@ -492,7 +565,10 @@ async fn an_admin_reveals_a_value_after_typing_the_password_and_it_is_masked_aga
     }
     operator.goto(&console.url(&format!("{base}/reveal"))).await;
     assert!(!operator.dom().await.contains(SECRET));
-    let reveals = cli(&console.store, &["audit", "--action", "credential.reveal", "--format", "json"]);
+    let reveals = cli(
+        &console.store,
+        &["audit", "--action", "credential.reveal", "--format", "json"],
+    );
     assert!(!reveals.contains("forged"));
     operator.close().await;
 }

@@ -50,12 +50,16 @@ async fn an_accounts_month_is_charted_with_the_numbers_of_report_availability() 
     eyes.screenshot("providers-list").await;
 
     eyes.click("a[href='/providers/backup-a']").await;
-    eyes.goto(&console.url("/providers/backup-a?month=2026-11")).await;
+    eyes.goto(&console.url("/providers/backup-a?month=2026-11"))
+        .await;
     assert_safe(&eyes, &[HOSTILE_NAME]).await;
     let expected = cli_numbers(&console.store);
     let uptime = eyes.find("#uptime").await.text().await.unwrap();
     assert!(
-        uptime.starts_with(&format!("{} %", expected["uptime_percent"].as_str().unwrap())),
+        uptime.starts_with(&format!(
+            "{} %",
+            expected["uptime_percent"].as_str().unwrap()
+        )),
         "{uptime} vs {expected}"
     );
     let p50 = eyes.find("#p50").await.text().await.unwrap();
@@ -63,7 +67,10 @@ async fn an_accounts_month_is_charted_with_the_numbers_of_report_availability() 
     let p95 = eyes.find("#p95").await.text().await.unwrap();
     assert_eq!(p95, format!("{} ms", expected["p95_ms"]));
     let incidents = eyes
-        .script("return document.querySelectorAll('#incidents tbody tr').length;", vec![])
+        .script(
+            "return document.querySelectorAll('#incidents tbody tr').length;",
+            vec![],
+        )
         .await;
     assert_eq!(incidents, expected["incidents"].as_array().unwrap().len());
 
@@ -91,7 +98,10 @@ async fn an_accounts_month_is_charted_with_the_numbers_of_report_availability() 
     assert_eq!(table.len(), days_with_runs.len());
     for row in table {
         let day = row[0].as_str().unwrap();
-        let bar = bars.iter().find(|b| b[0] == day).expect("a bar for the day");
+        let bar = bars
+            .iter()
+            .find(|b| b[0] == day)
+            .expect("a bar for the day");
         let runs: Vec<_> = PROBES
             .iter()
             .filter(|p| format!("2026-11-{:02}", p.0) == day)
@@ -109,19 +119,34 @@ async fn an_accounts_month_is_charted_with_the_numbers_of_report_availability() 
     let empty = bars.iter().find(|b| b[0] == "2026-11-20").unwrap();
     assert_eq!(empty[1], "");
     eyes.screenshot("providers-availability").await;
-    eyes.script("document.querySelector('.chart-box').scrollIntoView();", vec![])
-        .await;
+    eyes.script(
+        "document.querySelector('.chart-box').scrollIntoView();",
+        vec![],
+    )
+    .await;
     eyes.screenshot("providers-chart").await;
     eyes.close().await;
 
     let phone = Eyes::phone().await;
     phone.login(&console, VIEWER).await;
-    phone.goto(&console.url("/providers/backup-a?month=2026-11")).await;
+    phone
+        .goto(&console.url("/providers/backup-a?month=2026-11"))
+        .await;
     assert!(phone.has("svg.chart g.day").await);
-    phone.script("document.querySelector('.chart-box').scrollIntoView();", vec![])
+    phone
+        .script(
+            "document.querySelector('.chart-box').scrollIntoView();",
+            vec![],
+        )
         .await;
     phone.screenshot("providers-availability-phone").await;
-    phone.goto(&console.url("/providers/backup-a?month=2026-13")).await;
-    assert!(phone.text().await.contains("month"), "{}", phone.text().await);
+    phone
+        .goto(&console.url("/providers/backup-a?month=2026-13"))
+        .await;
+    assert!(
+        phone.text().await.contains("month"),
+        "{}",
+        phone.text().await
+    );
     phone.close().await;
 }

@@ -11,17 +11,17 @@ mod reveal;
 
 use super::guard::Viewer;
 use super::page::{Layout, PageError, Stamp, render, render_status, stamp};
+use crate::month::Month;
+use crate::store::{StoreError, StoredLine};
 use crate::views::changes::{self, ChangeView, ChangesQuery};
 use crate::views::companies::{
     self, CompanyDetail, CompanySummary, MachineView, ServiceItemView, VendorCustomerView,
 };
-use crate::month::Month;
-use crate::store::{StoreError, StoredLine};
 use crate::views::credentials::CredentialView;
 use crate::views::recon::{self, BillingQuery, BillingViewError};
-use crate::web::problem::ApiError;
 use crate::views::usage::{self, UsageLine, UsageQuery};
 use crate::web::AppState;
+use crate::web::problem::ApiError;
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -210,7 +210,7 @@ async fn billing_lines(
     if let Ok(now) = Month::containing(jiff::Timestamp::now()) {
         months.push(now);
     }
-    months.sort_by(|a, b| b.cmp(a));
+    months.sort_unstable_by_key(|m| std::cmp::Reverse(*m));
     months.dedup();
     for period in months.into_iter().take(BILLING_MONTHS_TRIED) {
         let query = BillingQuery {
@@ -307,11 +307,7 @@ pub(super) async fn detail_page(
     )
     .await?
     .records;
-    usage.sort_by(|a, b| {
-        b.period
-            .cmp(&a.period)
-            .then(b.updated_at.cmp(&a.updated_at))
-    });
+    usage.sort_by_key(|u| std::cmp::Reverse((u.period, u.updated_at)));
     usage.truncate(RECENT_ROWS);
     let company_id = state.store.company(external_id).await?.id;
     let billing = billing_lines(state, external_id, company_id, &usage).await?;
