@@ -494,6 +494,14 @@ async fn an_admin_reveals_a_value_after_typing_the_password_and_it_is_masked_aga
     eyes.click("#reauth-form button[type=submit]").await;
     assert!(eyes.has("#reveal-form").await, "{}", eyes.text().await);
     assert!(!eyes.dom().await.contains(SECRET));
+    // A reveal needs a reason.
+    eyes.click("#reveal-form button[type=submit]").await;
+    assert!(
+        eyes.text().await.contains("needs a reason"),
+        "{}",
+        eyes.text().await
+    );
+    assert!(!eyes.dom().await.contains(SECRET));
     eyes.fill("input[name=reason]", "ticket 4711").await;
     eyes.click("#reveal-form button[type=submit]").await;
     let shown = eyes.find("#revealed").await.text().await.unwrap();
@@ -528,6 +536,32 @@ async fn an_admin_reveals_a_value_after_typing_the_password_and_it_is_masked_aga
             .unwrap()
             .contains("••")
     );
+    // Every other page's response holds no value (the admin may still reveal).
+    let reveal_page = eyes.current_path().await;
+    for path in [
+        "/companies",
+        "/companies/C-1",
+        "/companies/C-1/edit",
+        "/companies/C-1/machines/new",
+        "/companies/C-1/machines/SN-0001/edit",
+        reveal_page.as_str(),
+        "/providers",
+        "/providers/backup-a",
+        "/providers/backup-a?month=2026-11",
+    ] {
+        let body = eyes
+            .script(
+                "return fetch(arguments[0]).then(async r =>
+                   r.status + ' ' + r.headers.get('cache-control') + ' ' + await r.text());",
+                vec![serde_json::json!(path)],
+            )
+            .await;
+        let body = body.as_str().unwrap().to_string();
+        assert!(body.starts_with("200 no-store"), "{path}: {body}");
+        for secret in [SECRET, SECRET_ENV_VALUE] {
+            assert!(!body.contains(secret), "{path} holds a secret value");
+        }
+    }
     let audit = cli(&console.store, &["audit", "--format", "json"]);
     assert!(
         audit.contains("credential.reveal") && audit.contains("ticket 4711"),
