@@ -156,6 +156,17 @@ pub async fn filled(dir: &Path, key: &StoreKey) -> PathBuf {
         store.record_probe("backup-a", run).await.unwrap();
     }
     drop(store);
+    // Six hourly probe slots missed on 2026-11-12 (no worker ran), as the
+    // scheduler records a gap.
+    let first = NOVEMBER + 11 * DAY;
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute(
+            "INSERT INTO schedule_slots (schedule_id, slot_at, status, last_slot_at, slots, recorded_at)
+             SELECT id, ?1, 'gap', ?2, 6, ?2 FROM schedules WHERE name = 'probe-backup-a'",
+            [first, first + 5 * HOUR],
+        )
+        .unwrap();
     // A reconciliation of November: the hostile SKU is not mapped.
     cli(
         &path,

@@ -66,6 +66,14 @@ async fn an_accounts_month_is_charted_with_the_numbers_of_report_availability() 
     assert_eq!(p50, format!("{} ms", expected["p50_ms"]));
     let p95 = eyes.find("#p95").await.text().await.unwrap();
     assert_eq!(p95, format!("{} ms", expected["p95_ms"]));
+    let gaps = eyes.find("#gaps").await.text().await.unwrap();
+    assert_eq!(gaps, expected["gaps"].to_string());
+    assert_eq!(gaps, "6");
+    let missed = eyes.find("#missed tbody").await.text().await.unwrap();
+    assert!(
+        missed.contains("probe-backup-a") && missed.contains('6'),
+        "{missed}"
+    );
     let incidents = eyes
         .script(
             "return document.querySelectorAll('#incidents tbody tr').length;",
