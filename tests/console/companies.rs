@@ -435,10 +435,37 @@ async fn an_operator_creates_a_company_and_a_site_and_bad_values_change_nothing(
             .unwrap()
             .contains("Branch office")
     );
+    // A machine at the new site.
+    eyes.click("a[href='/companies/C-77/machines/new']").await;
+    eyes.fill("input[name=hostname]", "FB-LAB-01").await;
+    eyes.fill("input[name=serial_number]", "SN-FB-1").await;
+    eyes.fill("input[name=storage_total_gb]", "256").await;
+    eyes.fill("input[name=storage_free_gb]", "100").await;
+    eyes.script(
+        "document.querySelector('select[name=site]').value = 'Branch office';",
+        vec![],
+    )
+    .await;
+    eyes.click("#machine-form button[type=submit]").await;
+    let machines = eyes.find("#machines").await.text().await.unwrap();
+    assert!(
+        machines.contains("FB-LAB-01") && machines.contains("Branch office"),
+        "{machines}"
+    );
     let store = Store::open(&console.store).await.unwrap();
     let c77 = store.company("C-77").await.unwrap();
     assert_eq!(c77.name, "Fabrikam <b>Labs</b>");
     assert_eq!(store.sites(c77.id).await.unwrap(), vec!["Branch office"]);
+    let fb = store.machines(c77.id, Vec::new()).await.unwrap();
+    assert_eq!(fb.len(), 1);
+    assert_eq!(
+        (
+            fb[0].serial_number.as_str(),
+            fb[0].storage_total,
+            fb[0].site.as_deref()
+        ),
+        ("SN-FB-1", 256 * GIB, Some("Branch office"))
+    );
     let audit = cli(&console.store, &["audit", "--action", "company.upsert"]);
     assert!(
         audit.contains("company:C-77") && audit.contains("user:oscar"),
