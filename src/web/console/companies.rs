@@ -15,7 +15,7 @@ use crate::month::Month;
 use crate::store::{StoreError, StoredLine};
 use crate::views::changes::{self, ChangeView, ChangesQuery};
 use crate::views::companies::{
-    self, CompanyDetail, CompanySummary, MachineView, ServiceItemView, VendorCustomerView,
+    self, CompanyDetail, CompanySummary, MachineView, ServiceItemView, SiteView, VendorCustomerView,
 };
 use crate::views::credentials::CredentialView;
 use crate::views::recon::{self, BillingQuery, BillingViewError};
@@ -298,38 +298,10 @@ pub(super) async fn detail_page(
             item,
         })
         .collect();
-    let mut usage = usage::usage(
-        &state.store,
-        UsageQuery {
-            company: Some(external_id.to_string()),
-            ..UsageQuery::default()
-        },
-    )
-    .await?
-    .records;
-    usage.sort_by_key(|u| std::cmp::Reverse((u.period, u.updated_at)));
-    usage.truncate(RECENT_ROWS);
+    let usage = recent_usage(state, external_id).await?;
     let company_id = state.store.company(external_id).await?.id;
     let billing = billing_lines(state, external_id, company_id, &usage).await?;
-    let mut changes = changes::changes(
-        &state.store,
-        ChangesQuery {
-            since: 0,
-            company: Some(external_id.to_string()),
-            vendor_account: None,
-        },
-    )
-    .await?;
-    changes.reverse();
-    changes.truncate(RECENT_ROWS);
-    let changes = changes
-        .into_iter()
-        .map(|change| ChangeLine {
-            kind: change.change.to_string(),
-            detected: stamp(change.detected_at),
-            change,
-        })
-        .collect();
+    let changes = recent_changes(state, external_id).await?;
     let status = if site_form.error.is_some() {
         StatusCode::BAD_REQUEST
     } else {
@@ -343,28 +315,13 @@ pub(super) async fn detail_page(
         vendor_customers,
         credentials,
     } = detail;
-    let site_names = sites.iter().map(|s| s.name.clone()).collect();
-    let machines = sites
-        .into_iter()
-        .flat_map(|s| {
-            let site = s.name;
-            s.machines.into_iter().map(move |m| (Some(site.clone()), m))
-        })
-        .chain(machines.into_iter().map(|m| (None, m)))
-        .map(|(site, machine)| MachineLine {
-            site,
-            total_gib: gib(machine.storage_total_bytes),
-            free_gib: gib(machine.storage_free_bytes),
-            machine,
-        })
-        .collect();
     Ok(render_status(
         status,
         &DetailPage {
             layout: Layout::new(viewer, "/companies", title),
             company,
-            sites: site_names,
-            machines,
+            sites: sites.iter().map(|s| s.name.clone()).collect(),
+            machines: machine_lines(sites, machines),
             vendor_customers: by_account(vendor_customers),
             credentials: credentials.into_iter().map(credential_line).collect(),
             services,
@@ -374,6 +331,56 @@ pub(super) async fn detail_page(
             site_form,
         },
     ))
+}
+
+/// The company's newest usage records (latest period first).
+async fn recent_usage(state: &AppState, external_id: &str) -> Result<Vec<UsageLine>, PageError> {
+    let query = UsageQuery {
+        company: Some(external_id.to_string()),
+        ..UsageQuery::default()
+    };
+    let mut usage = usage::usage(&state.store, query).await?.records;
+    usage.sort_by_key(|u| std::cmp::Reverse((u.period, u.updated_at)));
+    usage.truncate(RECENT_ROWS);
+    Ok(usage)
+}
+
+/// The company's newest service changes (newest first).
+async fn recent_changes(state: &AppState, external_id: &str) -> Result<Vec<ChangeLine>, PageError> {
+    let query = ChangesQuery {
+        since: 0,
+        company: Some(external_id.to_string()),
+        vendor_account: None,
+    };
+    let mut changes = changes::changes(&state.store, query).await?;
+    changes.reverse();
+    changes.truncate(RECENT_ROWS);
+    Ok(changes
+        .into_iter()
+        .map(|change| ChangeLine {
+            kind: change.change.to_string(),
+            detected: stamp(change.detected_at),
+            change,
+        })
+        .collect())
+}
+
+/// Every machine with its site (those at a site first, by site).
+fn machine_lines(sites: Vec<SiteView>, unsited: Vec<MachineView>) -> Vec<MachineLine> {
+    sites
+        .into_iter()
+        .flat_map(|s| {
+            let site = s.name;
+            s.machines.into_iter().map(move |m| (Some(site.clone()), m))
+        })
+        .chain(unsited.into_iter().map(|m| (None, m)))
+        .map(|(site, machine)| MachineLine {
+            site,
+            total_gib: gib(machine.storage_total_bytes),
+            free_gib: gib(machine.storage_free_bytes),
+            machine,
+        })
+        .collect()
 }
 
 pub(super) fn credential_line(credential: CredentialView) -> CredentialLine {
