@@ -16,6 +16,7 @@
 
 mod access;
 mod billing;
+pub mod console_edits;
 mod credentials;
 mod export;
 mod locate;

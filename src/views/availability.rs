@@ -154,3 +154,61 @@ fn summary(
 fn when_ms(ms: Millis) -> String {
     jiff::Timestamp::from_millisecond(ms).map_or_else(|_| ms.to_string(), |t| t.to_string())
 }
+
+/// One day of a vendor account's month: its probe runs as
+/// `reporting::availability` counts a month's (gaps are not placed on days).
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct DayAvailability {
+    /// `YYYY-MM-DD` (UTC).
+    pub day: String,
+    pub runs: usize,
+    pub ok: usize,
+    /// Ok runs over runs, 3 decimals; none without runs.
+    pub uptime_percent: Option<String>,
+    /// Ok runs × 1000 / runs (for a chart); none without runs.
+    pub uptime_permille: Option<u64>,
+    pub p50_ms: Option<u64>,
+    pub p95_ms: Option<u64>,
+}
+
+/// Every day of `period` for one vendor account (days without runs too).
+pub async fn daily(
+    store: &Store,
+    vendor_account: &str,
+    period: Month,
+) -> Result<Vec<DayAvailability>, StoreError> {
+    let (from, to) = period.millis();
+    let rows = store
+        .probe_runs(Some(vendor_account.to_string()), from, to)
+        .await?;
+    let runs = runs_by_account(rows)
+        .remove(vendor_account)
+        .unwrap_or_default();
+    const DAY_MS: Millis = 24 * 60 * 60 * 1000;
+    let days = usize::try_from((to - from) / DAY_MS).unwrap_or(0);
+    let mut by_day: Vec<Vec<ProbeRun>> = vec![Vec::new(); days];
+    for run in runs {
+        if let Some(day) = usize::try_from((run.at - from) / DAY_MS)
+            .ok()
+            .and_then(|i| by_day.get_mut(i))
+        {
+            day.push(run);
+        }
+    }
+    let mut date = period.first_day();
+    let mut out = Vec::with_capacity(days);
+    for runs in by_day {
+        let a = availability::summarize(&runs, 0);
+        out.push(DayAvailability {
+            day: date.to_string(),
+            runs: a.runs,
+            ok: a.ok,
+            uptime_percent: a.uptime.percent(3),
+            uptime_permille: (a.uptime.den > 0).then(|| a.uptime.num * 1000 / a.uptime.den),
+            p50_ms: a.p50_ms,
+            p95_ms: a.p95_ms,
+        });
+        date = date.tomorrow().unwrap_or(date);
+    }
+    Ok(out)
+}

@@ -94,6 +94,59 @@ pub struct CompanyDetail {
     pub credentials: Vec<CredentialView>,
 }
 
+impl CompanyDetail {
+    /// Every machine of the company, at a site or not.
+    pub fn all_machines(&self) -> impl Iterator<Item = &MachineView> {
+        self.sites
+            .iter()
+            .flat_map(|s| s.machines.iter())
+            .chain(self.machines.iter())
+    }
+}
+
+/// One item of a vendor customer's latest service snapshot: what is
+/// provisioned at the vendor now.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct ServiceItemView {
+    pub vendor_account: String,
+    /// What the vendor calls the customer.
+    pub vendor_customer: String,
+    /// When the snapshot was taken (Unix milliseconds).
+    pub taken_at: crate::store::Millis,
+    /// `seat`, `device`, `quota`, `edition` or `status`.
+    pub kind: String,
+    pub key: String,
+    pub sku: Option<String>,
+    pub quantity: Option<String>,
+    pub unit: Option<String>,
+    pub status: Option<String>,
+}
+
+/// The latest snapshot of every vendor customer mapped to the company
+/// (external id), by vendor account, customer, kind and key.
+pub async fn services_now(
+    store: &Store,
+    external_id: &str,
+) -> Result<Vec<ServiceItemView>, StoreError> {
+    let company = store.company(external_id).await?;
+    Ok(store
+        .latest_services(company.id)
+        .await?
+        .into_iter()
+        .map(|r| ServiceItemView {
+            vendor_account: r.vendor_account,
+            vendor_customer: r.vendor_customer,
+            taken_at: r.taken_at,
+            kind: r.kind,
+            key: r.key,
+            sku: r.sku,
+            quantity: r.quantity,
+            unit: r.unit,
+            status: r.status,
+        })
+        .collect())
+}
+
 pub async fn list(store: &Store) -> Result<CompanyList, StoreError> {
     let companies = store.companies().await?;
     Ok(CompanyList {

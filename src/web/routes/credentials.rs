@@ -109,8 +109,27 @@ async fn reveal_credential(
     Path(id): Path<i64>,
     ApiJson(request): ApiJson<RevealRequest>,
 ) -> Result<Response, ApiError> {
+    let body = reveal(&state, &caller, id, &request.reason).await?;
+    let mut response = Json(body).into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
+/// Decrypts credential `id` for a caller who may reveal (an admin token with
+/// the `reveal` scope, or an admin session re-authenticated within the last
+/// five minutes), after the audit row `credential.reveal` with the reason is
+/// committed: `POST /api/v1/credentials/{id}/reveal` and the console's reveal
+/// share it. Send the value with `Cache-Control: no-store`.
+pub(crate) async fn reveal(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+    reason: &str,
+) -> Result<Revealed, ApiError> {
     caller.may_reveal()?;
-    let reason = request.reason.trim();
+    let reason = reason.trim();
     if reason.is_empty() {
         return Err(ApiError::bad_input(
             "reason",
@@ -125,14 +144,9 @@ async fn reveal_credential(
         .store
         .reveal_credential_audited(&key, id, audit)
         .await?;
-    let body = Revealed {
+    Ok(Revealed {
         id: info.id,
         name: info.name,
         value: value.expose_secret().to_string(),
-    };
-    let mut response = Json(body).into_response();
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(response)
+    })
 }

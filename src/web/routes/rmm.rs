@@ -282,15 +282,66 @@ async fn put_company(
     Path(external_id): Path<String>,
     ApiJson(body): ApiJson<Value>,
 ) -> Result<(StatusCode, Json<CompanyDetail>), ApiError> {
+    let (status, after) = upsert_company(&state, &caller, &external_id, body, None).await?;
+    Ok((status, Json(after)))
+}
+
+/// A machine's serial number corrected from `from` to `to` (the serial is
+/// the import's upsert key, so an import item cannot change it).
+#[derive(Debug, Clone)]
+pub(crate) struct SerialCorrection {
+    pub from: String,
+    pub to: String,
+}
+
+/// Creates or updates a company from a `companies` item of the import
+/// document (the external id filled in from the URL), through the import's
+/// own checks; operator; one audit row `company.upsert` with the company,
+/// its sites and machines before and after. `PUT /api/v1/companies/…` and
+/// the console's forms share it. A `correction` of a machine's serial is
+/// made after the item is imported (the item names the machine by its old
+/// serial), in the same audited change.
+pub(crate) async fn upsert_company(
+    state: &AppState,
+    caller: &Caller,
+    external_id: &str,
+    body: Value,
+    correction: Option<SerialCorrection>,
+) -> Result<(StatusCode, CompanyDetail), ApiError> {
     caller.require(Role::Operator)?;
-    let item = one_item(body, &[("external_id", &external_id)])?;
-    let before = company_now(&state, &external_id).await?;
-    import_one(&state, "companies", item).await?;
-    let after = companies::detail(&state.store, &external_id).await?;
+    let item = one_item(body, &[("external_id", external_id)])?;
+    let before = company_now(state, external_id).await?;
+    if let (Some(fix), Some(now)) = (&correction, &before) {
+        let taken = now.all_machines().any(|m| m.serial_number == fix.to);
+        if taken && fix.from != fix.to {
+            return Err(ApiError::bad_input(
+                "serial_number",
+                format!(
+                    "serial_number {:?} is another machine's in this company",
+                    fix.to
+                ),
+            ));
+        }
+    }
+    import_one(state, "companies", item).await?;
+    if let Some(fix) = correction
+        && fix.from != fix.to
+    {
+        let company = state.store.company(external_id).await?;
+        state
+            .store
+            .correct_machine_serial(company.id, fix.from, fix.to)
+            .await
+            .map_err(|e| match e {
+                StoreError::Invalid(detail) => ApiError::bad_input("serial_number", detail),
+                other => other.into(),
+            })?;
+    }
+    let after = companies::detail(&state.store, external_id).await?;
     let audit = caller.audit("company.upsert", format!("company:{external_id}"));
     let before = before.as_ref().map(company_record);
-    let status = audited_upsert(&state, audit, before, company_record(&after)).await?;
-    Ok((status, Json(after)))
+    let status = audited_upsert(state, audit, before, company_record(&after)).await?;
+    Ok((status, after))
 }
 
 /// Every vendor account: where its console is and the references to its
