@@ -204,10 +204,19 @@ struct Crawl {
 async fn crawl(console: &Console, eyes: &Eyes, limit: usize) -> Crawl {
     let origin = console.url("");
     let mut seen = BTreeSet::new();
+    // Pages by path without the query: three variants of each are enough
+    // (a month chart links to the months around it, endlessly).
+    let mut variants: std::collections::BTreeMap<String, usize> = Default::default();
     let mut queue = VecDeque::from(["/".to_string()]);
     let mut out = Crawl::default();
     while let Some(path) = queue.pop_front() {
         if !seen.insert(path.clone()) || out.pages.len() >= limit {
+            continue;
+        }
+        let bare = path.split('?').next().unwrap_or_default().to_string();
+        let n = variants.entry(bare).or_default();
+        *n += 1;
+        if *n > 3 {
             continue;
         }
         eyes.goto(&console.url(&path)).await;

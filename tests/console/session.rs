@@ -286,7 +286,18 @@ async fn pages_fit_a_phone() {
     let console = Console::start().await;
     let eyes = Eyes::phone().await;
     eyes.login(&console, ADMIN).await;
-    for (path, name) in [("/", "overview-phone")] {
+    for (path, name) in [
+        ("/", "overview-phone"),
+        ("/jobs", "jobs-phone"),
+        ("/companies", "companies-phone"),
+        ("/providers", "providers-phone"),
+        ("/services", "services-empty-phone"),
+        ("/billing", "billing-empty-phone"),
+        ("/audit", "audit-empty-phone"),
+        ("/users", "users-phone"),
+        ("/jobs/new", "jobs-new-phone"),
+        ("/companies/new", "companies-new-phone"),
+    ] {
         eyes.goto(&console.url(path)).await;
         let overflow = eyes
             .script(
