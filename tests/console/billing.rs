@@ -13,14 +13,14 @@
 //! - the overview: a console down, open lines with their impact per currency,
 //!   changes made at the vendor this week
 
+use crate::fixtures::{report, seats};
 use crate::harness::{Console, Eyes, OPERATOR, VIEWER, cli};
 use panelwright::failure::FailureClass;
-use panelwright::reporting::rows::{self, Row};
-use panelwright::store::{NewProbeRun, ReportScope, Store};
+use panelwright::store::{NewProbeRun, Store};
 use std::path::{Path, PathBuf};
 
 /// A vendor customer's name an attacker could choose.
-pub const HOSTILE_NAME: &str = "<img src=x onerror=alert(1)>";
+pub use crate::fixtures::HOSTILE_NAME;
 /// A SKU with quotes and the end of a script.
 pub const HOSTILE_SKU: &str = "BK-\"Q'</script><b>x";
 
@@ -99,52 +99,6 @@ effective_from = "2026-01-01"
 const OCTOBER: i64 = 1_790_812_800_000;
 const DAY: i64 = 86_400_000;
 const HOUR: i64 = 3_600_000;
-
-fn row(pairs: &[(&str, &str)]) -> Row {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
-}
-
-/// Usage and a snapshot item: `q` of `sku` for a customer in `period`.
-fn seats(customer: &str, name: &str, sku: &str, q: &str, period: &str) -> (Row, Row) {
-    let usage = row(&[
-        ("customer", customer),
-        ("customer_name", name),
-        ("sku", sku),
-        ("metric", "seats"),
-        ("quantity", q),
-        ("unit", "seat"),
-        ("period", period),
-    ]);
-    let item = row(&[
-        ("customer", customer),
-        ("customer_name", name),
-        ("kind", "seat"),
-        ("key", sku),
-        ("sku", sku),
-        ("quantity", q),
-        ("status", "active"),
-    ]);
-    (usage, item)
-}
-
-/// An account-wide report of `rows` read at `at`.
-async fn report(store: &Store, account: &str, at: i64, rows: &[(Row, Row)]) {
-    let usage: Vec<Row> = rows.iter().map(|(u, _)| u.clone()).collect();
-    let items: Vec<Row> = rows.iter().map(|(_, i)| i.clone()).collect();
-    store
-        .record_report(
-            account,
-            None,
-            rows::parse(Some(&usage), Some(&items)).unwrap(),
-            ReportScope::Account,
-            at,
-        )
-        .await
-        .unwrap();
-}
 
 fn now_ms() -> i64 {
     std::time::SystemTime::now()

@@ -3,16 +3,16 @@
 //! forms that create and edit companies, sites and machines (through the
 //! API's own upsert, audited), and an admin's reveal of one credential.
 
+use crate::fixtures;
 use crate::harness::{ADMIN, Console, Eyes, OPERATOR, VIEWER, cli};
 use panelwright::failure::FailureClass;
-use panelwright::reporting::rows::{self, Row};
 use panelwright::secrets::crypto::StoreKey;
-use panelwright::store::{CredentialKind, NewCredential, NewProbeRun, ReportScope, Store};
+use panelwright::store::{CredentialKind, NewCredential, NewProbeRun, Store};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// What a vendor might call a customer, to see it render as text.
-pub const HOSTILE_NAME: &str = "<img src=x onerror=alert(1)>";
+pub use crate::fixtures::HOSTILE_NAME;
 /// A SKU with quotes and a closing script tag.
 pub const HOSTILE_SKU: &str = "BK-\"WS\"</script><b>x";
 /// The credential's value: it must appear in no page but the reveal.
@@ -58,43 +58,22 @@ pub const NOVEMBER: i64 = 1_793_491_200_000;
 pub const DAY: i64 = 86_400_000;
 pub const HOUR: i64 = 3_600_000;
 
-fn row(pairs: &[(&str, &str)]) -> Row {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
-}
-
 /// A report of the hostile customer's seats on `day` of November 2026.
 async fn report(store: &Store, day: i64, seats: &str) {
-    let usage = row(&[
-        ("customer", "24"),
-        ("customer_name", HOSTILE_NAME),
-        ("sku", HOSTILE_SKU),
-        ("metric", "seats"),
-        ("quantity", seats),
-        ("unit", "seat"),
-        ("period", "2026-11"),
-    ]);
-    let item = row(&[
-        ("customer", "24"),
-        ("customer_name", HOSTILE_NAME),
-        ("kind", "seat"),
-        ("key", HOSTILE_SKU),
-        ("sku", HOSTILE_SKU),
-        ("quantity", seats),
-        ("status", "active"),
-    ]);
-    store
-        .record_report(
-            "backup-a",
-            None,
-            rows::parse(Some(&[usage]), Some(&[item])).unwrap(),
-            ReportScope::Account,
-            NOVEMBER + (day - 1) * DAY + 12 * HOUR,
-        )
-        .await
-        .unwrap();
+    let rows = [fixtures::seats(
+        "24",
+        HOSTILE_NAME,
+        HOSTILE_SKU,
+        seats,
+        "2026-11",
+    )];
+    fixtures::report(
+        store,
+        "backup-a",
+        NOVEMBER + (day - 1) * DAY + 12 * HOUR,
+        &rows,
+    )
+    .await;
 }
 
 /// Probe runs of November 2026: (day, hour, ok, latency ms).

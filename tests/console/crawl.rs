@@ -4,17 +4,16 @@
 //! origin, breaks no CSP rule, shows no secret value; a viewer's pages hold
 //! no form that changes anything.
 
+use crate::fixtures::{report, seats};
 use crate::harness::{ADMIN, Console, Eyes, VIEWER};
 use panelwright::failure::FailureClass;
-use panelwright::reporting::rows::{self, Row};
 use panelwright::secrets::crypto::StoreKey;
-use panelwright::store::{CredentialKind, NewCredential, NewJob, ReportScope, Store};
+use panelwright::store::{CredentialKind, NewCredential, NewJob, Store};
 use std::collections::{BTreeSet, VecDeque};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// What a vendor console might call a customer.
-pub const HOSTILE_CUSTOMER: &str = "<img src=x onerror=alert(1)>";
+pub use crate::fixtures::HOSTILE_NAME as HOSTILE_CUSTOMER;
 /// A SKU with quotes and the end of a script.
 pub const HOSTILE_SKU: &str = "BK-\"WS'</script><script>alert(2)</script>";
 /// A captured secret: never on a page.
@@ -65,49 +64,11 @@ effective_from = "2026-01-01"
 /// 2026-10-01T00:00:00Z in milliseconds.
 const OCTOBER: i64 = 1_790_812_800_000;
 const DAY: i64 = 86_400_000;
+const OCT: &str = "2026-10";
 
-fn row(pairs: &[(&str, &str)]) -> Row {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
-}
-
-fn seats(customer: &str, name: &str, sku: &str, q: &str) -> (Row, Row) {
-    let usage = row(&[
-        ("customer", customer),
-        ("customer_name", name),
-        ("sku", sku),
-        ("metric", "seats"),
-        ("quantity", q),
-        ("unit", "seat"),
-        ("period", "2026-10"),
-    ]);
-    let item = row(&[
-        ("customer", customer),
-        ("customer_name", name),
-        ("kind", "seat"),
-        ("key", sku),
-        ("sku", sku),
-        ("quantity", q),
-        ("status", "active"),
-    ]);
-    (usage, item)
-}
-
-async fn report(store: &Store, day: i64, rows: &[(Row, Row)]) {
-    let usage: Vec<Row> = rows.iter().map(|(u, _)| u.clone()).collect();
-    let items: Vec<Row> = rows.iter().map(|(_, i)| i.clone()).collect();
-    store
-        .record_report(
-            "backup-a",
-            None,
-            rows::parse(Some(&usage), Some(&items)).unwrap(),
-            ReportScope::Account,
-            OCTOBER + (day - 1) * DAY + 12 * 3_600_000,
-        )
-        .await
-        .unwrap();
+/// Noon of `day` of October 2026.
+fn at(day: i64) -> i64 {
+    OCTOBER + (day - 1) * DAY + 12 * 3_600_000
 }
 
 /// A store with hostile vendor data everywhere it can be, a secret
@@ -125,14 +86,21 @@ pub async fn hostile_store(dir: &Path) -> (PathBuf, String) {
         .map_vendor_customer("backup-a", "24", HOSTILE_CUSTOMER, Some(contoso))
         .await
         .unwrap();
-    report(&store, 3, &[seats("24", HOSTILE_CUSTOMER, "BK-WS", "5")]).await;
     report(
         &store,
-        10,
+        "backup-a",
+        at(3),
+        &[seats("24", HOSTILE_CUSTOMER, "BK-WS", "5", OCT)],
+    )
+    .await;
+    report(
+        &store,
+        "backup-a",
+        at(10),
         &[
-            seats("24", HOSTILE_CUSTOMER, "BK-WS", "7"),
-            seats("24", HOSTILE_CUSTOMER, HOSTILE_SKU, "1"),
-            seats("9", HOSTILE_CUSTOMER, HOSTILE_SKU, "2"),
+            seats("24", HOSTILE_CUSTOMER, "BK-WS", "7", OCT),
+            seats("24", HOSTILE_CUSTOMER, HOSTILE_SKU, "1", OCT),
+            seats("9", HOSTILE_CUSTOMER, HOSTILE_SKU, "2", OCT),
         ],
     )
     .await;

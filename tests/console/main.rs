@@ -2,6 +2,7 @@
 //! Chromium (chromedriver + fantoccini) against the real binary on a real
 //! store. One test binary, a module per part of the console.
 //!
+//! - `fixtures`: vendor report rows and hostile vendor words the modules share.
 //! - `harness`: the console under test (serve, users) and the browser (`Eyes`).
 //! - `crawl`: every page reachable from `/`, as an admin and as a viewer, on a
 //!   store of hostile vendor data: words stay text, no secret, own origin only,
@@ -18,6 +19,7 @@ mod billing;
 mod common;
 mod companies;
 mod crawl;
+mod fixtures;
 #[allow(dead_code)]
 mod harness;
 mod jobs;
