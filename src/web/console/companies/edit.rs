@@ -28,6 +28,16 @@ pub(super) struct FieldError {
 }
 
 impl FieldError {
+    /// The message, when it is about `field`.
+    fn on(&self, field: &str) -> Option<&str> {
+        (self.field.as_deref() == Some(field)).then_some(self.message.as_str())
+    }
+
+    /// The message, when it names no field.
+    fn general(&self) -> Option<&str> {
+        (self.field.is_none() && !self.message.is_empty()).then_some(self.message.as_str())
+    }
+
     /// Reads a refused change: the message without the document's place
     /// (`body: companies[0]: `), on the first of `fields` it names (the
     /// store's messages start with the field: `name is empty`).
@@ -99,12 +109,11 @@ struct CompanyFormPage {
 
 impl CompanyFormPage {
     fn error_for(&self, field: &str) -> Option<&str> {
-        (self.error.field.as_deref() == Some(field)).then_some(self.error.message.as_str())
+        self.error.on(field)
     }
 
     fn general_error(&self) -> Option<&str> {
-        (self.error.field.is_none() && !self.error.message.is_empty())
-            .then_some(self.error.message.as_str())
+        self.error.general()
     }
 
     fn action(&self) -> String {
@@ -338,12 +347,11 @@ struct MachineFormPage {
 
 impl MachineFormPage {
     fn error_for(&self, field: &str) -> Option<&str> {
-        (self.error.field.as_deref() == Some(field)).then_some(self.error.message.as_str())
+        self.error.on(field)
     }
 
     fn general_error(&self) -> Option<&str> {
-        (self.error.field.is_none() && !self.error.message.is_empty())
-            .then_some(self.error.message.as_str())
+        self.error.general()
     }
 
     fn action(&self) -> String {
