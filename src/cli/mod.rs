@@ -4,6 +4,7 @@
 mod audit;
 mod billing;
 mod check;
+mod companies;
 mod credentials;
 mod demo;
 pub mod demo_snapshots;
@@ -113,6 +114,9 @@ pub enum Command {
     Key(store::KeyCommand),
     /// Put a job in the queue.
     Submit(submit::SubmitArgs),
+    /// List the RMM's companies, or show one: sites, machines, vendor
+    /// customers, credentials (metadata only).
+    Companies(companies::CompaniesArgs),
     /// List jobs.
     Jobs(jobs::JobsArgs),
     /// Show one job: params, attempts with their step traces, events, outputs (masked), artifacts.
@@ -188,6 +192,7 @@ pub async fn run(cli: Cli) -> ExitCode {
             }
         }
         Command::Jobs(args) => jobs::list(args, &cli.store).await,
+        Command::Companies(args) => companies::run(args, &cli.store).await,
         Command::Job { id, format } => jobs::show(id, format, &cli.store).await,
         Command::Cancel { id } => jobs::cancel(id, &cli.store).await,
         Command::Retry { id } => jobs::retry(id, &cli.store).await,

@@ -232,7 +232,7 @@ async fn machines(store: &Path) -> Vec<(String, String, i64, i64, Option<String>
 const GIB: i64 = 1 << 30;
 
 /// An operator corrects a machine's serial and storage: the store (as the
-/// API and the worker read it) and the audit log (`company.upsert` by
+/// API and the worker read it), `panelwright companies C-1` and the audit log (`company.upsert` by
 /// user:oscar, before and after) show it; a bad value is shown next to its
 /// field, the values typed kept, and changes nothing. Vendor text on the
 /// company's page is text.
@@ -329,6 +329,15 @@ async fn an_operator_edits_a_machine_and_the_store_and_audit_log_show_it() {
             Some("Main office".to_string()),
         )]
     );
+    // The CLI shows the machine as edited.
+    let shown = cli(&console.store, &["companies", "C-1"]);
+    let line = shown
+        .lines()
+        .find(|l| l.contains("CD-FRONTDESK-01"))
+        .unwrap_or_else(|| panic!("{shown}"));
+    let cells: Vec<&str> = line.split_whitespace().collect();
+    assert_eq!(cells[..2], ["CD-FRONTDESK-01", "SN-0001-FIXED"], "{line}");
+    assert!(line.contains("1024") && line.contains("700.5"), "{line}");
     let audit = cli(
         &console.store,
         &["audit", "--action", "company.upsert", "--format", "json"],
