@@ -9,8 +9,7 @@ use crate::access::Role;
 use crate::billing::recon::Resolution;
 use crate::money::Money;
 use crate::month::Month;
-use crate::store::{NewJob, StoredLine};
-use crate::views::jobs::JobSummary;
+use crate::store::StoredLine;
 use crate::views::recon::{self, BillingQuery, BillingReport, Evidence, LineStatus, Totals};
 use crate::web::AppState;
 use crate::web::problem::ApiError;
@@ -351,23 +350,13 @@ async fn reconcile(
 ) -> Result<Response, PageError> {
     let Form { viewer, value } = form;
     viewer.require(Role::Operator)?;
-    let job = NewJob {
-        kind: "reconcile".into(),
-        company: Some(value.company).filter(|c| !c.is_empty()),
-        params: serde_json::json!({ "period": value.period.to_string() }),
-        ..NewJob::default()
-    };
-    let caller = viewer.caller.clone();
-    let audit: crate::store::SubmitAudit = Box::new(move |job| {
-        let mut entry = caller.audit("job.submit", format!("job:{}", job.id));
-        entry.after = serde_json::to_value(JobSummary::from(job)).ok();
-        entry
-    });
-    let (job, _) = state
-        .registry
-        .submit_audited(&state.store, job, audit)
-        .await
-        .map_err(ApiError::from)?;
+    // Through the API's own submit: the same checks and `job.submit` row.
+    let mut request = crate::web::routes::jobs::SubmitRequest::of_kind("reconcile");
+    request.company = Some(value.company).filter(|c| !c.is_empty());
+    let mut params = serde_json::Map::new();
+    params.insert("period".into(), value.period.to_string().into());
+    request.params = Some(params);
+    let (job, _) = crate::web::routes::jobs::submit(&state, &viewer.caller, request).await?;
     Ok(see_other(&format!("/jobs/{}", job.id)))
 }
 

@@ -155,15 +155,29 @@ async fn reauth_session(
 ) -> Result<axum::Json<ReauthView>, ApiError> {
     let session = session_of(&caller)?;
     let password = SecretString::from(body.password);
-    login::check_password(&state.store, &session.user_name, password, &origin.address).await?;
-    state.store.reauth_session(session.id).await?;
+    reauth(&state, &caller, session, password, &origin.address).await?;
     let now = now_millis();
-    state
-        .store
-        .record_audit(caller.audit("session.reauth", format!("session:{}", session.id)))
-        .await?;
     Ok(axum::Json(ReauthView {
         reauth_at: rfc3339(now),
         reveal_until: rfc3339(now + ms(REAUTH_WINDOW)),
     }))
+}
+
+/// The password of the session's user typed again: checked and throttled as
+/// a login is, the session marked, audited `session.reauth`. The API's
+/// `POST /session/reauth` and the console's reveal both come here.
+pub(crate) async fn reauth(
+    state: &AppState,
+    caller: &Caller,
+    session: &crate::web::auth::SessionCaller,
+    password: SecretString,
+    address: &str,
+) -> Result<(), crate::auth::AuthError> {
+    login::check_password(&state.store, &session.user_name, password, address).await?;
+    state.store.reauth_session(session.id).await?;
+    state
+        .store
+        .record_audit(caller.audit("session.reauth", format!("session:{}", session.id)))
+        .await?;
+    Ok(())
 }

@@ -1,12 +1,12 @@
 //! An admin sees one credential's value: the password typed again
-//! (`session.reauth`, as `POST /api/v1/session/reauth` checks and audits
-//! it), then a reason, then the value through `routes::credentials::reveal`
+//! (`routes::session::reauth`, the function behind
+//! `POST /api/v1/session/reauth`, audited `session.reauth`), then a reason, then the value through `routes::credentials::reveal`
 //! (the API's own, audited `credential.reveal`). The value's page is never
 //! cached, and the console's script masks the value again after 30 s.
 
 use super::{CredentialLine, credential_line, path_segment};
 use crate::access::Role;
-use crate::auth::{AuthError, login, session};
+use crate::auth::{AuthError, session};
 use crate::store::now_millis;
 use crate::views::credentials::{self, CredentialView};
 use crate::web::AppState;
@@ -154,8 +154,11 @@ pub(super) async fn reauth(
     };
     let address = viewer.caller.address.clone().unwrap_or_default();
     let password = SecretString::from(value.password);
-    match login::check_password(&state.store, &session.user_name, password, &address).await {
-        Ok(_) => {}
+    let done =
+        crate::web::routes::session::reauth(&state, &viewer.caller, &session, password, &address)
+            .await;
+    match done {
+        Ok(()) => {}
         Err(e @ (AuthError::Rejected | AuthError::Locked { .. })) => {
             let refusal = match e {
                 AuthError::Locked { .. } => "Too many failed attempts; try again later.",
@@ -168,15 +171,6 @@ pub(super) async fn reauth(
         }
         Err(e) => return Err(ApiError::from(e).into()),
     }
-    state.store.reauth_session(session.id).await?;
-    state
-        .store
-        .record_audit(
-            viewer
-                .caller
-                .audit("session.reauth", format!("session:{}", session.id)),
-        )
-        .await?;
     Ok(see_other(&format!(
         "/companies/{}/credentials/{id}/reveal",
         path_segment(&external_id)
